@@ -1,0 +1,107 @@
+// `ledgerline`: the contracts toolbox. generate | check | compat | openapi-diff |
+// contracts-check | release | register.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ContractError } from './errors.js';
+import { generate, loadContracts } from './generate.js';
+import { findDrift, writeGenerated } from './write.js';
+import { runCompatCli } from './compat/cli.js';
+import { checkAgainstReleased, releaseContracts } from './released.js';
+import { registerContracts } from './register.js';
+
+export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+const CONTRACTS = path.join(ROOT, 'contracts');
+const GENERATED = path.join(ROOT, 'generated');
+
+const USAGE = `usage: ledgerline <command>
+  generate            write generated/ from contracts/
+  check               fail when generated/ differs from what contracts/ produce
+  compat --mode <MODE> [--json] <new.avsc> [<previous.avsc> ...]
+  openapi-diff [--json] <previous.yaml> <new.yaml>
+  contracts-check     compare contracts/ with the released contracts (contracts/released/)
+  release             record the current contracts as released (after contracts-check)
+  register            register every subject with its compatibility mode (deploy step)`;
+
+const io = {
+  readFile: (f: string) => readFile(f, 'utf8'),
+  stdout: (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`),
+  stderr: (s: string) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`),
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'generate':
+      case 'check': {
+        const started = performance.now();
+        const files = await generate(await loadContracts(CONTRACTS));
+        if (command === 'check') {
+          const drift = await findDrift(GENERATED, files);
+          const problems = [
+            ...drift.missing.map((f) => `missing   generated/${f}`),
+            ...drift.changed.map((f) => `differs   generated/${f}`),
+            ...drift.extra.map((f) => `unexpected generated/${f}`),
+          ];
+          if (problems.length > 0) {
+            io.stderr(
+              `generated/ is out of date with contracts/ (run "npm run codegen"):\n${problems.join('\n')}`,
+            );
+            return 1;
+          }
+          io.stdout(`generated/ is in sync with contracts/ (${files.size} files)`);
+          return 0;
+        }
+        const changed = await writeGenerated(GENERATED, files);
+        io.stdout(
+          `generated ${files.size} files (${changed} changed) in ${Math.round(performance.now() - started)} ms`,
+        );
+        return 0;
+      }
+      case 'compat':
+      case 'openapi-diff':
+        return await runCompatCli(argv, io);
+      case 'contracts-check': {
+        const contracts = await loadContracts(CONTRACTS);
+        const problems = await checkAgainstReleased(contracts, path.join(CONTRACTS, 'released'));
+        if (problems.length > 0) {
+          io.stderr(
+            `contracts are not compatible with the released contracts:\n${problems.join('\n')}`,
+          );
+          return 1;
+        }
+        io.stdout('contracts are compatible with the released contracts');
+        return 0;
+      }
+      case 'release': {
+        const contracts = await loadContracts(CONTRACTS);
+        const problems = await checkAgainstReleased(contracts, path.join(CONTRACTS, 'released'));
+        if (problems.length > 0) {
+          io.stderr(`refusing to release incompatible contracts:\n${problems.join('\n')}`);
+          return 1;
+        }
+        const recorded = await releaseContracts(contracts, path.join(CONTRACTS, 'released'));
+        io.stdout(`released: ${recorded.length === 0 ? 'nothing changed' : recorded.join(', ')}`);
+        return 0;
+      }
+      case 'register': {
+        const contracts = await loadContracts(CONTRACTS);
+        const url = rest[0] ?? process.env['SCHEMA_REGISTRY_URL'];
+        const lines = await registerContracts(contracts, url);
+        for (const line of lines) io.stdout(line);
+        return 0;
+      }
+      default:
+        io.stderr(USAGE);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof ContractError) {
+      io.stderr(`invalid contract: ${error.message}`);
+      return 2;
+    }
+    io.stderr(`ledgerline ${command}: ${(error as Error).message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,142 @@
+// "Released" contracts: contracts/released/ holds, per subject, every schema version that was
+// released (oldest first) and, per service API, the released OpenAPI document. `ledgerline
+// release` appends to it; `contracts-check` compares the working contracts with it.
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type avsc from 'avsc';
+import type { CompatibilityMode } from '@ledgerline/platform/events/topic';
+import { selfContainedSchema } from './avro/schema.js';
+import type { Contracts } from './generate.js';
+import { checkCompatibility } from './compat/modes.js';
+import { findBreakingChanges } from './compat/openapi.js';
+
+interface ReleasedSubject {
+  subject: string;
+  compatibility: CompatibilityMode;
+  versions: unknown[];
+}
+
+interface SubjectNow {
+  subject: string;
+  compatibility: CompatibilityMode;
+  schema: unknown;
+  source: string;
+}
+
+function subjectsNow(contracts: Contracts): SubjectNow[] {
+  return contracts.topics.flatMap((t) => [
+    {
+      subject: `${t.name}-key`,
+      compatibility: t.keyCompatibility,
+      schema:
+        typeof t.key === 'string' && contracts.catalogue.types.has(t.key)
+          ? selfContainedSchema(contracts.catalogue, t.key)
+          : t.key,
+      source: 'contracts/topics.yaml',
+    },
+    {
+      subject: `${t.name}-value`,
+      compatibility: t.valueCompatibility,
+      schema: selfContainedSchema(contracts.catalogue, t.value),
+      source: contracts.catalogue.types.get(t.value)?.file ?? t.value,
+    },
+  ]);
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as T;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+const subjectFile = (dir: string, subject: string) => path.join(dir, 'subjects', `${subject}.json`);
+const openapiFile = (dir: string, service: string) => path.join(dir, 'openapi', `${service}.json`);
+
+/** One line per problem, naming the file and the field. Empty when compatible. */
+export async function checkAgainstReleased(
+  contracts: Contracts,
+  releasedDir: string,
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const now of subjectsNow(contracts)) {
+    const released = await readJson<ReleasedSubject>(subjectFile(releasedDir, now.subject));
+    if (!released || released.versions.length === 0) continue;
+    const result = checkCompatibility(
+      now.compatibility,
+      now.schema as avsc.Schema,
+      released.versions as avsc.Schema[],
+    );
+    for (const p of result.problems) {
+      problems.push(
+        `${now.source}: subject ${now.subject} (${now.compatibility}): ${p.path}: ${p.rule}: ${p.message}`,
+      );
+    }
+  }
+  for (const [service, doc] of contracts.openapi) {
+    const released = await readJson<Record<string, unknown>>(openapiFile(releasedDir, service));
+    if (!released) continue;
+    for (const change of findBreakingChanges(released, doc)) {
+      problems.push(
+        `contracts/openapi/${service}.yaml: ${change.pointer}: ${change.rule}: ${change.message}`,
+      );
+    }
+  }
+  return problems;
+}
+
+function stable(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+/** Records the current contracts as released; returns what changed. */
+export async function releaseContracts(
+  contracts: Contracts,
+  releasedDir: string,
+): Promise<string[]> {
+  const recorded: string[] = [];
+  await mkdir(path.join(releasedDir, 'subjects'), { recursive: true });
+  await mkdir(path.join(releasedDir, 'openapi'), { recursive: true });
+  for (const now of subjectsNow(contracts)) {
+    const file = subjectFile(releasedDir, now.subject);
+    const released = (await readJson<ReleasedSubject>(file)) ?? {
+      subject: now.subject,
+      compatibility: now.compatibility,
+      versions: [],
+    };
+    const last = released.versions[released.versions.length - 1];
+    if (
+      last !== undefined &&
+      JSON.stringify(last) === JSON.stringify(now.schema) &&
+      released.compatibility === now.compatibility
+    ) {
+      continue;
+    }
+    if (last === undefined || JSON.stringify(last) !== JSON.stringify(now.schema))
+      released.versions.push(now.schema);
+    released.compatibility = now.compatibility;
+    await writeFile(file, stable(released));
+    recorded.push(`${now.subject} v${released.versions.length}`);
+  }
+  for (const [service, doc] of contracts.openapi) {
+    const file = openapiFile(releasedDir, service);
+    const before = await readJson<unknown>(file);
+    if (JSON.stringify(before) === JSON.stringify(doc)) continue;
+    await writeFile(file, stable(doc));
+    recorded.push(`openapi/${service}`);
+  }
+  return recorded;
+}
+
+/** Subjects that are released but no longer in topics.yaml (removing a topic is a decision). */
+export async function releasedSubjects(releasedDir: string): Promise<string[]> {
+  try {
+    return (await readdir(path.join(releasedDir, 'subjects')))
+      .map((f) => f.replace(/\.json$/, ''))
+      .sort();
+  } catch {
+    return [];
+  }
+}

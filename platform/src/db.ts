@@ -1,0 +1,229 @@
+// PostgreSQL: pools, transactions, versioned migrations, and per-service roles.
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
+// bigint (int8) columns come back as strings by default: money is a safe integer here and
+// anything outside the safe range is a bug worth crashing on.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new Error(`int8 ${value} is outside the safe integer range`);
+  return n;
+});
+
+export function createPool(
+  connectionString: string,
+  options: { max?: number; applicationName?: string } = {},
+): Pool {
+  return new pg.Pool({
+    connectionString,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'ledgerline',
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+  });
+}
+
+/** Runs `work` in one transaction; commits on success, rolls back and rethrows on failure. */
+export async function withTransaction<T>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<T>,
+  isolation: 'READ COMMITTED' | 'REPEATABLE READ' | 'SERIALIZABLE' = 'READ COMMITTED',
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** The same server and database, as another role. */
+export function urlForRole(databaseUrl: string, role: string, password: string): string {
+  const url = new URL(databaseUrl);
+  url.username = role;
+  url.password = password;
+  return url.toString();
+}
+
+export function urlForDatabase(databaseUrl: string, database: string): string {
+  const url = new URL(databaseUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+const MIGRATION_FILE = /^(\d{3,})_([a-z0-9_]+)\.sql$/;
+
+export async function readMigrations(dir: string): Promise<Migration[]> {
+  const names = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
+  const migrations: Migration[] = [];
+  for (const file of names) {
+    const match = MIGRATION_FILE.exec(file);
+    if (!match) throw new Error(`${path.join(dir, file)}: migration files are named NNN_name.sql`);
+    const sql = await readFile(path.join(dir, file), 'utf8');
+    migrations.push({
+      version: Number(match[1]),
+      name: match[2] as string,
+      sql,
+      checksum: createHash('sha256').update(sql).digest('hex'),
+    });
+  }
+  return migrations;
+}
+
+/**
+ * Applies the pending migrations of one service schema, each in its own transaction, under an
+ * advisory lock so that two instances starting together do not race. An applied migration
+ * whose file changed is refused: migrations are append-only like the ledger.
+ * `${PASSWORD:role}` placeholders are replaced with the passwords given.
+ */
+export async function migrate(
+  pool: Pool,
+  schema: string,
+  migrations: readonly Migration[],
+  passwords: Readonly<Record<string, string>> = {},
+): Promise<number[]> {
+  const client = await pool.connect();
+  const applied: number[] = [];
+  try {
+    const lockKey = createHash('sha256').update(`migrate:${schema}`).digest().readInt32BE(0);
+    await client.query('SELECT pg_advisory_lock($1)', [lockKey]);
+    try {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(schema)}`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${pg.escapeIdentifier(schema)}.schema_migrations (
+           version int PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+           applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      const { rows } = await client.query<{ version: number; checksum: string }>(
+        `SELECT version, checksum FROM ${pg.escapeIdentifier(schema)}.schema_migrations`,
+      );
+      const done = new Map(rows.map((r) => [r.version, r.checksum]));
+      for (const m of migrations) {
+        const previous = done.get(m.version);
+        if (previous !== undefined) {
+          if (previous !== m.checksum) {
+            throw new Error(
+              `migration ${schema}/${m.version}_${m.name} changed after it was applied; add a new migration instead`,
+            );
+          }
+          continue;
+        }
+        const sql = m.sql.replace(/\$\{PASSWORD:([a-z_]+)\}/g, (_, role: string) => {
+          const password = passwords[role];
+          if (password === undefined)
+            throw new Error(`migration ${m.version}_${m.name} needs a password for role ${role}`);
+          return pg.escapeLiteral(password);
+        });
+        await client.query('BEGIN');
+        try {
+          await client.query(sql);
+          await client.query(
+            `INSERT INTO ${pg.escapeIdentifier(schema)}.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)`,
+            [m.version, m.name, m.checksum],
+          );
+          await client.query('COMMIT');
+          applied.push(m.version);
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw new Error(
+            `migration ${schema}/${m.version}_${m.name} failed: ${(error as Error).message}`,
+          );
+        }
+      }
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [lockKey]);
+    }
+  } finally {
+    client.release();
+  }
+  return applied;
+}
+
+/** Creates a database if it does not exist (test isolation, replay into an empty ledger). */
+export async function ensureDatabase(adminUrl: string, database: string): Promise<string> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+      database,
+    ]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`);
+  } finally {
+    await client.end();
+  }
+  return urlForDatabase(adminUrl, database);
+}
+
+export async function dropDatabase(adminUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Tables every service schema has, created before the service's own migrations: the
+ * service's login role, the transactional outbox and the consumer positions that make
+ * consumption exactly-once.
+ */
+export function platformMigration(schema: string, appRole: string): Migration {
+  const s = pg.escapeIdentifier(schema);
+  const role = pg.escapeIdentifier(appRole);
+  const sql = `
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${pg.escapeLiteral(appRole)}) THEN
+    CREATE ROLE ${role} LOGIN;
+  END IF;
+END $$;
+ALTER ROLE ${role} PASSWORD \${PASSWORD:${appRole}};
+CREATE TABLE ${s}.outbox (
+  id bigserial PRIMARY KEY,
+  topic text NOT NULL,
+  key bytea NOT NULL,
+  value bytea NOT NULL,
+  headers jsonb,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE ${s}.consumer_positions (
+  group_id text NOT NULL,
+  topic text NOT NULL,
+  partition int NOT NULL,
+  next_offset bigint NOT NULL CHECK (next_offset >= 0),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (group_id, topic, partition)
+);
+GRANT USAGE ON SCHEMA ${s} TO ${role};
+GRANT SELECT, INSERT, DELETE ON ${s}.outbox TO ${role};
+GRANT USAGE ON SEQUENCE ${s}.outbox_id_seq TO ${role};
+GRANT SELECT, INSERT, UPDATE ON ${s}.consumer_positions TO ${role};
+`;
+  return {
+    version: 0,
+    name: 'platform_outbox_and_positions',
+    sql,
+    checksum: createHash('sha256').update(sql).digest('hex'),
+  };
+}

@@ -1,0 +1,195 @@
+// Confluent wire format (magic byte 0, 4-byte schema id, Avro body) over
+// @kafkajs/confluent-schema-registry. Schema ids are looked up once per subject and cached;
+// decoding always resolves the writer's schema (by id) into the reader's own generated
+// schema, so a consumer keeps working when producers move ahead compatibly.
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type avsc from 'avsc';
+import { avroType, avroTypeOptions } from '../avro.js';
+import type { AnyTopic, KeyOf, TopicDefinition, ValueInputOf, ValueOf } from './topic.js';
+
+const MAGIC_BYTE = 0;
+const HEADER_BYTES = 5;
+
+export class UndecodableMessageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UndecodableMessageError';
+  }
+}
+
+export class UnregisteredSchemaError extends Error {
+  constructor(subject: string, cause: unknown) {
+    super(
+      `schema for subject ${subject} is not registered (run "npm run contracts:register"): ${String(
+        (cause as Error)?.message ?? cause,
+      )}`,
+    );
+    this.name = 'UnregisteredSchemaError';
+  }
+}
+
+export interface EventSerdeOptions {
+  registryUrl: string;
+  /** Register missing schemas on first use. Development only: registration is a deploy step. */
+  autoRegister: boolean;
+}
+
+interface SubjectWriter {
+  id: number;
+  type: avsc.Type;
+}
+
+export class EventSerde {
+  readonly registry: SchemaRegistry;
+  private readonly writers = new Map<string, Promise<SubjectWriter>>();
+  private readonly readerTypes = new Map<string, avsc.Type>();
+  /** Resolvers by `${subject}:${writerId}`: built once per writer schema. */
+  private readonly resolvers = new Map<
+    string,
+    Promise<{ reader: avsc.Type; resolver: avsc.Resolver | null }>
+  >();
+
+  constructor(private readonly options: EventSerdeOptions) {
+    this.registry = new SchemaRegistry(
+      { host: options.registryUrl, retry: { retries: 3 } },
+      { forSchemaOptions: { ...avroTypeOptions } },
+    );
+  }
+
+  private writer(subject: string, schema: avsc.Schema): Promise<SubjectWriter> {
+    let pending = this.writers.get(subject);
+    if (!pending) {
+      pending = this.lookUpWriter(subject, schema);
+      // A failed lookup must not be cached: the registry may come back.
+      pending.catch(() => this.writers.delete(subject));
+      this.writers.set(subject, pending);
+    }
+    return pending;
+  }
+
+  private async lookUpWriter(subject: string, schema: avsc.Schema): Promise<SubjectWriter> {
+    const confluentSchema = { type: 'AVRO', schema: JSON.stringify(schema) } as const;
+    let id: number;
+    try {
+      id = await this.registry.getRegistryIdBySchema(subject, confluentSchema as never);
+    } catch (error) {
+      if (!this.options.autoRegister) throw new UnregisteredSchemaError(subject, error);
+      id = await registerSchema(this.options.registryUrl, subject, schema);
+    }
+    return { id, type: avroType(schema) };
+  }
+
+  private readerType(subject: string, schema: avsc.Schema): avsc.Type {
+    let type = this.readerTypes.get(subject);
+    if (!type) {
+      type = avroType(schema);
+      this.readerTypes.set(subject, type);
+    }
+    return type;
+  }
+
+  /** Looks up (and in development registers) the topic's key and value schema ids. */
+  async prepare(topic: AnyTopic): Promise<void> {
+    await Promise.all([
+      this.writer(topic.keySubject, topic.keySchema),
+      this.writer(topic.valueSubject, topic.valueSchema),
+    ]);
+  }
+
+  private async encode(subject: string, schema: avsc.Schema, value: unknown): Promise<Buffer> {
+    const { id, type } = await this.writer(subject, schema);
+    const body = type.toBuffer(value);
+    const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+    out.writeUInt8(MAGIC_BYTE, 0);
+    out.writeUInt32BE(id, 1);
+    body.copy(out, HEADER_BYTES);
+    return out;
+  }
+
+  encodeKey<T extends AnyTopic>(topic: T, key: KeyOf<T>): Promise<Buffer> {
+    return this.encode(topic.keySubject, topic.keySchema, key);
+  }
+
+  encodeValue<T extends AnyTopic>(topic: T, value: ValueInputOf<T>): Promise<Buffer> {
+    return this.encode(topic.valueSubject, topic.valueSchema, value);
+  }
+
+  private async decode(
+    subject: string,
+    schema: avsc.Schema,
+    buffer: Buffer | null,
+  ): Promise<unknown> {
+    if (!buffer || buffer.length < HEADER_BYTES || buffer.readUInt8(0) !== MAGIC_BYTE) {
+      throw new UndecodableMessageError(
+        `${subject}: not in Confluent wire format (magic byte 0 + schema id)`,
+      );
+    }
+    const writerId = buffer.readUInt32BE(1);
+    const cacheKey = `${subject}:${writerId}`;
+    let pending = this.resolvers.get(cacheKey);
+    if (!pending) {
+      pending = (async () => {
+        const reader = this.readerType(subject, schema);
+        let writerSchema: avsc.Type;
+        try {
+          writerSchema = (await this.registry.getSchema(writerId)) as unknown as avsc.Type;
+        } catch (error) {
+          throw new UndecodableMessageError(
+            `${subject}: unknown writer schema id ${writerId}: ${(error as Error).message}`,
+          );
+        }
+        if (reader.equals(writerSchema)) return { reader, resolver: null };
+        try {
+          return { reader, resolver: reader.createResolver(writerSchema) };
+        } catch (error) {
+          throw new UndecodableMessageError(
+            `${subject}: writer schema ${writerId} cannot be read with this service's schema: ${(error as Error).message}`,
+          );
+        }
+      })();
+      pending.catch(() => this.resolvers.delete(cacheKey));
+      this.resolvers.set(cacheKey, pending);
+    }
+    const { reader, resolver } = await pending;
+    try {
+      const body = buffer.subarray(HEADER_BYTES);
+      return resolver ? reader.fromBuffer(body, resolver) : reader.fromBuffer(body);
+    } catch (error) {
+      throw new UndecodableMessageError(
+        `${subject}: Avro body does not decode: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  async decodeKey<T extends AnyTopic>(topic: T, buffer: Buffer | null): Promise<KeyOf<T>> {
+    return (await this.decode(topic.keySubject, topic.keySchema, buffer)) as KeyOf<T>;
+  }
+
+  async decodeValue<T extends AnyTopic>(topic: T, buffer: Buffer | null): Promise<ValueOf<T>> {
+    return (await this.decode(topic.valueSubject, topic.valueSchema, buffer)) as ValueOf<T>;
+  }
+}
+
+/**
+ * Registers a schema under a subject through the Confluent REST API and returns its id.
+ * The client library's `register` insists on named schemas, and keys are plain strings.
+ */
+export async function registerSchema(
+  registryUrl: string,
+  subject: string,
+  schema: avsc.Schema,
+): Promise<number> {
+  const response = await fetch(`${registryUrl}/subjects/${encodeURIComponent(subject)}/versions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+    body: JSON.stringify({ schema: JSON.stringify(schema) }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  if (!response.ok) {
+    throw new Error(`registry refused ${subject} (HTTP ${response.status}): ${text}`);
+  }
+  return (JSON.parse(text) as { id: number }).id;
+}
+
+export type { TopicDefinition };

@@ -1,0 +1,200 @@
+// The HTTP edge every service shares: express with body limits, request and response
+// validation against the service's OpenAPI document, RFC 9457 errors, /healthz, /readyz,
+// /metrics, and structured access logs.
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders, Server } from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from '../log.js';
+import { prometheus, type MetricsRegistry } from '../metrics.js';
+import type { OpenApiDocument, OpenApiOperation } from './openapi.js';
+import { ContractValidator } from './validation.js';
+import { PROBLEM_CONTENT_TYPE, ProblemError, problems, type ProblemDetails } from './problem.js';
+
+export interface ApiRequest {
+  params: Record<string, string>;
+  query: Record<string, unknown>;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+  log: Logger;
+  /** Raw body bytes (for request hashing and text/csv bodies). */
+  rawBody: Buffer | undefined;
+}
+
+export interface ApiResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  contentType?: string;
+}
+
+export type OperationHandler = (request: ApiRequest) => Promise<ApiResponse>;
+
+export interface ApiAppOptions {
+  service: string;
+  document: OpenApiDocument;
+  operations: readonly OpenApiOperation[];
+  handlers: Record<string, OperationHandler>;
+  log: Logger;
+  metrics: MetricsRegistry;
+  /** Each dependency's reachability, for /readyz. */
+  readiness: () => Promise<Record<string, boolean>>;
+  bodyLimitBytes?: number;
+}
+
+function sendProblem(res: Response, problem: ProblemDetails): void {
+  res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+}
+
+export function createApiApp(options: ApiAppOptions): express.Express {
+  const { log, metrics, service } = options;
+  const validator = new ContractValidator(options.document);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  const requestSeconds = new prometheus.Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency by operation and status',
+    labelNames: ['operation', 'method', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [metrics],
+  });
+
+  // Bodies are read raw (bounded) and parsed here, so that malformed JSON, oversized bodies and
+  // wrong media types each get their own clear problem.
+  const bodyLimitBytes = options.bodyLimitBytes ?? 64 * 1024;
+  app.use(express.raw({ type: () => true, limit: bodyLimitBytes }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok', service });
+  });
+  app.get('/readyz', async (_req, res) => {
+    let checks: Record<string, boolean>;
+    try {
+      checks = await options.readiness();
+    } catch {
+      checks = { readiness: false };
+    }
+    const ready = Object.values(checks).every(Boolean);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not-ready', checks });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.contentType).send(await metrics.metrics());
+  });
+
+  for (const operation of options.operations) {
+    const handler = options.handlers[operation.operationId];
+    if (!handler) {
+      if (['/healthz', '/readyz', '/metrics'].includes(operation.path)) continue;
+      throw new Error(`${service}: no handler for operation ${operation.operationId}`);
+    }
+    const route = operation.path.replace(/\{([^}]+)\}/g, ':$1');
+    const method = operation.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete' | 'patch';
+    app[method](route, async (req: Request, res: Response) => {
+      const started = process.hrtime.bigint();
+      const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+      const requestLog = log.child({ requestId, operation: operation.operationId });
+      let status = 500;
+      try {
+        const rawBody =
+          Buffer.isBuffer(req.body) && req.body.length > 0 ? (req.body as Buffer) : undefined;
+        const request = validator.validateRequest(operation, {
+          params: req.params as Record<string, string>,
+          query: req.query as Record<string, unknown>,
+          headers: req.headers,
+          rawBody,
+          contentType: req.headers['content-type'],
+        });
+        const response = await handler({
+          ...request,
+          headers: req.headers,
+          log: requestLog,
+          rawBody,
+        });
+        validator.validateResponse(operation, response);
+        status = response.status;
+        for (const [k, v] of Object.entries(response.headers ?? {})) res.setHeader(k, v);
+        if (response.body === undefined) res.status(status).end();
+        else if (typeof response.body === 'string')
+          res
+            .status(status)
+            .type(response.contentType ?? 'text/plain')
+            .send(response.body);
+        else
+          res
+            .status(status)
+            .type(response.contentType ?? 'application/json')
+            .send(JSON.stringify(response.body));
+      } catch (error) {
+        const problem =
+          error instanceof ProblemError
+            ? { ...error.problem, instance: req.originalUrl }
+            : {
+                type: 'about:blank',
+                title: 'Internal Server Error',
+                status: 500,
+                instance: req.originalUrl,
+              };
+        if (!(error instanceof ProblemError) || problem.status >= 500)
+          requestLog.error({ err: error }, 'request failed');
+        status = problem.status;
+        sendProblem(res, problem);
+      } finally {
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        requestSeconds.observe(
+          { operation: operation.operationId, method: operation.method, status: String(status) },
+          seconds,
+        );
+      }
+    });
+  }
+
+  app.use((req: Request, res: Response) => {
+    sendProblem(res, {
+      type: 'about:blank',
+      title: 'Not Found',
+      status: 404,
+      detail: `No route for ${req.method} ${req.path}.`,
+      instance: req.originalUrl,
+    });
+  });
+  // Errors from the body reader (too large, aborted) become problems too.
+  app.use(
+    (
+      error: Error & { type?: string; status?: number },
+      req: Request,
+      res: Response,
+      _next: NextFunction,
+    ) => {
+      if (error.type === 'entity.too.large') {
+        sendProblem(res, {
+          type: 'https://ledgerline.dev/problems/body-too-large',
+          title: 'Request body too large',
+          status: 413,
+          detail: `Bodies are limited to ${bodyLimitBytes} bytes.`,
+          instance: req.originalUrl,
+        });
+        return;
+      }
+      log.error({ err: error }, 'unhandled error');
+      sendProblem(res, {
+        type: 'about:blank',
+        title: 'Bad Request',
+        status: error.status ?? 400,
+        detail: error.message,
+        instance: req.originalUrl,
+      });
+    },
+  );
+  return app;
+}
+
+export { problems, ProblemError };
+
+/** Listens on a port; resolves with the server once it accepts connections. */
+export function listen(app: express.Express, port: number, host = '127.0.0.1'): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, () => resolve(server));
+    server.once('error', reject);
+    server.keepAliveTimeout = 65_000;
+  });
+}

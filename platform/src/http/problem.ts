@@ -1,0 +1,53 @@
+// RFC 9457 problem details: every error a client sees has this shape.
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  errors?: { pointer: string; message: string }[];
+  [extension: string]: unknown;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+const PROBLEM_BASE = 'https://ledgerline.dev/problems/';
+
+/** An error that becomes a problem+json response. Throw it from a handler. */
+export class ProblemError extends Error {
+  readonly problem: ProblemDetails;
+
+  constructor(
+    status: number,
+    slug: string,
+    title: string,
+    detail?: string,
+    extra: Partial<ProblemDetails> = {},
+  ) {
+    super(detail ?? title);
+    this.name = 'ProblemError';
+    this.problem = {
+      type: `${PROBLEM_BASE}${slug}`,
+      title,
+      status,
+      ...(detail ? { detail } : {}),
+      ...extra,
+    };
+  }
+}
+
+export const problems = {
+  validation: (
+    errors: { pointer: string; message: string }[],
+    detail = 'The request does not match the API contract.',
+  ) => new ProblemError(400, 'validation-failed', 'Request is not valid', detail, { errors }),
+  businessRule: (
+    errors: { pointer: string; message: string }[],
+    detail = 'The request breaks a business rule.',
+  ) =>
+    new ProblemError(422, 'business-rule-violated', 'Request breaks a business rule', detail, {
+      errors,
+    }),
+  notFound: (what: string) =>
+    new ProblemError(404, 'not-found', 'Not found', `${what} does not exist.`),
+  conflict: (slug: string, detail: string) => new ProblemError(409, slug, 'Conflict', detail),
+};

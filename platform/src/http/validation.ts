@@ -1,0 +1,259 @@
+// Requests and responses are checked against the same OpenAPI document the clients are
+// generated from: a provider cannot drift from its contract without failing loudly.
+import type { IncomingHttpHeaders } from 'node:http';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import type { OpenApiDocument, OpenApiOperation } from './openapi.js';
+import { ProblemError, problems } from './problem.js';
+
+// ajv-formats is CommonJS with a default export.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+
+type Json = Record<string, unknown>;
+
+interface ParameterObject {
+  name: string;
+  in: 'path' | 'query' | 'header' | 'cookie';
+  required?: boolean;
+  schema?: Json;
+}
+
+interface CompiledOperation {
+  pathParams?: ValidateFunction;
+  query?: ValidateFunction;
+  headers?: ValidateFunction;
+  headerNames: string[];
+  body?: { required: boolean; mediaTypes: string[]; json?: ValidateFunction };
+  responses: Map<string, { mediaType?: string; validate?: ValidateFunction }>;
+}
+
+function escapeToken(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+function newAjv(coerce: boolean): Ajv2020 {
+  const ajv = new Ajv2020({
+    strict: false,
+    allErrors: true,
+    coerceTypes: coerce,
+    validateSchema: false,
+    validateFormats: true,
+  });
+  addFormats(ajv);
+  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
+  ajv.addFormat('int32', {
+    type: 'number',
+    validate: (n: number) => Number.isInteger(n) && Math.abs(n) <= 2 ** 31,
+  });
+  return ajv;
+}
+
+function toErrors(
+  errors: ErrorObject[] | null | undefined,
+  prefix: string,
+): { pointer: string; message: string }[] {
+  return (errors ?? []).map((e) => {
+    if (e.keyword === 'additionalProperties') {
+      const extra = (e.params as { additionalProperty: string }).additionalProperty;
+      return {
+        pointer: `${prefix}${e.instancePath}/${escapeToken(extra)}`,
+        message: `unknown field "${extra}"`,
+      };
+    }
+    if (e.keyword === 'required') {
+      const missing = (e.params as { missingProperty: string }).missingProperty;
+      return {
+        pointer: `${prefix}${e.instancePath}/${escapeToken(missing)}`,
+        message: `"${missing}" is required`,
+      };
+    }
+    return { pointer: `${prefix}${e.instancePath}`, message: e.message ?? 'is not valid' };
+  });
+}
+
+export class ContractValidator {
+  private readonly strict = newAjv(false);
+  private readonly coercing = newAjv(true);
+  private readonly compiled = new Map<string, CompiledOperation>();
+
+  constructor(private readonly document: OpenApiDocument) {
+    this.strict.addSchema({ ...document, $id: 'api' });
+    this.coercing.addSchema({ ...document, $id: 'api' });
+  }
+
+  private resolve<T>(node: unknown): T {
+    let current = node as Json;
+    for (let depth = 0; depth < 10 && current && typeof current['$ref'] === 'string'; depth++) {
+      const ref = current['$ref'] as string;
+      current = ref
+        .slice(2)
+        .split('/')
+        .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))
+        .reduce<unknown>((n, t) => (n as Json)?.[t], this.document) as Json;
+    }
+    return current as T;
+  }
+
+  private compile(operation: OpenApiOperation): CompiledOperation {
+    const key = `${operation.method} ${operation.path}`;
+    const cached = this.compiled.get(key);
+    if (cached) return cached;
+    const pathItem = (this.document['paths'] as Json)[operation.path] as Json;
+    const op = pathItem[operation.method.toLowerCase()] as Json;
+    const params = [
+      ...((pathItem['parameters'] as unknown[]) ?? []),
+      ...((op['parameters'] as unknown[]) ?? []),
+    ].map((p) => this.resolve<ParameterObject>(p));
+    const objectSchema = (
+      location: ParameterObject['in'],
+      additional: boolean,
+    ): Json | undefined => {
+      const list = params.filter((p) => p.in === location);
+      if (list.length === 0 && additional) return undefined;
+      return {
+        type: 'object',
+        properties: Object.fromEntries(
+          list.map((p) => [location === 'header' ? p.name.toLowerCase() : p.name, p.schema ?? {}]),
+        ),
+        required: list
+          .filter((p) => p.required || location === 'path')
+          .map((p) => (location === 'header' ? p.name.toLowerCase() : p.name)),
+        additionalProperties: additional,
+      };
+    };
+    // Schemas reference #/components/...: compile them inside the document's scope.
+    const compileIn = (ajv: Ajv2020, schema: Json | undefined): ValidateFunction | undefined => {
+      if (!schema) return undefined;
+      return ajv.compile({ allOf: [this.rebase(schema)] });
+    };
+    const compiled: CompiledOperation = {
+      pathParams: compileIn(this.coercing, objectSchema('path', false)),
+      query: compileIn(this.coercing, objectSchema('query', false)),
+      headers: compileIn(this.coercing, objectSchema('header', true)),
+      headerNames: params.filter((p) => p.in === 'header').map((p) => p.name.toLowerCase()),
+      responses: new Map(),
+    };
+    const requestBody = op['requestBody'] ? this.resolve<Json>(op['requestBody']) : undefined;
+    if (requestBody) {
+      const content = (requestBody['content'] ?? {}) as Record<string, Json>;
+      const jsonMedia = content['application/json'];
+      compiled.body = {
+        required: requestBody['required'] === true,
+        mediaTypes: Object.keys(content),
+        json: compileIn(this.strict, jsonMedia?.['schema'] as Json | undefined),
+      };
+    }
+    for (const [status, raw] of Object.entries((op['responses'] ?? {}) as Json)) {
+      const response = this.resolve<Json>(raw);
+      const content = (response['content'] ?? {}) as Record<string, Json>;
+      const mediaType = Object.keys(content)[0];
+      const schema = mediaType ? content[mediaType]?.['schema'] : undefined;
+      compiled.responses.set(status, {
+        mediaType,
+        validate: mediaType?.includes('json')
+          ? compileIn(this.strict, schema as Json | undefined)
+          : undefined,
+      });
+    }
+    this.compiled.set(key, compiled);
+    return compiled;
+  }
+
+  /** Rewrites local refs (#/components/...) to refs into the registered document (api#/...). */
+  private rebase(schema: Json): Json {
+    const walk = (node: unknown): unknown => {
+      if (Array.isArray(node)) return node.map(walk);
+      if (!node || typeof node !== 'object') return node;
+      const out: Json = {};
+      for (const [k, v] of Object.entries(node)) {
+        if (v === undefined) continue;
+        out[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `api${v}` : walk(v);
+      }
+      return out;
+    };
+    return walk(schema) as Json;
+  }
+
+  validateRequest(
+    operation: OpenApiOperation,
+    input: {
+      params: Record<string, string>;
+      query: Record<string, unknown>;
+      headers: IncomingHttpHeaders;
+      rawBody: Buffer | undefined;
+      contentType: string | undefined;
+    },
+  ): { params: Record<string, string>; query: Record<string, unknown>; body: unknown } {
+    const compiled = this.compile(operation);
+    const errors: { pointer: string; message: string }[] = [];
+    const params = { ...input.params };
+    if (compiled.pathParams && !compiled.pathParams(params))
+      errors.push(...toErrors(compiled.pathParams.errors, '/path'));
+    const query = { ...input.query };
+    if (compiled.query && !compiled.query(query))
+      errors.push(...toErrors(compiled.query.errors, '/query'));
+    const headers: Record<string, unknown> = {};
+    for (const name of compiled.headerNames)
+      if (input.headers[name] !== undefined) headers[name] = input.headers[name];
+    if (compiled.headers && !compiled.headers(headers))
+      errors.push(...toErrors(compiled.headers.errors, '/headers'));
+    let body: unknown = undefined;
+    if (compiled.body) {
+      if (!input.rawBody) {
+        if (compiled.body.required)
+          errors.push({ pointer: '/body', message: 'a request body is required' });
+      } else {
+        const mediaType = (input.contentType ?? '').split(';')[0]!.trim().toLowerCase();
+        if (!compiled.body.mediaTypes.includes(mediaType)) {
+          throw new ProblemError(
+            415,
+            'unsupported-media-type',
+            'Unsupported media type',
+            `Send ${compiled.body.mediaTypes.join(' or ')}.`,
+          );
+        }
+        if (mediaType === 'application/json') {
+          try {
+            body = JSON.parse(input.rawBody.toString('utf8'));
+          } catch (error) {
+            throw new ProblemError(
+              400,
+              'malformed-json',
+              'Malformed JSON',
+              `The body is not valid JSON: ${(error as Error).message}`,
+            );
+          }
+          if (compiled.body.json && !compiled.body.json(body))
+            errors.push(...toErrors(compiled.body.json.errors, ''));
+        } else {
+          body = input.rawBody.toString('utf8');
+        }
+      }
+    } else if (input.rawBody && input.rawBody.length > 0) {
+      errors.push({ pointer: '/body', message: 'this operation takes no request body' });
+    }
+    if (errors.length > 0) throw problems.validation(errors);
+    return { params, query, body };
+  }
+
+  validateResponse(
+    operation: OpenApiOperation,
+    response: { status: number; body?: unknown },
+  ): void {
+    const compiled = this.compile(operation);
+    const entry =
+      compiled.responses.get(String(response.status)) ??
+      compiled.responses.get(`${String(response.status)[0]}XX`) ??
+      compiled.responses.get('default');
+    if (!entry)
+      throw new Error(`${operation.operationId}: status ${response.status} is not in the contract`);
+    if (entry.validate && !entry.validate(response.body)) {
+      const detail = toErrors(entry.validate.errors, '')
+        .map((e) => `${e.pointer || '/'} ${e.message}`)
+        .join('; ');
+      throw new Error(
+        `${operation.operationId}: response ${response.status} does not match the contract: ${detail}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,44 @@
+// Kafka clients with explicit settings, and topic creation from the generated topic list.
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import type { AnyTopic } from './events/topic.js';
+
+export function createKafka(brokers: string[], clientId: string): Kafka {
+  return new Kafka({
+    clientId,
+    brokers,
+    logLevel: logLevel.ERROR,
+    connectionTimeout: 5_000,
+    requestTimeout: 30_000,
+    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+  });
+}
+
+/**
+ * Idempotent producer: the broker drops duplicates of a retried send, and one request in
+ * flight keeps each partition in the order the outbox wrote it.
+ */
+export function createIdempotentProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
+}
+
+/** Creates missing topics with the partition counts in topics.yaml. */
+export async function ensureTopics(admin: Admin, topics: readonly AnyTopic[]): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t.name));
+  if (missing.length === 0) return [];
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: missing.map((t) => ({
+      topic: t.name,
+      numPartitions: t.partitions,
+      replicationFactor: -1,
+      // Events are the source of truth: never delete them by age (replay needs offset 0).
+      configEntries: [{ name: 'retention.ms', value: '-1' }],
+    })),
+  });
+  return missing.map((t) => t.name);
+}

@@ -1,0 +1,78 @@
+// Vocabulary of the payment saga, shared by the rules and the state machine.
+// Plain string unions: the lead maps the generated Avro enums onto these at the edges.
+
+export const sagaStates = [
+  'PENDING',
+  'DEBITED',
+  'COMPLETED',
+  'REJECTED',
+  'COMPENSATING',
+  'COMPENSATED',
+  'PARTIALLY_REFUNDED',
+  'REFUNDED',
+] as const;
+export type SagaState = (typeof sagaStates)[number];
+
+// A saga in one of these states never changes again; every later input is a no-op.
+export const terminalSagaStates: ReadonlySet<SagaState> = new Set<SagaState>([
+  'REJECTED',
+  'COMPENSATED',
+  'REFUNDED',
+]);
+
+// Only these states accept a new refund.
+export const refundableSagaStates: ReadonlySet<SagaState> = new Set<SagaState>([
+  'COMPLETED',
+  'PARTIALLY_REFUNDED',
+]);
+
+// The ledger's PostingStep minus ADJUSTMENT, which is never part of a payment.
+// The order is the canonical order of steps within one sequence number.
+export const paymentSteps = [
+  'DEBIT',
+  'CREDIT',
+  'COMPENSATION',
+  'REFUND_DEBIT',
+  'REFUND_CREDIT',
+  'REFUND_COMPENSATION',
+] as const;
+export type PaymentStep = (typeof paymentSteps)[number];
+
+export const rejectionReasons = [
+  'INSUFFICIENT_FUNDS',
+  'ACCOUNT_UNKNOWN',
+  'ACCOUNT_FROZEN',
+  'ACCOUNT_CLOSED',
+  'CURRENCY_MISMATCH',
+  'AMOUNT_INVALID',
+  'LIMIT_EXCEEDED',
+  'DUPLICATE_CONFLICT',
+  'OTHER',
+] as const;
+export type RejectionReason = (typeof rejectionReasons)[number];
+
+// Each refund is one sequence number (1..n); a payment's own steps use sequence 0.
+// Bounded so that a saga row, and the work per transition, stay small.
+export const refundCountMax = 100;
+
+export function isTerminal(state: SagaState): boolean {
+  return terminalSagaStates.has(state);
+}
+
+export function isPaymentStep(step: string): step is PaymentStep {
+  return (paymentSteps as readonly string[]).includes(step);
+}
+
+export function isRefundStep(step: PaymentStep): boolean {
+  return step === 'REFUND_DEBIT' || step === 'REFUND_CREDIT' || step === 'REFUND_COMPENSATION';
+}
+
+// The idempotency key of a step within one payment (the ledger adds the payment id).
+export function stepKey(step: PaymentStep, sequence: number): string {
+  return `${step}:${sequence}`;
+}
+
+// An invariant broken in production code is a bug: crash rather than publish a wrong state.
+export function invariant(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`invariant violated: ${message}`);
+}

@@ -1,0 +1,33 @@
+// `npm test` brings its own infrastructure: the real stack (started if it is not running),
+// every schema registered with its compatibility mode and every topic created, as a deploy
+// would do. Workers inherit the endpoints through the environment.
+// Plain ESM loaded natively by Jest (TypeScript imports go through the tsx loader that
+// `npm run test:jest` registers).
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startStack } from '@ledgerline/stack';
+import { loadContracts } from '@ledgerline/codegen/generate';
+import { registerContracts } from '@ledgerline/codegen/register';
+import { createKafka, ensureTopics } from '@ledgerline/platform/kafka';
+import { allTopics } from '@ledgerline/generated/topics';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export default async function globalSetup() {
+  const started = await startStack({ log: (line) => process.stderr.write(`[stack] ${line}\n`) });
+  process.env.LEDGERLINE_TEST_STARTED_STACK = started.startedComponents.length > 0 ? '1' : '';
+  process.env.KAFKA_BROKERS = started.kafkaBrokers.join(',');
+  process.env.SCHEMA_REGISTRY_URL = started.schemaRegistryUrl;
+  process.env.DATABASE_URL = started.databaseUrl;
+  await registerContracts(
+    await loadContracts(path.join(ROOT, 'contracts')),
+    started.schemaRegistryUrl,
+  );
+  const admin = createKafka(started.kafkaBrokers, 'ledgerline-test-setup').admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, allTopics);
+  } finally {
+    await admin.disconnect();
+  }
+}
