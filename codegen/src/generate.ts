@@ -130,7 +130,7 @@ function topicsFile(contracts: Contracts): string {
   let out = `${HEADER}/* eslint-disable */\n`;
   out += `import type avsc from 'avsc';\n`;
   out += `import type { Producer } from 'kafkajs';\n`;
-  out += `import { defineTopic, type TopicDefinition } from '@ledgerline/platform/events/topic';\n`;
+  out += `import { defineTopic, prefixedTopic, type TopicDefinition } from '@ledgerline/platform/events/topic';\n`;
   out += `import type { EventSerde } from '@ledgerline/platform/events/serde';\n`;
   out += `import { TopicConsumer, TopicProducer } from '@ledgerline/platform/events/typed';\n`;
   out += `import type { ${typeImports.join(', ')} } from './avro/types.js';\n\n`;
@@ -149,12 +149,13 @@ function topicsFile(contracts: Contracts): string {
     out += `  keySchema: ${json(keySchema).replace(/\n/g, '\n  ')} as avsc.Schema,\n`;
     out += `  valueSchema: ${json(selfContainedSchema(contracts.catalogue, t.value)).replace(/\n/g, '\n  ')} as avsc.Schema,\n`;
     out += `  partitions: ${t.partitions},\n  keyCompatibility: '${t.keyCompatibility}',\n  valueCompatibility: '${t.valueCompatibility}',\n`;
+    out += `  config: ${JSON.stringify(t.config)},\n`;
     out += `  producers: ${JSON.stringify(t.producers).replace(/"/g, "'")},\n  consumers: ${JSON.stringify(t.consumers).replace(/"/g, "'")},\n});\n`;
     out += `export type ${P}Topic = typeof ${id}Topic;\n`;
     out += `/** Typed producer for ${t.name}. */\n`;
-    out += `export function ${id}Producer(serde: EventSerde, producer?: Producer): TopicProducer<${P}Topic> {\n  return new TopicProducer(${id}Topic, serde, producer);\n}\n`;
+    out += `export function ${id}Producer(serde: EventSerde, options: { producer?: Producer; topicPrefix?: string } = {}): TopicProducer<${P}Topic> {\n  return new TopicProducer(prefixedTopic(${id}Topic, options.topicPrefix ?? ''), serde, options.producer);\n}\n`;
     out += `/** Typed consumer (decoder with this build's reader schema) for ${t.name}. */\n`;
-    out += `export function ${id}Consumer(serde: EventSerde): TopicConsumer<${P}Topic> {\n  return new TopicConsumer(${id}Topic, serde);\n}\n\n`;
+    out += `export function ${id}Consumer(serde: EventSerde, options: { topicPrefix?: string } = {}): TopicConsumer<${P}Topic> {\n  return new TopicConsumer(prefixedTopic(${id}Topic, options.topicPrefix ?? ''), serde);\n}\n\n`;
   }
   out += `/** Every topic in contracts/topics.yaml. */\nexport const allTopics = [${contracts.topics.map((t) => `${camel(t.name)}Topic`).join(', ')}] as const;\n`;
   return out;

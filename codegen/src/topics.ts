@@ -18,6 +18,8 @@ export interface TopicContract {
   valueCompatibility: CompatibilityMode;
   producers: ServiceName[];
   consumers: ServiceName[];
+  /** Topic configuration applied when the topic is created (Kafka takes strings). */
+  config: Record<string, string>;
 }
 
 const TOPIC_NAME = /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$/;
@@ -115,9 +117,21 @@ export function loadTopics(file: string, text: string, catalogue: AvroCatalogue)
         return s as ServiceName;
       });
     };
+    const rawConfig = t['config'] ?? {};
+    if (rawConfig === null || typeof rawConfig !== 'object' || Array.isArray(rawConfig)) {
+      throw new ContractError(file, at('/config'), 'config must be a map of Kafka topic settings');
+    }
+    const config: Record<string, string> = {};
+    for (const [k, v] of Object.entries(rawConfig as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) {
+      if (typeof v !== 'string') {
+        throw new ContractError(file, at(`/config/${k}`), 'topic settings are strings, as Kafka takes them');
+      }
+      config[k] = v;
+    }
     return {
       name,
       doc,
+      config,
       key,
       value,
       partitions,

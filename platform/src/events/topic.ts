@@ -23,6 +23,8 @@ export interface TopicDefinition<K, V, VInput = V> {
   readonly partitions: number;
   readonly keyCompatibility: CompatibilityMode;
   readonly valueCompatibility: CompatibilityMode;
+  /** Kafka topic settings applied at creation (retention, timestamp type...). */
+  readonly config: Readonly<Record<string, string>>;
   readonly producers: readonly string[];
   readonly consumers: readonly string[];
   /** Never set: carries the types of the key and the value. */
@@ -39,4 +41,17 @@ export function defineTopic<K, V, VInput>(
   definition: Omit<TopicDefinition<K, V, VInput>, 'types'>,
 ): TopicDefinition<K, V, VInput> {
   return Object.freeze({ ...definition });
+}
+
+/**
+ * The same topic under a name prefix (subjects follow). Isolates environments that share a
+ * cluster and registry, such as parallel test runs; production uses no prefix.
+ */
+export function prefixedTopic<T extends AnyTopic>(topic: T, prefix: string): T {
+  if (prefix === '') return topic;
+  if (!/^[a-z0-9][a-z0-9-]*\.$/.test(prefix)) {
+    throw new Error(`topic prefix "${prefix}" must be lower-case letters, digits or dashes, ending with a dot`);
+  }
+  const name = `${prefix}${topic.name}`;
+  return Object.freeze({ ...topic, name, keySubject: `${name}-key`, valueSubject: `${name}-value` });
 }
