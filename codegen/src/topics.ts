@@ -122,9 +122,15 @@ export function loadTopics(file: string, text: string, catalogue: AvroCatalogue)
       throw new ContractError(file, at('/config'), 'config must be a map of Kafka topic settings');
     }
     const config: Record<string, string> = {};
-    for (const [k, v] of Object.entries(rawConfig as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [k, v] of Object.entries(rawConfig as Record<string, unknown>).sort(([a], [b]) =>
+      a.localeCompare(b),
+    )) {
       if (typeof v !== 'string') {
-        throw new ContractError(file, at(`/config/${k}`), 'topic settings are strings, as Kafka takes them');
+        throw new ContractError(
+          file,
+          at(`/config/${k}`),
+          'topic settings are strings, as Kafka takes them',
+        );
       }
       config[k] = v;
     }

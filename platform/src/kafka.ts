@@ -38,7 +38,10 @@ export async function ensureTopics(admin: Admin, topics: readonly AnyTopic[]): P
       replicationFactor: -1,
       // Events are the source of truth: never delete them by age (replay needs offset 0),
       // whatever else topics.yaml sets.
-      configEntries: Object.entries({ ...t.config, 'retention.ms': '-1' }).map(([name, value]) => ({ name, value })),
+      configEntries: Object.entries({ ...t.config, 'retention.ms': '-1' }).map(([name, value]) => ({
+        name,
+        value,
+      })),
     })),
   });
   return missing.map((t) => t.name);

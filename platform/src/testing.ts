@@ -24,7 +24,10 @@ export async function createTestEnvironment(
 ): Promise<TestEnvironment> {
   const endpoints = platformEndpoints();
   const suffix = randomBytes(4).toString('hex');
-  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 30);
+  const slug = name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, 30);
   const database = `test_${slug.replace(/-/g, '_')}_${suffix}`;
   const topicPrefix = `t-${slug}-${suffix}.`;
   const databaseUrl = await ensureDatabase(endpoints.databaseUrl, database);

@@ -50,8 +50,15 @@ export function defineTopic<K, V, VInput>(
 export function prefixedTopic<T extends AnyTopic>(topic: T, prefix: string): T {
   if (prefix === '') return topic;
   if (!/^[a-z0-9][a-z0-9-]*\.$/.test(prefix)) {
-    throw new Error(`topic prefix "${prefix}" must be lower-case letters, digits or dashes, ending with a dot`);
+    throw new Error(
+      `topic prefix "${prefix}" must be lower-case letters, digits or dashes, ending with a dot`,
+    );
   }
   const name = `${prefix}${topic.name}`;
-  return Object.freeze({ ...topic, name, keySubject: `${name}-key`, valueSubject: `${name}-value` });
+  return Object.freeze({
+    ...topic,
+    name,
+    keySubject: `${name}-key`,
+    valueSubject: `${name}-value`,
+  });
 }
