@@ -21,7 +21,10 @@ const lockHash = createHash('sha256').update(readFileSync(lockFile)).digest('hex
 const installed = existsSync(stampFile) && readFileSync(stampFile, 'utf8').trim() === lockHash;
 if (!installed) {
   console.error('Installing dependencies (npm ci) ...');
-  const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (result.status !== 0) {
     console.error('npm ci failed: see the output above.');
     process.exit(result.status ?? 1);

