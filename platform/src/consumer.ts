@@ -4,12 +4,12 @@
 // consumer seeks to them on every assignment and drops anything already applied (a
 // re-delivery after a crash between the PostgreSQL commit and the Kafka offset commit).
 import pg from 'pg';
-import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { Pool, PoolClient, Queryable } from './db.js';
 import { appendToOutbox } from './outbox.js';
 import { UndecodableMessageError, type EventSerde } from './events/serde.js';
 import type { AnyTopic } from './events/topic.js';
-import type { DecodedMessage } from './events/typed.js';
+import type { DecodedMessage, EncodedMessage } from './events/typed.js';
 import { TopicConsumer } from './events/typed.js';
 import type { Logger } from './log.js';
 
@@ -24,6 +24,8 @@ export interface RawMessage {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
+  timestamp?: string;
+  headers?: IHeaders;
 }
 
 export interface BatchContext {
@@ -43,7 +45,7 @@ export type BatchHandler = (
 export type DeadLetterEncoder = (
   request: DeadLetterRequest,
   consumer: string,
-) => Promise<{ topic: string; key: Buffer; value: Buffer }>;
+) => Promise<EncodedMessage>;
 
 export interface ExactlyOnceConsumerOptions {
   kafka: Kafka;

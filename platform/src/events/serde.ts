@@ -134,6 +134,9 @@ export class EventSerde {
         try {
           writerSchema = (await this.registry.getSchema(writerId)) as unknown as avsc.Type;
         } catch (error) {
+          // Only "the registry has no such id" makes the message poison; an unreachable
+          // registry is transient and the batch is retried.
+          if ((error as { status?: number }).status !== 404) throw error;
           throw new UndecodableMessageError(
             `${subject}: unknown writer schema id ${writerId}: ${(error as Error).message}`,
           );

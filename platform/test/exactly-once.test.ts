@@ -1,0 +1,180 @@
+// The platform's exactly-once consumption, on the real broker and database: effects and the
+// consumer position commit together; a re-delivery (Kafka's offset lost, a restart) applies
+// nothing twice; a poison message goes to the dead-letter topic and the partition moves on.
+import { Kafka, logLevel } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import { createPool, migrate, platformMigration, type Pool } from '../src/db.js';
+import { EventSerde } from '../src/events/serde.js';
+import { prefixedTopic } from '../src/events/topic.js';
+import { ExactlyOnceConsumer } from '../src/consumer.js';
+import { deadLetterEncoder } from '../src/dead-letter.js';
+import { createLogger } from '../src/log.js';
+import { OutboxRelay } from '../src/outbox.js';
+import { createIdempotentProducer } from '../src/kafka.js';
+import { createTestEnvironment, type TestEnvironment } from '../src/testing.js';
+import {
+  ledgerlineDeadLetterConsumer,
+  ledgerlineDeadLetterProducer,
+  ledgerlineDeadLetterTopic,
+  paymentsStatusChangedProducer,
+  paymentsStatusChangedTopic,
+} from '@ledgerline/generated/topics';
+import type { PaymentStatusChangedInput } from '@ledgerline/generated/avro/types';
+
+let env: TestEnvironment;
+let pool: Pool;
+let kafka: Kafka;
+const log = createLogger('exactly-once-test');
+
+beforeAll(async () => {
+  env = await createTestEnvironment('platform-exactly-once', [
+    paymentsStatusChangedTopic,
+    ledgerlineDeadLetterTopic,
+  ]);
+  pool = createPool(env.databaseUrl);
+  await migrate(pool, 'probe', [platformMigration('probe', 'probe_app')], { probe_app: 'probe' });
+  await pool.query(
+    'CREATE TABLE probe.effects (event_id uuid PRIMARY KEY, seen_at_offset bigint NOT NULL)',
+  );
+  kafka = new Kafka({
+    brokers: env.kafkaBrokers,
+    clientId: 'exactly-once-test',
+    logLevel: logLevel.NOTHING,
+  });
+});
+
+afterAll(async () => {
+  await pool.end();
+  await env.cleanup();
+});
+
+function statusChange(): PaymentStatusChangedInput {
+  const paymentId = randomUUID();
+  return {
+    eventId: randomUUID(),
+    correlationId: paymentId,
+    occurredAt: new Date(),
+    paymentId,
+    version: 2,
+    from: 'PENDING',
+    to: 'DEBITED',
+    reason: null,
+    rejectionReason: null,
+    payerAccountId: randomUUID(),
+    payeeAccountId: randomUUID(),
+    amountMinor: 1_000,
+    currency: 'EUR',
+    refundedMinor: 0,
+  };
+}
+
+function consumerFor(serde: EventSerde, groupId: string): ExactlyOnceConsumer {
+  const deadLetters = ledgerlineDeadLetterProducer(serde, { topicPrefix: env.topicPrefix });
+  return new ExactlyOnceConsumer({
+    kafka,
+    pool,
+    serde,
+    log,
+    schema: 'probe',
+    groupId,
+    topics: [prefixedTopic(paymentsStatusChangedTopic, env.topicPrefix)],
+    batchSizeMax: 7,
+    handleBatch: async (messages, { client }) => {
+      // A plain INSERT, not ON CONFLICT: a doubled effect would fail the batch loudly.
+      for (const m of messages) {
+        const value = m.value as { eventId: string };
+        await client.query('INSERT INTO probe.effects (event_id, seen_at_offset) VALUES ($1, $2)', [
+          value.eventId,
+          m.offset,
+        ]);
+      }
+    },
+    encodeDeadLetter: deadLetterEncoder((key, value) => deadLetters.encode(key, value)),
+  });
+}
+
+async function waitFor(
+  condition: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+const effectCount = async () =>
+  Number((await pool.query('SELECT count(*) FROM probe.effects')).rows[0].count);
+
+test('every message is applied exactly once across a restart that re-delivers everything, and poison goes to the dead-letter topic', async () => {
+  const serde = new EventSerde({ registryUrl: env.schemaRegistryUrl, autoRegister: true });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const typed = paymentsStatusChangedProducer(serde, { producer, topicPrefix: env.topicPrefix });
+  const first = Array.from({ length: 40 }, statusChange);
+  await typed.send(first.map((value) => ({ key: value.paymentId, value })));
+  // A poison message: not in the Confluent wire format.
+  const topicName = `${env.topicPrefix}${paymentsStatusChangedTopic.name}`;
+  await producer.send({
+    topic: topicName,
+    messages: [{ key: first[0]!.paymentId, value: Buffer.from('not avro') }],
+  });
+  const second = Array.from({ length: 20 }, statusChange);
+  await typed.send(second.map((value) => ({ key: value.paymentId, value })));
+
+  const consumer = consumerFor(serde, 'probe');
+  await consumer.start();
+  await waitFor(async () => (await effectCount()) === 60, '60 effects');
+  await consumer.stop();
+
+  // Lose Kafka's committed offsets entirely: everything is delivered again from offset 0.
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.resetOffsets({ groupId: 'probe', topic: topicName, earliest: true });
+  await admin.disconnect();
+  const restarted = consumerFor(serde, 'probe');
+  await restarted.start();
+  await typed.send([{ key: second[0]!.paymentId, value: statusChange() }]);
+  await waitFor(async () => (await effectCount()) === 61, 'the 61st effect');
+  await restarted.stop();
+  expect(await effectCount()).toBe(61);
+
+  // The poison message was written to the outbox as a dead letter, with its reason.
+  const relayProducer = createIdempotentProducer(kafka);
+  await relayProducer.connect();
+  const relay = new OutboxRelay({ pool, schema: 'probe', producer: relayProducer, log });
+  expect(await relay.publishBatch()).toBe(1);
+  await relayProducer.disconnect();
+  const dlq = kafka.consumer({ groupId: 'probe-dlq-reader' });
+  await dlq.connect();
+  await dlq.subscribe({
+    topic: `${env.topicPrefix}${ledgerlineDeadLetterTopic.name}`,
+    fromBeginning: true,
+  });
+  const decoder = ledgerlineDeadLetterConsumer(serde, { topicPrefix: env.topicPrefix });
+  const letter = await new Promise<{ reason: string; sourceTopic: string; value: Buffer | null }>(
+    (resolve) => {
+      void dlq.run({
+        eachMessage: async ({ message, partition }) =>
+          resolve((await decoder.decode({ ...message, partition })).value),
+      });
+    },
+  );
+  await dlq.disconnect();
+  await producer.disconnect();
+  expect(letter.sourceTopic).toBe(topicName);
+  expect(letter.reason).toMatch(/wire format/);
+  expect(letter.value?.toString()).toBe('not avro');
+});
+
+test('the consumer position and the effects are committed in the same transaction', async () => {
+  const { rows } = await pool.query<{ next_offset: number }>(
+    "SELECT sum(next_offset)::int AS next_offset FROM probe.consumer_positions WHERE group_id = 'probe'",
+  );
+  // 40 + 1 poison + 20 + 1 messages were consumed: positions account for every one.
+  expect(rows[0]?.next_offset).toBe(62);
+  expect(await effectCount()).toBe(61);
+});
