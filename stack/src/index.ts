@@ -130,14 +130,13 @@ export async function startStack(options: StackOptions = {}): Promise<StartedSta
   const log = options.log ?? (() => undefined);
   return serialised(config, async () => {
     const local = localComponents(config);
-    for (const dir of Object.values(config.dirs)) await mkdir(dir, { recursive: true });
-
     // Every prerequisite is checked before anything starts, so a missing one changes nothing.
     const [postgresPlan, kafkaPlan, registryPlan] = await Promise.all([
       local.postgres ? planPostgres(config) : undefined,
       local.kafka ? planKafka(config) : undefined,
       local.registry ? planRegistry(config) : undefined,
     ]);
+    for (const dir of Object.values(config.dirs)) await mkdir(dir, { recursive: true });
 
     const started: ComponentName[] = [];
     const t0Ms = Date.now();

@@ -211,7 +211,7 @@ export function isExecutable(path: string): boolean {
 
 // ---- pid files and /proc ---------------------------------------------------------------
 
-export async function readPidFile(pidFile: string): Promise<number | undefined> {
+async function readPidFile(pidFile: string): Promise<number | undefined> {
   try {
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
@@ -241,7 +241,7 @@ export function isAlive(pid: number): boolean {
   return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
 }
 
-export function processCmdline(pid: number): string[] | undefined {
+function processCmdline(pid: number): string[] | undefined {
   try {
     const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     return raw.split('\0').filter((arg) => arg.length > 0);
@@ -368,16 +368,6 @@ export async function stopProcessTree(spec: StopSpec): Promise<void> {
         `${spec.description} (pid ${spec.pid}) survived SIGTERM for ${seconds(spec.graceMs)} ` +
           `and SIGKILL for ${seconds(killGraceMs)}`,
       ),
-  });
-}
-
-/** Kills processes that stop found without a pid file (a crashed launcher, a lost pid file). */
-export async function killStrays(pids: number[]): Promise<void> {
-  for (const pid of pids) signalPid(pid, 'SIGKILL');
-  await waitFor(async () => (pids.every((pid) => !isAlive(pid)) ? true : undefined), {
-    timeoutMs: 5_000,
-    intervalMs: 100,
-    timeoutError: () => new StackError(`stray processes ${pids.join(', ')} survived SIGKILL`),
   });
 }
 

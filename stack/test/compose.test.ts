@@ -10,15 +10,14 @@ function composeCommand(): string[] | undefined {
   return undefined;
 }
 
-const compose = composeCommand();
-if (!compose) {
-  process.stderr.write(
-    'compose.test: skipped, neither `docker compose` nor `docker-compose` is installed\n',
-  );
-}
-
-(compose ? test : test.skip)('docker compose config -q accepts docker-compose.yml', () => {
-  const [command, ...prefix] = compose ?? [];
+test('docker compose config -q accepts docker-compose.yml', () => {
+  const compose = composeCommand();
+  if (!compose) {
+    throw new Error(
+      "no Compose client: install the `docker compose` plugin or Debian's `docker-compose` (apt-get install docker-compose); no engine is needed",
+    );
+  }
+  const [command, ...prefix] = compose;
   const result = spawnSync(
     command as string,
     [...prefix, '-f', 'docker-compose.yml', 'config', '-q'],

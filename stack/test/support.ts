@@ -1,6 +1,7 @@
 // Helpers for the launcher tests: run the CLI in a child process against an isolated home and
 // ports, so that stopping and restarting never touches the shared stack.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,9 +17,18 @@ export interface CliResult {
 /** `node --import tsx stack/src/cli.ts <args>` with exactly the given environment. */
 /** Fails with the CLI's own output, which names the failing component and its log. */
 export function expectSuccess(result: CliResult): void {
-  if (result.exitCode !== 0) {
-    throw new Error(`CLI exited ${result.exitCode}:\n${result.stderr}\n${result.stdout}`);
+  if (result.exitCode === 0) return;
+  // The isolated home is deleted after the test: keep the named log's tail in the failure.
+  const logFile = /see (\S+\.log)/.exec(result.stderr)?.[1];
+  let logTail = '';
+  if (logFile) {
+    try {
+      logTail = `\n--- tail of ${logFile}\n${readFileSync(logFile, 'utf8').split('\n').slice(-40).join('\n')}`;
+    } catch {
+      logTail = `\n(${logFile} is unreadable)`;
+    }
   }
+  throw new Error(`CLI exited ${result.exitCode}:\n${result.stderr}\n${result.stdout}${logTail}`);
 }
 
 export async function runCli(
@@ -46,16 +56,28 @@ export async function runCli(
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+// Below the kernel's ephemeral range (32768+), so no outgoing connection can take the port
+// between this check and the component binding it.
+const TEST_PORT_MIN = 20_000;
+const TEST_PORT_SPAN = 12_000;
+
+async function canBind(port: number): Promise<boolean> {
+  return new Promise((resolveBind) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
+    server.once('error', () => resolveBind(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolveBind(true)));
   });
+}
+
+async function freePort(taken: Set<number>): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const port = TEST_PORT_MIN + Math.floor(Math.random() * TEST_PORT_SPAN);
+    if (!taken.has(port) && (await canBind(port))) {
+      taken.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free test port found in 100 attempts');
 }
 
 export interface IsolatedStack {
@@ -80,12 +102,13 @@ export async function isolatedStack(overrides: NodeJS.ProcessEnv = {}): Promise<
   const home = await mkdtemp(join(tmpdir(), 'ledgerline-stack-test-'));
   // mkdtemp makes it 0700; the postgres OS user must pass through it to its data directory.
   await chmod(home, 0o755);
+  const taken = new Set<number>();
   const ports = {
-    kafka: await freePort(),
-    controller: await freePort(),
-    registry: await freePort(),
-    management: await freePort(),
-    postgres: await freePort(),
+    kafka: await freePort(taken),
+    controller: await freePort(taken),
+    registry: await freePort(taken),
+    management: await freePort(taken),
+    postgres: await freePort(taken),
   };
   const env: NodeJS.ProcessEnv = {
     ...withoutStackVariables(process.env),
