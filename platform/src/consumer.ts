@@ -4,28 +4,20 @@
 // consumer seeks to them on every assignment and drops anything already applied (a
 // re-delivery after a crash between the PostgreSQL commit and the Kafka offset commit).
 import pg from 'pg';
-import type { Consumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Pool, PoolClient, Queryable } from './db.js';
 import { appendToOutbox } from './outbox.js';
 import { UndecodableMessageError, type EventSerde } from './events/serde.js';
 import type { AnyTopic } from './events/topic.js';
-import type { DecodedMessage, EncodedMessage } from './events/typed.js';
+import type { DecodedMessage, EncodedMessage, RawMessage } from './events/typed.js';
+
+export type { RawMessage };
 import { TopicConsumer } from './events/typed.js';
 import type { Logger } from './log.js';
 
 export interface DeadLetterRequest {
   message: RawMessage;
   reason: string;
-}
-
-export interface RawMessage {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  timestamp?: string;
-  headers?: IHeaders;
 }
 
 export interface BatchContext {

@@ -192,11 +192,11 @@ export function platformMigration(schema: string, appRole: string): Migration {
   const s = pg.escapeIdentifier(schema);
   const role = pg.escapeIdentifier(appRole);
   const sql = `
+-- Roles are cluster-wide: parallel migrations of two databases may race to create it.
 DO $$
 BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${pg.escapeLiteral(appRole)}) THEN
-    CREATE ROLE ${role} LOGIN;
-  END IF;
+  CREATE ROLE ${role} LOGIN;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
 END $$;
 ALTER ROLE ${role} PASSWORD \${PASSWORD:${appRole}};
 CREATE TABLE ${s}.outbox (
@@ -216,7 +216,8 @@ CREATE TABLE ${s}.consumer_positions (
   PRIMARY KEY (group_id, topic, partition)
 );
 GRANT USAGE ON SCHEMA ${s} TO ${role};
-GRANT SELECT, INSERT, DELETE ON ${s}.outbox TO ${role};
+-- UPDATE only because the relay locks rows (SELECT ... FOR UPDATE) before deleting them.
+GRANT SELECT, INSERT, UPDATE, DELETE ON ${s}.outbox TO ${role};
 GRANT USAGE ON SEQUENCE ${s}.outbox_id_seq TO ${role};
 GRANT SELECT, INSERT, UPDATE ON ${s}.consumer_positions TO ${role};
 `;

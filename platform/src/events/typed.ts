@@ -10,6 +10,17 @@ export interface EncodedMessage {
   headers?: IHeaders;
 }
 
+/** A message as it came off the wire: what a dead letter carries, untouched. */
+export interface RawMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp?: string;
+  headers?: IHeaders;
+}
+
 export interface DecodedMessage<T extends AnyTopic> {
   topic: string;
   partition: number;
@@ -18,6 +29,8 @@ export interface DecodedMessage<T extends AnyTopic> {
   value: ValueOf<T>;
   headers: IHeaders;
   timestamp: string;
+  /** The original bytes, for a dead letter if the decoded value breaks a business rule. */
+  raw: RawMessage;
 }
 
 export class TopicProducer<T extends AnyTopic> {
@@ -79,6 +92,15 @@ export class TopicConsumer<T extends AnyTopic> {
       value,
       headers: message.headers ?? {},
       timestamp: message.timestamp,
+      raw: {
+        topic: this.topic.name,
+        partition: message.partition,
+        offset: message.offset,
+        key: message.key,
+        value: message.value,
+        timestamp: message.timestamp,
+        ...(message.headers ? { headers: message.headers } : {}),
+      },
     };
   }
 }

@@ -3,11 +3,11 @@
 -- ledger_app role, outbox, consumer positions).
 
 -- Read-only access to the ledger for independent checkers (reconciliation).
+-- Roles are cluster-wide: parallel migrations of two databases may race to create it.
 DO $$
 BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ledger_reader') THEN
-    CREATE ROLE ledger_reader NOLOGIN;
-  END IF;
+  CREATE ROLE ledger_reader NOLOGIN;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
 END $$;
 
 CREATE TABLE ledger.accounts (
@@ -36,8 +36,20 @@ CREATE TABLE ledger.transactions (
     'REFUND_CREDIT', 'REFUND_COMPENSATION', 'ADJUSTMENT')),
   sequence int NOT NULL CHECK (sequence >= 0),
   currency char(3) NOT NULL,
-  references_transaction_id uuid REFERENCES ledger.transactions (transaction_id),
+  -- Not a foreign key: CREDIT and REFUND_CREDIT reference a transaction of another partition,
+  -- which replay may apply later; reconciliation verifies the references instead.
+  references_transaction_id uuid,
+  -- Idempotency key of the step (domain stepKeyOf): `<paymentId>:<step>:<sequence>` or
+  -- `adjustment:<accountId>:<adjustmentId>`.
+  step_key text NOT NULL UNIQUE,
   command_id uuid NOT NULL,
+  correlation_id uuid NOT NULL,
+  refund_id uuid,
+  adjustment_id uuid,
+  -- The customer account (the command's Kafka key) and its balance right after this posting:
+  -- what PaymentStepPosted reports, kept so a redelivered command re-emits the identical event.
+  account_id uuid NOT NULL,
+  account_balance_after_minor bigint NOT NULL,
   -- Canonical content of the command: a re-sent step with other content is a conflict.
   command_fingerprint text NOT NULL,
   reference text,
@@ -77,23 +89,28 @@ CREATE TABLE ledger.balances (
   entry_count bigint NOT NULL DEFAULT 0
 );
 
--- Rejected steps are remembered, so a re-delivered command gets the same answer.
+-- Rejected steps are remembered by step key, so a re-delivered command gets the same answer.
+-- payment_id is NULL for adjustments (and for malformed commands whose key is `malformed:...`).
 CREATE TABLE ledger.rejections (
-  payment_id uuid NOT NULL,
+  step_key text PRIMARY KEY,
+  payment_id uuid,
   step text NOT NULL,
   sequence int NOT NULL,
   reason text NOT NULL,
   detail text NOT NULL,
-  account_id uuid,
+  account_id text NOT NULL,
   command_id uuid NOT NULL,
+  correlation_id uuid NOT NULL,
+  refund_id uuid,
+  adjustment_id uuid,
   command_fingerprint text NOT NULL,
-  rejected_at timestamptz NOT NULL,
-  PRIMARY KEY (payment_id, step, sequence)
+  rejected_at timestamptz NOT NULL
 );
 
 -- A step re-sent with different content: never applied, always reported.
 CREATE TABLE ledger.command_conflicts (
   command_id uuid NOT NULL,
+  step_key text NOT NULL,
   payment_id uuid,
   step text NOT NULL,
   sequence int NOT NULL,
@@ -103,6 +120,36 @@ CREATE TABLE ledger.command_conflicts (
   source_partition int NOT NULL,
   source_offset bigint NOT NULL,
   PRIMARY KEY (source_topic, source_partition, source_offset)
+);
+
+-- What became of every account command and adjustment (GET /v1/commands/{id}). Written by the
+-- consumer in the batch that decided it; first decision wins (a re-sent command id keeps it).
+CREATE TABLE ledger.applied_commands (
+  command_id uuid PRIMARY KEY,
+  type text NOT NULL CHECK (type IN ('OPEN_ACCOUNT', 'CHANGE_ACCOUNT_STATUS', 'ADJUSTMENT')),
+  account_id text NOT NULL,
+  -- APPLIED (including idempotent no-ops) or REJECTED.
+  outcome text NOT NULL CHECK (outcome IN ('APPLIED', 'REJECTED')),
+  rejection_reason text,
+  detail text,
+  adjustment_id uuid,
+  transaction_id uuid,
+  decided_at timestamptz NOT NULL
+);
+
+-- Writes accepted over HTTP, before the consumer decided them (acceptedAt, the request body of an
+-- adjustment, the idempotency key that maps to it).
+CREATE TABLE ledger.api_commands (
+  command_id uuid PRIMARY KEY,
+  type text NOT NULL CHECK (type IN ('OPEN_ACCOUNT', 'CHANGE_ACCOUNT_STATUS', 'ADJUSTMENT')),
+  account_id uuid NOT NULL,
+  -- Adjustments: (account, Idempotency-Key) names one adjustment forever.
+  idempotency_key text,
+  request_fingerprint text,
+  adjustment_id uuid UNIQUE,
+  request jsonb NOT NULL,
+  accepted_at timestamptz NOT NULL,
+  UNIQUE (account_id, idempotency_key)
 );
 
 -- Append-only, enforced by PostgreSQL itself, for every role including the owner.
@@ -176,6 +223,6 @@ CREATE TRIGGER transactions_balance AFTER INSERT ON ledger.transactions
 -- Least privilege: the service may append to the books, never rewrite them.
 GRANT USAGE ON SCHEMA ledger TO ledger_app, ledger_reader;
 GRANT SELECT, INSERT ON ledger.transactions, ledger.entries, ledger.rejections,
-  ledger.command_conflicts TO ledger_app;
+  ledger.command_conflicts, ledger.applied_commands, ledger.api_commands TO ledger_app;
 GRANT SELECT, INSERT, UPDATE ON ledger.accounts, ledger.balances TO ledger_app;
 GRANT SELECT ON ALL TABLES IN SCHEMA ledger TO ledger_reader;

@@ -1,0 +1,214 @@
+// The read-only audit API (contracts/openapi/audit.yaml). Every query runs on the
+// audit_reader pool, a role that can only SELECT: the API cannot change the trail even if a
+// handler had a bug.
+import type { Pool } from '@ledgerline/platform/db';
+import { ProblemError, type OperationHandler } from '@ledgerline/platform/http/app';
+import type { components } from '@ledgerline/generated/openapi/audit.types';
+import { verifyChain, EMPTY_HEAD, type ChainHead, type ChainedRecord } from '../domain/chain.js';
+import {
+  readChainRange,
+  readCheckpoints,
+  readHead,
+  readTrailPage,
+  type TrailPageQuery,
+} from '../store/trail-store.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+
+type AuditRecord = components['schemas']['AuditRecord'];
+type AuditPage = components['schemas']['AuditPage'];
+type VerifyResult = components['schemas']['VerifyResult'];
+
+const PAGE_LIMIT_DEFAULT = 50;
+const PAGE_LIMIT_MAX = 500;
+/** Records read per round trip while verifying: bounds memory whatever the trail's length. */
+const VERIFY_PAGE_RECORDS = 5_000;
+
+export function toApiRecord(record: ChainedRecord): AuditRecord {
+  return {
+    sequence: record.sequence,
+    id: record.recordId,
+    topic: record.topic,
+    partition: record.partition,
+    offset: record.offset,
+    eventType: record.eventType,
+    eventId: record.eventId,
+    correlationId: record.correlationId,
+    paymentId: record.paymentId,
+    accountId: record.accountId,
+    transactionId: record.transactionId,
+    producer: record.producer,
+    payload: record.payload as AuditRecord['payload'],
+    recordedAt: record.recordedAt.toISOString(),
+    previousHash: record.previousHash,
+    hash: record.hash,
+  };
+}
+
+function pageLimit(value: unknown): number {
+  const limit = value === undefined ? PAGE_LIMIT_DEFAULT : Number(value);
+  // The contract validated the range already; this guards the SQL against a validator change.
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > PAGE_LIMIT_MAX) {
+    throw new Error(`page limit ${String(value)} escaped validation`);
+  }
+  return limit;
+}
+
+function optionalDate(value: unknown): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = new Date(String(value));
+  if (Number.isNaN(date.getTime()))
+    throw new Error(`date-time ${String(value)} escaped validation`);
+  return date;
+}
+
+function assertWindow(from: Date | undefined, to: Date | undefined): void {
+  if (from && to && from.getTime() >= to.getTime()) {
+    throw new ProblemError(
+      422,
+      'invalid-window',
+      'Invalid time window',
+      'from must be before to.',
+      {
+        errors: [{ pointer: '/query/to', message: 'must be after from' }],
+      },
+    );
+  }
+}
+
+async function page(pool: Pool, query: TrailPageQuery): Promise<AuditPage> {
+  const { records, hasMore } = await readTrailPage(pool, query);
+  const last = records[records.length - 1];
+  return {
+    items: records.map(toApiRecord),
+    nextCursor: hasMore && last ? encodeCursor(last.sequence) : null,
+  };
+}
+
+/** Recomputes the chain over [fromSequence, toSequence] page by page. */
+export async function verifyStoredChain(
+  pool: Pool,
+  fromSequence: number,
+  toSequenceAsked: number | undefined,
+): Promise<VerifyResult> {
+  const newest = await readHead(pool);
+  const toSequence = Math.min(toSequenceAsked ?? newest.sequence, newest.sequence);
+  const verifiedAt = new Date().toISOString();
+  if (toSequence < fromSequence) {
+    return {
+      valid: true,
+      recordsChecked: 0,
+      fromSequence: null,
+      toSequence: null,
+      headHash: null,
+      firstBrokenRecord: null,
+      verifiedAt,
+    };
+  }
+  const checkpoints = await readCheckpoints(pool, fromSequence, toSequence);
+  let head: ChainHead | undefined = fromSequence === 1 ? EMPTY_HEAD : undefined;
+  let next = fromSequence;
+  let recordsChecked = 0;
+  // Bounded: every round trip advances `next` by at least one record or stops.
+  while (next <= toSequence) {
+    const records = await readChainRange(pool, next, toSequence, VERIFY_PAGE_RECORDS);
+    const first = records[0];
+    if (!first) break;
+    // A range that starts mid-chain trusts the previousHash of its first record.
+    head ??= { sequence: fromSequence - 1, hash: first.previousHash };
+    const verdict = verifyChain(records, head, checkpoints);
+    recordsChecked += verdict.recordsChecked;
+    if (verdict.broken) {
+      return {
+        valid: false,
+        recordsChecked,
+        fromSequence,
+        toSequence: verdict.broken.sequence,
+        headHash: null,
+        firstBrokenRecord: {
+          sequence: verdict.broken.sequence,
+          id: verdict.broken.recordId,
+          kind: verdict.broken.kind,
+          expectedHash: verdict.broken.expectedHash,
+          foundHash: verdict.broken.foundHash,
+        },
+        verifiedAt,
+      };
+    }
+    head = verdict.head;
+    next = verdict.head.sequence + 1;
+  }
+  if (!head || head.sequence !== toSequence) {
+    // Records missing at the end of the range: the range claims more than the table holds.
+    throw new Error(`chain ends at ${head?.sequence ?? fromSequence - 1}, expected ${toSequence}`);
+  }
+  return {
+    valid: true,
+    recordsChecked,
+    fromSequence,
+    toSequence,
+    headHash: head.hash,
+    firstBrokenRecord: null,
+    verifiedAt,
+  };
+}
+
+export function auditHandlers(readerPool: Pool): Record<string, OperationHandler> {
+  return {
+    getPaymentTrail: async ({ params, query }) => ({
+      status: 200,
+      body: await page(readerPool, {
+        paymentId: String(params['paymentId']).toLowerCase(),
+        afterSequence: decodeCursor(query['cursor']),
+        limit: pageLimit(query['limit']),
+      }),
+    }),
+    getAccountTrail: async ({ params, query }) => {
+      const from = optionalDate(query['from']);
+      const to = optionalDate(query['to']);
+      assertWindow(from, to);
+      return {
+        status: 200,
+        body: await page(readerPool, {
+          accountId: String(params['accountId']).toLowerCase(),
+          ...(from ? { from } : {}),
+          ...(to ? { to } : {}),
+          afterSequence: decodeCursor(query['cursor']),
+          limit: pageLimit(query['limit']),
+        }),
+      };
+    },
+    listTrail: async ({ query }) => {
+      const from = optionalDate(query['from']);
+      const to = optionalDate(query['to']);
+      assertWindow(from, to);
+      const topic = query['topic'];
+      return {
+        status: 200,
+        body: await page(readerPool, {
+          ...(from ? { from } : {}),
+          ...(to ? { to } : {}),
+          ...(typeof topic === 'string' ? { topic } : {}),
+          afterSequence: decodeCursor(query['cursor']),
+          limit: pageLimit(query['limit']),
+        }),
+      };
+    },
+    verifyChain: async ({ query }) => {
+      const fromSequence = query['fromSequence'] === undefined ? 1 : Number(query['fromSequence']);
+      const toSequence =
+        query['toSequence'] === undefined ? undefined : Number(query['toSequence']);
+      if (toSequence !== undefined && toSequence < fromSequence) {
+        throw new ProblemError(
+          400,
+          'validation-failed',
+          'Request is not valid',
+          'toSequence must not be below fromSequence.',
+          {
+            errors: [{ pointer: '/query/toSequence', message: 'must be >= fromSequence' }],
+          },
+        );
+      }
+      return { status: 200, body: await verifyStoredChain(readerPool, fromSequence, toSequence) };
+    },
+  };
+}

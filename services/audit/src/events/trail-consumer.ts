@@ -1,0 +1,133 @@
+// Every topic into the trail, exactly once. The platform consumer gives us one partition's
+// batch inside one PostgreSQL transaction that also stores the position; we turn each message
+// into a record and append them to the chain in offset order.
+import { randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import {
+  ExactlyOnceConsumer,
+  type BatchHandler,
+  type DeadLetterEncoder,
+} from '@ledgerline/platform/consumer';
+import type { Pool } from '@ledgerline/platform/db';
+import type { EventSerde } from '@ledgerline/platform/events/serde';
+import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
+import type { Logger } from '@ledgerline/platform/log';
+import { allTopics, ledgerlineDeadLetterProducer } from '@ledgerline/generated/topics';
+import { toJsonValue, type AuditRecordContent, type ChainedRecord } from '../domain/chain.js';
+import { baseTopic, eventFacts, UnrecordableEventError } from '../domain/keys.js';
+import { appendRecords } from '../store/trail-store.js';
+
+export const AUDIT_SCHEMA = 'audit';
+export const AUDIT_GROUP = 'audit';
+
+export interface TrailConsumerOptions {
+  kafka: Kafka;
+  /** audit_app: the only role that may append to the trail. */
+  pool: Pool;
+  serde: EventSerde;
+  log: Logger;
+  topicPrefix: string;
+  checkpointEvery: number;
+  batchSizeMax: number;
+  onAppended?: (records: readonly ChainedRecord[]) => void;
+  onOutboxWritten?: () => void;
+}
+
+/** Every topic of topics.yaml under the prefix. */
+export function auditedTopics(topicPrefix: string): AnyTopic[] {
+  return allTopics.map((t) => prefixedTopic(t as AnyTopic, topicPrefix));
+}
+
+/** The consumer group: prefixed like the topics, so parallel test runs never share a group. */
+export function auditGroupId(topicPrefix: string): string {
+  return `${topicPrefix}${AUDIT_GROUP}`;
+}
+
+export function createTrailConsumer(options: TrailConsumerOptions): ExactlyOnceConsumer {
+  const { topicPrefix, log } = options;
+  const handleBatch: BatchHandler = async (messages, context) => {
+    // One timestamp per batch: the batch is one transaction, so it is recorded at one instant.
+    const recordedAt = new Date();
+    const contents: AuditRecordContent[] = [];
+    for (const m of messages) {
+      const topic = baseTopic(m.topic, topicPrefix);
+      if (topic === undefined) throw new Error(`${m.topic} is not an audited topic`);
+      try {
+        contents.push({
+          recordId: randomUUID(),
+          topic: m.topic,
+          partition: m.partition,
+          offset: m.offset,
+          ...eventFacts(topic, m.value),
+          payload: toJsonValue(m.value),
+          recordedAt,
+        });
+      } catch (error) {
+        if (!(error instanceof UnrecordableEventError)) throw error;
+        context.deadLetter(m.raw, `audit: ${error.message}`);
+      }
+    }
+    const { appended, duplicates } = await appendRecords(
+      context.client,
+      contents,
+      options.checkpointEvery,
+    );
+    if (duplicates > 0) {
+      log.info(
+        { topic: context.topic, partition: context.partition, duplicates },
+        'records already in the trail were skipped',
+      );
+    }
+    options.onAppended?.(appended);
+  };
+
+  const deadLetters = ledgerlineDeadLetterProducer(options.serde, { topicPrefix });
+  const topicsByName = new Map(auditedTopics(topicPrefix).map((t) => [t.name, t]));
+  const encodeDeadLetter: DeadLetterEncoder = async ({ message, reason }, consumer) => {
+    const eventId = randomUUID();
+    const now = new Date();
+    let key: string = eventId;
+    const source = topicsByName.get(message.topic);
+    if (source && message.key) {
+      // Keyed by the original key when it decodes (it is a uuid on every topic).
+      key = await options.serde
+        .decodeKey(source, message.key)
+        .then((k) => (typeof k === 'string' ? k : eventId))
+        .catch(() => eventId);
+    }
+    return deadLetters.encode(key, {
+      eventId,
+      correlationId: eventId,
+      causationId: null,
+      occurredAt: now,
+      sourceTopic: message.topic,
+      partition: message.partition,
+      offset: message.offset,
+      sourceTimestamp: null,
+      key: message.key,
+      value: message.value,
+      headers: [],
+      reason,
+      consumer,
+      attempts: 1,
+      failedAt: now,
+    });
+  };
+
+  return new ExactlyOnceConsumer({
+    kafka: options.kafka,
+    pool: options.pool,
+    serde: options.serde,
+    log,
+    schema: AUDIT_SCHEMA,
+    groupId: auditGroupId(topicPrefix),
+    topics: auditedTopics(topicPrefix),
+    handleBatch,
+    encodeDeadLetter,
+    batchSizeMax: options.batchSizeMax,
+    // One partition at a time: the chain has one writer, and batches never wait on its lock.
+    partitionsConsumedConcurrently: 1,
+    fromBeginning: true,
+    ...(options.onOutboxWritten ? { onOutboxWritten: options.onOutboxWritten } : {}),
+  });
+}

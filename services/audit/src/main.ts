@@ -1,0 +1,33 @@
+// Process entry point: start, and stop gracefully on SIGTERM / SIGINT within a bound.
+import { auditConfigFromEnv, startAudit } from './service.js';
+
+const SHUTDOWN_MS_MAX = 25_000;
+
+async function main(): Promise<void> {
+  const service = await startAudit(auditConfigFromEnv());
+  let shuttingDown = false;
+  const shutdown = (signal: string): void => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    process.stderr.write(`audit: ${signal} received, stopping\n`);
+    const deadline = setTimeout(() => {
+      process.stderr.write('audit: shutdown took too long, exiting\n');
+      process.exit(1);
+    }, SHUTDOWN_MS_MAX);
+    deadline.unref();
+    service.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`audit: shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`audit: failed to start: ${String((error as Error)?.stack ?? error)}\n`);
+  process.exit(1);
+});

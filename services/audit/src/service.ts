@@ -1,0 +1,188 @@
+// Wires the audit service: migrations as the owner, the trail consumer as audit_app (the only
+// writer), the HTTP API as audit_reader (SELECT only), and the relay for the audit's own dead
+// letters.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Server } from 'node:http';
+import {
+  createPool,
+  migrate,
+  platformMigration,
+  readMigrations,
+  urlForRole,
+  type Pool,
+} from '@ledgerline/platform/db';
+import { EventSerde } from '@ledgerline/platform/events/serde';
+import { createApiApp, listen } from '@ledgerline/platform/http/app';
+import { createIdempotentProducer, createKafka, ensureTopics } from '@ledgerline/platform/kafka';
+import { createLogger } from '@ledgerline/platform/log';
+import { createMetricsRegistry, prometheus } from '@ledgerline/platform/metrics';
+import { OutboxRelay } from '@ledgerline/platform/outbox';
+import { auditApiDocument, auditApiOperations } from '@ledgerline/generated/openapi/audit.document';
+import { auditHandlers } from './api/handlers.js';
+import type { AuditConfig } from './config.js';
+import { AUDIT_SCHEMA, auditedTopics, createTrailConsumer } from './events/trail-consumer.js';
+
+export type { AuditConfig } from './config.js';
+export { auditConfigFromEnv } from './config.js';
+
+export const AUDIT_APP_ROLE = 'audit_app';
+export const AUDIT_READER_ROLE = 'audit_reader';
+
+const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
+const PROBE_TIMEOUT_MS = 2_000;
+
+export interface AuditService {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Applies the platform migration and the audit migrations as the schema owner. */
+export async function migrateAudit(config: AuditConfig): Promise<void> {
+  const owner = createPool(config.databaseUrl, { max: 1, applicationName: 'audit-migrate' });
+  try {
+    await migrate(
+      owner,
+      AUDIT_SCHEMA,
+      [platformMigration(AUDIT_SCHEMA, AUDIT_APP_ROLE), ...(await readMigrations(MIGRATIONS_DIR))],
+      { [AUDIT_APP_ROLE]: config.appPassword, [AUDIT_READER_ROLE]: config.readerPassword },
+    );
+  } finally {
+    await owner.end();
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref(),
+    ),
+  ]);
+}
+
+async function probe(check: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await withTimeout(check(), PROBE_TIMEOUT_MS);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function startAudit(config: AuditConfig): Promise<AuditService> {
+  const log = createLogger('audit');
+  const metrics = createMetricsRegistry('audit');
+  const recordsTotal = new prometheus.Counter({
+    name: 'ledgerline_audit_records_total',
+    help: 'Records appended to the trail.',
+    registers: [metrics],
+  });
+  const chainHead = new prometheus.Gauge({
+    name: 'ledgerline_audit_chain_head_sequence',
+    help: 'Sequence of the newest record in the trail.',
+    registers: [metrics],
+  });
+
+  await migrateAudit(config);
+  const kafka = createKafka(config.kafkaBrokers, 'audit');
+  const topics = auditedTopics(config.topicPrefix);
+  if (config.development) {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, topics);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+  const serde = new EventSerde({
+    registryUrl: config.schemaRegistryUrl,
+    autoRegister: config.development,
+  });
+
+  const pools: Pool[] = [];
+  const writerPool = createPool(
+    urlForRole(config.databaseUrl, AUDIT_APP_ROLE, config.appPassword),
+    { max: 4, applicationName: 'audit-consumer' },
+  );
+  pools.push(writerPool);
+  const readerPool = createPool(
+    urlForRole(config.databaseUrl, AUDIT_READER_ROLE, config.readerPassword),
+    { max: 10, applicationName: 'audit-api' },
+  );
+  pools.push(readerPool);
+
+  const producer = createIdempotentProducer(kafka);
+  await producer.connect();
+  const relay = new OutboxRelay({ pool: writerPool, schema: AUDIT_SCHEMA, producer, log });
+  relay.start();
+
+  const consumer = createTrailConsumer({
+    kafka,
+    pool: writerPool,
+    serde,
+    log,
+    topicPrefix: config.topicPrefix,
+    checkpointEvery: config.checkpointEvery,
+    batchSizeMax: config.batchSizeMax,
+    onAppended: (records) => {
+      const last = records[records.length - 1];
+      if (!last) return;
+      recordsTotal.inc(records.length);
+      chainHead.set(last.sequence);
+    },
+    onOutboxWritten: () => relay.nudge(),
+  });
+  await consumer.start();
+
+  const app = createApiApp({
+    service: 'audit',
+    document: auditApiDocument,
+    operations: auditApiOperations,
+    handlers: auditHandlers(readerPool),
+    log,
+    metrics,
+    readiness: async () => {
+      const admin = kafka.admin();
+      const [postgres, kafkaUp, registry] = await Promise.all([
+        probe(() => readerPool.query('SELECT 1')),
+        probe(async () => {
+          await admin.connect();
+          try {
+            await admin.describeCluster();
+          } finally {
+            await admin.disconnect();
+          }
+        }),
+        probe(async () => {
+          const response = await fetch(`${config.schemaRegistryUrl}/subjects`, {
+            signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+          });
+          if (!response.ok) throw new Error(`registry answered ${response.status}`);
+        }),
+      ]);
+      return { postgres, kafka: kafkaUp, registry };
+    },
+  });
+  const server: Server = await listen(app, config.port, config.host);
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
+  const url = `http://${config.host}:${address.port}`;
+  log.info({ url, topicPrefix: config.topicPrefix }, 'audit service started');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      // Stop taking requests and messages first, then flush dead letters, then close pools.
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await consumer.stop();
+      await relay.stop();
+      await producer.disconnect();
+      await Promise.all(pools.map((p) => p.end()));
+      log.info('audit service stopped');
+    })();
+    return stopping;
+  };
+  return { url, stop };
+}

@@ -1,0 +1,185 @@
+// Avro LedgerCommand (ledger.commands) -> domain command. The envelope's accountId, the Kafka key
+// and the inner command's customer account must be one and the same account: the partition is
+// chosen by the key, and a command that would be decided in another account's partition breaks
+// deterministic replay. Such a message is not a command the ledger can answer; it is dead-lettered.
+import type {
+  AccountStatus,
+  LedgerCommand as AvroLedgerCommand,
+} from '@ledgerline/generated/avro/types';
+import {
+  commandAccountId,
+  type AccountStatusAction,
+  type LedgerCommand,
+} from '../domain/commands.js';
+
+/** Envelope fields the outcome events and the store carry along with the domain command. */
+export interface CommandMeta {
+  readonly commandId: string;
+  readonly correlationId: string;
+  /** Kafka message timestamp (LogAppendTime): posted_at, so replay writes the same instant. */
+  readonly postedAt: Date;
+  /** Present for OPEN_ACCOUNT. */
+  readonly ownerRef: string | null;
+  /** Present for ADJUSTMENT: the adjustment id is its idempotency key. */
+  readonly adjustmentId: string | null;
+  /** Present for refund steps. */
+  readonly refundId: string | null;
+  /** Operator note of an ADJUSTMENT or a status change. */
+  readonly reason: string | null;
+}
+
+export interface MappedCommand {
+  readonly command: LedgerCommand;
+  readonly meta: CommandMeta;
+}
+
+export type CommandMapping =
+  | { readonly ok: true; readonly mapped: MappedCommand }
+  | { readonly ok: false; readonly reason: string };
+
+const ACTION_FOR_STATUS: Readonly<Record<AccountStatus, AccountStatusAction>> = {
+  FROZEN: 'FREEZE',
+  OPEN: 'UNFREEZE',
+  CLOSED: 'CLOSE',
+};
+
+function toDomain(envelope: AvroLedgerCommand): LedgerCommand {
+  const inner = envelope.command;
+  if ('ledgerline.payments.v1.PaymentRequested' in inner) {
+    const c = inner['ledgerline.payments.v1.PaymentRequested'];
+    return {
+      kind: 'DEBIT',
+      paymentId: c.paymentId,
+      payerAccountId: c.payerAccountId,
+      amountMinor: c.amountMinor,
+      currency: c.currency,
+    };
+  }
+  if ('ledgerline.payments.v1.CreditStepRequested' in inner) {
+    const c = inner['ledgerline.payments.v1.CreditStepRequested'];
+    return {
+      kind: 'CREDIT',
+      paymentId: c.paymentId,
+      payeeAccountId: c.payeeAccountId,
+      amountMinor: c.amountMinor,
+      currency: c.currency,
+      debitTransactionId: c.debitTransactionId,
+    };
+  }
+  if ('ledgerline.payments.v1.CompensationRequested' in inner) {
+    const c = inner['ledgerline.payments.v1.CompensationRequested'];
+    return {
+      kind: 'COMPENSATION',
+      paymentId: c.paymentId,
+      payerAccountId: c.payerAccountId,
+      amountMinor: c.amountMinor,
+      currency: c.currency,
+      debitTransactionId: c.debitTransactionId,
+    };
+  }
+  if ('ledgerline.payments.v1.RefundRequested' in inner) {
+    const c = inner['ledgerline.payments.v1.RefundRequested'];
+    const common = {
+      paymentId: c.paymentId,
+      sequence: c.sequence,
+      amountMinor: c.amountMinor,
+      currency: c.currency,
+    };
+    switch (c.step) {
+      case 'REFUND_DEBIT':
+        return { kind: 'REFUND_DEBIT', ...common, payeeAccountId: c.payeeAccountId };
+      case 'REFUND_CREDIT':
+        return { kind: 'REFUND_CREDIT', ...common, payerAccountId: c.payerAccountId };
+      case 'REFUND_COMPENSATION':
+        return { kind: 'REFUND_COMPENSATION', ...common, payeeAccountId: c.payeeAccountId };
+    }
+  }
+  if ('ledgerline.ledger.v1.OpenAccountRequested' in inner) {
+    const c = inner['ledgerline.ledger.v1.OpenAccountRequested'];
+    return {
+      kind: 'OPEN_ACCOUNT',
+      accountId: c.accountId,
+      type: c.type,
+      currency: c.currency,
+      // Customer accounts default to no overdraft; system accounts are provisioned by the ledger.
+      balanceFloorMinor: c.balanceFloorMinor ?? 0,
+    };
+  }
+  if ('ledgerline.ledger.v1.AccountStatusChangeRequested' in inner) {
+    const c = inner['ledgerline.ledger.v1.AccountStatusChangeRequested'];
+    return {
+      kind: 'CHANGE_ACCOUNT_STATUS',
+      accountId: c.accountId,
+      action: ACTION_FOR_STATUS[c.to],
+    };
+  }
+  const c = inner['ledgerline.ledger.v1.AdjustmentRequested'];
+  return {
+    kind: 'ADJUSTMENT',
+    accountId: c.accountId,
+    direction: c.direction,
+    amountMinor: c.amountMinor,
+    currency: c.currency,
+    idempotencyKey: c.adjustmentId,
+    reference: c.reference,
+    referencesTransactionId: null,
+  };
+}
+
+function metaOf(envelope: AvroLedgerCommand, timestamp: string): CommandMeta {
+  const inner = envelope.command;
+  const postedAt = new Date(Number(timestamp));
+  const base = {
+    commandId: envelope.commandId,
+    correlationId: envelope.correlationId,
+    postedAt,
+    ownerRef: null,
+    adjustmentId: null,
+    refundId: null,
+    reason: null,
+  };
+  if ('ledgerline.ledger.v1.OpenAccountRequested' in inner) {
+    return { ...base, ownerRef: inner['ledgerline.ledger.v1.OpenAccountRequested'].ownerRef };
+  }
+  if ('ledgerline.ledger.v1.AdjustmentRequested' in inner) {
+    const c = inner['ledgerline.ledger.v1.AdjustmentRequested'];
+    return { ...base, adjustmentId: c.adjustmentId, reason: c.reason };
+  }
+  if ('ledgerline.ledger.v1.AccountStatusChangeRequested' in inner) {
+    return { ...base, reason: inner['ledgerline.ledger.v1.AccountStatusChangeRequested'].reason };
+  }
+  if ('ledgerline.payments.v1.RefundRequested' in inner) {
+    return { ...base, refundId: inner['ledgerline.payments.v1.RefundRequested'].refundId };
+  }
+  return base;
+}
+
+/**
+ * Maps a decoded message to a domain command, or says why it cannot be one (dead letter).
+ * `timestamp` is the Kafka message timestamp in epoch milliseconds, as kafkajs gives it.
+ */
+export function mapLedgerCommand(
+  key: string,
+  envelope: AvroLedgerCommand,
+  timestamp: string,
+): CommandMapping {
+  const postedAtMs = Number(timestamp);
+  if (!Number.isSafeInteger(postedAtMs) || postedAtMs <= 0) {
+    return { ok: false, reason: `message timestamp ${timestamp} is not an instant` };
+  }
+  if (envelope.accountId !== key) {
+    return {
+      ok: false,
+      reason: `envelope accountId ${envelope.accountId} differs from the Kafka key ${key}`,
+    };
+  }
+  const command = toDomain(envelope);
+  const accountId = commandAccountId(command);
+  if (accountId !== key) {
+    return {
+      ok: false,
+      reason: `${command.kind} touches account ${accountId} but was keyed by ${key}`,
+    };
+  }
+  return { ok: true, mapped: { command, meta: metaOf(envelope, timestamp) } };
+}

@@ -1,0 +1,229 @@
+// Wires the ledger: migrations (as the schema owner), then as ledger_app: the exactly-once
+// consumer of ledger.commands, the outbox relay, and the HTTP API.
+import type { Server } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ExactlyOnceConsumer } from '@ledgerline/platform/consumer';
+import {
+  createPool,
+  migrate,
+  platformMigration,
+  readMigrations,
+  urlForRole,
+} from '@ledgerline/platform/db';
+import { EventSerde } from '@ledgerline/platform/events/serde';
+import { createApiApp, listen } from '@ledgerline/platform/http/app';
+import { createIdempotentProducer, createKafka } from '@ledgerline/platform/kafka';
+import { createLogger, type Logger } from '@ledgerline/platform/log';
+import { createMetricsRegistry, prometheus } from '@ledgerline/platform/metrics';
+import { OutboxRelay } from '@ledgerline/platform/outbox';
+import { ledgerCommandsConsumer } from '@ledgerline/generated/topics';
+import {
+  ledgerApiDocument,
+  ledgerApiOperations,
+} from '@ledgerline/generated/openapi/ledger.document';
+import { createHandlers } from './api/handlers.js';
+import {
+  LEDGER_SCHEMA,
+  createBatchHandler,
+  createDeadLetterEncoder,
+} from './events/command-consumer.js';
+
+export const LEDGER_APP_ROLE = 'ledger_app';
+export const MIGRATIONS_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'migrations',
+);
+
+export interface LedgerConfig {
+  /** Owner (migration) connection; the service itself connects as ledger_app. */
+  databaseUrl: string;
+  kafkaBrokers: string[];
+  schemaRegistryUrl: string;
+  /** '' in production; a unique prefix per test run. */
+  topicPrefix: string;
+  /** 0 = any free port. */
+  port: number;
+  appRolePassword: string;
+  /** Development only: register missing schemas on first use. */
+  autoRegisterSchemas: boolean;
+  log?: Logger;
+}
+
+export interface RunningLedger {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function migrateLedger(databaseUrl: string, appRolePassword: string): Promise<void> {
+  const owner = createPool(databaseUrl, { max: 1, applicationName: 'ledger-migrate' });
+  try {
+    await migrate(
+      owner,
+      LEDGER_SCHEMA,
+      [
+        platformMigration(LEDGER_SCHEMA, LEDGER_APP_ROLE),
+        ...(await readMigrations(MIGRATIONS_DIR)),
+      ],
+      { [LEDGER_APP_ROLE]: appRolePassword },
+    );
+  } finally {
+    await owner.end();
+  }
+}
+
+export async function startLedger(config: LedgerConfig): Promise<RunningLedger> {
+  const log = config.log ?? createLogger('ledger');
+  await migrateLedger(config.databaseUrl, config.appRolePassword);
+  const pool = createPool(urlForRole(config.databaseUrl, LEDGER_APP_ROLE, config.appRolePassword), {
+    max: 10,
+    applicationName: 'ledger',
+  });
+  const serde = new EventSerde({
+    registryUrl: config.schemaRegistryUrl,
+    autoRegister: config.autoRegisterSchemas,
+  });
+  const kafka = createKafka(config.kafkaBrokers, 'ledger');
+  const producer = createIdempotentProducer(kafka);
+  await producer.connect();
+  const admin = kafka.admin();
+  await admin.connect();
+
+  const metrics = createMetricsRegistry('ledger');
+  const postings = new prometheus.Counter({
+    name: 'ledger_postings_total',
+    help: 'Transactions posted',
+    registers: [metrics],
+  });
+  const rejections = new prometheus.Counter({
+    name: 'ledger_rejections_total',
+    help: 'Commands rejected, by reason',
+    labelNames: ['reason'],
+    registers: [metrics],
+  });
+  const duplicates = new prometheus.Counter({
+    name: 'ledger_duplicate_commands_total',
+    help: 'Redelivered commands answered with their original outcome',
+    registers: [metrics],
+  });
+  const batchSize = new prometheus.Histogram({
+    name: 'ledger_batch_commands',
+    help: 'Commands per consumed batch',
+    buckets: [1, 10, 50, 100, 250, 500, 1_000, 2_000],
+    registers: [metrics],
+  });
+  const batchSeconds = new prometheus.Histogram({
+    name: 'ledger_batch_duration_seconds',
+    help: 'Time to load, decide and persist one batch',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [metrics],
+  });
+  const lag = new prometheus.Gauge({
+    name: 'ledger_consumer_lag_messages',
+    help: 'Messages behind the high watermark after the last committed batch',
+    labelNames: ['partition'],
+    registers: [metrics],
+  });
+
+  const relay = new OutboxRelay({ pool, schema: LEDGER_SCHEMA, producer, log });
+  const commandsTopic = ledgerCommandsConsumer(serde, { topicPrefix: config.topicPrefix }).topic;
+  const handleBatch = createBatchHandler({
+    serde,
+    topicPrefix: config.topicPrefix,
+    log,
+    onEffects: (effects, commands) => {
+      postings.inc(effects.postings.length);
+      duplicates.inc(effects.duplicates);
+      for (const reason of effects.rejectionReasons) rejections.inc({ reason });
+      batchSize.observe(commands);
+    },
+  });
+  const consumer = new ExactlyOnceConsumer({
+    kafka,
+    pool,
+    serde,
+    log,
+    schema: LEDGER_SCHEMA,
+    // The prefix keeps parallel environments (tests) out of each other's consumer group.
+    groupId: `${config.topicPrefix}ledger`,
+    topics: [commandsTopic],
+    handleBatch: async (messages, context) => {
+      const stopTimer = batchSeconds.startTimer();
+      try {
+        await handleBatch(messages, context);
+      } finally {
+        stopTimer();
+      }
+    },
+    encodeDeadLetter: createDeadLetterEncoder(serde, config.topicPrefix),
+    batchSizeMax: 2_000,
+    // One partition at a time: batches of different accounts share the clearing row lock.
+    partitionsConsumedConcurrently: 1,
+    fromBeginning: true,
+    onBatchCommitted: (info) => lag.set({ partition: String(info.partition) }, info.lag),
+    onOutboxWritten: () => relay.nudge(),
+  });
+
+  const app = createApiApp({
+    service: 'ledger',
+    document: ledgerApiDocument,
+    operations: ledgerApiOperations,
+    handlers: createHandlers({
+      pool,
+      serde,
+      topicPrefix: config.topicPrefix,
+      nudgeRelay: () => relay.nudge(),
+    }),
+    log,
+    metrics,
+    readiness: async () => {
+      const checks: Record<string, boolean> = {};
+      checks['postgres'] = await pool
+        .query('SELECT 1')
+        .then(() => true)
+        .catch(() => false);
+      checks['kafka'] = await admin
+        .describeCluster()
+        .then(() => true)
+        .catch(() => false);
+      checks['registry'] = await fetch(`${config.schemaRegistryUrl}/subjects`, {
+        signal: AbortSignal.timeout(2_000),
+      })
+        .then((r) => r.ok)
+        .catch(() => false);
+      return checks;
+    },
+    bodyLimitBytes: 16 * 1024,
+  });
+
+  relay.start();
+  await consumer.start();
+  let server: Server;
+  try {
+    server = await listen(app, config.port);
+  } catch (error) {
+    await consumer.stop();
+    await relay.stop();
+    throw error;
+  }
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  log.info({ port }, 'ledger started');
+
+  let stopped = false;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await consumer.stop();
+      await relay.stop();
+      await producer.disconnect();
+      await admin.disconnect();
+      await pool.end();
+      log.info('ledger stopped');
+    },
+  };
+}
