@@ -1,0 +1,293 @@
+// `npm run bench:ledger`: payment steps per second from Kafka to committed PostgreSQL rows,
+// exactly-once, against the raw ceiling of the same rows batch-inserted straight into
+// PostgreSQL with the same schema. Prints both and their ratio; writes reports/bench-ledger.json.
+//
+//   LEDGER_BENCH_COMMANDS (default 200000)  payment steps pre-loaded on ledger.commands
+//   LEDGER_BENCH_ACCOUNTS (default 2000)    customer accounts they spread over
+import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { REPO_ROOT, intSetting } from '@ledgerline/platform/config';
+import { EventSerde } from '@ledgerline/platform/events/serde';
+import { createLogger } from '@ledgerline/platform/log';
+import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
+import { ensureDatabase, dropDatabase } from '@ledgerline/platform/db';
+import { allTopics, ledgerCommandsProducer } from '@ledgerline/generated/topics';
+import type { LedgerCommandInput } from '@ledgerline/generated/avro/types';
+import { transactionIdFor, entryIdFor, systemAccountId } from '../src/domain/ids.js';
+import { parseCurrencyCode } from '../src/domain/currencies.js';
+import { migrateLedger, startLedger } from '../src/service.js';
+import {
+  creditCommand,
+  debitCommand,
+  fundCommand,
+  openAccountCommand,
+} from '../test/support/ledger-harness.js';
+
+const env = process.env;
+const commandCount = intSetting(env, 'LEDGER_BENCH_COMMANDS', 200_000, 1_000, 5_000_000);
+const accountCount = intSetting(env, 'LEDGER_BENCH_ACCOUNTS', 2_000, 2, 1_000_000);
+const SEND_BATCH = 5_000;
+const WAIT_MAX_MS = 30 * 60_000;
+const log = createLogger('bench-ledger');
+
+async function produce(
+  kafka: Kafka,
+  serde: EventSerde,
+  topicPrefix: string,
+  commands: LedgerCommandInput[],
+): Promise<void> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const typed = ledgerCommandsProducer(serde, { topicPrefix });
+  for (let i = 0; i < commands.length; i += SEND_BATCH) {
+    const encoded = await Promise.all(
+      commands.slice(i, i + SEND_BATCH).map((c) => typed.encode(c.accountId, c)),
+    );
+    await producer.send({
+      topic: typed.topic.name,
+      acks: -1,
+      messages: encoded.map((m) => ({ key: m.key, value: m.value })),
+    });
+  }
+  await producer.disconnect();
+}
+
+async function endOffsets(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, o) => sum + Number(o.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function waitUntilConsumed(owner: pg.Pool, topic: string, target: number): Promise<void> {
+  const deadline = Date.now() + WAIT_MAX_MS;
+  while (Date.now() < deadline) {
+    const { rows } = await owner.query<{ n: string | null }>(
+      'SELECT sum(next_offset) AS n FROM ledger.consumer_positions WHERE topic = $1',
+      [topic],
+    );
+    if (Number(rows[0]?.n ?? 0) >= target) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the ledger did not consume ${target} commands within ${WAIT_MAX_MS / 1000} s`);
+}
+
+function startLedgerFor(testEnv: TestEnvironment) {
+  return startLedger({
+    databaseUrl: testEnv.databaseUrl,
+    kafkaBrokers: testEnv.kafkaBrokers,
+    schemaRegistryUrl: testEnv.schemaRegistryUrl,
+    topicPrefix: testEnv.topicPrefix,
+    port: 0,
+    appRolePassword: 'ledger_app',
+    autoRegisterSchemas: true,
+    log,
+  });
+}
+
+/** Steps through the real service: Kafka → decide → PostgreSQL, exactly-once. */
+async function throughTheLedger(): Promise<{ steps: number; seconds: number; accounts: string[] }> {
+  const testEnv = await createTestEnvironment('bench-ledger', allTopics);
+  const kafka = new Kafka({
+    brokers: testEnv.kafkaBrokers,
+    clientId: 'bench',
+    logLevel: logLevel.NOTHING,
+  });
+  const serde = new EventSerde({ registryUrl: testEnv.schemaRegistryUrl, autoRegister: true });
+  const owner = new pg.Pool({ connectionString: testEnv.databaseUrl, max: 2 });
+  const topic = `${testEnv.topicPrefix}ledger.commands`;
+  try {
+    const accounts = Array.from({ length: accountCount }, () => randomUUID());
+    await produce(kafka, serde, testEnv.topicPrefix, [
+      ...accounts.map((a) => openAccountCommand(a)),
+      ...accounts.map((a) => fundCommand(a, 1_000_000_000)),
+    ]);
+    let ledger = await startLedgerFor(testEnv);
+    await waitUntilConsumed(owner, topic, await endOffsets(kafka, topic));
+    await ledger.stop();
+
+    // Pre-load: half debit steps, then the credit step of each of those payments.
+    const payments = Array.from({ length: Math.floor(commandCount / 2) }, (_, i) => ({
+      paymentId: randomUUID(),
+      payer: accounts[i % accounts.length]!,
+      payee: accounts[(i * 7 + 1) % accounts.length]!,
+      amountMinor: 100 + (i % 900),
+    }));
+    const steps = [
+      ...payments.map((p) => debitCommand(p.paymentId, p.payer, p.payee, p.amountMinor)),
+      ...payments.map((p) =>
+        creditCommand(
+          p.paymentId,
+          p.payee,
+          p.amountMinor,
+          transactionIdFor(p.paymentId, 'DEBIT', 0),
+        ),
+      ),
+    ];
+    process.stderr.write(`pre-loading ${steps.length} payment steps ...\n`);
+    await produce(kafka, serde, testEnv.topicPrefix, steps);
+    const target = await endOffsets(kafka, topic);
+
+    const started = performance.now();
+    ledger = await startLedgerFor(testEnv);
+    await waitUntilConsumed(owner, topic, target);
+    const seconds = (performance.now() - started) / 1000;
+    await ledger.stop();
+    const { rows } = await owner.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM ledger.transactions WHERE step IN ('DEBIT', 'CREDIT')",
+    );
+    if (rows[0]?.n !== steps.length) {
+      throw new Error(
+        `expected ${steps.length} posted steps, found ${rows[0]?.n}: not a clean run`,
+      );
+    }
+    return { steps: steps.length, seconds, accounts };
+  } finally {
+    await owner.end();
+    await testEnv.cleanup();
+  }
+}
+
+/** The same posting rows written straight into the same schema: the ceiling. */
+async function rawCeiling(accountsIn: string[]): Promise<{ steps: number; seconds: number }> {
+  const adminUrl = process.env['DATABASE_URL'] ?? '';
+  const database = `bench_raw_${randomUUID().slice(0, 8)}`;
+  const url = await ensureDatabase(adminUrl, database);
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  try {
+    await migrateLedger(url, 'ledger_app');
+    const eur = parseCurrencyCode('EUR');
+    const clearing = systemAccountId('CLEARING', eur);
+    const accounts = accountsIn;
+    await pool.query(
+      `INSERT INTO ledger.accounts (account_id, owner_ref, type, currency, status, balance_floor_minor,
+         is_system, system_kind, opened_at, status_changed_at)
+       SELECT a, 'bench', 'LIABILITY', 'EUR', 'OPEN', 0, false, NULL, now(), now() FROM unnest($1::uuid[]) a
+       UNION ALL SELECT $2::uuid, 'system', 'LIABILITY', 'EUR', 'OPEN', NULL, true, 'CLEARING', now(), now()`,
+      [accounts, clearing],
+    );
+    await pool.query(
+      `INSERT INTO ledger.balances (account_id, balance_minor) SELECT a, 1000000000 FROM unnest($1::uuid[]) a
+       UNION ALL SELECT $2::uuid, 0`,
+      [accounts, clearing],
+    );
+    const batchSize = 2_000;
+    const started = performance.now();
+    for (let done = 0; done < commandCount; done += batchSize) {
+      const n = Math.min(batchSize, commandCount - done);
+      const tx: string[] = [];
+      const stepKeys: string[] = [];
+      const customer: string[] = [];
+      const amounts: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const paymentId = randomUUID();
+        tx.push(transactionIdFor(paymentId, 'DEBIT', 0));
+        stepKeys.push(`${paymentId}:DEBIT:0`);
+        customer.push(accounts[(done + i) % accounts.length]!);
+        amounts.push(100 + ((done + i) % 900));
+      }
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(
+          `INSERT INTO ledger.entries (entry_id, transaction_id, entry_index, account_id, direction, amount_minor, currency, posted_at)
+           SELECT e.entry_id, e.tx, e.idx, e.account, e.direction, e.amount, 'EUR', now()
+           FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::uuid[], $5::text[], $6::bigint[])
+             AS e(entry_id, tx, idx, account, direction, amount)`,
+          [
+            tx.flatMap((t) => [entryIdFor(t, 0), entryIdFor(t, 1)]),
+            tx.flatMap((t) => [t, t]),
+            tx.flatMap(() => [0, 1]),
+            customer.flatMap((c) => [c, clearing]),
+            tx.flatMap(() => ['DEBIT', 'CREDIT']),
+            amounts.flatMap((a) => [a, a]),
+          ],
+        );
+        await client.query(
+          `INSERT INTO ledger.transactions (transaction_id, payment_id, step, sequence, currency,
+             command_id, command_fingerprint, posted_at, step_key, correlation_id, account_id,
+             account_balance_after_minor)
+           SELECT t.tx, t.tx, 'DEBIT', 0, 'EUR', t.tx, 'raw', now(), t.step_key, t.tx, t.account, 0
+           FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS t(tx, step_key, account)`,
+          [tx, stepKeys, customer],
+        );
+        await client.query(
+          `UPDATE ledger.balances b SET balance_minor = b.balance_minor + d.delta,
+             debits_minor = b.debits_minor + d.debits, credits_minor = b.credits_minor + d.credits,
+             entry_count = b.entry_count + d.entries
+           FROM (SELECT account, sum(delta) AS delta, sum(debits) AS debits, sum(credits) AS credits,
+                   count(*) AS entries
+                 FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[]) AS x(account, delta, debits, credits)
+                 GROUP BY account) d
+           WHERE b.account_id = d.account`,
+          [
+            [...customer, ...customer.map(() => clearing)],
+            [...amounts.map((a) => -a), ...amounts],
+            [...amounts, ...amounts.map(() => 0)],
+            [...amounts.map(() => 0), ...amounts],
+          ],
+        );
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      } finally {
+        client.release();
+      }
+    }
+    return { steps: commandCount, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    await pool.end();
+    await dropDatabase(adminUrl, database);
+  }
+}
+
+async function main(): Promise<void> {
+  const { startStack } = await import('@ledgerline/stack');
+  const stack = await startStack();
+  process.env['KAFKA_BROKERS'] = stack.kafkaBrokers.join(',');
+  process.env['SCHEMA_REGISTRY_URL'] = stack.schemaRegistryUrl;
+  process.env['DATABASE_URL'] = stack.databaseUrl;
+
+  const ledger = await throughTheLedger();
+  const raw = await rawCeiling(ledger.accounts);
+  const ledgerRate = ledger.steps / ledger.seconds;
+  const rawRate = raw.steps / raw.seconds;
+  const report = {
+    at: new Date().toISOString(),
+    commands: ledger.steps,
+    accounts: accountCount,
+    ledgerStepsPerSecond: Math.round(ledgerRate),
+    ledgerSeconds: Number(ledger.seconds.toFixed(2)),
+    rawCeilingStepsPerSecond: Math.round(rawRate),
+    rawSeconds: Number(raw.seconds.toFixed(2)),
+    ratio: Number((ledgerRate / rawRate).toFixed(3)),
+  };
+  console.log(
+    '\nledger bench (payment steps: one transaction, two entries, projection, outbox, position)',
+  );
+  console.log(
+    `  through Kafka → ledger → PostgreSQL  ${report.ledgerStepsPerSecond.toLocaleString()} steps/s  (${report.commands} in ${report.ledgerSeconds} s)`,
+  );
+  console.log(
+    `  raw PostgreSQL ceiling, same rows    ${report.rawCeilingStepsPerSecond.toLocaleString()} steps/s  (${raw.steps} in ${report.rawSeconds} s)`,
+  );
+  console.log(`  ratio                                ${(report.ratio * 100).toFixed(1)} %`);
+  await mkdir(path.join(REPO_ROOT, 'reports'), { recursive: true });
+  await writeFile(
+    path.join(REPO_ROOT, 'reports', 'bench-ledger.json'),
+    `${JSON.stringify(report, null, 2)}\n`,
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.stack : String(error));
+  process.exit(1);
+});
