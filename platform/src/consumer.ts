@@ -54,6 +54,8 @@ export interface ExactlyOnceConsumerOptions {
   batchSizeMax?: number;
   partitionsConsumedConcurrently?: number;
   fromBeginning?: boolean;
+  /** How long the group waits for a silent member (a killed process) before rebalancing. */
+  sessionTimeoutMs?: number;
   onBatchCommitted?: (info: {
     topic: string;
     partition: number;
@@ -63,6 +65,11 @@ export interface ExactlyOnceConsumerOptions {
   }) => void;
   /** Called after the outbox got rows, so the relay can publish at once. */
   onOutboxWritten?: () => void;
+}
+
+/** Consumer groups are per environment, like topics: the prefix keeps test runs apart. */
+export function consumerGroupId(service: string, topicPrefix: string): string {
+  return `${topicPrefix}${service}`;
 }
 
 export async function readPositions(
@@ -95,8 +102,8 @@ export class ExactlyOnceConsumer {
       groupId,
       readUncommitted: false, // read_committed: never see an aborted transaction's messages.
       allowAutoTopicCreation: false,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
+      heartbeatInterval: 1_000,
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxWaitTimeInMs: 100,
       retry: { retries: 10 },

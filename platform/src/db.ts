@@ -18,15 +18,19 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => {
 
 export function createPool(
   connectionString: string,
-  options: { max?: number; applicationName?: string } = {},
+  options: { max?: number; applicationName?: string; onIdleError?: (error: Error) => void } = {},
 ): Pool {
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'ledgerline',
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
   });
+  // An idle connection killed by the server (restart, failover) must not crash the process:
+  // the pool drops it and the next query opens a new one.
+  pool.on('error', (error) => options.onIdleError?.(error));
+  return pool;
 }
 
 /** Runs `work` in one transaction; commits on success, rolls back and rethrows on failure. */

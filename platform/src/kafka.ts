@@ -30,6 +30,28 @@ export async function ensureTopics(admin: Admin, topics: readonly AnyTopic[]): P
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t.name));
   if (missing.length === 0) return [];
+  await createTopicsWithRetry(admin, missing);
+  return missing.map((t) => t.name);
+}
+
+/** A new topic's leaders may not be known to every broker listener yet: retry, bounded. */
+async function createTopicsWithRetry(admin: Admin, missing: readonly AnyTopic[]): Promise<void> {
+  const attemptsMax = 5;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await createTopics(admin, missing);
+      return;
+    } catch (error) {
+      if (attempt >= attemptsMax) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      const existing = new Set(await admin.listTopics());
+      missing = missing.filter((t) => !existing.has(t.name));
+      if (missing.length === 0) return;
+    }
+  }
+}
+
+async function createTopics(admin: Admin, missing: readonly AnyTopic[]): Promise<void> {
   await admin.createTopics({
     waitForLeaders: true,
     topics: missing.map((t) => ({
@@ -44,5 +66,4 @@ export async function ensureTopics(admin: Admin, topics: readonly AnyTopic[]): P
       })),
     })),
   });
-  return missing.map((t) => t.name);
 }

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import { prometheus, type MetricsRegistry } from '../metrics.js';
 import type { OpenApiDocument, OpenApiOperation } from './openapi.js';
 import { ContractValidator } from './validation.js';
+import { checkReadiness, type ReadinessProbes } from './readiness.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError, problems, type ProblemDetails } from './problem.js';
 
 export interface ApiRequest {
@@ -36,8 +37,8 @@ export interface ApiAppOptions {
   handlers: Record<string, OperationHandler>;
   log: Logger;
   metrics: MetricsRegistry;
-  /** Each dependency's reachability, for /readyz. */
-  readiness: () => Promise<Record<string, boolean>>;
+  /** One probe per dependency, for /readyz (see dependencyProbes). */
+  readiness: ReadinessProbes;
   bodyLimitBytes?: number;
 }
 
@@ -68,14 +69,8 @@ export function createApiApp(options: ApiAppOptions): express.Express {
     res.json({ status: 'ok', service });
   });
   app.get('/readyz', async (_req, res) => {
-    let checks: Record<string, boolean>;
-    try {
-      checks = await options.readiness();
-    } catch {
-      checks = { readiness: false };
-    }
-    const ready = Object.values(checks).every(Boolean);
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not-ready', checks });
+    const readiness = await checkReadiness(options.readiness);
+    res.status(readiness.status === 'ready' ? 200 : 503).json(readiness);
   });
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.contentType).send(await metrics.metrics());
@@ -167,7 +162,7 @@ export function createApiApp(options: ApiAppOptions): express.Express {
     ) => {
       if (error.type === 'entity.too.large') {
         sendProblem(res, {
-          type: 'https://ledgerline.dev/problems/body-too-large',
+          type: 'https://ledgerline.dev/problems/payload-too-large',
           title: 'Request body too large',
           status: 413,
           detail: `Bodies are limited to ${bodyLimitBytes} bytes.`,

@@ -5,8 +5,17 @@ export interface ProblemDetails {
   status: number;
   detail?: string;
   instance?: string;
-  errors?: { pointer: string; message: string }[];
+  /** Which part of the request is wrong: a JSON pointer, or a parameter/header name. */
+  errors?: ProblemFieldError[];
   [extension: string]: unknown;
+}
+
+export interface ProblemFieldError {
+  pointer?: string;
+  parameter?: string;
+  line?: number;
+  field?: string;
+  message: string;
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';

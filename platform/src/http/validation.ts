@@ -36,10 +36,14 @@ function newAjv(coerce: boolean): Ajv2020 {
     strict: false,
     allErrors: true,
     coerceTypes: coerce,
+    // Query and header defaults from the contract apply (e.g. limit=50).
+    useDefaults: coerce,
     validateSchema: false,
     validateFormats: true,
   });
   addFormats(ajv);
+  // Canonical UUIDs only (ajv-formats also takes "urn:uuid:..." forms).
+  ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
   ajv.addFormat('int32', {
     type: 'number',
@@ -218,7 +222,7 @@ export class ContractValidator {
           } catch (error) {
             throw new ProblemError(
               400,
-              'malformed-json',
+              'malformed-body',
               'Malformed JSON',
               `The body is not valid JSON: ${(error as Error).message}`,
             );

@@ -14,6 +14,7 @@ import {
 } from '@ledgerline/platform/db';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createApiApp, listen } from '@ledgerline/platform/http/app';
+import { dependencyProbes } from '@ledgerline/platform/http/readiness';
 import { createIdempotentProducer, createKafka, ensureTopics } from '@ledgerline/platform/kafka';
 import { createLogger } from '@ledgerline/platform/log';
 import { createMetricsRegistry, prometheus } from '@ledgerline/platform/metrics';
@@ -30,7 +31,6 @@ export const AUDIT_APP_ROLE = 'audit_app';
 export const AUDIT_READER_ROLE = 'audit_reader';
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
-const PROBE_TIMEOUT_MS = 2_000;
 
 export interface AuditService {
   url: string;
@@ -52,24 +52,6 @@ export async function migrateAudit(config: AuditConfig): Promise<void> {
   }
 }
 
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([
-    work,
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref(),
-    ),
-  ]);
-}
-
-async function probe(check: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await withTimeout(check(), PROBE_TIMEOUT_MS);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function startAudit(config: AuditConfig): Promise<AuditService> {
   const log = createLogger('audit');
   const metrics = createMetricsRegistry('audit');
@@ -87,15 +69,10 @@ export async function startAudit(config: AuditConfig): Promise<AuditService> {
   await migrateAudit(config);
   const kafka = createKafka(config.kafkaBrokers, 'audit');
   const topics = auditedTopics(config.topicPrefix);
-  if (config.development) {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await ensureTopics(admin, topics);
-    } finally {
-      await admin.disconnect();
-    }
-  }
+  // One admin client for topic creation and the readiness probe.
+  const admin = kafka.admin();
+  await admin.connect();
+  if (config.development) await ensureTopics(admin, topics);
   const serde = new EventSerde({
     registryUrl: config.schemaRegistryUrl,
     autoRegister: config.development,
@@ -143,27 +120,11 @@ export async function startAudit(config: AuditConfig): Promise<AuditService> {
     handlers: auditHandlers(readerPool),
     log,
     metrics,
-    readiness: async () => {
-      const admin = kafka.admin();
-      const [postgres, kafkaUp, registry] = await Promise.all([
-        probe(() => readerPool.query('SELECT 1')),
-        probe(async () => {
-          await admin.connect();
-          try {
-            await admin.describeCluster();
-          } finally {
-            await admin.disconnect();
-          }
-        }),
-        probe(async () => {
-          const response = await fetch(`${config.schemaRegistryUrl}/subjects`, {
-            signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
-          });
-          if (!response.ok) throw new Error(`registry answered ${response.status}`);
-        }),
-      ]);
-      return { postgres, kafka: kafkaUp, registry };
-    },
+    readiness: dependencyProbes({
+      db: readerPool,
+      kafkaAdmin: admin,
+      registryUrl: config.schemaRegistryUrl,
+    }),
   });
   const server: Server = await listen(app, config.port, config.host);
   const address = server.address();
@@ -179,6 +140,7 @@ export async function startAudit(config: AuditConfig): Promise<AuditService> {
       await consumer.stop();
       await relay.stop();
       await producer.disconnect();
+      await admin.disconnect();
       await Promise.all(pools.map((p) => p.end()));
       log.info('audit service stopped');
     })();

@@ -13,6 +13,7 @@ import {
 } from '@ledgerline/platform/db';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createApiApp, listen } from '@ledgerline/platform/http/app';
+import { dependencyProbes } from '@ledgerline/platform/http/readiness';
 import { createIdempotentProducer, createKafka } from '@ledgerline/platform/kafka';
 import { createLogger, type Logger } from '@ledgerline/platform/log';
 import { createMetricsRegistry, prometheus } from '@ledgerline/platform/metrics';
@@ -177,23 +178,11 @@ export async function startLedger(config: LedgerConfig): Promise<RunningLedger> 
     }),
     log,
     metrics,
-    readiness: async () => {
-      const checks: Record<string, boolean> = {};
-      checks['postgres'] = await pool
-        .query('SELECT 1')
-        .then(() => true)
-        .catch(() => false);
-      checks['kafka'] = await admin
-        .describeCluster()
-        .then(() => true)
-        .catch(() => false);
-      checks['registry'] = await fetch(`${config.schemaRegistryUrl}/subjects`, {
-        signal: AbortSignal.timeout(2_000),
-      })
-        .then((r) => r.ok)
-        .catch(() => false);
-      return checks;
-    },
+    readiness: dependencyProbes({
+      db: pool,
+      kafkaAdmin: admin,
+      registryUrl: config.schemaRegistryUrl,
+    }),
     bodyLimitBytes: 16 * 1024,
   });
 

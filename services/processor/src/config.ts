@@ -1,0 +1,69 @@
+// The processor's settings, read once from the environment with bounds; everything else takes
+// a ProcessorConfig value, so tests start the service with explicit settings.
+import { intSetting, isDevelopment, platformEndpoints } from '@ledgerline/platform/config';
+import { AVRO_LONG_SAFE_MAX } from '@ledgerline/platform/avro';
+
+export interface ProcessorConfig {
+  readonly host: string;
+  /** 0 picks a free port (tests). */
+  readonly port: number;
+  /** Owner (superuser) URL: used only to apply migrations, then closed. */
+  readonly databaseUrl: string;
+  /** Password of processor_app, the least-privilege role the service runs as. */
+  readonly appRolePassword: string;
+  readonly kafkaBrokers: readonly string[];
+  readonly schemaRegistryUrl: string;
+  /** '' in production; a unique prefix per test file. */
+  readonly topicPrefix: string;
+  /** Development only: register missing schemas and create missing topics on start. */
+  readonly development: boolean;
+  readonly amountMinorMax: number;
+  readonly bodyLimitBytes: number;
+  readonly dbPoolSizeMax: number;
+  /** Longest a request waits for a concurrent request with the same Idempotency-Key. */
+  readonly idempotencyWaitMsMax: number;
+  readonly relayIdlePollMs: number;
+  readonly relayBatchSizeMax: number;
+  readonly consumerBatchSizeMax: number;
+  /** Off only in tests that play a crash between commit and publish. */
+  readonly relayEnabled: boolean;
+  readonly consumerEnabled: boolean;
+}
+
+export const processorSchema = 'processor';
+export const processorAppRole = 'processor_app';
+export const processorConsumerGroup = 'processor';
+
+export function processorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ProcessorConfig {
+  const endpoints = platformEndpoints(env);
+  const development = isDevelopment(env);
+  const appRolePassword = env['PROCESSOR_DB_PASSWORD'] ?? (development ? 'processor_app_dev' : '');
+  if (appRolePassword === '') {
+    throw new Error('PROCESSOR_DB_PASSWORD is required outside development');
+  }
+  return {
+    host: env['PROCESSOR_HOST'] ?? '127.0.0.1',
+    port: intSetting(env, 'PROCESSOR_PORT', 8081, 0, 65_535),
+    databaseUrl: endpoints.databaseUrl,
+    appRolePassword,
+    kafkaBrokers: endpoints.kafkaBrokers,
+    schemaRegistryUrl: endpoints.schemaRegistryUrl,
+    topicPrefix: env['LEDGERLINE_TOPIC_PREFIX'] ?? '',
+    development,
+    amountMinorMax: intSetting(
+      env,
+      'PROCESSOR_AMOUNT_MINOR_MAX',
+      AVRO_LONG_SAFE_MAX,
+      1,
+      AVRO_LONG_SAFE_MAX,
+    ),
+    bodyLimitBytes: intSetting(env, 'PROCESSOR_BODY_LIMIT_BYTES', 16 * 1024, 1024, 1024 * 1024),
+    dbPoolSizeMax: intSetting(env, 'PROCESSOR_DB_POOL_SIZE_MAX', 10, 2, 200),
+    idempotencyWaitMsMax: intSetting(env, 'PROCESSOR_IDEMPOTENCY_WAIT_MS_MAX', 5_000, 100, 60_000),
+    relayIdlePollMs: intSetting(env, 'PROCESSOR_RELAY_IDLE_POLL_MS', 50, 5, 10_000),
+    relayBatchSizeMax: intSetting(env, 'PROCESSOR_RELAY_BATCH_SIZE_MAX', 1_000, 1, 10_000),
+    consumerBatchSizeMax: intSetting(env, 'PROCESSOR_CONSUMER_BATCH_SIZE_MAX', 500, 1, 10_000),
+    relayEnabled: true,
+    consumerEnabled: true,
+  };
+}

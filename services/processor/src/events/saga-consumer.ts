@@ -1,0 +1,234 @@
+// Drives payment sagas from the ledger's outcome events. Every batch of a partition is one
+// PostgreSQL transaction (ExactlyOnceConsumer): the saga rows, the next commands, the
+// status-changed events and the consumer position commit together, so a crash replays the
+// batch from the stored position and nothing is applied twice. Outcomes are keyed by payment
+// id, so one payment's outcomes arrive in order on one partition.
+import { randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import { ExactlyOnceConsumer, type DeadLetterEncoder } from '@ledgerline/platform/consumer';
+import type { Pool, Queryable } from '@ledgerline/platform/db';
+import type { EventSerde } from '@ledgerline/platform/events/serde';
+import type { AnyTopic } from '@ledgerline/platform/events/topic';
+import type { DecodedMessage } from '@ledgerline/platform/events/typed';
+import type { Logger } from '@ledgerline/platform/log';
+import {
+  ledgerlineDeadLetterProducer,
+  ledgerPostingRejectedConsumer,
+  ledgerStepPostedConsumer,
+} from '@ledgerline/generated/topics';
+import type { PaymentStepPosted, PostingRejected } from '@ledgerline/generated/avro/types';
+import {
+  isPaymentStep,
+  rejectionReasons,
+  transition,
+  type RejectionReason,
+  type StepOutcome,
+} from '../domain/index.js';
+import { processorConsumerGroup, processorSchema } from '../config.js';
+import type { ProcessorMetrics } from '../metrics.js';
+import { findPayment } from '../store/payments.js';
+import type { ProcessorMessages } from './messages.js';
+import { storeTransition } from './saga-effects.js';
+
+export interface SagaConsumerOptions {
+  readonly kafka: Kafka;
+  readonly pool: Pool;
+  readonly serde: EventSerde;
+  readonly log: Logger;
+  readonly topicPrefix: string;
+  readonly messages: ProcessorMessages;
+  readonly metrics: ProcessorMetrics;
+  readonly batchSizeMax: number;
+  readonly onOutboxWritten: () => void;
+}
+
+/** A ledger outcome as the saga reads it, with what the outputs need to cite it. */
+interface LedgerOutcome {
+  readonly input: StepOutcome;
+  readonly eventId: string;
+  readonly detail: string | null;
+}
+
+type Classified = { readonly outcome: LedgerOutcome } | { readonly ignored: string };
+
+export function sagaConsumerTopics(serde: EventSerde, topicPrefix: string) {
+  return {
+    stepPosted: ledgerStepPostedConsumer(serde, { topicPrefix }).topic,
+    postingRejected: ledgerPostingRejectedConsumer(serde, { topicPrefix }).topic,
+  };
+}
+
+export function createSagaConsumer(options: SagaConsumerOptions): ExactlyOnceConsumer {
+  const { serde, topicPrefix, log } = options;
+  const topics = sagaConsumerTopics(serde, topicPrefix);
+  const inputTopics: AnyTopic[] = [topics.stepPosted, topics.postingRejected];
+  const classify = (message: DecodedMessage<AnyTopic>): Classified => {
+    if (message.topic === topics.stepPosted.name) {
+      return classifyPosted(message.value as PaymentStepPosted);
+    }
+    if (message.topic === topics.postingRejected.name) {
+      return classifyRejected(message.value as PostingRejected);
+    }
+    throw new Error(`the saga consumer does not read ${message.topic}`);
+  };
+  return new ExactlyOnceConsumer({
+    kafka: options.kafka,
+    pool: options.pool,
+    serde,
+    log,
+    schema: processorSchema,
+    // Environments sharing a cluster (parallel test files) must not share a group: a member of
+    // one would rebalance, or after a crash stall, the others.
+    groupId: `${topicPrefix}${processorConsumerGroup}`,
+    topics: inputTopics,
+    batchSizeMax: options.batchSizeMax,
+    encodeDeadLetter: deadLetterEncoder(serde, topicPrefix, inputTopics),
+    onOutboxWritten: options.onOutboxWritten,
+    handleBatch: async (messages, context) => {
+      // One payment may appear several times in a batch: each outcome reads the row as the
+      // previous one left it (same transaction), in offset order.
+      for (const message of messages) {
+        const classified = classify(message);
+        if ('ignored' in classified) {
+          options.metrics.outcomeIgnored(classified.ignored);
+          continue;
+        }
+        await applyOutcome(options, context.client, classified.outcome);
+      }
+    },
+  });
+}
+
+async function applyOutcome(
+  options: SagaConsumerOptions,
+  client: Queryable,
+  outcome: LedgerOutcome,
+): Promise<void> {
+  const { input } = outcome;
+  const log = options.log.child({ paymentId: input.paymentId, eventId: outcome.eventId });
+  const record = await findPayment(client, input.paymentId, { forUpdate: true });
+  if (record === undefined) {
+    options.metrics.anomaly('PAYMENT_UNKNOWN', 'WARNING');
+    log.warn({ step: input.step, sequence: input.sequence }, 'outcome for an unknown payment');
+    return;
+  }
+  const result = transition(record.saga, input);
+  if (result.anomaly !== null) {
+    options.metrics.anomaly(result.anomaly.kind, result.anomaly.severity);
+    const fields = { anomaly: result.anomaly, state: record.saga.state };
+    if (result.anomaly.severity === 'CRITICAL') log.error(fields, result.anomaly.message);
+    else log.warn(fields, result.anomaly.message);
+  }
+  if (result.disposition !== 'APPLIED') {
+    log.debug({ disposition: result.disposition }, 'outcome changes nothing');
+    return;
+  }
+  const stored = await storeTransition(
+    client,
+    options.messages,
+    record,
+    result,
+    { causationId: outcome.eventId, correlationId: record.correlationId, occurredAt: new Date() },
+    outcome.detail,
+  );
+  for (const change of result.statusChanges) options.metrics.sagaTransition(change.to);
+  log.info(
+    {
+      step: input.step,
+      sequence: input.sequence,
+      outcome: input.kind,
+      from: record.saga.state,
+      to: result.saga.state,
+      commandIds: stored.commandIds,
+    },
+    'saga advanced',
+  );
+}
+
+function classifyPosted(event: PaymentStepPosted): Classified {
+  if (event.paymentId === null) return { ignored: 'no-payment' };
+  if (!isPaymentStep(event.step)) return { ignored: 'not-a-payment-step' };
+  return {
+    outcome: {
+      eventId: event.eventId,
+      detail: null,
+      input: {
+        kind: 'StepPosted',
+        paymentId: event.paymentId,
+        step: event.step,
+        sequence: event.sequence,
+        transactionId: event.transactionId,
+        postedAt: event.postedAt.toISOString(),
+      },
+    },
+  };
+}
+
+function classifyRejected(event: PostingRejected): Classified {
+  if (event.paymentId === null) return { ignored: 'no-payment' };
+  if (event.step === null || !isPaymentStep(event.step)) return { ignored: 'not-a-payment-step' };
+  return {
+    outcome: {
+      eventId: event.eventId,
+      detail: event.detail,
+      input: {
+        kind: 'StepRejected',
+        paymentId: event.paymentId,
+        step: event.step,
+        sequence: event.sequence,
+        reason: sagaRejectionReason(event.reason),
+        // The rejection carries no posting time: the ledger's decision time stands in for it.
+        rejectedAt: event.occurredAt.toISOString(),
+      },
+    },
+  };
+}
+
+// The Avro enum is open (it may grow); the saga knows a closed list, OTHER for the rest.
+function sagaRejectionReason(reason: string): RejectionReason {
+  return (rejectionReasons as readonly string[]).includes(reason)
+    ? (reason as RejectionReason)
+    : 'OTHER';
+}
+
+function deadLetterEncoder(
+  serde: EventSerde,
+  topicPrefix: string,
+  inputTopics: readonly AnyTopic[],
+): DeadLetterEncoder {
+  const producer = ledgerlineDeadLetterProducer(serde, { topicPrefix });
+  const topicsByName = new Map(inputTopics.map((topic) => [topic.name, topic]));
+  return async (request, consumer) => {
+    const { message, reason } = request;
+    const eventId = randomUUID();
+    // The key is the original record's key when it decodes, else the dead letter's own id.
+    let key: string = eventId;
+    const topic = topicsByName.get(message.topic);
+    if (topic !== undefined) {
+      try {
+        const decoded = await serde.decodeKey(topic, message.key);
+        if (typeof decoded === 'string') key = decoded;
+      } catch {
+        // Undecodable key: keep the dead letter's id.
+      }
+    }
+    const now = new Date();
+    return producer.encode(key, {
+      eventId,
+      correlationId: eventId,
+      causationId: null,
+      occurredAt: now,
+      sourceTopic: message.topic,
+      partition: message.partition,
+      offset: message.offset,
+      sourceTimestamp: null,
+      key: message.key,
+      value: message.value,
+      headers: [],
+      reason,
+      consumer,
+      attempts: 1,
+      failedAt: now,
+    });
+  };
+}

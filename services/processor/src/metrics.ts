@@ -1,0 +1,72 @@
+// The processor's own metrics, on the service's registry next to the HTTP and process metrics.
+import { prometheus, type MetricsRegistry } from '@ledgerline/platform/metrics';
+import type { Anomaly, SagaState } from './domain/index.js';
+
+// The domain's anomaly kinds, plus an outcome naming a payment this processor never accepted.
+export type AnomalyKindLabel = Anomaly['kind'] | 'PAYMENT_UNKNOWN';
+
+export interface ProcessorMetrics {
+  paymentAccepted(): void;
+  refundAccepted(): void;
+  idempotentReplay(operation: string): void;
+  sagaTransition(to: SagaState): void;
+  outcomeIgnored(reason: string): void;
+  anomaly(kind: AnomalyKindLabel, severity: Anomaly['severity']): void;
+}
+
+export function createProcessorMetrics(
+  registry: MetricsRegistry,
+  outboxBacklog: () => Promise<number>,
+): ProcessorMetrics {
+  const registers = [registry];
+  const paymentsAccepted = new prometheus.Counter({
+    name: 'ledgerline_payments_accepted_total',
+    help: 'Payments accepted (202, not counting idempotent replays).',
+    registers,
+  });
+  const refundsAccepted = new prometheus.Counter({
+    name: 'ledgerline_refunds_accepted_total',
+    help: 'Refunds accepted (202, not counting idempotent replays).',
+    registers,
+  });
+  const replays = new prometheus.Counter({
+    name: 'ledgerline_idempotent_replays_total',
+    help: 'Requests answered with the stored response of an earlier request with the same key.',
+    labelNames: ['operation'],
+    registers,
+  });
+  const transitions = new prometheus.Counter({
+    name: 'ledgerline_saga_transitions_total',
+    help: 'Saga state changes, by the state reached.',
+    labelNames: ['state'],
+    registers,
+  });
+  const ignored = new prometheus.Counter({
+    name: 'ledgerline_saga_outcomes_ignored_total',
+    help: 'Ledger outcomes that concern no payment of this processor (adjustments, account commands).',
+    labelNames: ['reason'],
+    registers,
+  });
+  const anomalies = new prometheus.Counter({
+    name: 'ledgerline_saga_anomalies_total',
+    help: 'Saga inputs refused as anomalies, by kind and severity (CRITICAL pages someone).',
+    labelNames: ['kind', 'severity'],
+    registers,
+  });
+  new prometheus.Gauge({
+    name: 'ledgerline_outbox_backlog',
+    help: 'Messages in the processor outbox waiting to be published.',
+    registers,
+    async collect() {
+      this.set(await outboxBacklog());
+    },
+  });
+  return {
+    paymentAccepted: () => paymentsAccepted.inc(),
+    refundAccepted: () => refundsAccepted.inc(),
+    idempotentReplay: (operation) => replays.inc({ operation }),
+    sagaTransition: (to) => transitions.inc({ state: to }),
+    outcomeIgnored: (reason) => ignored.inc({ reason }),
+    anomaly: (kind, severity) => anomalies.inc({ kind, severity }),
+  };
+}

@@ -1,0 +1,202 @@
+// Wires the processor: migrations as the schema owner, then everything at run time as the
+// least-privilege processor_app role; the HTTP API, the outbox relay and the saga consumer.
+import type { Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import {
+  createPool,
+  migrate,
+  platformMigration,
+  readMigrations,
+  urlForRole,
+} from '@ledgerline/platform/db';
+import { EventSerde } from '@ledgerline/platform/events/serde';
+import { createApiApp, listen } from '@ledgerline/platform/http/app';
+import { dependencyProbes } from '@ledgerline/platform/http/readiness';
+import { createIdempotentProducer, createKafka, ensureTopics } from '@ledgerline/platform/kafka';
+import { createLogger, type Logger } from '@ledgerline/platform/log';
+import { createMetricsRegistry } from '@ledgerline/platform/metrics';
+import { OutboxRelay } from '@ledgerline/platform/outbox';
+import {
+  processorApiDocument,
+  processorApiOperations,
+} from '@ledgerline/generated/openapi/processor.document';
+import {
+  ledgerCommandsProducer,
+  ledgerlineDeadLetterProducer,
+  paymentsStatusChangedProducer,
+} from '@ledgerline/generated/topics';
+import { isCurrencyCode } from '@ledgerline/platform/currencies';
+import { createHandlers } from './api/handlers.js';
+import { processorAppRole, processorSchema, type ProcessorConfig } from './config.js';
+import { ProcessorMessages } from './events/messages.js';
+import { createSagaConsumer, sagaConsumerTopics } from './events/saga-consumer.js';
+import { createProcessorMetrics } from './metrics.js';
+
+export interface RunningProcessor {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+const migrationsDir = fileURLToPath(new URL('../migrations', import.meta.url));
+
+export async function startProcessor(
+  config: ProcessorConfig,
+  log: Logger = createLogger('processor'),
+): Promise<RunningProcessor> {
+  await applyMigrations(config);
+  const pool = createPool(
+    urlForRole(config.databaseUrl, processorAppRole, config.appRolePassword),
+    {
+      max: config.dbPoolSizeMax,
+      applicationName: 'processor',
+    },
+  );
+  // An idle connection that PostgreSQL terminates (restart, failover) is an 'error' event on the
+  // pool; unhandled, it would crash the process. The next query simply reconnects.
+  pool.on('error', (error) => log.warn({ err: error }, 'idle PostgreSQL connection lost'));
+  const kafka = createKafka([...config.kafkaBrokers], 'processor');
+  const admin = kafka.admin();
+  const producer = createIdempotentProducer(kafka);
+  const serde = new EventSerde({
+    registryUrl: config.schemaRegistryUrl,
+    autoRegister: config.development,
+  });
+  const messages = new ProcessorMessages(serde, config.topicPrefix);
+  const inputTopics = sagaConsumerTopics(serde, config.topicPrefix);
+  const outputTopics = [
+    ledgerCommandsProducer(serde, { topicPrefix: config.topicPrefix }).topic,
+    paymentsStatusChangedProducer(serde, { topicPrefix: config.topicPrefix }).topic,
+    ledgerlineDeadLetterProducer(serde, { topicPrefix: config.topicPrefix }).topic,
+  ];
+
+  await admin.connect();
+  if (config.development) {
+    await ensureTopics(admin, [
+      ...outputTopics,
+      inputTopics.stepPosted,
+      inputTopics.postingRejected,
+    ]);
+  }
+  // Fail at start, not at the first payment, when a schema is not registered.
+  await Promise.all(outputTopics.map((topic) => serde.prepare(topic)));
+  await producer.connect();
+
+  const relay = new OutboxRelay({
+    pool,
+    schema: processorSchema,
+    producer,
+    log: log.child({ component: 'outbox-relay' }),
+    batchSizeMax: config.relayBatchSizeMax,
+    idlePollMs: config.relayIdlePollMs,
+  });
+  const registry = createMetricsRegistry('processor');
+  const metrics = createProcessorMetrics(registry, () => relay.backlog());
+  const consumer = createSagaConsumer({
+    kafka,
+    pool,
+    serde,
+    log: log.child({ component: 'saga-consumer' }),
+    topicPrefix: config.topicPrefix,
+    messages,
+    metrics,
+    batchSizeMax: config.consumerBatchSizeMax,
+    onOutboxWritten: () => relay.nudge(),
+  });
+
+  let sagaConsumerFailed = false;
+  const app = createApiApp({
+    service: 'processor',
+    document: processorApiDocument,
+    operations: processorApiOperations,
+    handlers: createHandlers({
+      pool,
+      messages,
+      metrics,
+      rules: { amountMinorMax: config.amountMinorMax, isKnownCurrency: isCurrencyCode },
+      idempotencyWaitMsMax: config.idempotencyWaitMsMax,
+      onOutboxWritten: () => relay.nudge(),
+    }),
+    log,
+    metrics: registry,
+    bodyLimitBytes: config.bodyLimitBytes,
+    readiness: {
+      ...dependencyProbes({ db: pool, kafkaAdmin: admin, registryUrl: config.schemaRegistryUrl }),
+      sagaConsumer: async () => {
+        if (sagaConsumerFailed) throw new Error('the saga consumer stopped');
+      },
+    },
+  });
+
+  if (config.relayEnabled) relay.start();
+  let server: Server;
+  try {
+    server = await listen(app, config.port, config.host);
+  } catch (error) {
+    await relay.stop();
+    await Promise.allSettled([producer.disconnect(), admin.disconnect(), pool.end()]);
+    throw error;
+  }
+  // Joining the consumer group can take a session timeout after a crash (the dead member must
+  // expire first); payments are accepted meanwhile, and the saga catches up from its stored
+  // positions once the group is joined.
+  let consumerJoined = false;
+  if (config.consumerEnabled) {
+    consumer.start().then(
+      () => {
+        consumerJoined = true;
+      },
+      (error: unknown) => {
+        sagaConsumerFailed = true;
+        log.error({ err: error }, 'saga consumer failed to start');
+      },
+    );
+  }
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const url = `http://${config.host}:${port}`;
+  log.info({ url, topicPrefix: config.topicPrefix }, 'processor started');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      // New requests first, then inputs, then the relay drains what was committed.
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      if (consumerJoined) {
+        await consumer.stop();
+      } else if (config.consumerEnabled) {
+        // A join still waiting for the group (up to a session timeout after a crash) has applied
+        // nothing; positions live in PostgreSQL, so leaving without waiting for it is safe.
+        consumer.stop().catch((error: unknown) => log.warn({ err: error }, 'consumer stop'));
+      }
+      await relay.stop();
+      await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+      await pool.end();
+      log.info('processor stopped');
+    })();
+    return stopping;
+  };
+  return { url, stop };
+}
+
+async function applyMigrations(config: ProcessorConfig): Promise<void> {
+  const ownerPool = createPool(config.databaseUrl, {
+    max: 1,
+    applicationName: 'processor-migrate',
+  });
+  try {
+    await migrate(
+      ownerPool,
+      processorSchema,
+      [
+        platformMigration(processorSchema, processorAppRole),
+        ...(await readMigrations(migrationsDir)),
+      ],
+      { [processorAppRole]: config.appRolePassword },
+    );
+  } finally {
+    await ownerPool.end();
+  }
+}

@@ -1,0 +1,347 @@
+// The invalid space of the processor API, case by case: every bad request gets a clear 4xx
+// problem+json and leaves no payment, no refund, no idempotency key and no outbox row.
+import { randomUUID } from 'node:crypto';
+import { startProcessor, type RunningProcessor } from '../src/service.js';
+import { createTestBed, validPayment, type ProcessorTestBed } from './support.js';
+
+interface BadRequest {
+  readonly name: string;
+  readonly method?: 'GET' | 'POST';
+  readonly path?: string;
+  readonly body?: unknown;
+  /** Sent as is (not JSON-encoded) when set. */
+  readonly rawBody?: string;
+  readonly contentType?: string | null;
+  readonly idempotencyKey?: string | null;
+  readonly status: number;
+  readonly type?: string;
+  /** A JSON pointer (or parameter pointer) the problem's errors[] must name. */
+  readonly pointer?: string;
+}
+
+const problemBase = 'https://ledgerline.dev/problems/';
+const payer = randomUUID();
+const with_ = (patch: Record<string, unknown>): Record<string, unknown> => ({
+  ...validPayment(),
+  payerAccountId: payer,
+  ...patch,
+});
+const without = (field: string): Record<string, unknown> => {
+  const body = with_({});
+  delete body[field];
+  return body;
+};
+const manyKeys = (count: number, keyLength = 4, value = 'v'): Record<string, string> =>
+  Object.fromEntries(
+    Array.from({ length: count }, (_, index) => [String(index).padStart(keyLength, 'k'), value]),
+  );
+
+const badPayments: BadRequest[] = [
+  { name: 'malformed JSON', rawBody: '{"payerAccountId": "', status: 400 },
+  { name: 'a JSON array instead of an object', body: [with_({})], status: 400 },
+  { name: 'JSON null', rawBody: 'null', status: 400 },
+  { name: 'an empty body', rawBody: '', status: 400, pointer: '/body' },
+  {
+    name: 'text/plain instead of JSON',
+    rawBody: JSON.stringify(with_({})),
+    contentType: 'text/plain',
+    status: 415,
+    type: `${problemBase}unsupported-media-type`,
+  },
+  {
+    name: 'an unknown field',
+    body: with_({ colour: 'red' }),
+    status: 400,
+    type: `${problemBase}validation-failed`,
+    pointer: '/colour',
+  },
+  {
+    name: 'a __proto__ member',
+    rawBody: JSON.stringify(with_({})).replace(/}$/, ',"__proto__":{"admin":true}}'),
+    status: 400,
+  },
+  {
+    name: 'the amount as a string',
+    body: with_({ amountMinor: '12500' }),
+    status: 400,
+    pointer: '/amountMinor',
+  },
+  { name: 'a zero amount', body: with_({ amountMinor: 0 }), status: 400, pointer: '/amountMinor' },
+  {
+    name: 'a negative amount',
+    body: with_({ amountMinor: -100 }),
+    status: 400,
+    pointer: '/amountMinor',
+  },
+  {
+    name: 'a fractional amount',
+    body: with_({ amountMinor: 12.5 }),
+    status: 400,
+    pointer: '/amountMinor',
+  },
+  {
+    name: 'an amount beyond 2^53 - 2',
+    rawBody: JSON.stringify(with_({ amountMinor: 1 })).replace(
+      '"amountMinor":1',
+      '"amountMinor":9007199254740993',
+    ),
+    status: 400,
+    pointer: '/amountMinor',
+  },
+  {
+    name: 'an amount that overflows a double',
+    rawBody: JSON.stringify(with_({ amountMinor: 1 })).replace(
+      '"amountMinor":1',
+      '"amountMinor":1e400',
+    ),
+    status: 400,
+    pointer: '/amountMinor',
+  },
+  { name: 'no amount', body: without('amountMinor'), status: 400, pointer: '/amountMinor' },
+  { name: 'no currency', body: without('currency'), status: 400, pointer: '/currency' },
+  {
+    name: 'a lower-case currency',
+    body: with_({ currency: 'eur' }),
+    status: 400,
+    pointer: '/currency',
+  },
+  {
+    name: 'the currency as a number',
+    body: with_({ currency: 978 }),
+    status: 400,
+    pointer: '/currency',
+  },
+  {
+    name: 'an unknown currency',
+    body: with_({ currency: 'XYZ' }),
+    status: 422,
+    type: `${problemBase}unknown-currency`,
+    pointer: '/currency',
+  },
+  {
+    name: 'a currency without minor units (gold)',
+    body: with_({ currency: 'XAU' }),
+    status: 422,
+    type: `${problemBase}unknown-currency`,
+  },
+  {
+    name: 'the same payer and payee',
+    body: with_({ payeeAccountId: payer }),
+    status: 422,
+    type: `${problemBase}same-account`,
+    pointer: '/payeeAccountId',
+  },
+  {
+    name: 'the same account spelled in another case',
+    body: with_({ payeeAccountId: payer.toUpperCase() }),
+    status: 422,
+    type: `${problemBase}same-account`,
+  },
+  {
+    name: 'a payer that is not a UUID',
+    body: with_({ payerAccountId: 'acc-42' }),
+    status: 400,
+    pointer: '/payerAccountId',
+  },
+  {
+    name: 'the nil UUID as payee',
+    body: with_({ payeeAccountId: '00000000-0000-0000-0000-000000000000' }),
+    status: 422,
+    pointer: '/payeeAccountId',
+  },
+  { name: 'a null payer', body: with_({ payerAccountId: null }), status: 400 },
+  {
+    name: 'a description over 500 characters',
+    body: with_({ description: 'x'.repeat(501) }),
+    status: 400,
+    pointer: '/description',
+  },
+  {
+    name: 'metadata with 21 keys',
+    body: with_({ metadata: manyKeys(21) }),
+    status: 400,
+    pointer: '/metadata',
+  },
+  {
+    name: 'a metadata value over 256 characters',
+    body: with_({ metadata: { note: 'y'.repeat(257) } }),
+    status: 400,
+  },
+  {
+    name: 'a metadata value that is not a string',
+    body: with_({ metadata: { count: 3 } }),
+    status: 400,
+  },
+  {
+    name: 'metadata over 4096 bytes in total',
+    body: with_({ metadata: manyKeys(20, 64, 'é'.repeat(128)) }),
+    status: 422,
+    type: `${problemBase}validation-failed`,
+    pointer: '/metadata',
+  },
+  {
+    name: 'a body over 16 KiB',
+    body: with_({ description: 'z'.repeat(20 * 1024) }),
+    status: 413,
+  },
+  {
+    name: 'no Idempotency-Key',
+    body: with_({}),
+    idempotencyKey: null,
+    status: 400,
+    pointer: '/headers/idempotency-key',
+  },
+  {
+    name: 'an Idempotency-Key of 7 characters',
+    body: with_({}),
+    idempotencyKey: 'abcdefg',
+    status: 400,
+    pointer: '/headers/idempotency-key',
+  },
+  {
+    name: 'an Idempotency-Key of 129 characters',
+    body: with_({}),
+    idempotencyKey: 'k'.repeat(129),
+    status: 400,
+    pointer: '/headers/idempotency-key',
+  },
+  {
+    name: 'an Idempotency-Key with a space',
+    body: with_({}),
+    idempotencyKey: 'key with spaces',
+    status: 400,
+    pointer: '/headers/idempotency-key',
+  },
+];
+
+const badOthers: BadRequest[] = [
+  {
+    name: 'GET a payment by a malformed id',
+    method: 'GET',
+    path: '/v1/payments/not-a-uuid',
+    status: 400,
+  },
+  {
+    name: 'GET a payment by a urn:uuid id',
+    method: 'GET',
+    path: `/v1/payments/urn:uuid:${randomUUID()}`,
+    status: 400,
+  },
+  {
+    name: 'GET a payment that does not exist',
+    method: 'GET',
+    path: `/v1/payments/${randomUUID()}`,
+    status: 404,
+    type: `${problemBase}not-found`,
+  },
+  { name: 'list with limit 0', method: 'GET', path: '/v1/payments?limit=0', status: 400 },
+  { name: 'list with limit 501', method: 'GET', path: '/v1/payments?limit=501', status: 400 },
+  {
+    name: 'list with an unknown status',
+    method: 'GET',
+    path: '/v1/payments?status=PAID',
+    status: 400,
+  },
+  {
+    name: 'list with a forged cursor',
+    method: 'GET',
+    path: `/v1/payments?cursor=${Buffer.from('{"t":"yesterday"}').toString('base64url')}`,
+    status: 400,
+    pointer: '/query/cursor',
+  },
+  {
+    name: 'list with an unknown query parameter',
+    method: 'GET',
+    path: '/v1/payments?colour=red',
+    status: 400,
+  },
+  {
+    name: 'refund a payment that does not exist',
+    path: `/v1/payments/${randomUUID()}/refunds`,
+    body: { amountMinor: 100 },
+    status: 404,
+    type: `${problemBase}not-found`,
+  },
+  {
+    name: 'refund zero',
+    path: `/v1/payments/${randomUUID()}/refunds`,
+    body: { amountMinor: 0 },
+    status: 400,
+    pointer: '/amountMinor',
+  },
+  {
+    name: 'refund with an unknown field',
+    path: `/v1/payments/${randomUUID()}/refunds`,
+    body: { amountMinor: 100, currency: 'EUR' },
+    status: 400,
+    pointer: '/currency',
+  },
+  {
+    name: 'refund without an Idempotency-Key',
+    path: `/v1/payments/${randomUUID()}/refunds`,
+    body: {},
+    idempotencyKey: null,
+    status: 400,
+  },
+];
+
+describe('processor API: bad input changes nothing', () => {
+  let bed: ProcessorTestBed;
+  let processor: RunningProcessor;
+
+  beforeAll(async () => {
+    bed = await createTestBed('processor-bad-input');
+    processor = await startProcessor({ ...bed.config, consumerEnabled: false });
+  });
+
+  afterAll(async () => {
+    await processor?.stop();
+    await bed?.close();
+  });
+
+  const cases = [
+    ...badPayments.map((c) => ({
+      ...c,
+      method: c.method ?? 'POST',
+      path: c.path ?? '/v1/payments',
+    })),
+    ...badOthers.map((c) => ({ ...c, method: c.method ?? 'POST', path: c.path ?? '/v1/payments' })),
+  ];
+
+  it('has a catalogue of at least 25 bad payment requests', () => {
+    expect(badPayments.length).toBeGreaterThanOrEqual(25);
+  });
+
+  it.each(cases)('$name → $status problem+json, nothing stored', async (c) => {
+    const headers: Record<string, string> = {};
+    if (c.contentType !== null) headers['content-type'] = c.contentType ?? 'application/json';
+    if (c.method === 'POST' && c.idempotencyKey !== null) {
+      headers['idempotency-key'] = c.idempotencyKey ?? randomUUID();
+    }
+    const body =
+      c.method === 'GET'
+        ? undefined
+        : (c.rawBody ?? (c.body === undefined ? '' : JSON.stringify(c.body)));
+    const response = await fetch(`${processor.url}${c.path}`, { method: c.method, headers, body });
+    const text = await response.text();
+
+    expect({ status: response.status, body: text }).toMatchObject({ status: c.status });
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const problem = JSON.parse(text) as {
+      type: string;
+      title: string;
+      status: number;
+      errors?: { pointer?: string; message: string }[];
+    };
+    expect(problem.status).toBe(c.status);
+    expect(typeof problem.title).toBe('string');
+    expect(problem.type).toMatch(/^(https:\/\/ledgerline\.dev\/problems\/|about:blank)/);
+    if (c.type !== undefined) expect(problem.type).toBe(c.type);
+    if (c.pointer !== undefined) {
+      expect(problem.errors?.map((e) => e.pointer)).toEqual(
+        expect.arrayContaining([expect.stringContaining(c.pointer)]),
+      );
+    }
+    expect(await bed.counts()).toEqual({ payments: 0, refunds: 0, keys: 0, outbox: 0 });
+  });
+});

@@ -1,0 +1,195 @@
+// Shared by the processor's integration tests: a processor on the real stack in its own
+// database and topic namespace, a superuser view of its tables, and a topic reader that
+// decodes with the generated consumers.
+import { randomUUID } from 'node:crypto';
+import type { Consumer, KafkaMessage } from 'kafkajs';
+import pg from 'pg';
+import { createKafka } from '@ledgerline/platform/kafka';
+import { EventSerde } from '@ledgerline/platform/events/serde';
+import type { AnyTopic } from '@ledgerline/platform/events/topic';
+import type { DecodedMessage, TopicConsumer } from '@ledgerline/platform/events/typed';
+import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
+import {
+  ledgerCommandsTopic,
+  ledgerlineDeadLetterTopic,
+  ledgerPostingRejectedTopic,
+  ledgerStepPostedTopic,
+  paymentsStatusChangedTopic,
+} from '@ledgerline/generated/topics';
+import { processorConfigFromEnv, type ProcessorConfig } from '../src/config.js';
+
+export const processorTopics = [
+  ledgerCommandsTopic,
+  ledgerStepPostedTopic,
+  ledgerPostingRejectedTopic,
+  paymentsStatusChangedTopic,
+  ledgerlineDeadLetterTopic,
+] as const;
+
+export interface ProcessorTestBed {
+  readonly env: TestEnvironment;
+  readonly config: ProcessorConfig;
+  readonly admin: pg.Pool;
+  readonly serde: EventSerde;
+  counts(): Promise<{ payments: number; refunds: number; keys: number; outbox: number }>;
+  close(): Promise<void>;
+}
+
+export async function createTestBed(name: string): Promise<ProcessorTestBed> {
+  const env = await createTestEnvironment(name, processorTopics);
+  const config: ProcessorConfig = {
+    ...processorConfigFromEnv({ ...process.env, LEDGERLINE_ENV: 'development' }),
+    port: 0,
+    databaseUrl: env.databaseUrl,
+    kafkaBrokers: env.kafkaBrokers,
+    schemaRegistryUrl: env.schemaRegistryUrl,
+    topicPrefix: env.topicPrefix,
+    development: true,
+    relayIdlePollMs: 20,
+  };
+  const admin = new pg.Pool({ connectionString: env.adminDatabaseUrl, max: 2 });
+  admin.on('error', () => undefined); // the database is dropped under idle connections at the end
+  const serde = new EventSerde({ registryUrl: env.schemaRegistryUrl, autoRegister: true });
+  return {
+    env,
+    config,
+    admin,
+    serde,
+    async counts() {
+      const { rows } = await admin.query<{
+        payments: number;
+        refunds: number;
+        keys: number;
+        outbox: number;
+      }>(
+        `SELECT (SELECT count(*)::int FROM processor.payments) AS payments,
+                (SELECT count(*)::int FROM processor.refunds) AS refunds,
+                (SELECT count(*)::int FROM processor.idempotency_keys) AS keys,
+                (SELECT count(*)::int FROM processor.outbox) AS outbox`,
+      );
+      const row = rows[0];
+      if (row === undefined) throw new Error('no counts');
+      return row;
+    },
+    async close() {
+      await admin.end();
+      await env.cleanup();
+    },
+  };
+}
+
+/**
+ * Reads a topic from the beginning with a fresh consumer group, decoding every record with the
+ * generated consumer, until `done` holds for what was read or `timeoutMs` passes.
+ */
+export class TopicReader<T extends AnyTopic> {
+  private readonly consumer: Consumer;
+  readonly records: DecodedMessage<T>[] = [];
+  readonly raw: KafkaMessage[] = [];
+  private readonly errors: unknown[] = [];
+
+  private constructor(
+    brokers: readonly string[],
+    private readonly decoder: TopicConsumer<T>,
+  ) {
+    this.consumer = createKafka([...brokers], `test-reader-${randomUUID()}`).consumer({
+      groupId: `test-reader-${randomUUID()}`,
+      readUncommitted: false,
+      maxWaitTimeInMs: 100,
+    });
+  }
+
+  static async start<T extends AnyTopic>(
+    brokers: readonly string[],
+    decoder: TopicConsumer<T>,
+  ): Promise<TopicReader<T>> {
+    const reader = new TopicReader(brokers, decoder);
+    await reader.consumer.connect();
+    await reader.consumer.subscribe({ topic: decoder.topic.name, fromBeginning: true });
+    await reader.consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        try {
+          reader.raw.push(message);
+          reader.records.push(
+            await reader.decoder.decode({
+              partition,
+              offset: message.offset,
+              key: message.key,
+              value: message.value,
+              headers: message.headers,
+              timestamp: message.timestamp,
+            }),
+          );
+        } catch (error) {
+          reader.errors.push(error);
+        }
+      },
+    });
+    return reader;
+  }
+
+  async waitFor(
+    done: (records: readonly DecodedMessage<T>[]) => boolean,
+    timeoutMs = 20_000,
+  ): Promise<DecodedMessage<T>[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done(this.records)) {
+      if (this.errors.length > 0) throw this.errors[0];
+      if (Date.now() > deadline) {
+        throw new Error(`${this.decoder.topic.name}: condition not met after ${timeoutMs} ms`);
+      }
+      await sleep(50);
+    }
+    return [...this.records];
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls until `check` returns a value, bounded. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} not reached after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+export const validPayment = (): Record<string, unknown> => ({
+  payerAccountId: randomUUID(),
+  payeeAccountId: randomUUID(),
+  amountMinor: 12_500,
+  currency: 'EUR',
+  description: 'Invoice 2026-0042',
+  metadata: { invoice: '2026-0042' },
+});
+
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
+  };
+}
