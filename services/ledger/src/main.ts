@@ -15,6 +15,7 @@ const ledger = await startLedger({
   schemaRegistryUrl: endpoints.schemaRegistryUrl,
   topicPrefix: process.env['LEDGERLINE_TOPIC_PREFIX'] ?? '',
   port: intSetting(process.env, 'LEDGER_PORT', 8082, 0, 65_535),
+  host: process.env['LEDGER_HOST'] ?? '127.0.0.1',
   appRolePassword,
   autoRegisterSchemas: development,
   log,

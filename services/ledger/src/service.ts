@@ -46,6 +46,8 @@ export interface LedgerConfig {
   topicPrefix: string;
   /** 0 = any free port. */
   port: number;
+  /** Interface to listen on; loopback unless told otherwise (containers: 0.0.0.0). */
+  host?: string;
   appRolePassword: string;
   /** Development only: register missing schemas on first use. */
   autoRegisterSchemas: boolean;
@@ -190,7 +192,7 @@ export async function startLedger(config: LedgerConfig): Promise<RunningLedger> 
   await consumer.start();
   let server: Server;
   try {
-    server = await listen(app, config.port);
+    server = await listen(app, config.port, config.host ?? '127.0.0.1');
   } catch (error) {
     await consumer.stop();
     await relay.stop();
