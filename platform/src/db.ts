@@ -196,13 +196,14 @@ export function platformMigration(schema: string, appRole: string): Migration {
   const s = pg.escapeIdentifier(schema);
   const role = pg.escapeIdentifier(appRole);
   const sql = `
--- Roles are cluster-wide: parallel migrations of two databases may race to create it.
+-- Roles are cluster-wide: parallel migrations of two databases may race to create it. The
+-- password is set only at creation: re-setting it would re-salt the hash under connections
+-- authenticating at that moment. Rotating it is an operator's step.
 DO $$
 BEGIN
-  CREATE ROLE ${role} LOGIN;
+  CREATE ROLE ${role} LOGIN PASSWORD \${PASSWORD:${appRole}};
 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
 END $$;
-ALTER ROLE ${role} PASSWORD \${PASSWORD:${appRole}};
 CREATE TABLE ${s}.outbox (
   id bigserial PRIMARY KEY,
   topic text NOT NULL,

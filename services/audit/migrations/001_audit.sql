@@ -4,12 +4,12 @@
 
 -- The HTTP API's role: it can read the trail and nothing else.
 -- Roles are cluster-wide: parallel migrations of two databases may race to create it.
+-- The password is set only at creation (see the platform migration for why).
 DO $$
 BEGIN
-  CREATE ROLE audit_reader LOGIN;
+  CREATE ROLE audit_reader LOGIN PASSWORD ${PASSWORD:audit_reader};
 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
 END $$;
-ALTER ROLE audit_reader PASSWORD ${PASSWORD:audit_reader};
 
 CREATE TABLE audit.trail (
   -- Position in the chain: 1, 2, 3... without gaps, assigned by the single chain writer.

@@ -189,13 +189,18 @@ export function buildWorkload(options: WorkloadOptions): Workload {
     expectOutcome(emit(creditCommand(paymentId, q, 300, debitId)), 'POSTED', 'credit');
   }
 
+  // Freezes are short-lived: most payments go through, some meet a frozen account.
+  const frozen: string[] = [];
   while (commands.length < options.commandsMin) {
     const roll = random();
     const payer = pick(accountIds);
     let payee = pick(accountIds);
     if (payee === payer) payee = accountIds[(accountIds.indexOf(payer) + 1) % accountIds.length]!;
-    if (roll < 0.02) {
-      emit(statusCommand(payer, statusOf(payer) === 'FROZEN' ? 'OPEN' : 'FROZEN'));
+    if (roll < 0.005 && statusOf(payer) === 'OPEN') {
+      emit(statusCommand(payer, 'FROZEN'));
+      frozen.push(payer);
+    } else if (roll < 0.02 && frozen.length > 0) {
+      emit(statusCommand(frozen.shift()!, 'OPEN'));
     } else if (roll < 0.025) {
       // Never opened: ACCOUNT_UNKNOWN.
       emit(debitCommand(randomUUID(), randomUUID(), payee, amount(100)));
