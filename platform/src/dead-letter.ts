@@ -3,6 +3,8 @@
 // a dead letter written twice (a retried batch) is recognisably the same one.
 import type { DeadLetterEncoder, DeadLetterRequest } from './consumer.js';
 import type { EncodedMessage } from './events/typed.js';
+import type { EventSerde } from './events/serde.js';
+import type { AnyTopic } from './events/topic.js';
 import { uuidv5 } from './ids.js';
 
 /** The dead-letter record as the platform fills it (structurally the generated DeadLetter). */
@@ -57,14 +59,28 @@ export function deadLetterFields(
 }
 
 /**
- * Builds the consumer's dead-letter encoder from the generated dead-letter producer's
- * `encode`, keyed by the dead letter's own id (the original key may not even decode).
+ * Builds a consumer's dead-letter encoder from the generated dead-letter producer's `encode`.
+ * The dead letter is keyed by the original record's key when that key decodes (so dead letters
+ * of one payment or account stay in order), else by its own id.
  */
-export function deadLetterEncoder(
-  encode: (key: string, value: DeadLetterFields) => Promise<EncodedMessage>,
-): DeadLetterEncoder {
+export function deadLetterEncoder(options: {
+  serde: EventSerde;
+  sourceTopics: readonly AnyTopic[];
+  encode: (key: string, value: DeadLetterFields) => Promise<EncodedMessage>;
+}): DeadLetterEncoder {
+  const topicsByName = new Map(options.sourceTopics.map((t) => [t.name, t]));
   return async (request, consumer) => {
     const fields = deadLetterFields(request, consumer, new Date());
-    return encode(fields.eventId, fields);
+    let key = fields.eventId;
+    const source = topicsByName.get(request.message.topic);
+    if (source && request.message.key) {
+      try {
+        const decoded = await options.serde.decodeKey(source, request.message.key);
+        if (typeof decoded === 'string') key = decoded;
+      } catch {
+        // An undecodable key: the dead letter keeps its own id as key.
+      }
+    }
+    return options.encode(key, fields);
   };
 }

@@ -89,7 +89,11 @@ function consumerFor(serde: EventSerde, groupId: string): ExactlyOnceConsumer {
         ]);
       }
     },
-    encodeDeadLetter: deadLetterEncoder((key, value) => deadLetters.encode(key, value)),
+    encodeDeadLetter: deadLetterEncoder({
+      serde,
+      sourceTopics: [prefixedTopic(paymentsStatusChangedTopic, env.topicPrefix)],
+      encode: (key, value) => deadLetters.encode(key, value),
+    }),
   });
 }
 

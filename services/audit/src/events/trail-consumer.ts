@@ -3,11 +3,8 @@
 // into a record and append them to the chain in offset order.
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import {
-  ExactlyOnceConsumer,
-  type BatchHandler,
-  type DeadLetterEncoder,
-} from '@ledgerline/platform/consumer';
+import { ExactlyOnceConsumer, type BatchHandler } from '@ledgerline/platform/consumer';
+import { deadLetterEncoder } from '@ledgerline/platform/dead-letter';
 import type { Pool } from '@ledgerline/platform/db';
 import type { EventSerde } from '@ledgerline/platform/events/serde';
 import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
@@ -82,37 +79,11 @@ export function createTrailConsumer(options: TrailConsumerOptions): ExactlyOnceC
   };
 
   const deadLetters = ledgerlineDeadLetterProducer(options.serde, { topicPrefix });
-  const topicsByName = new Map(auditedTopics(topicPrefix).map((t) => [t.name, t]));
-  const encodeDeadLetter: DeadLetterEncoder = async ({ message, reason }, consumer) => {
-    const eventId = randomUUID();
-    const now = new Date();
-    let key: string = eventId;
-    const source = topicsByName.get(message.topic);
-    if (source && message.key) {
-      // Keyed by the original key when it decodes (it is a uuid on every topic).
-      key = await options.serde
-        .decodeKey(source, message.key)
-        .then((k) => (typeof k === 'string' ? k : eventId))
-        .catch(() => eventId);
-    }
-    return deadLetters.encode(key, {
-      eventId,
-      correlationId: eventId,
-      causationId: null,
-      occurredAt: now,
-      sourceTopic: message.topic,
-      partition: message.partition,
-      offset: message.offset,
-      sourceTimestamp: null,
-      key: message.key,
-      value: message.value,
-      headers: [],
-      reason,
-      consumer,
-      attempts: 1,
-      failedAt: now,
-    });
-  };
+  const encodeDeadLetter = deadLetterEncoder({
+    serde: options.serde,
+    sourceTopics: auditedTopics(topicPrefix),
+    encode: (key, value) => deadLetters.encode(key, value),
+  });
 
   return new ExactlyOnceConsumer({
     kafka: options.kafka,

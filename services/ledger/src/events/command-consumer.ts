@@ -1,7 +1,8 @@
 // The ledger's consumer of ledger.commands: per partition batch, in the consumer's PostgreSQL
 // transaction, load -> fold (decideInBatch) -> persist -> outcome events into the outbox.
-import type { BatchContext, DeadLetterEncoder, RawMessage } from '@ledgerline/platform/consumer';
+import type { BatchContext, DeadLetterEncoder } from '@ledgerline/platform/consumer';
 import { appendToOutbox } from '@ledgerline/platform/outbox';
+import { deadLetterEncoder } from '@ledgerline/platform/dead-letter';
 import type { EventSerde } from '@ledgerline/platform/events/serde';
 import type { DecodedMessage, EncodedMessage } from '@ledgerline/platform/events/typed';
 import type { AnyTopic } from '@ledgerline/platform/events/topic';
@@ -15,7 +16,6 @@ import {
   ledgerlineDeadLetterProducer,
   type LedgerCommandsTopic,
 } from '@ledgerline/generated/topics';
-import { LEDGERLINE_NAMESPACE, isUuid, uuidv5 } from '../domain/ids.js';
 import { loadBatch, persistBatch } from '../store/batch-store.js';
 import { applyCommands, type BatchCommand, type BatchEffects } from './apply-commands.js';
 import { mapLedgerCommand } from './commands.js';
@@ -84,42 +84,11 @@ export function createBatchHandler(options: CommandConsumerOptions) {
   };
 }
 
-function deadLetterEventId(message: RawMessage): string {
-  return uuidv5(
-    `${message.topic}:${message.partition}:${message.offset}:dead-letter`,
-    LEDGERLINE_NAMESPACE,
-  );
-}
-
 export function createDeadLetterEncoder(serde: EventSerde, topicPrefix: string): DeadLetterEncoder {
   const deadLetters = ledgerlineDeadLetterProducer(serde, { topicPrefix });
-  const commands = ledgerCommandsProducer(serde, { topicPrefix });
-  return async ({ message, reason }, consumer) => {
-    const eventId = deadLetterEventId(message);
-    let key = eventId;
-    try {
-      const decoded = await serde.decodeKey(commands.topic, message.key);
-      if (isUuid(decoded)) key = decoded;
-    } catch {
-      // Undecodable key: the dead letter is keyed by its own id.
-    }
-    const now = new Date();
-    return deadLetters.encode(key, {
-      eventId,
-      correlationId: eventId,
-      causationId: null,
-      occurredAt: now,
-      sourceTopic: message.topic,
-      partition: message.partition,
-      offset: message.offset,
-      sourceTimestamp: null,
-      key: message.key,
-      value: message.value,
-      headers: [],
-      reason: reason.slice(0, 2_000),
-      consumer,
-      attempts: 1,
-      failedAt: now,
-    });
-  };
+  return deadLetterEncoder({
+    serde,
+    sourceTopics: [ledgerCommandsProducer(serde, { topicPrefix }).topic],
+    encode: (key, value) => deadLetters.encode(key, value),
+  });
 }

@@ -3,9 +3,9 @@
 // status-changed events and the consumer position commit together, so a crash replays the
 // batch from the stored position and nothing is applied twice. Outcomes are keyed by payment
 // id, so one payment's outcomes arrive in order on one partition.
-import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import { ExactlyOnceConsumer, type DeadLetterEncoder } from '@ledgerline/platform/consumer';
+import { deadLetterEncoder } from '@ledgerline/platform/dead-letter';
+import { ExactlyOnceConsumer } from '@ledgerline/platform/consumer';
 import type { Pool, Queryable } from '@ledgerline/platform/db';
 import type { EventSerde } from '@ledgerline/platform/events/serde';
 import type { AnyTopic } from '@ledgerline/platform/events/topic';
@@ -82,7 +82,12 @@ export function createSagaConsumer(options: SagaConsumerOptions): ExactlyOnceCon
     groupId: `${topicPrefix}${processorConsumerGroup}`,
     topics: inputTopics,
     batchSizeMax: options.batchSizeMax,
-    encodeDeadLetter: deadLetterEncoder(serde, topicPrefix, inputTopics),
+    encodeDeadLetter: deadLetterEncoder({
+      serde,
+      sourceTopics: inputTopics,
+      encode: (key, value) =>
+        ledgerlineDeadLetterProducer(serde, { topicPrefix }).encode(key, value),
+    }),
     onOutboxWritten: options.onOutboxWritten,
     handleBatch: async (messages, context) => {
       // One payment may appear several times in a batch: each outcome reads the row as the
@@ -189,46 +194,4 @@ function sagaRejectionReason(reason: string): RejectionReason {
   return (rejectionReasons as readonly string[]).includes(reason)
     ? (reason as RejectionReason)
     : 'OTHER';
-}
-
-function deadLetterEncoder(
-  serde: EventSerde,
-  topicPrefix: string,
-  inputTopics: readonly AnyTopic[],
-): DeadLetterEncoder {
-  const producer = ledgerlineDeadLetterProducer(serde, { topicPrefix });
-  const topicsByName = new Map(inputTopics.map((topic) => [topic.name, topic]));
-  return async (request, consumer) => {
-    const { message, reason } = request;
-    const eventId = randomUUID();
-    // The key is the original record's key when it decodes, else the dead letter's own id.
-    let key: string = eventId;
-    const topic = topicsByName.get(message.topic);
-    if (topic !== undefined) {
-      try {
-        const decoded = await serde.decodeKey(topic, message.key);
-        if (typeof decoded === 'string') key = decoded;
-      } catch {
-        // Undecodable key: keep the dead letter's id.
-      }
-    }
-    const now = new Date();
-    return producer.encode(key, {
-      eventId,
-      correlationId: eventId,
-      causationId: null,
-      occurredAt: now,
-      sourceTopic: message.topic,
-      partition: message.partition,
-      offset: message.offset,
-      sourceTimestamp: null,
-      key: message.key,
-      value: message.value,
-      headers: [],
-      reason,
-      consumer,
-      attempts: 1,
-      failedAt: now,
-    });
-  };
 }
