@@ -1,22 +1,66 @@
 // `npm start`: the whole platform on this machine. Starts the stack (Kafka, Schema Registry,
 // PostgreSQL) unless it runs already, registers the contracts and creates the topics (the
-// deploy steps), then every service that exists, and keeps running until Ctrl-C, which stops
-// everything this command started.
+// deploy steps), then every service that exists (each with the configuration its own `main.ts`
+// would build from the environment), seeds a few demo accounts once, prints where everything
+// listens and a payment to try, and keeps running until Ctrl-C, which stops everything this
+// command started.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { startStack, stopStack } from '@ledgerline/stack';
 import { loadContracts } from '@ledgerline/codegen/generate';
 import { registerContracts } from '@ledgerline/codegen/register';
 import { createKafka, ensureTopics } from '@ledgerline/platform/kafka';
-import { REPO_ROOT } from '@ledgerline/platform/config';
+import {
+  REPO_ROOT,
+  intSetting,
+  isDevelopment,
+  platformEndpoints,
+} from '@ledgerline/platform/config';
 import { allTopics } from '@ledgerline/generated/topics';
+import { createLedgerClient, type LedgerClient } from '@ledgerline/generated/openapi/ledger.client';
 
-const SERVICES = [
-  { name: 'ledger', port: 8082 },
-  { name: 'processor', port: 8081 },
-  { name: 'reconciliation', port: 8083 },
-  { name: 'audit', port: 8084 },
-] as const;
+type Env = NodeJS.ProcessEnv;
+type ServiceModule = Record<string, unknown>;
+
+interface ServiceSpec {
+  name: string;
+  /**
+   * Configuration when the service exports no `<name>ConfigFromEnv`: what its `main.ts` builds
+   * from the environment.
+   */
+  configFallback?: (env: Env) => Record<string, unknown>;
+}
+
+// Start order: the ledger first (it owns the ledger_reader role reconciliation reads through),
+// then the processor that talks to it, then the observers.
+const SERVICES: readonly ServiceSpec[] = [
+  {
+    name: 'ledger',
+    configFallback: (env) => {
+      const development = isDevelopment(env);
+      const appRolePassword = env['LEDGER_APP_PASSWORD'] ?? (development ? 'ledger_app_dev' : '');
+      if (appRolePassword === '') throw new Error('LEDGER_APP_PASSWORD is required');
+      const endpoints = platformEndpoints(env);
+      return {
+        databaseUrl: endpoints.databaseUrl,
+        kafkaBrokers: endpoints.kafkaBrokers,
+        schemaRegistryUrl: endpoints.schemaRegistryUrl,
+        topicPrefix: env['LEDGERLINE_TOPIC_PREFIX'] ?? '',
+        port: intSetting(env, 'LEDGER_PORT', 8082, 0, 65_535),
+        appRolePassword,
+        autoRegisterSchemas: development,
+      };
+    },
+  },
+  // Ports: PROCESSOR_PORT (8081), RECONCILIATION_PORT (8083), AUDIT_PORT (8084), read by each
+  // service's own `<name>ConfigFromEnv`.
+  { name: 'processor' },
+  { name: 'reconciliation' },
+  { name: 'audit' },
+];
+
+/** Bound on Ctrl-C: a stop that hangs (a broker gone away) must not keep the terminal. */
+const SHUTDOWN_MS_MAX = 45_000;
 
 interface RunningService {
   name: string;
@@ -24,25 +68,127 @@ interface RunningService {
   stop(): Promise<void>;
 }
 
-type ServiceStarter = (
-  config: Record<string, unknown>,
-) => Promise<{ url: string; stop(): Promise<void> }>;
+type ServiceStarter = (config: unknown) => Promise<{ url: string; stop(): Promise<void> }>;
 
-async function startServices(): Promise<RunningService[]> {
-  const running: RunningService[] = [];
-  for (const service of SERVICES) {
-    const modulePath = path.join(REPO_ROOT, 'services', service.name, 'src', 'service.ts');
-    if (!existsSync(modulePath)) continue;
-    const module = (await import(modulePath)) as Record<string, unknown>;
-    const starter = Object.entries(module).find(
-      ([name, value]) => name.startsWith('start') && typeof value === 'function',
-    );
-    if (!starter) continue;
-    const started = await (starter[1] as ServiceStarter)({ port: service.port });
-    running.push({ name: service.name, ...started });
-  }
-  return running;
+function exportedFunction(
+  module: ServiceModule,
+  matches: (name: string) => boolean,
+): ((...args: unknown[]) => unknown) | undefined {
+  const found = Object.entries(module).find(
+    ([name, value]) => matches(name) && typeof value === 'function',
+  );
+  return found?.[1] as ((...args: unknown[]) => unknown) | undefined;
 }
+
+/** `<name>ConfigFromEnv` from the service module, else from its config module, else the fallback. */
+async function serviceConfig(spec: ServiceSpec, module: ServiceModule, env: Env): Promise<unknown> {
+  const isConfigReader = (name: string) => name.endsWith('ConfigFromEnv');
+  let reader = exportedFunction(module, isConfigReader);
+  const configPath = path.join(REPO_ROOT, 'services', spec.name, 'src', 'config.ts');
+  if (reader === undefined && existsSync(configPath)) {
+    reader = exportedFunction((await import(configPath)) as ServiceModule, isConfigReader);
+  }
+  if (reader !== undefined) return reader(env);
+  if (spec.configFallback !== undefined) return spec.configFallback(env);
+  throw new Error(`${spec.name}: no ${spec.name}ConfigFromEnv and no configuration known`);
+}
+
+async function startServices(env: Env, running: RunningService[]): Promise<void> {
+  for (const spec of SERVICES) {
+    const modulePath = path.join(REPO_ROOT, 'services', spec.name, 'src', 'service.ts');
+    if (!existsSync(modulePath)) continue;
+    const module = (await import(modulePath)) as ServiceModule;
+    const start = exportedFunction(module, (name) => /^start[A-Z]/.test(name)) as
+      ServiceStarter | undefined;
+    if (start === undefined) continue;
+    const config = await serviceConfig(spec, module, env);
+    const started = await start(config);
+    running.push({ name: spec.name, ...started });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Demo accounts: fixed ids, opened and funded once (a rerun finds them open and the funding
+// replayed under its Idempotency-Key).
+
+const DEMO_ACCOUNTS = [
+  { name: 'alice', id: 'a11ce000-0000-4000-8000-000000000001' },
+  { name: 'bob', id: 'b0b00000-0000-4000-8000-000000000002' },
+  { name: 'carol', id: 'ca201000-0000-4000-8000-000000000003' },
+  { name: 'dave', id: 'da7e0000-0000-4000-8000-000000000004' },
+] as const;
+const DEMO_FUNDING_MINOR = 100_000;
+const DEMO_CURRENCY = 'EUR';
+
+async function seedDemoAccounts(ledger: LedgerClient): Promise<Map<string, number>> {
+  const balances = new Map<string, number>();
+  for (const account of DEMO_ACCOUNTS) {
+    const opened = await ledger.POST('/v1/accounts', {
+      body: {
+        accountId: account.id,
+        type: 'LIABILITY',
+        currency: DEMO_CURRENCY,
+        ownerRef: `demo-${account.name}`,
+        balanceFloorMinor: 0,
+      },
+    });
+    if (opened.response.status !== 200 && opened.response.status !== 201) {
+      throw new Error(
+        `demo account ${account.name}: ${opened.response.status} ${JSON.stringify(opened.error)}`,
+      );
+    }
+    const funded = await ledger.POST('/v1/accounts/{accountId}/adjustments', {
+      params: {
+        path: { accountId: account.id },
+        header: { 'Idempotency-Key': `demo-seed-funding-${account.name}-v1` },
+      },
+      body: {
+        direction: 'CREDIT',
+        amountMinor: DEMO_FUNDING_MINOR,
+        currency: DEMO_CURRENCY,
+        reference: `DEMO-SEED-${account.name.toUpperCase()}`,
+        reason: 'demo funding (npm start)',
+      },
+    });
+    if (funded.data?.status !== 'POSTED') {
+      throw new Error(
+        `demo funding ${account.name}: ${funded.response.status} ${JSON.stringify(funded.error ?? funded.data)}`,
+      );
+    }
+    const balance = await ledger.GET('/v1/accounts/{accountId}/balance', {
+      params: { path: { accountId: account.id } },
+    });
+    if (balance.data === undefined) throw new Error(`demo balance ${account.name}: no answer`);
+    balances.set(account.name, balance.data.balanceMinor);
+  }
+  return balances;
+}
+
+function formatMinor(amountMinor: number): string {
+  return `${(amountMinor / 100).toFixed(2)} ${DEMO_CURRENCY}`;
+}
+
+function tryItLines(processorUrl: string): string[] {
+  const [payer, payee] = DEMO_ACCOUNTS;
+  const body = JSON.stringify({
+    payerAccountId: payer.id,
+    payeeAccountId: payee.id,
+    amountMinor: 1250,
+    currency: DEMO_CURRENCY,
+    description: 'Coffee',
+  });
+  return [
+    `Try it (${payer.name} pays ${payee.name} 12.50 ${DEMO_CURRENCY}, then read the payment back):`,
+    '',
+    `  PAYMENT_ID=$(curl -s -X POST ${processorUrl}/v1/payments \\`,
+    `    -H 'Content-Type: application/json' -H "Idempotency-Key: demo-$(date +%s%N)" \\`,
+    `    -d '${body}' \\`,
+    `    | sed -E 's/.*"id":"([^"]+)".*/\\1/'); echo "$PAYMENT_ID"`,
+    `  sleep 1; curl -s ${processorUrl}/v1/payments/$PAYMENT_ID; echo`,
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -50,40 +196,79 @@ async function main(): Promise<void> {
   process.env['KAFKA_BROKERS'] = stack.kafkaBrokers.join(',');
   process.env['SCHEMA_REGISTRY_URL'] = stack.schemaRegistryUrl;
   process.env['DATABASE_URL'] = stack.databaseUrl;
-  for (const line of await registerContracts(
-    await loadContracts(path.join(REPO_ROOT, 'contracts')),
-    stack.schemaRegistryUrl,
-  )) {
-    console.log(`[contracts] ${line}`);
-  }
-  const admin = createKafka(stack.kafkaBrokers, 'ledgerline-start').admin();
-  await admin.connect();
-  const created = await ensureTopics(admin, allTopics).finally(() => admin.disconnect());
-  if (created.length > 0) console.log(`[topics] created ${created.join(', ')}`);
-  const services = await startServices();
 
-  console.log(`\nLedgerline is up (${((Date.now() - started) / 1000).toFixed(1)} s):`);
-  console.log(`  Kafka            ${stack.kafkaBrokers.join(',')}`);
-  console.log(`  Schema Registry  ${stack.schemaRegistryUrl}`);
-  console.log(`  PostgreSQL       ${stack.databaseUrl}`);
-  for (const s of services) console.log(`  ${s.name.padEnd(16)} ${s.url}`);
-  if (services.length === 0) console.log('  (no services yet: the stack alone)');
-  console.log('\nCtrl-C stops everything this command started.');
-
+  const services: RunningService[] = [];
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  const shutdown = async (reason: string, exitCode: number) => {
     if (stopping) return;
     stopping = true;
-    console.log(`\n${signal}: stopping ...`);
-    for (const s of [...services].reverse())
-      await s.stop().catch((e: unknown) => console.error(`${s.name}: ${String(e)}`));
+    console.log(`\n${reason}: stopping ...`);
+    const deadline = setTimeout(() => {
+      console.error(`stopping took longer than ${SHUTDOWN_MS_MAX} ms; exiting`);
+      process.exit(1);
+    }, SHUTDOWN_MS_MAX);
+    deadline.unref();
+    for (const s of [...services].reverse()) {
+      await s.stop().then(
+        () => console.log(`[${s.name}] stopped`),
+        (e: unknown) => console.error(`[${s.name}] ${String(e)}`),
+      );
+    }
     if (stack.startedComponents.length > 0)
       await stopStack({ log: (line) => console.log(`[stack] ${line}`) });
     else console.log('[stack] left running: it was running before npm start');
-    process.exit(0);
+    process.exit(exitCode);
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT', 0));
+  process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
+
+  try {
+    for (const line of await registerContracts(
+      await loadContracts(path.join(REPO_ROOT, 'contracts')),
+      stack.schemaRegistryUrl,
+    )) {
+      console.log(`[contracts] ${line}`);
+    }
+    const admin = createKafka(stack.kafkaBrokers, 'ledgerline-start').admin();
+    await admin.connect();
+    const created = await ensureTopics(admin, allTopics).finally(() => admin.disconnect());
+    if (created.length > 0) console.log(`[topics] created ${created.join(', ')}`);
+    await startServices(process.env, services);
+
+    const ledger = services.find((s) => s.name === 'ledger');
+    const processor = services.find((s) => s.name === 'processor');
+    const balances = ledger ? await seedDemoAccounts(createLedgerClient(ledger.url)) : undefined;
+
+    console.log(`\nLedgerline is up (${((Date.now() - started) / 1000).toFixed(1)} s):`);
+    console.log(`  Kafka            ${stack.kafkaBrokers.join(',')}`);
+    console.log(`  Schema Registry  ${stack.schemaRegistryUrl}`);
+    console.log(`  PostgreSQL       ${stack.databaseUrl}`);
+    for (const s of services) console.log(`  ${s.name.padEnd(16)} ${s.url}`);
+    if (services.length === 0) console.log('  (no services yet: the stack alone)');
+    const missing = SERVICES.filter((spec) => !services.some((s) => s.name === spec.name));
+    for (const spec of missing) console.log(`  ${spec.name.padEnd(16)} (not built yet)`);
+    if (balances !== undefined) {
+      console.log(
+        `\nDemo accounts (${DEMO_CURRENCY}, funded once with ${formatMinor(DEMO_FUNDING_MINOR)}):`,
+      );
+      for (const account of DEMO_ACCOUNTS) {
+        const balance = balances.get(account.name) ?? 0;
+        console.log(`  ${account.name.padEnd(6)} ${account.id}  balance ${formatMinor(balance)}`);
+      }
+    }
+    if (processor !== undefined && balances !== undefined) {
+      console.log('');
+      for (const line of tryItLines(processor.url)) console.log(line);
+    }
+    console.log(
+      '\nMore traffic: `npm run demo` in another terminal. Quieter logs: LOG_LEVEL=warn.',
+    );
+    console.log('Ctrl-C stops everything this command started.');
+  } catch (error) {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    await shutdown('start failed', 1);
+    return;
+  }
   // Keep the process alive until a signal arrives.
   setInterval(() => undefined, 1 << 30);
 }

@@ -86,7 +86,7 @@ function startLedgerFor(testEnv: TestEnvironment) {
     schemaRegistryUrl: testEnv.schemaRegistryUrl,
     topicPrefix: testEnv.topicPrefix,
     port: 0,
-    appRolePassword: 'ledger_app',
+    appRolePassword: 'ledger_app_dev',
     autoRegisterSchemas: true,
     log,
   });
@@ -162,7 +162,7 @@ async function rawCeiling(accountsIn: string[]): Promise<{ steps: number; second
   const url = await ensureDatabase(adminUrl, database);
   const pool = new pg.Pool({ connectionString: url, max: 1 });
   try {
-    await migrateLedger(url, 'ledger_app');
+    await migrateLedger(url, 'ledger_app_dev');
     const eur = parseCurrencyCode('EUR');
     const clearing = systemAccountId('CLEARING', eur);
     const accounts = accountsIn;

@@ -6,7 +6,7 @@ import { startLedger } from './service.js';
 const log = createLogger('ledger');
 const endpoints = platformEndpoints();
 const development = isDevelopment();
-const appRolePassword = process.env['LEDGER_APP_PASSWORD'] ?? (development ? 'ledger_app' : '');
+const appRolePassword = process.env['LEDGER_APP_PASSWORD'] ?? (development ? 'ledger_app_dev' : '');
 if (appRolePassword === '') throw new Error('LEDGER_APP_PASSWORD is required outside development');
 
 const ledger = await startLedger({

@@ -141,7 +141,7 @@ test('entries and transactions refuse UPDATE and DELETE, as ledger_app and as th
     connectionString: (() => {
       const url = new URL(h.env.databaseUrl);
       url.username = 'ledger_app';
-      url.password = 'ledger_app';
+      url.password = 'ledger_app_dev';
       return url.toString();
     })(),
   });

@@ -138,7 +138,7 @@ test('replaying ledger.commands from offset 0 into an empty database rebuilds bo
     kafkaBrokers: h.env.kafkaBrokers,
     schemaRegistryUrl: h.env.schemaRegistryUrl,
     topicPrefix: h.env.topicPrefix,
-    appRolePassword: 'ledger_app',
+    appRolePassword: 'ledger_app_dev',
     autoRegisterSchemas: true,
   });
   replayed = result.checksum;
@@ -161,7 +161,7 @@ test('replaying ledger.commands from offset 0 into an empty database rebuilds bo
         kafkaBrokers: h.env.kafkaBrokers,
         schemaRegistryUrl: h.env.schemaRegistryUrl,
         topicPrefix: h.env.topicPrefix,
-        appRolePassword: 'ledger_app',
+        appRolePassword: 'ledger_app_dev',
         autoRegisterSchemas: true,
       }),
     ).rejects.toThrow(/already holds a ledger/);

@@ -37,9 +37,9 @@ export const processorConsumerGroup = 'processor';
 export function processorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ProcessorConfig {
   const endpoints = platformEndpoints(env);
   const development = isDevelopment(env);
-  const appRolePassword = env['PROCESSOR_DB_PASSWORD'] ?? (development ? 'processor_app_dev' : '');
+  const appRolePassword = env['PROCESSOR_APP_PASSWORD'] ?? (development ? 'processor_app_dev' : '');
   if (appRolePassword === '') {
-    throw new Error('PROCESSOR_DB_PASSWORD is required outside development');
+    throw new Error('PROCESSOR_APP_PASSWORD is required outside development');
   }
   return {
     host: env['PROCESSOR_HOST'] ?? '127.0.0.1',

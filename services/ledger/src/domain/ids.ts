@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { uuidv5 as platformUuidv5 } from '@ledgerline/platform/ids';
 
 import { isCurrencyCode, type CurrencyCode } from './currencies.js';
 import { InvariantViolation } from './invariant.js';
@@ -36,26 +36,17 @@ export function normalizeUuid(x: string): string {
   return x.toLowerCase();
 }
 
-function uuidBytes(uuid: string): Buffer {
-  if (!UUID_ANY_CASE.test(uuid)) throw new InvariantViolation(`namespace is not a UUID: ${uuid}`);
-  return Buffer.from(uuid.replaceAll('-', ''), 'hex');
-}
-
-function formatUuid(bytes: Buffer): string {
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
 /**
  * RFC 9562 §5.5 name-based UUID (SHA-1): sha1(namespace bytes || UTF-8 name), truncated to 128
- * bits, version nibble 5, variant bits 10.
+ * bits, version nibble 5, variant bits 10. One implementation for the whole platform.
  */
 export function uuidv5(name: string, namespace: string): string {
-  const digest = createHash('sha1').update(uuidBytes(namespace)).update(name, 'utf8').digest();
-  const bytes = Buffer.from(digest.subarray(0, 16));
-  bytes.writeUInt8((bytes.readUInt8(6) & 0x0f) | 0x50, 6);
-  bytes.writeUInt8((bytes.readUInt8(8) & 0x3f) | 0x80, 8);
-  return formatUuid(bytes);
+  try {
+    return platformUuidv5(name, namespace);
+  } catch (error) {
+    // A malformed namespace is a programming error here, not bad input.
+    throw new InvariantViolation(`namespace is not a UUID: ${namespace} (${String(error)})`);
+  }
 }
 
 function assertCanonicalUuid(x: string, what: string): void {

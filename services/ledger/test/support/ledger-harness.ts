@@ -56,7 +56,7 @@ export async function startHarness(name: string): Promise<Harness> {
     schemaRegistryUrl: env.schemaRegistryUrl,
     topicPrefix: env.topicPrefix,
     port: 0,
-    appRolePassword: 'ledger_app',
+    appRolePassword: 'ledger_app_dev',
     autoRegisterSchemas: true,
   });
   const kafka = new Kafka({

@@ -1,0 +1,356 @@
+// The core of Ledgerline in one process for end-to-end tests and benchmarks: a ledger and a
+// processor started from their real wiring over one test environment (same database, same
+// topic prefix), talked to only through their generated HTTP clients and their Kafka topics.
+import { randomUUID } from 'node:crypto';
+import type { Consumer } from 'kafkajs';
+import { createKafka } from '@ledgerline/platform/kafka';
+import { EventSerde } from '@ledgerline/platform/events/serde';
+import type { AnyTopic } from '@ledgerline/platform/events/topic';
+import type { DecodedMessage, TopicConsumer } from '@ledgerline/platform/events/typed';
+import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
+import { allTopics } from '@ledgerline/generated/topics';
+import { createLedgerClient, type LedgerClient } from '@ledgerline/generated/openapi/ledger.client';
+import {
+  createProcessorClient,
+  type ProcessorClient,
+} from '@ledgerline/generated/openapi/processor.client';
+import type { components as LedgerComponents } from '@ledgerline/generated/openapi/ledger.types';
+import type { components as ProcessorComponents } from '@ledgerline/generated/openapi/processor.types';
+import { startLedger, type RunningLedger } from '@ledgerline/ledger/service';
+import { processorConfigFromEnv } from '@ledgerline/processor/config';
+import { startProcessor, type RunningProcessor } from '@ledgerline/processor/service';
+
+export type Payment = ProcessorComponents['schemas']['Payment'];
+export type PaymentStatus = ProcessorComponents['schemas']['PaymentStatus'];
+export type Refund = ProcessorComponents['schemas']['Refund'];
+export type Transaction = LedgerComponents['schemas']['Transaction'];
+export type AccountEntry = LedgerComponents['schemas']['AccountEntry'];
+
+/** Bound of every wait on the saga: a local stack answers in well under a second. */
+export const SAGA_WAIT_MS_MAX = 30_000;
+
+export interface E2ePlatform {
+  readonly env: TestEnvironment;
+  readonly ledger: RunningLedger;
+  readonly processor: RunningProcessor;
+  readonly ledgerApi: LedgerClient;
+  readonly processorApi: ProcessorClient;
+  readonly serde: EventSerde;
+  stop(): Promise<void>;
+}
+
+export async function startPlatform(name: string): Promise<E2ePlatform> {
+  const env = await createTestEnvironment(name, allTopics);
+  const ledger = await startLedger({
+    databaseUrl: env.databaseUrl,
+    kafkaBrokers: env.kafkaBrokers,
+    schemaRegistryUrl: env.schemaRegistryUrl,
+    topicPrefix: env.topicPrefix,
+    port: 0,
+    appRolePassword: 'ledger_app_dev',
+    autoRegisterSchemas: true,
+  });
+  let processor: RunningProcessor;
+  try {
+    processor = await startProcessor({
+      ...processorConfigFromEnv({ ...process.env, LEDGERLINE_ENV: 'development' }),
+      port: 0,
+      databaseUrl: env.databaseUrl,
+      kafkaBrokers: env.kafkaBrokers,
+      schemaRegistryUrl: env.schemaRegistryUrl,
+      topicPrefix: env.topicPrefix,
+      development: true,
+      relayIdlePollMs: 20,
+    });
+  } catch (error) {
+    await ledger.stop();
+    await env.cleanup();
+    throw error;
+  }
+  const serde = new EventSerde({ registryUrl: env.schemaRegistryUrl, autoRegister: true });
+  return {
+    env,
+    ledger,
+    processor,
+    ledgerApi: createLedgerClient(ledger.url),
+    processorApi: createProcessorClient(processor.url),
+    serde,
+    async stop() {
+      await processor.stop();
+      await ledger.stop();
+      await env.cleanup();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ledger API helpers (accounts, funding, balances)
+
+export async function openCustomerAccount(
+  api: LedgerClient,
+  accountId: string,
+  ownerRef: string,
+  currency = 'EUR',
+): Promise<void> {
+  const { data, error, response } = await api.POST('/v1/accounts', {
+    body: { accountId, type: 'LIABILITY', currency, ownerRef, balanceFloorMinor: 0 },
+  });
+  // 200: already open with the same attributes (a rerun); 201: opened now.
+  if (error !== undefined || (response.status !== 200 && response.status !== 201)) {
+    throw new Error(`open ${accountId}: ${response.status} ${JSON.stringify(error ?? data)}`);
+  }
+}
+
+export async function fundAccount(
+  api: LedgerClient,
+  accountId: string,
+  amountMinor: number,
+  idempotencyKey: string,
+  currency = 'EUR',
+): Promise<string> {
+  const { data, error, response } = await api.POST('/v1/accounts/{accountId}/adjustments', {
+    params: { path: { accountId }, header: { 'Idempotency-Key': idempotencyKey } },
+    body: {
+      direction: 'CREDIT',
+      amountMinor,
+      currency,
+      reference: `WIRE-${idempotencyKey}`.slice(0, 64),
+      reason: 'funding',
+    },
+  });
+  if (error !== undefined || data === undefined || response.status !== 201) {
+    throw new Error(`fund ${accountId}: ${response.status} ${JSON.stringify(error ?? data)}`);
+  }
+  if (data.status !== 'POSTED' || data.transactionId === null) {
+    throw new Error(`fund ${accountId}: ${data.status} ${data.rejectionReason ?? ''}`);
+  }
+  return data.transactionId;
+}
+
+export async function freezeAccount(api: LedgerClient, accountId: string): Promise<void> {
+  const { data, error, response } = await api.POST('/v1/accounts/{accountId}/status', {
+    params: { path: { accountId } },
+    body: { action: 'FREEZE', reason: 'e2e: frozen payee' },
+  });
+  if (error !== undefined || response.status !== 200 || data === undefined) {
+    throw new Error(`freeze ${accountId}: ${response.status} ${JSON.stringify(error ?? data)}`);
+  }
+  if (!('status' in data) || data.status !== 'FROZEN') {
+    throw new Error(`freeze ${accountId}: account is ${JSON.stringify(data)}`);
+  }
+}
+
+export async function balanceMinor(api: LedgerClient, accountId: string): Promise<number> {
+  const { data, error, response } = await api.GET('/v1/accounts/{accountId}/balance', {
+    params: { path: { accountId } },
+  });
+  if (error !== undefined || data === undefined) {
+    throw new Error(`balance ${accountId}: ${response.status} ${JSON.stringify(error)}`);
+  }
+  return data.balanceMinor;
+}
+
+export async function clearingAccountId(api: LedgerClient, currency = 'EUR'): Promise<string> {
+  const { data, error, response } = await api.GET('/v1/system-accounts', {
+    params: { query: { currency } },
+  });
+  if (error !== undefined || data === undefined) {
+    throw new Error(`system accounts: ${response.status} ${JSON.stringify(error)}`);
+  }
+  const clearing = data.items.find((a) => a.systemKind === 'CLEARING');
+  if (clearing === undefined) throw new Error(`no ${currency} clearing account`);
+  return clearing.id;
+}
+
+/** Every entry of the account, oldest first (all pages, bounded). */
+export async function accountEntries(
+  api: LedgerClient,
+  accountId: string,
+): Promise<AccountEntry[]> {
+  const entries: AccountEntry[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 1_000; page += 1) {
+    const { data, error, response } = await api.GET('/v1/accounts/{accountId}/entries', {
+      params: { path: { accountId }, query: { limit: 500, ...(cursor ? { cursor } : {}) } },
+    });
+    if (error !== undefined || data === undefined) {
+      throw new Error(`entries ${accountId}: ${response.status} ${JSON.stringify(error)}`);
+    }
+    entries.push(...data.items);
+    if (data.nextCursor === null) return entries;
+    cursor = data.nextCursor;
+  }
+  throw new Error(`entries ${accountId}: more than 1000 pages`);
+}
+
+export async function getTransaction(
+  api: LedgerClient,
+  transactionId: string,
+): Promise<Transaction> {
+  const { data, error, response } = await api.GET('/v1/transactions/{transactionId}', {
+    params: { path: { transactionId } },
+  });
+  if (error !== undefined || data === undefined) {
+    throw new Error(`transaction ${transactionId}: ${response.status} ${JSON.stringify(error)}`);
+  }
+  return data;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processor API helpers
+
+export interface PaymentRequest {
+  payerAccountId: string;
+  payeeAccountId: string;
+  amountMinor: number;
+  currency: string;
+  description?: string;
+}
+
+export async function createPayment(
+  api: ProcessorClient,
+  request: PaymentRequest,
+  idempotencyKey: string = randomUUID(),
+): Promise<Payment> {
+  const { data, error, response } = await api.POST('/v1/payments', {
+    params: { header: { 'Idempotency-Key': idempotencyKey } },
+    body: request,
+  });
+  if (error !== undefined || data === undefined || response.status !== 202) {
+    throw new Error(`create payment: ${response.status} ${JSON.stringify(error ?? data)}`);
+  }
+  return data;
+}
+
+export async function getPayment(api: ProcessorClient, paymentId: string): Promise<Payment> {
+  const { data, error, response } = await api.GET('/v1/payments/{paymentId}', {
+    params: { path: { paymentId } },
+  });
+  if (error !== undefined || data === undefined) {
+    throw new Error(`payment ${paymentId}: ${response.status} ${JSON.stringify(error)}`);
+  }
+  return data;
+}
+
+export async function createRefund(
+  api: ProcessorClient,
+  paymentId: string,
+  amountMinor: number | undefined,
+  idempotencyKey: string = randomUUID(),
+): Promise<Refund> {
+  const { data, error, response } = await api.POST('/v1/payments/{paymentId}/refunds', {
+    params: { path: { paymentId }, header: { 'Idempotency-Key': idempotencyKey } },
+    body: amountMinor === undefined ? { reason: 'e2e refund' } : { amountMinor, reason: 'e2e' },
+  });
+  if (error !== undefined || data === undefined || response.status !== 202) {
+    throw new Error(`refund ${paymentId}: ${response.status} ${JSON.stringify(error ?? data)}`);
+  }
+  return data;
+}
+
+/** Polls the payment until `done` holds for it, bounded by `timeoutMs`. */
+export async function waitForPayment(
+  api: ProcessorClient,
+  paymentId: string,
+  done: (payment: Payment) => boolean,
+  timeoutMs = SAGA_WAIT_MS_MAX,
+): Promise<Payment> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const payment = await getPayment(api, paymentId);
+    if (done(payment)) return payment;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `payment ${paymentId} still ${payment.status} after ${timeoutMs} ms: ${JSON.stringify(payment.steps)}`,
+      );
+    }
+    await sleep(50);
+  }
+}
+
+export const hasStatus =
+  (...statuses: PaymentStatus[]) =>
+  (payment: Payment): boolean =>
+    statuses.includes(payment.status);
+
+// ---------------------------------------------------------------------------------------------
+// Kafka: a reader that decodes with the generated consumers
+
+/**
+ * Reads one topic from the beginning with a fresh consumer group (read_committed), decoding
+ * every record with the generated consumer, and notes when each record arrived.
+ */
+export class TopicReader<T extends AnyTopic> {
+  readonly records: DecodedMessage<T>[] = [];
+  /** Date.now() when each record (same index as `records`) was decoded. */
+  readonly arrivedAtMs: number[] = [];
+  private readonly errors: unknown[] = [];
+  private readonly consumer: Consumer;
+  private listener: ((record: DecodedMessage<T>, arrivedAtMs: number) => void) | undefined;
+
+  private constructor(
+    brokers: readonly string[],
+    private readonly decoder: TopicConsumer<T>,
+  ) {
+    this.consumer = createKafka([...brokers], `e2e-reader-${randomUUID()}`).consumer({
+      groupId: `e2e-reader-${randomUUID()}`,
+      readUncommitted: false,
+      maxWaitTimeInMs: 20,
+    });
+  }
+
+  static async start<T extends AnyTopic>(
+    brokers: readonly string[],
+    decoder: TopicConsumer<T>,
+    onRecord?: (record: DecodedMessage<T>, arrivedAtMs: number) => void,
+  ): Promise<TopicReader<T>> {
+    const reader = new TopicReader(brokers, decoder);
+    reader.listener = onRecord;
+    await reader.consumer.connect();
+    await reader.consumer.subscribe({ topic: decoder.topic.name, fromBeginning: true });
+    await reader.consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const arrivedAtMs = Date.now();
+        try {
+          const record = await reader.decoder.decode({
+            partition,
+            offset: message.offset,
+            key: message.key,
+            value: message.value,
+            headers: message.headers,
+            timestamp: message.timestamp,
+          });
+          reader.records.push(record);
+          reader.arrivedAtMs.push(arrivedAtMs);
+          reader.listener?.(record, arrivedAtMs);
+        } catch (error) {
+          reader.errors.push(error);
+        }
+      },
+    });
+    return reader;
+  }
+
+  async waitFor(
+    done: (records: readonly DecodedMessage<T>[]) => boolean,
+    timeoutMs = SAGA_WAIT_MS_MAX,
+  ): Promise<DecodedMessage<T>[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done(this.records)) {
+      if (this.errors.length > 0) throw this.errors[0];
+      if (Date.now() > deadline) {
+        throw new Error(`${this.decoder.topic.name}: condition not met after ${timeoutMs} ms`);
+      }
+      await sleep(50);
+    }
+    return [...this.records];
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
