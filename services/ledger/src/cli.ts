@@ -42,7 +42,8 @@ try {
 async function replay(database: string | undefined): Promise<void> {
   const endpoints = platformEndpoints();
   const development = isDevelopment();
-  const appRolePassword = process.env['LEDGER_APP_PASSWORD'] ?? (development ? 'ledger_app_dev' : '');
+  const appRolePassword =
+    process.env['LEDGER_APP_PASSWORD'] ?? (development ? 'ledger_app_dev' : '');
   if (appRolePassword === '')
     throw new Error('LEDGER_APP_PASSWORD is required outside development');
   const name =
