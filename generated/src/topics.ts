@@ -919,7 +919,7 @@ export function ledgerPostingRejectedConsumer(serde: EventSerde, options: { topi
 /**
  * An account (customer or per-currency system account) was opened.
  *
- * Producers: ledger. Consumers: reconciliation, audit.
+ * Producers: ledger. Consumers: audit.
  */
 export const ledgerAccountOpenedTopic: TopicDefinition<string, AccountOpened, AccountOpenedInput> = defineTopic({
   name: 'ledger.account-opened',
@@ -1059,7 +1059,7 @@ export const ledgerAccountOpenedTopic: TopicDefinition<string, AccountOpened, Ac
   valueCompatibility: 'FULL_TRANSITIVE',
   config: {"cleanup.policy":"delete","retention.ms":"-1"},
   producers: ['ledger'],
-  consumers: ['reconciliation','audit'],
+  consumers: ['audit'],
 });
 export type LedgerAccountOpenedTopic = typeof ledgerAccountOpenedTopic;
 /** Typed producer for ledger.account-opened. */
@@ -1074,7 +1074,7 @@ export function ledgerAccountOpenedConsumer(serde: EventSerde, options: { topicP
 /**
  * An account was frozen, unfrozen or closed.
  *
- * Producers: ledger. Consumers: reconciliation, audit.
+ * Producers: ledger. Consumers: audit.
  */
 export const ledgerAccountStatusChangedTopic: TopicDefinition<string, AccountStatusChanged, AccountStatusChangedInput> = defineTopic({
   name: 'ledger.account-status-changed',
@@ -1168,7 +1168,7 @@ export const ledgerAccountStatusChangedTopic: TopicDefinition<string, AccountSta
   valueCompatibility: 'FULL_TRANSITIVE',
   config: {"cleanup.policy":"delete","retention.ms":"-1"},
   producers: ['ledger'],
-  consumers: ['reconciliation','audit'],
+  consumers: ['audit'],
 });
 export type LedgerAccountStatusChangedTopic = typeof ledgerAccountStatusChangedTopic;
 /** Typed producer for ledger.account-status-changed. */

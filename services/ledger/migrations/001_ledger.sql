@@ -226,3 +226,5 @@ GRANT SELECT, INSERT ON ledger.transactions, ledger.entries, ledger.rejections,
   ledger.command_conflicts, ledger.applied_commands, ledger.api_commands TO ledger_app;
 GRANT SELECT, INSERT, UPDATE ON ledger.accounts, ledger.balances TO ledger_app;
 GRANT SELECT ON ALL TABLES IN SCHEMA ledger TO ledger_reader;
+-- Tables of later migrations are readable by the independent checkers too.
+ALTER DEFAULT PRIVILEGES IN SCHEMA ledger GRANT SELECT ON TABLES TO ledger_reader;

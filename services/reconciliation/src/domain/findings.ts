@@ -1,0 +1,101 @@
+// What a check reports: a finding per thing wrong, with the ids involved and the expected vs
+// found amounts. The store turns findings into discrepancies of a run.
+import { LEDGERLINE_NAMESPACE, uuidv5 } from './ids.js';
+
+export const CHECKS = [
+  'TRANSACTION_BALANCED',
+  'TRIAL_BALANCE',
+  'PROJECTION_MATCHES_ENTRIES',
+  'ONE_TERMINAL_OUTCOME',
+  'LEDGER_ROWS_MATCH_EVENTS',
+  'CLEARING_NETS_ZERO',
+  'STATEMENT_MATCH',
+] as const;
+export type Check = (typeof CHECKS)[number];
+
+/** Every check a run performs when none are named (the statement match needs a statement). */
+export const DEFAULT_CHECKS: readonly Check[] = CHECKS.filter((c) => c !== 'STATEMENT_MATCH');
+
+export const DISCREPANCY_KINDS = [
+  'UNBALANCED_TRANSACTION',
+  'TRIAL_BALANCE_MISMATCH',
+  'PROJECTION_MISMATCH',
+  'MISSING_OUTCOME',
+  'DUPLICATE_OUTCOME',
+  'EVENT_WITHOUT_LEDGER_ROW',
+  'LEDGER_ROW_WITHOUT_EVENT',
+  'LEDGER_ROW_EVENT_MISMATCH',
+  'CLEARING_NOT_ZERO',
+  'STATEMENT_LINE_UNMATCHED',
+  'LEDGER_ENTRY_UNMATCHED',
+  'STATEMENT_AMOUNT_MISMATCH',
+] as const;
+export type DiscrepancyKind = (typeof DISCREPANCY_KINDS)[number];
+
+export interface Finding {
+  readonly check: Check;
+  readonly kind: DiscrepancyKind;
+  /** What the finding is about, unique within the check (part of the deterministic id). */
+  readonly subject: string;
+  readonly paymentId: string | null;
+  readonly transactionId: string | null;
+  readonly accountId: string | null;
+  readonly expectedMinor: number | null;
+  readonly foundMinor: number | null;
+  readonly currency: string | null;
+  readonly reference: string | null;
+  readonly detail: string;
+}
+
+export interface CheckResult {
+  readonly check: Check;
+  readonly itemsChecked: number;
+  readonly discrepancyCount: number;
+}
+
+/** A finding with defaults for the ids and amounts it does not involve. */
+export function finding(
+  check: Check,
+  kind: DiscrepancyKind,
+  subject: string,
+  detail: string,
+  facts: Partial<
+    Pick<
+      Finding,
+      | 'paymentId'
+      | 'transactionId'
+      | 'accountId'
+      | 'expectedMinor'
+      | 'foundMinor'
+      | 'currency'
+      | 'reference'
+    >
+  > = {},
+): Finding {
+  return {
+    check,
+    kind,
+    subject,
+    detail,
+    paymentId: facts.paymentId ?? null,
+    transactionId: facts.transactionId ?? null,
+    accountId: facts.accountId ?? null,
+    expectedMinor: facts.expectedMinor ?? null,
+    foundMinor: facts.foundMinor ?? null,
+    currency: facts.currency ?? null,
+    reference: facts.reference ?? null,
+  };
+}
+
+/** Deterministic from (runId, check, kind, subject): re-publishing a run's findings is idempotent. */
+export function discrepancyIdOf(
+  runId: string,
+  f: Pick<Finding, 'check' | 'kind' | 'subject'>,
+): string {
+  return uuidv5(`discrepancy:${runId}:${f.check}:${f.kind}:${f.subject}`, LEDGERLINE_NAMESPACE);
+}
+
+/** Run status from the checks' results. */
+export function runStatusOf(results: readonly CheckResult[]): 'PASSED' | 'DISCREPANCIES_FOUND' {
+  return results.some((r) => r.discrepancyCount > 0) ? 'DISCREPANCIES_FOUND' : 'PASSED';
+}

@@ -1,0 +1,489 @@
+// Reads for the checks: the ledger schema through reconciliation_app, which holds nothing but
+// ledger_reader's SELECT there, joined with the event facts in the reconciliation schema. Every
+// read is bounded (keyset pages or a LIMIT); the checks themselves are pure functions.
+import type { Queryable } from '@ledgerline/platform/db';
+import type {
+  AccountType,
+  EntryRow,
+  PostedEvent,
+  ProjectionRow,
+  TransactionRow,
+  TrialBalanceRow,
+} from '../domain/ledger-checks.js';
+import type {
+  LedgerTransactionFact,
+  OutcomeFact,
+  PaymentFacts,
+  StepCommandFact,
+} from '../domain/saga-checks.js';
+import type { SettlementEntry } from '../domain/statement.js';
+import { systemAccountId } from '../domain/ids.js';
+import { invariant } from '../domain/invariant.js';
+
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+
+export interface Window {
+  readonly from: Date;
+  readonly to: Date;
+}
+
+export interface KeysetPosition {
+  /** The instant as PostgreSQL prints it: microseconds survive, which a JS Date would drop. */
+  readonly postedAt: string;
+  readonly id: string;
+}
+
+export interface TransactionWithEvents {
+  readonly row: TransactionRow;
+  readonly postedAt: string;
+  readonly events: PostedEvent[];
+}
+
+/**
+ * Ledger transactions posted in the window with their entries and the events announcing them.
+ * Three index-driven queries per page (transactions by posted_at range, then entries and events
+ * by transaction id) and assembly here: linear in the window, whatever the size of the ledger.
+ */
+export async function readTransactionsPage(
+  db: Queryable,
+  window: Window,
+  after: KeysetPosition | null,
+  limit: number,
+): Promise<TransactionWithEvents[]> {
+  const { rows } = await db.query<{
+    transaction_id: string;
+    payment_id: string | null;
+    step: string;
+    currency: string;
+    posted_at: string;
+  }>(
+    `SELECT t.transaction_id, t.payment_id, t.step, t.currency, t.posted_at::text AS posted_at
+       FROM ledger.transactions t
+      WHERE t.posted_at >= $2::timestamptz AND t.posted_at < $1
+        AND (t.posted_at, t.transaction_id) > ($2::timestamptz, $3::uuid)
+      ORDER BY t.posted_at, t.transaction_id
+      LIMIT $4`,
+    // The first page starts at (from, nil uuid): ledger ids are UUIDv5, never nil. Without an OR
+    // the planner starts each page's index range where the previous page ended.
+    [window.to, after?.postedAt ?? window.from, after?.id ?? NIL_UUID, limit],
+  );
+  if (rows.length === 0) return [];
+  const ids = rows.map((r) => r.transaction_id);
+  const [entries, events] = await Promise.all([
+    db.query<{
+      transaction_id: string;
+      entry_id: string;
+      account_id: string;
+      direction: 'DEBIT' | 'CREDIT';
+      amount_minor: number;
+      currency: string;
+    }>(
+      `SELECT transaction_id, entry_id, account_id, direction, amount_minor, currency
+         FROM ledger.entries WHERE transaction_id = ANY($1::uuid[])
+        ORDER BY transaction_id, entry_index`,
+      [ids],
+    ),
+    db.query<{
+      event_id: string;
+      transaction_id: string;
+      payment_id: string | null;
+      step: string;
+      amount_minor: number;
+      currency: string;
+      entries: EntryRow[];
+    }>(
+      `SELECT event_id, transaction_id, payment_id, step, amount_minor, currency, entries
+         FROM reconciliation.ledger_outcomes
+        WHERE transaction_id = ANY($1::uuid[]) AND outcome = 'POSTED'
+        ORDER BY transaction_id, event_id`,
+      [ids],
+    ),
+  ]);
+  const entriesById = new Map<string, EntryRow[]>();
+  for (const e of entries.rows) {
+    const list = entriesById.get(e.transaction_id) ?? [];
+    list.push({
+      entryId: e.entry_id,
+      accountId: e.account_id,
+      direction: e.direction,
+      amountMinor: e.amount_minor,
+      currency: e.currency,
+    });
+    entriesById.set(e.transaction_id, list);
+  }
+  const eventsById = new Map<string, PostedEvent[]>();
+  for (const o of events.rows) {
+    const list = eventsById.get(o.transaction_id) ?? [];
+    list.push({
+      eventId: o.event_id,
+      transactionId: o.transaction_id,
+      paymentId: o.payment_id,
+      step: o.step,
+      amountMinor: o.amount_minor,
+      currency: o.currency,
+      entries: o.entries,
+    });
+    eventsById.set(o.transaction_id, list);
+  }
+  return rows.map((r) => ({
+    row: {
+      transactionId: r.transaction_id,
+      paymentId: r.payment_id,
+      step: r.step,
+      currency: r.currency,
+      entries: entriesById.get(r.transaction_id) ?? [],
+    },
+    postedAt: r.posted_at,
+    events: eventsById.get(r.transaction_id) ?? [],
+  }));
+}
+
+/** PaymentStepPosted events in the window whose transaction the ledger does not hold. */
+export async function readEventsWithoutRows(
+  db: Queryable,
+  window: Window,
+  limit: number,
+): Promise<PostedEvent[]> {
+  const { rows } = await db.query<{
+    event_id: string;
+    transaction_id: string;
+    payment_id: string | null;
+    step: string;
+    amount_minor: number;
+    currency: string;
+    entries: EntryRow[];
+  }>(
+    `SELECT o.event_id, o.transaction_id, o.payment_id, o.step, o.amount_minor, o.currency, o.entries
+       FROM reconciliation.ledger_outcomes o
+      WHERE o.outcome = 'POSTED' AND o.posted_at >= $1 AND o.posted_at < $2
+        AND NOT EXISTS (SELECT 1 FROM ledger.transactions t WHERE t.transaction_id = o.transaction_id)
+      ORDER BY o.posted_at, o.event_id
+      LIMIT $3`,
+    [window.from, window.to, limit],
+  );
+  return rows.map((r) => ({
+    eventId: r.event_id,
+    transactionId: r.transaction_id,
+    paymentId: r.payment_id,
+    step: r.step,
+    amountMinor: r.amount_minor,
+    currency: r.currency,
+    entries: r.entries,
+  }));
+}
+
+/** Debits and credits per currency and account type, over every entry posted before `asOf`. */
+export async function readTrialBalance(db: Queryable, asOf: Date): Promise<TrialBalanceRow[]> {
+  const { rows } = await db.query<{
+    currency: string;
+    type: AccountType;
+    debits_minor: number;
+    credits_minor: number;
+  }>(
+    `SELECT e.currency, a.type,
+            coalesce(sum(e.amount_minor) FILTER (WHERE e.direction = 'DEBIT'), 0)::bigint AS debits_minor,
+            coalesce(sum(e.amount_minor) FILTER (WHERE e.direction = 'CREDIT'), 0)::bigint AS credits_minor
+       FROM ledger.entries e JOIN ledger.accounts a ON a.account_id = e.account_id
+      WHERE e.posted_at < $1
+      GROUP BY e.currency, a.type
+      ORDER BY e.currency, a.type`,
+    [asOf],
+  );
+  return rows.map((r) => ({
+    currency: r.currency,
+    accountType: r.type,
+    debitsMinor: r.debits_minor,
+    creditsMinor: r.credits_minor,
+  }));
+}
+
+/** One page of accounts (by id) with their projection row and the SUM of their entries. */
+export async function readProjectionPage(
+  db: Queryable,
+  afterAccountId: string | null,
+  limit: number,
+): Promise<ProjectionRow[]> {
+  const { rows } = await db.query<{
+    account_id: string;
+    type: AccountType;
+    currency: string;
+    balance_minor: number | null;
+    debits_minor: number | null;
+    credits_minor: number | null;
+    entry_count: number | null;
+    entry_debits_minor: number;
+    entry_credits_minor: number;
+    entries_n: number;
+  }>(
+    `SELECT a.account_id, a.type, a.currency,
+            b.balance_minor, b.debits_minor, b.credits_minor, b.entry_count,
+            s.entry_debits_minor, s.entry_credits_minor, s.entries_n
+       FROM ledger.accounts a
+       LEFT JOIN ledger.balances b ON b.account_id = a.account_id
+       CROSS JOIN LATERAL (
+         SELECT coalesce(sum(e.amount_minor) FILTER (WHERE e.direction = 'DEBIT'), 0)::bigint AS entry_debits_minor,
+                coalesce(sum(e.amount_minor) FILTER (WHERE e.direction = 'CREDIT'), 0)::bigint AS entry_credits_minor,
+                count(*)::bigint AS entries_n
+           FROM ledger.entries e WHERE e.account_id = a.account_id) s
+      WHERE ($1::uuid IS NULL OR a.account_id > $1)
+      ORDER BY a.account_id
+      LIMIT $2`,
+    [afterAccountId, limit],
+  );
+  return rows.map((r) => ({
+    accountId: r.account_id,
+    accountType: r.type,
+    currency: r.currency,
+    projection:
+      r.balance_minor === null
+        ? null
+        : {
+            balanceMinor: r.balance_minor,
+            debitsMinor: r.debits_minor ?? 0,
+            creditsMinor: r.credits_minor ?? 0,
+            entryCount: r.entry_count ?? 0,
+          },
+    entryDebitsMinor: r.entry_debits_minor,
+    entryCreditsMinor: r.entry_credits_minor,
+    entryCount: r.entries_n,
+  }));
+}
+
+/** Payments with anything in the window (ledger transaction, request, status change), by id. */
+export async function readPaymentIdsPage(
+  db: Queryable,
+  window: Window,
+  afterPaymentId: string | null,
+  limit: number,
+): Promise<string[]> {
+  const { rows } = await db.query<{ payment_id: string }>(
+    `SELECT payment_id FROM (
+       SELECT payment_id FROM ledger.transactions
+        WHERE payment_id IS NOT NULL AND posted_at >= $1 AND posted_at < $2
+       UNION
+       SELECT payment_id FROM reconciliation.payment_requests
+        WHERE requested_at >= $1 AND requested_at < $2
+       UNION
+       SELECT payment_id FROM reconciliation.payment_statuses
+        WHERE changed_at >= $1 AND changed_at < $2) p
+      WHERE ($3::uuid IS NULL OR payment_id > $3)
+      ORDER BY payment_id
+      LIMIT $4`,
+    [window.from, window.to, afterPaymentId, limit],
+  );
+  return rows.map((r) => r.payment_id);
+}
+
+/** Everything both sides know about these payments. */
+export async function readPaymentFacts(
+  db: Queryable,
+  paymentIds: readonly string[],
+): Promise<PaymentFacts[]> {
+  if (paymentIds.length === 0) return [];
+  const ids = [...paymentIds];
+  const [requests, statuses, commands, outcomes, transactions] = await Promise.all([
+    db.query<{ payment_id: string; amount_minor: number; currency: string; requested_at: Date }>(
+      `SELECT payment_id, amount_minor, currency, requested_at
+         FROM reconciliation.payment_requests WHERE payment_id = ANY($1::uuid[])`,
+      [ids],
+    ),
+    db.query<{
+      payment_id: string;
+      status: string;
+      amount_minor: number;
+      currency: string;
+      refunded_minor: number;
+      terminal_statuses: string[];
+      changed_at: Date;
+    }>(
+      `SELECT payment_id, status, amount_minor, currency, refunded_minor, terminal_statuses, changed_at
+         FROM reconciliation.payment_statuses WHERE payment_id = ANY($1::uuid[])`,
+      [ids],
+    ),
+    db.query<{
+      payment_id: string;
+      step_key: string;
+      step: string;
+      sequence: number;
+      seen_at: Date;
+    }>(
+      `SELECT payment_id, step_key, step, sequence, min(seen_at) AS seen_at
+         FROM reconciliation.posting_commands WHERE payment_id = ANY($1::uuid[])
+        GROUP BY payment_id, step_key, step, sequence`,
+      [ids],
+    ),
+    db.query<{
+      payment_id: string;
+      event_id: string;
+      step_key: string;
+      outcome: 'POSTED' | 'REJECTED';
+      reason: string | null;
+    }>(
+      `SELECT payment_id, event_id, step_key, outcome, reason
+         FROM reconciliation.ledger_outcomes WHERE payment_id = ANY($1::uuid[])`,
+      [ids],
+    ),
+    db.query<{
+      payment_id: string;
+      transaction_id: string;
+      step: string;
+      sequence: number;
+      currency: string;
+      posted_at: Date;
+      amount_minor: number;
+      clearing_net_minor: number;
+    }>(
+      `SELECT t.payment_id, t.transaction_id, t.step, t.sequence, t.currency, t.posted_at,
+              coalesce(sum(e.amount_minor) FILTER (WHERE e.direction = 'DEBIT'), 0)::bigint AS amount_minor,
+              coalesce(sum(CASE WHEN e.direction = 'CREDIT' THEN e.amount_minor ELSE -e.amount_minor END)
+                       FILTER (WHERE a.system_kind = 'CLEARING'), 0)::bigint AS clearing_net_minor
+         FROM ledger.transactions t
+         LEFT JOIN ledger.entries e ON e.transaction_id = t.transaction_id
+         LEFT JOIN ledger.accounts a ON a.account_id = e.account_id
+        WHERE t.payment_id = ANY($1::uuid[])
+        GROUP BY t.transaction_id`,
+      [ids],
+    ),
+  ]);
+  const group = <T extends { payment_id: string }>(rows: T[]): Map<string, T[]> => {
+    const map = new Map<string, T[]>();
+    for (const r of rows) {
+      const list = map.get(r.payment_id) ?? [];
+      list.push(r);
+      map.set(r.payment_id, list);
+    }
+    return map;
+  };
+  const requestsById = new Map(requests.rows.map((r) => [r.payment_id, r]));
+  const statusesById = new Map(statuses.rows.map((r) => [r.payment_id, r]));
+  const commandsById = group(commands.rows);
+  const outcomesById = group(outcomes.rows);
+  const transactionsById = group(transactions.rows);
+  return ids.map((paymentId): PaymentFacts => {
+    const request = requestsById.get(paymentId);
+    const status = statusesById.get(paymentId);
+    const txs: LedgerTransactionFact[] = (transactionsById.get(paymentId) ?? []).map((t) => ({
+      transactionId: t.transaction_id,
+      step: t.step,
+      sequence: t.sequence,
+      amountMinor: t.amount_minor,
+      currency: t.currency,
+      clearingNetMinor: t.clearing_net_minor,
+      postedAt: t.posted_at,
+    }));
+    const currency = request?.currency ?? status?.currency ?? txs[0]?.currency ?? null;
+    const stepCommands: StepCommandFact[] = (commandsById.get(paymentId) ?? []).map((c) => ({
+      stepKey: c.step_key,
+      step: c.step,
+      sequence: c.sequence,
+      seenAt: c.seen_at,
+    }));
+    const outcomeFacts: OutcomeFact[] = (outcomesById.get(paymentId) ?? []).map((o) => ({
+      eventId: o.event_id,
+      stepKey: o.step_key,
+      outcome: o.outcome,
+      reason: o.reason,
+    }));
+    return {
+      paymentId,
+      amountMinor: request?.amount_minor ?? status?.amount_minor ?? null,
+      currency,
+      requestedAt: request?.requested_at ?? null,
+      status: status
+        ? {
+            status: status.status,
+            refundedMinor: status.refunded_minor,
+            changedAt: status.changed_at,
+            terminalStatuses: status.terminal_statuses,
+          }
+        : null,
+      commands: stepCommands,
+      outcomes: outcomeFacts,
+      transactions: txs,
+      clearingAccountId: currency === null ? null : systemAccountId('CLEARING', currency),
+    };
+  });
+}
+
+/** Adjustment commands seen in the window, each with the distinct outcome events of its key. */
+export async function readAdjustmentCommands(
+  db: Queryable,
+  window: Window,
+  limit: number,
+): Promise<{ stepKey: string; seenAt: Date; accountId: string; eventIds: string[] }[]> {
+  const { rows } = await db.query<{
+    step_key: string;
+    seen_at: Date;
+    account_id: string;
+    event_ids: string[];
+  }>(
+    `SELECT c.step_key, min(c.seen_at) AS seen_at, min(c.account_id::text) AS account_id,
+            coalesce(array_agg(DISTINCT o.event_id::text) FILTER (
+              WHERE o.event_id IS NOT NULL AND o.reason IS DISTINCT FROM 'DUPLICATE_CONFLICT'), '{}') AS event_ids
+       FROM reconciliation.posting_commands c
+       LEFT JOIN reconciliation.ledger_outcomes o ON o.step_key = c.step_key
+      WHERE c.payment_id IS NULL AND c.seen_at >= $1 AND c.seen_at < $2
+      GROUP BY c.step_key
+      ORDER BY c.step_key
+      LIMIT $3`,
+    [window.from, window.to, limit],
+  );
+  return rows.map((r) => ({
+    stepKey: r.step_key,
+    seenAt: r.seen_at,
+    accountId: r.account_id,
+    eventIds: r.event_ids,
+  }));
+}
+
+/** SETTLEMENT entries posted in the window in these currencies, with their transaction's reference. */
+export async function readSettlementEntries(
+  db: Queryable,
+  window: Window,
+  currencies: readonly string[],
+  limit: number,
+): Promise<SettlementEntry[]> {
+  const { rows } = await db.query<{
+    entry_id: string;
+    transaction_id: string;
+    account_id: string;
+    direction: 'DEBIT' | 'CREDIT';
+    amount_minor: number;
+    currency: string;
+    reference: string | null;
+    posted_at: Date;
+  }>(
+    `SELECT e.entry_id, e.transaction_id, e.account_id, e.direction, e.amount_minor, e.currency,
+            t.reference, e.posted_at
+       FROM ledger.entries e
+       JOIN ledger.accounts a ON a.account_id = e.account_id
+       JOIN ledger.transactions t ON t.transaction_id = e.transaction_id
+      WHERE a.system_kind = 'SETTLEMENT' AND e.posted_at >= $1 AND e.posted_at < $2
+        AND e.currency = ANY($3::text[])
+      ORDER BY e.posted_at, e.entry_id
+      LIMIT $4`,
+    [window.from, window.to, [...currencies], limit + 1],
+  );
+  // Matching against a truncated list would report entries as missing that are not: refuse.
+  invariant(rows.length <= limit, () => `more than ${limit} settlement entries in the window`);
+  return rows.map((r) => ({
+    entryId: r.entry_id,
+    transactionId: r.transaction_id,
+    accountId: r.account_id,
+    direction: r.direction,
+    amountMinor: r.amount_minor,
+    currency: r.currency,
+    reference: r.reference,
+    postedAt: r.posted_at,
+  }));
+}
+
+/** The earliest instant anything was recorded on either side: where continuous runs begin. */
+export async function readEarliestActivity(db: Queryable): Promise<Date | null> {
+  const { rows } = await db.query<{ earliest: Date | null }>(
+    `SELECT least((SELECT min(posted_at) FROM ledger.transactions),
+                  (SELECT min(seen_at) FROM reconciliation.posting_commands),
+                  (SELECT min(changed_at) FROM reconciliation.payment_statuses)) AS earliest`,
+  );
+  return rows[0]?.earliest ?? null;
+}
