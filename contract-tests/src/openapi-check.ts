@@ -1,0 +1,137 @@
+// Cross-checks beyond Pact: every message interaction against its topic's Avro schema, every
+// HTTP interaction against the provider's OpenAPI document (the same validator the providers
+// run on their own requests and responses).
+import { avroType } from '@ledgerline/platform/avro';
+import type { OpenApiDocument, OpenApiOperation } from '@ledgerline/platform/http/openapi';
+import { ContractValidator } from '@ledgerline/platform/http/validation';
+import { auditApiDocument, auditApiOperations } from '@ledgerline/generated/openapi/audit.document';
+import {
+  ledgerApiDocument,
+  ledgerApiOperations,
+} from '@ledgerline/generated/openapi/ledger.document';
+import {
+  processorApiDocument,
+  processorApiOperations,
+} from '@ledgerline/generated/openapi/processor.document';
+import {
+  reconciliationApiDocument,
+  reconciliationApiOperations,
+} from '@ledgerline/generated/openapi/reconciliation.document';
+import { completeValue, fromPactJson, invalidPaths, toPactJson } from './avro-json.js';
+import type { PactHttpInteraction, PactMessage } from './files.js';
+import { topicNamed } from './verify.js';
+
+/** Problems of one message interaction under its topic's Avro schema (empty when it fits). */
+export function checkMessageAgainstAvro(message: PactMessage): string[] {
+  const topicName = message.metadata?.['topic'];
+  if (typeof topicName !== 'string') return ['the message names no topic in its metadata'];
+  let topic;
+  try {
+    topic = topicNamed(topicName);
+  } catch (error) {
+    return [(error as Error).message];
+  }
+  const problems: string[] = [];
+  const keyType = avroType(topic.keySchema);
+  const key = message.metadata?.['key'];
+  if (!keyType.isValid(key)) problems.push(`key ${JSON.stringify(key)} is not a valid key`);
+  const type = avroType(topic.valueSchema);
+  let partial: unknown;
+  try {
+    // The example Pact builds from the matchers, in the pact's JSON representation.
+    partial = fromPactJson(type, message.contents);
+  } catch (error) {
+    return [...problems, (error as Error).message];
+  }
+  // Fields the consumer does not state get neutral fillers: what it does state must encode.
+  const full = completeValue(type, partial);
+  problems.push(...invalidPaths(type, full));
+  if (problems.length === 0) {
+    const decoded = type.fromBuffer(type.toBuffer(full));
+    if (JSON.stringify(toPactJson(decoded)) !== JSON.stringify(toPactJson(full))) {
+      problems.push('does not survive an Avro round trip');
+    }
+  }
+  return problems;
+}
+
+const apis: Record<string, { document: OpenApiDocument; operations: readonly OpenApiOperation[] }> =
+  {
+    audit: { document: auditApiDocument, operations: auditApiOperations },
+    ledger: { document: ledgerApiDocument, operations: ledgerApiOperations },
+    processor: { document: processorApiDocument, operations: processorApiOperations },
+    reconciliation: {
+      document: reconciliationApiDocument,
+      operations: reconciliationApiOperations,
+    },
+  };
+
+function operationFor(
+  operations: readonly OpenApiOperation[],
+  method: string,
+  path: string,
+): { operation: OpenApiOperation; params: Record<string, string> } | undefined {
+  for (const operation of operations) {
+    if (operation.method.toUpperCase() !== method.toUpperCase()) continue;
+    const names: string[] = [];
+    const pattern = operation.path
+      .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
+      .replace(/\\?\{([^}]+)\\?\}/g, (_m, name: string) => {
+        names.push(name);
+        return '([^/]+)';
+      });
+    const match = new RegExp(`^${pattern}$`).exec(path);
+    if (match) {
+      return {
+        operation,
+        params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(match[i + 1]!)])),
+      };
+    }
+  }
+  return undefined;
+}
+
+function header(headers: Record<string, string | string[]> | undefined, name: string) {
+  const entry = Object.entries(headers ?? {}).find(([k]) => k.toLowerCase() === name);
+  return Array.isArray(entry?.[1]) ? entry[1].join(', ') : entry?.[1];
+}
+
+/** Problems of one HTTP interaction under the provider's OpenAPI document. */
+export function checkHttpAgainstOpenApi(provider: string, http: PactHttpInteraction): string[] {
+  const api = apis[provider];
+  if (api === undefined) return [`${provider} has no OpenAPI document`];
+  const found = operationFor(api.operations, http.request.method, http.request.path);
+  if (found === undefined) {
+    return [`${http.request.method} ${http.request.path} is not an operation of ${provider}`];
+  }
+  const validator = new ContractValidator(api.document);
+  const problems: string[] = [];
+  const body = http.request.body;
+  try {
+    validator.validateRequest(found.operation, {
+      params: found.params,
+      query: Object.fromEntries(
+        Object.entries(http.request.query ?? {}).map(([k, v]) => [k, v.length === 1 ? v[0] : v]),
+      ),
+      headers: Object.fromEntries(
+        Object.entries(http.request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+      ),
+      rawBody: body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
+      contentType: header(http.request.headers, 'content-type') ?? 'application/json',
+    });
+  } catch (error) {
+    const fields = (error as { problem?: { errors?: { pointer: string; message: string }[] } })
+      .problem?.errors;
+    const detail = fields?.map((e) => `${e.pointer} ${e.message}`).join('; ');
+    problems.push(`request: ${(error as Error).message}${detail ? ` (${detail})` : ''}`);
+  }
+  try {
+    validator.validateResponse(found.operation, {
+      status: http.response.status,
+      body: http.response.body,
+    });
+  } catch (error) {
+    problems.push(`response: ${(error as Error).message}`);
+  }
+  return problems;
+}
