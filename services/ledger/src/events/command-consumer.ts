@@ -16,7 +16,7 @@ import {
   ledgerlineDeadLetterProducer,
   type LedgerCommandsTopic,
 } from '@ledgerline/generated/topics';
-import { loadBatch, persistBatch } from '../store/batch-store.js';
+import { loadBatch, persistBatch, persistSystemBalanceMoves } from '../store/batch-store.js';
 import { applyCommands, type BatchCommand, type BatchEffects } from './apply-commands.js';
 import { mapLedgerCommand } from './commands.js';
 import type { OutcomeEvent } from './outcomes.js';
@@ -76,6 +76,7 @@ export function createBatchHandler(options: CommandConsumerOptions) {
     await persistBatch(context.client, effects, view);
     const encoded = await Promise.all(effects.events.map(encodeOutcome));
     await appendToOutbox(context.client, LEDGER_SCHEMA, encoded);
+    await persistSystemBalanceMoves(context.client, effects, view);
     log.debug(
       { partition: context.partition, commands: batch.length, postings: effects.postings.length },
       'batch applied',

@@ -18,6 +18,7 @@ import {
 import type { PostingStep } from '../domain/steps.js';
 import {
   extraAccountIdsOf,
+  type BalanceMove,
   type BatchEffects,
   type StoredOrigin,
 } from '../events/apply-commands.js';
@@ -120,15 +121,21 @@ export async function loadBatch(
   const view = emptyBatchView();
   const stored = new Map<string, StoredOrigin>();
 
-  const accounts = await client.query<AccountRow>(
-    `SELECT a.account_id::text, a.type, a.currency, a.status, a.balance_floor_minor, a.is_system,
-            b.balance_minor
+  // Customer accounts are locked (their floors decide postings). System accounts (clearing,
+  // settlement, fees) are shared by every partition and have no floor: they are read without a
+  // lock and moved by increments at the very end of the batch, so that batches of different
+  // partitions only queue on them for the commit, not for the whole batch.
+  const selectAccounts = `SELECT a.account_id::text, a.type, a.currency, a.status,
+         a.balance_floor_minor, a.is_system, b.balance_minor
        FROM ledger.accounts a JOIN ledger.balances b USING (account_id)
-      WHERE a.account_id = ANY($1::uuid[])
-      ORDER BY a.account_id
-      FOR UPDATE`,
-    [[...accountIds]],
+      WHERE a.account_id = ANY($1::uuid[])`;
+  const ids = [[...accountIds]];
+  const customers = await client.query<AccountRow>(
+    `${selectAccounts} AND NOT a.is_system ORDER BY a.account_id FOR UPDATE OF b`,
+    ids,
   );
+  const systems = await client.query<AccountRow>(`${selectAccounts} AND a.is_system`, ids);
+  const accounts = { rows: [...customers.rows, ...systems.rows] };
   for (const row of accounts.rows) view.accounts.set(row.account_id, accountFromRow(row));
 
   if (transactionIds.size === 0 && stepKeys.size === 0) return { view, stored };
@@ -355,29 +362,17 @@ export async function persistBatch(
     );
   }
 
-  if (effects.balanceMoves.size > 0) {
-    const moves = [...effects.balanceMoves.values()];
-    const updated = await client.query<{ account_id: string; balance_minor: number }>(
-      `UPDATE ledger.balances b
-          SET balance_minor = b.balance_minor + m.delta,
-              debits_minor = b.debits_minor + m.debits,
-              credits_minor = b.credits_minor + m.credits,
-              entry_count = b.entry_count + m.entries
-         FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
-           AS m(id, delta, debits, credits, entries)
-        WHERE b.account_id = m.id
-       RETURNING b.account_id::text, b.balance_minor`,
-      [
-        moves.map((m) => m.accountId),
-        moves.map((m) => m.deltaMinor),
-        moves.map((m) => m.debitsMinor),
-        moves.map((m) => m.creditsMinor),
-        moves.map((m) => m.entryCount),
-      ],
+  const customerMoves = [...effects.balanceMoves.values()].filter(
+    (m) => !view.accounts.get(m.accountId)?.isSystem,
+  );
+  if (customerMoves.length > 0) {
+    const updated = await moveBalances(client, customerMoves);
+    invariant(
+      updated.length === customerMoves.length,
+      'every balance move found its projection row',
     );
-    invariant(updated.rowCount === moves.length, 'every balance move found its projection row');
     // Paired with decide(): the rows locked at load moved to exactly what the fold computed.
-    for (const row of updated.rows) {
+    for (const row of updated) {
       const expected = view.accounts.get(row.account_id)?.balanceMinor;
       invariant(
         expected === row.balance_minor,
@@ -461,4 +456,52 @@ export async function persistBatch(
       ],
     );
   }
+}
+
+async function moveBalances(
+  client: Queryable,
+  moves: readonly BalanceMove[],
+): Promise<{ account_id: string; balance_minor: number }[]> {
+  const updated = await client.query<{ account_id: string; balance_minor: number }>(
+    `UPDATE ledger.balances b
+        SET balance_minor = b.balance_minor + m.delta,
+            debits_minor = b.debits_minor + m.debits,
+            credits_minor = b.credits_minor + m.credits,
+            entry_count = b.entry_count + m.entries
+       FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
+         AS m(id, delta, debits, credits, entries)
+      WHERE b.account_id = m.id
+     RETURNING b.account_id::text, b.balance_minor`,
+    [
+      moves.map((m) => m.accountId),
+      moves.map((m) => m.deltaMinor),
+      moves.map((m) => m.debitsMinor),
+      moves.map((m) => m.creditsMinor),
+      moves.map((m) => m.entryCount),
+    ],
+  );
+  return updated.rows;
+}
+
+/**
+ * Moves the system accounts' projection by the batch's increments. Called last in the batch's
+ * transaction: their rows are the only ones shared between partitions, so the lock is held
+ * only until the commit. Locked in id order first, so two batches never deadlock.
+ */
+export async function persistSystemBalanceMoves(
+  client: Queryable,
+  effects: BatchEffects,
+  view: BatchView,
+): Promise<void> {
+  const moves = [...effects.balanceMoves.values()]
+    .filter((m) => view.accounts.get(m.accountId)?.isSystem)
+    .sort((a, b) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0));
+  if (moves.length === 0) return;
+  await client.query(
+    `SELECT account_id FROM ledger.balances WHERE account_id = ANY($1::uuid[])
+      ORDER BY account_id FOR UPDATE`,
+    [moves.map((m) => m.accountId)],
+  );
+  const updated = await moveBalances(client, moves);
+  invariant(updated.length === moves.length, 'every system balance move found its row');
 }
