@@ -1,33 +1,6 @@
-// Process entry point: start, and stop gracefully on SIGTERM / SIGINT within a bound.
+// The audit service as a process: settings from the environment, graceful stop on signals.
+import { runService } from '@ledgerline/platform/lifecycle';
+import { createLogger } from '@ledgerline/platform/log';
 import { auditConfigFromEnv, startAudit } from './service.js';
 
-const SHUTDOWN_MS_MAX = 25_000;
-
-async function main(): Promise<void> {
-  const service = await startAudit(auditConfigFromEnv());
-  let shuttingDown = false;
-  const shutdown = (signal: string): void => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    process.stderr.write(`audit: ${signal} received, stopping\n`);
-    const deadline = setTimeout(() => {
-      process.stderr.write('audit: shutdown took too long, exiting\n');
-      process.exit(1);
-    }, SHUTDOWN_MS_MAX);
-    deadline.unref();
-    service.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`audit: shutdown failed: ${String(error)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`audit: failed to start: ${String((error as Error)?.stack ?? error)}\n`);
-  process.exit(1);
-});
+await runService(createLogger('audit'), () => startAudit(auditConfigFromEnv()));
