@@ -77,7 +77,6 @@ CREATE TABLE ledger.entries (
   FOREIGN KEY (account_id, currency) REFERENCES ledger.accounts (account_id, currency)
 );
 CREATE INDEX entries_account_history ON ledger.entries (account_id, posted_at, entry_id);
-CREATE INDEX entries_transaction ON ledger.entries (transaction_id);
 
 -- Balance projection: fast reads and floor checks; rebuildable from entries, and
 -- reconciliation proves it equals SUM(entries).
