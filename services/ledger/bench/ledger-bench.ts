@@ -13,12 +13,11 @@ import { REPO_ROOT, intSetting } from '@ledgerline/platform/config';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createLogger } from '@ledgerline/platform/log';
 import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
-import { ensureDatabase, dropDatabase } from '@ledgerline/platform/db';
 import { allTopics, ledgerCommandsProducer } from '@ledgerline/generated/topics';
 import type { LedgerCommandInput } from '@ledgerline/generated/avro/types';
-import { transactionIdFor, entryIdFor, systemAccountId } from '../src/domain/ids.js';
-import { parseCurrencyCode } from '../src/domain/currencies.js';
-import { migrateLedger, startLedger } from '../src/service.js';
+import { transactionIdFor } from '../src/domain/ids.js';
+import { startLedger } from '../src/service.js';
+import { rawPostingCeiling } from './raw-ceiling.js';
 import {
   creditCommand,
   debitCommand,
@@ -155,100 +154,6 @@ async function throughTheLedger(): Promise<{ steps: number; seconds: number; acc
   }
 }
 
-/** The same posting rows written straight into the same schema: the ceiling. */
-async function rawCeiling(accountsIn: string[]): Promise<{ steps: number; seconds: number }> {
-  const adminUrl = process.env['DATABASE_URL'] ?? '';
-  const database = `bench_raw_${randomUUID().slice(0, 8)}`;
-  const url = await ensureDatabase(adminUrl, database);
-  const pool = new pg.Pool({ connectionString: url, max: 1 });
-  try {
-    await migrateLedger(url, 'ledger_app_dev');
-    const eur = parseCurrencyCode('EUR');
-    const clearing = systemAccountId('CLEARING', eur);
-    const accounts = accountsIn;
-    await pool.query(
-      `INSERT INTO ledger.accounts (account_id, owner_ref, type, currency, status, balance_floor_minor,
-         is_system, system_kind, opened_at, status_changed_at)
-       SELECT a, 'bench', 'LIABILITY', 'EUR', 'OPEN', 0, false, NULL, now(), now() FROM unnest($1::uuid[]) a
-       UNION ALL SELECT $2::uuid, 'system', 'LIABILITY', 'EUR', 'OPEN', NULL, true, 'CLEARING', now(), now()`,
-      [accounts, clearing],
-    );
-    await pool.query(
-      `INSERT INTO ledger.balances (account_id, balance_minor) SELECT a, 1000000000 FROM unnest($1::uuid[]) a
-       UNION ALL SELECT $2::uuid, 0`,
-      [accounts, clearing],
-    );
-    const batchSize = 2_000;
-    const started = performance.now();
-    for (let done = 0; done < commandCount; done += batchSize) {
-      const n = Math.min(batchSize, commandCount - done);
-      const tx: string[] = [];
-      const stepKeys: string[] = [];
-      const customer: string[] = [];
-      const amounts: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const paymentId = randomUUID();
-        tx.push(transactionIdFor(paymentId, 'DEBIT', 0));
-        stepKeys.push(`${paymentId}:DEBIT:0`);
-        customer.push(accounts[(done + i) % accounts.length]!);
-        amounts.push(100 + ((done + i) % 900));
-      }
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        await client.query(
-          `INSERT INTO ledger.entries (entry_id, transaction_id, entry_index, account_id, direction, amount_minor, currency, posted_at)
-           SELECT e.entry_id, e.tx, e.idx, e.account, e.direction, e.amount, 'EUR', now()
-           FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::uuid[], $5::text[], $6::bigint[])
-             AS e(entry_id, tx, idx, account, direction, amount)`,
-          [
-            tx.flatMap((t) => [entryIdFor(t, 0), entryIdFor(t, 1)]),
-            tx.flatMap((t) => [t, t]),
-            tx.flatMap(() => [0, 1]),
-            customer.flatMap((c) => [c, clearing]),
-            tx.flatMap(() => ['DEBIT', 'CREDIT']),
-            amounts.flatMap((a) => [a, a]),
-          ],
-        );
-        await client.query(
-          `INSERT INTO ledger.transactions (transaction_id, payment_id, step, sequence, currency,
-             command_id, command_fingerprint, posted_at, step_key, correlation_id, account_id,
-             account_balance_after_minor)
-           SELECT t.tx, t.tx, 'DEBIT', 0, 'EUR', t.tx, 'raw', now(), t.step_key, t.tx, t.account, 0
-           FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS t(tx, step_key, account)`,
-          [tx, stepKeys, customer],
-        );
-        await client.query(
-          `UPDATE ledger.balances b SET balance_minor = b.balance_minor + d.delta,
-             debits_minor = b.debits_minor + d.debits, credits_minor = b.credits_minor + d.credits,
-             entry_count = b.entry_count + d.entries
-           FROM (SELECT account, sum(delta) AS delta, sum(debits) AS debits, sum(credits) AS credits,
-                   count(*) AS entries
-                 FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[]) AS x(account, delta, debits, credits)
-                 GROUP BY account) d
-           WHERE b.account_id = d.account`,
-          [
-            [...customer, ...customer.map(() => clearing)],
-            [...amounts.map((a) => -a), ...amounts],
-            [...amounts, ...amounts.map(() => 0)],
-            [...amounts.map(() => 0), ...amounts],
-          ],
-        );
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK');
-        throw error;
-      } finally {
-        client.release();
-      }
-    }
-    return { steps: commandCount, seconds: (performance.now() - started) / 1000 };
-  } finally {
-    await pool.end();
-    await dropDatabase(adminUrl, database);
-  }
-}
-
 async function main(): Promise<void> {
   const { startStack } = await import('@ledgerline/stack');
   const stack = await startStack();
@@ -257,7 +162,7 @@ async function main(): Promise<void> {
   process.env['DATABASE_URL'] = stack.databaseUrl;
 
   const ledger = await throughTheLedger();
-  const raw = await rawCeiling(ledger.accounts);
+  const raw = await rawPostingCeiling(stack.databaseUrl, commandCount, accountCount);
   const ledgerRate = ledger.steps / ledger.seconds;
   const rawRate = raw.steps / raw.seconds;
   const report = {

@@ -1,0 +1,147 @@
+// The platform a load run talks to: either the services at given URLs, or the real services
+// started in this process over a fresh test environment (own database, own topic prefix) on
+// the local stack, which is started first when it is not running.
+import type { ServiceName } from '../../k6/scenarios.js';
+import type { TestEnvironment } from '@ledgerline/platform/testing';
+
+export type ServiceUrls = Partial<Record<ServiceName, string>>;
+
+export interface LoadPlatform {
+  readonly urls: ServiceUrls;
+  /** Set when the services run in this process. */
+  readonly env: TestEnvironment | null;
+  /** Why a service that was asked for is not there (e.g. reconciliation not finished). */
+  readonly unavailable: Partial<Record<ServiceName, string>>;
+  stop(): Promise<void>;
+}
+
+export interface InProcessOptions {
+  readonly name: string;
+  readonly audit: boolean;
+  readonly reconciliation: boolean;
+  /** Processor settings for benchmarks (pool size, batch sizes). */
+  readonly processorOverrides?: Record<string, number>;
+}
+
+/** Sets KAFKA_BROKERS etc. from the local stack, starting it when it is down. */
+export async function ensureLocalStack(): Promise<void> {
+  if (process.env['KAFKA_BROKERS'] && process.env['DATABASE_URL']) return;
+  const { startStack } = await import('@ledgerline/stack');
+  const stack = await startStack({ log: (line) => process.stderr.write(`[stack] ${line}\n`) });
+  process.env['KAFKA_BROKERS'] = stack.kafkaBrokers.join(',');
+  process.env['SCHEMA_REGISTRY_URL'] = stack.schemaRegistryUrl;
+  process.env['DATABASE_URL'] = stack.databaseUrl;
+}
+
+export async function startInProcessPlatform(options: InProcessOptions): Promise<LoadPlatform> {
+  const { createTestEnvironment } = await import('@ledgerline/platform/testing');
+  const { allTopics } = await import('@ledgerline/generated/topics');
+  const { startLedger } = await import('@ledgerline/ledger/service');
+  const { processorConfigFromEnv } = await import('@ledgerline/processor/config');
+  const { startProcessor } = await import('@ledgerline/processor/service');
+  const env = await createTestEnvironment(options.name, allTopics);
+  const stops: (() => Promise<void>)[] = [];
+  const urls: ServiceUrls = {};
+  const unavailable: Partial<Record<ServiceName, string>> = {};
+  const stop = async (): Promise<void> => {
+    // Reverse order of start; the database goes last.
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+    await env.cleanup().catch(() => undefined);
+  };
+  try {
+    const ledger = await startLedger({
+      databaseUrl: env.databaseUrl,
+      kafkaBrokers: env.kafkaBrokers,
+      schemaRegistryUrl: env.schemaRegistryUrl,
+      topicPrefix: env.topicPrefix,
+      port: 0,
+      appRolePassword: 'ledger_app_dev',
+      autoRegisterSchemas: true,
+    });
+    stops.push(() => ledger.stop());
+    urls.ledger = ledger.url;
+    const processor = await startProcessor({
+      ...processorConfigFromEnv({ ...process.env, LEDGERLINE_ENV: 'development' }),
+      port: 0,
+      databaseUrl: env.databaseUrl,
+      kafkaBrokers: env.kafkaBrokers,
+      schemaRegistryUrl: env.schemaRegistryUrl,
+      topicPrefix: env.topicPrefix,
+      development: true,
+      relayIdlePollMs: 20,
+      ...options.processorOverrides,
+    });
+    stops.push(() => processor.stop());
+    urls.processor = processor.url;
+    if (options.audit) {
+      const { auditConfigFromEnv, startAudit } = await import('@ledgerline/audit/service');
+      const audit = await startAudit({
+        ...auditConfigFromEnv({ ...process.env, LEDGERLINE_ENV: 'development' }),
+        databaseUrl: env.databaseUrl,
+        kafkaBrokers: env.kafkaBrokers,
+        schemaRegistryUrl: env.schemaRegistryUrl,
+        topicPrefix: env.topicPrefix,
+        port: 0,
+        development: true,
+      });
+      stops.push(() => audit.stop());
+      urls.audit = audit.url;
+    }
+    if (options.reconciliation) {
+      try {
+        const reconciliation = await startReconciliationService(env);
+        stops.push(() => reconciliation.stop());
+        urls.reconciliation = reconciliation.url;
+      } catch (error) {
+        unavailable.reconciliation = error instanceof Error ? error.message : String(error);
+      }
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { urls, env, unavailable, stop };
+}
+
+/**
+ * The reconciliation service is being finished in parallel (services/reconciliation): load it
+ * lazily and report its absence instead of failing every other scenario.
+ */
+async function startReconciliationService(
+  env: TestEnvironment,
+): Promise<{ url: string; stop(): Promise<void> }> {
+  let module: Record<string, unknown>;
+  // Not a literal: the type checker must not require the module before it is finished.
+  const specifier = '@ledgerline/reconciliation/service';
+  try {
+    module = (await import(specifier)) as Record<string, unknown>;
+  } catch (error) {
+    throw new Error(
+      `services/reconciliation/src/service.ts cannot be loaded: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  const start = module['startReconciliation'];
+  const configFromEnv = module['reconciliationConfigFromEnv'];
+  if (typeof start !== 'function' || typeof configFromEnv !== 'function') {
+    throw new Error(
+      'services/reconciliation/src/service.ts does not export startReconciliation and reconciliationConfigFromEnv yet',
+    );
+  }
+  const base = configFromEnv({ ...process.env, LEDGERLINE_ENV: 'development' }) as object;
+  return (await start({
+    ...base,
+    databaseUrl: env.databaseUrl,
+    kafkaBrokers: env.kafkaBrokers,
+    schemaRegistryUrl: env.schemaRegistryUrl,
+    topicPrefix: env.topicPrefix,
+    port: 0,
+    development: true,
+    // Runs only on demand: the scenario decides when.
+    intervalMs: 0,
+  })) as { url: string; stop(): Promise<void> };
+}
+
+/** Services at given URLs (a compose stack, a staging environment). */
+export function externalPlatform(urls: ServiceUrls): LoadPlatform {
+  return { urls, env: null, unavailable: {}, stop: async () => undefined };
+}

@@ -1,0 +1,156 @@
+// CPU seconds per process from /proc/<pid>/stat (utime + stime, plus cutime + cstime of reaped
+// children): Kafka, the Schema Registry and PostgreSQL (the postmaster and every backend it
+// forked) found through the pid files of the local stack (.ledgerline/<component>/*.pid) or,
+// failing that, by scanning /proc cmdlines; and this Node process. Linux only; elsewhere the
+// figures are null.
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+
+/** USER_HZ: the unit of the /proc stat times; 100 on every mainstream Linux. */
+const CLOCK_TICKS_PER_S = 100;
+
+export type ProcessRole = 'node' | 'kafka' | 'registry' | 'postgres';
+
+interface StatLine {
+  pid: number;
+  ppid: number;
+  cpuS: number;
+  childrenCpuS: number;
+}
+
+function readStat(pid: number): StatLine | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // The command name is in parentheses and may contain spaces: parse after the last ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const n = (i: number): number => Number(fields[i] ?? 0);
+  // After ')' the fields start at "state" (field 3); utime is field 14 → index 11.
+  return {
+    pid,
+    ppid: n(1),
+    cpuS: (n(11) + n(12)) / CLOCK_TICKS_PER_S,
+    childrenCpuS: (n(13) + n(14)) / CLOCK_TICKS_PER_S,
+  };
+}
+
+function readPidFile(file: string): number | null {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isSafeInteger(pid) && pid > 0 && readStat(pid) !== null ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function allPids(): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
+const CMDLINE_PATTERNS: Record<Exclude<ProcessRole, 'node'>, RegExp> = {
+  kafka: /kafka\.Kafka\b|kafka-server-start|kafka_2\.\d+/,
+  registry: /apicurio|schema-registry|quarkus-run\.jar/,
+  postgres: /\bpostgres\s+-D\b|\/postgres\s+-D\b/,
+};
+
+/** Main pid of each stack component: pid files first, then a /proc scan. */
+export function findStackPids(
+  home = path.resolve('.ledgerline'),
+): Partial<Record<ProcessRole, number>> {
+  const found: Partial<Record<ProcessRole, number>> = { node: process.pid };
+  for (const role of ['kafka', 'registry', 'postgres'] as const) {
+    const pid = readPidFile(path.join(home, role, `${role}.pid`));
+    if (pid !== null) found[role] = pid;
+  }
+  const missing = (['kafka', 'registry', 'postgres'] as const).filter(
+    (r) => found[r] === undefined,
+  );
+  if (missing.length > 0) {
+    for (const pid of allPids()) {
+      const line = cmdline(pid);
+      for (const role of missing) {
+        if (found[role] === undefined && CMDLINE_PATTERNS[role].test(line)) found[role] = pid;
+      }
+    }
+  }
+  return found;
+}
+
+/** CPU seconds consumed so far by each role (a process and all its live and reaped children). */
+export function cpuSeconds(pids: Partial<Record<ProcessRole, number>>): Record<string, number> {
+  const stats = allPids()
+    .map(readStat)
+    .filter((s): s is StatLine => s !== null);
+  const children = new Map<number, StatLine[]>();
+  for (const s of stats) {
+    const list = children.get(s.ppid) ?? [];
+    list.push(s);
+    children.set(s.ppid, list);
+  }
+  const result: Record<string, number> = {};
+  for (const [role, pid] of Object.entries(pids)) {
+    if (pid === undefined) continue;
+    const root = stats.find((s) => s.pid === pid);
+    if (root === undefined) continue;
+    // PostgreSQL forks a backend per connection: count its whole tree (bounded depth). Not the
+    // others': a Node process that launched the stack is the parent of Kafka and the registry.
+    let total = root.cpuS + (role === 'postgres' ? root.childrenCpuS : 0);
+    let frontier = role === 'postgres' ? [root.pid] : [];
+    for (let depth = 0; depth < 3 && frontier.length > 0; depth += 1) {
+      const next: number[] = [];
+      for (const parent of frontier) {
+        for (const child of children.get(parent) ?? []) {
+          total += child.cpuS + child.childrenCpuS;
+          next.push(child.pid);
+        }
+      }
+      frontier = next;
+    }
+    result[role] = total;
+  }
+  return result;
+}
+
+/** Samples CPU seconds per role; `delta` gives cores busy since the previous sample. */
+export class CpuSampler {
+  private previous: { atMs: number; cpu: Record<string, number> };
+
+  constructor(readonly pids: Partial<Record<ProcessRole, number>> = findStackPids()) {
+    this.previous = { atMs: performance.now(), cpu: cpuSeconds(pids) };
+  }
+
+  /** CPU seconds per role since construction or the given baseline. */
+  totals(): Record<string, number> {
+    return cpuSeconds(this.pids);
+  }
+
+  /** Average cores busy per role since the last call. */
+  sample(): Record<string, number> {
+    const now = performance.now();
+    const cpu = cpuSeconds(this.pids);
+    const seconds = Math.max(0.001, (now - this.previous.atMs) / 1000);
+    const cores: Record<string, number> = {};
+    for (const [role, total] of Object.entries(cpu)) {
+      cores[role] = Math.max(0, (total - (this.previous.cpu[role] ?? total)) / seconds);
+    }
+    this.previous = { atMs: now, cpu };
+    return cores;
+  }
+}
