@@ -6,7 +6,7 @@
 import { isDevelopment, platformEndpoints } from '@ledgerline/platform/config';
 import { createPool, ensureDatabase } from '@ledgerline/platform/db';
 import { replayLedger } from './replay.js';
-import { ledgerChecksum, verifyProjection } from './store/verify.js';
+import { booksChecksum, formatBooksChecksum, verifyProjection } from './store/verify.js';
 
 const command = process.argv[2];
 if (command === 'replay') {
@@ -26,10 +26,7 @@ try {
     process.stdout.write(mismatches.length === 0 ? 'projection == SUM(entries): OK\n' : '');
     process.exitCode = mismatches.length === 0 ? 0 : 1;
   } else if (command === 'checksum') {
-    const sum = await ledgerChecksum(pool);
-    process.stdout.write(
-      `${sum.sha256}  transactions=${sum.transactions} entries=${sum.entries} balances=${sum.balances}\n`,
-    );
+    process.stdout.write(formatBooksChecksum(await booksChecksum(pool)));
   } else {
     process.stderr.write('usage: cli.ts verify|checksum|replay [database]\n');
     process.exitCode = 2;
@@ -57,10 +54,8 @@ async function replay(database: string | undefined): Promise<void> {
     appRolePassword,
     autoRegisterSchemas: development,
   });
-  const { ledger, rejectionsSha256, rejections } = result.checksum;
   process.stdout.write(
-    `${ledger.sha256}  transactions=${ledger.transactions} entries=${ledger.entries} balances=${ledger.balances}\n` +
-      `${rejectionsSha256}  rejections=${rejections}\n` +
+    formatBooksChecksum(result.checksum) +
       `replayed ${result.messages} messages into ${name} in ${result.durationMs} ms\n`,
   );
 }

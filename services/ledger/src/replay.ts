@@ -2,7 +2,7 @@
 // EMPTY database with the live consumer's own code path (same batch handler, same store), under a
 // fresh consumer group, then returns the checksum of the books. Replay publishes nothing: outcome
 // events and dead letters land in the replay database's outbox, and no relay ships them.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { ExactlyOnceConsumer, readPositions } from '@ledgerline/platform/consumer';
 import { createPool, urlForRole, type Queryable } from '@ledgerline/platform/db';
 import { EventSerde } from '@ledgerline/platform/events/serde';
@@ -16,7 +16,9 @@ import {
   createDeadLetterEncoder,
 } from './events/command-consumer.js';
 import { LEDGER_APP_ROLE, migrateLedger } from './service.js';
-import { ledgerChecksum, type LedgerChecksum } from './store/verify.js';
+import { booksChecksum, type BooksChecksum } from './store/verify.js';
+
+export { booksChecksum, type BooksChecksum };
 
 export interface ReplayConfig {
   /** Owner URL of the target database, which must hold no ledger yet. */
@@ -29,14 +31,6 @@ export interface ReplayConfig {
   /** Bound on the whole replay; a replay that stops making progress fails instead of hanging. */
   timeoutMs?: number;
   log?: Logger;
-}
-
-export interface BooksChecksum {
-  /** Same digest as `cli.ts checksum`: transactions, entries, balances. */
-  ledger: LedgerChecksum;
-  /** sha256 over the remembered rejections (deterministic columns, by step key). */
-  rejectionsSha256: string;
-  rejections: number;
 }
 
 export interface ReplayResult {
@@ -64,28 +58,6 @@ async function assertEmptyTarget(db: Queryable): Promise<void> {
   if ((counts.rows[0]?.n ?? 0) > 0) {
     throw new Error('replay target database already holds a ledger: replay needs an empty one');
   }
-}
-
-/** Digest of the remembered rejections: what a redelivery would be answered with. */
-export async function rejectionsChecksum(
-  db: Queryable,
-): Promise<{ sha256: string; count: number }> {
-  const hash = createHash('sha256');
-  const { rows } = await db.query<{ line: string }>(
-    `SELECT json_build_array(step_key, payment_id, step, sequence, reason, detail, account_id,
-              command_id, correlation_id, refund_id, adjustment_id, command_fingerprint,
-              to_char(rejected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text
-              AS line
-       FROM ledger.rejections ORDER BY step_key COLLATE "C"`,
-  );
-  for (const row of rows) hash.update(`${row.line}\n`);
-  return { sha256: hash.digest('hex'), count: rows.length };
-}
-
-export async function booksChecksum(db: Queryable): Promise<BooksChecksum> {
-  const ledger = await ledgerChecksum(db);
-  const rejections = await rejectionsChecksum(db);
-  return { ledger, rejectionsSha256: rejections.sha256, rejections: rejections.count };
 }
 
 /**

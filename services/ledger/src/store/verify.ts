@@ -109,3 +109,46 @@ export async function ledgerChecksum(db: Queryable): Promise<LedgerChecksum> {
   );
   return { sha256: hash.digest('hex'), transactions, entries, balances };
 }
+
+/** Digest of the remembered rejections: what a redelivery would be answered with. */
+export async function rejectionsChecksum(
+  db: Queryable,
+): Promise<{ sha256: string; count: number }> {
+  const hash = createHash('sha256');
+  const { rows } = await db.query<{ line: string }>(
+    `SELECT json_build_array(step_key, payment_id, step, sequence, reason, detail, account_id,
+              command_id, correlation_id, refund_id, adjustment_id, command_fingerprint,
+              to_char(rejected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text
+              AS line
+       FROM ledger.rejections ORDER BY step_key COLLATE "C"`,
+  );
+  for (const row of rows) hash.update(`${row.line}\n`);
+  return { sha256: hash.digest('hex'), count: rows.length };
+}
+
+export interface BooksChecksum {
+  /** Transactions, entries, balances. */
+  ledger: LedgerChecksum;
+  /** sha256 over the remembered rejections (deterministic columns, by step key). */
+  rejectionsSha256: string;
+  rejections: number;
+}
+
+/** Everything replay must reproduce: the books and the answers remembered for redelivery. */
+export async function booksChecksum(db: Queryable): Promise<BooksChecksum> {
+  const ledger = await ledgerChecksum(db);
+  const rejections = await rejectionsChecksum(db);
+  return { ledger, rejectionsSha256: rejections.sha256, rejections: rejections.count };
+}
+
+/** The lines `checksum` and `replay` print, so the two can be compared by eye or by diff. */
+export function formatBooksChecksum({
+  ledger,
+  rejectionsSha256,
+  rejections,
+}: BooksChecksum): string {
+  return (
+    `${ledger.sha256}  transactions=${ledger.transactions} entries=${ledger.entries} balances=${ledger.balances}\n` +
+    `${rejectionsSha256}  rejections=${rejections}\n`
+  );
+}
