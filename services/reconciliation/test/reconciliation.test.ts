@@ -470,10 +470,19 @@ describe('reconciliation on the real stack', () => {
         status: 'DISCREPANCIES_FOUND',
         discrepancyCount: run.discrepancyCount,
       });
-      const published = seen.filter(
-        (m) => m.topic === discrepancyTopic.name && m.value['runId'] === run.id,
-      );
       const stored = await discrepanciesOf(run.id);
+      // The summary and the discrepancies travel on different topics (and partitions): the
+      // summary may be read first, so wait, bounded, for every discrepancy event.
+      const published = await eventually(
+        async () => {
+          const events = seen.filter(
+            (m) => m.topic === discrepancyTopic.name && m.value['runId'] === run.id,
+          );
+          return events.length >= stored.length ? events : undefined;
+        },
+        'every DiscrepancyDetected event of the run',
+        15_000,
+      );
       expect(published.map((m) => m.value['discrepancyId']).sort()).toEqual(
         stored.map((d) => d.id).sort(),
       );
