@@ -7,7 +7,7 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import { ContractError } from './errors.js';
 import { loadAvroCatalogue, selfContainedSchema, type AvroCatalogue } from './avro/schema.js';
 import { TypeScriptEmitter, shortName } from './avro/typescript.js';
-import { loadTopics, type TopicContract } from './topics.js';
+import { keySchemaOf, loadTopics, type TopicContract } from './topics.js';
 
 export interface Contracts {
   catalogue: AvroCatalogue;
@@ -133,7 +133,11 @@ function topicsFile(contracts: Contracts): string {
   out += `import { defineTopic, prefixedTopic, type TopicDefinition } from '@ledgerline/platform/events/topic';\n`;
   out += `import type { EventSerde } from '@ledgerline/platform/events/serde';\n`;
   out += `import { TopicConsumer, TopicProducer } from '@ledgerline/platform/events/typed';\n`;
-  out += `import type { ${typeImports.join(', ')} } from './avro/types.js';\n\n`;
+  out += `import type { ${typeImports.join(', ')} } from './avro/types.js';\n`;
+  out += `import { ${[...records]
+    .sort()
+    .map((r) => `${r}Schema`)
+    .join(', ')} } from './avro/schemas.js';\n\n`;
   for (const t of contracts.topics) {
     const id = camel(t.name);
     const P = pascal(t.name);
@@ -142,12 +146,13 @@ function topicsFile(contracts: Contracts): string {
     out += `/**\n * ${t.doc.trim().split('\n').join('\n * ')}\n *\n * Producers: ${t.producers.join(', ')}. Consumers: ${t.consumers.join(', ')}.\n */\n`;
     out += `export const ${id}Topic: TopicDefinition<${keyType}, ${value}, ${value}Input> = defineTopic({\n`;
     out += `  name: '${t.name}',\n  keySubject: '${t.name}-key',\n  valueSubject: '${t.name}-value',\n`;
+    // Record schemas come from avro/schemas.ts (one copy); primitive keys are written inline.
     const keySchema =
       typeof t.key === 'string' && contracts.catalogue.types.has(t.key)
-        ? selfContainedSchema(contracts.catalogue, t.key)
-        : t.key;
-    out += `  keySchema: ${json(keySchema).replace(/\n/g, '\n  ')} as avsc.Schema,\n`;
-    out += `  valueSchema: ${json(selfContainedSchema(contracts.catalogue, t.value)).replace(/\n/g, '\n  ')} as avsc.Schema,\n`;
+        ? `${shortName(t.key)}Schema`
+        : `${json(keySchemaOf(contracts.catalogue, t))} as avsc.Schema`;
+    out += `  keySchema: ${keySchema},\n`;
+    out += `  valueSchema: ${value}Schema,\n`;
     out += `  partitions: ${t.partitions},\n  keyCompatibility: '${t.keyCompatibility}',\n  valueCompatibility: '${t.valueCompatibility}',\n`;
     out += `  config: ${JSON.stringify(t.config)},\n`;
     out += `  producers: ${JSON.stringify(t.producers).replace(/"/g, "'")},\n  consumers: ${JSON.stringify(t.consumers).replace(/"/g, "'")},\n});\n`;

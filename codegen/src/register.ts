@@ -4,6 +4,7 @@ import type avsc from 'avsc';
 import { registerSchema } from '@ledgerline/platform/events/serde';
 import { selfContainedSchema } from './avro/schema.js';
 import type { Contracts } from './generate.js';
+import { keySchemaOf } from './topics.js';
 
 async function registryCall(
   url: string,
@@ -61,11 +62,7 @@ export async function registerContracts(
     throw new Error('SCHEMA_REGISTRY_URL is not set (or pass the registry URL as an argument)');
   const lines: string[] = [];
   for (const t of contracts.topics) {
-    const keySchema = (
-      typeof t.key === 'string' && contracts.catalogue.types.has(t.key)
-        ? selfContainedSchema(contracts.catalogue, t.key)
-        : t.key
-    ) as avsc.Schema;
+    const keySchema = keySchemaOf(contracts.catalogue, t) as avsc.Schema;
     const valueSchema = selfContainedSchema(contracts.catalogue, t.value) as avsc.Schema;
     const keyId = await registerSubject(
       registryUrl,

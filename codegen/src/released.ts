@@ -7,6 +7,7 @@ import type avsc from 'avsc';
 import type { CompatibilityMode } from '@ledgerline/platform/events/topic';
 import { selfContainedSchema } from './avro/schema.js';
 import type { Contracts } from './generate.js';
+import { keySchemaOf } from './topics.js';
 import { checkCompatibility } from './compat/modes.js';
 import { findBreakingChanges } from './compat/openapi.js';
 
@@ -28,10 +29,7 @@ function subjectsNow(contracts: Contracts): SubjectNow[] {
     {
       subject: `${t.name}-key`,
       compatibility: t.keyCompatibility,
-      schema:
-        typeof t.key === 'string' && contracts.catalogue.types.has(t.key)
-          ? selfContainedSchema(contracts.catalogue, t.key)
-          : t.key,
+      schema: keySchemaOf(contracts.catalogue, t),
       source: 'contracts/topics.yaml',
     },
     {

@@ -2,7 +2,7 @@
 import { parseDocument } from 'yaml';
 import { COMPATIBILITY_MODES, type CompatibilityMode } from '@ledgerline/platform/events/topic';
 import { ContractError } from './errors.js';
-import type { AvroCatalogue, AvroJson } from './avro/schema.js';
+import { selfContainedSchema, type AvroCatalogue, type AvroJson } from './avro/schema.js';
 
 export const SERVICES = ['processor', 'ledger', 'reconciliation', 'audit'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -147,4 +147,11 @@ export function loadTopics(file: string, text: string, catalogue: AvroCatalogue)
       consumers: services(t['consumers'], '/consumers'),
     };
   });
+}
+
+/** The key schema as the registry stores it: a record key inlined, a primitive key as is. */
+export function keySchemaOf(catalogue: AvroCatalogue, topic: TopicContract): AvroJson {
+  return typeof topic.key === 'string' && catalogue.types.has(topic.key)
+    ? selfContainedSchema(catalogue, topic.key)
+    : topic.key;
 }

@@ -36,8 +36,10 @@ test('editing a contract without regenerating is reported as drift, naming the f
       path.join(ROOT, 'generated'),
       await generate(await loadContracts(dir)),
     );
+    // topics.ts refers to the schema constants, so the change shows in types, schemas and the
+    // contracts fingerprint.
     expect(drift.changed).toEqual(
-      expect.arrayContaining(['src/avro/types.ts', 'src/avro/schemas.ts', 'src/topics.ts']),
+      expect.arrayContaining(['src/avro/types.ts', 'src/avro/schemas.ts', 'CONTRACTS.sha256']),
     );
   } finally {
     await rm(dir, { recursive: true, force: true });
