@@ -52,11 +52,20 @@ export async function rawPostingCeiling(
       try {
         await client.query('BEGIN');
         await client.query(
-          `INSERT INTO ledger.entries (entry_id, transaction_id, entry_index, account_id, direction, amount_minor, currency, posted_at)
+          `WITH transactions AS (
+             INSERT INTO ledger.transactions (transaction_id, payment_id, step, sequence, currency,
+               command_id, command_fingerprint, posted_at, step_key, correlation_id, account_id,
+               account_balance_after_minor)
+             SELECT t.tx, t.tx, 'DEBIT', 0, 'EUR', t.tx, 'raw', now(), t.step_key, t.tx, t.account, 0
+             FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS t(tx, step_key, account))
+           INSERT INTO ledger.entries (entry_id, transaction_id, entry_index, account_id, direction, amount_minor, currency, posted_at)
            SELECT e.entry_id, e.tx, e.idx, e.account, e.direction, e.amount, 'EUR', now()
-           FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::uuid[], $5::text[], $6::bigint[])
+           FROM unnest($4::uuid[], $5::uuid[], $6::int[], $7::uuid[], $8::text[], $9::bigint[])
              AS e(entry_id, tx, idx, account, direction, amount)`,
           [
+            tx,
+            stepKeys,
+            customer,
             tx.flatMap((t) => [entryIdFor(t, 0), entryIdFor(t, 1)]),
             tx.flatMap((t) => [t, t]),
             tx.flatMap(() => [0, 1]),
@@ -64,14 +73,6 @@ export async function rawPostingCeiling(
             tx.flatMap(() => ['DEBIT', 'CREDIT']),
             amounts.flatMap((a) => [a, a]),
           ],
-        );
-        await client.query(
-          `INSERT INTO ledger.transactions (transaction_id, payment_id, step, sequence, currency,
-             command_id, command_fingerprint, posted_at, step_key, correlation_id, account_id,
-             account_balance_after_minor)
-           SELECT t.tx, t.tx, 'DEBIT', 0, 'EUR', t.tx, 'raw', now(), t.step_key, t.tx, t.account, 0
-           FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS t(tx, step_key, account)`,
-          [tx, stepKeys, customer],
         );
         await client.query(
           `UPDATE ledger.balances b SET balance_minor = b.balance_minor + d.delta,

@@ -103,16 +103,15 @@ async function seed(owner: ReturnType<typeof createPool>, payments: number): Pro
          FROM generate_series(0, $1 - 1) i`,
       [payments, CUSTOMERS],
     );
+    // Transactions and their entries in one statement, as the ledger's schema requires.
     await client.query(
-      `INSERT INTO ledger.entries (entry_id, transaction_id, entry_index, account_id, direction, amount_minor, currency, posted_at)
+      `WITH entries AS (
+       INSERT INTO ledger.entries (entry_id, transaction_id, entry_index, account_id, direction, amount_minor, currency, posted_at)
        SELECT md5(debit_tx || ':0')::uuid, debit_tx, 0, payer, 'DEBIT', amount, 'EUR', at FROM bench_payments
        UNION ALL SELECT md5(debit_tx || ':1')::uuid, debit_tx, 1, $1::uuid, 'CREDIT', amount, 'EUR', at FROM bench_payments
        UNION ALL SELECT md5(credit_tx || ':0')::uuid, credit_tx, 0, $1::uuid, 'DEBIT', amount, 'EUR', at + interval '1 microsecond' FROM bench_payments
-       UNION ALL SELECT md5(credit_tx || ':1')::uuid, credit_tx, 1, payee, 'CREDIT', amount, 'EUR', at + interval '1 microsecond' FROM bench_payments`,
-      [clearing],
-    );
-    await client.query(
-      `INSERT INTO ledger.transactions (transaction_id, payment_id, step, sequence, currency,
+       UNION ALL SELECT md5(credit_tx || ':1')::uuid, credit_tx, 1, payee, 'CREDIT', amount, 'EUR', at + interval '1 microsecond' FROM bench_payments)
+       INSERT INTO ledger.transactions (transaction_id, payment_id, step, sequence, currency,
          references_transaction_id, step_key, command_id, correlation_id, account_id,
          account_balance_after_minor, command_fingerprint, posted_at)
        SELECT debit_tx, payment_id, 'DEBIT', 0, 'EUR', NULL, payment_id || ':DEBIT:0',
@@ -120,6 +119,7 @@ async function seed(owner: ReturnType<typeof createPool>, payments: number): Pro
        UNION ALL
        SELECT credit_tx, payment_id, 'CREDIT', 0, 'EUR', debit_tx, payment_id || ':CREDIT:0',
               md5('cmd:' || credit_tx)::uuid, payment_id, payee, 0, 'bench', at + interval '1 microsecond' FROM bench_payments`,
+      [clearing],
     );
     await client.query(
       `INSERT INTO ledger.balances (account_id, balance_minor, debits_minor, credits_minor, entry_count)

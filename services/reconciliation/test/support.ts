@@ -250,7 +250,7 @@ export class LedgerSeed {
     return payment;
   }
 
-  /** Accounts, then entries before transactions in one transaction, then the projection. */
+  /** Accounts, then transactions with their entries (one statement), then the projection. */
   async write(owner: Pool, since = 0): Promise<void> {
     const client = await owner.connect();
     try {
@@ -281,11 +281,24 @@ export class LedgerSeed {
           postedAt: t.postedAt,
         })),
       );
+      // One statement: the ledger's schema checks at its end that every transaction balances
+      // and that every entry belongs to a transaction of the same statement.
       await client.query(
-        `INSERT INTO ledger.entries (entry_id, transaction_id, entry_index, account_id, direction,
-           amount_minor, currency, posted_at)
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::smallint[], $4::uuid[], $5::text[],
-                              $6::bigint[], $7::text[], $8::timestamptz[])`,
+        `WITH entries AS (
+           INSERT INTO ledger.entries (entry_id, transaction_id, entry_index, account_id,
+             direction, amount_minor, currency, posted_at)
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::smallint[], $4::uuid[], $5::text[],
+                                $6::bigint[], $7::text[], $8::timestamptz[]))
+         INSERT INTO ledger.transactions (transaction_id, payment_id, step, sequence, currency,
+           references_transaction_id, step_key, command_id, correlation_id, adjustment_id,
+           account_id, account_balance_after_minor, command_fingerprint, reference, posted_at)
+         SELECT t.id, t.payment, t.step, t.seq, t.currency, t.refs, t.step_key, t.command,
+                t.correlation, t.adjustment, t.account, 0, 'seed', t.reference, t.posted_at
+           FROM unnest($9::uuid[], $10::uuid[], $11::text[], $12::int[], $13::text[], $14::uuid[],
+                       $15::text[], $16::uuid[], $17::uuid[], $18::uuid[], $19::uuid[],
+                       $20::text[], $21::timestamptz[])
+             AS t(id, payment, step, seq, currency, refs, step_key, command, correlation,
+                  adjustment, account, reference, posted_at)`,
         [
           entries.map((e) => e.entryId),
           entries.map((e) => e.transactionId),
@@ -295,33 +308,25 @@ export class LedgerSeed {
           entries.map((e) => e.amountMinor),
           entries.map((e) => e.currency),
           entries.map((e) => e.postedAt),
-        ],
-      );
-      for (const t of txs) {
-        await client.query(
-          `INSERT INTO ledger.transactions (transaction_id, payment_id, step, sequence, currency,
-             references_transaction_id, step_key, command_id, correlation_id, adjustment_id,
-             account_id, account_balance_after_minor, command_fingerprint, reference, posted_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, 'seed', $12, $13)`,
-          [
-            t.transactionId,
-            t.paymentId,
-            t.step,
-            t.sequence,
-            t.currency,
-            t.referencesTransactionId,
+          txs.map((t) => t.transactionId),
+          txs.map((t) => t.paymentId),
+          txs.map((t) => t.step),
+          txs.map((t) => t.sequence),
+          txs.map((t) => t.currency),
+          txs.map((t) => t.referencesTransactionId),
+          txs.map((t) =>
             t.paymentId
               ? `${t.paymentId}:${t.step}:${t.sequence}`
               : `adjustment:${t.accountId}:${t.adjustmentId}`,
-            t.commandId,
-            t.paymentId ?? t.adjustmentId,
-            t.adjustmentId,
-            t.accountId,
-            t.reference,
-            t.postedAt,
-          ],
-        );
-      }
+          ),
+          txs.map((t) => t.commandId),
+          txs.map((t) => t.paymentId ?? t.adjustmentId),
+          txs.map((t) => t.adjustmentId),
+          txs.map((t) => t.accountId),
+          txs.map((t) => t.reference),
+          txs.map((t) => t.postedAt),
+        ],
+      );
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);

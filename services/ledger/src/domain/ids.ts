@@ -27,7 +27,7 @@ export const LEDGERLINE_NAMESPACE = '1acde56c-7638-58b4-a8d6-5df570a174f9';
 
 /** True only for the canonical lowercase form; ids in commands must already be canonical. */
 export function isUuid(x: unknown): x is string {
-  return typeof x === 'string' && UUID_CANONICAL.test(x);
+  return typeof x === 'string' && x.length === 36 && UUID_CANONICAL.test(x);
 }
 
 /** Lowercases a UUID in any case to canonical form (for adapters); throws on anything else. */
@@ -85,14 +85,19 @@ export function adjustmentStepKey(accountId: string, idempotencyKey: string): st
   return `adjustment:${accountId}:${idempotencyKey}`;
 }
 
+/** The id of the transaction a step key posts: UUIDv5(stepKey, LEDGERLINE_NAMESPACE). */
+export function transactionIdOfStepKey(stepKey: string): string {
+  return uuidv5(stepKey, LEDGERLINE_NAMESPACE);
+}
+
 /** UUIDv5(`${paymentId}:${step}:${sequence}`, LEDGERLINE_NAMESPACE). */
 export function transactionIdFor(paymentId: string, step: PaymentStep, sequence: number): string {
-  return uuidv5(paymentStepKey(paymentId, step, sequence), LEDGERLINE_NAMESPACE);
+  return transactionIdOfStepKey(paymentStepKey(paymentId, step, sequence));
 }
 
 /** UUIDv5(`adjustment:${accountId}:${idempotencyKey}`, LEDGERLINE_NAMESPACE). */
 export function adjustmentTransactionId(accountId: string, idempotencyKey: string): string {
-  return uuidv5(adjustmentStepKey(accountId, idempotencyKey), LEDGERLINE_NAMESPACE);
+  return transactionIdOfStepKey(adjustmentStepKey(accountId, idempotencyKey));
 }
 
 /** UUIDv5(`${transactionId}:${index}`, LEDGERLINE_NAMESPACE); index is the entry's position. */
@@ -104,13 +109,13 @@ export function entryIdFor(transactionId: string, index: number): string {
   return uuidv5(`${transactionId}:${index}`, LEDGERLINE_NAMESPACE);
 }
 
+// Every posting needs its clearing or settlement id; memoised because the domain is tiny and
+// fixed (3 kinds x 165 currencies).
+const systemAccountIdMemo = new Map<string, string>();
+
 export const SYSTEM_ACCOUNT_KINDS = ['CLEARING', 'FEES', 'SETTLEMENT'] as const;
 
 export type SystemAccountKind = (typeof SYSTEM_ACCOUNT_KINDS)[number];
-
-// Every posting needs its clearing or settlement id; memoised because the domain is tiny and
-// fixed (3 kinds x 165 currencies) and the hash would otherwise run for every command.
-const systemAccountIdMemo = new Map<string, string>();
 
 /** UUIDv5(`system:${kind}:${currency}`, LEDGERLINE_NAMESPACE): one per kind and currency. */
 export function systemAccountId(kind: SystemAccountKind, currency: CurrencyCode): string {

@@ -10,12 +10,7 @@ import {
   type LedgerCommand,
 } from '../domain/commands.js';
 import { isCurrencyCode } from '../domain/currencies.js';
-import {
-  LEDGERLINE_NAMESPACE,
-  SYSTEM_ACCOUNT_KINDS,
-  systemAccountId,
-  uuidv5,
-} from '../domain/ids.js';
+import { SYSTEM_ACCOUNT_KINDS, systemAccountId, transactionIdOfStepKey } from '../domain/ids.js';
 import { invariant } from '../domain/invariant.js';
 import { addMinor } from '../domain/money.js';
 import type { LedgerTransaction, RejectedDecision, RejectionReason } from '../domain/posting.js';
@@ -329,10 +324,5 @@ function wouldBeTransactionId(command: LedgerCommand): string | null {
   if (!isPostingCommand(command)) return null;
   const key = stepKeyOf(command);
   if (key.startsWith('malformed:')) return null;
-  return transactionIdOfKey(key);
-}
-
-/** Transaction ids are UUIDv5 of the step key (ids.ts). */
-function transactionIdOfKey(stepKey: string): string {
-  return uuidv5(stepKey, LEDGERLINE_NAMESPACE);
+  return transactionIdOfStepKey(key);
 }

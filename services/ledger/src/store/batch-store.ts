@@ -6,7 +6,7 @@ import { assertAccountSnapshot, balanceDelta } from '../domain/accounts.js';
 import { emptyBatchView, type BatchView } from '../domain/batch.js';
 import { isPostingCommand, stepKeyOf, type LedgerCommand } from '../domain/commands.js';
 import type { CurrencyCode } from '../domain/currencies.js';
-import { isUuid } from '../domain/ids.js';
+import { isUuid, transactionIdOfStepKey } from '../domain/ids.js';
 import { invariant } from '../domain/invariant.js';
 import {
   assertTransactionWellFormed,
@@ -139,14 +139,18 @@ export async function loadBatch(
   for (const row of accounts.rows) view.accounts.set(row.account_id, accountFromRow(row));
 
   if (transactionIds.size === 0 && stepKeys.size === 0) return { view, stored };
+  // A step key names its transaction (UUIDv5), so one primary-key probe finds both the
+  // transactions the commands reference and the earlier postings of their own steps.
+  const lookedUp = new Set(transactionIds);
+  for (const stepKey of stepKeys) lookedUp.add(transactionIdOfStepKey(stepKey));
   const transactions = await client.query<TransactionRow>(
     `SELECT transaction_id::text, payment_id::text, step, sequence, currency,
             references_transaction_id::text, reference, step_key, command_id::text,
             correlation_id::text, refund_id::text, adjustment_id::text, account_id::text,
             account_balance_after_minor, command_fingerprint, posted_at
        FROM ledger.transactions
-      WHERE transaction_id = ANY($1::uuid[]) OR step_key = ANY($2::text[])`,
-    [[...transactionIds], [...stepKeys]],
+      WHERE transaction_id = ANY($1::uuid[])`,
+    [[...lookedUp]],
   );
   const entries = await client.query<EntryRow>(
     `SELECT e.entry_id::text, e.transaction_id::text, e.account_id::text, e.direction,
@@ -317,30 +321,22 @@ export async function persistBatch(
       p.transaction.entries.map((entry, index) => ({ entry, index, posting: p })),
     );
     for (const posting of postings) assertTransactionWellFormed(posting.transaction);
+    // One statement: the database checks at its end that every new transaction balances and
+    // that every new entry belongs to a transaction of this statement (migration 002).
     await client.query(
-      `INSERT INTO ledger.entries (entry_id, transaction_id, entry_index, account_id, direction,
+      `WITH transactions AS (
+         INSERT INTO ledger.transactions (transaction_id, payment_id, step, sequence, currency,
+           references_transaction_id, step_key, command_id, correlation_id, refund_id,
+           adjustment_id, account_id, account_balance_after_minor, command_fingerprint, reference,
+           posted_at)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::text[],
+                              $6::uuid[], $7::text[], $8::uuid[], $9::uuid[], $10::uuid[],
+                              $11::uuid[], $12::uuid[], $13::bigint[], $14::text[], $15::text[],
+                              $16::timestamptz[]))
+       INSERT INTO ledger.entries (entry_id, transaction_id, entry_index, account_id, direction,
          amount_minor, currency, posted_at)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::smallint[], $4::uuid[], $5::text[],
-                            $6::bigint[], $7::text[], $8::timestamptz[])`,
-      [
-        entries.map((e) => e.entry.entryId),
-        entries.map((e) => e.posting.transaction.transactionId),
-        entries.map((e) => e.index),
-        entries.map((e) => e.entry.accountId),
-        entries.map((e) => e.entry.direction),
-        entries.map((e) => e.entry.amountMinor),
-        entries.map((e) => e.entry.currency),
-        entries.map((e) => e.posting.origin.postedAt),
-      ],
-    );
-    await client.query(
-      `INSERT INTO ledger.transactions (transaction_id, payment_id, step, sequence, currency,
-         references_transaction_id, step_key, command_id, correlation_id, refund_id, adjustment_id,
-         account_id, account_balance_after_minor, command_fingerprint, reference, posted_at)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::text[],
-                            $6::uuid[], $7::text[], $8::uuid[], $9::uuid[], $10::uuid[],
-                            $11::uuid[], $12::uuid[], $13::bigint[], $14::text[], $15::text[],
-                            $16::timestamptz[])`,
+       SELECT * FROM unnest($17::uuid[], $18::uuid[], $19::smallint[], $20::uuid[], $21::text[],
+                            $22::bigint[], $23::text[], $24::timestamptz[])`,
       [
         postings.map((p) => p.transaction.transactionId),
         postings.map((p) => p.transaction.paymentId),
@@ -358,6 +354,14 @@ export async function persistBatch(
         postings.map((p) => p.fingerprint),
         postings.map((p) => p.transaction.reference),
         postings.map((p) => p.origin.postedAt),
+        entries.map((e) => e.entry.entryId),
+        entries.map((e) => e.posting.transaction.transactionId),
+        entries.map((e) => e.index),
+        entries.map((e) => e.entry.accountId),
+        entries.map((e) => e.entry.direction),
+        entries.map((e) => e.entry.amountMinor),
+        entries.map((e) => e.entry.currency),
+        entries.map((e) => e.posting.origin.postedAt),
       ],
     );
   }
