@@ -39,6 +39,8 @@ interface SubjectWriter {
   type: avsc.Type;
 }
 
+const encodeScratch = { buffer: Buffer.allocUnsafe(64 * 1024) };
+
 export class EventSerde {
   readonly registry: SchemaRegistry;
   private readonly writers = new Map<string, Promise<SubjectWriter>>();
@@ -98,11 +100,17 @@ export class EventSerde {
 
   private async encode(subject: string, schema: avsc.Schema, value: unknown): Promise<Buffer> {
     const { id, type } = await this.writer(subject, schema);
-    const body = type.toBuffer(value);
-    const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+    // Encode into a reused buffer after the header, then copy out once; grow and retry when a
+    // value does not fit (avsc returns a negative position then).
+    let end = type.encode(value, encodeScratch.buffer, HEADER_BYTES);
+    while (end < 0) {
+      encodeScratch.buffer = Buffer.allocUnsafe(encodeScratch.buffer.length * 2);
+      end = type.encode(value, encodeScratch.buffer, HEADER_BYTES);
+    }
+    const out = Buffer.allocUnsafe(end);
+    encodeScratch.buffer.copy(out, HEADER_BYTES, HEADER_BYTES, end);
     out.writeUInt8(MAGIC_BYTE, 0);
     out.writeUInt32BE(id, 1);
-    body.copy(out, HEADER_BYTES);
     return out;
   }
 

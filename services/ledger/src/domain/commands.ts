@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 import type { AccountType, Direction } from './accounts.js';
 import { InvariantViolation } from './invariant.js';
@@ -258,7 +258,5 @@ const FINGERPRINT_DOMAIN = 'ledgerline.command-fingerprint.v1\n';
 
 /** sha256 (hex) of the canonical content: stored with the step key to detect conflicting reuse. */
 export function commandFingerprint(command: PostingCommand): string {
-  return createHash('sha256')
-    .update(FINGERPRINT_DOMAIN + canonicalCommandContent(command), 'utf8')
-    .digest('hex');
+  return hash('sha256', FINGERPRINT_DOMAIN + canonicalCommandContent(command), 'hex');
 }

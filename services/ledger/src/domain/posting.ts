@@ -599,24 +599,24 @@ function buildTransaction(
   const [debitAccountId, creditAccountId] =
     customerDirection === 'DEBIT' ? [customerId, counterpartyId] : [counterpartyId, customerId];
   // Canonical entry order: DEBIT at index 0, CREDIT at index 1 (entry ids depend on it).
-  const entries: LedgerEntry[] = [
-    {
+  const entries: readonly LedgerEntry[] = Object.freeze([
+    Object.freeze({
       entryId: entryIdFor(transactionId, 0),
       accountId: debitAccountId,
       direction: 'DEBIT',
       amountMinor,
       currency,
-    },
-    {
+    } as const),
+    Object.freeze({
       entryId: entryIdFor(transactionId, 1),
       accountId: creditAccountId,
       direction: 'CREDIT',
       amountMinor,
       currency,
-    },
-  ];
+    } as const),
+  ]);
   if (command.kind === 'ADJUSTMENT') {
-    return {
+    return Object.freeze({
       transactionId,
       paymentId: null,
       step: 'ADJUSTMENT',
@@ -625,9 +625,9 @@ function buildTransaction(
       referencesTransactionId: command.referencesTransactionId,
       reference: command.reference,
       entries,
-    };
+    });
   }
-  return {
+  return Object.freeze({
     transactionId,
     paymentId: command.paymentId,
     step: command.kind,
@@ -636,7 +636,7 @@ function buildTransaction(
     referencesTransactionId: referencedTransactionIdOf(command),
     reference: null,
     entries,
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -797,12 +797,25 @@ export function assertBalanced(entries: readonly LedgerEntry[]): void {
   );
 }
 
+// A posting is checked where it is decided, applied to the batch and written: a transaction
+// that passed once and cannot change (frozen, entries too) is not re-derived (SHA-1) each time.
+const wellFormed = new WeakSet<LedgerTransaction>();
+
+function isDeeplyFrozen(transaction: LedgerTransaction): boolean {
+  return (
+    Object.isFrozen(transaction) &&
+    Object.isFrozen(transaction.entries) &&
+    transaction.entries.every((entry) => Object.isFrozen(entry))
+  );
+}
+
 /**
  * Everything a stored transaction must satisfy, beyond balance: entries in its currency, entry
  * ids derived from its id and position, and for payment steps exactly one DEBIT (index 0) and
  * one CREDIT (index 1) on two different accounts, with the id derived from the step key.
  */
 export function assertTransactionWellFormed(transaction: LedgerTransaction): void {
+  if (wellFormed.has(transaction)) return;
   const id = transaction.transactionId;
   assertBalanced(transaction.entries);
   transaction.entries.forEach((entry, index) => {
@@ -835,6 +848,7 @@ export function assertTransactionWellFormed(transaction: LedgerTransaction): voi
       () => `transaction ${id} id is not derived from its step key`,
     );
   }
+  if (isDeeplyFrozen(transaction)) wellFormed.add(transaction);
 }
 
 function assertPosted(posted: PostedDecision, accounts: AccountsById): void {
