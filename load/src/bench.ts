@@ -32,7 +32,7 @@ import {
 import { driveStream } from './generator.js';
 import { Samples, percentile, type TrendSummary } from './metrics.js';
 import { ensureLocalStack, startInProcessPlatform } from './platform.js';
-import { CpuSampler, findStackPids } from './procstat.js';
+import { CpuSampler, findStackPids } from '@ledgerline/platform/procstat';
 import { rawPostingCeiling } from '@ledgerline/ledger/bench/raw-ceiling';
 import { formatNumber, writeReport, type Chart } from './report.js';
 import { send, setupAccounts, urlOf } from './runner.js';

@@ -4,7 +4,9 @@
 //
 //   LEDGER_BENCH_COMMANDS (default 200000)  payment steps pre-loaded on ledger.commands
 //   LEDGER_BENCH_ACCOUNTS (default 2000)    customer accounts they spread over
+//   LEDGER_BENCH_CPU_PROFILE (unset)        write a V8 .cpuprofile of the measured phase here
 import { randomUUID } from 'node:crypto';
+import { Session } from 'node:inspector/promises';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -12,6 +14,7 @@ import pg from 'pg';
 import { REPO_ROOT, intSetting } from '@ledgerline/platform/config';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createLogger } from '@ledgerline/platform/log';
+import { CpuSampler } from '@ledgerline/platform/procstat';
 import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
 import { allTopics, ledgerCommandsProducer } from '@ledgerline/generated/topics';
 import type { LedgerCommandInput } from '@ledgerline/generated/avro/types';
@@ -30,7 +33,23 @@ const commandCount = intSetting(env, 'LEDGER_BENCH_COMMANDS', 200_000, 1_000, 5_
 const accountCount = intSetting(env, 'LEDGER_BENCH_ACCOUNTS', 2_000, 2, 1_000_000);
 const SEND_BATCH = 5_000;
 const WAIT_MAX_MS = 30 * 60_000;
+const cpuProfilePath = env['LEDGER_BENCH_CPU_PROFILE'];
 const log = createLogger('bench-ledger');
+
+/** Starts a V8 CPU profile of this process when asked to; the returned stop writes it. */
+async function startCpuProfile(): Promise<() => Promise<void>> {
+  if (cpuProfilePath === undefined || cpuProfilePath === '') return async () => {};
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    await writeFile(cpuProfilePath, JSON.stringify(profile));
+    session.disconnect();
+    process.stderr.write(`CPU profile of the measured phase: ${cpuProfilePath}\n`);
+  };
+}
 
 async function produce(
   kafka: Kafka,
@@ -92,7 +111,11 @@ function startLedgerFor(testEnv: TestEnvironment) {
 }
 
 /** Steps through the real service: Kafka → decide → PostgreSQL, exactly-once. */
-async function throughTheLedger(): Promise<{ steps: number; seconds: number; accounts: string[] }> {
+async function throughTheLedger(): Promise<{
+  steps: number;
+  seconds: number;
+  cpuSeconds: Record<string, number>;
+}> {
   const testEnv = await createTestEnvironment('bench-ledger', allTopics);
   const kafka = new Kafka({
     brokers: testEnv.kafkaBrokers,
@@ -134,11 +157,22 @@ async function throughTheLedger(): Promise<{ steps: number; seconds: number; acc
     await produce(kafka, serde, testEnv.topicPrefix, steps);
     const target = await endOffsets(kafka, topic);
 
+    const cpu = new CpuSampler();
+    const cpuBefore = cpu.totals();
+    const stopProfile = await startCpuProfile();
     const started = performance.now();
     ledger = await startLedgerFor(testEnv);
     await waitUntilConsumed(owner, topic, target);
     const seconds = (performance.now() - started) / 1000;
+    const cpuAfter = cpu.totals();
+    await stopProfile();
     await ledger.stop();
+    const cpuSeconds = Object.fromEntries(
+      Object.entries(cpuAfter).map(([role, total]) => [
+        role,
+        Number((total - (cpuBefore[role] ?? total)).toFixed(2)),
+      ]),
+    );
     const { rows } = await owner.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM ledger.transactions WHERE step IN ('DEBIT', 'CREDIT')",
     );
@@ -147,7 +181,7 @@ async function throughTheLedger(): Promise<{ steps: number; seconds: number; acc
         `expected ${steps.length} posted steps, found ${rows[0]?.n}: not a clean run`,
       );
     }
-    return { steps: steps.length, seconds, accounts };
+    return { steps: steps.length, seconds, cpuSeconds };
   } finally {
     await owner.end();
     await testEnv.cleanup();
@@ -174,6 +208,8 @@ async function main(): Promise<void> {
     rawCeilingStepsPerSecond: Math.round(rawRate),
     rawSeconds: Number(raw.seconds.toFixed(2)),
     ratio: Number((ledgerRate / rawRate).toFixed(3)),
+    // CPU seconds each process spent during the measured phase (node = the ledger service).
+    ledgerCpuSeconds: ledger.cpuSeconds,
   };
   console.log(
     '\nledger bench (payment steps: one transaction, two entries, projection, outbox, position)',
@@ -185,6 +221,10 @@ async function main(): Promise<void> {
     `  raw PostgreSQL ceiling, same rows    ${report.rawCeilingStepsPerSecond.toLocaleString()} steps/s  (${raw.steps} in ${report.rawSeconds} s)`,
   );
   console.log(`  ratio                                ${(report.ratio * 100).toFixed(1)} %`);
+  const cpu = Object.entries(report.ledgerCpuSeconds)
+    .map(([role, s]) => `${role} ${s} s (${((s / ledger.seconds) * 100).toFixed(0)} % of a core)`)
+    .join(', ');
+  console.log(`  CPU while posting                    ${cpu}`);
   await mkdir(path.join(REPO_ROOT, 'reports'), { recursive: true });
   await writeFile(
     path.join(REPO_ROOT, 'reports', 'bench-ledger.json'),
