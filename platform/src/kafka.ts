@@ -1,6 +1,7 @@
 // Kafka clients with explicit settings, and topic creation from the generated topic list.
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import type { AnyTopic } from './events/topic.js';
+import { defaultPartitioner } from './partitioner.js';
 
 export function createKafka(brokers: string[], clientId: string): Kafka {
   return new Kafka({
@@ -22,6 +23,9 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
+    // Same partitions as kafkajs's DefaultPartitioner and the Java client, without its Long
+    // emulation (partitioner.ts).
+    createPartitioner: defaultPartitioner,
   });
 }
 

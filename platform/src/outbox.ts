@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Producer } from 'kafkajs';
 import type { Pool, Queryable } from './db.js';
 import type { EncodedMessage } from './events/typed.js';
+import { arrayLiteral } from './sql-array.js';
 import type { Logger } from './log.js';
 
 /** Appends encoded messages to the outbox inside the caller's transaction. */
@@ -19,10 +20,12 @@ export async function appendToOutbox(
     `INSERT INTO ${pg.escapeIdentifier(schema)}.outbox (topic, key, value, headers)
      SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::jsonb[])`,
     [
-      messages.map((m) => m.topic),
-      messages.map((m) => m.key),
-      messages.map((m) => m.value),
-      messages.map((m) => (m.headers ? JSON.stringify(stringHeaders(m.headers)) : null)),
+      arrayLiteral(messages.map((m) => m.topic)),
+      arrayLiteral(messages.map((m) => m.key)),
+      arrayLiteral(messages.map((m) => m.value)),
+      arrayLiteral(
+        messages.map((m) => (m.headers ? JSON.stringify(stringHeaders(m.headers)) : null)),
+      ),
     ],
   );
 }

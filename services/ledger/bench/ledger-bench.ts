@@ -4,7 +4,13 @@
 //
 //   LEDGER_BENCH_COMMANDS (default 200000)  payment steps pre-loaded on ledger.commands
 //   LEDGER_BENCH_ACCOUNTS (default 2000)    customer accounts they spread over
+//   LEDGER_BENCH_INSTANCES (default 2)      ledger processes sharing the partitions (one per core
+//                                           here); 1 runs the ledger inside this process
 //   LEDGER_BENCH_CPU_PROFILE (unset)        write a V8 .cpuprofile of the measured phase here
+//                                           (in-process ledger only)
+//
+// The rate is measured over the steady state: from the first committed batch of the backlog to
+// the last, so start-up (migrations, connections, the consumer group join) is reported apart.
 import { randomUUID } from 'node:crypto';
 import { Session } from 'node:inspector/promises';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -14,12 +20,13 @@ import pg from 'pg';
 import { REPO_ROOT, intSetting } from '@ledgerline/platform/config';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createLogger } from '@ledgerline/platform/log';
-import { CpuSampler } from '@ledgerline/platform/procstat';
+import { CpuSampler, findStackPids } from '@ledgerline/platform/procstat';
 import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
 import { allTopics, ledgerCommandsProducer } from '@ledgerline/generated/topics';
 import type { LedgerCommandInput } from '@ledgerline/generated/avro/types';
 import { transactionIdFor } from '../src/domain/ids.js';
 import { startLedger } from '../src/service.js';
+import { spawnLedger } from '../test/support/child-ledger.js';
 import { rawPostingCeiling } from './raw-ceiling.js';
 import {
   creditCommand,
@@ -31,6 +38,7 @@ import {
 const env = process.env;
 const commandCount = intSetting(env, 'LEDGER_BENCH_COMMANDS', 200_000, 1_000, 5_000_000);
 const accountCount = intSetting(env, 'LEDGER_BENCH_ACCOUNTS', 2_000, 2, 1_000_000);
+const instanceCount = intSetting(env, 'LEDGER_BENCH_INSTANCES', 2, 1, 12);
 const SEND_BATCH = 5_000;
 const WAIT_MAX_MS = 30 * 60_000;
 const cpuProfilePath = env['LEDGER_BENCH_CPU_PROFILE'];
@@ -84,17 +92,68 @@ async function endOffsets(kafka: Kafka, topic: string): Promise<number> {
   }
 }
 
-async function waitUntilConsumed(owner: pg.Pool, topic: string, target: number): Promise<void> {
+/** Messages of the topic the ledger has committed (its positions in PostgreSQL). */
+async function appliedMessages(owner: pg.Pool, topic: string): Promise<number> {
+  const { rows } = await owner.query<{ n: string | null }>(
+    'SELECT sum(next_offset) AS n FROM ledger.consumer_positions WHERE topic = $1',
+    [topic],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * Polls the positions until `target`; returns when the first batch beyond `base` committed
+ * (and how much it had applied then) and when the last did.
+ */
+async function waitUntilConsumed(
+  owner: pg.Pool,
+  topic: string,
+  base: number,
+  target: number,
+  onFirstBatch: () => void = () => {},
+): Promise<{ firstAt: number; firstApplied: number; lastAt: number }> {
   const deadline = Date.now() + WAIT_MAX_MS;
+  let first: { at: number; applied: number } | undefined;
   while (Date.now() < deadline) {
-    const { rows } = await owner.query<{ n: string | null }>(
-      'SELECT sum(next_offset) AS n FROM ledger.consumer_positions WHERE topic = $1',
-      [topic],
-    );
-    if (Number(rows[0]?.n ?? 0) >= target) return;
-    await new Promise((r) => setTimeout(r, 100));
+    const applied = await appliedMessages(owner, topic);
+    const at = performance.now();
+    if (first === undefined && applied > base) {
+      first = { at, applied };
+      onFirstBatch();
+    }
+    if (applied >= target) {
+      return { firstAt: first?.at ?? at, firstApplied: first?.applied ?? base, lastAt: at };
+    }
+    await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`the ledger did not consume ${target} commands within ${WAIT_MAX_MS / 1000} s`);
+}
+
+interface RunningLedger {
+  pids: Record<string, number>;
+  stop(): Promise<void>;
+}
+
+/** The ledger in this process, or N ledger processes in one consumer group. */
+async function startLedgers(testEnv: TestEnvironment, count: number): Promise<RunningLedger> {
+  if (count === 1) {
+    const ledger = await startLedgerFor(testEnv);
+    return { pids: {}, stop: () => ledger.stop() };
+  }
+  const children = await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      spawnLedger(testEnv, path.join(REPO_ROOT, 'reports', `bench-ledger-${i + 1}.log`), {
+        nodeFlags: ['--max-semi-space-size=64'],
+        logLevel: 'warn',
+      }),
+    ),
+  );
+  return {
+    pids: Object.fromEntries(children.map((c, i) => [`ledger-${i + 1}`, c.process.pid ?? 0])),
+    stop: async () => {
+      await Promise.all(children.map((c) => c.stop()));
+    },
+  };
 }
 
 function startLedgerFor(testEnv: TestEnvironment) {
@@ -114,6 +173,7 @@ function startLedgerFor(testEnv: TestEnvironment) {
 async function throughTheLedger(): Promise<{
   steps: number;
   seconds: number;
+  startupSeconds: number;
   cpuSeconds: Record<string, number>;
 }> {
   const testEnv = await createTestEnvironment('bench-ledger', allTopics);
@@ -131,9 +191,9 @@ async function throughTheLedger(): Promise<{
       ...accounts.map((a) => openAccountCommand(a)),
       ...accounts.map((a) => fundCommand(a, 1_000_000_000)),
     ]);
-    let ledger = await startLedgerFor(testEnv);
-    await waitUntilConsumed(owner, topic, await endOffsets(kafka, topic));
-    await ledger.stop();
+    const opening = await startLedgerFor(testEnv);
+    await waitUntilConsumed(owner, topic, 0, await endOffsets(kafka, topic));
+    await opening.stop();
 
     // Pre-load: half debit steps, then the credit step of each of those payments.
     const payments = Array.from({ length: Math.floor(commandCount / 2) }, (_, i) => ({
@@ -157,16 +217,21 @@ async function throughTheLedger(): Promise<{
     await produce(kafka, serde, testEnv.topicPrefix, steps);
     const target = await endOffsets(kafka, topic);
 
-    const cpu = new CpuSampler();
-    const cpuBefore = cpu.totals();
-    const stopProfile = await startCpuProfile();
+    const base = await appliedMessages(owner, topic);
+    const stopProfile = instanceCount === 1 ? await startCpuProfile() : async () => {};
     const started = performance.now();
-    ledger = await startLedgerFor(testEnv);
-    await waitUntilConsumed(owner, topic, target);
-    const seconds = (performance.now() - started) / 1000;
+    const ledgers = await startLedgers(testEnv, instanceCount);
+    const cpu = new CpuSampler({ ...findStackPids(), ...ledgers.pids });
+    // CPU over the same steady-state window as the rate (start-up compiles and connects).
+    let cpuBefore = cpu.totals();
+    const window = await waitUntilConsumed(owner, topic, base, target, () => {
+      cpuBefore = cpu.totals();
+    });
     const cpuAfter = cpu.totals();
     await stopProfile();
-    await ledger.stop();
+    await ledgers.stop();
+    const seconds = (window.lastAt - window.firstAt) / 1000;
+    const measuredSteps = target - window.firstApplied;
     const cpuSeconds = Object.fromEntries(
       Object.entries(cpuAfter).map(([role, total]) => [
         role,
@@ -181,7 +246,12 @@ async function throughTheLedger(): Promise<{
         `expected ${steps.length} posted steps, found ${rows[0]?.n}: not a clean run`,
       );
     }
-    return { steps: steps.length, seconds, cpuSeconds };
+    return {
+      steps: measuredSteps,
+      seconds,
+      startupSeconds: (window.firstAt - started) / 1000,
+      cpuSeconds,
+    };
   } finally {
     await owner.end();
     await testEnv.cleanup();
@@ -196,35 +266,59 @@ async function main(): Promise<void> {
   process.env['DATABASE_URL'] = stack.databaseUrl;
 
   const ledger = await throughTheLedger();
+  const rawCpu = new CpuSampler(findStackPids());
+  const rawCpuBefore = rawCpu.totals();
   const raw = await rawPostingCeiling(stack.databaseUrl, commandCount, accountCount);
+  const rawCpuAfter = rawCpu.totals();
+  const rawPostgresMicrosPerStep = Math.round(
+    (((rawCpuAfter['postgres'] ?? 0) - (rawCpuBefore['postgres'] ?? 0)) * 1e6) / raw.steps,
+  );
   const ledgerRate = ledger.steps / ledger.seconds;
   const rawRate = raw.steps / raw.seconds;
+  const cpuMicrosPerStep = Object.fromEntries(
+    Object.entries(ledger.cpuSeconds).map(([role, s]) => [
+      role,
+      Math.round((s * 1e6) / ledger.steps),
+    ]),
+  );
   const report = {
     at: new Date().toISOString(),
     commands: ledger.steps,
     accounts: accountCount,
+    ledgerInstances: instanceCount,
+    startupSeconds: Number(ledger.startupSeconds.toFixed(2)),
     ledgerStepsPerSecond: Math.round(ledgerRate),
     ledgerSeconds: Number(ledger.seconds.toFixed(2)),
     rawCeilingStepsPerSecond: Math.round(rawRate),
     rawSeconds: Number(raw.seconds.toFixed(2)),
     ratio: Number((ledgerRate / rawRate).toFixed(3)),
-    // CPU seconds each process spent during the measured phase (node = the ledger service).
+    // PostgreSQL CPU per step for the rows alone (includes creating the bench database).
+    rawPostgresCpuMicrosecondsPerStep: rawPostgresMicrosPerStep,
+    // CPU seconds each process spent during the measured window (node = this process, which
+    // runs the ledger when there is one instance; ledger-N = the ledger processes otherwise).
     ledgerCpuSeconds: ledger.cpuSeconds,
+    cpuMicrosecondsPerStep: cpuMicrosPerStep,
   };
   console.log(
     '\nledger bench (payment steps: one transaction, two entries, projection, outbox, position)',
   );
+  const instances =
+    instanceCount === 1 ? 'one ledger process' : `${instanceCount} ledger processes`;
   console.log(
-    `  through Kafka → ledger → PostgreSQL  ${report.ledgerStepsPerSecond.toLocaleString()} steps/s  (${report.commands} in ${report.ledgerSeconds} s)`,
+    `  through Kafka → ledger → PostgreSQL  ${report.ledgerStepsPerSecond.toLocaleString()} steps/s  (${report.commands} in ${report.ledgerSeconds} s, ${instances}, steady state after ${report.startupSeconds} s of start-up)`,
   );
   console.log(
-    `  raw PostgreSQL ceiling, same rows    ${report.rawCeilingStepsPerSecond.toLocaleString()} steps/s  (${raw.steps} in ${report.rawSeconds} s)`,
+    `  raw PostgreSQL ceiling, same rows    ${report.rawCeilingStepsPerSecond.toLocaleString()} steps/s  (${raw.steps} in ${report.rawSeconds} s, PostgreSQL ${rawPostgresMicrosPerStep} CPU µs per step)`,
   );
   console.log(`  ratio                                ${(report.ratio * 100).toFixed(1)} %`);
   const cpu = Object.entries(report.ledgerCpuSeconds)
     .map(([role, s]) => `${role} ${s} s (${((s / ledger.seconds) * 100).toFixed(0)} % of a core)`)
     .join(', ');
   console.log(`  CPU while posting                    ${cpu}`);
+  const perStep = Object.entries(cpuMicrosPerStep)
+    .map(([role, us]) => `${role} ${us}`)
+    .join(', ');
+  console.log(`  CPU µs per step                      ${perStep}`);
   await mkdir(path.join(REPO_ROOT, 'reports'), { recursive: true });
   await writeFile(
     path.join(REPO_ROOT, 'reports', 'bench-ledger.json'),

@@ -1,6 +1,7 @@
 // Loads what one batch of commands needs and persists what it decided: a handful of statements
 // per batch (arrays bound through unnest), never one round trip per command.
 import type { Queryable } from '@ledgerline/platform/db';
+import { arrayLiteral } from '@ledgerline/platform/sql-array';
 import type { AccountSnapshot, AccountStatus, AccountType, Direction } from '../domain/accounts.js';
 import { assertAccountSnapshot, balanceDelta } from '../domain/accounts.js';
 import { emptyBatchView, type BatchView } from '../domain/batch.js';
@@ -338,30 +339,30 @@ export async function persistBatch(
        SELECT * FROM unnest($17::uuid[], $18::uuid[], $19::smallint[], $20::uuid[], $21::text[],
                             $22::bigint[], $23::text[], $24::timestamptz[])`,
       [
-        postings.map((p) => p.transaction.transactionId),
-        postings.map((p) => p.transaction.paymentId),
-        postings.map((p) => p.transaction.step),
-        postings.map((p) => p.transaction.sequence),
-        postings.map((p) => p.transaction.currency),
-        postings.map((p) => p.transaction.referencesTransactionId),
-        postings.map((p) => p.stepKey),
-        postings.map((p) => p.origin.commandId),
-        postings.map((p) => p.origin.correlationId),
-        postings.map((p) => p.origin.refundId),
-        postings.map((p) => p.origin.adjustmentId),
-        postings.map((p) => p.customerAccountId),
-        postings.map((p) => p.balanceAfterMinor),
-        postings.map((p) => p.fingerprint),
-        postings.map((p) => p.transaction.reference),
-        postings.map((p) => p.origin.postedAt),
-        entries.map((e) => e.entry.entryId),
-        entries.map((e) => e.posting.transaction.transactionId),
-        entries.map((e) => e.index),
-        entries.map((e) => e.entry.accountId),
-        entries.map((e) => e.entry.direction),
-        entries.map((e) => e.entry.amountMinor),
-        entries.map((e) => e.entry.currency),
-        entries.map((e) => e.posting.origin.postedAt),
+        arrayLiteral(postings.map((p) => p.transaction.transactionId)),
+        arrayLiteral(postings.map((p) => p.transaction.paymentId)),
+        arrayLiteral(postings.map((p) => p.transaction.step)),
+        arrayLiteral(postings.map((p) => p.transaction.sequence)),
+        arrayLiteral(postings.map((p) => p.transaction.currency)),
+        arrayLiteral(postings.map((p) => p.transaction.referencesTransactionId)),
+        arrayLiteral(postings.map((p) => p.stepKey)),
+        arrayLiteral(postings.map((p) => p.origin.commandId)),
+        arrayLiteral(postings.map((p) => p.origin.correlationId)),
+        arrayLiteral(postings.map((p) => p.origin.refundId)),
+        arrayLiteral(postings.map((p) => p.origin.adjustmentId)),
+        arrayLiteral(postings.map((p) => p.customerAccountId)),
+        arrayLiteral(postings.map((p) => p.balanceAfterMinor)),
+        arrayLiteral(postings.map((p) => p.fingerprint)),
+        arrayLiteral(postings.map((p) => p.transaction.reference)),
+        arrayLiteral(postings.map((p) => p.origin.postedAt)),
+        arrayLiteral(entries.map((e) => e.entry.entryId)),
+        arrayLiteral(entries.map((e) => e.posting.transaction.transactionId)),
+        arrayLiteral(entries.map((e) => e.index)),
+        arrayLiteral(entries.map((e) => e.entry.accountId)),
+        arrayLiteral(entries.map((e) => e.entry.direction)),
+        arrayLiteral(entries.map((e) => e.entry.amountMinor)),
+        arrayLiteral(entries.map((e) => e.entry.currency)),
+        arrayLiteral(entries.map((e) => e.posting.origin.postedAt)),
       ],
     );
   }
@@ -477,11 +478,11 @@ async function moveBalances(
       WHERE b.account_id = m.id
      RETURNING b.account_id::text, b.balance_minor`,
     [
-      moves.map((m) => m.accountId),
-      moves.map((m) => m.deltaMinor),
-      moves.map((m) => m.debitsMinor),
-      moves.map((m) => m.creditsMinor),
-      moves.map((m) => m.entryCount),
+      arrayLiteral(moves.map((m) => m.accountId)),
+      arrayLiteral(moves.map((m) => m.deltaMinor)),
+      arrayLiteral(moves.map((m) => m.debitsMinor)),
+      arrayLiteral(moves.map((m) => m.creditsMinor)),
+      arrayLiteral(moves.map((m) => m.entryCount)),
     ],
   );
   return updated.rows;

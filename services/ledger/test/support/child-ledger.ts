@@ -30,9 +30,13 @@ export interface ChildLedger {
   stop(): Promise<void>;
 }
 
-export async function spawnLedger(env: TestEnvironment, logFile: string): Promise<ChildLedger> {
+export async function spawnLedger(
+  env: TestEnvironment,
+  logFile: string,
+  options: { nodeFlags?: string[]; logLevel?: string } = {},
+): Promise<ChildLedger> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', MAIN], {
     cwd: REPO_ROOT,
     env: {
       ...process.env,
@@ -41,7 +45,7 @@ export async function spawnLedger(env: TestEnvironment, logFile: string): Promis
       SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
       LEDGERLINE_TOPIC_PREFIX: env.topicPrefix,
       LEDGER_PORT: String(port),
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: options.logLevel ?? 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
