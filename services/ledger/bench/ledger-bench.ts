@@ -124,7 +124,7 @@ async function waitUntilConsumed(
     if (applied >= target) {
       return { firstAt: first?.at ?? at, firstApplied: first?.applied ?? base, lastAt: at };
     }
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`the ledger did not consume ${target} commands within ${WAIT_MAX_MS / 1000} s`);
 }
