@@ -85,15 +85,16 @@ export class OutboxRelay {
     try {
       await client.query('BEGIN');
       // The row locks make a second relay instance wait instead of publishing out of order.
+      // Ordered by the bigint id itself: an output column `id::text` would sort '10' before '9'.
       const { rows } = await client.query<{
-        id: string;
+        id: number;
         topic: string;
         key: Buffer;
         value: Buffer;
         headers: Record<string, string> | null;
       }>(
-        `SELECT id::text, topic, key, value, headers FROM ${pg.escapeIdentifier(schema)}.outbox
-         ORDER BY id LIMIT $1 FOR UPDATE`,
+        `SELECT o.id, o.topic, o.key, o.value, o.headers FROM ${pg.escapeIdentifier(schema)}.outbox o
+         ORDER BY o.id LIMIT $1 FOR UPDATE`,
         [this.batchSizeMax],
       );
       if (rows.length === 0) {
@@ -120,7 +121,7 @@ export class OutboxRelay {
       });
       await client.query(
         `DELETE FROM ${pg.escapeIdentifier(schema)}.outbox WHERE id = ANY($1::bigint[])`,
-        [rows.map((r) => r.id)],
+        [arrayLiteral(rows.map((r) => r.id))],
       );
       await client.query('COMMIT');
       this.options.onPublished?.(rows.length);

@@ -9,7 +9,7 @@ import { prefixedTopic } from '../src/events/topic.js';
 import { ExactlyOnceConsumer } from '../src/consumer.js';
 import { deadLetterEncoder } from '../src/dead-letter.js';
 import { createLogger } from '../src/log.js';
-import { OutboxRelay } from '../src/outbox.js';
+import { OutboxRelay, appendToOutbox } from '../src/outbox.js';
 import { createIdempotentProducer } from '../src/kafka.js';
 import { createTestEnvironment, type TestEnvironment } from '../src/testing.js';
 import {
@@ -181,4 +181,37 @@ test('the consumer position and the effects are committed in the same transactio
   // 40 + 1 poison + 20 + 1 messages were consumed: positions account for every one.
   expect(rows[0]?.next_offset).toBe(62);
   expect(await effectCount()).toBe(61);
+});
+
+test('the relay publishes in outbox order past every digit boundary of the id (9 before 10, 99 before 100)', async () => {
+  // A fresh schema whose ids start at 1, so one batch spans 1..120.
+  await migrate(pool, 'relayorder', [platformMigration('relayorder', 'relayorder_app')], {
+    relayorder_app: 'relayorder',
+  });
+  const topic = `${env.topicPrefix}${ledgerlineDeadLetterTopic.name}`;
+  const key = Buffer.from('one-key'); // one key, one partition: Kafka keeps the relay's order
+  await appendToOutbox(
+    pool,
+    'relayorder',
+    Array.from({ length: 120 }, (_, i) => ({ topic, key, value: Buffer.from(`#${i + 1}`) })),
+  );
+  const producer = createIdempotentProducer(kafka);
+  await producer.connect();
+  const relay = new OutboxRelay({ pool, schema: 'relayorder', producer, log });
+  expect(await relay.publishBatch()).toBe(120);
+  await producer.disconnect();
+  const reader = kafka.consumer({ groupId: `relay-order-${randomUUID()}` });
+  await reader.connect();
+  await reader.subscribe({ topic, fromBeginning: true });
+  const seen: string[] = [];
+  await new Promise<void>((resolve) => {
+    void reader.run({
+      eachMessage: async ({ message }) => {
+        if (message.key?.equals(key)) seen.push(String(message.value));
+        if (seen.length === 120) resolve();
+      },
+    });
+  });
+  await reader.disconnect();
+  expect(seen).toEqual(Array.from({ length: 120 }, (_, i) => `#${i + 1}`));
 });

@@ -63,7 +63,8 @@ export async function listSystemAccounts(
     `SELECT ${ACCOUNT_COLUMNS} FROM ledger.accounts
       WHERE is_system AND ($1::text IS NULL OR currency = $1)
         AND ($2::uuid IS NULL OR account_id > $2::uuid)
-      ORDER BY account_id LIMIT $3`,
+      -- The uuid column, not the text output column of the same name: the cursor compares uuids.
+      ORDER BY accounts.account_id LIMIT $3`,
     [currency, afterId, limit],
   );
   return rows.map(accountView);
