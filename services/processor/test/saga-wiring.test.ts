@@ -12,7 +12,12 @@ import {
   paymentsStatusChangedConsumer,
   type LedgerCommandsTopic,
 } from '@ledgerline/generated/topics';
-import type { LedgerCommand, PostingStep, RejectionReason } from '@ledgerline/generated/avro/types';
+import type {
+  LedgerCommand,
+  PaymentStepPostedInput,
+  PostingStep,
+  RejectionReason,
+} from '@ledgerline/generated/avro/types';
 import type { components } from '@ledgerline/generated/openapi/processor.types';
 import { startProcessor, type RunningProcessor } from '../src/service.js';
 import {
@@ -66,48 +71,53 @@ describe('processor saga: driven by ledger outcomes over Kafka', () => {
   const postingRejected = () =>
     ledgerPostingRejectedProducer(bed.serde, { producer, topicPrefix: bed.env.topicPrefix });
 
-  async function post(
+  interface PostOptions {
+    sequence?: number;
+    transactionId?: string;
+    refundId?: string;
+    amountMinor?: number;
+  }
+
+  async function post(payment: Payment, step: PostingStep, options: PostOptions = {}) {
+    const message = postedMessage(payment, step, options);
+    await stepPosted().send([message]);
+    return message.value.transactionId;
+  }
+
+  function postedMessage(
     payment: Payment,
     step: PostingStep,
-    options: {
-      sequence?: number;
-      transactionId?: string;
-      refundId?: string;
-      amountMinor?: number;
-    } = {},
-  ): Promise<string> {
+    options: PostOptions = {},
+  ): { key: string; value: PaymentStepPostedInput } {
     const transactionId = options.transactionId ?? randomUUID();
     const accountId = ['DEBIT', 'COMPENSATION', 'REFUND_CREDIT'].includes(step)
       ? payment.payerAccountId
       : payment.payeeAccountId;
     const amountMinor = options.amountMinor ?? payment.amountMinor;
     const money = { amountMinor, currency: payment.currency };
-    await stepPosted().send([
-      {
-        key: payment.id,
-        value: {
-          eventId: randomUUID(),
-          correlationId: payment.id,
-          causationId: randomUUID(),
-          occurredAt: new Date(),
-          paymentId: payment.id,
-          refundId: options.refundId ?? null,
-          step,
-          sequence: options.sequence ?? 0,
-          transactionId,
-          accountId,
-          ...money,
-          entries: [
-            { entryId: randomUUID(), accountId, direction: 'DEBIT', ...money },
-            { entryId: randomUUID(), accountId: randomUUID(), direction: 'CREDIT', ...money },
-          ],
-          referencesTransactionId: null,
-          balances: [{ accountId, balanceMinor: 0 }],
-          postedAt: new Date(),
-        },
+    return {
+      key: payment.id,
+      value: {
+        eventId: randomUUID(),
+        correlationId: payment.id,
+        causationId: randomUUID(),
+        occurredAt: new Date(),
+        paymentId: payment.id,
+        refundId: options.refundId ?? null,
+        step,
+        sequence: options.sequence ?? 0,
+        transactionId,
+        accountId,
+        ...money,
+        entries: [
+          { entryId: randomUUID(), accountId, direction: 'DEBIT', ...money },
+          { entryId: randomUUID(), accountId: randomUUID(), direction: 'CREDIT', ...money },
+        ],
+        referencesTransactionId: null,
+        balances: [{ accountId, balanceMinor: 0 }],
+        postedAt: new Date(),
       },
-    ]);
-    return transactionId;
+    };
   }
 
   async function reject(
@@ -244,6 +254,30 @@ describe('processor saga: driven by ledger outcomes over Kafka', () => {
     expect(replay.status).toBe(202);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(replay.body).toEqual(payment);
+  });
+
+  it('two outcomes of a payment sent back to back: the second sees the saga the first left, and the status events keep their order', async () => {
+    const { payment } = await createPayment();
+    await waitForCommands(payment.id, 1);
+    // One send: consecutive offsets of one partition, usually consumed in one batch.
+    const debit = postedMessage(payment, 'DEBIT');
+    const credit = postedMessage(payment, 'CREDIT');
+    await stepPosted().send([debit, credit]);
+    const completed = await waitForState(payment.id, 'COMPLETED');
+    expect(completed.steps.map((s) => [s.step, s.status, s.transactionId])).toEqual([
+      ['DEBIT', 'POSTED', debit.value.transactionId],
+      ['CREDIT', 'POSTED', credit.value.transactionId],
+    ]);
+    await statuses.waitFor(() => statusTrail(payment.id).length >= 3);
+    expect(statusTrail(payment.id)).toEqual([
+      '1:->PENDING',
+      '2:PENDING>DEBITED',
+      '3:DEBITED>COMPLETED',
+    ]);
+    const [, creditRequested] = await waitForCommands(payment.id, 2);
+    expect(Object.keys(creditRequested?.value.command ?? {})).toEqual([
+      'ledgerline.payments.v1.CreditStepRequested',
+    ]);
   });
 
   it('a rejected CREDIT leads to CompensationRequested for the payer, then COMPENSATED', async () => {

@@ -9,7 +9,8 @@ import { ExactlyOnceConsumer } from '@ledgerline/platform/consumer';
 import type { Pool, Queryable } from '@ledgerline/platform/db';
 import type { EventSerde } from '@ledgerline/platform/events/serde';
 import type { AnyTopic } from '@ledgerline/platform/events/topic';
-import type { DecodedMessage } from '@ledgerline/platform/events/typed';
+import type { DecodedMessage, EncodedMessage } from '@ledgerline/platform/events/typed';
+import { appendToOutbox } from '@ledgerline/platform/outbox';
 import type { Logger } from '@ledgerline/platform/log';
 import {
   ledgerlineDeadLetterProducer,
@@ -26,9 +27,9 @@ import {
 } from '../domain/index.js';
 import { processorConsumerGroup, processorSchema } from '../config.js';
 import type { ProcessorMetrics } from '../metrics.js';
-import { findPayment } from '../store/payments.js';
+import { findPayments, updateSagas, type SagaUpdate } from '../store/payments.js';
 import type { ProcessorMessages } from './messages.js';
-import { storeTransition } from './saga-effects.js';
+import { prepareTransition } from './saga-effects.js';
 
 export interface SagaConsumerOptions {
   readonly kafka: Kafka;
@@ -90,64 +91,94 @@ export function createSagaConsumer(options: SagaConsumerOptions): ExactlyOnceCon
     }),
     onOutboxWritten: options.onOutboxWritten,
     handleBatch: async (messages, context) => {
-      // One payment may appear several times in a batch: each outcome reads the row as the
-      // previous one left it (same transaction), in offset order.
+      const outcomes: LedgerOutcome[] = [];
       for (const message of messages) {
         const classified = classify(message);
-        if ('ignored' in classified) {
-          options.metrics.outcomeIgnored(classified.ignored);
-          continue;
-        }
-        await applyOutcome(options, context.client, classified.outcome);
+        if ('ignored' in classified) options.metrics.outcomeIgnored(classified.ignored);
+        else outcomes.push(classified.outcome);
       }
+      await applyOutcomes(options, context.client, outcomes);
     },
   });
 }
 
-async function applyOutcome(
+/**
+ * Applies a batch of outcomes in offset order. One locked read of every payment concerned, the
+ * transitions in memory (a payment that appears twice sees its first outcome applied), then
+ * one statement for the sagas and one for their outputs: a handful of statements per batch,
+ * not three per outcome.
+ */
+async function applyOutcomes(
   options: SagaConsumerOptions,
   client: Queryable,
-  outcome: LedgerOutcome,
+  outcomes: readonly LedgerOutcome[],
 ): Promise<void> {
-  const { input } = outcome;
-  const log = options.log.child({ paymentId: input.paymentId, eventId: outcome.eventId });
-  const record = await findPayment(client, input.paymentId, { forUpdate: true });
-  if (record === undefined) {
-    options.metrics.anomaly('PAYMENT_UNKNOWN', 'WARNING');
-    log.warn({ step: input.step, sequence: input.sequence }, 'outcome for an unknown payment');
-    return;
+  if (outcomes.length === 0) return;
+  const paymentIds = [...new Set(outcomes.map((o) => o.input.paymentId))].sort();
+  const current = await findPayments(client, paymentIds, { forUpdate: true });
+  const readVersion = new Map([...current].map(([id, record]) => [id, record.saga.version]));
+  const outputs: EncodedMessage[] = [];
+  const now = new Date();
+  for (const outcome of outcomes) {
+    const { input } = outcome;
+    const log = options.log.child({ paymentId: input.paymentId, eventId: outcome.eventId });
+    const record = current.get(input.paymentId);
+    if (record === undefined) {
+      options.metrics.anomaly('PAYMENT_UNKNOWN', 'WARNING');
+      log.warn({ step: input.step, sequence: input.sequence }, 'outcome for an unknown payment');
+      continue;
+    }
+    const result = transition(record.saga, input);
+    if (result.anomaly !== null) {
+      options.metrics.anomaly(result.anomaly.kind, result.anomaly.severity);
+      const fields = { anomaly: result.anomaly, state: record.saga.state };
+      if (result.anomaly.severity === 'CRITICAL') log.error(fields, result.anomaly.message);
+      else log.warn(fields, result.anomaly.message);
+    }
+    if (result.disposition !== 'APPLIED') {
+      log.debug({ disposition: result.disposition }, 'outcome changes nothing');
+      continue;
+    }
+    const prepared = await prepareTransition(
+      options.messages,
+      record,
+      result,
+      { causationId: outcome.eventId, correlationId: record.correlationId, occurredAt: now },
+      outcome.detail,
+    );
+    outputs.push(...prepared.messages);
+    current.set(input.paymentId, {
+      ...record,
+      saga: result.saga,
+      statusVersion: prepared.statusVersion,
+      updatedAt: now,
+    });
+    for (const change of result.statusChanges) options.metrics.sagaTransition(change.to);
+    log.info(
+      {
+        step: input.step,
+        sequence: input.sequence,
+        outcome: input.kind,
+        from: record.saga.state,
+        to: result.saga.state,
+        commandIds: prepared.commandIds,
+      },
+      'saga advanced',
+    );
   }
-  const result = transition(record.saga, input);
-  if (result.anomaly !== null) {
-    options.metrics.anomaly(result.anomaly.kind, result.anomaly.severity);
-    const fields = { anomaly: result.anomaly, state: record.saga.state };
-    if (result.anomaly.severity === 'CRITICAL') log.error(fields, result.anomaly.message);
-    else log.warn(fields, result.anomaly.message);
+  const updates: SagaUpdate[] = [];
+  for (const [paymentId, record] of current) {
+    const previousVersion = readVersion.get(paymentId);
+    if (previousVersion === undefined || record.saga.version === previousVersion) continue;
+    updates.push({
+      saga: record.saga,
+      previousVersion,
+      statusVersion: record.statusVersion,
+      updatedAt: record.updatedAt,
+    });
   }
-  if (result.disposition !== 'APPLIED') {
-    log.debug({ disposition: result.disposition }, 'outcome changes nothing');
-    return;
-  }
-  const stored = await storeTransition(
-    client,
-    options.messages,
-    record,
-    result,
-    { causationId: outcome.eventId, correlationId: record.correlationId, occurredAt: new Date() },
-    outcome.detail,
-  );
-  for (const change of result.statusChanges) options.metrics.sagaTransition(change.to);
-  log.info(
-    {
-      step: input.step,
-      sequence: input.sequence,
-      outcome: input.kind,
-      from: record.saga.state,
-      to: result.saga.state,
-      commandIds: stored.commandIds,
-    },
-    'saga advanced',
-  );
+  await updateSagas(client, updates);
+  await appendToOutbox(client, processorSchema, outputs);
 }
 
 function classifyPosted(event: PaymentStepPosted): Classified {

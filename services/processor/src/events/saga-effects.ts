@@ -1,7 +1,8 @@
-// Storing one applied saga transition: the new saga, the ledger commands it asks for and one
-// payments.status-changed event per state change, all inside the caller's transaction. The
-// API (refunds) and the saga consumer (ledger outcomes) both come through here, so a saga is
-// never stored without its outputs, nor an output published without its saga.
+// An applied saga transition's outputs: the ledger commands it asks for and one
+// payments.status-changed event per state change, stored with the new saga inside the caller's
+// transaction. The API (refunds, one at a time) and the saga consumer (a batch of ledger
+// outcomes at once) both prepare them here, so a saga is never stored without its outputs, nor
+// an output published without its saga.
 import { appendToOutbox } from '@ledgerline/platform/outbox';
 import type { Queryable } from '@ledgerline/platform/db';
 import type { EncodedMessage } from '@ledgerline/platform/events/typed';
@@ -14,15 +15,19 @@ export interface StoredTransition {
   readonly statusVersion: number;
 }
 
-export async function storeTransition(
-  db: Queryable,
+/** What one applied transition puts in the outbox, encoded; nothing is written yet. */
+export interface PreparedTransition extends StoredTransition {
+  readonly messages: readonly EncodedMessage[];
+}
+
+export async function prepareTransition(
   messages: ProcessorMessages,
   record: PaymentRecord,
   result: TransitionResult,
   cause: Cause,
   // The ledger's words for a rejection, kept on the status-changed event.
   rejectionDetail: string | null,
-): Promise<StoredTransition> {
+): Promise<PreparedTransition> {
   invariant(result.disposition === 'APPLIED', 'only applied transitions are stored');
   const { saga } = result;
   const encoded: EncodedMessage[] = [];
@@ -50,7 +55,20 @@ export async function storeTransition(
       ),
     );
   }
-  await updateSaga(db, saga, record.saga.version, statusVersion, new Date());
-  await appendToOutbox(db, 'processor', encoded);
-  return { commandIds, statusVersion };
+  return { messages: encoded, commandIds, statusVersion };
+}
+
+/** One transition, stored with its outputs in the caller's transaction (the API's refunds). */
+export async function storeTransition(
+  db: Queryable,
+  messages: ProcessorMessages,
+  record: PaymentRecord,
+  result: TransitionResult,
+  cause: Cause,
+  rejectionDetail: string | null,
+): Promise<StoredTransition> {
+  const prepared = await prepareTransition(messages, record, result, cause, rejectionDetail);
+  await updateSaga(db, result.saga, record.saga.version, prepared.statusVersion, new Date());
+  await appendToOutbox(db, 'processor', prepared.messages);
+  return { commandIds: prepared.commandIds, statusVersion: prepared.statusVersion };
 }

@@ -1,6 +1,7 @@
 // Payments, their sagas and refunds in the processor schema. Values are always bound; rows are
 // checked on the way out, so a malformed row fails loudly instead of reaching a client.
 import type { Queryable } from '@ledgerline/platform/db';
+import { arrayLiteral } from '@ledgerline/platform/sql-array';
 import {
   assertSagaInvariants,
   invariant,
@@ -93,6 +94,71 @@ export async function findPayment(
 }
 
 /**
+ * Every listed payment that exists, read (and locked, when asked) in id order: two batches that
+ * lock overlapping payments take the locks in the same order and cannot deadlock.
+ */
+export async function findPayments(
+  db: Queryable,
+  paymentIds: readonly string[],
+  options: { forUpdate: boolean },
+): Promise<Map<string, PaymentRecord>> {
+  const found = new Map<string, PaymentRecord>();
+  if (paymentIds.length === 0) return found;
+  const { rows } = await db.query<PaymentRow>(
+    `SELECT ${paymentColumns} FROM processor.payments WHERE id = ANY($1::uuid[])
+     ORDER BY id ${options.forUpdate ? 'FOR UPDATE' : ''}`,
+    [arrayLiteral([...paymentIds])],
+  );
+  for (const row of rows) {
+    const record = paymentFromRow(row);
+    found.set(record.saga.paymentId, record);
+  }
+  return found;
+}
+
+export interface SagaUpdate {
+  readonly saga: Saga;
+  /** The version the row had when it was read (and locked). */
+  readonly previousVersion: number;
+  readonly statusVersion: number;
+  readonly updatedAt: Date;
+}
+
+/**
+ * Stores several sagas in one statement, each after one or more transitions since it was read.
+ * The version check makes a lost update impossible: every row must still be at the version
+ * its update was computed from.
+ */
+export async function updateSagas(db: Queryable, updates: readonly SagaUpdate[]): Promise<void> {
+  if (updates.length === 0) return;
+  for (const u of updates) {
+    invariant(u.saga.version > u.previousVersion, 'a stored transition bumps the version');
+  }
+  const { rowCount } = await db.query(
+    `UPDATE processor.payments p
+     SET state = u.state, saga = u.saga, version = u.version, status_version = u.status_version,
+         updated_at = u.updated_at
+     FROM unnest($1::uuid[], $2::int[], $3::text[], $4::jsonb[], $5::int[], $6::int[],
+                 $7::timestamptz[])
+       AS u(id, previous_version, state, saga, version, status_version, updated_at)
+     WHERE p.id = u.id AND p.version = u.previous_version`,
+    [
+      arrayLiteral(updates.map((u) => u.saga.paymentId)),
+      arrayLiteral(updates.map((u) => u.previousVersion)),
+      arrayLiteral(updates.map((u) => u.saga.state)),
+      arrayLiteral(updates.map((u) => JSON.stringify(u.saga))),
+      arrayLiteral(updates.map((u) => u.saga.version)),
+      arrayLiteral(updates.map((u) => u.statusVersion)),
+      arrayLiteral(updates.map((u) => u.updatedAt)),
+    ],
+  );
+  invariant(
+    rowCount === updates.length,
+    `${updates.length} sagas to store, ${rowCount ?? 0} at the version they were read at`,
+  );
+}
+
+/**
  * Stores the saga after a transition. The version check makes a lost update impossible even
  * if a caller forgot the row lock: exactly one row must match the version it read.
  */
@@ -104,21 +170,7 @@ export async function updateSaga(
   updatedAt: Date,
 ): Promise<void> {
   invariant(saga.version === previousVersion + 1, 'a stored transition bumps the version by one');
-  const { rowCount } = await db.query(
-    `UPDATE processor.payments
-     SET state = $3, saga = $4, version = $5, status_version = $6, updated_at = $7
-     WHERE id = $1 AND version = $2`,
-    [
-      saga.paymentId,
-      previousVersion,
-      saga.state,
-      JSON.stringify(saga),
-      saga.version,
-      statusVersion,
-      updatedAt,
-    ],
-  );
-  invariant(rowCount === 1, `payment ${saga.paymentId} was at version ${previousVersion}`);
+  await updateSagas(db, [{ saga, previousVersion, statusVersion, updatedAt }]);
 }
 
 export interface PaymentFilter {
