@@ -11,6 +11,7 @@
 //   BENCH_IN_FLIGHT_MAX (default 2000)  requests in flight at most
 //   BENCH_DRAIN_S_MAX (default 120)  longest wait for a step's payments to complete
 //   BENCH_RAW_STEPS  (default 100000) posting rows for the raw ceiling
+//   BENCH_CPU_PROFILE (unset)        write a V8 .cpuprofile of the load steps here
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -32,6 +33,7 @@ import {
 import { driveStream } from './generator.js';
 import { Samples, percentile, type TrendSummary } from './metrics.js';
 import { ensureLocalStack, startInProcessPlatform } from './platform.js';
+import { startCpuProfile } from '@ledgerline/platform/cpu-profile';
 import { CpuSampler, findStackPids } from '@ledgerline/platform/procstat';
 import { rawPostingCeiling } from '@ledgerline/ledger/bench/raw-ceiling';
 import { formatNumber, writeReport, type Chart } from './report.js';
@@ -263,6 +265,7 @@ async function main(): Promise<void> {
     }, 1_000);
 
     const steps: StepFigures[] = [];
+    const stopProfile = await startCpuProfile(env['BENCH_CPU_PROFILE']);
     try {
       for (const [step, rate] of rates.entries()) {
         process.stderr.write(
@@ -347,6 +350,7 @@ async function main(): Promise<void> {
       }
     } finally {
       clearInterval(sampler);
+      await stopProfile();
     }
 
     // Verify once the platform has drained: a payment still in flight is not yet a failure.

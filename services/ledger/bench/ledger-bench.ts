@@ -12,7 +12,6 @@
 // The rate is measured over the steady state: from the first committed batch of the backlog to
 // the last, so start-up (migrations, connections, the consumer group join) is reported apart.
 import { randomUUID } from 'node:crypto';
-import { Session } from 'node:inspector/promises';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -20,6 +19,7 @@ import pg from 'pg';
 import { REPO_ROOT, intSetting } from '@ledgerline/platform/config';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createLogger } from '@ledgerline/platform/log';
+import { startCpuProfile } from '@ledgerline/platform/cpu-profile';
 import { CpuSampler, findStackPids } from '@ledgerline/platform/procstat';
 import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
 import { allTopics, ledgerCommandsProducer } from '@ledgerline/generated/topics';
@@ -43,21 +43,6 @@ const SEND_BATCH = 5_000;
 const WAIT_MAX_MS = 30 * 60_000;
 const cpuProfilePath = env['LEDGER_BENCH_CPU_PROFILE'];
 const log = createLogger('bench-ledger');
-
-/** Starts a V8 CPU profile of this process when asked to; the returned stop writes it. */
-async function startCpuProfile(): Promise<() => Promise<void>> {
-  if (cpuProfilePath === undefined || cpuProfilePath === '') return async () => {};
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  return async () => {
-    const { profile } = await session.post('Profiler.stop');
-    await writeFile(cpuProfilePath, JSON.stringify(profile));
-    session.disconnect();
-    process.stderr.write(`CPU profile of the measured phase: ${cpuProfilePath}\n`);
-  };
-}
 
 async function produce(
   kafka: Kafka,
@@ -218,7 +203,8 @@ async function throughTheLedger(): Promise<{
     const target = await endOffsets(kafka, topic);
 
     const base = await appliedMessages(owner, topic);
-    const stopProfile = instanceCount === 1 ? await startCpuProfile() : async () => {};
+    const stopProfile =
+      instanceCount === 1 ? await startCpuProfile(cpuProfilePath) : async () => {};
     const started = performance.now();
     const ledgers = await startLedgers(testEnv, instanceCount);
     const cpu = new CpuSampler({ ...findStackPids(), ...ledgers.pids });
