@@ -73,3 +73,28 @@ export class RecordingDb {
     return this as unknown as PoolClient;
   }
 }
+
+/** The elements of a one-dimensional PostgreSQL array literal, as arrayLiteral writes them. */
+export function arrayElements(literal: string): (string | null)[] {
+  const elements: (string | null)[] = [];
+  let i = 1; // after '{'
+  while (i < literal.length - 1) {
+    if (literal[i] === '"') {
+      let text = '';
+      for (i += 1; literal[i] !== '"'; i += 1) {
+        if (literal[i] === '\\') i += 1;
+        text += literal[i];
+      }
+      elements.push(text);
+      i += 1;
+    } else {
+      const comma = literal.indexOf(',', i);
+      const end = comma === -1 ? literal.length - 1 : comma;
+      const raw = literal.slice(i, end);
+      elements.push(raw === 'NULL' ? null : raw);
+      i = end;
+    }
+    if (literal[i] === ',') i += 1;
+  }
+  return elements;
+}

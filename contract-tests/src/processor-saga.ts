@@ -12,7 +12,7 @@ import type { Saga } from '@ledgerline/processor/domain/index';
 import { ProcessorMessages } from '@ledgerline/processor/events/messages';
 import { createSagaConsumer } from '@ledgerline/processor/events/saga-consumer';
 import type { ProcessorMetrics } from '@ledgerline/processor/metrics';
-import { CapturingSerde, RecordingDb, type ProducedMessage } from './capture.js';
+import { arrayElements, CapturingSerde, RecordingDb, type ProducedMessage } from './capture.js';
 import { paymentRecord } from './providers/processor.js';
 
 export interface SagaRun {
@@ -83,8 +83,10 @@ export async function runSagaConsumer(
     deadLetter: (_raw, reason) => ignored.push(`dead-letter: ${reason}`),
   });
   const update = db.statements.find((s) => /UPDATE processor\.payments/.test(s.text));
+  // The sagas travel as one jsonb[] parameter (one element: the batch holds one outcome).
+  const sagas = update === undefined ? [] : arrayElements(String(update.values[3]));
   return {
-    stored: update === undefined ? null : (JSON.parse(String(update.values[3])) as Saga),
+    stored: sagas[0] === undefined || sagas[0] === null ? null : (JSON.parse(sagas[0]) as Saga),
     outbox: serde.produced,
     ignored,
   };
