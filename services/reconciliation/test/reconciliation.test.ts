@@ -10,6 +10,7 @@ import { EventSerde } from '@ledgerline/platform/events/serde';
 import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
 import { TopicConsumer } from '@ledgerline/platform/events/typed';
 import { createKafka } from '@ledgerline/platform/kafka';
+import { createLogger } from '@ledgerline/platform/log';
 import {
   allTopics,
   reconciliationDiscrepancyDetectedTopic,
@@ -17,6 +18,8 @@ import {
 } from '@ledgerline/generated/topics';
 import type { components } from '@ledgerline/generated/openapi/reconciliation.types';
 import { systemAccountId } from '../src/domain/ids.js';
+import { Reconciler } from '../src/reconciler.js';
+import { RunEventEncoder } from '../src/events/run-events.js';
 import { startReconciliation, type ReconciliationService } from '../src/service.js';
 import {
   asReconciliationApp,
@@ -552,5 +555,52 @@ describe('reconciliation on the real stack', () => {
     } finally {
       await continuous.stop();
     }
+  });
+});
+
+describe('a ledger row whose event is still on its way', () => {
+  it('is not a discrepancy while younger than the outcome timeout, and is one after it', async () => {
+    const postedAt = new Date();
+    const txId = randomUUID();
+    await tamper(
+      `WITH t AS (
+         INSERT INTO ledger.transactions (transaction_id, payment_id, step, sequence, currency,
+           step_key, command_id, correlation_id, account_id, account_balance_after_minor,
+           command_fingerprint, posted_at)
+         VALUES ($1::uuid, NULL, 'ADJUSTMENT', 0, 'EUR', 'adjustment:in-flight:' || $1::text,
+           gen_random_uuid(), gen_random_uuid(), $2, 0, 'in-flight', $4))
+       INSERT INTO ledger.entries (entry_id, transaction_id, entry_index, account_id, direction,
+         amount_minor, currency, posted_at)
+       VALUES (gen_random_uuid(), $1, 0, $2, 'DEBIT', 500, 'EUR', $4),
+              (gen_random_uuid(), $1, 1, $3, 'CREDIT', 500, 'EUR', $4)`,
+      [txId, alice, bob, postedAt],
+    );
+    const serde = new EventSerde({ registryUrl: env.schemaRegistryUrl, autoRegister: true });
+    const reconcilerAt = (nowMs: number) =>
+      new Reconciler({
+        pool: owner,
+        log: createLogger('reconciliation-test'),
+        events: new RunEventEncoder(serde, env.topicPrefix),
+        outcomeTimeoutMs: 60_000,
+        dateWindowDays: 2,
+        pageSize: 100,
+        now: () => new Date(nowMs),
+      });
+    const window = {
+      from: new Date(postedAt.getTime() - MINUTE_MS),
+      to: new Date(postedAt.getTime() + 1),
+    };
+    const unannounced = async (nowMs: number) => {
+      const run = await reconcilerAt(nowMs).runNow('ON_DEMAND', window, [
+        'LEDGER_ROWS_MATCH_EVENTS',
+      ]);
+      return (await discrepanciesOf(run.runId, 'LEDGER_ROW_WITHOUT_EVENT')).filter(
+        (d) => d.transactionId === txId,
+      );
+    };
+    // Half a second after posting: the relay and Kafka may still be carrying its event.
+    expect(await unannounced(postedAt.getTime() + 500)).toEqual([]);
+    // A minute and a second later nothing can excuse the silence.
+    expect(await unannounced(postedAt.getTime() + 61_000)).toHaveLength(1);
   });
 });
