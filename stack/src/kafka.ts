@@ -14,17 +14,14 @@ import {
   type StackConfig,
 } from './paths.js';
 import {
+  assertPortsFree,
+  awaitReady,
   findOnPath,
-  isAlive,
   isPortOpen,
-  lastLogLine,
   ownedPid,
-  removeFile,
   runCommand,
-  seconds,
   spawnDetached,
-  stopProcessTree,
-  waitFor,
+  stopComponent,
 } from './process.js';
 
 const READY_TIMEOUT_MS = 60_000;
@@ -253,17 +250,10 @@ export async function startKafka(
   let pid = await kafkaPid(config);
   const started = pid === undefined;
   if (pid === undefined) {
-    for (const [port, env] of [
+    await assertPortsFree('Kafka', LOOPBACK_HOST, [
       [config.ports.kafka, 'LEDGERLINE_KAFKA_PORT'],
       [config.ports.kafkaController, 'LEDGERLINE_KAFKA_CONTROLLER_PORT'],
-    ] as const) {
-      if (await isPortOpen(LOOPBACK_HOST, port)) {
-        throw new StackError(
-          `port ${port} is already in use by another process: Kafka cannot listen there ` +
-            `(stop it, or set ${env})`,
-        );
-      }
-    }
+    ]);
     pid = await spawnDetached({
       command: plan.java.javaBin,
       args: [
@@ -287,25 +277,16 @@ export async function startKafka(
     });
     log(`kafka: started pid ${pid}`);
   }
-  const brokerPid = pid;
-  try {
-    await waitFor(async () => ((await kafkaAnswers(config)) ? true : undefined), {
-      timeoutMs: READY_TIMEOUT_MS,
-      intervalMs: 250,
-      failFast: () =>
-        isAlive(brokerPid)
-          ? undefined
-          : new StackError(`Kafka exited during startup${detailOf(logFile)}; see ${logFile}`),
-      timeoutError: () =>
-        new StackError(
-          `Kafka did not become ready within ${seconds(READY_TIMEOUT_MS)}; see ${logFile}`,
-        ),
-    });
-  } catch (error) {
-    // Leave no half-started process behind: a failed start stops what it launched.
-    if (started) await stopKafka(config).catch(() => undefined);
-    throw error;
-  }
+  await awaitReady({
+    component: 'Kafka',
+    pid,
+    logFile,
+    errorPattern: /ERROR|FATAL|Exception|Error:/,
+    answers: () => kafkaAnswers(config),
+    timeoutMs: READY_TIMEOUT_MS,
+    intervalMs: 250,
+    stopLaunched: started ? () => stopKafka(config) : undefined,
+  });
   return { started };
 }
 
@@ -322,11 +303,6 @@ async function classDataSharingArgs(config: StackConfig): Promise<string[]> {
   } catch {
     return [`-XX:ArchiveClassesAtExit=${archive}`];
   }
-}
-
-function detailOf(logFile: string): string {
-  const line = lastLogLine(logFile, /ERROR|FATAL|Exception|Error:/);
-  return line ? ` (${line})` : '';
 }
 
 /** Ready = the broker answers a metadata request over the client listener. */
@@ -352,13 +328,12 @@ export async function kafkaAnswers(config: StackConfig): Promise<boolean> {
 }
 
 export async function stopKafka(config: StackConfig): Promise<boolean> {
-  const pid = await kafkaPid(config);
-  if (pid === undefined) {
-    await removeFile(config.pidFiles.kafka);
-    return false;
-  }
   // SIGTERM = controlled shutdown: flushes logs and writes the clean-shutdown marker.
-  await stopProcessTree({ pid, description: 'Kafka', signal: 'SIGTERM', graceMs: STOP_GRACE_MS });
-  await removeFile(config.pidFiles.kafka);
-  return true;
+  return stopComponent({
+    pid: await kafkaPid(config),
+    pidFile: config.pidFiles.kafka,
+    description: 'Kafka',
+    signal: 'SIGTERM',
+    graceMs: STOP_GRACE_MS,
+  });
 }

@@ -25,18 +25,15 @@ import {
   type StackConfig,
 } from './paths.js';
 import {
+  assertPortsFree,
+  awaitReady,
   findOnPath,
-  isAlive,
   isExecutable,
-  isPortOpen,
-  lastLogLine,
   ownedPid,
   removeFile,
   runCommand,
-  seconds,
   spawnDetached,
-  stopProcessTree,
-  waitFor,
+  stopComponent,
 } from './process.js';
 
 export interface PostgresBinaries {
@@ -154,12 +151,9 @@ export async function startPostgres(
   let pid = await postgresPid(config);
   const started = pid === undefined;
   if (pid === undefined) {
-    if (await isPortOpen(LOOPBACK_HOST, config.ports.postgres)) {
-      throw new StackError(
-        `port ${config.ports.postgres} is already in use by another process: PostgreSQL cannot ` +
-          'listen there (stop it, or set LEDGERLINE_POSTGRES_PORT)',
-      );
-    }
+    await assertPortsFree('PostgreSQL', LOOPBACK_HOST, [
+      [config.ports.postgres, 'LEDGERLINE_POSTGRES_PORT'],
+    ]);
     await initialiseIfNeeded(config, plan, log);
     pid = await spawnDetached({
       command: plan.binaries.postgres,
@@ -174,34 +168,18 @@ export async function startPostgres(
     });
     log(`postgres: started pid ${pid}`);
   }
-  const serverPid = pid;
-  try {
-    await waitFor(async () => ((await canQuery(config)) ? true : undefined), {
-      timeoutMs: READY_TIMEOUT_MS,
-      intervalMs: 100,
-      failFast: () =>
-        isAlive(serverPid)
-          ? undefined
-          : new StackError(
-              `PostgreSQL exited during startup${detail(logFile, /FATAL|PANIC|ERROR/)}; see ${logFile}`,
-            ),
-      timeoutError: () =>
-        new StackError(
-          `PostgreSQL did not become ready within ${seconds(READY_TIMEOUT_MS)}; see ${logFile}`,
-        ),
-    });
-  } catch (error) {
-    // Leave no half-started process behind: a failed start stops what it launched.
-    if (started) await stopPostgres(config).catch(() => undefined);
-    throw error;
-  }
+  await awaitReady({
+    component: 'PostgreSQL',
+    pid,
+    logFile,
+    errorPattern: /FATAL|PANIC|ERROR/,
+    answers: () => canQuery(config),
+    timeoutMs: READY_TIMEOUT_MS,
+    intervalMs: 100,
+    stopLaunched: started ? () => stopPostgres(config) : undefined,
+  });
   await ensureDatabases(config);
   return { started };
-}
-
-function detail(logFile: string, pattern: RegExp): string {
-  const line = lastLogLine(logFile, pattern);
-  return line ? ` (${line})` : '';
 }
 
 /**
@@ -416,18 +394,12 @@ export async function ensureDatabasesAt(login: ServerLogin, databases: string[])
 }
 
 export async function stopPostgres(config: StackConfig): Promise<boolean> {
-  const pid = await postgresPid(config);
-  if (pid === undefined) {
-    await removeFile(config.pidFiles.postgres);
-    return false;
-  }
   // SIGINT = fast shutdown: disconnect clients, checkpoint, exit. SIGTERM would wait for them.
-  await stopProcessTree({
-    pid,
+  return stopComponent({
+    pid: await postgresPid(config),
+    pidFile: config.pidFiles.postgres,
     description: 'PostgreSQL',
     signal: 'SIGINT',
     graceMs: STOP_GRACE_MS,
   });
-  await removeFile(config.pidFiles.postgres);
-  return true;
 }

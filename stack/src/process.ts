@@ -422,3 +422,83 @@ function readLockOwner(lockFile: string): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * Refuses to launch a component on a port another process holds, naming the variable that
+ * moves it: a second server would fail later with a less helpful message, or worse, a client
+ * would talk to the wrong one.
+ */
+export async function assertPortsFree(
+  component: string,
+  host: string,
+  ports: readonly (readonly [port: number, variable: string])[],
+): Promise<void> {
+  for (const [port, variable] of ports) {
+    if (await isPortOpen(host, port)) {
+      throw new StackError(
+        `port ${port} is already in use by another process: ${component} cannot listen there ` +
+          `(stop it, or set ${variable})`,
+      );
+    }
+  }
+}
+
+export interface ReadySpec {
+  /** As messages start with it: 'Kafka', 'PostgreSQL', 'the registry'. */
+  component: string;
+  pid: number;
+  logFile: string;
+  /** Log lines worth quoting when the process dies during start-up. */
+  errorPattern: RegExp;
+  answers: () => Promise<boolean>;
+  timeoutMs: number;
+  intervalMs: number;
+  /** Set when this start launched the process: a failed start stops what it launched. */
+  stopLaunched?: () => Promise<unknown>;
+}
+
+/** Waits until a component answers; fails at once, quoting its log, when its process exits. */
+export async function awaitReady(spec: ReadySpec): Promise<void> {
+  const { component, pid, logFile } = spec;
+  const capitalised = component.charAt(0).toUpperCase() + component.slice(1);
+  try {
+    await waitFor(async () => ((await spec.answers()) ? true : undefined), {
+      timeoutMs: spec.timeoutMs,
+      intervalMs: spec.intervalMs,
+      failFast: () => {
+        if (isAlive(pid)) return undefined;
+        const line = lastLogLine(logFile, spec.errorPattern);
+        return new StackError(
+          `${capitalised} exited during startup${line ? ` (${line})` : ''}; see ${logFile}`,
+        );
+      },
+      timeoutError: () =>
+        new StackError(
+          `${capitalised} did not become ready within ${seconds(spec.timeoutMs)}; see ${logFile}`,
+        ),
+    });
+  } catch (error) {
+    await spec.stopLaunched?.().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Stops a component's process tree if it runs; removes its pid file either way. */
+export async function stopComponent(spec: {
+  pid: number | undefined;
+  pidFile: string;
+  description: string;
+  signal: NodeJS.Signals;
+  graceMs: number;
+}): Promise<boolean> {
+  if (spec.pid !== undefined) {
+    await stopProcessTree({
+      pid: spec.pid,
+      description: spec.description,
+      signal: spec.signal,
+      graceMs: spec.graceMs,
+    });
+  }
+  await removeFile(spec.pidFile);
+  return spec.pid !== undefined;
+}

@@ -7,17 +7,13 @@ import { findJavaForRegistry, runMaven, type JavaRuntime } from './jvm.js';
 import { APICURIO_VERSION, LOOPBACK_HOST, type StackConfig } from './paths.js';
 import type { ServerLogin } from './postgres.js';
 import {
+  assertPortsFree,
+  awaitReady,
   findOnPath,
-  isAlive,
-  isPortOpen,
-  lastLogLine,
   ownedPid,
-  removeFile,
   runCommand,
-  seconds,
   spawnDetached,
-  stopProcessTree,
-  waitFor,
+  stopComponent,
 } from './process.js';
 
 const READY_TIMEOUT_MS = 90_000;
@@ -137,17 +133,10 @@ export async function startRegistry(
   let pid = await registryPid(config);
   const started = pid === undefined;
   if (pid === undefined) {
-    for (const [port, env] of [
+    await assertPortsFree('the registry', LOOPBACK_HOST, [
       [config.ports.registry, 'LEDGERLINE_REGISTRY_PORT'],
       [config.ports.registryManagement, 'LEDGERLINE_REGISTRY_MANAGEMENT_PORT'],
-    ] as const) {
-      if (await isPortOpen(LOOPBACK_HOST, port)) {
-        throw new StackError(
-          `port ${port} is already in use by another process: the registry cannot listen there ` +
-            `(stop it, or set ${env})`,
-        );
-      }
-    }
+    ]);
     const tmpDir = join(config.dirs.registry, 'tmp');
     pid = await spawnDetached({
       command: plan.java.javaBin,
@@ -186,34 +175,18 @@ export async function startRegistry(
     });
     log(`registry: started pid ${pid}`);
   }
-  const registryProcess = pid;
-  try {
-    await waitFor(async () => ((await registryAnswers(config)) ? true : undefined), {
-      timeoutMs: READY_TIMEOUT_MS,
-      intervalMs: 250,
-      failFast: () =>
-        isAlive(registryProcess)
-          ? undefined
-          : new StackError(
-              `the registry exited during startup${detailOf(logFile)}; see ${logFile}`,
-            ),
-      timeoutError: () =>
-        new StackError(
-          `the registry did not become ready within ${seconds(READY_TIMEOUT_MS)}; see ${logFile}`,
-        ),
-    });
-  } catch (error) {
-    // Leave no half-started process behind: a failed start stops what it launched.
-    if (started) await stopRegistry(config).catch(() => undefined);
-    throw error;
-  }
+  await awaitReady({
+    component: 'the registry',
+    pid,
+    logFile,
+    errorPattern: /ERROR|FATAL|Exception/,
+    answers: () => registryAnswers(config),
+    timeoutMs: READY_TIMEOUT_MS,
+    intervalMs: 250,
+    stopLaunched: started ? () => stopRegistry(config) : undefined,
+  });
   await ensureGlobalCompatibility(config, log);
   return { started };
-}
-
-function detailOf(logFile: string): string {
-  const line = lastLogLine(logFile, /ERROR|FATAL|Exception/);
-  return line ? ` (${line})` : '';
 }
 
 /** Ready = management health says UP and the Confluent API answers. */
@@ -263,17 +236,11 @@ async function ensureGlobalCompatibility(
 }
 
 export async function stopRegistry(config: StackConfig): Promise<boolean> {
-  const pid = await registryPid(config);
-  if (pid === undefined) {
-    await removeFile(config.pidFiles.registry);
-    return false;
-  }
-  await stopProcessTree({
-    pid,
+  return stopComponent({
+    pid: await registryPid(config),
+    pidFile: config.pidFiles.registry,
     description: 'the registry',
     signal: 'SIGTERM',
     graceMs: STOP_GRACE_MS,
   });
-  await removeFile(config.pidFiles.registry);
-  return true;
 }
