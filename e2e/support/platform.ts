@@ -2,11 +2,7 @@
 // processor started from their real wiring over one test environment (same database, same
 // topic prefix), talked to only through their generated HTTP clients and their Kafka topics.
 import { randomUUID } from 'node:crypto';
-import type { Consumer } from 'kafkajs';
-import { createKafka } from '@ledgerline/platform/kafka';
 import { EventSerde } from '@ledgerline/platform/events/serde';
-import type { AnyTopic } from '@ledgerline/platform/events/topic';
-import type { DecodedMessage, TopicConsumer } from '@ledgerline/platform/events/typed';
 import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
 import { allTopics } from '@ledgerline/generated/topics';
 import { createLedgerClient, type LedgerClient } from '@ledgerline/generated/openapi/ledger.client';
@@ -276,80 +272,7 @@ export const hasStatus =
 // ---------------------------------------------------------------------------------------------
 // Kafka: a reader that decodes with the generated consumers
 
-/**
- * Reads one topic from the beginning with a fresh consumer group (read_committed), decoding
- * every record with the generated consumer, and notes when each record arrived.
- */
-export class TopicReader<T extends AnyTopic> {
-  readonly records: DecodedMessage<T>[] = [];
-  /** Date.now() when each record (same index as `records`) was decoded. */
-  readonly arrivedAtMs: number[] = [];
-  private readonly errors: unknown[] = [];
-  private readonly consumer: Consumer;
-  private listener: ((record: DecodedMessage<T>, arrivedAtMs: number) => void) | undefined;
-
-  private constructor(
-    brokers: readonly string[],
-    private readonly decoder: TopicConsumer<T>,
-  ) {
-    this.consumer = createKafka([...brokers], `e2e-reader-${randomUUID()}`).consumer({
-      groupId: `e2e-reader-${randomUUID()}`,
-      readUncommitted: false,
-      maxWaitTimeInMs: 20,
-    });
-  }
-
-  static async start<T extends AnyTopic>(
-    brokers: readonly string[],
-    decoder: TopicConsumer<T>,
-    onRecord?: (record: DecodedMessage<T>, arrivedAtMs: number) => void,
-  ): Promise<TopicReader<T>> {
-    const reader = new TopicReader(brokers, decoder);
-    reader.listener = onRecord;
-    await reader.consumer.connect();
-    await reader.consumer.subscribe({ topic: decoder.topic.name, fromBeginning: true });
-    await reader.consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        const arrivedAtMs = Date.now();
-        try {
-          const record = await reader.decoder.decode({
-            partition,
-            offset: message.offset,
-            key: message.key,
-            value: message.value,
-            headers: message.headers,
-            timestamp: message.timestamp,
-          });
-          reader.records.push(record);
-          reader.arrivedAtMs.push(arrivedAtMs);
-          reader.listener?.(record, arrivedAtMs);
-        } catch (error) {
-          reader.errors.push(error);
-        }
-      },
-    });
-    return reader;
-  }
-
-  async waitFor(
-    done: (records: readonly DecodedMessage<T>[]) => boolean,
-    timeoutMs = SAGA_WAIT_MS_MAX,
-  ): Promise<DecodedMessage<T>[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (!done(this.records)) {
-      if (this.errors.length > 0) throw this.errors[0];
-      if (Date.now() > deadline) {
-        throw new Error(`${this.decoder.topic.name}: condition not met after ${timeoutMs} ms`);
-      }
-      await sleep(50);
-    }
-    return [...this.records];
-  }
-
-  async stop(): Promise<void> {
-    await this.consumer.disconnect();
-  }
-}
+export { TopicReader } from '@ledgerline/platform/testing';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -2,12 +2,8 @@
 // database and topic namespace, a superuser view of its tables, and a topic reader that
 // decodes with the generated consumers.
 import { randomUUID } from 'node:crypto';
-import type { Consumer, KafkaMessage } from 'kafkajs';
 import pg from 'pg';
-import { createKafka } from '@ledgerline/platform/kafka';
 import { EventSerde } from '@ledgerline/platform/events/serde';
-import type { AnyTopic } from '@ledgerline/platform/events/topic';
-import type { DecodedMessage, TopicConsumer } from '@ledgerline/platform/events/typed';
 import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
 import {
   ledgerCommandsTopic,
@@ -78,75 +74,7 @@ export async function createTestBed(name: string): Promise<ProcessorTestBed> {
   };
 }
 
-/**
- * Reads a topic from the beginning with a fresh consumer group, decoding every record with the
- * generated consumer, until `done` holds for what was read or `timeoutMs` passes.
- */
-export class TopicReader<T extends AnyTopic> {
-  private readonly consumer: Consumer;
-  readonly records: DecodedMessage<T>[] = [];
-  readonly raw: KafkaMessage[] = [];
-  private readonly errors: unknown[] = [];
-
-  private constructor(
-    brokers: readonly string[],
-    private readonly decoder: TopicConsumer<T>,
-  ) {
-    this.consumer = createKafka([...brokers], `test-reader-${randomUUID()}`).consumer({
-      groupId: `test-reader-${randomUUID()}`,
-      readUncommitted: false,
-      maxWaitTimeInMs: 100,
-    });
-  }
-
-  static async start<T extends AnyTopic>(
-    brokers: readonly string[],
-    decoder: TopicConsumer<T>,
-  ): Promise<TopicReader<T>> {
-    const reader = new TopicReader(brokers, decoder);
-    await reader.consumer.connect();
-    await reader.consumer.subscribe({ topic: decoder.topic.name, fromBeginning: true });
-    await reader.consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        try {
-          reader.raw.push(message);
-          reader.records.push(
-            await reader.decoder.decode({
-              partition,
-              offset: message.offset,
-              key: message.key,
-              value: message.value,
-              headers: message.headers,
-              timestamp: message.timestamp,
-            }),
-          );
-        } catch (error) {
-          reader.errors.push(error);
-        }
-      },
-    });
-    return reader;
-  }
-
-  async waitFor(
-    done: (records: readonly DecodedMessage<T>[]) => boolean,
-    timeoutMs = 20_000,
-  ): Promise<DecodedMessage<T>[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (!done(this.records)) {
-      if (this.errors.length > 0) throw this.errors[0];
-      if (Date.now() > deadline) {
-        throw new Error(`${this.decoder.topic.name}: condition not met after ${timeoutMs} ms`);
-      }
-      await sleep(50);
-    }
-    return [...this.records];
-  }
-
-  async stop(): Promise<void> {
-    await this.consumer.disconnect();
-  }
-}
+export { TopicReader } from '@ledgerline/platform/testing';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
