@@ -1,7 +1,9 @@
 // `npm run bench`: payments through the processor API at increasing arrival rates, end to end.
 // Per step: payments/s reaching COMPLETED (from payments.status-changed), API latency and
 // POST→COMPLETED latency (both from the intended send time: open model), consumer lag, and
-// CPU-seconds per 1,000 payments per process. After the run: exactly-once verification, the
+// CPU-seconds per 1,000 payments per process: the ledger and the processor run as their own
+// processes (services/<name>/src/main.ts), this process only generates the load and watches
+// completions, so /proc tells each apart. After the run: exactly-once verification, the
 // raw PostgreSQL ceiling of the posting rows and the ratio, cost per payment/s from
 // load/pricing.json. Writes reports/bench.html and reports/bench.json.
 //
@@ -11,17 +13,19 @@
 //   BENCH_IN_FLIGHT_MAX (default 2000)  requests in flight at most
 //   BENCH_DRAIN_S_MAX (default 120)  longest wait for a step's payments to complete
 //   BENCH_RAW_STEPS  (default 100000) posting rows for the raw ceiling
-//   BENCH_CPU_PROFILE (unset)        write a V8 .cpuprofile of the load steps here
+//   BENCH_CPU_PROFILE (unset)        write a V8 .cpuprofile of the load steps here (of this
+//                                    process: the load generator)
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Consumer } from 'kafkajs';
-import { intSetting } from '@ledgerline/platform/config';
+import { REPO_ROOT, intSetting } from '@ledgerline/platform/config';
+import { createTestEnvironment } from '@ledgerline/platform/testing';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createKafka } from '@ledgerline/platform/kafka';
-import { paymentsStatusChangedConsumer } from '@ledgerline/generated/topics';
+import { allTopics, paymentsStatusChangedConsumer } from '@ledgerline/generated/topics';
 import { verifyProjection } from '@ledgerline/ledger/store/verify';
 import {
   createLoadState,
@@ -32,7 +36,8 @@ import {
 } from '../../k6/scenarios.js';
 import { driveStream } from './generator.js';
 import { Samples, percentile, type TrendSummary } from './metrics.js';
-import { ensureLocalStack, startInProcessPlatform } from './platform.js';
+import { ensureLocalStack } from './platform.js';
+import { spawnService, type ServiceProcess } from './service-processes.js';
 import { startCpuProfile } from '@ledgerline/platform/cpu-profile';
 import { CpuSampler, findStackPids } from '@ledgerline/platform/procstat';
 import { rawPostingCeiling } from '@ledgerline/ledger/bench/raw-ceiling';
@@ -51,6 +56,18 @@ const inFlightMax = intSetting(env, 'BENCH_IN_FLIGHT_MAX', 2_000, 1, 100_000);
 const drainSMax = intSetting(env, 'BENCH_DRAIN_S_MAX', 120, 1, 3_600);
 const rawSteps = intSetting(env, 'BENCH_RAW_STEPS', 100_000, 1_000, 5_000_000);
 const WARMUP_PAYMENTS = 500;
+/** The CPU role of this process: it generates the load, it is not part of the platform. */
+const GENERATOR_ROLE = 'generator';
+/** CPU columns of the table and the report; `total` is the platform (all but the generator). */
+const CPU_COLUMNS = [
+  { role: 'processor', label: 'processor' },
+  { role: 'ledger', label: 'ledger' },
+  { role: 'postgres', label: 'pg' },
+  { role: 'kafka', label: 'kafka' },
+  { role: 'registry', label: 'registry' },
+  { role: 'total', label: 'total' },
+  { role: GENERATOR_ROLE, label: 'generator' },
+] as const;
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 interface Pricing {
@@ -173,22 +190,33 @@ async function main(): Promise<void> {
   const pricing = JSON.parse(
     await readFile(path.join(here, '..', 'pricing.json'), 'utf8'),
   ) as Pricing;
-  process.stderr.write(`starting ledger + processor in this process ...\n`);
-  const platform = await startInProcessPlatform({
-    name: 'bench',
-    audit: false,
-    reconciliation: false,
-    processorOverrides: { dbPoolSizeMax: 20 },
-  });
-  const testEnv = platform.env;
-  if (testEnv === null) throw new Error('the bench needs the in-process platform');
+  const testEnv = await createTestEnvironment('bench', allTopics);
+  process.stderr.write(`starting the ledger and the processor, one process each ...\n`);
+  const services: ServiceProcess[] = [];
+  const stopServices = async () => {
+    for (const service of services.reverse()) await service.stop().catch(() => undefined);
+    await testEnv.cleanup().catch(() => undefined);
+  };
+  try {
+    const logOf = (name: string) => path.join(REPO_ROOT, 'reports', `bench-${name}.log`);
+    services.push(await spawnService('ledger', testEnv, logOf('ledger')));
+    services.push(
+      await spawnService('processor', testEnv, logOf('processor'), {
+        PROCESSOR_DB_POOL_SIZE_MAX: '20',
+        PROCESSOR_RELAY_IDLE_POLL_MS: '20',
+      }),
+    );
+  } catch (error) {
+    await stopServices();
+    throw error;
+  }
+  const urls = Object.fromEntries(services.map((s) => [s.name, s.url]));
   const owner = new pg.Pool({ connectionString: testEnv.adminDatabaseUrl, max: 2 });
   const kafkaAdmin = createKafka(testEnv.kafkaBrokers, 'bench-lag').admin();
   await kafkaAdmin.connect();
   const originMs = performance.now();
   const watcher = new CompletionWatcher(originMs);
   try {
-    const urls = platform.urls;
     process.stderr.write(`opening and funding ${accountCount} accounts ...\n`);
     const scenario = { ...resolveScenario('steady', false), accounts: accountCount };
     const accountIds = await setupAccounts(scenario, urls);
@@ -254,7 +282,13 @@ async function main(): Promise<void> {
       fire: (arrival) => pay(-1, arrival.intendedAtMs),
     });
 
-    const cpu = new CpuSampler(findStackPids());
+    // This process is the load generator; the services and the stack are measured apart.
+    const { node: generator, ...stack } = findStackPids();
+    const cpu = new CpuSampler({
+      ...stack,
+      ...Object.fromEntries(services.map((s) => [s.name, s.pid])),
+      ...(generator === undefined ? {} : { [GENERATOR_ROLE]: generator }),
+    });
     const sampler = setInterval(() => {
       const tS = second(performance.now());
       const cores = cpu.sample();
@@ -307,7 +341,8 @@ async function main(): Promise<void> {
         let total = 0;
         for (const [role, after] of Object.entries(cpuAfter)) {
           const used = after - (cpuBefore[role] ?? after);
-          total += used;
+          // The platform's cost: every process but the load generator.
+          if (role !== GENERATOR_ROLE) total += used;
           cpuSecondsPer1000[role] = ids.length > 0 ? (used / ids.length) * 1000 : 0;
         }
         cpuSecondsPer1000['total'] = ids.length > 0 ? (total / ids.length) * 1000 : 0;
@@ -417,7 +452,7 @@ async function main(): Promise<void> {
     await watcher.stop().catch(() => undefined);
     await kafkaAdmin.disconnect().catch(() => undefined);
     await owner.end();
-    await platform.stop();
+    await stopServices();
   }
 }
 
@@ -514,7 +549,7 @@ function costTable(pricing: Pricing, best: StepFigures | null) {
   // Cores busy per sustained payment/s = CPU-seconds per payment.
   const coresPerTps = cpuSecondsPerPayment / pricing.targetCpuUtilization;
   return {
-    basis: `CPU-seconds per 1,000 payments at ${best.targetPerS}/s (all processes): ${formatNumber(best.cpuSecondsPer1000['total'], 3)}; instances run at ${pricing.targetCpuUtilization * 100} % CPU; prices from load/pricing.json (configuration, not measured)`,
+    basis: `CPU-seconds per 1,000 payments at ${best.targetPerS}/s (the platform's processes, not the load generator): ${formatNumber(best.cpuSecondsPer1000['total'], 3)}; instances run at ${pricing.targetCpuUtilization * 100} % CPU; prices from load/pricing.json (configuration, not measured)`,
     currency: pricing.currency,
     rows: pricing.instances.map((i) => {
       const perTpsMonth = (coresPerTps / i.vcpu) * i.pricePerHour * pricing.hoursPerMonth;
@@ -539,8 +574,7 @@ type Figures = {
 };
 
 function printTable(figures: Figures): void {
-  const header =
-    'target/s  accepted/s  completed/s  API p50/p95/p99 ms       e2e p50/p95/p99 ms        lag max  drain s  CPU-s/1000 (node kafka pg registry)';
+  const header = `target/s  accepted/s  completed/s  API p50/p95/p99 ms       e2e p50/p95/p99 ms        lag max  drain s  CPU-s/1000 (${CPU_COLUMNS.map((c) => c.label).join(' ')})`;
   console.log(`\n${header}`);
   for (const s of figures.steps) {
     const c = s.cpuSecondsPer1000;
@@ -557,7 +591,7 @@ function printTable(figures: Figures): void {
         ),
         formatNumber(s.lagMax, 0).padStart(8),
         formatNumber(s.drainS).padStart(8),
-        `  ${formatNumber(c['node'], 2)} ${formatNumber(c['kafka'], 2)} ${formatNumber(c['postgres'], 2)} ${formatNumber(c['registry'], 2)}`,
+        `  ${CPU_COLUMNS.map((col) => formatNumber(c[col.role], 2)).join(' ')}`,
       ].join(' '),
     );
   }
@@ -631,7 +665,7 @@ function benchReport(
       yUnit: 'cores busy',
       xLabel: 'seconds since start',
       series: roles.map((role) => ({
-        name: role === 'node' ? 'node (services + generator)' : role,
+        name: role === GENERATOR_ROLE ? 'generator (load, not the platform)' : role,
         points: timeline.map((b) => [b.tS, b.cores[role] ?? null] as const),
       })),
     },
@@ -676,11 +710,7 @@ function benchReport(
           'e2e p99',
           'lag max',
           'drain s',
-          'CPU-s/1000 node',
-          'kafka',
-          'postgres',
-          'registry',
-          'total',
+          ...CPU_COLUMNS.map((col, i) => (i === 0 ? `CPU-s/1000 ${col.label}` : col.label)),
         ],
         rows: figures.steps.map((s) => [
           String(s.targetPerS),
@@ -694,11 +724,7 @@ function benchReport(
           s.endToEnd.p99,
           s.lagMax,
           s.drainS,
-          s.cpuSecondsPer1000['node'] ?? null,
-          s.cpuSecondsPer1000['kafka'] ?? null,
-          s.cpuSecondsPer1000['postgres'] ?? null,
-          s.cpuSecondsPer1000['registry'] ?? null,
-          s.cpuSecondsPer1000['total'] ?? null,
+          ...CPU_COLUMNS.map((col) => s.cpuSecondsPer1000[col.role] ?? null),
         ]),
       },
       {

@@ -94,7 +94,9 @@ export function findStackPids(
 }
 
 /** CPU seconds consumed so far by each role (a process and all its live and reaped children). */
-export function cpuSeconds(pids: Partial<Record<ProcessRole, number>>): Record<string, number> {
+export function cpuSeconds(
+  pids: Readonly<Record<string, number | undefined>>,
+): Record<string, number> {
   const stats = allPids()
     .map(readStat)
     .filter((s): s is StatLine => s !== null);
@@ -132,7 +134,8 @@ export function cpuSeconds(pids: Partial<Record<ProcessRole, number>>): Record<s
 export class CpuSampler {
   private previous: { atMs: number; cpu: Record<string, number> };
 
-  constructor(readonly pids: Partial<Record<ProcessRole, number>> = findStackPids()) {
+  /** Roles are labels: the stack's components, this process, or any other pid to watch. */
+  constructor(readonly pids: Readonly<Record<string, number | undefined>> = findStackPids()) {
     this.previous = { atMs: performance.now(), cpu: cpuSeconds(pids) };
   }
 
