@@ -4,10 +4,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { REPO_ROOT } from '@ledgerline/platform/config';
-import type { TestEnvironment } from '@ledgerline/platform/testing';
+import { freePort, type TestEnvironment } from '@ledgerline/platform/testing';
 
 const READY_WAIT_MS_MAX = 60_000;
 const STOP_WAIT_MS_MAX = 35_000;
@@ -19,18 +18,6 @@ export interface ServiceProcess {
   readonly url: string;
   readonly pid: number;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitReady(url: string, child: ChildProcess, logFile: string): Promise<void> {

@@ -3,6 +3,7 @@
 // other's events. Nothing here fakes Kafka, the registry or PostgreSQL.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Consumer, KafkaMessage } from 'kafkajs';
+import { createServer } from 'node:net';
 import { platformEndpoints } from './config.js';
 import { dropDatabase, ensureDatabase } from './db.js';
 import { prefixedTopic, type AnyTopic } from './events/topic.js';
@@ -131,4 +132,17 @@ export class TopicReader<T extends AnyTopic> {
   async stop(): Promise<void> {
     await this.consumer.disconnect();
   }
+}
+
+/** A loopback port nobody listens on right now (for a service started by a test or a bench). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -2,25 +2,12 @@
 // at any instant: no shutdown hook runs, an open PostgreSQL transaction is simply abandoned.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TestEnvironment } from '@ledgerline/platform/testing';
+import { freePort, type TestEnvironment } from '@ledgerline/platform/testing';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const MAIN = path.join(REPO_ROOT, 'services/ledger/src/main.ts');
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface ChildLedger {
   readonly process: ChildProcess;
