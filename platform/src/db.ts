@@ -33,15 +33,30 @@ export function createPool(
   return pool;
 }
 
+export interface TransactionOptions {
+  isolation?: 'READ COMMITTED' | 'REPEATABLE READ' | 'SERIALIZABLE';
+  /** Longest wait for a row lock before the statement fails (55P03 lock_not_available). */
+  lockTimeoutMs?: number;
+}
+
 /** Runs `work` in one transaction; commits on success, rolls back and rethrows on failure. */
 export async function withTransaction<T>(
   pool: Pool,
   work: (client: PoolClient) => Promise<T>,
-  isolation: 'READ COMMITTED' | 'REPEATABLE READ' | 'SERIALIZABLE' = 'READ COMMITTED',
+  options: TransactionOptions = {},
 ): Promise<T> {
+  const { isolation = 'READ COMMITTED', lockTimeoutMs } = options;
+  if (lockTimeoutMs !== undefined && !(Number.isSafeInteger(lockTimeoutMs) && lockTimeoutMs > 0)) {
+    throw new RangeError(`lockTimeoutMs must be a positive integer, got ${lockTimeoutMs}`);
+  }
   const client = await pool.connect();
   try {
-    await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+    // One round trip: both statements travel in one simple query (no parameters to bind).
+    await client.query(
+      lockTimeoutMs === undefined
+        ? `BEGIN ISOLATION LEVEL ${isolation}`
+        : `BEGIN ISOLATION LEVEL ${isolation}; SET LOCAL lock_timeout = '${lockTimeoutMs}ms'`,
+    );
     const result = await work(client);
     await client.query('COMMIT');
     return result;

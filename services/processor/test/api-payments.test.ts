@@ -88,6 +88,39 @@ describe('processor API: payments', () => {
     expect(after.keys - before.keys).toBe(1);
   });
 
+  it('a request whose key is held by an unfinished request waits at most the idempotency wait, then gets 409 and stores nothing', async () => {
+    const impatient = await startProcessor({
+      ...bed.config,
+      consumerEnabled: false,
+      idempotencyWaitMsMax: 300,
+    });
+    const holder = await bed.admin.connect();
+    try {
+      const key = randomUUID();
+      // The first request with this key, still inside its transaction.
+      await holder.query('BEGIN');
+      await holder.query(
+        `INSERT INTO processor.idempotency_keys
+           (scope, key, request_hash, response_status, response_body, response_location)
+         VALUES ('createPayment', $1, repeat('0', 64), 202, '{}', '/v1/payments/x')`,
+        [key],
+      );
+      const before = await bed.counts();
+      const started = Date.now();
+      const response = await postJson(`${impatient.url}/v1/payments`, validPayment(), {
+        'idempotency-key': key,
+      });
+      expect(response.status).toBe(409);
+      expect(String(response.body['type'])).toMatch(/idempotency-key-in-use$/);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(await bed.counts()).toEqual(before);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+      await impatient.stop();
+    }
+  });
+
   it('refuses the same key with a different body (422) and stores nothing', async () => {
     const key = randomUUID();
     const request = validPayment();

@@ -303,12 +303,7 @@ async function inTransactionWithKeyWait<T>(
   work: (client: PoolClient) => Promise<T>,
 ): Promise<T> {
   try {
-    return await withTransaction(deps.pool, async (client) => {
-      await client.query(`SELECT set_config('lock_timeout', $1, true)`, [
-        `${deps.idempotencyWaitMsMax}ms`,
-      ]);
-      return work(client);
-    });
+    return await withTransaction(deps.pool, work, { lockTimeoutMs: deps.idempotencyWaitMsMax });
   } catch (error) {
     if ((error as { code?: unknown }).code === lockNotAvailable) throw idempotencyKeyInUse();
     throw error;
