@@ -22,7 +22,11 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Consumer } from 'kafkajs';
 import { REPO_ROOT, intSetting } from '@ledgerline/platform/config';
-import { createTestEnvironment } from '@ledgerline/platform/testing';
+import {
+  createTestEnvironment,
+  spawnService,
+  type ServiceProcess,
+} from '@ledgerline/platform/testing';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createKafka } from '@ledgerline/platform/kafka';
 import { allTopics, paymentsStatusChangedConsumer } from '@ledgerline/generated/topics';
@@ -37,7 +41,6 @@ import {
 import { driveStream } from './generator.js';
 import { Samples, percentile, type TrendSummary } from './metrics.js';
 import { ensureLocalStack } from './platform.js';
-import { spawnService, type ServiceProcess } from './service-processes.js';
 import { startCpuProfile } from '@ledgerline/platform/cpu-profile';
 import { CpuSampler, findStackPids } from '@ledgerline/platform/procstat';
 import { rawPostingCeiling } from '@ledgerline/ledger/bench/raw-ceiling';
@@ -206,6 +209,7 @@ async function main(): Promise<void> {
         PROCESSOR_RELAY_IDLE_POLL_MS: '20',
       }),
     );
+    await Promise.all(services.map((s) => s.ready));
   } catch (error) {
     await stopServices();
     throw error;

@@ -1,10 +1,14 @@
 // Test isolation on the real stack: every test file gets its own database and its own topic
 // namespace (prefixed topics and subjects), so files run in parallel without seeing each
 // other's events. Nothing here fakes Kafka, the registry or PostgreSQL.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import { createServer } from 'node:net';
-import { platformEndpoints } from './config.js';
+import { REPO_ROOT, platformEndpoints } from './config.js';
 import { dropDatabase, ensureDatabase } from './db.js';
 import { prefixedTopic, type AnyTopic } from './events/topic.js';
 import { createKafka, ensureTopics } from './kafka.js';
@@ -145,4 +149,97 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Services as processes (benchmarks)
+
+const READY_WAIT_MS_MAX = 60_000;
+const STOP_WAIT_MS_MAX = 35_000;
+
+export interface ServiceProcess {
+  readonly name: string;
+  readonly url: string;
+  readonly pid: number;
+  /** Resolves once /readyz answers; rejects (and stops the process) when it does not. */
+  readonly ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function waitReady(url: string, child: ChildProcess, logFile: string): Promise<void> {
+  const deadline = Date.now() + READY_WAIT_MS_MAX;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(
+        `${url}: the service exited (${child.exitCode}) during start-up; see ${logFile}`,
+      );
+    }
+    const ready = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${url} was not ready within ${READY_WAIT_MS_MAX / 1000} s; see ${logFile}`);
+}
+
+/**
+ * Starts `services/<name>/src/main.ts` as its own OS process (what a deployment runs, and what
+ * lets /proc attribute CPU to it) on a free loopback port, with the environment's database,
+ * brokers, registry and topic prefix; resolves once it is spawned (await `ready` for /readyz).
+ * Logs at warn (per-payment info lines would be part of what a benchmark measures) go to
+ * `logFile`.
+ */
+export async function spawnService(
+  name: string,
+  env: TestEnvironment,
+  logFile: string,
+  settings: Record<string, string> = {},
+): Promise<ServiceProcess> {
+  const port = await freePort();
+  await mkdir(path.dirname(logFile), { recursive: true });
+  const child = spawn(
+    process.execPath,
+    [
+      '--max-semi-space-size=64',
+      '--import',
+      'tsx',
+      path.join(REPO_ROOT, 'services', name, 'src', 'main.ts'),
+    ],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        LEDGERLINE_ENV: 'development',
+        LOG_LEVEL: 'warn',
+        DATABASE_URL: env.databaseUrl,
+        KAFKA_BROKERS: env.kafkaBrokers.join(','),
+        SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
+        LEDGERLINE_TOPIC_PREFIX: env.topicPrefix,
+        [`${name.toUpperCase()}_PORT`]: String(port),
+        ...settings,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const log = createWriteStream(logFile, { flags: 'a' });
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_WAIT_MS_MAX);
+    await exited;
+    clearTimeout(timer);
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const ready = waitReady(url, child, logFile).catch(async (error: unknown) => {
+    await stop();
+    throw error;
+  });
+  // Unobserved until a caller awaits it; the failure is never lost, only not yet reported.
+  ready.catch(() => undefined);
+  return { name, url, pid: child.pid ?? 0, ready, stop };
 }

@@ -21,12 +21,15 @@ import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createLogger } from '@ledgerline/platform/log';
 import { startCpuProfile } from '@ledgerline/platform/cpu-profile';
 import { CpuSampler, findStackPids } from '@ledgerline/platform/procstat';
-import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
+import {
+  createTestEnvironment,
+  spawnService,
+  type TestEnvironment,
+} from '@ledgerline/platform/testing';
 import { allTopics, ledgerCommandsProducer } from '@ledgerline/generated/topics';
 import type { LedgerCommandInput } from '@ledgerline/generated/avro/types';
 import { transactionIdFor } from '../src/domain/ids.js';
 import { startLedger } from '../src/service.js';
-import { spawnLedger } from '../test/support/child-ledger.js';
 import { rawPostingCeiling } from './raw-ceiling.js';
 import {
   creditCommand,
@@ -116,6 +119,8 @@ async function waitUntilConsumed(
 
 interface RunningLedger {
   pids: Record<string, number>;
+  /** Never settles while the ledgers start fine; rejects when one does not become ready. */
+  failure: Promise<never>;
   stop(): Promise<void>;
 }
 
@@ -123,18 +128,17 @@ interface RunningLedger {
 async function startLedgers(testEnv: TestEnvironment, count: number): Promise<RunningLedger> {
   if (count === 1) {
     const ledger = await startLedgerFor(testEnv);
-    return { pids: {}, stop: () => ledger.stop() };
+    return { pids: {}, failure: new Promise<never>(() => {}), stop: () => ledger.stop() };
   }
   const children = await Promise.all(
     Array.from({ length: count }, (_, i) =>
-      spawnLedger(testEnv, path.join(REPO_ROOT, 'reports', `bench-ledger-${i + 1}.log`), {
-        nodeFlags: ['--max-semi-space-size=64'],
-        logLevel: 'warn',
-      }),
+      spawnService('ledger', testEnv, path.join(REPO_ROOT, 'reports', `bench-ledger-${i + 1}.log`)),
     ),
   );
   return {
-    pids: Object.fromEntries(children.map((c, i) => [`ledger-${i + 1}`, c.process.pid ?? 0])),
+    pids: Object.fromEntries(children.map((c, i) => [`ledger-${i + 1}`, c.pid])),
+    // Not awaited: they post while they start, and the window opens at the first commit.
+    failure: Promise.all(children.map((c) => c.ready)).then(() => new Promise<never>(() => {})),
     stop: async () => {
       await Promise.all(children.map((c) => c.stop()));
     },
@@ -210,9 +214,12 @@ async function throughTheLedger(): Promise<{
     const cpu = new CpuSampler({ ...findStackPids(), ...ledgers.pids });
     // CPU over the same steady-state window as the rate (start-up compiles and connects).
     let cpuBefore = cpu.totals();
-    const window = await waitUntilConsumed(owner, topic, base, target, () => {
-      cpuBefore = cpu.totals();
-    });
+    const window = await Promise.race([
+      waitUntilConsumed(owner, topic, base, target, () => {
+        cpuBefore = cpu.totals();
+      }),
+      ledgers.failure,
+    ]);
     const cpuAfter = cpu.totals();
     await stopProfile();
     await ledgers.stop();

@@ -17,13 +17,9 @@ export interface ChildLedger {
   stop(): Promise<void>;
 }
 
-export async function spawnLedger(
-  env: TestEnvironment,
-  logFile: string,
-  options: { nodeFlags?: string[]; logLevel?: string } = {},
-): Promise<ChildLedger> {
+export async function spawnLedger(env: TestEnvironment, logFile: string): Promise<ChildLedger> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', MAIN], {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
     cwd: REPO_ROOT,
     env: {
       ...process.env,
@@ -32,7 +28,7 @@ export async function spawnLedger(
       SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
       LEDGERLINE_TOPIC_PREFIX: env.topicPrefix,
       LEDGER_PORT: String(port),
-      LOG_LEVEL: options.logLevel ?? 'info',
+      LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
