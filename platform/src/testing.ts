@@ -138,6 +138,22 @@ export class TopicReader<T extends AnyTopic> {
   }
 }
 
+/** Polls `check` until it returns a value; fails naming `what` after `timeoutMs` (bounded). */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
 /** A loopback port nobody listens on right now (for a service started by a test or a bench). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

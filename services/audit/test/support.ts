@@ -36,20 +36,7 @@ export function testConfig(env: TestEnvironment): AuditConfig {
   };
 }
 
-/** Polls until `check` returns a value, or fails after `timeoutMs`. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+export { eventually } from '@ledgerline/platform/testing';
 
 /** The generated producers of every topic a payment touches, under the test's prefix. */
 export async function eventProducers(env: TestEnvironment) {

@@ -4,7 +4,11 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { EventSerde } from '@ledgerline/platform/events/serde';
-import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
+import {
+  createTestEnvironment,
+  eventually as pollUntil,
+  type TestEnvironment,
+} from '@ledgerline/platform/testing';
 import {
   ledgerCommandsTopic,
   ledgerlineDeadLetterTopic,
@@ -81,18 +85,12 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls until `check` returns a value, bounded. */
-export async function eventually<T>(
+export function eventually<T>(
   check: () => Promise<T | undefined>,
   timeoutMs = 20_000,
   what = 'condition',
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (true) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not reached after ${timeoutMs} ms`);
-    await sleep(50);
-  }
+  return pollUntil(check, what, timeoutMs, 50);
 }
 
 export const validPayment = (): Record<string, unknown> => ({

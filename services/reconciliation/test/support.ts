@@ -15,7 +15,7 @@ import {
 } from '@ledgerline/platform/db';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createKafka } from '@ledgerline/platform/kafka';
-import type { TestEnvironment } from '@ledgerline/platform/testing';
+import { eventually as pollUntil, type TestEnvironment } from '@ledgerline/platform/testing';
 import {
   ledgerCommandsProducer,
   ledgerStepPostedProducer,
@@ -59,18 +59,12 @@ export async function migrateLedger(owner: Pool): Promise<void> {
 }
 
 /** Polls until `check` returns a value, or fails after `timeoutMs` (bounded wait). */
-export async function eventually<T>(
+export function eventually<T>(
   check: () => Promise<T | undefined>,
   what: string,
   timeoutMs = 10_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  return pollUntil(check, what, timeoutMs);
 }
 
 export interface SeedAccount {

@@ -6,7 +6,11 @@ import pg from 'pg';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
 import { TopicConsumer } from '@ledgerline/platform/events/typed';
-import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
+import {
+  createTestEnvironment,
+  eventually,
+  type TestEnvironment,
+} from '@ledgerline/platform/testing';
 import {
   allTopics,
   ledgerAccountOpenedTopic,
@@ -111,15 +115,9 @@ export async function startHarness(name: string): Promise<Harness> {
     owner,
     published,
     send: (batch) => commands.send(batch.map((value) => ({ key: value.accountId, value }))),
-    async waitFor(predicate, what) {
-      // Bounded wait: the stack is local, 30 s is far beyond a healthy round trip.
-      const deadline = Date.now() + 30_000;
-      while (!predicate(published)) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      return published;
-    },
+    // Bounded wait: the stack is local, 30 s is far beyond a healthy round trip.
+    waitFor: (predicate, what) =>
+      eventually(async () => (predicate(published) ? published : undefined), what, 30_000, 50),
     topicName: (topic) => prefixedTopic(topic, env.topicPrefix).name,
     async stop() {
       await consumer.disconnect();
