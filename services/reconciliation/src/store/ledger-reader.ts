@@ -39,6 +39,29 @@ export interface TransactionWithEvents {
   readonly events: PostedEvent[];
 }
 
+/** A PaymentStepPosted fact as reconciliation.ledger_outcomes stores it. */
+interface PostedEventRow {
+  event_id: string;
+  transaction_id: string;
+  payment_id: string | null;
+  step: string;
+  amount_minor: number;
+  currency: string;
+  entries: EntryRow[];
+}
+
+function postedEventOf(row: PostedEventRow): PostedEvent {
+  return {
+    eventId: row.event_id,
+    transactionId: row.transaction_id,
+    paymentId: row.payment_id,
+    step: row.step,
+    amountMinor: row.amount_minor,
+    currency: row.currency,
+    entries: row.entries,
+  };
+}
+
 /**
  * Ledger transactions posted in the window with their entries and the events announcing them.
  * Three index-driven queries per page (transactions by posted_at range, then entries and events
@@ -83,15 +106,7 @@ export async function readTransactionsPage(
         ORDER BY transaction_id, entry_index`,
       [ids],
     ),
-    db.query<{
-      event_id: string;
-      transaction_id: string;
-      payment_id: string | null;
-      step: string;
-      amount_minor: number;
-      currency: string;
-      entries: EntryRow[];
-    }>(
+    db.query<PostedEventRow>(
       `SELECT event_id, transaction_id, payment_id, step, amount_minor, currency, entries
          FROM reconciliation.ledger_outcomes
         WHERE transaction_id = ANY($1::uuid[]) AND outcome = 'POSTED'
@@ -114,15 +129,7 @@ export async function readTransactionsPage(
   const eventsById = new Map<string, PostedEvent[]>();
   for (const o of events.rows) {
     const list = eventsById.get(o.transaction_id) ?? [];
-    list.push({
-      eventId: o.event_id,
-      transactionId: o.transaction_id,
-      paymentId: o.payment_id,
-      step: o.step,
-      amountMinor: o.amount_minor,
-      currency: o.currency,
-      entries: o.entries,
-    });
+    list.push(postedEventOf(o));
     eventsById.set(o.transaction_id, list);
   }
   return rows.map((r) => ({
@@ -144,15 +151,7 @@ export async function readEventsWithoutRows(
   window: Window,
   limit: number,
 ): Promise<PostedEvent[]> {
-  const { rows } = await db.query<{
-    event_id: string;
-    transaction_id: string;
-    payment_id: string | null;
-    step: string;
-    amount_minor: number;
-    currency: string;
-    entries: EntryRow[];
-  }>(
+  const { rows } = await db.query<PostedEventRow>(
     `SELECT o.event_id, o.transaction_id, o.payment_id, o.step, o.amount_minor, o.currency, o.entries
        FROM reconciliation.ledger_outcomes o
       WHERE o.outcome = 'POSTED' AND o.posted_at >= $1 AND o.posted_at < $2
@@ -161,15 +160,7 @@ export async function readEventsWithoutRows(
       LIMIT $3`,
     [window.from, window.to, limit],
   );
-  return rows.map((r) => ({
-    eventId: r.event_id,
-    transactionId: r.transaction_id,
-    paymentId: r.payment_id,
-    step: r.step,
-    amountMinor: r.amount_minor,
-    currency: r.currency,
-    entries: r.entries,
-  }));
+  return rows.map(postedEventOf);
 }
 
 /** Debits and credits per currency and account type, over every entry posted before `asOf`. */
