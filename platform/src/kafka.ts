@@ -29,35 +29,79 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
   });
 }
 
-/** Creates missing topics with the partition counts in topics.yaml. */
+/**
+ * Creates missing topics with the partition counts in topics.yaml (kafkajs counts one another
+ * process created meanwhile as created), then waits for their leaders: kafkajs's own
+ * waitForLeaders retries only LEADER_NOT_AVAILABLE, but a KRaft broker whose metadata cache
+ * has not caught up answers UNKNOWN_TOPIC_OR_PARTITION for a topic it has just created.
+ */
 export async function ensureTopics(admin: Admin, topics: readonly AnyTopic[]): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t.name));
   if (missing.length === 0) return [];
-  await createTopicsWithRetry(admin, missing);
-  return missing.map((t) => t.name);
+  await createTopics(admin, missing);
+  const names = missing.map((t) => t.name);
+  await awaitTopicLeaders(admin, names);
+  return names;
 }
 
-/** A new topic's leaders may not be known to every broker listener yet: retry, bounded. */
-async function createTopicsWithRetry(admin: Admin, missing: readonly AnyTopic[]): Promise<void> {
-  const attemptsMax = 5;
-  for (let attempt = 1; ; attempt++) {
+const leaderWaitMs = 30_000;
+const metadataNotSettled = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+]);
+
+/**
+ * Polls until every partition of the topics has a leader that serves it, bounded. The
+ * metadata names a leader before that broker has taken the partition on (a produce then
+ * fails with NOT_LEADER_FOR_PARTITION); listing offsets asks the leader itself.
+ */
+export async function awaitTopicLeaders(
+  admin: Admin,
+  topics: readonly string[],
+  waitMs = leaderWaitMs,
+): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    let unsettled: string;
     try {
-      await createTopics(admin, missing);
-      return;
+      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const leaderless = metadata.topics.flatMap((t) =>
+        t.partitions
+          .filter((p) => p.leader < 0 || p.partitionErrorCode !== 0)
+          .map((p) => `${t.name}[${p.partitionId}]`),
+      );
+      if (leaderless.length === 0) {
+        for (const topic of topics) await admin.fetchTopicOffsets(topic);
+        return;
+      }
+      unsettled = `no leader yet for ${leaderless.join(', ')}`;
     } catch (error) {
-      if (attempt >= attemptsMax) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-      const existing = new Set(await admin.listTopics());
-      missing = missing.filter((t) => !existing.has(t.name));
-      if (missing.length === 0) return;
+      if (!isMetadataNotSettled(error)) throw error;
+      unsettled = (error as Error).message;
     }
+    if (Date.now() > deadline) {
+      throw new Error(`topics ${topics.join(', ')} not ready after ${waitMs} ms: ${unsettled}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** The error, or the one a kafkajs retrier wrapped, says the topic has not settled yet. */
+function isMetadataNotSettled(error: unknown): boolean {
+  for (let e: unknown = error; typeof e === 'object' && e !== null;) {
+    const { type, originalError } = e as { type?: unknown; originalError?: unknown };
+    if (typeof type === 'string' && metadataNotSettled.has(type)) return true;
+    e = originalError;
+  }
+  return false;
 }
 
 async function createTopics(admin: Admin, missing: readonly AnyTopic[]): Promise<void> {
   await admin.createTopics({
-    waitForLeaders: true,
+    // Leaders are awaited by awaitTopicLeaders, which tolerates what this wait does not.
+    waitForLeaders: false,
     topics: missing.map((t) => ({
       topic: t.name,
       numPartitions: t.partitions,

@@ -22,6 +22,24 @@ afterAll(async () => {
   await admin?.disconnect();
 });
 
+/**
+ * kafkajs's waitForLeaders fails on the UNKNOWN_TOPIC_OR_PARTITION a KRaft broker may still
+ * answer for a topic it has just created, and metadata names a leader before it serves the
+ * partition: ask the leader itself (list offsets) until it answers.
+ */
+async function awaitLeader(topic: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await admin.fetchTopicOffsets(topic);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 async function consumeUntil(
   topic: string,
   readUncommitted: boolean,
@@ -64,8 +82,9 @@ test('a read_committed consumer receives committed transactions and never an abo
   // the consumer has passed over the aborted ones.
   await admin.createTopics({
     topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
-    waitForLeaders: true,
+    waitForLeaders: false,
   });
+  await awaitLeader(topic);
   const producer = kafka.producer({
     transactionalId: `stack-test-${uniqueSuffix()}`,
     idempotent: true,
