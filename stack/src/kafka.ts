@@ -212,7 +212,7 @@ async function formatIfNeeded(
   } catch {
     // not formatted yet
   }
-  const clusterId = randomBytes(16).toString('base64url');
+  const clusterId = newClusterId();
   log(`kafka: formatting ${dataDir(config)} (first start, cluster id ${clusterId})`);
   const result = await runCommand(
     plan.java.javaBin,
@@ -234,6 +234,17 @@ async function formatIfNeeded(
     throw new StackError(
       `Kafka storage format failed (exit ${result.exitCode}); see ${config.logFiles.kafka}`,
     );
+  }
+}
+
+/**
+ * A random cluster id as Kafka's Uuid.randomUuid makes one: base64url of 16 bytes, never
+ * starting with '-' (the storage tool would read such an id as an option and fail).
+ */
+export function newClusterId(random: (size: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
   }
 }
 
