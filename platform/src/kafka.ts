@@ -1,6 +1,7 @@
 // Kafka clients with explicit settings, and topic creation from the generated topic list.
-import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type LogEntry, type Producer } from 'kafkajs';
 import type { AnyTopic } from './events/topic.js';
+import { createLogger } from './log.js';
 import { defaultPartitioner } from './partitioner.js';
 
 export function createKafka(brokers: string[], clientId: string): Kafka {
@@ -8,10 +9,35 @@ export function createKafka(brokers: string[], clientId: string): Kafka {
     clientId,
     brokers,
     logLevel: logLevel.ERROR,
+    logCreator: kafkaLogCreator,
     connectionTimeout: 5_000,
     requestTimeout: 30_000,
     retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
   });
+}
+
+/**
+ * kafkajs's lines through the platform logger. Its connections log every error response at
+ * ERROR, also the transient ones it retries (a leader election, a topic just created); the
+ * error then reaches the caller, which retries or reports it, so those lines are debug here.
+ */
+function kafkaLogCreator(): (entry: LogEntry) => void {
+  const log = createLogger('kafkajs');
+  return ({ namespace, level, log: entry }) => {
+    const { message, timestamp: _timestamp, ...extra } = entry;
+    const text = `[${namespace}] ${message}`;
+    if (namespace === 'Connection' && message.startsWith('Response ')) {
+      log.debug(extra, text);
+    } else if (level === logLevel.ERROR) {
+      log.error(extra, text);
+    } else if (level === logLevel.WARN) {
+      log.warn(extra, text);
+    } else if (level === logLevel.INFO) {
+      log.info(extra, text);
+    } else {
+      log.debug(extra, text);
+    }
+  };
 }
 
 /**
