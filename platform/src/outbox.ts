@@ -19,15 +19,24 @@ export async function appendToOutbox(
   await client.query(
     `INSERT INTO ${pg.escapeIdentifier(schema)}.outbox (topic, key, value, headers)
      SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::jsonb[])`,
-    [
-      arrayLiteral(messages.map((m) => m.topic)),
-      arrayLiteral(messages.map((m) => m.key)),
-      arrayLiteral(messages.map((m) => m.value)),
-      arrayLiteral(
-        messages.map((m) => (m.headers ? JSON.stringify(stringHeaders(m.headers)) : null)),
-      ),
-    ],
+    outboxColumns(messages),
   );
+}
+
+/**
+ * The outbox columns of `messages` as four array parameters, for `unnest($n::text[],
+ * $n+1::bytea[], $n+2::bytea[], $n+3::jsonb[])` (topic, key, value, headers): for statements
+ * that write outbox rows beside other rows.
+ */
+export function outboxColumns(messages: readonly EncodedMessage[]): string[] {
+  return [
+    arrayLiteral(messages.map((m) => m.topic)),
+    arrayLiteral(messages.map((m) => m.key)),
+    arrayLiteral(messages.map((m) => m.value)),
+    arrayLiteral(
+      messages.map((m) => (m.headers ? JSON.stringify(stringHeaders(m.headers)) : null)),
+    ),
+  ];
 }
 
 function stringHeaders(headers: NonNullable<EncodedMessage['headers']>): Record<string, string> {

@@ -200,6 +200,20 @@ async function waitReady(url: string, child: ChildProcess, logFile: string): Pro
   throw new Error(`${url} was not ready within ${READY_WAIT_MS_MAX / 1000} s; see ${logFile}`);
 }
 
+let profiledServices = 0;
+
+/**
+ * SERVICE_CPU_PROFILE_DIR=<dir>: each spawned service writes V8 .cpuprofiles of its whole life
+ * into <dir>/<service>-<n>/ when it stops (node --cpu-prof; NODE_OPTIONS may not carry it).
+ */
+function cpuProfileArguments(name: string): string[] {
+  const dir = process.env['SERVICE_CPU_PROFILE_DIR'];
+  if (dir === undefined || dir === '') return [];
+  profiledServices += 1;
+  // One directory per service: node writes a profile per thread (tsx's loader has one).
+  return ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, `${name}-${profiledServices}`)}`];
+}
+
 /**
  * Starts `services/<name>/src/main.ts` as its own OS process (what a deployment runs, and what
  * lets /proc attribute CPU to it) on a free loopback port, with the environment's database,
@@ -219,6 +233,7 @@ export async function spawnService(
     process.execPath,
     [
       '--max-semi-space-size=64',
+      ...cpuProfileArguments(name),
       '--import',
       'tsx',
       path.join(REPO_ROOT, 'services', name, 'src', 'main.ts'),

@@ -7,6 +7,8 @@ export type AnomalyKindLabel = Anomaly['kind'] | 'PAYMENT_UNKNOWN';
 
 export interface ProcessorMetrics {
   paymentAccepted(): void;
+  /** Requests written together by one intake transaction. */
+  intakeBatch(size: number): void;
   refundAccepted(): void;
   idempotentReplay(operation: string): void;
   sagaTransition(to: SagaState): void;
@@ -22,6 +24,12 @@ export function createProcessorMetrics(
   const paymentsAccepted = new prometheus.Counter({
     name: 'ledgerline_payments_accepted_total',
     help: 'Payments accepted (202, not counting idempotent replays).',
+    registers,
+  });
+  const intakeBatches = new prometheus.Histogram({
+    name: 'ledgerline_payment_intake_batch_size',
+    help: 'POST /v1/payments requests written by one transaction (grouped under load).',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
     registers,
   });
   const refundsAccepted = new prometheus.Counter({
@@ -63,6 +71,7 @@ export function createProcessorMetrics(
   });
   return {
     paymentAccepted: () => paymentsAccepted.inc(),
+    intakeBatch: (size) => intakeBatches.observe(size),
     refundAccepted: () => refundsAccepted.inc(),
     idempotentReplay: (operation) => replays.inc({ operation }),
     sagaTransition: (to) => transitions.inc({ state: to }),

@@ -26,6 +26,7 @@ import {
   paymentsStatusChangedProducer,
 } from '@ledgerline/generated/topics';
 import { isCurrencyCode } from '@ledgerline/platform/currencies';
+import { PaymentIntakeQueue } from './api/payment-intake.js';
 import { createHandlers } from './api/handlers.js';
 import { processorAppRole, processorSchema, type ProcessorConfig } from './config.js';
 import { ProcessorMessages } from './events/messages.js';
@@ -110,6 +111,11 @@ export async function startProcessor(
     operations: processorApiOperations,
     handlers: createHandlers({
       pool,
+      paymentIntake: new PaymentIntakeQueue({
+        pool,
+        lockTimeoutMs: config.idempotencyWaitMsMax,
+        onBatch: (size) => metrics.intakeBatch(size),
+      }),
       messages,
       metrics,
       rules: { amountMinorMax: config.amountMinorMax, isKnownCurrency: isCurrencyCode },

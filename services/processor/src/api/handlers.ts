@@ -5,7 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import { withTransaction, type Pool, type PoolClient } from '@ledgerline/platform/db';
 import type { ApiRequest, ApiResponse, OperationHandler } from '@ledgerline/platform/http/app';
-import { appendToOutbox } from '@ledgerline/platform/outbox';
 import type { components } from '@ledgerline/generated/openapi/processor.types';
 import {
   invariant,
@@ -30,7 +29,6 @@ import {
 } from '../store/idempotency.js';
 import {
   findPayment,
-  insertPayment,
   insertRefund,
   listPayments,
   refundsOf,
@@ -39,6 +37,7 @@ import {
   type RefundRecord,
 } from '../store/payments.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import type { PaymentIntakeQueue } from './payment-intake.js';
 import {
   idempotencyKeyInUse,
   idempotencyKeyReused,
@@ -55,6 +54,8 @@ type PaymentPage = components['schemas']['PaymentPage'];
 
 export interface HandlerDependencies {
   readonly pool: Pool;
+  /** Writes accepted payments, grouped across concurrent requests. */
+  readonly paymentIntake: PaymentIntakeQueue;
   readonly messages: ProcessorMessages;
   readonly metrics: ProcessorMetrics;
   readonly rules: PaymentRulesConfig;
@@ -128,15 +129,12 @@ async function createPayment(deps: HandlerDependencies, request: ApiRequest): Pr
   const idempotency: IdempotencyRecord = { requestHash: requestHash(body), response };
   const log = request.log.child({ paymentId });
 
-  const existing = await inTransactionWithKeyWait(deps, async (client) => {
-    if (!(await insertIdempotencyRecord(client, 'createPayment', key, idempotency))) {
-      return findIdempotencyRecord(client, 'createPayment', key);
-    }
-    await insertPayment(client, record);
-    await appendToOutbox(client, 'processor', outbox);
-    return undefined;
-  });
-  if (existing !== undefined) return replay(deps, 'createPayment', existing, idempotency);
+  const outcome = await deps.paymentIntake
+    .submit({ key, idempotency, record, outbox })
+    .catch((error: unknown) => {
+      throw keyInUseProblemOr(error);
+    });
+  if (!outcome.accepted) return replay(deps, 'createPayment', outcome.existing, idempotency);
   deps.onOutboxWritten();
   deps.metrics.paymentAccepted();
   log.info(
@@ -305,9 +303,13 @@ async function inTransactionWithKeyWait<T>(
   try {
     return await withTransaction(deps.pool, work, { lockTimeoutMs: deps.idempotencyWaitMsMax });
   } catch (error) {
-    if ((error as { code?: unknown }).code === lockNotAvailable) throw idempotencyKeyInUse();
-    throw error;
+    throw keyInUseProblemOr(error);
   }
+}
+
+/** The wait for a concurrent request's uncommitted row ran out: 409; anything else as is. */
+function keyInUseProblemOr(error: unknown): unknown {
+  return (error as { code?: unknown }).code === lockNotAvailable ? idempotencyKeyInUse() : error;
 }
 
 function replay(

@@ -52,33 +52,6 @@ interface RefundRow {
 const paymentColumns =
   'saga, description, metadata, status_version, correlation_id, created_at, updated_at';
 
-export async function insertPayment(db: Queryable, record: PaymentRecord): Promise<void> {
-  const { saga } = record;
-  invariant(saga.version === 0 && saga.state === 'PENDING', 'a new payment starts its saga');
-  await db.query(
-    `INSERT INTO processor.payments (id, payer_account_id, payee_account_id, amount_minor,
-       currency, description, metadata, state, saga, version, status_version, correlation_id,
-       created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-    [
-      saga.paymentId,
-      saga.payerAccountId,
-      saga.payeeAccountId,
-      saga.amountMinor,
-      saga.currency,
-      record.description,
-      JSON.stringify(record.metadata),
-      saga.state,
-      JSON.stringify(saga),
-      saga.version,
-      record.statusVersion,
-      record.correlationId,
-      record.createdAt,
-      record.updatedAt,
-    ],
-  );
-}
-
 export async function findPayment(
   db: Queryable,
   paymentId: string,
