@@ -15,6 +15,8 @@
 //   BENCH_RAW_STEPS  (default 100000) posting rows for the raw ceiling
 //   BENCH_CPU_PROFILE (unset)        write a V8 .cpuprofile of the load steps here (of this
 //                                    process: the load generator)
+//   SERVICE_CPU_PROFILE_DIR (unset)  each service process writes V8 .cpuprofiles of its run
+//                                    into <dir>/<service>-<n>/ when it stops
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
