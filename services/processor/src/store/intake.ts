@@ -58,9 +58,9 @@ export async function acceptPayments(
        SELECT p.id, p.payer, p.payee, p.amount_minor, p.currency, p.description, p.metadata,
               p.state, p.saga, p.version, p.status_version, p.correlation_id, p.created_at,
               p.updated_at
-         FROM unnest($7::text[], $8::uuid[], $9::uuid[], $10::uuid[], $11::bigint[], $12::text[],
-                     $13::text[], $14::jsonb[], $15::text[], $16::jsonb[], $17::int[], $18::int[],
-                     $19::uuid[], $20::timestamptz[], $21::timestamptz[])
+         FROM unnest($2::text[], $7::uuid[], $8::uuid[], $9::uuid[], $10::bigint[], $11::text[],
+                     $12::text[], $13::jsonb[], $14::text[], $15::jsonb[], $16::int[], $17::int[],
+                     $18::uuid[], $19::timestamptz[], $20::timestamptz[])
            AS p(key, id, payer, payee, amount_minor, currency, description, metadata, state, saga,
                 version, status_version, correlation_id, created_at, updated_at)
         WHERE p.key IN (SELECT key FROM claimed)
@@ -68,7 +68,7 @@ export async function acceptPayments(
        -- In array order: the outbox id is the publishing order.
        INSERT INTO processor.outbox (topic, key, value, headers)
        SELECT o.topic, o.message_key, o.value, o.headers
-         FROM unnest($22::text[], $23::text[], $24::bytea[], $25::bytea[], $26::jsonb[])
+         FROM unnest($21::text[], $22::text[], $23::bytea[], $24::bytea[], $25::jsonb[])
               WITH ORDINALITY AS o(owner, topic, message_key, value, headers, n)
         WHERE o.owner IN (SELECT key FROM claimed)
         ORDER BY o.n
@@ -81,7 +81,6 @@ export async function acceptPayments(
       arrayLiteral(intakes.map((i) => i.idempotency.response.status)),
       arrayLiteral(intakes.map((i) => JSON.stringify(i.idempotency.response.body))),
       arrayLiteral(intakes.map((i) => i.idempotency.response.location)),
-      arrayLiteral(keys),
       arrayLiteral(intakes.map((i) => i.record.saga.paymentId)),
       arrayLiteral(intakes.map((i) => i.record.saga.payerAccountId)),
       arrayLiteral(intakes.map((i) => i.record.saga.payeeAccountId)),
