@@ -1,6 +1,7 @@
 // Kafka 4.1 with kafkajs 2.2.4: the exactly-once building blocks the services rely on.
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import { startStack } from '../src/index.js';
+import { waitFor } from '../src/process.js';
 import { uniqueSuffix } from './support.js';
 
 let kafka: Kafka;
@@ -28,16 +29,18 @@ afterAll(async () => {
  * partition: ask the leader itself (list offsets) until it answers.
  */
 async function awaitLeader(topic: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      await admin.fetchTopicOffsets(topic);
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  await waitFor(
+    () =>
+      admin.fetchTopicOffsets(topic).then(
+        () => true,
+        () => undefined,
+      ),
+    {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      timeoutError: () => new Error(`${topic} has no leader serving it after 30 s`),
+    },
+  );
 }
 
 async function consumeUntil(

@@ -71,6 +71,15 @@ describe('processor saga: driven by ledger outcomes over Kafka', () => {
   const postingRejected = () =>
     ledgerPostingRejectedProducer(bed.serde, { producer, topicPrefix: bed.env.topicPrefix });
 
+  /** What every outcome the test's ledger sends about a payment carries. */
+  const outcomeEnvelope = (payment: Payment) => ({
+    eventId: randomUUID(),
+    correlationId: payment.id,
+    causationId: randomUUID(),
+    occurredAt: new Date(),
+    paymentId: payment.id,
+  });
+
   interface PostOptions {
     sequence?: number;
     transactionId?: string;
@@ -98,11 +107,7 @@ describe('processor saga: driven by ledger outcomes over Kafka', () => {
     return {
       key: payment.id,
       value: {
-        eventId: randomUUID(),
-        correlationId: payment.id,
-        causationId: randomUUID(),
-        occurredAt: new Date(),
-        paymentId: payment.id,
+        ...outcomeEnvelope(payment),
         refundId: options.refundId ?? null,
         step,
         sequence: options.sequence ?? 0,
@@ -130,11 +135,7 @@ describe('processor saga: driven by ledger outcomes over Kafka', () => {
       {
         key: payment.id,
         value: {
-          eventId: randomUUID(),
-          correlationId: payment.id,
-          causationId: randomUUID(),
-          occurredAt: new Date(),
-          paymentId: payment.id,
+          ...outcomeEnvelope(payment),
           step,
           sequence,
           transactionId: randomUUID(),
