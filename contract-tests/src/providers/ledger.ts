@@ -136,6 +136,12 @@ async function apiCommand(
     body: request.body,
     log: {} as Logger,
     rawBody: undefined,
+    // The edge has already authenticated an operator with the ledger's write scopes.
+    principal: {
+      subject: 'pact-operator',
+      kind: 'api-key',
+      scopes: ['ledger:accounts', 'ledger:adjust'],
+    },
   }).then(
     () => {
       throw new Error(`${operation} answered without writing its outbox`);

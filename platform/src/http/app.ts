@@ -10,6 +10,7 @@ import type { OpenApiDocument, OpenApiOperation } from './openapi.js';
 import { ContractValidator } from './validation.js';
 import { checkReadiness, type ReadinessProbes } from './readiness.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError, problems, type ProblemDetails } from './problem.js';
+import type { Principal } from './auth.js';
 
 export interface ApiRequest {
   params: Record<string, string>;
@@ -19,6 +20,8 @@ export interface ApiRequest {
   log: Logger;
   /** Raw body bytes (for request hashing and text/csv bodies). */
   rawBody: Buffer | undefined;
+  /** The authenticated caller; undefined only for operations whose contract declares no security. */
+  principal: Principal | undefined;
 }
 
 export interface ApiResponse {
@@ -104,6 +107,7 @@ export function createApiApp(options: ApiAppOptions): express.Express {
           headers: req.headers,
           log: requestLog,
           rawBody,
+          principal: undefined,
         });
         validator.validateResponse(operation, response);
         status = response.status;
