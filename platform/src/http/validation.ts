@@ -75,6 +75,86 @@ function toErrors(
   });
 }
 
+// ---------------------------------------------------------------------------------------------
+// One rule for every string a client sends, whatever the operation or the field: no U+0000 and
+// no unpaired UTF-16 surrogate. PostgreSQL cannot store either in text or jsonb (it answered
+// 500 for payment metadata, account status and adjustment reasons), Avro strings must be valid
+// UTF-8, and neither is ever meaningful in a payment. JSON escapes (\u0000, \ud800) and
+// percent-encoding (%00) both reach us as such strings; raw NUL bytes in a header never do
+// (Node's parser refuses them).
+
+/** At most this many offending strings are named in one problem. */
+const TEXT_ERRORS_MAX = 20;
+
+const NUL = String.fromCharCode(0);
+// With the `u` flag, \p{Cs} matches only a surrogate that is not half of a pair.
+const UNPAIRED_SURROGATE = /\p{Cs}/u;
+
+/** Why a string is refused, or undefined when it is acceptable text. */
+export function illegalTextReason(text: string): string | undefined {
+  if (text.includes(NUL)) return 'contains U+0000 (NUL), which no text field accepts';
+  if (UNPAIRED_SURROGATE.test(text))
+    return 'contains an unpaired UTF-16 surrogate, which is not valid Unicode';
+  return undefined;
+}
+
+/**
+ * Every string in `value` (member names included) that breaks the text rule, as JSON pointers
+ * under `prefix`. Iterative, so a deeply nested body cannot overflow the stack; the body limit
+ * bounds the walk, TEXT_ERRORS_MAX bounds the answer.
+ */
+export function illegalTextErrors(
+  value: unknown,
+  prefix: string,
+): { pointer: string; message: string }[] {
+  const errors: { pointer: string; message: string }[] = [];
+  const pending: { node: unknown; pointer: string }[] = [{ node: value, pointer: prefix }];
+  while (pending.length > 0 && errors.length < TEXT_ERRORS_MAX) {
+    const { node, pointer } = pending.pop()!;
+    if (typeof node === 'string') {
+      const reason = illegalTextReason(node);
+      if (reason) errors.push({ pointer, message: reason });
+    } else if (Array.isArray(node)) {
+      node.forEach((item, index) => pending.push({ node: item, pointer: `${pointer}/${index}` }));
+    } else if (node !== null && typeof node === 'object') {
+      for (const [name, item] of Object.entries(node)) {
+        const memberPointer = `${pointer}/${escapeToken(name)}`;
+        const reason = illegalTextReason(name);
+        if (reason) errors.push({ pointer: memberPointer, message: `the member name ${reason}` });
+        else pending.push({ node: item, pointer: memberPointer });
+      }
+    }
+  }
+  // The stack visits members last-first; report them in document order.
+  return errors.sort((a, b) => (a.pointer < b.pointer ? -1 : a.pointer > b.pointer ? 1 : 0));
+}
+
+// Bodies are UTF-8 (RFC 8259, and the contracts' text/csv): a byte sequence that is not, such as
+// a surrogate encoded as if it were a character (ED A0 80), is refused rather than silently
+// turned into U+FFFD and stored.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+function decodeUtf8(bytes: Buffer): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Text-rule errors of one text/* body, each naming its 1-based line. */
+function illegalTextLines(text: string): { pointer: string; line: number; message: string }[] {
+  const errors: { pointer: string; line: number; message: string }[] = [];
+  if (illegalTextReason(text) === undefined) return errors;
+  const lines = text.split('\n');
+  for (let index = 0; index < lines.length && errors.length < TEXT_ERRORS_MAX; index++) {
+    const reason = illegalTextReason(lines[index]!);
+    if (reason)
+      errors.push({ pointer: '/body', line: index + 1, message: `line ${index + 1} ${reason}` });
+  }
+  return errors;
+}
+
 export class ContractValidator {
   private readonly strict = newAjv(false);
   private readonly coercing = newAjv(true);
@@ -189,16 +269,22 @@ export class ContractValidator {
     },
   ): { params: Record<string, string>; query: Record<string, unknown>; body: unknown } {
     const compiled = this.compile(operation);
-    const errors: { pointer: string; message: string }[] = [];
+    const errors: { pointer: string; message: string; line?: number }[] = [];
     const params = { ...input.params };
-    if (compiled.pathParams && !compiled.pathParams(params))
-      errors.push(...toErrors(compiled.pathParams.errors, '/path'));
     const query = { ...input.query };
-    if (compiled.query && !compiled.query(query))
-      errors.push(...toErrors(compiled.query.errors, '/query'));
     const headers: Record<string, unknown> = {};
     for (const name of compiled.headerNames)
       if (input.headers[name] !== undefined) headers[name] = input.headers[name];
+    // The text rule sees what the client sent, before the schemas coerce anything.
+    errors.push(
+      ...illegalTextErrors(params, '/path'),
+      ...illegalTextErrors(query, '/query'),
+      ...illegalTextErrors(headers, '/headers'),
+    );
+    if (compiled.pathParams && !compiled.pathParams(params))
+      errors.push(...toErrors(compiled.pathParams.errors, '/path'));
+    if (compiled.query && !compiled.query(query))
+      errors.push(...toErrors(compiled.query.errors, '/query'));
     if (compiled.headers && !compiled.headers(headers))
       errors.push(...toErrors(compiled.headers.errors, '/headers'));
     let body: unknown = undefined;
@@ -217,8 +303,16 @@ export class ContractValidator {
           );
         }
         if (mediaType === 'application/json') {
+          const text = decodeUtf8(input.rawBody);
+          if (text === undefined)
+            throw new ProblemError(
+              400,
+              'malformed-body',
+              'Malformed JSON',
+              'The body is not valid UTF-8.',
+            );
           try {
-            body = JSON.parse(input.rawBody.toString('utf8'));
+            body = JSON.parse(text);
           } catch (error) {
             throw new ProblemError(
               400,
@@ -227,10 +321,14 @@ export class ContractValidator {
               `The body is not valid JSON: ${(error as Error).message}`,
             );
           }
+          errors.push(...illegalTextErrors(body, ''));
           if (compiled.body.json && !compiled.body.json(body))
             errors.push(...toErrors(compiled.body.json.errors, ''));
         } else {
-          body = input.rawBody.toString('utf8');
+          const text = decodeUtf8(input.rawBody);
+          if (text === undefined) errors.push({ pointer: '/body', message: 'is not valid UTF-8' });
+          else errors.push(...illegalTextLines(text));
+          body = text;
         }
       }
     } else if (input.rawBody && input.rawBody.length > 0) {
