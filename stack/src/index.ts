@@ -27,6 +27,7 @@ import {
   localDatabaseUrl,
   planPostgres,
   postgresPid,
+  postgresPlacement,
   startPostgres,
   stopPostgres,
   type ServerLogin,
@@ -240,7 +241,7 @@ export async function stopStack(options: StackOptions = {}): Promise<StoppedStac
     await stopPostgres(config).then(note('postgres'));
 
     // Anything still pointing into this home (a lost pid file, a launcher killed mid-start).
-    const strays = stackProcesses(homeMarker(config));
+    const strays = stackProcesses(homeMarker(config), `${postgresPlacement(config).dir}/`);
     await settleAll(
       strays.map((stray) =>
         stopProcessTree({

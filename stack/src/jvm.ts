@@ -3,6 +3,7 @@
 import { readdir, readFile, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StackError } from './errors.js';
+import { installHint } from './prerequisites.js';
 import { findOnPath, isExecutable, runCommand } from './process.js';
 
 export interface JavaRuntime {
@@ -21,13 +22,17 @@ export async function findJavaForKafka(env: NodeJS.ProcessEnv): Promise<JavaRunt
   if (onPath) candidates.push(onPath);
   const runtimes = await inspectAll(candidates);
   if (runtimes.length === 0) {
-    throw new StackError(`java not found: Kafka needs a Java ${majorMin}+ runtime (set JAVA_HOME)`);
+    throw new StackError(
+      `java not found: Kafka needs a Java ${majorMin}+ runtime on PATH or in JAVA_HOME; ` +
+        installHint('java17'),
+    );
   }
   const fit = runtimes.find((runtime) => runtime.majorVersion >= majorMin);
   if (!fit) {
     const found = runtimes.map((r) => `${r.javaBin} is Java ${r.majorVersion}`).join(', ');
     throw new StackError(
-      `java too old: Kafka needs a Java ${majorMin}+ runtime (${found}; set JAVA_HOME)`,
+      `java too old: Kafka needs a Java ${majorMin}+ runtime (${found}); set JAVA_HOME to a newer ` +
+        `one or ${installHint('java17')}`,
     );
   }
   return fit;
@@ -53,7 +58,7 @@ export async function findJavaForRegistry(env: NodeJS.ProcessEnv): Promise<JavaR
   if (!fit) {
     throw new StackError(
       `no Java >= ${majorMin} found (looked in JAVA_HOME and ${JVM_DIR}): ` +
-        `Apicurio Registry needs Java ${majorMin}+`,
+        `Apicurio Registry needs Java ${majorMin}+; ${installHint('java21')}`,
     );
   }
   return fit;
@@ -105,6 +110,16 @@ export interface MavenRun {
   /** What the download is for, e.g. "Kafka 4.1.2 jars". */
   purpose: string;
   cacheDir: string;
+  /** Progress lines: what is being downloaded and how much so far (every few seconds). */
+  progress?: (message: string) => void;
+}
+
+/** Maven's transfer lines in batch mode: "Downloaded from central: <url> (1.2 MB at 3.4 MB/s)". */
+export function downloadedBytes(line: string): number | undefined {
+  const match = /^\[INFO\] Downloaded from [^:]+: \S+ \((\d+(?:\.\d+)?) (B|kB|KB|MB|GB)/.exec(line);
+  if (!match?.[1] || !match[2]) return undefined;
+  const unit: Record<string, number> = { B: 1, kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9 };
+  return Math.round(Number(match[1]) * (unit[match[2]] ?? 1));
 }
 
 /** Runs Maven (only on a cold cache); a missing mvn or a failed run is one clear line. */
@@ -112,17 +127,40 @@ export async function runMaven(run: MavenRun): Promise<void> {
   const mvn = findOnPath('mvn', run.env);
   if (!mvn) {
     throw new StackError(
-      `mvn not found: Maven is needed once to download ${run.purpose} into ${run.cacheDir} ` +
-        '(install maven, or copy a filled cache there)',
+      `mvn not found: Maven is needed once to download ${run.purpose} into ${run.cacheDir}; ` +
+        `${installHint('maven')} (or copy a filled cache there)`,
     );
   }
   const timeoutMs = 10 * 60_000;
-  const result = await runCommand(mvn, ['-B', '-q', ...run.args], {
+  // Not -q: the transfer lines are the progress (what and how much), summed every few seconds.
+  const progressEveryMs = 3_000;
+  let files = 0;
+  let bytes = 0;
+  let reportedAtMs = Date.now();
+  const report = (final: boolean): void => {
+    if (!run.progress || (files === 0 && !final)) return;
+    const megabytes = (bytes / 1e6).toFixed(1);
+    run.progress(
+      `${final ? 'downloaded' : 'downloading'} ${run.purpose}: ${files} files, ${megabytes} MB` +
+        (final ? '' : ' so far'),
+    );
+  };
+  const result = await runCommand(mvn, ['-B', ...run.args], {
     cwd: run.cwd,
     env: run.env,
     timeoutMs,
     description: `mvn (downloading ${run.purpose})`,
+    onOutputLine: (line) => {
+      const size = downloadedBytes(line);
+      if (size === undefined) return;
+      files += 1;
+      bytes += size;
+      if (Date.now() - reportedAtMs < progressEveryMs) return;
+      reportedAtMs = Date.now();
+      report(false);
+    },
   });
+  if (result.exitCode === 0 && files > 0) report(true);
   if (result.exitCode !== 0) {
     const lastLine =
       result.output

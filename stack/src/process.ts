@@ -18,6 +18,7 @@ import { connect } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StackError } from './errors.js';
+import { withRunChain } from './run-scope.js';
 
 export interface DetachedSpec {
   command: string;
@@ -41,7 +42,8 @@ export async function spawnDetached(spec: DetachedSpec): Promise<number> {
   try {
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
-      env: spec.env,
+      // The run chain lets Ctrl-C of the command that started it find and stop this process.
+      env: withRunChain(spec.env),
       detached: true,
       stdio: ['ignore', logFd, logFd],
       uid: spec.uid,
@@ -74,6 +76,8 @@ export interface CommandOptions {
   description: string;
   uid?: number;
   gid?: number;
+  /** Each complete line of output as it arrives (progress reports). */
+  onOutputLine?: (line: string) => void;
 }
 
 /** Runs a command to completion within a bound; its output is returned, never inherited. */
@@ -84,7 +88,7 @@ export async function runCommand(
 ): Promise<CommandResult> {
   const child = spawn(command, args, {
     cwd: options.cwd,
-    env: options.env,
+    env: options.env === undefined ? undefined : withRunChain(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // own group, so a timeout kills the whole tree (mvn forks java)
     uid: options.uid,
@@ -93,7 +97,13 @@ export async function runCommand(
   const chunks: Buffer[] = [];
   const outputBytesMax = 1 << 20;
   let outputBytes = 0;
+  let partialLine = '';
   const collect = (chunk: Buffer): void => {
+    if (options.onOutputLine) {
+      const lines = (partialLine + chunk.toString('utf8')).split('\n');
+      partialLine = lines.pop() ?? '';
+      for (const line of lines) options.onOutputLine(line);
+    }
     if (outputBytes >= outputBytesMax) return;
     chunks.push(chunk);
     outputBytes += chunk.length;
@@ -300,14 +310,17 @@ export interface StackProcess {
   comm: 'java' | 'postgres';
 }
 
-/** Java and postgres processes whose command line points into the given home (stray or ours). */
-export function stackProcesses(marker: string): StackProcess[] {
+/** Java and postgres processes whose command line points into one of the given directories. */
+export function stackProcesses(...markers: string[]): StackProcess[] {
   const found: StackProcess[] = [];
   for (const pid of allPids()) {
     if (pid === process.pid || !isAlive(pid)) continue;
     const comm = processComm(pid);
     if (comm !== 'java' && comm !== 'postgres') continue;
-    if ((processCmdline(pid) ?? []).some((arg) => arg.includes(marker))) found.push({ pid, comm });
+    const cmdline = processCmdline(pid) ?? [];
+    if (cmdline.some((arg) => markers.some((marker) => arg.includes(marker)))) {
+      found.push({ pid, comm });
+    }
   }
   return found;
 }

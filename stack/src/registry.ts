@@ -4,6 +4,7 @@ import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StackError } from './errors.js';
 import { findJavaForRegistry, runMaven, type JavaRuntime } from './jvm.js';
+import { installHint } from './prerequisites.js';
 import { APICURIO_VERSION, LOOPBACK_HOST, type StackConfig } from './paths.js';
 import type { ServerLogin } from './postgres.js';
 import {
@@ -62,12 +63,13 @@ export async function planRegistry(config: StackConfig): Promise<RegistryPlan> {
     if (!(await exists(tarballPath(config))) && !findOnPath('mvn', config.env)) {
       throw new StackError(
         `mvn not found: Maven is needed once to download Apicurio Registry ${APICURIO_VERSION} ` +
-          `into ${apicurioCacheDir(config)} (install maven, or copy a filled cache there)`,
+          `into ${apicurioCacheDir(config)}; ${installHint('maven')} (or copy a filled cache there)`,
       );
     }
     if (!findOnPath('tar', config.env)) {
       throw new StackError(
-        `tar not found: needed once to unpack Apicurio Registry into ${apicurioCacheDir(config)}`,
+        `tar not found: needed once to unpack Apicurio Registry into ${apicurioCacheDir(config)}; ` +
+          installHint('tar'),
       );
     }
   }
@@ -92,6 +94,7 @@ export async function prepareRegistry(
       env: config.env,
       purpose: `Apicurio Registry ${APICURIO_VERSION}`,
       cacheDir,
+      progress: (message) => log(`registry: ${message}`),
     });
   }
   log(`registry: unpacking ${tarballPath(config)} (once)`);
