@@ -66,6 +66,44 @@ export function intSetting(
   return value;
 }
 
+/** What one HTTP server lets clients hold (see `listen` in http/app.ts). */
+export interface HttpServerLimits {
+  /** Longest wait for a request's complete headers, from its first byte; then 408 and close. */
+  headersTimeoutMs: number;
+  /** Longest wait for a whole request, body included (bodies are at most 64 KiB). */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open between requests. */
+  keepAliveTimeoutMs: number;
+  /** Connections served at once; further connections are closed as they are accepted. */
+  connectionsMax: number;
+  /** How often expired requests are looked for: the slack on both timeouts. */
+  checkIntervalMs: number;
+}
+
+/**
+ * HTTP server limits from HTTP_HEADERS_TIMEOUT_MS (10 s), HTTP_REQUEST_TIMEOUT_MS (30 s),
+ * HTTP_KEEP_ALIVE_TIMEOUT_MS (65 s) and HTTP_CONNECTIONS_MAX (2048). Node's own defaults (60 s
+ * for headers, 300 s per request, no connection bound) let a slow client hold a connection for
+ * minutes; a payment API's clients send a few hundred bytes.
+ */
+export function httpServerLimits(env: NodeJS.ProcessEnv = process.env): HttpServerLimits {
+  const headersTimeoutMs = intSetting(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 120_000);
+  const requestTimeoutMs = intSetting(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000);
+  if (requestTimeoutMs < headersTimeoutMs) {
+    // Node refuses this too; say which settings to fix.
+    throw new Error(
+      `HTTP_REQUEST_TIMEOUT_MS=${requestTimeoutMs} must not be below HTTP_HEADERS_TIMEOUT_MS=${headersTimeoutMs}`,
+    );
+  }
+  return {
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: intSetting(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 65_000, 1_000, 600_000),
+    connectionsMax: intSetting(env, 'HTTP_CONNECTIONS_MAX', 2_048, 1, 65_535),
+    checkIntervalMs: Math.max(50, Math.min(1_000, Math.floor(headersTimeoutMs / 4))),
+  };
+}
+
 /** Development mode registers missing schemas and creates topics on start. */
 export function isDevelopment(env: NodeJS.ProcessEnv = process.env): boolean {
   return (env['LEDGERLINE_ENV'] ?? 'development') === 'development';

@@ -2,8 +2,9 @@
 // validation against the service's OpenAPI document, RFC 9457 errors, /healthz, /readyz,
 // /metrics, and structured access logs.
 import { randomUUID } from 'node:crypto';
-import type { IncomingHttpHeaders, Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { httpServerLimits, type HttpServerLimits } from '../config.js';
 import type { Logger } from '../log.js';
 import { prometheus, type MetricsRegistry } from '../metrics.js';
 import type { OpenApiDocument, OpenApiOperation } from './openapi.js';
@@ -189,11 +190,32 @@ export function createApiApp(options: ApiAppOptions): express.Express {
 
 export { problems, ProblemError };
 
-/** Listens on a port; resolves with the server once it accepts connections. */
-export function listen(app: express.Express, port: number, host = '127.0.0.1'): Promise<Server> {
+/**
+ * Listens on a port; resolves with the server once it accepts connections. The limits bound what
+ * one slow or greedy client can hold: a request whose headers (or whole body) do not arrive in
+ * time is answered 408 and its connection closed, and connections past the maximum are closed
+ * on accept, so a slowloris cannot pin the service. Keep-alive stays longer than common load
+ * balancers' idle timeout (60 s), so they never reuse a connection the server just closed.
+ */
+export function listen(
+  app: express.Express,
+  port: number,
+  host = '127.0.0.1',
+  limits: HttpServerLimits = httpServerLimits(),
+): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, () => resolve(server));
+    const server = createServer(
+      {
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        // Node sweeps for expired requests at this interval: it is the slack on both timeouts.
+        connectionsCheckingInterval: limits.checkIntervalMs,
+      },
+      app,
+    );
+    server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+    server.maxConnections = limits.connectionsMax;
     server.once('error', reject);
-    server.keepAliveTimeout = 65_000;
+    server.listen(port, host, () => resolve(server));
   });
 }

@@ -1,0 +1,235 @@
+// What one slow or greedy client can hold on a service's HTTP server: headers that trickle in
+// (slowloris), a body that never finishes, connections past the bound. Each is cut within the
+// configured bound, while an honest client keeps its keep-alive connection as before.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import express from 'express';
+import { httpServerLimits, type HttpServerLimits } from '../src/config.js';
+import { listen } from '../src/http/app.js';
+
+const LIMITS: HttpServerLimits = {
+  headersTimeoutMs: 1_500,
+  requestTimeoutMs: 3_000,
+  keepAliveTimeoutMs: 5_000,
+  connectionsMax: 3,
+  checkIntervalMs: 250,
+};
+/** Scheduling slack on a shared 2-core machine, on top of Node's check interval. */
+const SLACK_MS = 1_000;
+
+let server: Server;
+let port: number;
+
+beforeAll(async () => {
+  const app = express();
+  app.get('/balance', (_req, res) => {
+    res.json({ balanceMinor: 110_000, currency: 'EUR' });
+  });
+  app.post('/adjustments', express.raw({ type: () => true }), (_req, res) => {
+    res.status(201).json({ status: 'POSTED' });
+  });
+  server = await listen(app, 0, '127.0.0.1', LIMITS);
+  port = (server.address() as AddressInfo).port;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+interface Trickle {
+  /** What the server answered before it closed the connection. */
+  answer: string;
+  /** From the first byte sent to the close, in ms. */
+  closedAfterMs: number;
+  bytesSent: number;
+}
+
+/** Connects, sends `prefix` at once, then `drip` one byte per `intervalMs` until closed. */
+function trickle(prefix: string, drip: string, intervalMs: number): Promise<Trickle> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let answer = '';
+    let bytesSent = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const started = Date.now();
+    // Bound: the test's own deadline, far past any limit under test.
+    const deadline = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('the server never closed the connection'));
+    }, 20_000);
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearInterval(timer);
+      clearTimeout(deadline);
+      resolve({ answer, closedAfterMs: Date.now() - started, bytesSent });
+    });
+    socket.on('connect', () => {
+      socket.write(prefix);
+      bytesSent += prefix.length;
+      let next = 0;
+      timer = setInterval(() => {
+        if (socket.destroyed || next >= drip.length) return;
+        socket.write(drip[next++]!);
+        bytesSent++;
+      }, intervalMs);
+    });
+  });
+}
+
+function openSocket(): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** Sends one request on `socket` and reads one complete response (bounded). */
+function request(socket: net.Socket, path = '/balance'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const deadline = setTimeout(() => reject(new Error(`no answer: ${answer}`)), 5_000);
+    const onData = (chunk: Buffer) => {
+      answer += chunk.toString('utf8');
+      if (answer.includes('}')) {
+        clearTimeout(deadline);
+        socket.off('data', onData);
+        resolve(answer);
+      }
+    };
+    socket.on('data', onData);
+    socket.once('close', () => {
+      clearTimeout(deadline);
+      reject(new Error(`closed before answering: ${answer}`));
+    });
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: ledger\r\nConnection: keep-alive\r\n\r\n`);
+  });
+}
+
+/** Waits (bounded) until the server counts at most `count` open connections. */
+async function connectionsAtMost(count: number): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const open = await new Promise<number>((resolve, reject) =>
+      server.getConnections((error, n) => (error ? reject(error) : resolve(n))),
+    );
+    if (open <= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`the server still holds more than ${count} connections`);
+}
+
+function closed(socket: net.Socket, withinMs: number): Promise<boolean> {
+  if (socket.destroyed || socket.readableEnded) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), withinMs);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+describe('HTTP server limits', () => {
+  it('a client that sends its headers one byte a second is answered 408 and cut off within headersTimeout', async () => {
+    const result = await trickle('GET /balance HTTP/1.1\r\n', 'X-Slow: ' + 'a'.repeat(100), 1_000);
+    expect(result.answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(result.closedAfterMs).toBeGreaterThanOrEqual(LIMITS.headersTimeoutMs - 100);
+    expect(result.closedAfterMs).toBeLessThanOrEqual(
+      LIMITS.headersTimeoutMs + LIMITS.checkIntervalMs + SLACK_MS,
+    );
+    // It never got to finish its headers, let alone reach a handler.
+    expect(result.answer).not.toContain('balanceMinor');
+  });
+
+  it('a client that connects and sends nothing is cut off within headersTimeout too', async () => {
+    const result = await trickle('', '', 1_000);
+    expect(result.closedAfterMs).toBeLessThanOrEqual(
+      LIMITS.headersTimeoutMs + LIMITS.checkIntervalMs + SLACK_MS,
+    );
+  });
+
+  it('a body that trickles in is answered 408 and cut off within requestTimeout', async () => {
+    const result = await trickle(
+      'POST /adjustments HTTP/1.1\r\nHost: ledger\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n',
+      '{"amountMinor":' + '1'.repeat(180),
+      200,
+    );
+    expect(result.answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(result.answer).not.toContain('POSTED');
+    expect(result.closedAfterMs).toBeGreaterThanOrEqual(LIMITS.requestTimeoutMs - 100);
+    expect(result.closedAfterMs).toBeLessThanOrEqual(
+      LIMITS.requestTimeoutMs + LIMITS.checkIntervalMs + SLACK_MS,
+    );
+  });
+
+  it('connections past connectionsMax are closed on accept; a freed slot serves again', async () => {
+    const held = await Promise.all(
+      Array.from({ length: LIMITS.connectionsMax }, () => openSocket()),
+    );
+    for (const socket of held) expect(await request(socket)).toMatch(/^HTTP\/1\.1 200 /);
+    const excess = await openSocket();
+    excess.on('error', () => undefined);
+    excess.write('GET /balance HTTP/1.1\r\nHost: ledger\r\n\r\n');
+    expect(await closed(excess, 2_000)).toBe(true);
+
+    held[0]!.destroy();
+    await connectionsAtMost(LIMITS.connectionsMax - 1);
+    const next = await openSocket();
+    expect(await request(next)).toMatch(/^HTTP\/1\.1 200 /);
+    next.destroy();
+    for (const socket of held) socket.destroy();
+  });
+
+  it('an honest client keeps its keep-alive connection across requests, past headersTimeout', async () => {
+    await connectionsAtMost(0);
+    const socket = await openSocket();
+    expect(await request(socket)).toMatch(/keep-alive/i);
+    // Idle between requests is governed by keepAliveTimeout, not headersTimeout.
+    await new Promise((resolve) => setTimeout(resolve, LIMITS.headersTimeoutMs + 500));
+    expect(await request(socket)).toMatch(/^HTTP\/1\.1 200 /);
+    expect(server.keepAliveTimeout).toBe(LIMITS.keepAliveTimeoutMs);
+    socket.destroy();
+  });
+});
+
+describe('HTTP server limits from configuration', () => {
+  it('defaults are bounded well below Node’s (60 s headers, 300 s per request, no connection cap)', () => {
+    expect(httpServerLimits({})).toEqual({
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 65_000,
+      connectionsMax: 2_048,
+      checkIntervalMs: 1_000,
+    });
+  });
+
+  it('reads each limit from the environment', () => {
+    expect(
+      httpServerLimits({
+        HTTP_HEADERS_TIMEOUT_MS: '2000',
+        HTTP_REQUEST_TIMEOUT_MS: '4000',
+        HTTP_KEEP_ALIVE_TIMEOUT_MS: '70000',
+        HTTP_CONNECTIONS_MAX: '100',
+      }),
+    ).toEqual({
+      headersTimeoutMs: 2_000,
+      requestTimeoutMs: 4_000,
+      keepAliveTimeoutMs: 70_000,
+      connectionsMax: 100,
+      checkIntervalMs: 500,
+    });
+  });
+
+  it('refuses nonsense by name instead of serving without a bound', () => {
+    expect(() => httpServerLimits({ HTTP_CONNECTIONS_MAX: '0' })).toThrow(/HTTP_CONNECTIONS_MAX/);
+    expect(() => httpServerLimits({ HTTP_HEADERS_TIMEOUT_MS: 'soon' })).toThrow(
+      /HTTP_HEADERS_TIMEOUT_MS/,
+    );
+    expect(() =>
+      httpServerLimits({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' }),
+    ).toThrow(/HTTP_REQUEST_TIMEOUT_MS=10000 must not be below HTTP_HEADERS_TIMEOUT_MS=20000/);
+  });
+});
