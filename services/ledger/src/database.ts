@@ -1,0 +1,20 @@
+// The ledger's database, as the deploy step (npm run migrate) creates it: the ledger schema,
+// ledger_app (the only writer of financial state) and ledger_reader (SELECT only, for
+// independent checkers).
+import { fileURLToPath } from 'node:url';
+import type { ServiceDatabase } from '@ledgerline/platform/deploy';
+import { LEDGER_SCHEMA } from './events/command-consumer.js';
+
+export const LEDGER_APP_ROLE = 'ledger_app';
+export const LEDGER_READER_ROLE = 'ledger_reader';
+
+export const ledgerDatabase: ServiceDatabase = {
+  service: 'ledger',
+  schema: LEDGER_SCHEMA,
+  appRole: LEDGER_APP_ROLE,
+  roles: [
+    { name: LEDGER_APP_ROLE, login: true },
+    { name: LEDGER_READER_ROLE, login: false },
+  ],
+  migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
+};
