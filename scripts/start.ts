@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { startStack, stopStack } from '@ledgerline/stack';
+import { beginRun, stopProcessesOfRun, stopRunOnInterrupt } from '@ledgerline/stack/run-scope';
 import { loadContracts } from '@ledgerline/codegen/generate';
 import { registerContracts } from '@ledgerline/codegen/register';
 import { createKafka, ensureTopics } from '@ledgerline/platform/kafka';
@@ -190,9 +191,17 @@ function tryItLines(processorUrl: string): string[] {
 
 // ---------------------------------------------------------------------------------------------
 
-async function main(): Promise<void> {
+async function main(runId: string): Promise<void> {
   const started = Date.now();
+  // Until the stack is up, Ctrl-C (or SIGTERM) stops whatever of it this command launched so
+  // far, wherever start-up is (a Maven download, Kafka formatting, the registry booting).
+  const startupInterrupt = stopRunOnInterrupt({
+    runId,
+    command: 'npm start',
+    log: (line) => console.log(`[stack] ${line}`),
+  });
   const stack = await startStack({ log: (line) => console.log(`[stack] ${line}`) });
+  startupInterrupt.release();
   process.env['KAFKA_BROKERS'] = stack.kafkaBrokers.join(',');
   process.env['SCHEMA_REGISTRY_URL'] = stack.schemaRegistryUrl;
   process.env['DATABASE_URL'] = stack.databaseUrl;
@@ -217,6 +226,11 @@ async function main(): Promise<void> {
     if (stack.startedComponents.length > 0)
       await stopStack({ log: (line) => console.log(`[stack] ${line}`) });
     else console.log('[stack] left running: it was running before npm start');
+    // Anything else this command launched (none expected): never leave it behind.
+    await stopProcessesOfRun(runId, {
+      graceMs: 10_000,
+      log: (line) => console.log(`[stack] ${line}`),
+    });
     process.exit(exitCode);
   };
   process.on('SIGINT', () => void shutdown('SIGINT', 0));
@@ -273,7 +287,13 @@ async function main(): Promise<void> {
   setInterval(() => undefined, 1 << 30);
 }
 
-main().catch((error: unknown) => {
+const runId = beginRun();
+main(runId).catch(async (error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));
+  // A failed start leaves nothing running that it launched.
+  await stopProcessesOfRun(runId, {
+    graceMs: 15_000,
+    log: (line) => console.log(`[stack] ${line}`),
+  }).catch(() => undefined);
   process.exit(1);
 });

@@ -5,7 +5,8 @@
 // `npm run test:jest` registers).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startStack } from '@ledgerline/stack';
+import { startStack, stackProcessMarkers } from '@ledgerline/stack';
+import { beginRun, stopRunOnInterrupt } from '@ledgerline/stack/run-scope';
 import { loadContracts } from '@ledgerline/codegen/generate';
 import { registerContracts } from '@ledgerline/codegen/register';
 import { createKafka, ensureTopics } from '@ledgerline/platform/kafka';
@@ -14,6 +15,20 @@ import { allTopics } from '@ledgerline/generated/topics';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export default async function globalSetup() {
+  // Ctrl-C or SIGTERM at any instant of the run (here, or while tests run) stops everything
+  // the run started: the stack if it started it, stacks and services the tests launched, the
+  // workers. With LEDGERLINE_KEEP_STACK=1 the shared stack stays up, as after a normal run.
+  const runId = beginRun();
+  const markers = stackProcessMarkers();
+  stopRunOnInterrupt({
+    runId,
+    command: 'npm test',
+    keep:
+      process.env.LEDGERLINE_KEEP_STACK === '1'
+        ? (candidate) => candidate.cmdline.some((arg) => markers.some((m) => arg.includes(m)))
+        : undefined,
+    log: (line) => process.stderr.write(`[stack] ${line}\n`),
+  });
   const started = await startStack({ log: (line) => process.stderr.write(`[stack] ${line}\n`) });
   process.env.LEDGERLINE_TEST_STARTED_STACK = started.startedComponents.length > 0 ? '1' : '';
   process.env.KAFKA_BROKERS = started.kafkaBrokers.join(',');

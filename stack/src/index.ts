@@ -221,6 +221,12 @@ export interface StoppedStack {
   strayPids: number[];
 }
 
+/** Strings that the command line of every process of this home's stack contains. */
+export function stackProcessMarkers(env: NodeJS.ProcessEnv = process.env): string[] {
+  const config = resolveStackConfig(env);
+  return [homeMarker(config), `${postgresPlacement(config).dir}/`];
+}
+
 /** Stops the local components (registry and Kafka, then Postgres); leaves no process behind. */
 export async function stopStack(options: StackOptions = {}): Promise<StoppedStack> {
   const config = resolveStackConfig(options.env ?? process.env);
@@ -241,7 +247,7 @@ export async function stopStack(options: StackOptions = {}): Promise<StoppedStac
     await stopPostgres(config).then(note('postgres'));
 
     // Anything still pointing into this home (a lost pid file, a launcher killed mid-start).
-    const strays = stackProcesses(homeMarker(config), `${postgresPlacement(config).dir}/`);
+    const strays = stackProcesses(...stackProcessMarkers(config.env));
     await settleAll(
       strays.map((stray) =>
         stopProcessTree({
