@@ -11,13 +11,9 @@ import { beginRun, stopProcessesOfRun, stopRunOnInterrupt } from '@ledgerline/st
 import { loadContracts } from '@ledgerline/codegen/generate';
 import { registerContracts } from '@ledgerline/codegen/register';
 import { createKafka, ensureTopics } from '@ledgerline/platform/kafka';
-import {
-  REPO_ROOT,
-  intSetting,
-  isDevelopment,
-  platformEndpoints,
-} from '@ledgerline/platform/config';
+import { REPO_ROOT } from '@ledgerline/platform/config';
 import { allTopics } from '@ledgerline/generated/topics';
+import { migrateAll } from './databases.js';
 import { createLedgerClient, type LedgerClient } from '@ledgerline/generated/openapi/ledger.client';
 
 type Env = NodeJS.ProcessEnv;
@@ -35,26 +31,9 @@ interface ServiceSpec {
 // Start order: the ledger first (it owns the ledger_reader role reconciliation reads through),
 // then the processor that talks to it, then the observers.
 const SERVICES: readonly ServiceSpec[] = [
-  {
-    name: 'ledger',
-    configFallback: (env) => {
-      const development = isDevelopment(env);
-      const appRolePassword = env['LEDGER_APP_PASSWORD'] ?? (development ? 'ledger_app_dev' : '');
-      if (appRolePassword === '') throw new Error('LEDGER_APP_PASSWORD is required');
-      const endpoints = platformEndpoints(env);
-      return {
-        databaseUrl: endpoints.databaseUrl,
-        kafkaBrokers: endpoints.kafkaBrokers,
-        schemaRegistryUrl: endpoints.schemaRegistryUrl,
-        topicPrefix: env['LEDGERLINE_TOPIC_PREFIX'] ?? '',
-        port: intSetting(env, 'LEDGER_PORT', 8082, 0, 65_535),
-        appRolePassword,
-        autoRegisterSchemas: development,
-      };
-    },
-  },
-  // Ports: PROCESSOR_PORT (8081), RECONCILIATION_PORT (8083), AUDIT_PORT (8084), read by each
-  // service's own `<name>ConfigFromEnv`.
+  // Ports: LEDGER_PORT (8082), PROCESSOR_PORT (8081), RECONCILIATION_PORT (8083), AUDIT_PORT
+  // (8084), read by each service's own `<name>ConfigFromEnv`, which also gives it its role's URL.
+  { name: 'ledger' },
   { name: 'processor' },
   { name: 'reconciliation' },
   { name: 'audit' },
@@ -247,6 +226,9 @@ async function main(runId: string): Promise<void> {
     await admin.connect();
     const created = await ensureTopics(admin, allTopics).finally(() => admin.disconnect());
     if (created.length > 0) console.log(`[topics] created ${created.join(', ')}`);
+    // The deploy step: roles and migrations as the admin; services connect as their roles.
+    const migrated = await migrateAll(process.env);
+    for (const change of migrated.changes) console.log(`[migrate] ${change}`);
     await startServices(process.env, services);
 
     const ledger = services.find((s) => s.name === 'ledger');

@@ -104,6 +104,32 @@ export function httpServerLimits(env: NodeJS.ProcessEnv = process.env): HttpServ
   };
 }
 
+/** Bounds PostgreSQL enforces on every session of a pool (0 disables one, as in PostgreSQL). */
+export interface DatabaseTimeouts {
+  /** A statement running longer is cancelled (SQLSTATE 57014). */
+  statementTimeoutMs: number;
+  /** A session idle inside an open transaction longer is terminated (SQLSTATE 25P03). */
+  idleInTransactionTimeoutMs: number;
+}
+
+/**
+ * From DATABASE_STATEMENT_TIMEOUT_MS (30 s) and DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS (60 s).
+ * The services' statements take milliseconds; PostgreSQL's defaults (no bound) let one runaway
+ * query or forgotten transaction hold connections and row locks until someone notices.
+ */
+export function databaseTimeouts(env: NodeJS.ProcessEnv = process.env): DatabaseTimeouts {
+  return {
+    statementTimeoutMs: intSetting(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 0, 3_600_000),
+    idleInTransactionTimeoutMs: intSetting(
+      env,
+      'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+      60_000,
+      0,
+      3_600_000,
+    ),
+  };
+}
+
 /** Development mode registers missing schemas and creates topics on start. */
 export function isDevelopment(env: NodeJS.ProcessEnv = process.env): boolean {
   return (env['LEDGERLINE_ENV'] ?? 'development') === 'development';

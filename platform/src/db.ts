@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
+import { databaseTimeouts, type DatabaseTimeouts } from './config.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -18,14 +19,27 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => {
 
 export function createPool(
   connectionString: string,
-  options: { max?: number; applicationName?: string; onIdleError?: (error: Error) => void } = {},
+  options: {
+    max?: number;
+    applicationName?: string;
+    onIdleError?: (error: Error) => void;
+    /** Server-side bounds on every session of this pool; from DATABASE_* settings by default. */
+    timeouts?: DatabaseTimeouts;
+  } = {},
 ): Pool {
+  const timeouts = options.timeouts ?? databaseTimeouts();
   const pool = new pg.Pool({
     connectionString,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'ledgerline',
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
+    // Sent in the startup message, so PostgreSQL enforces them on every session at no extra
+    // round trip: a runaway query is cancelled (57014) instead of holding a connection and its
+    // locks, and a transaction left open by a stuck process is ended (25P03) instead of holding
+    // row locks on accounts and blocking vacuum.
+    statement_timeout: timeouts.statementTimeoutMs,
+    idle_in_transaction_session_timeout: timeouts.idleInTransactionTimeoutMs,
   });
   // An idle connection killed by the server (restart, failover) must not crash the process:
   // the pool drops it and the next query opens a new one.
@@ -50,6 +64,14 @@ export async function withTransaction<T>(
     throw new RangeError(`lockTimeoutMs must be a positive integer, got ${lockTimeoutMs}`);
   }
   const client = await pool.connect();
+  // A session the server ends while we hold it (idle-in-transaction timeout, restart) is
+  // reported here: the next statement then fails and the work rolls back, instead of an
+  // unhandled 'error' event crashing the process. Such a client is destroyed, not pooled.
+  let sessionError: Error | undefined;
+  const onSessionError = (error: Error): void => {
+    sessionError ??= error;
+  };
+  client.on('error', onSessionError);
   try {
     // One round trip: both statements travel in one simple query (no parameters to bind).
     await client.query(
@@ -64,7 +86,8 @@ export async function withTransaction<T>(
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
-    client.release();
+    client.off('error', onSessionError);
+    client.release(sessionError);
   }
 }
 
@@ -152,7 +175,9 @@ export async function migrate(
             throw new Error(`migration ${m.version}_${m.name} needs a password for role ${role}`);
           return pg.escapeLiteral(password);
         });
-        await client.query('BEGIN');
+        // A migration is the deploy step, watched by an operator: the services' statement
+        // bound does not apply to it (an index on a large table may take minutes).
+        await client.query('BEGIN; SET LOCAL statement_timeout = 0');
         try {
           await client.query(sql);
           await client.query(

@@ -9,6 +9,13 @@ import path from 'node:path';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import { createServer } from 'node:net';
 import { REPO_ROOT, platformEndpoints } from './config.js';
+import {
+  deployDatabase,
+  developmentPassword,
+  passwordVariable,
+  rolePasswordsFromEnv,
+  type ServiceDatabase,
+} from './deploy.js';
 import { dropDatabase, ensureDatabase } from './db.js';
 import { prefixedTopic, type AnyTopic } from './events/topic.js';
 import { createKafka, ensureTopics } from './kafka.js';
@@ -56,6 +63,25 @@ export async function createTestEnvironment(
     topicPrefix,
     cleanup: () => dropDatabase(endpoints.databaseUrl, database),
   };
+}
+
+/**
+ * The deploy step (the function `npm run migrate` runs) for a test database: the services' roles,
+ * with the passwords the test setup gives them, and their migrations.
+ */
+export async function deployTestDatabase(
+  env: TestEnvironment,
+  services: readonly ServiceDatabase[],
+): Promise<void> {
+  await deployDatabase(env.adminDatabaseUrl, services, rolePasswordsFromEnv(process.env, services));
+}
+
+/** What a service under test connects with: its own role's URL into the test database. */
+export function testRoleUrl(env: TestEnvironment, role: string): string {
+  const url = new URL(env.adminDatabaseUrl);
+  url.username = role;
+  url.password = process.env[passwordVariable(role)] || developmentPassword(role);
+  return url.toString();
 }
 
 /**

@@ -1,16 +1,13 @@
-// Wires the ledger: migrations (as the schema owner), then as ledger_app: the exactly-once
-// consumer of ledger.commands, the outbox relay, and the HTTP API.
+// Wires the ledger as ledger_app (the deploy step, npm run migrate, created its schema): the
+// exactly-once consumer of ledger.commands, the outbox relay, and the HTTP API.
 import type { Server } from 'node:http';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ExactlyOnceConsumer } from '@ledgerline/platform/consumer';
+import { createPool } from '@ledgerline/platform/db';
 import {
-  createPool,
-  migrate,
-  platformMigration,
-  readMigrations,
-  urlForRole,
-} from '@ledgerline/platform/db';
+  assertServiceRole,
+  deployDatabase,
+  developmentPassword,
+} from '@ledgerline/platform/deploy';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createApiApp, listen } from '@ledgerline/platform/http/app';
 import { dependencyProbes } from '@ledgerline/platform/http/readiness';
@@ -24,21 +21,17 @@ import {
   ledgerApiOperations,
 } from '@ledgerline/generated/openapi/ledger.document';
 import { createHandlers } from './api/handlers.js';
+import { LEDGER_APP_ROLE, ledgerDatabase } from './database.js';
 import {
   LEDGER_SCHEMA,
   createBatchHandler,
   createDeadLetterEncoder,
 } from './events/command-consumer.js';
 
-export const LEDGER_APP_ROLE = 'ledger_app';
-export const MIGRATIONS_DIR = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  'migrations',
-);
+export { LEDGER_APP_ROLE };
 
 export interface LedgerConfig {
-  /** Owner (migration) connection; the service itself connects as ledger_app. */
+  /** ledger_app's URL (LEDGER_APP_DATABASE_URL); a service never holds the admin's. */
   databaseUrl: string;
   kafkaBrokers: string[];
   schemaRegistryUrl: string;
@@ -48,7 +41,6 @@ export interface LedgerConfig {
   port: number;
   /** Interface to listen on; loopback unless told otherwise (containers: 0.0.0.0). */
   host?: string;
-  appRolePassword: string;
   /** Development only: register missing schemas on first use. */
   autoRegisterSchemas: boolean;
   log?: Logger;
@@ -59,29 +51,24 @@ export interface RunningLedger {
   stop(): Promise<void>;
 }
 
-export async function migrateLedger(databaseUrl: string, appRolePassword: string): Promise<void> {
-  const owner = createPool(databaseUrl, { max: 1, applicationName: 'ledger-migrate' });
-  try {
-    await migrate(
-      owner,
-      LEDGER_SCHEMA,
-      [
-        platformMigration(LEDGER_SCHEMA, LEDGER_APP_ROLE),
-        ...(await readMigrations(MIGRATIONS_DIR)),
-      ],
-      { [LEDGER_APP_ROLE]: appRolePassword },
-    );
-  } finally {
-    await owner.end();
-  }
+/**
+ * The ledger's part of the deploy step, for tests, benches and replay (`npm run migrate` deploys
+ * every service at once): its roles, its migrations, its schema handed to the owner role.
+ */
+export async function migrateLedger(
+  adminUrl: string,
+  appRolePassword: string = developmentPassword(LEDGER_APP_ROLE),
+): Promise<void> {
+  await deployDatabase(adminUrl, [ledgerDatabase], { [LEDGER_APP_ROLE]: appRolePassword });
 }
 
 export async function startLedger(config: LedgerConfig): Promise<RunningLedger> {
   const log = config.log ?? createLogger('ledger');
-  await migrateLedger(config.databaseUrl, config.appRolePassword);
-  const pool = createPool(urlForRole(config.databaseUrl, LEDGER_APP_ROLE, config.appRolePassword), {
-    max: 10,
-    applicationName: 'ledger',
+  const pool = createPool(config.databaseUrl, { max: 10, applicationName: 'ledger' });
+  // First, before any connection to Kafka: the admin's URL or a role with more power is refused.
+  await assertServiceRole(pool, 'ledger', LEDGER_APP_ROLE).catch(async (error: unknown) => {
+    await pool.end();
+    throw error;
   });
   const serde = new EventSerde({
     registryUrl: config.schemaRegistryUrl,

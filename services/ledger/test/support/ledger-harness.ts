@@ -9,6 +9,7 @@ import { TopicConsumer } from '@ledgerline/platform/events/typed';
 import {
   createTestEnvironment,
   eventually,
+  testRoleUrl,
   type TestEnvironment,
 } from '@ledgerline/platform/testing';
 import {
@@ -21,7 +22,12 @@ import {
   ledgerlineDeadLetterTopic,
 } from '@ledgerline/generated/topics';
 import type { LedgerCommandInput } from '@ledgerline/generated/avro/types';
-import { startLedger, type RunningLedger } from '../../src/service.js';
+import {
+  LEDGER_APP_ROLE,
+  migrateLedger,
+  startLedger,
+  type RunningLedger,
+} from '../../src/service.js';
 
 export interface Published {
   topic: string;
@@ -54,13 +60,14 @@ const OUTCOME_TOPICS = [
 
 export async function startHarness(name: string): Promise<Harness> {
   const env = await createTestEnvironment(name, allTopics);
+  // The deploy step first, as the admin; the ledger itself gets only ledger_app's URL.
+  await migrateLedger(env.adminDatabaseUrl);
   const ledger = await startLedger({
-    databaseUrl: env.databaseUrl,
+    databaseUrl: testRoleUrl(env, LEDGER_APP_ROLE),
     kafkaBrokers: env.kafkaBrokers,
     schemaRegistryUrl: env.schemaRegistryUrl,
     topicPrefix: env.topicPrefix,
     port: 0,
-    appRolePassword: 'ledger_app_dev',
     autoRegisterSchemas: true,
   });
   const kafka = new Kafka({
