@@ -3,7 +3,12 @@
 // topic prefix), talked to only through their generated HTTP clients and their Kafka topics.
 import { randomUUID } from 'node:crypto';
 import { EventSerde } from '@ledgerline/platform/events/serde';
-import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
+import {
+  createTestEnvironment,
+  deployTestDatabase,
+  testRoleUrl,
+  type TestEnvironment,
+} from '@ledgerline/platform/testing';
 import { allTopics } from '@ledgerline/generated/topics';
 import { createLedgerClient, type LedgerClient } from '@ledgerline/generated/openapi/ledger.client';
 import {
@@ -12,7 +17,8 @@ import {
 } from '@ledgerline/generated/openapi/processor.client';
 import type { components as LedgerComponents } from '@ledgerline/generated/openapi/ledger.types';
 import type { components as ProcessorComponents } from '@ledgerline/generated/openapi/processor.types';
-import { startLedger, type RunningLedger } from '@ledgerline/ledger/service';
+import { LEDGER_APP_ROLE, startLedger, type RunningLedger } from '@ledgerline/ledger/service';
+import { SERVICE_DATABASES } from '../../scripts/databases.js';
 import { processorConfigFromEnv } from '@ledgerline/processor/config';
 import { startProcessor, type RunningProcessor } from '@ledgerline/processor/service';
 
@@ -37,13 +43,14 @@ export interface E2ePlatform {
 
 export async function startPlatform(name: string): Promise<E2ePlatform> {
   const env = await createTestEnvironment(name, allTopics);
+  // The deploy step first, as the admin; each service gets only its own role's URL.
+  await deployTestDatabase(env, SERVICE_DATABASES);
   const ledger = await startLedger({
-    databaseUrl: env.databaseUrl,
+    databaseUrl: testRoleUrl(env, LEDGER_APP_ROLE),
     kafkaBrokers: env.kafkaBrokers,
     schemaRegistryUrl: env.schemaRegistryUrl,
     topicPrefix: env.topicPrefix,
     port: 0,
-    appRolePassword: 'ledger_app_dev',
     autoRegisterSchemas: true,
   });
   let processor: RunningProcessor;

@@ -5,6 +5,7 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type avsc from 'avsc';
 import { avroType, avroTypeOptions } from '../avro.js';
+import { DependencyUnavailableError } from '../faults.js';
 import type { AnyTopic, KeyOf, TopicDefinition, ValueInputOf, ValueOf } from './topic.js';
 
 const MAGIC_BYTE = 0;
@@ -75,6 +76,12 @@ export class EventSerde {
     try {
       id = await this.registry.getRegistryIdBySchema(subject, confluentSchema as never);
     } catch (error) {
+      // Only a 404 says "not registered"; anything else is a registry we cannot reach now.
+      if (!isRegistryNotFound(error)) {
+        throw new DependencyUnavailableError('registry', (error as Error).message, {
+          cause: error,
+        });
+      }
       if (!this.options.autoRegister) throw new UnregisteredSchemaError(subject, error);
       id = await registerSchema(this.options.registryUrl, subject, schema);
     }
@@ -144,7 +151,11 @@ export class EventSerde {
         } catch (error) {
           // Only "the registry has no such id" makes the message poison; an unreachable
           // registry is transient and the batch is retried.
-          if ((error as { status?: number }).status !== 404) throw error;
+          if (!isRegistryNotFound(error)) {
+            throw new DependencyUnavailableError('registry', (error as Error).message, {
+              cause: error,
+            });
+          }
           throw new UndecodableMessageError(
             `${subject}: unknown writer schema id ${writerId}: ${(error as Error).message}`,
           );
@@ -179,6 +190,15 @@ export class EventSerde {
   async decodeValue<T extends AnyTopic>(topic: T, buffer: Buffer | null): Promise<ValueOf<T>> {
     return (await this.decode(topic.valueSubject, topic.valueSchema, buffer)) as ValueOf<T>;
   }
+}
+
+/**
+ * The registry answered "no such subject, schema or id": a 404 (getSchema), which the client
+ * rethrows as a bare ConfluentSchemaRegistryError from getRegistryIdBySchema.
+ */
+function isRegistryNotFound(error: unknown): boolean {
+  const e = error as { status?: unknown; name?: unknown } | null;
+  return e?.status === 404 || e?.name === 'ConfluentSchemaRegistryError';
 }
 
 /**

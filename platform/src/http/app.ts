@@ -74,7 +74,7 @@ export function createApiApp(options: ApiAppOptions): express.Express {
   });
   app.get('/readyz', async (_req, res) => {
     const readiness = await checkReadiness(options.readiness);
-    res.status(readiness.status === 'ready' ? 200 : 503).json(readiness);
+    res.status(readiness.status === 'not_ready' ? 503 : 200).json(readiness);
   });
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.contentType).send(await metrics.metrics());

@@ -2,6 +2,7 @@
 // ({ status: up|down, latencyMs, detail }), so every service answers the same way.
 import type { Admin } from 'kafkajs';
 import type { Queryable } from '../db.js';
+import type { ConsumerHealth } from '../consumer-health.js';
 
 export type ReadinessProbes = Record<string, () => Promise<unknown>>;
 
@@ -12,7 +13,8 @@ export interface DependencyCheck {
 }
 
 export interface Readiness {
-  status: 'ready' | 'not_ready';
+  /** degraded: only the registry is down; cached schemas keep the service working. */
+  status: 'ready' | 'degraded' | 'not_ready';
   checks: Record<string, DependencyCheck>;
 }
 
@@ -69,8 +71,36 @@ export async function checkReadiness(
   const names = Object.keys(probes).sort();
   const results = await Promise.all(names.map((name) => runProbe(probes[name]!, timeoutMs)));
   const checks = Object.fromEntries(names.map((name, i) => [name, results[i]!]));
-  return {
-    status: results.every((r) => r.status === 'up') ? 'ready' : 'not_ready',
-    checks,
-  };
+  return { status: readinessStatus(checks), checks };
+}
+
+/**
+ * Checks whose failure degrades the service without taking it out: every service keeps the
+ * schemas it has resolved, so while the registry is away it still encodes and decodes them
+ * (a message under a schema it has never seen is retried until the registry is back).
+ */
+const DEGRADING_CHECKS = new Set(['registry']);
+
+export function readinessStatus(checks: Record<string, DependencyCheck>): Readiness['status'] {
+  const down = Object.entries(checks).filter(([, check]) => check.status === 'down');
+  if (down.length === 0) return 'ready';
+  return down.every(([name]) => DEGRADING_CHECKS.has(name)) ? 'degraded' : 'not_ready';
+}
+
+/**
+ * One check per consumer, named `consumer:<group>`: down when it crashed, is stuck on a
+ * partition or has been (re)joining its group for too long, with the reason as detail.
+ */
+export function consumerProbes(
+  consumers: readonly { health: Pick<ConsumerHealth, 'name' | 'verdict'> }[],
+): ReadinessProbes {
+  return Object.fromEntries(
+    consumers.map(({ health }) => [
+      `consumer:${health.name}`,
+      async () => {
+        const verdict = health.verdict();
+        if (!verdict.ok) throw new Error(verdict.detail);
+      },
+    ]),
+  );
 }

@@ -10,7 +10,7 @@ import {
 } from '@ledgerline/platform/deploy';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createApiApp, listen } from '@ledgerline/platform/http/app';
-import { dependencyProbes } from '@ledgerline/platform/http/readiness';
+import { consumerProbes, dependencyProbes } from '@ledgerline/platform/http/readiness';
 import { createIdempotentProducer, createKafka } from '@ledgerline/platform/kafka';
 import { createLogger, type Logger } from '@ledgerline/platform/log';
 import { createMetricsRegistry, prometheus } from '@ledgerline/platform/metrics';
@@ -154,6 +154,7 @@ export async function startLedger(config: LedgerConfig): Promise<RunningLedger> 
     fromBeginning: true,
     onBatchCommitted: (info) => lag.set({ partition: String(info.partition) }, info.lag),
     onOutboxWritten: () => relay.nudge(),
+    metrics,
   });
 
   const app = createApiApp({
@@ -168,11 +169,14 @@ export async function startLedger(config: LedgerConfig): Promise<RunningLedger> 
     }),
     log,
     metrics,
-    readiness: dependencyProbes({
-      db: pool,
-      kafkaAdmin: admin,
-      registryUrl: config.schemaRegistryUrl,
-    }),
+    readiness: {
+      ...dependencyProbes({
+        db: pool,
+        kafkaAdmin: admin,
+        registryUrl: config.schemaRegistryUrl,
+      }),
+      ...consumerProbes([consumer]),
+    },
     bodyLimitBytes: 16 * 1024,
   });
 
