@@ -5,10 +5,17 @@ import avsc from 'avsc';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** `timestamp-millis` decodes to a `Date` and encodes from one. */
+/**
+ * `timestamp-millis` decodes to a `Date` and encodes from one. A long outside the range a
+ * `Date` can hold (±8.64e15 ms) does not decode: an Invalid Date would reach SQL or JSON.
+ */
 class TimestampMillisType extends avsc.types.LogicalType {
   override _fromValue(value: unknown): Date {
-    return new Date(value as number);
+    const date = new Date(value as number);
+    if (Number.isNaN(date.getTime())) {
+      throw new Error(`timestamp-millis ${String(value)} is not a representable instant`);
+    }
+    return date;
   }
   override _toValue(value: unknown): number | undefined {
     return value instanceof Date ? value.getTime() : undefined;
@@ -21,10 +28,16 @@ class TimestampMillisType extends avsc.types.LogicalType {
   }
 }
 
-/** `uuid` stays a string, but nothing that is not a UUID is ever written. */
+/**
+ * `uuid` stays a string, but nothing that is not a UUID is ever written or read: a value that
+ * is valid Avro `string` but no UUID fails decoding, so it never reaches a `uuid` column.
+ */
 class UuidType extends avsc.types.LogicalType {
   override _fromValue(value: unknown): string {
-    return value as string;
+    if (typeof value !== 'string' || !UUID_PATTERN.test(value)) {
+      throw new Error(`uuid field holds ${JSON.stringify(String(value).slice(0, 64))}, not a UUID`);
+    }
+    return value;
   }
   override _toValue(value: unknown): string | undefined {
     return typeof value === 'string' && UUID_PATTERN.test(value) ? value : undefined;

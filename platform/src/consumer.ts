@@ -3,6 +3,13 @@
 // crash at any instant neither loses nor doubles an effect. Positions live in PostgreSQL; the
 // consumer seeks to them on every assignment and drops anything already applied (a
 // re-delivery after a crash between the PostgreSQL commit and the Kafka offset commit).
+//
+// No message stalls a partition: a failed batch is classified (faults.ts). A transient failure
+// (PostgreSQL, the registry or the broker unavailable) is retried with capped backoff until
+// the dependency returns; a permanent one (the message's content) makes the consumer apply the
+// batch's messages one at a time, and the one that still fails after `attemptsMax` attempts
+// goes to the dead-letter topic with its reason while the position moves past it, in one
+// PostgreSQL transaction. ConsumerHealth tells /readyz and /metrics what is going on.
 import pg from 'pg';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Pool, PoolClient, Queryable } from './db.js';
@@ -14,11 +21,27 @@ import type { DecodedMessage, EncodedMessage, RawMessage } from './events/typed.
 export type { RawMessage };
 import { TopicConsumer } from './events/typed.js';
 import type { Logger } from './log.js';
+import type { MetricsRegistry } from './metrics.js';
+import { backoffMs, classifyFault, faultReason } from './faults.js';
+import {
+  CONSUMER_REBALANCE_MS_MAX,
+  CONSUMER_STUCK_AFTER_MS,
+  ConsumerHealth,
+  consumerMetrics,
+  type ConsumerMetrics,
+} from './consumer-health.js';
 
 export interface DeadLetterRequest {
   message: RawMessage;
   reason: string;
+  /** How many times the message was tried before giving up (1 when it never decoded). */
+  attempts?: number;
 }
+
+/** Attempts at a message that fails for its content before it is dead-lettered. */
+export const ATTEMPTS_MAX = 3;
+/** Longest wait between two attempts at a failing batch. */
+export const RETRY_BACKOFF_MS_MAX = 5_000;
 
 export interface BatchContext {
   client: PoolClient;
@@ -65,6 +88,28 @@ export interface ExactlyOnceConsumerOptions {
   }) => void;
   /** Called after the outbox got rows, so the relay can publish at once. */
   onOutboxWritten?: () => void;
+  /** The service's registry: per-partition lag, position, progress and dead-letter series. */
+  metrics?: MetricsRegistry;
+  /** Attempts at a message failing for its content before it is dead-lettered (default 3). */
+  attemptsMax?: number;
+  /** A batch in work this long without a commit makes /readyz say stuck (default 60 s). */
+  stuckAfterMs?: number;
+  /** Joining or rebalancing longer than this makes /readyz say so (default 60 s). */
+  rebalanceMsMax?: number;
+  /** Cap of the backoff between attempts (default 5 s). */
+  retryBackoffMsMax?: number;
+  /**
+   * kafkajs's own retries of a failure that escapes the consumer (it cannot record a dead
+   * letter) before the consumer crashes, and whether it restarts then (defaults: 10, true).
+   */
+  crashRetriesMax?: number;
+  restartOnCrash?: boolean;
+}
+
+interface BatchControls {
+  isRunning(): boolean;
+  isStale(): boolean;
+  heartbeat(): Promise<void>;
 }
 
 /** Consumer groups are per environment, like topics: the prefix keeps test runs apart. */
@@ -88,12 +133,27 @@ export class ExactlyOnceConsumer {
   private consumer: Consumer | undefined;
   private readonly decoders: Map<string, TopicConsumer<AnyTopic>>;
   private readonly batchSizeMax: number;
+  private readonly attemptsMax: number;
+  private readonly retryBackoffMsMax: number;
+  /** What /readyz and /metrics know about this consumer. */
+  readonly health: ConsumerHealth;
+  private readonly metrics: ConsumerMetrics | undefined;
 
   constructor(private readonly options: ExactlyOnceConsumerOptions) {
     this.decoders = new Map(
       options.topics.map((t) => [t.name, new TopicConsumer(t, options.serde)]),
     );
     this.batchSizeMax = options.batchSizeMax ?? 2_000;
+    this.attemptsMax = options.attemptsMax ?? ATTEMPTS_MAX;
+    this.retryBackoffMsMax = options.retryBackoffMsMax ?? RETRY_BACKOFF_MS_MAX;
+    if (!(Number.isSafeInteger(this.attemptsMax) && this.attemptsMax >= 1)) {
+      throw new RangeError(`attemptsMax must be a positive integer, got ${this.attemptsMax}`);
+    }
+    this.health = new ConsumerHealth(options.groupId, {
+      stuckAfterMs: options.stuckAfterMs ?? CONSUMER_STUCK_AFTER_MS,
+      rebalanceMsMax: options.rebalanceMsMax ?? CONSUMER_REBALANCE_MS_MAX,
+    });
+    this.metrics = options.metrics ? consumerMetrics(options.metrics, this.health) : undefined;
   }
 
   async start(): Promise<void> {
@@ -106,20 +166,38 @@ export class ExactlyOnceConsumer {
       heartbeatInterval: 1_000,
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxWaitTimeInMs: 100,
-      retry: { retries: 10 },
+      retry: {
+        retries: this.options.crashRetriesMax ?? 10,
+        initialRetryTime: 300,
+        maxRetryTime: 10_000,
+        restartOnFailure: async () => this.options.restartOnCrash ?? true,
+      },
     });
     this.consumer = consumer;
+    const health = this.health;
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      health.joined();
       void this.seekToStoredPositions(event.payload.memberAssignment).catch((error: unknown) =>
         log.error({ err: error }, 'could not seek to stored positions'),
       );
     });
-    await consumer.connect();
-    for (const topic of topics) {
-      await consumer.subscribe({
-        topic: topic.name,
-        fromBeginning: this.options.fromBeginning ?? true,
-      });
+    consumer.on(consumer.events.REBALANCING, () => health.rebalancing());
+    consumer.on(consumer.events.CRASH, (event) => {
+      const { error, restart } = event.payload;
+      log.error({ err: error, restart, groupId }, 'consumer crashed');
+      health.crashed(`${faultReason(error, 300)}${restart ? ' (restarting)' : ''}`);
+    });
+    try {
+      await consumer.connect();
+      for (const topic of topics) {
+        await consumer.subscribe({
+          topic: topic.name,
+          fromBeginning: this.options.fromBeginning ?? true,
+        });
+      }
+    } catch (error) {
+      health.crashed(`could not start: ${faultReason(error, 300)}`);
+      throw error;
     }
     await consumer.run({
       autoCommit: false,
@@ -134,12 +212,29 @@ export class ExactlyOnceConsumer {
         isStale,
       }) => {
         const messages = batch.messages;
+        if (messages.length === 0) return;
+        const { topic, partition } = batch;
+        const highWatermark = Number(batch.highWatermark);
+        health.fetched(topic, partition, highWatermark, Number(messages[0]!.offset));
+        const controls: BatchControls = { isRunning, isStale, heartbeat };
         for (let start = 0; start < messages.length; start += this.batchSizeMax) {
           if (!isRunning() || isStale()) return;
           const chunk = messages.slice(start, start + this.batchSizeMax);
           const lastOffset = chunk[chunk.length - 1]!.offset;
-          const lag = Number(batch.highWatermark) - Number(lastOffset) - 1;
-          await this.applyChunk(batch.topic, batch.partition, chunk, lag);
+          health.busy(topic, partition);
+          let applied: boolean;
+          try {
+            applied = await this.applyWithRecovery(
+              topic,
+              partition,
+              chunk,
+              highWatermark,
+              controls,
+            );
+          } finally {
+            health.idle(topic, partition);
+          }
+          if (!applied) return; // stopping or rebalanced: the next owner starts from PostgreSQL
           resolveOffset(lastOffset);
           await heartbeat();
         }
@@ -163,68 +258,249 @@ export class ExactlyOnceConsumer {
     }
   }
 
+  /**
+   * Applies a chunk, classifying failures: transient ones are retried (capped backoff) while
+   * the consumer runs; a permanent one splits the chunk into single messages, and a single
+   * message failing `attemptsMax` times is dead-lettered. False when stopped or rebalanced.
+   */
+  private async applyWithRecovery(
+    topic: string,
+    partition: number,
+    chunk: KafkaMessage[],
+    highWatermark: number,
+    controls: BatchControls,
+  ): Promise<boolean> {
+    const { log, groupId } = this.options;
+    let transientFailures = 0;
+    let permanentFailures = 0;
+    for (;;) {
+      if (!controls.isRunning() || controls.isStale()) return false;
+      try {
+        await this.applyChunk(topic, partition, chunk, highWatermark);
+        return true;
+      } catch (error) {
+        const where = {
+          groupId,
+          topic,
+          partition,
+          firstOffset: chunk[0]!.offset,
+          messages: chunk.length,
+        };
+        if (classifyFault(error) === 'transient') {
+          transientFailures += 1;
+          this.metrics?.retried(this.health, 'transient');
+          log.warn(
+            { ...where, err: error, failures: transientFailures },
+            'transient failure: the batch is retried when the dependency answers',
+          );
+          await this.pause(backoffMs(transientFailures, this.retryBackoffMsMax), controls);
+          continue;
+        }
+        this.metrics?.retried(this.health, 'permanent');
+        if (chunk.length > 1) {
+          // One of them is at fault: apply them one by one, so the others commit and the
+          // culprit is isolated.
+          log.warn({ ...where, err: error }, 'a batch failed for its content: isolating');
+          for (const message of chunk) {
+            const applied = await this.applyWithRecovery(
+              topic,
+              partition,
+              [message],
+              highWatermark,
+              controls,
+            );
+            if (!applied) return false;
+          }
+          return true;
+        }
+        permanentFailures += 1;
+        if (permanentFailures < this.attemptsMax) {
+          log.warn(
+            { ...where, err: error, attempts: permanentFailures },
+            'a message failed for its content; trying again before dead-lettering it',
+          );
+          await this.pause(backoffMs(permanentFailures, this.retryBackoffMsMax), controls);
+          continue;
+        }
+        return this.deadLetterAfterFailures(
+          topic,
+          partition,
+          chunk[0]!,
+          faultReason(error),
+          permanentFailures,
+          highWatermark,
+          controls,
+        );
+      }
+    }
+  }
+
+  /**
+   * Records a message that could not be applied as a dead letter and moves the position past
+   * it, in one transaction; retried while PostgreSQL or the registry is unavailable. A
+   * permanent failure here escapes to kafkajs (the consumer crashes and /readyz says so):
+   * moving on without the dead letter would lose the message.
+   */
+  private async deadLetterAfterFailures(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    reason: string,
+    attempts: number,
+    highWatermark: number,
+    controls: BatchControls,
+  ): Promise<boolean> {
+    const request: DeadLetterRequest = {
+      message: rawMessage(topic, partition, message),
+      reason,
+      attempts,
+    };
+    let failures = 0;
+    for (;;) {
+      if (!controls.isRunning() || controls.isStale()) return false;
+      try {
+        await this.inTransaction(
+          topic,
+          partition,
+          Number(message.offset),
+          async (client) => {
+            await this.writeDeadLetters(client, topic, partition, [request]);
+            return { applied: 0, deadLetters: 1 };
+          },
+          highWatermark,
+        );
+        return true;
+      } catch (error) {
+        if (classifyFault(error) !== 'transient') throw error;
+        failures += 1;
+        this.metrics?.retried(this.health, 'transient');
+        this.options.log.warn(
+          { err: error, topic, partition, offset: message.offset, failures },
+          'could not record the dead letter yet; retrying',
+        );
+        await this.pause(backoffMs(failures, this.retryBackoffMsMax), controls);
+      }
+    }
+  }
+
+  /** Waits `ms`, heartbeating so the group keeps the partition; returns early when stopping. */
+  private async pause(ms: number, controls: BatchControls): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline && controls.isRunning() && !controls.isStale()) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(500, deadline - Date.now())));
+      await controls.heartbeat();
+    }
+  }
+
   private async applyChunk(
     topic: string,
     partition: number,
     chunk: KafkaMessage[],
-    lag: number,
+    highWatermark: number,
   ): Promise<void> {
-    const { pool, schema, groupId, log } = this.options;
     const decoder = this.decoders.get(topic);
     if (!decoder) throw new Error(`no decoder for topic ${topic}`);
     const decoded: DecodedMessage<AnyTopic>[] = [];
-    const deadLetters: DeadLetterRequest[] = [];
+    const undecodable: DeadLetterRequest[] = [];
     for (const m of chunk) {
-      const raw: RawMessage = {
-        topic,
-        partition,
-        offset: m.offset,
-        key: m.key ?? null,
-        value: m.value ?? null,
-      };
+      const raw = rawMessage(topic, partition, m);
       try {
-        decoded.push(await decoder.decode({ ...raw, headers: m.headers, timestamp: m.timestamp }));
+        decoded.push(await decoder.decode({ ...raw, timestamp: m.timestamp }));
       } catch (error) {
-        if (!(error instanceof UndecodableMessageError)) throw error; // transient: retry the batch
-        deadLetters.push({ message: raw, reason: error.message });
+        // Anything else (the registry unreachable) fails the batch and is classified there.
+        if (!(error instanceof UndecodableMessageError)) throw error;
+        undecodable.push({ message: raw, reason: error.message, attempts: 1 });
       }
     }
     const lastOffset = Number(chunk[chunk.length - 1]!.offset);
+    await this.inTransaction(
+      topic,
+      partition,
+      lastOffset,
+      async (client, nextOffset) => {
+        const fresh = decoded.filter((m) => Number(m.offset) >= nextOffset);
+        const deadLetters = undecodable.filter((d) => Number(d.message.offset) >= nextOffset);
+        const context: BatchContext = {
+          client,
+          topic,
+          partition,
+          deadLetter: (message, reason) => deadLetters.push({ message, reason, attempts: 1 }),
+        };
+        if (fresh.length > 0) await this.options.handleBatch(fresh, context);
+        await this.writeDeadLetters(client, topic, partition, deadLetters);
+        return { applied: fresh.length, deadLetters: deadLetters.length };
+      },
+      highWatermark,
+    );
+  }
+
+  private async writeDeadLetters(
+    client: PoolClient,
+    topic: string,
+    partition: number,
+    requests: readonly DeadLetterRequest[],
+  ): Promise<void> {
+    if (requests.length === 0) return;
+    const { schema, groupId, log } = this.options;
+    const encoded = await Promise.all(
+      requests.map((d) => this.options.encodeDeadLetter(d, groupId)),
+    );
+    await appendToOutbox(client, schema, encoded);
+    for (const d of requests) {
+      log.warn(
+        {
+          groupId,
+          topic,
+          partition,
+          offset: d.message.offset,
+          reason: d.reason,
+          attempts: d.attempts,
+        },
+        'message sent to the dead-letter topic',
+      );
+    }
+  }
+
+  /**
+   * One PostgreSQL transaction for a partition's messages up to `lastOffset`: locks the stored
+   * position, runs `work` (told whether anything is fresh, and the stored next offset), and
+   * moves the position past `lastOffset`. A chunk applied before (a re-delivery) changes nothing.
+   */
+  private async inTransaction(
+    topic: string,
+    partition: number,
+    lastOffset: number,
+    work: (
+      client: PoolClient,
+      nextOffset: number,
+    ) => Promise<{ applied: number; deadLetters: number }>,
+    highWatermark: number,
+  ): Promise<void> {
+    const { pool, schema, groupId } = this.options;
+    const positions = pg.escapeIdentifier(schema);
     const client = await pool.connect();
+    // A checked-out client whose server goes away (a PostgreSQL restart) emits 'error'; with no
+    // listener that would crash the process. The failing query rejects as well, and the
+    // client is then destroyed instead of going back to the pool.
+    let broken: Error | undefined;
+    const onError = (error: Error): void => {
+      broken = error;
+    };
+    client.on('error', onError);
+    let outcome: { applied: number; deadLetters: number };
     try {
       await client.query('BEGIN');
-      const positions = pg.escapeIdentifier(schema);
       const { rows } = await client.query<{ next_offset: number }>(
         `SELECT next_offset FROM ${positions}.consumer_positions
          WHERE group_id = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
         [groupId, topic, partition],
       );
       const nextOffset = rows[0]?.next_offset ?? 0;
-      const fresh = decoded.filter((m) => Number(m.offset) >= nextOffset);
-      const freshDeadLetters = deadLetters.filter((d) => Number(d.message.offset) >= nextOffset);
       if (lastOffset < nextOffset) {
         await client.query('COMMIT');
-        return; // the whole chunk was applied before (re-delivery after a crash)
+        return; // applied before (re-delivery after a crash, or a replay of the same offsets)
       }
-      const context: BatchContext = {
-        client,
-        topic,
-        partition,
-        deadLetter: (message, reason) => freshDeadLetters.push({ message, reason }),
-      };
-      if (fresh.length > 0) await this.options.handleBatch(fresh, context);
-      if (freshDeadLetters.length > 0) {
-        const encoded = await Promise.all(
-          freshDeadLetters.map((d) => this.options.encodeDeadLetter(d, groupId)),
-        );
-        await appendToOutbox(client, schema, encoded);
-        for (const d of freshDeadLetters) {
-          log.warn(
-            { topic, partition, offset: d.message.offset, reason: d.reason },
-            'message sent to the dead-letter topic',
-          );
-        }
-      }
+      outcome = await work(client, nextOffset);
       await client.query(
         `INSERT INTO ${positions}.consumer_positions (group_id, topic, partition, next_offset)
          VALUES ($1, $2, $3, $4)
@@ -232,24 +508,43 @@ export class ExactlyOnceConsumer {
         [groupId, topic, partition, lastOffset + 1],
       );
       await client.query('COMMIT');
-      if (fresh.length > 0 || freshDeadLetters.length > 0) this.options.onOutboxWritten?.();
-      this.options.onBatchCommitted?.({
-        topic,
-        partition,
-        applied: fresh.length,
-        deadLetters: freshDeadLetters.length,
-        lag: Math.max(0, lag),
-      });
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
+    this.health.committed(topic, partition, lastOffset + 1, outcome.deadLetters);
+    if (outcome.deadLetters > 0) {
+      this.metrics?.deadLettered(this.health, topic, partition, outcome.deadLetters);
+    }
+    if (outcome.applied > 0 || outcome.deadLetters > 0) this.options.onOutboxWritten?.();
+    this.options.onBatchCommitted?.({
+      topic,
+      partition,
+      applied: outcome.applied,
+      deadLetters: outcome.deadLetters,
+      lag: Math.max(0, highWatermark - lastOffset - 1),
+    });
   }
 
   async stop(): Promise<void> {
     await this.consumer?.disconnect();
     this.consumer = undefined;
+    this.health.stopped();
   }
+}
+
+/** A message as it came off the wire: what a dead letter carries, untouched. */
+function rawMessage(topic: string, partition: number, m: KafkaMessage): RawMessage {
+  return {
+    topic,
+    partition,
+    offset: m.offset,
+    key: m.key ?? null,
+    value: m.value ?? null,
+    timestamp: m.timestamp,
+    headers: m.headers ?? {},
+  };
 }

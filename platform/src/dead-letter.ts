@@ -53,7 +53,7 @@ export function deadLetterFields(
     })),
     reason: reason.slice(0, 2_000),
     consumer,
-    attempts: 1,
+    attempts: Math.max(1, request.attempts ?? 1),
     failedAt: now,
   };
 }

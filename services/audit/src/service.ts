@@ -14,7 +14,7 @@ import {
 } from '@ledgerline/platform/db';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createApiApp, listen } from '@ledgerline/platform/http/app';
-import { dependencyProbes } from '@ledgerline/platform/http/readiness';
+import { consumerProbes, dependencyProbes } from '@ledgerline/platform/http/readiness';
 import { createIdempotentProducer, createKafka, ensureTopics } from '@ledgerline/platform/kafka';
 import { createLogger } from '@ledgerline/platform/log';
 import { createMetricsRegistry, prometheus } from '@ledgerline/platform/metrics';
@@ -110,6 +110,7 @@ export async function startAudit(config: AuditConfig): Promise<AuditService> {
       chainHead.set(last.sequence);
     },
     onOutboxWritten: () => relay.nudge(),
+    metrics,
   });
   await consumer.start();
 
@@ -120,11 +121,14 @@ export async function startAudit(config: AuditConfig): Promise<AuditService> {
     handlers: auditHandlers(readerPool),
     log,
     metrics,
-    readiness: dependencyProbes({
-      db: readerPool,
-      kafkaAdmin: admin,
-      registryUrl: config.schemaRegistryUrl,
-    }),
+    readiness: {
+      ...dependencyProbes({
+        db: readerPool,
+        kafkaAdmin: admin,
+        registryUrl: config.schemaRegistryUrl,
+      }),
+      ...consumerProbes([consumer]),
+    },
   });
   const server: Server = await listen(app, config.port, config.host);
   const address = server.address();

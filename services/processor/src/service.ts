@@ -11,7 +11,7 @@ import {
 } from '@ledgerline/platform/db';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createApiApp, listen } from '@ledgerline/platform/http/app';
-import { dependencyProbes } from '@ledgerline/platform/http/readiness';
+import { consumerProbes, dependencyProbes } from '@ledgerline/platform/http/readiness';
 import { createIdempotentProducer, createKafka, ensureTopics } from '@ledgerline/platform/kafka';
 import { createLogger, type Logger } from '@ledgerline/platform/log';
 import { createMetricsRegistry } from '@ledgerline/platform/metrics';
@@ -102,9 +102,9 @@ export async function startProcessor(
     metrics,
     batchSizeMax: config.consumerBatchSizeMax,
     onOutboxWritten: () => relay.nudge(),
+    metricsRegistry: registry,
   });
 
-  let sagaConsumerFailed = false;
   const app = createApiApp({
     service: 'processor',
     document: processorApiDocument,
@@ -127,9 +127,8 @@ export async function startProcessor(
     bodyLimitBytes: config.bodyLimitBytes,
     readiness: {
       ...dependencyProbes({ db: pool, kafkaAdmin: admin, registryUrl: config.schemaRegistryUrl }),
-      sagaConsumer: async () => {
-        if (sagaConsumerFailed) throw new Error('the saga consumer stopped');
-      },
+      // A consumer that failed to start, crashed, or is stuck makes the processor not ready.
+      ...(config.consumerEnabled ? consumerProbes([consumer]) : {}),
     },
   });
 
@@ -152,7 +151,6 @@ export async function startProcessor(
         consumerJoined = true;
       },
       (error: unknown) => {
-        sagaConsumerFailed = true;
         log.error({ err: error }, 'saga consumer failed to start');
       },
     );

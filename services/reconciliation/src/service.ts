@@ -14,7 +14,7 @@ import {
 } from '@ledgerline/platform/db';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createApiApp, listen } from '@ledgerline/platform/http/app';
-import { dependencyProbes } from '@ledgerline/platform/http/readiness';
+import { consumerProbes, dependencyProbes } from '@ledgerline/platform/http/readiness';
 import { createIdempotentProducer, createKafka, ensureTopics } from '@ledgerline/platform/kafka';
 import { createLogger } from '@ledgerline/platform/log';
 import { createMetricsRegistry, prometheus } from '@ledgerline/platform/metrics';
@@ -158,6 +158,7 @@ export async function startReconciliation(
     topicPrefix: config.topicPrefix,
     batchSizeMax: config.batchSizeMax,
     onOutboxWritten: () => relay.nudge(),
+    metrics,
   });
   await consumer.start();
 
@@ -195,11 +196,14 @@ export async function startReconciliation(
     log,
     metrics,
     bodyLimitBytes: BODY_LIMIT_BYTES,
-    readiness: dependencyProbes({
-      db: pool,
-      kafkaAdmin: readinessAdmin,
-      registryUrl: config.schemaRegistryUrl,
-    }),
+    readiness: {
+      ...dependencyProbes({
+        db: pool,
+        kafkaAdmin: readinessAdmin,
+        registryUrl: config.schemaRegistryUrl,
+      }),
+      ...consumerProbes([consumer]),
+    },
   });
   const server: Server = await listen(app, config.port, config.host);
   const address = server.address();

@@ -9,6 +9,7 @@ import type { Pool } from '@ledgerline/platform/db';
 import type { EventSerde } from '@ledgerline/platform/events/serde';
 import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
 import type { Logger } from '@ledgerline/platform/log';
+import type { MetricsRegistry } from '@ledgerline/platform/metrics';
 import { allTopics, ledgerlineDeadLetterProducer } from '@ledgerline/generated/topics';
 import { toJsonValue, type AuditRecordContent, type ChainedRecord } from '../domain/chain.js';
 import { baseTopic, eventFacts, UnrecordableEventError } from '../domain/keys.js';
@@ -28,6 +29,8 @@ export interface TrailConsumerOptions {
   batchSizeMax: number;
   onAppended?: (records: readonly ChainedRecord[]) => void;
   onOutboxWritten?: () => void;
+  /** Per-partition lag, position, progress and dead-letter series on the service's registry. */
+  metrics?: MetricsRegistry;
 }
 
 /** Every topic of topics.yaml under the prefix. */
@@ -100,5 +103,6 @@ export function createTrailConsumer(options: TrailConsumerOptions): ExactlyOnceC
     partitionsConsumedConcurrently: 1,
     fromBeginning: true,
     ...(options.onOutboxWritten ? { onOutboxWritten: options.onOutboxWritten } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
 }

@@ -12,6 +12,7 @@ import type { AnyTopic } from '@ledgerline/platform/events/topic';
 import type { DecodedMessage, EncodedMessage } from '@ledgerline/platform/events/typed';
 import { appendToOutbox } from '@ledgerline/platform/outbox';
 import type { Logger } from '@ledgerline/platform/log';
+import type { MetricsRegistry } from '@ledgerline/platform/metrics';
 import {
   ledgerlineDeadLetterProducer,
   ledgerPostingRejectedConsumer,
@@ -41,6 +42,8 @@ export interface SagaConsumerOptions {
   readonly metrics: ProcessorMetrics;
   readonly batchSizeMax: number;
   readonly onOutboxWritten: () => void;
+  /** Per-partition lag, position, progress and dead-letter series on the service's registry. */
+  readonly metricsRegistry?: MetricsRegistry;
 }
 
 /** A ledger outcome as the saga reads it, with what the outputs need to cite it. */
@@ -90,6 +93,7 @@ export function createSagaConsumer(options: SagaConsumerOptions): ExactlyOnceCon
         ledgerlineDeadLetterProducer(serde, { topicPrefix }).encode(key, value),
     }),
     onOutboxWritten: options.onOutboxWritten,
+    ...(options.metricsRegistry ? { metrics: options.metricsRegistry } : {}),
     handleBatch: async (messages, context) => {
       const outcomes: LedgerOutcome[] = [];
       for (const message of messages) {

@@ -12,6 +12,7 @@ import type { Pool } from '@ledgerline/platform/db';
 import type { EventSerde } from '@ledgerline/platform/events/serde';
 import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
 import type { Logger } from '@ledgerline/platform/log';
+import type { MetricsRegistry } from '@ledgerline/platform/metrics';
 import type {
   LedgerCommand,
   PaymentStatusChanged,
@@ -64,6 +65,8 @@ export interface FactConsumerOptions {
   topicPrefix: string;
   batchSizeMax: number;
   onOutboxWritten?: () => void;
+  /** Per-partition lag, position, progress and dead-letter series on the service's registry. */
+  metrics?: MetricsRegistry;
 }
 
 export function createFactConsumer(options: FactConsumerOptions): ExactlyOnceConsumer {
@@ -119,5 +122,6 @@ export function createFactConsumer(options: FactConsumerOptions): ExactlyOnceCon
     batchSizeMax: options.batchSizeMax,
     fromBeginning: true,
     ...(options.onOutboxWritten ? { onOutboxWritten: options.onOutboxWritten } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
 }

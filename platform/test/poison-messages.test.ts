@@ -1,0 +1,406 @@
+// No message stalls a partition, on the real broker, registry and database: every kind of
+// poison on ledger.step-posted (raw bytes, an unknown schema id, valid Avro with a non-uuid
+// paymentId or an instant no Date holds, valid Avro breaking a business invariant) lands in
+// ledgerline.dead-letter with its reason, source coordinates and original bytes; the good
+// message after each is applied; the dead-letter metric counts them; a moment without
+// PostgreSQL is retried and applied once; a consumer stuck or crashed on purpose is reported.
+import avsc from 'avsc';
+import { randomUUID } from 'node:crypto';
+import { ATTEMPTS_MAX, ExactlyOnceConsumer, type BatchHandler } from '../src/consumer.js';
+import { deadLetterEncoder } from '../src/dead-letter.js';
+import { createPool, migrate, platformMigration, type Pool } from '../src/db.js';
+import { EventSerde } from '../src/events/serde.js';
+import { prefixedTopic, type AnyTopic } from '../src/events/topic.js';
+import { checkReadiness, consumerProbes } from '../src/http/readiness.js';
+import { createIdempotentProducer, createKafka, ensureTopics } from '../src/kafka.js';
+import { createLogger } from '../src/log.js';
+import { createMetricsRegistry, type MetricsRegistry } from '../src/metrics.js';
+import { OutboxRelay } from '../src/outbox.js';
+import {
+  createTestEnvironment,
+  eventually,
+  TopicReader,
+  type TestEnvironment,
+} from '../src/testing.js';
+import {
+  ledgerlineDeadLetterConsumer,
+  ledgerlineDeadLetterProducer,
+  ledgerlineDeadLetterTopic,
+  ledgerStepPostedTopic,
+} from '@ledgerline/generated/topics';
+import type { PaymentStepPostedInput } from '@ledgerline/generated/avro/types';
+import type { Kafka, Producer } from 'kafkajs';
+
+const SCHEMA = 'poison';
+const log = createLogger('poison-test');
+
+let env: TestEnvironment;
+let pool: Pool;
+let adminPool: Pool;
+let kafka: Kafka;
+let producer: Producer;
+let serde: EventSerde;
+let deadLetters: TopicReader<ReturnType<typeof ledgerlineDeadLetterConsumer>['topic']>;
+let relay: OutboxRelay;
+
+beforeAll(async () => {
+  env = await createTestEnvironment('platform-poison', [
+    ledgerStepPostedTopic,
+    ledgerlineDeadLetterTopic,
+  ]);
+  adminPool = createPool(env.databaseUrl, { max: 2 });
+  await migrate(adminPool, SCHEMA, [platformMigration(SCHEMA, 'poison_app')], {
+    poison_app: 'poison',
+  });
+  await adminPool.query(
+    `CREATE TABLE ${SCHEMA}.postings (event_id uuid PRIMARY KEY, payment_id uuid NOT NULL,
+       posted_at timestamptz NOT NULL, amount_minor bigint NOT NULL)`,
+  );
+  pool = createPool(env.databaseUrl, { max: 4 });
+  kafka = createKafka(env.kafkaBrokers, 'poison-test');
+  producer = createIdempotentProducer(kafka);
+  await producer.connect();
+  serde = new EventSerde({ registryUrl: env.schemaRegistryUrl, autoRegister: true });
+  relay = new OutboxRelay({ pool, schema: SCHEMA, producer, log, idlePollMs: 50 });
+  relay.start();
+  deadLetters = await TopicReader.start(
+    env.kafkaBrokers,
+    ledgerlineDeadLetterConsumer(serde, { topicPrefix: env.topicPrefix }),
+  );
+});
+
+afterAll(async () => {
+  await deadLetters?.stop();
+  await relay?.stop();
+  await producer?.disconnect();
+  await pool?.end();
+  await adminPool?.end();
+  await env?.cleanup();
+});
+
+/** A step-posted topic of the test's own (each test reads its topic from the beginning). */
+async function stepPostedTopic(name: string): Promise<AnyTopic> {
+  const topic = prefixedTopic(
+    ledgerStepPostedTopic as AnyTopic,
+    `${env.topicPrefix.slice(0, -1)}-${name}.`,
+  );
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, [topic]);
+  } finally {
+    await admin.disconnect();
+  }
+  await serde.prepare(topic);
+  return topic;
+}
+
+/** One payment's key: every message of a test goes to one partition, in order. */
+function posting(paymentId: string, amountMinor = 1_250): PaymentStepPostedInput {
+  const accountId = randomUUID();
+  const clearing = randomUUID();
+  return {
+    eventId: randomUUID(),
+    correlationId: paymentId,
+    causationId: null,
+    occurredAt: new Date(),
+    paymentId,
+    refundId: null,
+    adjustmentId: null,
+    step: 'DEBIT',
+    sequence: 0,
+    transactionId: randomUUID(),
+    accountId,
+    amountMinor,
+    currency: 'EUR',
+    entries: [
+      { entryId: randomUUID(), accountId, direction: 'DEBIT', amountMinor, currency: 'EUR' },
+      {
+        entryId: randomUUID(),
+        accountId: clearing,
+        direction: 'CREDIT',
+        amountMinor,
+        currency: 'EUR',
+      },
+    ],
+    referencesTransactionId: null,
+    balances: [{ accountId, balanceMinor: 10_000 - amountMinor }],
+    postedAt: new Date(),
+  };
+}
+
+// A producer that ignores logical types: valid Avro under the registered schema, any string
+// in a uuid field and any long in a timestamp field.
+async function looseAvro(topic: AnyTopic, value: Record<string, unknown>): Promise<Buffer> {
+  const registered = await serde.encodeValue(topic, posting(randomUUID()) as never);
+  const body = avsc.Type.forSchema(topic.valueSchema as avsc.Schema).toBuffer(value);
+  return Buffer.concat([registered.subarray(0, 5), body]);
+}
+
+const looseValue = (overrides: Record<string, unknown>) => {
+  const value = posting(randomUUID()) as unknown as Record<string, unknown>;
+  return {
+    ...value,
+    occurredAt: Date.now(),
+    postedAt: Date.now(),
+    ...overrides,
+  };
+};
+
+async function send(topic: AnyTopic, key: string, value: Buffer): Promise<void> {
+  await producer.send({
+    topic: topic.name,
+    acks: -1,
+    messages: [{ key: await serde.encodeKey(topic, key as never), value }],
+  });
+}
+
+const encodeGood = async (topic: AnyTopic, value: PaymentStepPostedInput) =>
+  serde.encodeValue(topic, value as never);
+
+/** Applies postings; an amount over 1,000,000.00 breaks a business invariant of this handler. */
+const applyPostings: BatchHandler = async (messages, { client }) => {
+  for (const m of messages) {
+    const value = m.value as {
+      eventId: string;
+      paymentId: string;
+      postedAt: Date;
+      amountMinor: number;
+    };
+    if (value.amountMinor > 100_000_000) {
+      throw new Error(`invariant violated: a posting of ${value.amountMinor} exceeds the limit`);
+    }
+    // A plain INSERT: a doubled effect would fail loudly.
+    await client.query(
+      `INSERT INTO ${SCHEMA}.postings (event_id, payment_id, posted_at, amount_minor) VALUES ($1, $2, $3, $4)`,
+      [value.eventId, value.paymentId, value.postedAt, value.amountMinor],
+    );
+  }
+};
+
+function consumer(
+  topic: AnyTopic,
+  groupId: string,
+  handleBatch: BatchHandler,
+  metrics: MetricsRegistry,
+  extra: Partial<ConstructorParameters<typeof ExactlyOnceConsumer>[0]> = {},
+): ExactlyOnceConsumer {
+  const producerOfDeadLetters = ledgerlineDeadLetterProducer(serde, {
+    topicPrefix: env.topicPrefix,
+  });
+  return new ExactlyOnceConsumer({
+    kafka,
+    pool,
+    serde,
+    log,
+    schema: SCHEMA,
+    groupId: `${env.topicPrefix}${groupId}`,
+    topics: [topic],
+    handleBatch,
+    encodeDeadLetter: deadLetterEncoder({
+      serde,
+      sourceTopics: [topic],
+      encode: (key, value) => producerOfDeadLetters.encode(key, value),
+    }),
+    metrics,
+    retryBackoffMsMax: 200,
+    onOutboxWritten: () => relay.nudge(),
+    ...extra,
+  });
+}
+
+const applied = async (eventId: string) =>
+  (await pool.query(`SELECT 1 FROM ${SCHEMA}.postings WHERE event_id = $1`, [eventId])).rowCount ===
+  1;
+
+async function deadLetterCount(metrics: MetricsRegistry): Promise<number> {
+  const metric = await metrics.getSingleMetric('ledgerline_consumer_dead_letters_total')?.get();
+  return (metric?.values ?? []).reduce((sum, v) => sum + v.value, 0);
+}
+
+test('every kind of poison on ledger.step-posted is dead-lettered with its reason and bytes, and the good message after it is applied', async () => {
+  const metrics = createMetricsRegistry('poison-test');
+  const topic = await stepPostedTopic('every-poison');
+  const paymentId = randomUUID();
+  const poisons: { what: string; value: Buffer; reason: RegExp; attempts: number }[] = [
+    { what: 'raw bytes', value: Buffer.from('{"not":"avro"}'), reason: /wire format/, attempts: 1 },
+    {
+      what: 'an unknown schema id',
+      value: Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0]), Buffer.from('xyz')]),
+      reason: /unknown writer schema id/,
+      attempts: 1,
+    },
+    {
+      what: 'valid Avro with paymentId "not-a-uuid"',
+      value: await looseAvro(topic, looseValue({ paymentId: 'not-a-uuid' })),
+      reason: /not-a-uuid.*not a UUID/,
+      attempts: 1,
+    },
+    {
+      what: 'valid Avro with a timestamp no Date holds',
+      value: await looseAvro(topic, looseValue({ postedAt: 9_000_000_000_000_000 })),
+      reason: /not a representable instant/,
+      attempts: 1,
+    },
+    {
+      what: 'valid Avro breaking a business invariant',
+      value: await encodeGood(topic, posting(paymentId, 500_000_000)),
+      reason: /invariant violated: a posting of 500000000 exceeds the limit/,
+      attempts: ATTEMPTS_MAX,
+    },
+  ];
+  const goods = poisons.map(() => posting(paymentId));
+  // poison, good, poison, good, ...: each poison is followed by a message that must be applied.
+  for (const [i, poison] of poisons.entries()) {
+    await send(topic, paymentId, poison.value);
+    await send(topic, paymentId, await encodeGood(topic, goods[i]!));
+  }
+
+  const reconciliation = consumer(topic, 'reconciliation', applyPostings, metrics);
+  await reconciliation.start();
+  try {
+    for (const good of goods) {
+      await eventually(
+        async () => ((await applied(good.eventId)) ? true : undefined),
+        `${good.eventId} applied`,
+      );
+    }
+    const letters = await deadLetters.waitFor(
+      (records) =>
+        records.filter((r) => r.value.consumer === `${env.topicPrefix}reconciliation`).length >=
+        poisons.length,
+    );
+    const ours = letters.filter((r) => r.value.consumer === `${env.topicPrefix}reconciliation`);
+    expect(ours).toHaveLength(poisons.length);
+    for (const [i, poison] of poisons.entries()) {
+      const letter = ours[i]!.value;
+      expect({ what: poison.what, reason: letter.reason }).toEqual({
+        what: poison.what,
+        reason: expect.stringMatching(poison.reason),
+      });
+      expect(letter.sourceTopic).toBe(topic.name);
+      expect(letter.value?.equals(poison.value)).toBe(true);
+      expect(letter.attempts).toBe(poison.attempts);
+      expect(ours[i]!.key).toBe(paymentId); // the original key decodes: one payment, one order
+    }
+    // Coordinates: the poisons sit at every other offset of one partition.
+    const partition = ours[0]!.value.partition;
+    expect(ours.map((r) => r.value.partition)).toEqual(poisons.map(() => partition));
+    const offsets = ours.map((r) => Number(r.value.offset));
+    expect(offsets.map((o) => o - offsets[0]!)).toEqual([0, 2, 4, 6, 8]);
+    expect(await deadLetterCount(metrics)).toBe(poisons.length);
+    // Nothing of the poison reached the table; every good message did, once.
+    const { rows } = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${SCHEMA}.postings`,
+    );
+    expect(rows[0]!.n).toBe(goods.length);
+    // The position moved past all ten messages.
+    const position = await pool.query<{ next_offset: number }>(
+      `SELECT next_offset FROM ${SCHEMA}.consumer_positions WHERE group_id = $1 AND partition = $2`,
+      [`${env.topicPrefix}reconciliation`, partition],
+    );
+    expect(position.rows[0]!.next_offset).toBe(offsets[0]! + 10);
+    const exposition = await metrics.metrics();
+    expect(exposition).toMatch(
+      /ledgerline_consumer_committed_offset\{[^}]*partition="\d+"[^}]*\} \d+/,
+    );
+    expect(exposition).toMatch(/ledgerline_consumer_seconds_since_progress\{/);
+    expect(exposition).toMatch(/ledgerline_consumer_lag_messages\{/);
+  } finally {
+    await reconciliation.stop();
+  }
+});
+
+test('PostgreSQL dropping the connection in the middle of a batch is retried, and the posting is applied once', async () => {
+  const metrics = createMetricsRegistry('poison-test');
+  const topic = await stepPostedTopic('transient');
+  const good = posting(randomUUID());
+  let killed = 0;
+  const flaky: BatchHandler = async (messages, context) => {
+    if (killed === 0) {
+      killed += 1;
+      // The server ends this very session: what a PostgreSQL restart does to a consumer.
+      const { rows } = await context.client.query<{ pid: number }>(
+        'SELECT pg_backend_pid() AS pid',
+      );
+      await adminPool.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+    }
+    await applyPostings(messages, context);
+  };
+  await send(topic, good.paymentId!, await encodeGood(topic, good));
+  const c = consumer(topic, 'transient', flaky, metrics);
+  await c.start();
+  try {
+    await eventually(
+      async () => ((await applied(good.eventId)) ? true : undefined),
+      'the posting applied',
+    );
+    expect(killed).toBe(1);
+    const retries = await metrics.getSingleMetric('ledgerline_consumer_retries_total')?.get();
+    expect(
+      retries?.values.find((v) => v.labels['kind'] === 'transient')?.value,
+    ).toBeGreaterThanOrEqual(1);
+    expect(await deadLetterCount(metrics)).toBe(0);
+  } finally {
+    await c.stop();
+  }
+});
+
+test('a consumer stuck on purpose makes readiness answer not ready, naming the consumer and the partition', async () => {
+  const metrics = createMetricsRegistry('poison-test');
+  let release: () => void = () => undefined;
+  const blocked = new Promise<void>((resolve) => (release = resolve));
+  const stuckHandler: BatchHandler = async () => blocked;
+  const topic = await stepPostedTopic('stuck');
+  const good = posting(randomUUID());
+  await send(topic, good.paymentId!, await encodeGood(topic, good));
+  const c = consumer(topic, 'stuck', stuckHandler, metrics, { stuckAfterMs: 1_000 });
+  await c.start();
+  try {
+    const readiness = await eventually(async () => {
+      const r = await checkReadiness(consumerProbes([c]));
+      return r.status === 'not_ready' ? r : undefined;
+    }, 'readiness to report the stuck consumer');
+    const check = readiness.checks[`consumer:${env.topicPrefix}stuck`];
+    expect(check?.status).toBe('down');
+    expect(check?.detail).toMatch(
+      new RegExp(
+        `consumer ${env.topicPrefix.replace('.', '\\.')}stuck is stuck on ${topic.name.replace(/\./g, '\\.')}\\[\\d\\]`,
+      ),
+    );
+    release();
+    await eventually(
+      async () =>
+        (await checkReadiness(consumerProbes([c]))).status === 'ready' ? true : undefined,
+      'readiness back once it moves',
+    );
+  } finally {
+    release();
+    await c.stop();
+  }
+});
+
+test('a consumer that crashes (it cannot record a dead letter) makes readiness answer not ready, naming it', async () => {
+  const metrics = createMetricsRegistry('poison-test');
+  const topic = await stepPostedTopic('crash');
+  await send(topic, randomUUID(), Buffer.from('poison whose dead letter cannot be written'));
+  const c = consumer(topic, 'crashing', applyPostings, metrics, {
+    encodeDeadLetter: async () => {
+      throw new Error('dead-letter topic refused the record');
+    },
+    crashRetriesMax: 0,
+    restartOnCrash: false,
+  });
+  await c.start();
+  try {
+    const readiness = await eventually(async () => {
+      const r = await checkReadiness(consumerProbes([c]));
+      return r.status === 'not_ready' ? r : undefined;
+    }, 'readiness to report the crashed consumer');
+    expect(readiness.checks[`consumer:${env.topicPrefix}crashing`]?.detail).toMatch(
+      /crashed: .*dead-letter topic refused the record/,
+    );
+  } finally {
+    await c.stop();
+  }
+});
