@@ -34,12 +34,16 @@ export async function ensureLocalStack(): Promise<void> {
 }
 
 export async function startInProcessPlatform(options: InProcessOptions): Promise<LoadPlatform> {
-  const { createTestEnvironment } = await import('@ledgerline/platform/testing');
+  const { createTestEnvironment, deployTestDatabase, testRoleUrl } =
+    await import('@ledgerline/platform/testing');
+  const { SERVICE_DATABASES } = await import('../../scripts/databases.js');
   const { allTopics } = await import('@ledgerline/generated/topics');
-  const { startLedger } = await import('@ledgerline/ledger/service');
+  const { LEDGER_APP_ROLE, startLedger } = await import('@ledgerline/ledger/service');
   const { processorConfigFromEnv } = await import('@ledgerline/processor/config');
   const { startProcessor } = await import('@ledgerline/processor/service');
   const env = await createTestEnvironment(options.name, allTopics);
+  // The deploy step first, as the admin; each service gets only its own role's URL.
+  await deployTestDatabase(env, SERVICE_DATABASES);
   const stops: (() => Promise<void>)[] = [];
   const urls: ServiceUrls = {};
   const unavailable: Partial<Record<ServiceName, string>> = {};
@@ -50,12 +54,11 @@ export async function startInProcessPlatform(options: InProcessOptions): Promise
   };
   try {
     const ledger = await startLedger({
-      databaseUrl: env.databaseUrl,
+      databaseUrl: testRoleUrl(env, LEDGER_APP_ROLE),
       kafkaBrokers: env.kafkaBrokers,
       schemaRegistryUrl: env.schemaRegistryUrl,
       topicPrefix: env.topicPrefix,
       port: 0,
-      appRolePassword: 'ledger_app_dev',
       autoRegisterSchemas: true,
     });
     stops.push(() => ledger.stop());
