@@ -3,11 +3,24 @@ import { Kafka, logLevel, type Admin, type LogEntry, type Producer } from 'kafka
 import type { AnyTopic } from './events/topic.js';
 import { createLogger } from './log.js';
 import { defaultPartitioner } from './partitioner.js';
+import { kafkaSecurity, type KafkaSecurity } from './transport-security.js';
 
-export function createKafka(brokers: string[], clientId: string): Kafka {
+/**
+ * A Kafka client; TLS and SASL come from the environment (KAFKA_SSL_*, KAFKA_SASL_*, see
+ * transport-security.ts) unless the caller passes its own.
+ */
+export function createKafka(
+  brokers: string[],
+  clientId: string,
+  security: KafkaSecurity = kafkaSecurity(process.env),
+): Kafka {
   return new Kafka({
     clientId,
     brokers,
+    ssl: security.ssl,
+    sasl: security.sasl,
+    // SCRAM's round trips, or a token provider that signs a request (MSK IAM), take a moment.
+    authenticationTimeout: 10_000,
     logLevel: logLevel.ERROR,
     logCreator: kafkaLogCreator,
     connectionTimeout: 5_000,

@@ -5,6 +5,11 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type avsc from 'avsc';
 import { avroType, avroTypeOptions } from '../avro.js';
+import {
+  registryConnection,
+  registryRequest,
+  type RegistryConnection,
+} from '../transport-security.js';
 import { DependencyUnavailableError } from '../faults.js';
 import type { AnyTopic, KeyOf, TopicDefinition, ValueInputOf, ValueOf } from './topic.js';
 
@@ -33,6 +38,8 @@ export interface EventSerdeOptions {
   registryUrl: string;
   /** Register missing schemas on first use. Development only: registration is a deploy step. */
   autoRegister: boolean;
+  /** Credentials and TLS for the registry; default: from the environment (SCHEMA_REGISTRY_*). */
+  registry?: RegistryConnection;
 }
 
 interface SubjectWriter {
@@ -52,9 +59,17 @@ export class EventSerde {
     Promise<{ reader: avsc.Type; resolver: avsc.Resolver | null }>
   >();
 
+  private readonly connection: RegistryConnection;
+
   constructor(private readonly options: EventSerdeOptions) {
+    this.connection = options.registry ?? registryConnection(options.registryUrl, process.env);
     this.registry = new SchemaRegistry(
-      { host: options.registryUrl, retry: { retries: 3 } },
+      {
+        host: this.connection.url,
+        auth: this.connection.auth,
+        agent: this.connection.agent,
+        retry: { retries: 3 },
+      },
       { forSchemaOptions: { ...avroTypeOptions } },
     );
   }
@@ -83,7 +98,7 @@ export class EventSerde {
         });
       }
       if (!this.options.autoRegister) throw new UnregisteredSchemaError(subject, error);
-      id = await registerSchema(this.options.registryUrl, subject, schema);
+      id = await registerSchema(this.connection, subject, schema);
     }
     return { id, type: avroType(schema) };
   }
@@ -204,23 +219,25 @@ function isRegistryNotFound(error: unknown): boolean {
 /**
  * Registers a schema under a subject through the Confluent REST API and returns its id.
  * The client library's `register` insists on named schemas, and keys are plain strings.
+ * A URL gets its credentials and TLS from the environment.
  */
 export async function registerSchema(
-  registryUrl: string,
+  registry: string | RegistryConnection,
   subject: string,
   schema: avsc.Schema,
 ): Promise<number> {
-  const response = await fetch(`${registryUrl}/subjects/${encodeURIComponent(subject)}/versions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
-    body: JSON.stringify({ schema: JSON.stringify(schema) }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  if (!response.ok) {
-    throw new Error(`registry refused ${subject} (HTTP ${response.status}): ${text}`);
+  const connection =
+    typeof registry === 'string' ? registryConnection(registry, process.env) : registry;
+  const response = await registryRequest(
+    connection,
+    'POST',
+    `/subjects/${encodeURIComponent(subject)}/versions`,
+    { body: { schema: JSON.stringify(schema) }, timeoutMs: 10_000 },
+  );
+  if (response.status < 200 || response.status >= 300) {
+    throw new Error(`registry refused ${subject} (HTTP ${response.status}): ${response.text}`);
   }
-  return (JSON.parse(text) as { id: number }).id;
+  return (JSON.parse(response.text) as { id: number }).id;
 }
 
 export type { TopicDefinition };

@@ -3,6 +3,7 @@
 import type { Admin } from 'kafkajs';
 import type { Queryable } from '../db.js';
 import type { ConsumerHealth } from '../consumer-health.js';
+import { registryConnection, registryRequest } from '../transport-security.js';
 
 export type ReadinessProbes = Record<string, () => Promise<unknown>>;
 
@@ -26,15 +27,16 @@ export function dependencyProbes(options: {
   kafkaAdmin: Admin;
   registryUrl: string;
 }): ReadinessProbes {
+  // Credentials and TLS from the environment, read once, like the service's own serde.
+  const registry = registryConnection(options.registryUrl, process.env);
   return {
     postgres: () => options.db.query('SELECT 1'),
     kafka: () => options.kafkaAdmin.describeCluster(),
     registry: async () => {
-      const response = await fetch(`${options.registryUrl}/subjects`, {
-        signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+      const response = await registryRequest(registry, 'GET', '/subjects', {
+        timeoutMs: PROBE_TIMEOUT_MS,
       });
-      await response.arrayBuffer();
-      if (!response.ok) throw new Error(`registry answered HTTP ${response.status}`);
+      if (response.status !== 200) throw new Error(`registry answered HTTP ${response.status}`);
     },
   };
 }
