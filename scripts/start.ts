@@ -11,6 +11,7 @@ import { beginRun, stopProcessesOfRun, stopRunOnInterrupt } from '@ledgerline/st
 import { loadContracts } from '@ledgerline/codegen/generate';
 import { registerContracts } from '@ledgerline/codegen/register';
 import { createKafka, ensureTopics } from '@ledgerline/platform/kafka';
+import { redactSecrets } from '@ledgerline/platform/log';
 import { REPO_ROOT } from '@ledgerline/platform/config';
 import { allTopics } from '@ledgerline/generated/topics';
 import { migrateAll } from './databases.js';
@@ -238,7 +239,7 @@ async function main(runId: string): Promise<void> {
     console.log(`\nLedgerline is up (${((Date.now() - started) / 1000).toFixed(1)} s):`);
     console.log(`  Kafka            ${stack.kafkaBrokers.join(',')}`);
     console.log(`  Schema Registry  ${stack.schemaRegistryUrl}`);
-    console.log(`  PostgreSQL       ${stack.databaseUrl}`);
+    console.log(`  PostgreSQL       ${redactSecrets(stack.databaseUrl)}`);
     for (const s of services) console.log(`  ${s.name.padEnd(16)} ${s.url}`);
     if (services.length === 0) console.log('  (no services yet: the stack alone)');
     const missing = SERVICES.filter((spec) => !services.some((s) => s.name === spec.name));
@@ -261,7 +262,9 @@ async function main(runId: string): Promise<void> {
     );
     console.log('Ctrl-C stops everything this command started.');
   } catch (error) {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    console.error(
+      redactSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error)),
+    );
     await shutdown('start failed', 1);
     return;
   }
@@ -271,7 +274,7 @@ async function main(runId: string): Promise<void> {
 
 const runId = beginRun();
 main(runId).catch(async (error: unknown) => {
-  console.error(error instanceof Error ? error.message : String(error));
+  console.error(redactSecrets(error instanceof Error ? error.message : String(error)));
   // A failed start leaves nothing running that it launched.
   await stopProcessesOfRun(runId, {
     graceMs: 15_000,
