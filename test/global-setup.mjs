@@ -1,6 +1,6 @@
 // `npm test` brings its own infrastructure: the real stack (started if it is not running),
-// every schema registered with its compatibility mode and every topic created, as a deploy
-// would do. Workers inherit the endpoints through the environment.
+// every schema registered with its compatibility mode, every topic created and the database
+// migrated with its roles, as a deploy would do. Workers inherit the endpoints through the environment.
 // Plain ESM loaded natively by Jest (TypeScript imports go through the tsx loader that
 // `npm run test:jest` registers).
 import path from 'node:path';
@@ -11,6 +11,7 @@ import { loadContracts } from '@ledgerline/codegen/generate';
 import { registerContracts } from '@ledgerline/codegen/register';
 import { createKafka, ensureTopics } from '@ledgerline/platform/kafka';
 import { allTopics } from '@ledgerline/generated/topics';
+import { migrateAll } from '../scripts/databases.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -45,4 +46,7 @@ export default async function globalSetup() {
   } finally {
     await admin.disconnect();
   }
+  // The database deploy step (npm run migrate) on the shared database, which also creates the
+  // cluster-wide roles; each test file then deploys its own database the same way.
+  await migrateAll(process.env);
 }

@@ -92,13 +92,7 @@ export async function startAudit(config: AuditConfig): Promise<AuditService> {
 
   const producer = createIdempotentProducer(kafka);
   await producer.connect();
-  const relay = new OutboxRelay({
-    pool: writerPool,
-    schema: AUDIT_SCHEMA,
-    producer,
-    log,
-    metrics,
-  });
+  const relay = new OutboxRelay({ pool: writerPool, schema: AUDIT_SCHEMA, producer, log });
   relay.start();
 
   const consumer = createTrailConsumer({

@@ -24,12 +24,13 @@ import { CpuSampler, findStackPids } from '@ledgerline/platform/procstat';
 import {
   createTestEnvironment,
   spawnService,
+  testRoleUrl,
   type TestEnvironment,
 } from '@ledgerline/platform/testing';
 import { allTopics, ledgerCommandsProducer } from '@ledgerline/generated/topics';
 import type { LedgerCommandInput } from '@ledgerline/generated/avro/types';
 import { transactionIdFor } from '../src/domain/ids.js';
-import { startLedger } from '../src/service.js';
+import { LEDGER_APP_ROLE, migrateLedger, startLedger } from '../src/service.js';
 import { rawPostingCeiling } from './raw-ceiling.js';
 import {
   creditCommand,
@@ -147,12 +148,11 @@ async function startLedgers(testEnv: TestEnvironment, count: number): Promise<Ru
 
 function startLedgerFor(testEnv: TestEnvironment) {
   return startLedger({
-    databaseUrl: testEnv.databaseUrl,
+    databaseUrl: testRoleUrl(testEnv, LEDGER_APP_ROLE),
     kafkaBrokers: testEnv.kafkaBrokers,
     schemaRegistryUrl: testEnv.schemaRegistryUrl,
     topicPrefix: testEnv.topicPrefix,
     port: 0,
-    appRolePassword: 'ledger_app_dev',
     autoRegisterSchemas: true,
     log,
   });
@@ -166,6 +166,7 @@ async function throughTheLedger(): Promise<{
   cpuSeconds: Record<string, number>;
 }> {
   const testEnv = await createTestEnvironment('bench-ledger', allTopics);
+  await migrateLedger(testEnv.adminDatabaseUrl);
   const kafka = new Kafka({
     brokers: testEnv.kafkaBrokers,
     clientId: 'bench',

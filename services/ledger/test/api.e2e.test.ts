@@ -151,3 +151,52 @@ test('freezing an account is applied through the command topic; unknown accounts
   expect((await call('GET', `/v1/accounts/${randomUUID()}`)).status).toBe(404);
   expect((await call('POST', '/v1/accounts', { ownerRef: 'x' })).status).toBe(400);
 });
+
+test('a reason with U+0000 or an unpaired surrogate is refused with 400 naming it, and the account is unchanged', async () => {
+  const accountId = randomUUID();
+  const opened = await call('POST', '/v1/accounts', {
+    accountId,
+    ownerRef: 'customer-46',
+    type: 'LIABILITY',
+    currency: 'EUR',
+    balanceFloorMinor: 0,
+  });
+  expect(opened.status).toBe(201);
+  const pointers = (body: Record<string, unknown>) =>
+    ((body['errors'] as { pointer?: string; message: string }[] | undefined) ?? []).map(
+      (e) => `${e.pointer} ${e.message}`,
+    );
+
+  const freeze = await call('POST', `/v1/accounts/${accountId}/status`, {
+    action: 'FREEZE',
+    reason: 'fraud\u0000check',
+  });
+  expect(freeze.status).toBe(400);
+  expect(pointers(freeze.body)).toEqual([expect.stringMatching(/^\/reason contains U\+0000/)]);
+
+  const funding = await call(
+    'POST',
+    `/v1/accounts/${accountId}/adjustments`,
+    {
+      direction: 'CREDIT',
+      amountMinor: 50_000,
+      currency: 'EUR',
+      reference: 'WIRE-2026-0046',
+      reason: 'top-up \ud800',
+    },
+    { 'Idempotency-Key': 'funding-0046' },
+  );
+  expect(funding.status).toBe(400);
+  expect(pointers(funding.body)).toEqual([
+    expect.stringMatching(/^\/reason contains an unpaired UTF-16 surrogate/),
+  ]);
+
+  // Nothing was stored: no command beyond the opening, the account open, no money moved.
+  const { rows } = await h.owner.query<{ type: string }>(
+    'SELECT type FROM ledger.api_commands WHERE account_id = $1',
+    [accountId],
+  );
+  expect(rows.map((r) => r.type)).toEqual(['OPEN_ACCOUNT']);
+  expect((await call('GET', `/v1/accounts/${accountId}`)).body['status']).toBe('OPEN');
+  expect((await call('GET', `/v1/accounts/${accountId}/balance`)).body['balanceMinor']).toBe(0);
+});

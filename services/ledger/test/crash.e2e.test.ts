@@ -17,6 +17,7 @@ import type { LedgerCommandInput } from '@ledgerline/generated/avro/types';
 import { replayCommands, type LedgerState } from '../src/domain/ledger-state.js';
 import { transactionIdFor } from '../src/domain/ids.js';
 import { verifyProjection } from '../src/store/verify.js';
+import { migrateLedger } from '../src/service.js';
 import { spawnLedger, type ChildLedger } from './support/child-ledger.js';
 import { buildWorkload, type Workload } from './support/workload.js';
 
@@ -97,6 +98,7 @@ async function waitUntilApplied(): Promise<void> {
 
 beforeAll(async () => {
   env = await createTestEnvironment('ledger-crash', allTopics);
+  await migrateLedger(env.adminDatabaseUrl);
   owner = new pg.Pool({ connectionString: env.adminDatabaseUrl, max: 2 });
   kafka = new Kafka({
     brokers: env.kafkaBrokers,

@@ -16,8 +16,10 @@ export interface ProcessorMetrics {
   anomaly(kind: AnomalyKindLabel, severity: Anomaly['severity']): void;
 }
 
-/** The outbox backlog is the relay's (platform/src/outbox.ts), as in every service. */
-export function createProcessorMetrics(registry: MetricsRegistry): ProcessorMetrics {
+export function createProcessorMetrics(
+  registry: MetricsRegistry,
+  outboxBacklog: () => Promise<number>,
+): ProcessorMetrics {
   const registers = [registry];
   const paymentsAccepted = new prometheus.Counter({
     name: 'ledgerline_payments_accepted_total',
@@ -58,6 +60,14 @@ export function createProcessorMetrics(registry: MetricsRegistry): ProcessorMetr
     help: 'Saga inputs refused as anomalies, by kind and severity (CRITICAL pages someone).',
     labelNames: ['kind', 'severity'],
     registers,
+  });
+  new prometheus.Gauge({
+    name: 'ledgerline_outbox_backlog',
+    help: 'Messages in the processor outbox waiting to be published.',
+    registers,
+    async collect() {
+      this.set(await outboxBacklog());
+    },
   });
   return {
     paymentAccepted: () => paymentsAccepted.inc(),

@@ -128,13 +128,7 @@ export async function startReconciliation(
 
   const producer = createIdempotentProducer(kafka);
   await producer.connect();
-  const relay = new OutboxRelay({
-    pool,
-    schema: RECONCILIATION_SCHEMA,
-    producer,
-    log,
-    metrics,
-  });
+  const relay = new OutboxRelay({ pool, schema: RECONCILIATION_SCHEMA, producer, log });
   relay.start();
 
   const reconciler = new Reconciler({

@@ -4,7 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, type TestEnvironment } from '@ledgerline/platform/testing';
+import { freePort, testRoleUrl, type TestEnvironment } from '@ledgerline/platform/testing';
+import { LEDGER_APP_ROLE } from '../../src/database.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const MAIN = path.join(REPO_ROOT, 'services/ledger/src/main.ts');
@@ -17,13 +18,16 @@ export interface ChildLedger {
   stop(): Promise<void>;
 }
 
+/** Spawns main.ts over a database the deploy step has migrated (migrateLedger). */
 export async function spawnLedger(env: TestEnvironment, logFile: string): Promise<ChildLedger> {
   const port = await freePort();
+  // Only ledger_app's URL: the admin's DATABASE_URL stays with the test.
+  const { DATABASE_URL: _admin, ...inherited } = process.env;
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
     cwd: REPO_ROOT,
     env: {
-      ...process.env,
-      DATABASE_URL: env.databaseUrl,
+      ...inherited,
+      LEDGER_APP_DATABASE_URL: testRoleUrl(env, LEDGER_APP_ROLE),
       KAFKA_BROKERS: env.kafkaBrokers.join(','),
       SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
       LEDGERLINE_TOPIC_PREFIX: env.topicPrefix,

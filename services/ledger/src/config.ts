@@ -1,0 +1,22 @@
+// The ledger's settings from the environment. Outside development every secret must be its own
+// (no development password, no admin URL), checked first, naming each one.
+import { intSetting, isDevelopment, platformEndpoints } from '@ledgerline/platform/config';
+import { roleDatabaseUrl } from '@ledgerline/platform/deploy';
+import { assertProductionSecrets } from '@ledgerline/platform/secrets';
+import { LEDGER_APP_ROLE } from './database.js';
+import type { LedgerConfig } from './service.js';
+
+export function ledgerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
+  assertProductionSecrets(env, 'ledger', [LEDGER_APP_ROLE]);
+  const endpoints = platformEndpoints(env);
+  const development = isDevelopment(env);
+  return {
+    databaseUrl: roleDatabaseUrl(env, LEDGER_APP_ROLE),
+    kafkaBrokers: endpoints.kafkaBrokers,
+    schemaRegistryUrl: endpoints.schemaRegistryUrl,
+    topicPrefix: env['LEDGERLINE_TOPIC_PREFIX'] ?? '',
+    port: intSetting(env, 'LEDGER_PORT', 8082, 0, 65_535),
+    host: env['LEDGER_HOST'] ?? '127.0.0.1',
+    autoRegisterSchemas: development,
+  };
+}
