@@ -8,6 +8,7 @@ import type { Pool, Queryable } from './db.js';
 import type { EncodedMessage } from './events/typed.js';
 import { arrayLiteral } from './sql-array.js';
 import type { Logger } from './log.js';
+import { prometheus, type MetricsRegistry } from './metrics.js';
 
 /** Appends encoded messages to the outbox inside the caller's transaction. */
 export async function appendToOutbox(
@@ -56,6 +57,8 @@ export interface OutboxRelayOptions {
   batchSizeMax?: number;
   idlePollMs?: number;
   onPublished?: (count: number) => void;
+  /** The service's registry: the outbox backlog is exported as ledgerline_outbox_backlog. */
+  metrics?: MetricsRegistry;
 }
 
 export class OutboxRelay {
@@ -68,6 +71,20 @@ export class OutboxRelay {
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSizeMax = options.batchSizeMax ?? 2_000;
     this.idlePollMs = options.idlePollMs ?? 50;
+    if (options.metrics) {
+      const backlog = () => this.backlog();
+      new prometheus.Gauge({
+        name: 'ledgerline_outbox_backlog',
+        help: 'Messages in the outbox waiting to be published (one series per service).',
+        registers: [options.metrics],
+        async collect() {
+          // A scrape while PostgreSQL is away must still answer: the series is left out.
+          this.reset();
+          const messages = await backlog().catch(() => undefined);
+          if (messages !== undefined) this.set(messages);
+        },
+      });
+    }
   }
 
   start(): void {

@@ -92,7 +92,13 @@ export async function startAudit(config: AuditConfig): Promise<AuditService> {
 
   const producer = createIdempotentProducer(kafka);
   await producer.connect();
-  const relay = new OutboxRelay({ pool: writerPool, schema: AUDIT_SCHEMA, producer, log });
+  const relay = new OutboxRelay({
+    pool: writerPool,
+    schema: AUDIT_SCHEMA,
+    producer,
+    log,
+    metrics,
+  });
   relay.start();
 
   const consumer = createTrailConsumer({

@@ -116,7 +116,7 @@ export async function startLedger(config: LedgerConfig): Promise<RunningLedger> 
     registers: [metrics],
   });
 
-  const relay = new OutboxRelay({ pool, schema: LEDGER_SCHEMA, producer, log });
+  const relay = new OutboxRelay({ pool, schema: LEDGER_SCHEMA, producer, log, metrics });
   const commandsTopic = ledgerCommandsConsumer(serde, { topicPrefix: config.topicPrefix }).topic;
   const handleBatch = createBatchHandler({
     serde,

@@ -16,10 +16,8 @@ export interface ProcessorMetrics {
   anomaly(kind: AnomalyKindLabel, severity: Anomaly['severity']): void;
 }
 
-export function createProcessorMetrics(
-  registry: MetricsRegistry,
-  outboxBacklog: () => Promise<number>,
-): ProcessorMetrics {
+/** The outbox backlog is the relay's (platform/src/outbox.ts), as in every service. */
+export function createProcessorMetrics(registry: MetricsRegistry): ProcessorMetrics {
   const registers = [registry];
   const paymentsAccepted = new prometheus.Counter({
     name: 'ledgerline_payments_accepted_total',
@@ -60,14 +58,6 @@ export function createProcessorMetrics(
     help: 'Saga inputs refused as anomalies, by kind and severity (CRITICAL pages someone).',
     labelNames: ['kind', 'severity'],
     registers,
-  });
-  new prometheus.Gauge({
-    name: 'ledgerline_outbox_backlog',
-    help: 'Messages in the processor outbox waiting to be published.',
-    registers,
-    async collect() {
-      this.set(await outboxBacklog());
-    },
   });
   return {
     paymentAccepted: () => paymentsAccepted.inc(),

@@ -82,6 +82,7 @@ export async function startProcessor(
   await Promise.all(outputTopics.map((topic) => serde.prepare(topic)));
   await producer.connect();
 
+  const registry = createMetricsRegistry('processor');
   const relay = new OutboxRelay({
     pool,
     schema: processorSchema,
@@ -89,9 +90,9 @@ export async function startProcessor(
     log: log.child({ component: 'outbox-relay' }),
     batchSizeMax: config.relayBatchSizeMax,
     idlePollMs: config.relayIdlePollMs,
+    metrics: registry,
   });
-  const registry = createMetricsRegistry('processor');
-  const metrics = createProcessorMetrics(registry, () => relay.backlog());
+  const metrics = createProcessorMetrics(registry);
   const consumer = createSagaConsumer({
     kafka,
     pool,

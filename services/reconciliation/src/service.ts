@@ -128,7 +128,13 @@ export async function startReconciliation(
 
   const producer = createIdempotentProducer(kafka);
   await producer.connect();
-  const relay = new OutboxRelay({ pool, schema: RECONCILIATION_SCHEMA, producer, log });
+  const relay = new OutboxRelay({
+    pool,
+    schema: RECONCILIATION_SCHEMA,
+    producer,
+    log,
+    metrics,
+  });
   relay.start();
 
   const reconciler = new Reconciler({
