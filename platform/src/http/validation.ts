@@ -125,7 +125,7 @@ export function illegalTextErrors(
       }
     }
   }
-  // The stack visits members last-first; report them in document order.
+  // The stack visits members last-first; sort so that the same request always reads the same.
   return errors.sort((a, b) => (a.pointer < b.pointer ? -1 : a.pointer > b.pointer ? 1 : 0));
 }
 
