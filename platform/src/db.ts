@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
+import { postgresConnection } from './transport-security.js';
 import { databaseTimeouts, type DatabaseTimeouts } from './config.js';
 
 export type Pool = pg.Pool;
@@ -29,7 +30,8 @@ export function createPool(
 ): Pool {
   const timeouts = options.timeouts ?? databaseTimeouts();
   const pool = new pg.Pool({
-    connectionString,
+    // TLS from the URL's sslmode/sslrootcert or PGSSLMODE, DATABASE_SSL_CA_FILE, PGSSLROOTCERT.
+    ...postgresConnection(connectionString, process.env),
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'ledgerline',
     connectionTimeoutMillis: 10_000,
@@ -204,7 +206,7 @@ export async function migrate(
 
 /** Creates a database if it does not exist (test isolation, replay into an empty ledger). */
 export async function ensureDatabase(adminUrl: string, database: string): Promise<string> {
-  const client = new pg.Client({ connectionString: adminUrl });
+  const client = new pg.Client(postgresConnection(adminUrl, process.env));
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
@@ -218,7 +220,7 @@ export async function ensureDatabase(adminUrl: string, database: string): Promis
 }
 
 export async function dropDatabase(adminUrl: string, database: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
+  const client = new pg.Client(postgresConnection(adminUrl, process.env));
   await client.connect();
   try {
     await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
