@@ -69,7 +69,7 @@ async function canBind(port: number): Promise<boolean> {
   });
 }
 
-async function freePort(taken: Set<number>): Promise<number> {
+export async function freePort(taken: Set<number>): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt += 1) {
     const port = TEST_PORT_MIN + Math.floor(Math.random() * TEST_PORT_SPAN);
     if (!taken.has(port) && (await canBind(port))) {
@@ -127,7 +127,9 @@ export async function isolatedStack(overrides: NodeJS.ProcessEnv = {}): Promise<
 export function withoutStackVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const copy = { ...env };
   for (const name of Object.keys(copy)) {
-    if (name.startsWith('LEDGERLINE_') && name !== 'LEDGERLINE_CACHE') delete copy[name];
+    // The cache stays shared; the run chain lets an interrupted test run stop what it started.
+    const kept = name === 'LEDGERLINE_CACHE' || name === 'LEDGERLINE_RUN_CHAIN';
+    if (name.startsWith('LEDGERLINE_') && !kept) delete copy[name];
   }
   delete copy.KAFKA_BROKERS;
   delete copy.SCHEMA_REGISTRY_URL;
