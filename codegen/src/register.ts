@@ -2,26 +2,26 @@
 // Services never register at run time outside development.
 import type avsc from 'avsc';
 import { registerSchema } from '@ledgerline/platform/events/serde';
+import { registryConnection, registryRequest } from '@ledgerline/platform/transport-security';
 import { selfContainedSchema } from './avro/schema.js';
 import type { Contracts } from './generate.js';
 import { keySchemaOf } from './topics.js';
 
-async function registryCall(
-  url: string,
-  method: string,
+/** One registry call with the credentials and TLS of SCHEMA_REGISTRY_* (transport-security). */
+function registryCall(
+  registryUrl: string,
+  path: string,
+  method: 'GET' | 'PUT',
   body?: unknown,
 ): Promise<{ status: number; text: string }> {
-  const response = await fetch(url, {
-    method,
-    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
+  return registryRequest(registryConnection(registryUrl, process.env), method, path, {
+    body,
+    timeoutMs: 10_000,
   });
-  return { status: response.status, text: await response.text() };
 }
 
 async function setCompatibility(registryUrl: string, subject: string, mode: string): Promise<void> {
-  const r = await registryCall(`${registryUrl}/config/${encodeURIComponent(subject)}`, 'PUT', {
+  const r = await registryCall(registryUrl, `/config/${encodeURIComponent(subject)}`, 'PUT', {
     compatibility: mode,
   });
   if (r.status >= 300)
@@ -32,7 +32,8 @@ async function setCompatibility(registryUrl: string, subject: string, mode: stri
 
 async function subjectExists(registryUrl: string, subject: string): Promise<boolean> {
   const r = await registryCall(
-    `${registryUrl}/subjects/${encodeURIComponent(subject)}/versions`,
+    registryUrl,
+    `/subjects/${encodeURIComponent(subject)}/versions`,
     'GET',
   );
   return r.status === 200;
