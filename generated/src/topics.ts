@@ -5,8 +5,8 @@ import type { Producer } from 'kafkajs';
 import { defineTopic, prefixedTopic, type TopicDefinition } from '@ledgerline/platform/events/topic';
 import type { EventSerde } from '@ledgerline/platform/events/serde';
 import { TopicConsumer, TopicProducer } from '@ledgerline/platform/events/typed';
-import type { AccountOpened, AccountOpenedInput, AccountStatusChanged, AccountStatusChangedInput, DeadLetter, DeadLetterInput, DiscrepancyDetected, DiscrepancyDetectedInput, LedgerCommand, LedgerCommandInput, PaymentStatusChanged, PaymentStatusChangedInput, PaymentStepPosted, PaymentStepPostedInput, PostingRejected, PostingRejectedInput, ReconciliationRunCompleted, ReconciliationRunCompletedInput } from './avro/types.js';
-import { AccountOpenedSchema, AccountStatusChangedSchema, DeadLetterSchema, DiscrepancyDetectedSchema, LedgerCommandSchema, PaymentStatusChangedSchema, PaymentStepPostedSchema, PostingRejectedSchema, ReconciliationRunCompletedSchema } from './avro/schemas.js';
+import type { AccountOpened, AccountOpenedInput, AccountStatusChanged, AccountStatusChangedInput, AdjustmentRequestChanged, AdjustmentRequestChangedInput, ChainCheckpoint, ChainCheckpointInput, DeadLetter, DeadLetterInput, DiscrepancyDetected, DiscrepancyDetectedInput, LedgerCommand, LedgerCommandInput, PaymentStatusChanged, PaymentStatusChangedInput, PaymentStepPosted, PaymentStepPostedInput, PostingRejected, PostingRejectedInput, ReconciliationRunCompleted, ReconciliationRunCompletedInput } from './avro/types.js';
+import { AccountOpenedSchema, AccountStatusChangedSchema, AdjustmentRequestChangedSchema, ChainCheckpointSchema, DeadLetterSchema, DiscrepancyDetectedSchema, LedgerCommandSchema, PaymentStatusChangedSchema, PaymentStepPostedSchema, PostingRejectedSchema, ReconciliationRunCompletedSchema } from './avro/schemas.js';
 
 /**
  * Every command the ledger decides on: payment steps (debit, credit, compensation, refund steps) from the processor, and account opening, status changes and manual adjustments from the ledger's own HTTP API via its outbox. Keyed by the one customer account the command touches, so every decision about an account depends only on its partition, in offset order; replaying from offset 0 reproduces every decision byte for byte. Kept forever for that reason.
@@ -164,6 +164,37 @@ export function ledgerAccountStatusChangedConsumer(serde: EventSerde, options: {
 }
 
 /**
+ * Dual control of manual adjustments: who requested each one (SUBMITTED at once when at or below the approval threshold, AWAITING_APPROVAL above it) and which second operator APPROVED or DECLINED it. Published through the ledger's outbox in the transaction that records the request or decision. The posting itself travels on ledger.commands.
+ *
+ * Producers: ledger. Consumers: audit.
+ */
+export const ledgerAdjustmentRequestsTopic: TopicDefinition<string, AdjustmentRequestChanged, AdjustmentRequestChangedInput> = defineTopic({
+  name: 'ledger.adjustment-requests',
+  keySubject: 'ledger.adjustment-requests-key',
+  valueSubject: 'ledger.adjustment-requests-value',
+  keySchema: {
+  "type": "string",
+  "logicalType": "uuid"
+} as avsc.Schema,
+  valueSchema: AdjustmentRequestChangedSchema,
+  partitions: 3,
+  keyCompatibility: 'FULL_TRANSITIVE',
+  valueCompatibility: 'FULL_TRANSITIVE',
+  config: {"cleanup.policy":"delete","retention.ms":"-1"},
+  producers: ['ledger'],
+  consumers: ['audit'],
+});
+export type LedgerAdjustmentRequestsTopic = typeof ledgerAdjustmentRequestsTopic;
+/** Typed producer for ledger.adjustment-requests. */
+export function ledgerAdjustmentRequestsProducer(serde: EventSerde, options: { producer?: Producer; topicPrefix?: string } = {}): TopicProducer<LedgerAdjustmentRequestsTopic> {
+  return new TopicProducer(prefixedTopic(ledgerAdjustmentRequestsTopic, options.topicPrefix ?? ''), serde, options.producer);
+}
+/** Typed consumer (decoder with this build's reader schema) for ledger.adjustment-requests. */
+export function ledgerAdjustmentRequestsConsumer(serde: EventSerde, options: { topicPrefix?: string } = {}): TopicConsumer<LedgerAdjustmentRequestsTopic> {
+  return new TopicConsumer(prefixedTopic(ledgerAdjustmentRequestsTopic, options.topicPrefix ?? ''), serde);
+}
+
+/**
  * The saga state of a payment changed (accepted, debited, completed, rejected, compensating, compensated, partially refunded, refunded). Numbered per payment (`version`) so consumers spot gaps and duplicates.
  *
  * Producers: processor. Consumers: reconciliation, audit.
@@ -287,5 +318,36 @@ export function ledgerlineDeadLetterConsumer(serde: EventSerde, options: { topic
   return new TopicConsumer(prefixedTopic(ledgerlineDeadLetterTopic, options.topicPrefix ?? ''), serde);
 }
 
+/**
+ * The audit trail's anchor outside its database: every checkpoint of the hash chain (sequence and hash of a trail record), signed by the audit service's Ed25519 key. The audit API checks the stored chain against what was published here, so a database owner who deletes the tail or rewrites records and their stored checkpoints is caught. One partition, so the newest checkpoint is the last record; kept forever (every signed checkpoint stays evidence). Not itself recorded in the trail: it attests the trail.
+ *
+ * Producers: audit. Consumers: audit.
+ */
+export const auditCheckpointsTopic: TopicDefinition<string, ChainCheckpoint, ChainCheckpointInput> = defineTopic({
+  name: 'audit.checkpoints',
+  keySubject: 'audit.checkpoints-key',
+  valueSubject: 'audit.checkpoints-value',
+  keySchema: {
+  "type": "string",
+  "logicalType": "uuid"
+} as avsc.Schema,
+  valueSchema: ChainCheckpointSchema,
+  partitions: 1,
+  keyCompatibility: 'FULL_TRANSITIVE',
+  valueCompatibility: 'FULL_TRANSITIVE',
+  config: {"cleanup.policy":"delete","retention.ms":"-1"},
+  producers: ['audit'],
+  consumers: ['audit'],
+});
+export type AuditCheckpointsTopic = typeof auditCheckpointsTopic;
+/** Typed producer for audit.checkpoints. */
+export function auditCheckpointsProducer(serde: EventSerde, options: { producer?: Producer; topicPrefix?: string } = {}): TopicProducer<AuditCheckpointsTopic> {
+  return new TopicProducer(prefixedTopic(auditCheckpointsTopic, options.topicPrefix ?? ''), serde, options.producer);
+}
+/** Typed consumer (decoder with this build's reader schema) for audit.checkpoints. */
+export function auditCheckpointsConsumer(serde: EventSerde, options: { topicPrefix?: string } = {}): TopicConsumer<AuditCheckpointsTopic> {
+  return new TopicConsumer(prefixedTopic(auditCheckpointsTopic, options.topicPrefix ?? ''), serde);
+}
+
 /** Every topic in contracts/topics.yaml. */
-export const allTopics = [ledgerCommandsTopic, ledgerStepPostedTopic, ledgerPostingRejectedTopic, ledgerAccountOpenedTopic, ledgerAccountStatusChangedTopic, paymentsStatusChangedTopic, reconciliationRunCompletedTopic, reconciliationDiscrepancyDetectedTopic, ledgerlineDeadLetterTopic] as const;
+export const allTopics = [ledgerCommandsTopic, ledgerStepPostedTopic, ledgerPostingRejectedTopic, ledgerAccountOpenedTopic, ledgerAccountStatusChangedTopic, ledgerAdjustmentRequestsTopic, paymentsStatusChangedTopic, reconciliationRunCompletedTopic, reconciliationDiscrepancyDetectedTopic, ledgerlineDeadLetterTopic, auditCheckpointsTopic] as const;

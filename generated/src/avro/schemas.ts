@@ -2,6 +2,71 @@
 /* eslint-disable */
 import type avsc from 'avsc';
 
+/** Self-contained schema of ledgerline.audit.v1.ChainCheckpoint (contracts/avro/ChainCheckpoint.avsc). */
+export const ChainCheckpointSchema: avsc.Schema = {
+  "type": "record",
+  "name": "ledgerline.audit.v1.ChainCheckpoint",
+  "doc": "Event on audit.checkpoints (key = eventId): the audit service attests that record `sequence` of its hash-chained trail has hash `hash`, signed with its Ed25519 key. Published outside the audit database so that a truncation or a rewrite of the trail by whoever owns that database (checkpoints included) is detected by comparing the stored chain with what was signed.",
+  "fields": [
+    {
+      "name": "eventId",
+      "type": {
+        "type": "string",
+        "logicalType": "uuid"
+      },
+      "doc": "Unique id of this checkpoint (UUIDv5 of the sequence and hash, so a re-published checkpoint keeps its id)."
+    },
+    {
+      "name": "correlationId",
+      "type": {
+        "type": "string",
+        "logicalType": "uuid"
+      },
+      "doc": "Equal to eventId: a checkpoint starts no business flow."
+    },
+    {
+      "name": "causationId",
+      "type": [
+        "null",
+        {
+          "type": "string",
+          "logicalType": "uuid"
+        }
+      ],
+      "doc": "Always null: a checkpoint is caused by the chain reaching a multiple of the checkpoint interval.",
+      "default": null
+    },
+    {
+      "name": "occurredAt",
+      "type": {
+        "type": "long",
+        "logicalType": "timestamp-millis"
+      },
+      "doc": "When the checkpoint was signed (UTC, milliseconds since the epoch); part of the signed message."
+    },
+    {
+      "name": "sequence",
+      "type": "long",
+      "doc": "Sequence (1, 2, 3...) of the trail record this checkpoint attests."
+    },
+    {
+      "name": "hash",
+      "type": "string",
+      "doc": "SHA-256 hash (64 lower-case hexadecimal characters) of that record, as the chain links it."
+    },
+    {
+      "name": "keyId",
+      "type": "string",
+      "doc": "Which key signed: the SHA-256 (hexadecimal) of the public key's DER (SubjectPublicKeyInfo) encoding. The public key is published by the audit API (GET /v1/checkpoints/signing-key)."
+    },
+    {
+      "name": "signature",
+      "type": "bytes",
+      "doc": "Ed25519 signature (64 bytes) over the canonical JSON of {domain: \"ledgerline.audit.v1.ChainCheckpoint\", eventId, hash, keyId, occurredAt (RFC 3339, milliseconds), sequence}, keys sorted, no whitespace."
+    }
+  ]
+} as avsc.Schema;
+
 /** Self-contained schema of ledgerline.ledger.v1.AccountBalance (contracts/avro/AccountBalance.avsc). */
 export const AccountBalanceSchema: avsc.Schema = {
   "type": "record",
@@ -267,6 +332,153 @@ export const AccountStatusChangeRequestedSchema: avsc.Schema = {
         "string"
       ],
       "doc": "Why (operator's words, at most 500 characters), or null.",
+      "default": null
+    }
+  ]
+} as avsc.Schema;
+
+/** Self-contained schema of ledgerline.ledger.v1.AdjustmentRequestChanged (contracts/avro/AdjustmentRequestChanged.avsc). */
+export const AdjustmentRequestChangedSchema: avsc.Schema = {
+  "type": "record",
+  "name": "ledgerline.ledger.v1.AdjustmentRequestChanged",
+  "doc": "Event (key = accountId): an operator requested a manual adjustment, or a second operator approved or declined one (dual control). Says who asked and who decided; the posting itself is the AdjustmentRequested command on ledger.commands and its outcome. One event per (adjustmentId, stage): eventId is UUIDv5(\"<adjustmentId>:<stage>\", LEDGERLINE_NAMESPACE).",
+  "fields": [
+    {
+      "name": "eventId",
+      "type": {
+        "type": "string",
+        "logicalType": "uuid"
+      },
+      "doc": "Unique id of this event; consumers deduplicate on it."
+    },
+    {
+      "name": "correlationId",
+      "type": {
+        "type": "string",
+        "logicalType": "uuid"
+      },
+      "doc": "The adjustmentId: every event of one adjustment request shares it."
+    },
+    {
+      "name": "causationId",
+      "type": [
+        "null",
+        {
+          "type": "string",
+          "logicalType": "uuid"
+        }
+      ],
+      "doc": "Always null: an HTTP request caused it.",
+      "default": null
+    },
+    {
+      "name": "occurredAt",
+      "type": {
+        "type": "long",
+        "logicalType": "timestamp-millis"
+      },
+      "doc": "When the ledger's API recorded the request or decision (UTC, milliseconds since the epoch)."
+    },
+    {
+      "name": "adjustmentId",
+      "type": {
+        "type": "string",
+        "logicalType": "uuid"
+      },
+      "doc": "The adjustment (the same id as on its AdjustmentRequested command and ADJUSTMENT transaction)."
+    },
+    {
+      "name": "accountId",
+      "type": {
+        "type": "string",
+        "logicalType": "uuid"
+      },
+      "doc": "Customer account to adjust."
+    },
+    {
+      "name": "stage",
+      "type": {
+        "type": "enum",
+        "name": "ledgerline.ledger.v1.AdjustmentRequestStage",
+        "doc": "Where an adjustment request stands in dual control. SUBMITTED: at or below the approval threshold, sent to the ledger at once. AWAITING_APPROVAL: above the threshold, waiting for a second operator. APPROVED: a second operator approved it; sent to the ledger. DECLINED: refused (or withdrawn by its requester); it never posts. UNKNOWN is never written; it is what a reader records for a stage added later.",
+        "symbols": [
+          "UNKNOWN",
+          "SUBMITTED",
+          "AWAITING_APPROVAL",
+          "APPROVED",
+          "DECLINED"
+        ],
+        "default": "UNKNOWN"
+      },
+      "doc": "What happened: SUBMITTED, AWAITING_APPROVAL, APPROVED or DECLINED."
+    },
+    {
+      "name": "direction",
+      "type": {
+        "type": "enum",
+        "name": "ledgerline.ledger.v1.EntryDirection",
+        "doc": "Side of a double-entry ledger entry. Closed by definition.",
+        "symbols": [
+          "DEBIT",
+          "CREDIT"
+        ]
+      },
+      "doc": "Direction on the customer account: CREDIT = funding, DEBIT = withdrawal."
+    },
+    {
+      "name": "amountMinor",
+      "type": "long",
+      "doc": "Amount requested, in minor units of currency (always > 0)."
+    },
+    {
+      "name": "currency",
+      "type": "string",
+      "doc": "ISO 4217 alphabetic code, three upper-case letters (e.g. EUR)."
+    },
+    {
+      "name": "reference",
+      "type": "string",
+      "doc": "External reference of the adjustment, 1..128 characters."
+    },
+    {
+      "name": "requestedBy",
+      "type": "string",
+      "doc": "Subject of the credential that requested it (the API key's name or the token's sub)."
+    },
+    {
+      "name": "requestedByKeyId",
+      "type": [
+        "null",
+        "string"
+      ],
+      "doc": "Id of the API key that requested it; null for a token.",
+      "default": null
+    },
+    {
+      "name": "decidedBy",
+      "type": [
+        "null",
+        "string"
+      ],
+      "doc": "Subject of the credential that approved or declined it; null for SUBMITTED and AWAITING_APPROVAL.",
+      "default": null
+    },
+    {
+      "name": "decidedByKeyId",
+      "type": [
+        "null",
+        "string"
+      ],
+      "doc": "Id of the API key that approved or declined it; null otherwise.",
+      "default": null
+    },
+    {
+      "name": "note",
+      "type": [
+        "null",
+        "string"
+      ],
+      "doc": "The decider's note (why it was declined), at most 500 characters, or null.",
       "default": null
     }
   ]

@@ -35,11 +35,22 @@ export const auditApiDocument: OpenApiDocument = {
       "description": "Health, readiness and metrics."
     }
   ],
-  "security": [],
+  "security": [
+    {
+      "bearer": []
+    }
+  ],
   "paths": {
     "/v1/trail/payments/{paymentId}": {
       "get": {
         "operationId": "getPaymentTrail",
+        "security": [
+          {
+            "bearer": [
+              "audit:read"
+            ]
+          }
+        ],
         "summary": "Trail of a payment",
         "description": "Every recorded event that names the payment (commands, postings, rejections, status changes, discrepancies), in chain order.",
         "tags": [
@@ -181,6 +192,12 @@ export const auditApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           }
@@ -190,6 +207,13 @@ export const auditApiDocument: OpenApiDocument = {
     "/v1/trail/accounts/{accountId}": {
       "get": {
         "operationId": "getAccountTrail",
+        "security": [
+          {
+            "bearer": [
+              "audit:read"
+            ]
+          }
+        ],
         "summary": "Trail of an account",
         "description": "Every recorded event that names the account, in chain order, optionally within a time window.",
         "tags": [
@@ -314,6 +338,12 @@ export const auditApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           }
@@ -323,6 +353,13 @@ export const auditApiDocument: OpenApiDocument = {
     "/v1/trail": {
       "get": {
         "operationId": "listTrail",
+        "security": [
+          {
+            "bearer": [
+              "audit:read"
+            ]
+          }
+        ],
         "summary": "Trail within a time window",
         "description": "Every record recorded in [from, to), in chain order, optionally only from one topic.",
         "tags": [
@@ -429,6 +466,12 @@ export const auditApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "422": {
             "description": "The window is empty (from is not before to).",
             "content": {
@@ -465,8 +508,15 @@ export const auditApiDocument: OpenApiDocument = {
     "/v1/verify": {
       "get": {
         "operationId": "verifyChain",
+        "security": [
+          {
+            "bearer": [
+              "audit:verify"
+            ]
+          }
+        ],
         "summary": "Verify the hash chain",
-        "description": "Recomputes the chain over [fromSequence, toSequence] (default: the whole trail) and\nanswers whether it is intact. When it is not, `firstBrokenRecord` names the first record\nwhose link does not hold: its stored hash differs from the hash of its content\n(HASH_MISMATCH), its previousHash differs from the preceding record's hash\n(PREVIOUS_HASH_MISMATCH), or a sequence number is missing before it (SEQUENCE_GAP).\n",
+        "description": "Recomputes the chain over [fromSequence, toSequence] (default: the whole trail) and\nanswers whether it is intact. When it is not, `firstBrokenRecord` names the first record\nwhose link does not hold: its stored hash differs from the hash of its content\n(HASH_MISMATCH), its previousHash differs from the preceding record's hash\n(PREVIOUS_HASH_MISMATCH), or a sequence number is missing before it (SEQUENCE_GAP).\n\nThe stored chain is also checked against the signed checkpoints the audit service\npublished on Kafka (topic `audit.checkpoints`, read back from Kafka, never from its\ndatabase), which catch what the database owner could do behind every trigger. The\nverdict is `anchorBreak`: SIGNATURE_INVALID when the newest published checkpoint is\nnot signed by the audit key, TAIL_TRUNCATED when a signed checkpoint attests a sequence the trail no longer holds,\nCHECKPOINT_MISMATCH when the stored record at a signed checkpoint has another hash\n(a record at or before it was rewritten, even with every stored hash and checkpoint\nrecomputed). `anchor` names the checkpoint the chain was checked against. Records\nappended after the newest published checkpoint are only as safe as the database.\n",
         "tags": [
           "verification"
         ],
@@ -514,6 +564,14 @@ export const auditApiDocument: OpenApiDocument = {
                       "toSequence": 250000,
                       "headHash": "5d41402abc4b2a76b9719d911017c592ae2f3c1b8e1f0a9d3c6b7e8f90a1b2c3",
                       "firstBrokenRecord": null,
+                      "anchorBreak": null,
+                      "anchor": {
+                        "sequence": 250000,
+                        "hash": "5d41402abc4b2a76b9719d911017c592ae2f3c1b8e1f0a9d3c6b7e8f90a1b2c3",
+                        "keyId": "5e1f9c2a7d3b4e6f8a0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a",
+                        "signedAt": "2026-01-16T11:59:58.120Z",
+                        "offset": "249"
+                      },
                       "verifiedAt": "2026-01-16T12:00:03.500Z"
                     }
                   },
@@ -532,6 +590,40 @@ export const auditApiDocument: OpenApiDocument = {
                         "expectedHash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
                         "foundHash": "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"
                       },
+                      "anchorBreak": null,
+                      "anchor": {
+                        "sequence": 249000,
+                        "hash": "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+                        "keyId": "5e1f9c2a7d3b4e6f8a0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a",
+                        "signedAt": "2026-01-16T11:59:41.800Z",
+                        "offset": "248"
+                      },
+                      "verifiedAt": "2026-01-16T12:00:00.400Z"
+                    }
+                  },
+                  "truncated": {
+                    "summary": "The trail lost its tail after record 249003",
+                    "value": {
+                      "valid": false,
+                      "recordsChecked": 249003,
+                      "fromSequence": 1,
+                      "toSequence": 249003,
+                      "headHash": null,
+                      "firstBrokenRecord": null,
+                      "anchorBreak": {
+                        "sequence": 249004,
+                        "id": null,
+                        "kind": "TAIL_TRUNCATED",
+                        "expectedHash": "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+                        "foundHash": null
+                      },
+                      "anchor": {
+                        "sequence": 250000,
+                        "hash": "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+                        "keyId": "5e1f9c2a7d3b4e6f8a0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a",
+                        "signedAt": "2026-01-16T11:59:58.120Z",
+                        "offset": "249"
+                      },
                       "verifiedAt": "2026-01-16T12:00:00.400Z"
                     }
                   }
@@ -542,6 +634,50 @@ export const auditApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/AnchorUnavailable"
+          }
+        }
+      }
+    },
+    "/v1/checkpoints/signing-key": {
+      "get": {
+        "operationId": "getCheckpointSigningKey",
+        "security": [],
+        "summary": "The checkpoint signing key",
+        "description": "The Ed25519 public key that verifies the checkpoints on `audit.checkpoints`, and its key id (the SHA-256 of its DER encoding, carried by every checkpoint). Keep a copy outside the platform: with it, anyone can check the published checkpoints.",
+        "tags": [
+          "verification"
+        ],
+        "responses": {
+          "200": {
+            "description": "The public key.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/SigningKey"
+                },
+                "examples": {
+                  "key": {
+                    "value": {
+                      "algorithm": "Ed25519",
+                      "keyId": "5e1f9c2a7d3b4e6f8a0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a",
+                      "publicKeyPem": "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n"
+                    }
+                  }
+                }
+              }
+            }
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           }
@@ -551,6 +687,7 @@ export const auditApiDocument: OpenApiDocument = {
     "/healthz": {
       "get": {
         "operationId": "getHealthz",
+        "security": [],
         "summary": "Liveness",
         "description": "200 while the process is alive and its event loop responsive; checks no dependency.",
         "tags": [
@@ -580,6 +717,7 @@ export const auditApiDocument: OpenApiDocument = {
     "/readyz": {
       "get": {
         "operationId": "getReadyz",
+        "security": [],
         "summary": "Readiness",
         "description": "200 when Postgres, Kafka and the schema registry are reachable, 503 otherwise.",
         "tags": [
@@ -622,8 +760,15 @@ export const auditApiDocument: OpenApiDocument = {
     "/metrics": {
       "get": {
         "operationId": "getMetrics",
+        "security": [
+          {
+            "bearer": [
+              "metrics:read"
+            ]
+          }
+        ],
         "summary": "Prometheus metrics",
-        "description": "Metrics in the Prometheus text exposition format (version 0.0.4).",
+        "description": "Metrics in the Prometheus text exposition format (version 0.0.4). Open without a credential to loopback callers (a scraper on the same host); anyone else needs `metrics:read`.",
         "tags": [
           "operations"
         ],
@@ -642,12 +787,26 @@ export const auditApiDocument: OpenApiDocument = {
                 }
               }
             }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
           }
         }
       }
     }
   },
   "components": {
+    "securitySchemes": {
+      "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "API key (llk_...) or JWT",
+        "description": "`Authorization: Bearer <credential>`. Machine clients use an API key (`llk_` followed by\nthe key id and a random secret; created with `npx ledgerline keys create`). Where an\nidentity provider is configured (`LEDGERLINE_JWKS_URL`), a JWT access token whose\n`scope` claim carries the scopes is accepted too. Each operation lists the scopes it\nneeds; a key bound to accounts only sees and moves money of those accounts.\n"
+      }
+    },
     "parameters": {
       "Limit": {
         "name": "limit",
@@ -878,6 +1037,64 @@ export const auditApiDocument: OpenApiDocument = {
           }
         }
       },
+      "AnchorBreak": {
+        "description": "Where the stored chain departs from the signed checkpoints published on Kafka. SIGNATURE_INVALID: the newest published checkpoint is not signed by the audit key (`sequence` = what it claims). TAIL_TRUNCATED: records from `sequence` on are gone although a signed checkpoint attests a later one. CHECKPOINT_MISMATCH: the stored record at this signed checkpoint has another hash (a record at or before it was rewritten).",
+        "type": "object",
+        "required": [
+          "kind",
+          "sequence",
+          "id",
+          "expectedHash",
+          "foundHash"
+        ],
+        "properties": {
+          "kind": {
+            "type": "string",
+            "enum": [
+              "TAIL_TRUNCATED",
+              "CHECKPOINT_MISMATCH",
+              "SIGNATURE_INVALID"
+            ]
+          },
+          "sequence": {
+            "description": "The first sequence that is missing or not what was signed.",
+            "type": "integer",
+            "format": "int64",
+            "minimum": 1,
+            "maximum": 9007199254740990
+          },
+          "id": {
+            "description": "Id of the stored record at `sequence`; null when there is none.",
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Uuid"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "expectedHash": {
+            "description": "The hash the published checkpoint attests.",
+            "allOf": [
+              {
+                "$ref": "#/components/schemas/Sha256Hex"
+              }
+            ]
+          },
+          "foundHash": {
+            "description": "The stored hash at `sequence`; null when there is no record there.",
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Sha256Hex"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          }
+        }
+      },
       "VerifyResult": {
         "type": "object",
         "required": [
@@ -887,6 +1104,8 @@ export const auditApiDocument: OpenApiDocument = {
           "toSequence",
           "headHash",
           "firstBrokenRecord",
+          "anchorBreak",
+          "anchor",
           "verifiedAt"
         ],
         "properties": {
@@ -943,9 +1162,94 @@ export const auditApiDocument: OpenApiDocument = {
               }
             ]
           },
+          "anchorBreak": {
+            "description": "Where the stored chain departs from the published checkpoints; null when it does not (or when a link inside the chain is broken already: see firstBrokenRecord).",
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/AnchorBreak"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "anchor": {
+            "description": "The newest validly signed checkpoint read back from `audit.checkpoints`; null when none has been published yet.",
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Checkpoint"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
           "verifiedAt": {
             "type": "string",
             "format": "date-time"
+          }
+        }
+      },
+      "Checkpoint": {
+        "description": "A signed checkpoint as published on `audit.checkpoints`.",
+        "type": "object",
+        "required": [
+          "sequence",
+          "hash",
+          "keyId",
+          "signedAt",
+          "offset"
+        ],
+        "properties": {
+          "sequence": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 1,
+            "maximum": 9007199254740990
+          },
+          "hash": {
+            "$ref": "#/components/schemas/Sha256Hex"
+          },
+          "keyId": {
+            "description": "SHA-256 of the signing public key's DER encoding.",
+            "allOf": [
+              {
+                "$ref": "#/components/schemas/Sha256Hex"
+              }
+            ]
+          },
+          "signedAt": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "offset": {
+            "description": "Kafka offset of the checkpoint on its topic, as a decimal string.",
+            "type": "string",
+            "pattern": "^[0-9]+$"
+          }
+        }
+      },
+      "SigningKey": {
+        "type": "object",
+        "required": [
+          "algorithm",
+          "keyId",
+          "publicKeyPem"
+        ],
+        "properties": {
+          "algorithm": {
+            "type": "string",
+            "enum": [
+              "Ed25519"
+            ]
+          },
+          "keyId": {
+            "$ref": "#/components/schemas/Sha256Hex"
+          },
+          "publicKeyPem": {
+            "description": "The public key, PEM-encoded SubjectPublicKeyInfo.",
+            "type": "string",
+            "maxLength": 1000
           }
         }
       },
@@ -1084,6 +1388,54 @@ export const auditApiDocument: OpenApiDocument = {
       }
     },
     "responses": {
+      "Unauthorized": {
+        "description": "No credential, a malformed one, or one that is unknown, expired or revoked. The `WWW-Authenticate` header names the scheme.",
+        "headers": {
+          "WWW-Authenticate": {
+            "description": "The Bearer challenge (RFC 6750).",
+            "schema": {
+              "type": "string"
+            }
+          }
+        },
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "examples": {
+              "missing": {
+                "value": {
+                  "type": "https://ledgerline.dev/problems/unauthenticated",
+                  "title": "Authentication required",
+                  "status": 401,
+                  "detail": "Send Authorization Bearer with an API key or an access token."
+                }
+              }
+            }
+          }
+        }
+      },
+      "Forbidden": {
+        "description": "The credential is valid but lacks the scope this operation declares (named in `detail` and `scope`), or is bound to accounts the request does not involve.",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "examples": {
+              "missingScope": {
+                "value": {
+                  "type": "https://ledgerline.dev/problems/insufficient-scope",
+                  "title": "Insufficient scope",
+                  "status": 403,
+                  "detail": "This operation needs the scope payments:write."
+                }
+              }
+            }
+          }
+        }
+      },
       "BadRequest": {
         "description": "A parameter does not match the contract (wrong format or out of range).",
         "content": {
@@ -1105,6 +1457,27 @@ export const auditApiDocument: OpenApiDocument = {
                       "message": "must match format \"uuid\""
                     }
                   ]
+                }
+              }
+            }
+          }
+        }
+      },
+      "AnchorUnavailable": {
+        "description": "The published checkpoints could not be read back from Kafka in time: no verdict is given without them. Safe to retry.",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "examples": {
+              "anchorBehind": {
+                "value": {
+                  "type": "https://ledgerline.dev/problems/not-ready",
+                  "title": "Not ready",
+                  "status": 503,
+                  "detail": "The published checkpoints could not be read back from Kafka in time.",
+                  "instance": "/v1/verify"
                 }
               }
             }
@@ -1194,6 +1567,11 @@ export const auditApiOperations: readonly OpenApiOperation[] = [
     "operationId": "getReadyz",
     "method": "GET",
     "path": "/readyz"
+  },
+  {
+    "operationId": "getCheckpointSigningKey",
+    "method": "GET",
+    "path": "/v1/checkpoints/signing-key"
   },
   {
     "operationId": "listTrail",

@@ -30,7 +30,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Metrics in the Prometheus text exposition format (version 0.0.4).
+         * @description Metrics in the Prometheus text exposition format (version 0.0.4). Open without a credential to loopback callers (a scraper on the same host); anyone else needs `metrics:read`.
          */
         get: operations["getMetrics"];
         put?: never;
@@ -53,6 +53,26 @@ export interface paths {
          * @description 200 when Postgres, Kafka and the schema registry are reachable, 503 otherwise.
          */
         get: operations["getReadyz"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/checkpoints/signing-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The checkpoint signing key
+         * @description The Ed25519 public key that verifies the checkpoints on `audit.checkpoints`, and its key id (the SHA-256 of its DER encoding, carried by every checkpoint). Keep a copy outside the platform: with it, anyone can check the published checkpoints.
+         */
+        get: operations["getCheckpointSigningKey"];
         put?: never;
         post?: never;
         delete?: never;
@@ -135,6 +155,16 @@ export interface paths {
          *     whose link does not hold: its stored hash differs from the hash of its content
          *     (HASH_MISMATCH), its previousHash differs from the preceding record's hash
          *     (PREVIOUS_HASH_MISMATCH), or a sequence number is missing before it (SEQUENCE_GAP).
+         *
+         *     The stored chain is also checked against the signed checkpoints the audit service
+         *     published on Kafka (topic `audit.checkpoints`, read back from Kafka, never from its
+         *     database), which catch what the database owner could do behind every trigger. The
+         *     verdict is `anchorBreak`: SIGNATURE_INVALID when the newest published checkpoint is
+         *     not signed by the audit key, TAIL_TRUNCATED when a signed checkpoint attests a sequence the trail no longer holds,
+         *     CHECKPOINT_MISMATCH when the stored record at a signed checkpoint has another hash
+         *     (a record at or before it was rewritten, even with every stored hash and checkpoint
+         *     recomputed). `anchor` names the checkpoint the chain was checked against. Records
+         *     appended after the newest published checkpoint are only as safe as the database.
          */
         get: operations["verifyChain"];
         put?: never;
@@ -149,6 +179,22 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description Where the stored chain departs from the signed checkpoints published on Kafka. SIGNATURE_INVALID: the newest published checkpoint is not signed by the audit key (`sequence` = what it claims). TAIL_TRUNCATED: records from `sequence` on are gone although a signed checkpoint attests a later one. CHECKPOINT_MISMATCH: the stored record at this signed checkpoint has another hash (a record at or before it was rewritten). */
+        AnchorBreak: {
+            /** @description The hash the published checkpoint attests. */
+            expectedHash: components["schemas"]["Sha256Hex"];
+            /** @description The stored hash at `sequence`; null when there is no record there. */
+            foundHash: components["schemas"]["Sha256Hex"] | null;
+            /** @description Id of the stored record at `sequence`; null when there is none. */
+            id: components["schemas"]["Uuid"] | null;
+            /** @enum {string} */
+            kind: "TAIL_TRUNCATED" | "CHECKPOINT_MISMATCH" | "SIGNATURE_INVALID";
+            /**
+             * Format: int64
+             * @description The first sequence that is missing or not what was signed.
+             */
+            sequence: number;
+        };
         AuditPage: {
             items: components["schemas"]["AuditRecord"][];
             /** @description Cursor of the next page; null on the last page. */
@@ -205,6 +251,18 @@ export interface components {
             kind: "HASH_MISMATCH" | "PREVIOUS_HASH_MISMATCH" | "SEQUENCE_GAP";
             /** Format: int64 */
             sequence: number;
+        };
+        /** @description A signed checkpoint as published on `audit.checkpoints`. */
+        Checkpoint: {
+            hash: components["schemas"]["Sha256Hex"];
+            /** @description SHA-256 of the signing public key's DER encoding. */
+            keyId: components["schemas"]["Sha256Hex"];
+            /** @description Kafka offset of the checkpoint on its topic, as a decimal string. */
+            offset: string;
+            /** Format: int64 */
+            sequence: number;
+            /** Format: date-time */
+            signedAt: string;
         };
         DependencyCheck: {
             /** @description Why the dependency is down. */
@@ -264,12 +322,23 @@ export interface components {
          * @example 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
          */
         Sha256Hex: string;
+        SigningKey: {
+            /** @enum {string} */
+            algorithm: "Ed25519";
+            keyId: components["schemas"]["Sha256Hex"];
+            /** @description The public key, PEM-encoded SubjectPublicKeyInfo. */
+            publicKeyPem: string;
+        };
         /**
          * Format: uuid
          * @example 3f2b8c1e-5a4d-4e6f-9b7a-1c2d3e4f5a6b
          */
         Uuid: string;
         VerifyResult: {
+            /** @description The newest validly signed checkpoint read back from `audit.checkpoints`; null when none has been published yet. */
+            anchor: components["schemas"]["Checkpoint"] | null;
+            /** @description Where the stored chain departs from the published checkpoints; null when it does not (or when a link inside the chain is broken already: see firstBrokenRecord). */
+            anchorBreak: components["schemas"]["AnchorBreak"] | null;
             /** @description The first broken link; null when valid. */
             firstBrokenRecord: components["schemas"]["BrokenRecord"] | null;
             /**
@@ -296,8 +365,26 @@ export interface components {
         };
     };
     responses: {
+        /** @description The published checkpoints could not be read back from Kafka in time: no verdict is given without them. Safe to retry. */
+        AnchorUnavailable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description A parameter does not match the contract (wrong format or out of range). */
         BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The credential is valid but lacks the scope this operation declares (named in `detail` and `scope`), or is bound to accounts the request does not involve. */
+        Forbidden: {
             headers: {
                 [name: string]: unknown;
             };
@@ -308,6 +395,17 @@ export interface components {
         /** @description An unexpected error; nothing was changed. */
         InternalError: {
             headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No credential, a malformed one, or one that is unknown, expired or revoked. The `WWW-Authenticate` header names the scheme. */
+        Unauthorized: {
+            headers: {
+                /** @description The Bearer challenge (RFC 6750). */
+                "WWW-Authenticate"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -371,6 +469,8 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
         };
     };
     getReadyz: {
@@ -400,6 +500,27 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
+        };
+    };
+    getCheckpointSigningKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The public key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigningKey"];
+                };
+            };
+            500: components["responses"]["InternalError"];
         };
     };
     listTrail: {
@@ -447,6 +568,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             /** @description The window is empty (from is not before to). */
             422: {
                 headers: {
@@ -505,6 +628,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -544,6 +669,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -577,7 +704,10 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["AnchorUnavailable"];
         };
     };
 }

@@ -9,7 +9,7 @@ export const ledgerApiDocument: OpenApiDocument = {
     "title": "Ledgerline ledger API",
     "version": "1.0.0",
     "summary": "Accounts, postings, balances and history of the immutable double-entry ledger.",
-    "description": "The ledger is the only writer of financial state. Transactions and entries are immutable;\ncorrections are new transactions that reference the one they correct. Balances are derived\nfrom entries and can be asked for as of any past instant.\n\nWrites requested over this API (opening an account, changing its status, manual\nadjustments) travel through the `ledger.commands` topic like payment steps, so that every\ndecision about an account is taken in its partition's order. The API waits a bounded time\nfor the command to be applied: it answers with the result (200/201) when it was, and with\n202 and a `Location` to `GET /v1/commands/{commandId}` when it is still pending.\n\nConventions:\n- Amounts are integers in minor units of `currency` (ISO 4217), between 1 and\n  9007199254740990 (the largest value an Avro long carries through avsc without loss).\n  Balances may be negative down to the account's floor.\n- Balance sign: credits - debits for LIABILITY, EQUITY and REVENUE accounts, debits -\n  credits for ASSET and EXPENSE accounts. Customer accounts are LIABILITY.\n- Unknown request fields are rejected (400). Bodies are limited to 16 KiB (413).\n- Errors are RFC 9457 `application/problem+json`; `type` is one of\n  `https://ledgerline.dev/problems/{validation-failed, malformed-body, payload-too-large,\n  unsupported-media-type, not-found, idempotency-key-in-use, idempotency-key-reused,\n  unknown-currency, currency-mismatch, system-account, account-conflict,\n  invalid-status-transition, internal-error, not-ready}`.\n- Lists use cursor pagination: `limit` (1..500, default 50) and the opaque `cursor` from the\n  previous page's `nextCursor`, which is null on the last page.\n",
+    "description": "The ledger is the only writer of financial state. Transactions and entries are immutable;\ncorrections are new transactions that reference the one they correct. Balances are derived\nfrom entries and can be asked for as of any past instant.\n\nWrites requested over this API (opening an account, changing its status, manual\nadjustments) travel through the `ledger.commands` topic like payment steps, so that every\ndecision about an account is taken in its partition's order. The API waits a bounded time\nfor the command to be applied: it answers with the result (200/201) when it was, and with\n202 and a `Location` to `GET /v1/commands/{commandId}` when it is still pending.\n\nConventions:\n- Amounts are integers in minor units of `currency` (ISO 4217), between 1 and\n  9007199254740990 (the largest value an Avro long carries through avsc without loss).\n  Balances may be negative down to the account's floor.\n- Balance sign: credits - debits for LIABILITY, EQUITY and REVENUE accounts, debits -\n  credits for ASSET and EXPENSE accounts. Customer accounts are LIABILITY.\n- Unknown request fields are rejected (400). Bodies are limited to 16 KiB (413).\n- Errors are RFC 9457 `application/problem+json`; `type` is one of\n  `https://ledgerline.dev/problems/{validation-failed, malformed-body, payload-too-large,\n  unsupported-media-type, not-found, idempotency-key-in-use, idempotency-key-reused,\n  unknown-currency, currency-mismatch, system-account, account-conflict,\n  invalid-status-transition, internal-error, not-ready, adjustment-cap-exceeded,\n  self-approval, approval-not-required, adjustment-decided-otherwise, rate-limited}`.\n- Lists use cursor pagination: `limit` (1..500, default 50) and the opaque `cursor` from the\n  previous page's `nextCursor`, which is null on the last page.\n",
     "license": {
       "name": "Apache-2.0",
       "identifier": "Apache-2.0"
@@ -43,11 +43,22 @@ export const ledgerApiDocument: OpenApiDocument = {
       "description": "Health, readiness and metrics."
     }
   ],
-  "security": [],
+  "security": [
+    {
+      "bearer": []
+    }
+  ],
   "paths": {
     "/v1/accounts": {
       "post": {
         "operationId": "openAccount",
+        "security": [
+          {
+            "bearer": [
+              "ledger:accounts"
+            ]
+          }
+        ],
         "summary": "Open an account",
         "description": "Opens a customer (or other non-system) account. The client may choose `accountId`;\nopening an id that is already open with the same attributes answers 200 with the\naccount, with different attributes 409. Without `accountId`, an `Idempotency-Key`\nmakes retries safe (the id is derived from it). `balanceFloorMinor` is the lowest\nbalance a posting may leave: 0 (the default) forbids overdraft, a negative value allows\noverdraft down to it. System accounts (clearing, fees, settlement) are provisioned by\nthe ledger and cannot be opened here.\n",
         "tags": [
@@ -147,6 +158,12 @@ export const ledgerApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "409": {
             "description": "The account id is already taken by an account with different attributes, or a request with the same Idempotency-Key is still being processed.",
             "content": {
@@ -211,6 +228,13 @@ export const ledgerApiDocument: OpenApiDocument = {
     "/v1/accounts/{accountId}": {
       "get": {
         "operationId": "getAccount",
+        "security": [
+          {
+            "bearer": [
+              "ledger:read"
+            ]
+          }
+        ],
         "summary": "Get an account",
         "description": "The account's attributes and status (its balance is at `/balance`).",
         "tags": [
@@ -243,6 +267,12 @@ export const ledgerApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
             "$ref": "#/components/responses/NotFound"
           },
@@ -255,6 +285,13 @@ export const ledgerApiDocument: OpenApiDocument = {
     "/v1/accounts/{accountId}/status": {
       "post": {
         "operationId": "changeAccountStatus",
+        "security": [
+          {
+            "bearer": [
+              "ledger:accounts"
+            ]
+          }
+        ],
         "summary": "Freeze, unfreeze or close an account",
         "description": "FREEZE: every posting that moves new money in or out of the account is refused (a\npayment to it is compensated, a payment from it is rejected); corrections\n(COMPENSATION, REFUND_COMPENSATION) are still posted so no money is stranded in\nclearing. UNFREEZE: back to OPEN. CLOSE: final; needs a zero balance. Asking for the status the\naccount already has answers 200 and changes nothing. Not allowed on system accounts.\n",
         "tags": [
@@ -340,6 +377,12 @@ export const ledgerApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
             "$ref": "#/components/responses/NotFound"
           },
@@ -390,6 +433,13 @@ export const ledgerApiDocument: OpenApiDocument = {
     "/v1/accounts/{accountId}/balance": {
       "get": {
         "operationId": "getAccountBalance",
+        "security": [
+          {
+            "bearer": [
+              "ledger:read"
+            ]
+          }
+        ],
         "summary": "Get an account's balance, now or as of a past instant",
         "description": "SUM of the account's entries posted at or before `asOf` (default: now), in the sign\nconvention of its type. Posting times are non-decreasing in the account's posting\norder, so this is a balance the account really had. An `asOf` in the future is answered as of now; the response's\n`asOf` says which instant was used.\n",
         "tags": [
@@ -436,6 +486,12 @@ export const ledgerApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
             "$ref": "#/components/responses/NotFound"
           },
@@ -448,6 +504,13 @@ export const ledgerApiDocument: OpenApiDocument = {
     "/v1/accounts/{accountId}/entries": {
       "get": {
         "operationId": "listAccountEntries",
+        "security": [
+          {
+            "bearer": [
+              "ledger:read"
+            ]
+          }
+        ],
         "summary": "List an account's entries",
         "description": "The account's entries in posting order (oldest first), optionally within a time window.",
         "tags": [
@@ -530,6 +593,12 @@ export const ledgerApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
             "$ref": "#/components/responses/NotFound"
           },
@@ -542,8 +611,15 @@ export const ledgerApiDocument: OpenApiDocument = {
     "/v1/accounts/{accountId}/adjustments": {
       "post": {
         "operationId": "createAdjustment",
+        "security": [
+          {
+            "bearer": [
+              "ledger:adjust"
+            ]
+          }
+        ],
         "summary": "Adjust an account against settlement",
-        "description": "Posts a manual ADJUSTMENT between the account and the settlement account of its\ncurrency: CREDIT funds the account (money received at the bank), DEBIT withdraws from\nit (subject to its balance floor). `reference` is what reconciliation matches against\nthe settlement bank statement. Idempotent by `Idempotency-Key`. Answers 201 with the\nadjustment once decided (POSTED, or REJECTED with the reason, e.g. the account is\nfrozen or a withdrawal would break its floor), 202 while still pending.\n",
+        "description": "Posts a manual ADJUSTMENT between the account and the settlement account of its\ncurrency: CREDIT funds the account (money received at the bank), DEBIT withdraws from\nit (subject to its balance floor). `reference` is what reconciliation matches against\nthe settlement bank statement. Idempotent by `Idempotency-Key`. Answers 201 with the\nadjustment once decided (POSTED, or REJECTED with the reason, e.g. the account is\nfrozen or a withdrawal would break its floor), 202 while still pending.\n\nDual control: an adjustment above the approval threshold of its currency\n(`LEDGER_ADJUSTMENT_APPROVAL_ABOVE_MINOR`) is only requested: it answers 202 with status\nAWAITING_APPROVAL and posts once a different operator approves it\n(`POST /v1/adjustments/{adjustmentId}/approve`). Every key has a daily cap per currency\n(`LEDGER_ADJUSTMENT_DAILY_CAP_MINOR`, the sum of what it requested since 00:00 UTC,\napproved or not); a request past it is refused with 422 `adjustment-cap-exceeded` and\nnothing is stored or posted.\n",
         "tags": [
           "adjustments"
         ],
@@ -612,7 +688,9 @@ export const ledgerApiDocument: OpenApiDocument = {
                       "rejectionReason": "INSUFFICIENT_FUNDS",
                       "detail": "balance 97500 would fall below floor 0 by 402500",
                       "createdAt": "2026-01-15T13:00:00.000Z",
-                      "decidedAt": "2026-01-15T13:00:00.090Z"
+                      "decidedAt": "2026-01-15T13:00:00.090Z",
+                      "requestedBy": "ops-alice",
+                      "approval": null
                     }
                   }
                 }
@@ -620,7 +698,7 @@ export const ledgerApiDocument: OpenApiDocument = {
             }
           },
           "202": {
-            "description": "The adjustment is accepted but not decided yet; follow Location.",
+            "description": "The adjustment is accepted but not decided yet (PENDING), or above the approval threshold and waiting for a second operator (AWAITING_APPROVAL); follow Location.",
             "headers": {
               "Location": {
                 "$ref": "#/components/headers/AdjustmentLocation"
@@ -635,6 +713,9 @@ export const ledgerApiDocument: OpenApiDocument = {
                   "$ref": "#/components/schemas/Adjustment"
                 },
                 "examples": {
+                  "awaitingApproval": {
+                    "$ref": "#/components/examples/AdjustmentAwaitingApproval"
+                  },
                   "pending": {
                     "summary": "Accepted, not decided yet",
                     "value": {
@@ -650,7 +731,9 @@ export const ledgerApiDocument: OpenApiDocument = {
                       "rejectionReason": null,
                       "detail": null,
                       "createdAt": "2026-01-15T09:00:00.000Z",
-                      "decidedAt": null
+                      "decidedAt": null,
+                      "requestedBy": "ops-alice",
+                      "approval": null
                     }
                   }
                 }
@@ -659,6 +742,12 @@ export const ledgerApiDocument: OpenApiDocument = {
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
           },
           "404": {
             "$ref": "#/components/responses/NotFound"
@@ -673,13 +762,27 @@ export const ledgerApiDocument: OpenApiDocument = {
             "$ref": "#/components/responses/UnsupportedMediaType"
           },
           "422": {
-            "description": "Well formed but not processable: the currency differs from the account's, the account is a system account, or the Idempotency-Key was already used with a different body.",
+            "description": "Well formed but not processable: the currency differs from the account's, the account is a system account, the Idempotency-Key was already used with a different body, or the key's daily adjustment cap would be exceeded (nothing is stored or posted).",
             "content": {
               "application/problem+json": {
                 "schema": {
                   "$ref": "#/components/schemas/Problem"
                 },
                 "examples": {
+                  "capExceeded": {
+                    "summary": "The key's daily cap for EUR would be exceeded",
+                    "value": {
+                      "type": "https://ledgerline.dev/problems/adjustment-cap-exceeded",
+                      "title": "Daily adjustment cap exceeded",
+                      "status": 422,
+                      "detail": "This key may request 5000000 EUR minor units of adjustments per UTC day; it requested 4950000 today, so at most 50000 more until 2026-01-16T00:00:00.000Z.",
+                      "instance": "/v1/accounts/8a1e4c2b-7d3f-4b5a-9c6e-2f1a3b4c5d6e/adjustments",
+                      "capMinor": 5000000,
+                      "requestedTodayMinor": 4950000,
+                      "remainingMinor": 50000,
+                      "resetsAt": "2026-01-16T00:00:00.000Z"
+                    }
+                  },
                   "currencyMismatch": {
                     "summary": "Wrong currency for the account",
                     "value": {
@@ -713,6 +816,271 @@ export const ledgerApiDocument: OpenApiDocument = {
               }
             }
           },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          }
+        }
+      }
+    },
+    "/v1/adjustments": {
+      "get": {
+        "operationId": "listAdjustments",
+        "security": [
+          {
+            "bearer": [
+              "ledger:approve"
+            ]
+          }
+        ],
+        "summary": "List adjustments, e.g. those awaiting approval",
+        "description": "Adjustments newest first, optionally only those in one `status`\n(`status=AWAITING_APPROVAL` is the approver's queue).\n",
+        "tags": [
+          "adjustments"
+        ],
+        "parameters": [
+          {
+            "name": "status",
+            "in": "query",
+            "required": false,
+            "description": "Only adjustments in this status.",
+            "schema": {
+              "$ref": "#/components/schemas/AdjustmentStatus"
+            },
+            "example": "AWAITING_APPROVAL"
+          },
+          {
+            "$ref": "#/components/parameters/Limit"
+          },
+          {
+            "$ref": "#/components/parameters/Cursor"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "One page of adjustments.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/AdjustmentPage"
+                },
+                "examples": {
+                  "awaiting": {
+                    "summary": "One adjustment waiting for a second operator",
+                    "value": {
+                      "items": [
+                        {
+                          "id": "5e7a9c1b-3d5f-5b7d-9f1a-3c5e7a9b1d3f",
+                          "accountId": "8a1e4c2b-7d3f-4b5a-9c6e-2f1a3b4c5d6e",
+                          "direction": "CREDIT",
+                          "amountMinor": 25000000,
+                          "currency": "EUR",
+                          "reference": "WIRE-2026-01-15-0042",
+                          "reason": "Corporate treasury funding",
+                          "status": "AWAITING_APPROVAL",
+                          "transactionId": null,
+                          "rejectionReason": null,
+                          "detail": null,
+                          "createdAt": "2026-01-15T09:00:00.000Z",
+                          "decidedAt": null,
+                          "requestedBy": "ops-alice",
+                          "approval": null
+                        }
+                      ],
+                      "nextCursor": null
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          }
+        }
+      }
+    },
+    "/v1/adjustments/{adjustmentId}/approve": {
+      "post": {
+        "operationId": "approveAdjustment",
+        "security": [
+          {
+            "bearer": [
+              "ledger:approve"
+            ]
+          }
+        ],
+        "summary": "Approve an adjustment that waits for a second operator",
+        "description": "Four eyes: the approving credential must belong to another operator than the one that\nrequested the adjustment (another key and another subject); its own request is refused\nwith 403 `self-approval`. The first approval sends the adjustment to the ledger, which\nposts it exactly once; approving again answers the adjustment as it stands and does\nnothing more. Answers 200 with the adjustment once the ledger decided it (POSTED or\nREJECTED, e.g. a withdrawal past the floor), 202 while it is still pending. The request\nand the approval are events on `ledger.adjustment-requests`, in the audit trail.\n",
+        "tags": [
+          "adjustments"
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/AdjustmentId"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "Approved (now or before) and decided by the ledger (POSTED or REJECTED).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Adjustment"
+                },
+                "examples": {
+                  "posted": {
+                    "$ref": "#/components/examples/AdjustmentApprovedPosted"
+                  }
+                }
+              }
+            }
+          },
+          "202": {
+            "description": "Approved; the ledger has not decided it yet. Follow Location.",
+            "headers": {
+              "Location": {
+                "$ref": "#/components/headers/AdjustmentLocation"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Adjustment"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "description": "The credential lacks `ledger:approve`, or it (or its subject) requested this adjustment.",
+            "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
+                },
+                "examples": {
+                  "selfApproval": {
+                    "summary": "The requester tried to approve its own adjustment",
+                    "value": {
+                      "type": "https://ledgerline.dev/problems/self-approval",
+                      "title": "Self-approval refused",
+                      "status": 403,
+                      "detail": "Adjustment 5e7a9c1b-3d5f-5b7d-9f1a-3c5e7a9b1d3f was requested by ops-alice; a different operator must approve it.",
+                      "instance": "/v1/adjustments/5e7a9c1b-3d5f-5b7d-9f1a-3c5e7a9b1d3f/approve"
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/AdjustmentNotApprovable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          }
+        }
+      }
+    },
+    "/v1/adjustments/{adjustmentId}/decline": {
+      "post": {
+        "operationId": "declineAdjustment",
+        "security": [
+          {
+            "bearer": [
+              "ledger:approve"
+            ]
+          }
+        ],
+        "summary": "Decline an adjustment that waits for approval",
+        "description": "The adjustment never posts. Any operator with `ledger:approve` may decline, its\nrequester included (withdrawing a request moves no money). Declining again answers the\nadjustment as it stands. It still counts toward its requester's daily cap.\n",
+        "tags": [
+          "adjustments"
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/AdjustmentId"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/DeclineAdjustmentRequest"
+              },
+              "examples": {
+                "unknownWire": {
+                  "summary": "The bank shows no such wire",
+                  "value": {
+                    "note": "No incoming wire WIRE-2026-01-15-0042 on the statement."
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "Declined (now or before).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Adjustment"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/AdjustmentNotApprovable"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           }
@@ -722,6 +1090,13 @@ export const ledgerApiDocument: OpenApiDocument = {
     "/v1/adjustments/{adjustmentId}": {
       "get": {
         "operationId": "getAdjustment",
+        "security": [
+          {
+            "bearer": [
+              "ledger:read"
+            ]
+          }
+        ],
         "summary": "Get an adjustment",
         "description": "One manual adjustment and its outcome (the target of createAdjustment's Location).",
         "tags": [
@@ -759,6 +1134,12 @@ export const ledgerApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
             "$ref": "#/components/responses/NotFound"
           },
@@ -771,6 +1152,13 @@ export const ledgerApiDocument: OpenApiDocument = {
     "/v1/transactions/{transactionId}": {
       "get": {
         "operationId": "getTransaction",
+        "security": [
+          {
+            "bearer": [
+              "ledger:read"
+            ]
+          }
+        ],
         "summary": "Get a ledger transaction",
         "description": "One immutable transaction with its entries, the transaction it follows or corrects\n(`referencesTransactionId`) and the transactions that reference it (`referencedBy`, e.g.\nthe COMPENSATION of a DEBIT).\n",
         "tags": [
@@ -839,6 +1227,12 @@ export const ledgerApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
             "$ref": "#/components/responses/NotFound"
           },
@@ -851,6 +1245,13 @@ export const ledgerApiDocument: OpenApiDocument = {
     "/v1/system-accounts": {
       "get": {
         "operationId": "listSystemAccounts",
+        "security": [
+          {
+            "bearer": [
+              "ledger:read"
+            ]
+          }
+        ],
         "summary": "List system accounts",
         "description": "The ledger's system accounts (CLEARING, FEES, SETTLEMENT per currency), ordered by\ncurrency then kind. Their ids are UUIDv5(\"system:<kind>:<currency>\",\nLEDGERLINE_NAMESPACE).\n",
         "tags": [
@@ -933,6 +1334,12 @@ export const ledgerApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           }
@@ -942,6 +1349,13 @@ export const ledgerApiDocument: OpenApiDocument = {
     "/v1/commands/{commandId}": {
       "get": {
         "operationId": "getCommand",
+        "security": [
+          {
+            "bearer": [
+              "ledger:read"
+            ]
+          }
+        ],
         "summary": "Get the progress of an asynchronous write",
         "description": "Status of a command accepted with 202 (open account, status change, adjustment):\nPENDING until the ledger applies it, then APPLIED or REJECTED with the reason. Follow\n`resource` for the result.\n",
         "tags": [
@@ -1004,6 +1418,12 @@ export const ledgerApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
             "$ref": "#/components/responses/NotFound"
           },
@@ -1016,6 +1436,7 @@ export const ledgerApiDocument: OpenApiDocument = {
     "/healthz": {
       "get": {
         "operationId": "getHealthz",
+        "security": [],
         "summary": "Liveness",
         "description": "200 while the process is alive and its event loop responsive; checks no dependency.",
         "tags": [
@@ -1045,6 +1466,7 @@ export const ledgerApiDocument: OpenApiDocument = {
     "/readyz": {
       "get": {
         "operationId": "getReadyz",
+        "security": [],
         "summary": "Readiness",
         "description": "200 when Postgres, Kafka and the schema registry are reachable, 503 otherwise.",
         "tags": [
@@ -1087,8 +1509,15 @@ export const ledgerApiDocument: OpenApiDocument = {
     "/metrics": {
       "get": {
         "operationId": "getMetrics",
+        "security": [
+          {
+            "bearer": [
+              "metrics:read"
+            ]
+          }
+        ],
         "summary": "Prometheus metrics",
-        "description": "Metrics in the Prometheus text exposition format (version 0.0.4).",
+        "description": "Metrics in the Prometheus text exposition format (version 0.0.4). Open without a credential to loopback callers (a scraper on the same host); anyone else needs `metrics:read`.",
         "tags": [
           "operations"
         ],
@@ -1107,12 +1536,26 @@ export const ledgerApiDocument: OpenApiDocument = {
                 }
               }
             }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
           }
         }
       }
     }
   },
   "components": {
+    "securitySchemes": {
+      "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "API key (llk_...) or JWT",
+        "description": "`Authorization: Bearer <credential>`. Machine clients use an API key (`llk_` followed by\nthe key id and a random secret; created with `npx ledgerline keys create`). Where an\nidentity provider is configured (`LEDGERLINE_JWKS_URL`), a JWT access token whose\n`scope` claim carries the scopes is accepted too. Each operation lists the scopes it\nneeds; a key bound to accounts only sees and moves money of those accounts.\n"
+      }
+    },
     "parameters": {
       "IdempotencyKey": {
         "name": "Idempotency-Key",
@@ -1150,6 +1593,17 @@ export const ledgerApiDocument: OpenApiDocument = {
           "format": "uuid"
         },
         "example": "8a1e4c2b-7d3f-4b5a-9c6e-2f1a3b4c5d6e"
+      },
+      "AdjustmentId": {
+        "name": "adjustmentId",
+        "in": "path",
+        "required": true,
+        "description": "The adjustment.",
+        "schema": {
+          "type": "string",
+          "format": "uuid"
+        },
+        "example": "5e7a9c1b-3d5f-5b7d-9f1a-3c5e7a9b1d3f"
       },
       "Limit": {
         "name": "limit",
@@ -1761,7 +2215,9 @@ export const ledgerApiDocument: OpenApiDocument = {
           "rejectionReason",
           "detail",
           "createdAt",
-          "decidedAt"
+          "decidedAt",
+          "requestedBy",
+          "approval"
         ],
         "properties": {
           "id": {
@@ -1786,12 +2242,21 @@ export const ledgerApiDocument: OpenApiDocument = {
             "type": "string"
           },
           "status": {
-            "description": "PENDING (not decided yet), POSTED or REJECTED.",
-            "type": "string",
-            "enum": [
-              "PENDING",
-              "POSTED",
-              "REJECTED"
+            "$ref": "#/components/schemas/AdjustmentStatus"
+          },
+          "requestedBy": {
+            "description": "Subject of the credential that requested it (`unauthenticated` for adjustments made before the API required credentials).",
+            "type": "string"
+          },
+          "approval": {
+            "description": "The second operator's decision, for adjustments above the approval threshold; null while AWAITING_APPROVAL and for adjustments that posted without approval.",
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/AdjustmentApproval"
+              },
+              {
+                "type": "null"
+              }
             ]
           },
           "transactionId": {
@@ -1834,6 +2299,88 @@ export const ledgerApiDocument: OpenApiDocument = {
               "null"
             ],
             "format": "date-time"
+          }
+        }
+      },
+      "AdjustmentStatus": {
+        "description": "AWAITING_APPROVAL (above the threshold, waiting for a second operator), DECLINED (never posts), PENDING (sent to the ledger, not decided yet), POSTED or REJECTED (by the ledger).",
+        "type": "string",
+        "enum": [
+          "AWAITING_APPROVAL",
+          "DECLINED",
+          "PENDING",
+          "POSTED",
+          "REJECTED"
+        ]
+      },
+      "AdjustmentApproval": {
+        "type": "object",
+        "required": [
+          "outcome",
+          "decidedBy",
+          "decidedAt",
+          "note"
+        ],
+        "properties": {
+          "outcome": {
+            "type": "string",
+            "enum": [
+              "APPROVED",
+              "DECLINED"
+            ]
+          },
+          "decidedBy": {
+            "description": "Subject of the credential that approved or declined it.",
+            "type": "string"
+          },
+          "decidedAt": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "note": {
+            "description": "The decider's note, or null.",
+            "type": [
+              "string",
+              "null"
+            ]
+          }
+        }
+      },
+      "AdjustmentPage": {
+        "type": "object",
+        "required": [
+          "items",
+          "nextCursor"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "maxItems": 500,
+            "items": {
+              "$ref": "#/components/schemas/Adjustment"
+            }
+          },
+          "nextCursor": {
+            "description": "Cursor of the next page; null on the last page.",
+            "type": [
+              "string",
+              "null"
+            ]
+          }
+        }
+      },
+      "DeclineAdjustmentRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "note"
+        ],
+        "properties": {
+          "note": {
+            "description": "Why it is declined, 1..500 characters; kept in the audit trail.",
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 500
           }
         }
       },
@@ -2046,6 +2593,105 @@ export const ledgerApiDocument: OpenApiDocument = {
       }
     },
     "responses": {
+      "Unauthorized": {
+        "description": "No credential, a malformed one, or one that is unknown, expired or revoked. The `WWW-Authenticate` header names the scheme.",
+        "headers": {
+          "WWW-Authenticate": {
+            "description": "The Bearer challenge (RFC 6750).",
+            "schema": {
+              "type": "string"
+            }
+          }
+        },
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "examples": {
+              "missing": {
+                "value": {
+                  "type": "https://ledgerline.dev/problems/unauthenticated",
+                  "title": "Authentication required",
+                  "status": 401,
+                  "detail": "Send Authorization Bearer with an API key or an access token."
+                }
+              }
+            }
+          }
+        }
+      },
+      "Forbidden": {
+        "description": "The credential is valid but lacks the scope this operation declares (named in `detail` and `scope`), or is bound to accounts the request does not involve.",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "examples": {
+              "missingScope": {
+                "value": {
+                  "type": "https://ledgerline.dev/problems/insufficient-scope",
+                  "title": "Insufficient scope",
+                  "status": 403,
+                  "detail": "This operation needs the scope payments:write."
+                }
+              }
+            }
+          }
+        }
+      },
+      "TooManyRequests": {
+        "description": "The credential used up its request budget for this operation's scope (a token bucket per key and scope). `Retry-After` says in how many seconds one more request is allowed.",
+        "headers": {
+          "Retry-After": {
+            "description": "Seconds until the next request is allowed (RFC 9110).",
+            "schema": {
+              "type": "integer",
+              "minimum": 1
+            }
+          }
+        },
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "examples": {
+              "rateLimited": {
+                "value": {
+                  "type": "https://ledgerline.dev/problems/rate-limited",
+                  "title": "Too many requests",
+                  "status": 429,
+                  "detail": "This key may make 10 ledger:adjust requests at once and 1 more every 2 s; retry in 2 s.",
+                  "scope": "ledger:adjust",
+                  "retryAfterSeconds": 2
+                }
+              }
+            }
+          }
+        }
+      },
+      "AdjustmentNotApprovable": {
+        "description": "The adjustment posted without needing approval (409 `approval-not-required`), or was already decided the other way: approved, so it cannot be declined, or declined, so it cannot be approved (409 `adjustment-decided-otherwise`).",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "examples": {
+              "declined": {
+                "value": {
+                  "type": "https://ledgerline.dev/problems/adjustment-decided-otherwise",
+                  "title": "Adjustment already decided",
+                  "status": 409,
+                  "detail": "Adjustment 5e7a9c1b-3d5f-5b7d-9f1a-3c5e7a9b1d3f was DECLINED by ops-bob."
+                }
+              }
+            }
+          }
+        }
+      },
       "BadRequest": {
         "description": "The request does not match the contract: malformed JSON, unknown fields, wrong types, values out of range, or a missing or invalid header or parameter.",
         "content": {
@@ -2269,7 +2915,54 @@ export const ledgerApiDocument: OpenApiDocument = {
           "rejectionReason": null,
           "detail": null,
           "createdAt": "2026-01-15T09:00:00.000Z",
-          "decidedAt": "2026-01-15T09:00:00.070Z"
+          "decidedAt": "2026-01-15T09:00:00.070Z",
+          "requestedBy": "ops-alice",
+          "approval": null
+        }
+      },
+      "AdjustmentAwaitingApproval": {
+        "summary": "Above the threshold, waiting for a second operator",
+        "value": {
+          "id": "5e7a9c1b-3d5f-5b7d-9f1a-3c5e7a9b1d3f",
+          "accountId": "8a1e4c2b-7d3f-4b5a-9c6e-2f1a3b4c5d6e",
+          "direction": "CREDIT",
+          "amountMinor": 25000000,
+          "currency": "EUR",
+          "reference": "WIRE-2026-01-15-0042",
+          "reason": "Corporate treasury funding",
+          "status": "AWAITING_APPROVAL",
+          "transactionId": null,
+          "rejectionReason": null,
+          "detail": null,
+          "createdAt": "2026-01-15T09:00:00.000Z",
+          "decidedAt": null,
+          "requestedBy": "ops-alice",
+          "approval": null
+        }
+      },
+      "AdjustmentApprovedPosted": {
+        "summary": "Approved by a second operator and posted",
+        "value": {
+          "id": "5e7a9c1b-3d5f-5b7d-9f1a-3c5e7a9b1d3f",
+          "accountId": "8a1e4c2b-7d3f-4b5a-9c6e-2f1a3b4c5d6e",
+          "direction": "CREDIT",
+          "amountMinor": 25000000,
+          "currency": "EUR",
+          "reference": "WIRE-2026-01-15-0042",
+          "reason": "Corporate treasury funding",
+          "status": "POSTED",
+          "transactionId": "0b2d4f6a-8c0e-5a2c-9e4a-6c8e0a2c4e6a",
+          "rejectionReason": null,
+          "detail": null,
+          "createdAt": "2026-01-15T09:00:00.000Z",
+          "decidedAt": "2026-01-15T09:14:03.120Z",
+          "requestedBy": "ops-alice",
+          "approval": {
+            "outcome": "APPROVED",
+            "decidedBy": "ops-bob",
+            "decidedAt": "2026-01-15T09:14:03.050Z",
+            "note": null
+          }
         }
       },
       "UnknownCurrencyProblem": {
@@ -2406,9 +3099,24 @@ export const ledgerApiOperations: readonly OpenApiOperation[] = [
     "path": "/v1/accounts/{accountId}/status"
   },
   {
+    "operationId": "listAdjustments",
+    "method": "GET",
+    "path": "/v1/adjustments"
+  },
+  {
     "operationId": "getAdjustment",
     "method": "GET",
     "path": "/v1/adjustments/{adjustmentId}"
+  },
+  {
+    "operationId": "approveAdjustment",
+    "method": "POST",
+    "path": "/v1/adjustments/{adjustmentId}/approve"
+  },
+  {
+    "operationId": "declineAdjustment",
+    "method": "POST",
+    "path": "/v1/adjustments/{adjustmentId}/decline"
   },
   {
     "operationId": "getCommand",

@@ -30,7 +30,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Metrics in the Prometheus text exposition format (version 0.0.4).
+         * @description Metrics in the Prometheus text exposition format (version 0.0.4). Open without a credential to loopback callers (a scraper on the same host); anyone else needs `metrics:read`.
          */
         get: operations["getMetrics"];
         put?: never;
@@ -124,6 +124,14 @@ export interface paths {
          *     the settlement bank statement. Idempotent by `Idempotency-Key`. Answers 201 with the
          *     adjustment once decided (POSTED, or REJECTED with the reason, e.g. the account is
          *     frozen or a withdrawal would break its floor), 202 while still pending.
+         *
+         *     Dual control: an adjustment above the approval threshold of its currency
+         *     (`LEDGER_ADJUSTMENT_APPROVAL_ABOVE_MINOR`) is only requested: it answers 202 with status
+         *     AWAITING_APPROVAL and posts once a different operator approves it
+         *     (`POST /v1/adjustments/{adjustmentId}/approve`). Every key has a daily cap per currency
+         *     (`LEDGER_ADJUSTMENT_DAILY_CAP_MINOR`, the sum of what it requested since 00:00 UTC,
+         *     approved or not); a request past it is refused with 422 `adjustment-cap-exceeded` and
+         *     nothing is stored or posted.
          */
         post: operations["createAdjustment"];
         delete?: never;
@@ -199,6 +207,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/adjustments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List adjustments, e.g. those awaiting approval
+         * @description Adjustments newest first, optionally only those in one `status`
+         *     (`status=AWAITING_APPROVAL` is the approver's queue).
+         */
+        get: operations["listAdjustments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/adjustments/{adjustmentId}": {
         parameters: {
             query?: never;
@@ -213,6 +242,54 @@ export interface paths {
         get: operations["getAdjustment"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/adjustments/{adjustmentId}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve an adjustment that waits for a second operator
+         * @description Four eyes: the approving credential must belong to another operator than the one that
+         *     requested the adjustment (another key and another subject); its own request is refused
+         *     with 403 `self-approval`. The first approval sends the adjustment to the ledger, which
+         *     posts it exactly once; approving again answers the adjustment as it stands and does
+         *     nothing more. Answers 200 with the adjustment once the ledger decided it (POSTED or
+         *     REJECTED, e.g. a withdrawal past the floor), 202 while it is still pending. The request
+         *     and the approval are events on `ledger.adjustment-requests`, in the audit trail.
+         */
+        post: operations["approveAdjustment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/adjustments/{adjustmentId}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decline an adjustment that waits for approval
+         * @description The adjustment never posts. Any operator with `ledger:approve` may decline, its
+         *     requester included (withdrawing a request moves no money). Declining again answers the
+         *     adjustment as it stands. It still counts toward its requester's daily cap.
+         */
+        post: operations["declineAdjustment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -340,6 +417,8 @@ export interface components {
         Adjustment: {
             accountId: components["schemas"]["Uuid"];
             amountMinor: components["schemas"]["AmountMinor"];
+            /** @description The second operator's decision, for adjustments above the approval threshold; null while AWAITING_APPROVAL and for adjustments that posted without approval. */
+            approval: components["schemas"]["AdjustmentApproval"] | null;
             /** Format: date-time */
             createdAt: string;
             currency: components["schemas"]["Currency"];
@@ -356,14 +435,32 @@ export interface components {
             reference: string;
             /** @description Why the ledger refused it, when REJECTED; null otherwise. */
             rejectionReason: components["schemas"]["RejectionReason"] | null;
-            /**
-             * @description PENDING (not decided yet), POSTED or REJECTED.
-             * @enum {string}
-             */
-            status: "PENDING" | "POSTED" | "REJECTED";
+            /** @description Subject of the credential that requested it (`unauthenticated` for adjustments made before the API required credentials). */
+            requestedBy: string;
+            status: components["schemas"]["AdjustmentStatus"];
             /** @description The ADJUSTMENT transaction, once POSTED; null otherwise. */
             transactionId: components["schemas"]["Uuid"] | null;
         };
+        AdjustmentApproval: {
+            /** Format: date-time */
+            decidedAt: string;
+            /** @description Subject of the credential that approved or declined it. */
+            decidedBy: string;
+            /** @description The decider's note, or null. */
+            note: string | null;
+            /** @enum {string} */
+            outcome: "APPROVED" | "DECLINED";
+        };
+        AdjustmentPage: {
+            items: components["schemas"]["Adjustment"][];
+            /** @description Cursor of the next page; null on the last page. */
+            nextCursor: string | null;
+        };
+        /**
+         * @description AWAITING_APPROVAL (above the threshold, waiting for a second operator), DECLINED (never posts), PENDING (sent to the ledger, not decided yet), POSTED or REJECTED (by the ledger).
+         * @enum {string}
+         */
+        AdjustmentStatus: "AWAITING_APPROVAL" | "DECLINED" | "PENDING" | "POSTED" | "REJECTED";
         /**
          * Format: int64
          * @description Amount in minor units of the currency (e.g. cents), > 0 and at most 2^53 - 2 (what an Avro long carries through avsc without loss).
@@ -445,6 +542,10 @@ export interface components {
          * @example EUR
          */
         Currency: string;
+        DeclineAdjustmentRequest: {
+            /** @description Why it is declined, 1..500 characters; kept in the audit trail. */
+            note: string;
+        };
         DependencyCheck: {
             /** @description Why the dependency is down. */
             detail?: string;
@@ -572,8 +673,26 @@ export interface components {
         Uuid: string;
     };
     responses: {
+        /** @description The adjustment posted without needing approval (409 `approval-not-required`), or was already decided the other way: approved, so it cannot be declined, or declined, so it cannot be approved (409 `adjustment-decided-otherwise`). */
+        AdjustmentNotApprovable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The request does not match the contract: malformed JSON, unknown fields, wrong types, values out of range, or a missing or invalid header or parameter. */
         BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The credential is valid but lacks the scope this operation declares (named in `detail` and `scope`), or is bound to accounts the request does not involve. */
+        Forbidden: {
             headers: {
                 [name: string]: unknown;
             };
@@ -617,6 +736,28 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The credential used up its request budget for this operation's scope (a token bucket per key and scope). `Retry-After` says in how many seconds one more request is allowed. */
+        TooManyRequests: {
+            headers: {
+                /** @description Seconds until the next request is allowed (RFC 9110). */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No credential, a malformed one, or one that is unknown, expired or revoked. The `WWW-Authenticate` header names the scheme. */
+        Unauthorized: {
+            headers: {
+                /** @description The Bearer challenge (RFC 6750). */
+                "WWW-Authenticate"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The body is not application/json. */
         UnsupportedMediaType: {
             headers: {
@@ -633,6 +774,11 @@ export interface components {
          * @example 8a1e4c2b-7d3f-4b5a-9c6e-2f1a3b4c5d6e
          */
         AccountId: string;
+        /**
+         * @description The adjustment.
+         * @example 5e7a9c1b-3d5f-5b7d-9f1a-3c5e7a9b1d3f
+         */
+        AdjustmentId: string;
         /**
          * @description Opaque cursor from the previous page's `nextCursor`; omit for the first page.
          * @example eyJzZXEiOjIwMn0
@@ -719,6 +865,8 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
         };
     };
     getReadyz: {
@@ -799,6 +947,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             /** @description The account id is already taken by an account with different attributes, or a request with the same Idempotency-Key is still being processed. */
             409: {
                 headers: {
@@ -847,6 +997,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
@@ -887,7 +1039,7 @@ export interface operations {
                     "application/json": components["schemas"]["Adjustment"];
                 };
             };
-            /** @description The adjustment is accepted but not decided yet; follow Location. */
+            /** @description The adjustment is accepted but not decided yet (PENDING), or above the approval threshold and waiting for a second operator (AWAITING_APPROVAL); follow Location. */
             202: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -899,11 +1051,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["IdempotencyKeyInUse"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description Well formed but not processable: the currency differs from the account's, the account is a system account, or the Idempotency-Key was already used with a different body. */
+            /** @description Well formed but not processable: the currency differs from the account's, the account is a system account, the Idempotency-Key was already used with a different body, or the key's daily adjustment cap would be exceeded (nothing is stored or posted). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -912,6 +1066,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -946,6 +1101,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
@@ -996,6 +1153,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
@@ -1039,6 +1198,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             /** @description The transition is not allowed: the account is CLOSED, closing needs a zero balance, or the account is a system account. */
             409: {
@@ -1051,6 +1212,47 @@ export interface operations {
             };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listAdjustments: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Opaque cursor from the previous page's `nextCursor`; omit for the first page.
+                 * @example eyJzZXEiOjIwMn0
+                 */
+                cursor?: components["parameters"]["Cursor"];
+                /**
+                 * @description Largest number of items on the page.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Only adjustments in this status.
+                 * @example AWAITING_APPROVAL
+                 */
+                status?: components["schemas"]["AdjustmentStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of adjustments. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdjustmentPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1079,7 +1281,99 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    approveAdjustment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The adjustment.
+                 * @example 5e7a9c1b-3d5f-5b7d-9f1a-3c5e7a9b1d3f
+                 */
+                adjustmentId: components["parameters"]["AdjustmentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Approved (now or before) and decided by the ledger (POSTED or REJECTED). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Adjustment"];
+                };
+            };
+            /** @description Approved; the ledger has not decided it yet. Follow Location. */
+            202: {
+                headers: {
+                    Location: components["headers"]["AdjustmentLocation"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Adjustment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The credential lacks `ledger:approve`, or it (or its subject) requested this adjustment. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["AdjustmentNotApprovable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    declineAdjustment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The adjustment.
+                 * @example 5e7a9c1b-3d5f-5b7d-9f1a-3c5e7a9b1d3f
+                 */
+                adjustmentId: components["parameters"]["AdjustmentId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeclineAdjustmentRequest"];
+            };
+        };
+        responses: {
+            /** @description Declined (now or before). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Adjustment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["AdjustmentNotApprovable"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1108,6 +1402,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
@@ -1147,6 +1443,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1175,6 +1473,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };

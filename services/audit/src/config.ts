@@ -1,5 +1,7 @@
 // The audit service's settings: environment first, then the platform's endpoints.
+import { readFileSync } from 'node:fs';
 import { intSetting, isDevelopment, platformEndpoints } from '@ledgerline/platform/config';
+import { developmentSigningKey, signingKeyFromPem, type SigningKey } from './domain/anchor.js';
 
 export interface AuditConfig {
   /** Owner (superuser) URL: runs the migrations; the service itself uses the two roles below. */
@@ -20,6 +22,8 @@ export interface AuditConfig {
   checkpointEvery: number;
   /** Most messages appended in one PostgreSQL transaction. */
   batchSizeMax: number;
+  /** Signs every checkpoint published to audit.checkpoints; its public key verifies them. */
+  signingKey: SigningKey;
 }
 
 export function auditConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AuditConfig {
@@ -34,5 +38,33 @@ export function auditConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AuditC
     development: isDevelopment(env),
     checkpointEvery: intSetting(env, 'AUDIT_CHECKPOINT_EVERY', 1_000, 1, 1_000_000),
     batchSizeMax: intSetting(env, 'AUDIT_BATCH_SIZE_MAX', 2_000, 1, 10_000),
+    signingKey: signingKeyFromEnv(env),
   };
+}
+
+/**
+ * The checkpoint signing key: a PKCS#8 PEM Ed25519 private key in AUDIT_SIGNING_KEY_FILE (or
+ * inline in AUDIT_SIGNING_KEY). Development falls back to the development key, derived from a
+ * public string; production refuses to start without a key of its own, or with that one.
+ */
+export function signingKeyFromEnv(env: NodeJS.ProcessEnv): SigningKey {
+  const file = env['AUDIT_SIGNING_KEY_FILE'];
+  const inline = env['AUDIT_SIGNING_KEY'];
+  if (file && inline) {
+    throw new Error('set AUDIT_SIGNING_KEY_FILE or AUDIT_SIGNING_KEY, not both');
+  }
+  const pem = file ? readFileSync(file, 'utf8') : inline;
+  const development = isDevelopment(env);
+  if (!pem) {
+    if (development) return developmentSigningKey();
+    throw new Error(
+      'AUDIT_SIGNING_KEY_FILE is required outside development: checkpoints must be signed ' +
+        'with a key only the audit service holds (openssl genpkey -algorithm ed25519)',
+    );
+  }
+  const key = signingKeyFromPem(pem);
+  if (!development && key.keyId === developmentSigningKey().keyId) {
+    throw new Error('the development audit signing key is public and refused in production');
+  }
+  return key;
 }

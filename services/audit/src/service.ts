@@ -22,6 +22,9 @@ import { OutboxRelay } from '@ledgerline/platform/outbox';
 import { auditApiDocument, auditApiOperations } from '@ledgerline/generated/openapi/audit.document';
 import { auditHandlers } from './api/handlers.js';
 import type { AuditConfig } from './config.js';
+import { auditCheckpointsTopic } from '@ledgerline/generated/topics';
+import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
+import { AnchorReader } from './events/anchor-reader.js';
 import { AUDIT_SCHEMA, auditedTopics, createTrailConsumer } from './events/trail-consumer.js';
 
 export type { AuditConfig } from './config.js';
@@ -72,7 +75,8 @@ export async function startAudit(config: AuditConfig): Promise<AuditService> {
   // One admin client for topic creation and the readiness probe.
   const admin = kafka.admin();
   await admin.connect();
-  if (config.development) await ensureTopics(admin, topics);
+  const anchorTopic = prefixedTopic(auditCheckpointsTopic as AnyTopic, config.topicPrefix);
+  if (config.development) await ensureTopics(admin, [...topics, anchorTopic]);
   const serde = new EventSerde({
     registryUrl: config.schemaRegistryUrl,
     autoRegister: config.development,
@@ -109,6 +113,7 @@ export async function startAudit(config: AuditConfig): Promise<AuditService> {
     topicPrefix: config.topicPrefix,
     checkpointEvery: config.checkpointEvery,
     batchSizeMax: config.batchSizeMax,
+    signingKey: config.signingKey,
     onAppended: (records) => {
       const last = records[records.length - 1];
       if (!last) return;
@@ -120,11 +125,27 @@ export async function startAudit(config: AuditConfig): Promise<AuditService> {
   });
   await consumer.start();
 
+  const forgedTotal = new prometheus.Counter({
+    name: 'ledgerline_audit_forged_checkpoints_total',
+    help: 'Records on the anchor topic without a valid signature of the audit key.',
+    registers: [metrics],
+  });
+  const anchors = new AnchorReader({
+    kafka,
+    admin,
+    serde,
+    log,
+    topicPrefix: config.topicPrefix,
+    verifyingKey: config.signingKey,
+    onForged: () => forgedTotal.inc(),
+  });
+  await anchors.start();
+
   const app = createApiApp({
     service: 'audit',
     document: auditApiDocument,
     operations: auditApiOperations,
-    handlers: auditHandlers(readerPool),
+    handlers: auditHandlers(readerPool, anchors, config.signingKey),
     log,
     metrics,
     readiness: {
@@ -140,7 +161,10 @@ export async function startAudit(config: AuditConfig): Promise<AuditService> {
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
   const url = `http://${config.host}:${address.port}`;
-  log.info({ url, topicPrefix: config.topicPrefix }, 'audit service started');
+  log.info(
+    { url, topicPrefix: config.topicPrefix, checkpointKeyId: config.signingKey.keyId },
+    'audit service started',
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -148,6 +172,7 @@ export async function startAudit(config: AuditConfig): Promise<AuditService> {
       // Stop taking requests and messages first, then flush dead letters, then close pools.
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await consumer.stop();
+      await anchors.stop();
       await relay.stop();
       await producer.disconnect();
       await admin.disconnect();

@@ -19,6 +19,7 @@ import type {
   PostingStep,
 } from '@ledgerline/generated/avro/types';
 import type { AuditConfig } from '../src/config.js';
+import { developmentSigningKey } from '../src/domain/anchor.js';
 
 export function testConfig(env: TestEnvironment): AuditConfig {
   return {
@@ -33,6 +34,7 @@ export function testConfig(env: TestEnvironment): AuditConfig {
     development: true,
     checkpointEvery: 5,
     batchSizeMax: 2_000,
+    signingKey: developmentSigningKey(),
   };
 }
 

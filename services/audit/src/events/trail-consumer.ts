@@ -6,11 +6,18 @@ import type { Kafka } from 'kafkajs';
 import { ExactlyOnceConsumer, type BatchHandler } from '@ledgerline/platform/consumer';
 import { deadLetterEncoder } from '@ledgerline/platform/dead-letter';
 import type { Pool } from '@ledgerline/platform/db';
+import { appendToOutbox } from '@ledgerline/platform/outbox';
 import type { EventSerde } from '@ledgerline/platform/events/serde';
 import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
 import type { Logger } from '@ledgerline/platform/log';
 import type { MetricsRegistry } from '@ledgerline/platform/metrics';
-import { allTopics, ledgerlineDeadLetterProducer } from '@ledgerline/generated/topics';
+import {
+  allTopics,
+  auditCheckpointsProducer,
+  auditCheckpointsTopic,
+  ledgerlineDeadLetterProducer,
+} from '@ledgerline/generated/topics';
+import { signCheckpoint, type SigningKey } from '../domain/anchor.js';
 import { toJsonValue, type AuditRecordContent, type ChainedRecord } from '../domain/chain.js';
 import { baseTopic, eventFacts, UnrecordableEventError } from '../domain/keys.js';
 import { appendRecords } from '../store/trail-store.js';
@@ -27,15 +34,22 @@ export interface TrailConsumerOptions {
   topicPrefix: string;
   checkpointEvery: number;
   batchSizeMax: number;
+  /** Signs each checkpoint before it goes to the outbox, then to audit.checkpoints. */
+  signingKey: SigningKey;
   onAppended?: (records: readonly ChainedRecord[]) => void;
   onOutboxWritten?: () => void;
   /** Per-partition lag, position, progress and dead-letter series on the service's registry. */
   metrics?: MetricsRegistry;
 }
 
-/** Every topic of topics.yaml under the prefix. */
+/**
+ * Every topic of topics.yaml under the prefix but the audit's own anchor: the checkpoints
+ * attest the trail, so recording them in it would only chase its own tail.
+ */
 export function auditedTopics(topicPrefix: string): AnyTopic[] {
-  return allTopics.map((t) => prefixedTopic(t as AnyTopic, topicPrefix));
+  return allTopics
+    .filter((t) => t.name !== auditCheckpointsTopic.name)
+    .map((t) => prefixedTopic(t as AnyTopic, topicPrefix));
 }
 
 /** The consumer group: prefixed like the topics, so parallel test runs never share a group. */
@@ -67,11 +81,23 @@ export function createTrailConsumer(options: TrailConsumerOptions): ExactlyOnceC
         context.deadLetter(m.raw, `audit: ${error.message}`);
       }
     }
-    const { appended, duplicates } = await appendRecords(
+    const { appended, duplicates, checkpoints } = await appendRecords(
       context.client,
       contents,
       options.checkpointEvery,
     );
+    if (checkpoints.length > 0) {
+      // Signed here and published through the outbox, in the transaction that wrote the
+      // records: a checkpoint is published if and only if the records it attests are stored.
+      const signedAt = new Date();
+      const encoded = await Promise.all(
+        checkpoints.map((c) => {
+          const signed = signCheckpoint(options.signingKey, c.sequence, c.hash, signedAt);
+          return anchors.encode(signed.eventId, { ...signed, correlationId: signed.eventId });
+        }),
+      );
+      await appendToOutbox(context.client, AUDIT_SCHEMA, encoded);
+    }
     if (duplicates > 0) {
       log.info(
         { topic: context.topic, partition: context.partition, duplicates },
@@ -81,6 +107,7 @@ export function createTrailConsumer(options: TrailConsumerOptions): ExactlyOnceC
     options.onAppended?.(appended);
   };
 
+  const anchors = auditCheckpointsProducer(options.serde, { topicPrefix });
   const deadLetters = ledgerlineDeadLetterProducer(options.serde, { topicPrefix });
   const encodeDeadLetter = deadLetterEncoder({
     serde: options.serde,

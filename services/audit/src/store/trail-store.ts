@@ -59,15 +59,18 @@ function fromRow(row: TrailRow): ChainedRecord {
 
 export interface AppendResult {
   appended: ChainedRecord[];
-  /** Records skipped because their Kafka coordinates were already in the trail. */
+  /** Records skipped: their Kafka coordinates, or their topic and eventId, already recorded. */
   duplicates: number;
+  /** The appended records that are checkpoints (sequence a multiple of checkpointEvery). */
+  checkpoints: ChainHead[];
 }
 
 /**
  * Appends records in the order given, inside the caller's transaction. Takes the chain lock,
- * drops coordinates already recorded (before hashing: a record hashed and then discarded by ON
- * CONFLICT would leave a hole in the chain), links the rest after the head and writes them
- * in one statement, with a checkpoint at every multiple of `checkpointEvery`.
+ * drops records already recorded, by Kafka coordinates or by (topic, eventId) (before hashing:
+ * a record hashed and then discarded by ON CONFLICT would leave a hole in the chain), links the
+ * rest after the head and writes them in one statement, with a checkpoint at every multiple
+ * of `checkpointEvery`.
  */
 export async function appendRecords(
   client: Queryable,
@@ -77,18 +80,23 @@ export async function appendRecords(
   if (!Number.isSafeInteger(checkpointEvery) || checkpointEvery < 1) {
     throw new Error(`checkpointEvery ${checkpointEvery} must be a positive integer`);
   }
-  if (contents.length === 0) return { appended: [], duplicates: 0 };
+  if (contents.length === 0) return { appended: [], duplicates: 0, checkpoints: [] };
   await client.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK_KEY]);
 
   const recorded = await recordedCoordinates(client, contents);
+  const recordedEvents = await recordedEventIds(client, contents);
   const batchSeen = new Set<string>();
   const fresh = contents.filter((c) => {
-    const key = `${c.topic}:${c.partition}:${c.offset}`;
-    if (recorded.has(key) || batchSeen.has(key)) return false;
-    batchSeen.add(key);
+    // A producer that publishes the same event again gives it new coordinates, same eventId.
+    const coordinates = `${c.topic}:${c.partition}:${c.offset}`;
+    const event = `${c.topic}|${c.eventId}`;
+    if (recorded.has(coordinates) || recordedEvents.has(event)) return false;
+    if (batchSeen.has(coordinates) || batchSeen.has(event)) return false;
+    batchSeen.add(coordinates);
+    batchSeen.add(event);
     return true;
   });
-  if (fresh.length === 0) return { appended: [], duplicates: contents.length };
+  if (fresh.length === 0) return { appended: [], duplicates: contents.length, checkpoints: [] };
 
   const head = await readHead(client);
   const records = appendToChain(head, fresh);
@@ -123,7 +131,9 @@ export async function appendRecords(
       ),
     ],
   );
-  const checkpoints = records.filter((r) => r.sequence % checkpointEvery === 0);
+  const checkpoints = records
+    .filter((r) => r.sequence % checkpointEvery === 0)
+    .map((r) => ({ sequence: r.sequence, hash: r.hash }));
   if (checkpoints.length > 0) {
     await client.query(
       `INSERT INTO audit.chain_checkpoints (sequence, hash, at)
@@ -131,7 +141,21 @@ export async function appendRecords(
       [checkpoints.map((r) => r.sequence), checkpoints.map((r) => r.hash)],
     );
   }
-  return { appended: records, duplicates: contents.length - fresh.length };
+  return { appended: records, duplicates: contents.length - fresh.length, checkpoints };
+}
+
+/** (topic, eventId) pairs among `contents` already in the trail: one index probe each. */
+async function recordedEventIds(
+  client: Queryable,
+  contents: readonly AuditRecordContent[],
+): Promise<Set<string>> {
+  const { rows } = await client.query<{ topic: string; event_id: string }>(
+    `SELECT t.topic, t.event_id FROM audit.trail t
+     JOIN unnest($1::text[], $2::uuid[]) AS c(topic, event_id)
+       ON t.topic = c.topic AND t.event_id = c.event_id`,
+    [contents.map((c) => c.topic), contents.map((c) => c.eventId)],
+  );
+  return new Set(rows.map((r) => `${r.topic}|${r.event_id}`));
 }
 
 /**
@@ -236,4 +260,17 @@ export async function readCheckpoints(
     [fromSequence, toSequence],
   );
   return new Map(rows.map((r) => [r.sequence, r.hash]));
+}
+
+/** Stored hash of each of `sequences` that is in the trail (the anchor's comparison points). */
+export async function readHashesAt(
+  db: Queryable,
+  sequences: readonly number[],
+): Promise<Map<number, string>> {
+  if (sequences.length === 0) return new Map();
+  const { rows } = await db.query<{ sequence: number; hash: string }>(
+    'SELECT sequence, hash FROM audit.trail WHERE sequence = ANY($1::bigint[])',
+    [sequences],
+  );
+  return new Map(rows.map((r) => [Number(r.sequence), r.hash]));
 }
