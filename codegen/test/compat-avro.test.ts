@@ -440,6 +440,27 @@ const COLLECTION_ROWS: Row[] = [
 ];
 
 const UNION_ROWS: Row[] = [
+  // An empty union is valid Avro (Apache Avro's parser and the registries accept it): nothing
+  // can be written with it, so every reader reads it, and it reads nothing.
+  {
+    name: 'string reads an empty union (nothing written)',
+    reader: 'string',
+    writer: [],
+    expected: ok,
+  },
+  { name: 'an empty union reads an empty union', reader: [], writer: [], expected: ok },
+  {
+    name: 'an empty union cannot read string',
+    reader: [],
+    writer: 'string',
+    expected: broken('MISSING_UNION_BRANCH', '/'),
+  },
+  {
+    name: 'a record field of empty union type is read by a nullable field',
+    reader: payment([field('note', ['null', 'string'], { default: null })]),
+    writer: payment([field('note', [])]),
+    expected: ok,
+  },
   {
     name: 'identical unions',
     reader: ['null', 'string'],

@@ -187,6 +187,26 @@ describe('ledgerline compat', () => {
     expect(result.stderr).not.toContain('usage:');
   });
 
+  test('an empty union is valid Avro: a field can widen from it, not narrow to it', async () => {
+    const nothing = await file('empty-union.avsc', {
+      type: 'record',
+      name: 'Note',
+      fields: [{ name: 'text', type: [] }],
+    });
+    const nullable = await file('nullable.avsc', {
+      type: 'record',
+      name: 'Note',
+      fields: [{ name: 'text', type: ['null', 'string'], default: null }],
+    });
+    expect(await run('compat', '--mode', 'BACKWARD', nullable, nothing)).toMatchObject({
+      exit: 0,
+      stdout: `compatible: ${nullable} under BACKWARD (checked against ${nothing})`,
+    });
+    const narrowed = await run('compat', '--mode', 'BACKWARD', nothing, nullable);
+    expect(narrowed.exit).toBe(1);
+    expect(narrowed.stdout).toContain('Note.text: MISSING_UNION_BRANCH');
+  });
+
   test('--json reports unusable input as JSON too', async () => {
     const notJson = await file('not-json.avsc', 'nope');
     const result = await run('compat', '--json', '--mode', 'FULL', notJson);

@@ -280,13 +280,36 @@ function normalise(schema: unknown, pointer: string, scope: Scope): AvroNode {
 }
 
 /**
+ * The schema with every empty union (`[]`) in a type position replaced by "null", for avsc,
+ * which refuses `[]` although the Avro specification, Apache Avro's parser and the registries
+ * accept it: a union with no branch can be written by no one, so it is valid and any reader
+ * union reads it. The graph built by normalise keeps the empty union itself.
+ */
+function withoutEmptyUnions(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.length === 0 ? 'null' : schema.map(withoutEmptyUnions);
+  if (!isObject(schema)) return schema;
+  const copy: JsonObject = { ...schema };
+  if (Array.isArray(copy['fields'])) {
+    copy['fields'] = copy['fields'].map((field: unknown) =>
+      isObject(field) ? { ...field, type: withoutEmptyUnions(field['type']) } : field,
+    );
+  }
+  for (const key of ['items', 'values', 'type'] as const) {
+    if (typeof copy[key] === 'object' && copy[key] !== null) {
+      copy[key] = withoutEmptyUnions(copy[key]);
+    }
+  }
+  return copy;
+}
+
+/**
  * Validates `json` with avsc and returns its resolved graph.
  * Throws `AvroSchemaError` when the schema is not valid Avro.
  */
 export function parseAvroSchema(json: unknown): ParsedAvroSchema {
   try {
     // A fresh registry per schema: names from one file must not leak into another.
-    avsc.Type.forSchema(json as avsc.Schema, { registry: {} });
+    avsc.Type.forSchema(withoutEmptyUnions(json) as avsc.Schema, { registry: {} });
   } catch (error) {
     throw new AvroSchemaError('', error instanceof Error ? error.message : String(error));
   }
