@@ -15,6 +15,7 @@ import {
   urlForRole,
   type Queryable,
 } from './db.js';
+import { postgresConnection } from './transport-security.js';
 
 /** Owns every service schema and object; NOLOGIN, so only the deploy step (SET ROLE) can act as it. */
 export const SCHEMA_OWNER_ROLE = 'ledgerline_owner';
@@ -235,7 +236,9 @@ async function ensurePassword(
   report: DeployReport,
 ): Promise<void> {
   const probe = new pg.Client({
-    connectionString: urlForRole(adminUrl, role, password),
+    // The same TLS as every platform connection (sslmode, DATABASE_SSL_CA_FILE): a server that
+    // demands TLS would otherwise refuse the probe with 28000 and look like a missing password.
+    ...postgresConnection(urlForRole(adminUrl, role, password), process.env),
     connectionTimeoutMillis: 10_000,
     application_name: 'ledgerline-deploy-probe',
   });
