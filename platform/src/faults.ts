@@ -108,3 +108,29 @@ export function faultReason(error: unknown, reasonCharsMax = 2_000): string {
 export function backoffMs(failures: number, capMs = 5_000): number {
   return Math.min(capMs, 100 * 2 ** Math.min(Math.max(failures - 1, 0), 16));
 }
+
+// Broker answers that refuse one record for what it is, whatever the retry: it is larger than
+// the topic's max.message.bytes, its batch exceeds the segment size, it fails the broker's
+// record validation or carries a timestamp out of the topic's range. An unknown topic, an
+// authorisation failure or a broker away are not the record's fault and are never here.
+const REFUSED_RECORD_TYPES = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'INVALID_TIMESTAMP',
+]);
+
+/** The broker refused a record for good (kafkajs protocol error type, through any wrapper). */
+export function isRecordRefused(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < CAUSE_DEPTH_MAX && typeof current === 'object' && current; depth++) {
+    const { type, cause, originalError } = current as {
+      type?: unknown;
+      cause?: unknown;
+      originalError?: unknown;
+    };
+    if (typeof type === 'string' && REFUSED_RECORD_TYPES.has(type)) return true;
+    current = cause ?? originalError;
+  }
+  return false;
+}

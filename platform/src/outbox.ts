@@ -1,10 +1,14 @@
 // Transactional outbox: a service writes events into its own schema in the same PostgreSQL
 // transaction as the change they announce; the relay ships them to Kafka in order with an
 // idempotent producer and deletes them once acknowledged. A crash between the Kafka
-// acknowledgement and the delete re-sends a batch: consumers are idempotent by design.
+// acknowledgement and the delete re-sends a batch: consumers are idempotent by design. A record
+// Kafka refuses for good (over max.message.bytes) is parked in outbox_parked with the broker's
+// error, so it cannot hold back everything written after it.
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Producer } from 'kafkajs';
-import type { Pool, Queryable } from './db.js';
+import type { Pool, PoolClient, Queryable } from './db.js';
+import { faultReason, isRecordRefused } from './faults.js';
 import type { EncodedMessage } from './events/typed.js';
 import { arrayLiteral } from './sql-array.js';
 import type { Logger } from './log.js';
@@ -57,9 +61,31 @@ export interface OutboxRelayOptions {
   batchSizeMax?: number;
   idlePollMs?: number;
   onPublished?: (count: number) => void;
-  /** The service's registry: the outbox backlog is exported as ledgerline_outbox_backlog. */
+  /**
+   * The service's registry: the outbox backlog is exported as ledgerline_outbox_backlog and
+   * the records Kafka refused as ledgerline_outbox_parked.
+   */
   metrics?: MetricsRegistry;
+  /**
+   * Longest wait for Kafka to acknowledge one send (default 15 s); then the send counts as
+   * failed and the batch is tried again. No transaction is open during the send.
+   */
+  sendTimeoutMs?: number;
 }
+
+interface OutboxRow {
+  id: number;
+  topic: string;
+  key: Buffer;
+  value: Buffer;
+  headers: Record<string, string> | null;
+}
+
+/** Bounds of the send wait: a broker must have time to elect a leader, not to hang forever. */
+const SEND_TIMEOUT_MS_DEFAULT = 15_000;
+const SEND_TIMEOUT_MS_MAX = 120_000;
+/** The broker's error as stored beside a parked record (outbox_parked.error holds 2,000). */
+const PARK_ERROR_CHARS_MAX = 2_000;
 
 export class OutboxRelay {
   private running = false;
@@ -67,12 +93,31 @@ export class OutboxRelay {
   private wake: (() => void) | undefined;
   private readonly batchSizeMax: number;
   private readonly idlePollMs: number;
+  private readonly sendTimeoutMs: number;
+  /** Session advisory lock: one relay per schema publishes at a time, so order holds. */
+  private readonly lockKey: string;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSizeMax = options.batchSizeMax ?? 2_000;
     this.idlePollMs = options.idlePollMs ?? 50;
+    this.sendTimeoutMs = options.sendTimeoutMs ?? SEND_TIMEOUT_MS_DEFAULT;
+    if (!(
+      Number.isSafeInteger(this.sendTimeoutMs) &&
+      this.sendTimeoutMs >= 100 &&
+      this.sendTimeoutMs <= SEND_TIMEOUT_MS_MAX
+    )) {
+      throw new RangeError(
+        `sendTimeoutMs must be an integer in 100..${SEND_TIMEOUT_MS_MAX}, got ${this.sendTimeoutMs}`,
+      );
+    }
+    this.lockKey = createHash('sha256')
+      .update(`outbox-relay:${options.schema}`)
+      .digest()
+      .readBigInt64BE(0)
+      .toString();
     if (options.metrics) {
       const backlog = () => this.backlog();
+      const parked = () => this.parked();
       new prometheus.Gauge({
         name: 'ledgerline_outbox_backlog',
         help: 'Messages in the outbox waiting to be published (one series per service).',
@@ -82,6 +127,16 @@ export class OutboxRelay {
           this.reset();
           const messages = await backlog().catch(() => undefined);
           if (messages !== undefined) this.set(messages);
+        },
+      });
+      new prometheus.Gauge({
+        name: 'ledgerline_outbox_parked',
+        help: 'Outbox records Kafka refused for good (e.g. over max.message.bytes), parked for an operator.',
+        registers: [options.metrics],
+        async collect() {
+          this.reset();
+          const records = await parked().catch(() => undefined);
+          if (records !== undefined) this.set(records);
         },
       });
     }
@@ -104,66 +159,164 @@ export class OutboxRelay {
     await this.loop;
   }
 
-  /** Publishes one batch; returns how many messages it shipped. */
+  /**
+   * Publishes one batch; returns how many messages it shipped (parked ones not counted).
+   *
+   * No PostgreSQL transaction is open while Kafka answers: rows are read, sent, then deleted,
+   * each statement on its own. Order across relay instances comes from a session advisory
+   * lock (a second instance publishes nothing while the first holds it). A crash between the
+   * acknowledgement and the delete re-sends the batch, which consumers absorb (idempotent).
+   */
   async publishBatch(): Promise<number> {
-    const { pool, schema, producer } = this.options;
-    const client = await pool.connect();
+    const client = await this.options.pool.connect();
+    // A session the server ends while we hold it must not crash the process ('error' event);
+    // such a client is destroyed on release, which also drops its advisory lock.
+    let broken: Error | undefined;
+    const onError = (error: Error): void => {
+      broken ??= error;
+    };
+    client.on('error', onError);
     try {
-      await client.query('BEGIN');
-      // The row locks make a second relay instance wait instead of publishing out of order.
-      // Ordered by the bigint id itself: an output column `id::text` would sort '10' before '9'.
-      const { rows } = await client.query<{
-        id: number;
-        topic: string;
-        key: Buffer;
-        value: Buffer;
-        headers: Record<string, string> | null;
-      }>(
-        `SELECT o.id, o.topic, o.key, o.value, o.headers FROM ${pg.escapeIdentifier(schema)}.outbox o
-         ORDER BY o.id LIMIT $1 FOR UPDATE`,
-        [this.batchSizeMax],
+      const { rows: locked } = await client.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_lock($1::bigint) AS locked',
+        [this.lockKey],
       );
-      if (rows.length === 0) {
-        await client.query('COMMIT');
-        return 0;
+      if (locked[0]?.locked !== true) return 0; // another instance is publishing this outbox
+      try {
+        return await this.publishLocked(client);
+      } finally {
+        await client
+          .query('SELECT pg_advisory_unlock($1::bigint)', [this.lockKey])
+          .catch((error: unknown) => {
+            // Destroying the session is what releases the lock then.
+            broken ??= error instanceof Error ? error : new Error(String(error));
+          });
       }
-      const byTopic = new Map<
-        string,
-        { key: Buffer; value: Buffer; headers?: Record<string, string> }[]
-      >();
-      for (const row of rows) {
-        const list = byTopic.get(row.topic) ?? [];
-        list.push(
-          row.headers
-            ? { key: row.key, value: row.value, headers: row.headers }
-            : { key: row.key, value: row.value },
-        );
-        byTopic.set(row.topic, list);
-      }
-      await producer.sendBatch({
-        acks: -1,
-        timeout: 30_000,
-        topicMessages: [...byTopic.entries()].map(([topic, messages]) => ({ topic, messages })),
-      });
-      await client.query(
-        `DELETE FROM ${pg.escapeIdentifier(schema)}.outbox WHERE id = ANY($1::bigint[])`,
-        [arrayLiteral(rows.map((r) => r.id))],
-      );
-      await client.query('COMMIT');
-      this.options.onPublished?.(rows.length);
-      return rows.length;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
+  }
+
+  private async publishLocked(client: PoolClient): Promise<number> {
+    const outbox = `${pg.escapeIdentifier(this.options.schema)}.outbox`;
+    // Ordered by the bigint id itself: an output column `id::text` would sort '10' before '9'.
+    const { rows } = await client.query<OutboxRow>(
+      `SELECT o.id, o.topic, o.key, o.value, o.headers FROM ${outbox} o ORDER BY o.id LIMIT $1`,
+      [this.batchSizeMax],
+    );
+    if (rows.length === 0) return 0;
+    try {
+      await this.send(rows);
+    } catch (error) {
+      if (!isRecordRefused(error)) throw error;
+      // One of them (or the batch as a whole) is too much for the broker: publish one at a
+      // time, in order, parking only what the broker refuses on its own.
+      this.options.log.warn(
+        { err: error, firstId: rows[0]!.id, messages: rows.length },
+        'outbox relay: Kafka refused a record of the batch; publishing one at a time',
+      );
+      return this.publishOneByOne(client, rows);
+    }
+    await this.deleteRows(client, rows);
+    this.options.onPublished?.(rows.length);
+    return rows.length;
+  }
+
+  private async publishOneByOne(client: PoolClient, rows: readonly OutboxRow[]): Promise<number> {
+    let published = 0;
+    for (const row of rows) {
+      try {
+        await this.send([row]);
+      } catch (error) {
+        // Anything else (the broker away) stops here: the rest waits for the next round, in
+        // order, rather than overtaking a record that may still go out.
+        if (!isRecordRefused(error)) throw error;
+        await this.park(client, row, error);
+        continue;
+      }
+      await this.deleteRows(client, [row]);
+      published += 1;
+      this.options.onPublished?.(1);
+    }
+    return published;
+  }
+
+  /** Sends rows in order, waiting at most sendTimeoutMs for the acknowledgement. */
+  private async send(rows: readonly OutboxRow[]): Promise<void> {
+    const byTopic = new Map<
+      string,
+      { key: Buffer; value: Buffer; headers?: Record<string, string> }[]
+    >();
+    for (const row of rows) {
+      const list = byTopic.get(row.topic) ?? [];
+      list.push(
+        row.headers
+          ? { key: row.key, value: row.value, headers: row.headers }
+          : { key: row.key, value: row.value },
+      );
+      byTopic.set(row.topic, list);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.options.producer.sendBatch({
+          acks: -1,
+          timeout: this.sendTimeoutMs,
+          topicMessages: [...byTopic.entries()].map(([topic, messages]) => ({ topic, messages })),
+        }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`Kafka did not acknowledge within ${this.sendTimeoutMs} ms`)),
+            this.sendTimeoutMs,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async deleteRows(client: PoolClient, rows: readonly OutboxRow[]): Promise<void> {
+    await client.query(
+      `DELETE FROM ${pg.escapeIdentifier(this.options.schema)}.outbox WHERE id = ANY($1::bigint[])`,
+      [arrayLiteral(rows.map((r) => r.id))],
+    );
+  }
+
+  /** Moves a refused record from the outbox to outbox_parked with the broker's error (one statement). */
+  private async park(client: PoolClient, row: OutboxRow, error: unknown): Promise<void> {
+    const s = pg.escapeIdentifier(this.options.schema);
+    const reason = faultReason(error, PARK_ERROR_CHARS_MAX);
+    await client.query(
+      `WITH moved AS (DELETE FROM ${s}.outbox WHERE id = $1 RETURNING *)
+       INSERT INTO ${s}.outbox_parked (id, topic, key, value, headers, created_at, error)
+       SELECT id, topic, key, value, headers, created_at, $2 FROM moved`,
+      [row.id, reason],
+    );
+    this.options.log.error(
+      {
+        outboxId: row.id,
+        topic: row.topic,
+        valueBytes: row.value.length,
+        reason,
+      },
+      'outbox relay: Kafka refused a record for good; parked it and publishing the rest',
+    );
   }
 
   /** Messages waiting to be published (for /metrics and readiness). */
   async backlog(): Promise<number> {
     const { rows } = await this.options.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM ${pg.escapeIdentifier(this.options.schema)}.outbox`,
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  /** Records Kafka refused for good, waiting for an operator (outbox_parked). */
+  async parked(): Promise<number> {
+    const { rows } = await this.options.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${pg.escapeIdentifier(this.options.schema)}.outbox_parked`,
     );
     return rows[0]?.n ?? 0;
   }

@@ -1,0 +1,187 @@
+// The outbox relay on the real broker and database, as each service's own role, over each
+// service's own migrations: a record Kafka refuses for good (over the topic's
+// max.message.bytes) is parked with the broker's error while the rest are published in order;
+// the parked count is in /metrics; and no database transaction is open while Kafka answers.
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { createPool, type Pool } from '../src/db.js';
+import { createIdempotentProducer, createKafka } from '../src/kafka.js';
+import { createLogger } from '../src/log.js';
+import { createMetricsRegistry } from '../src/metrics.js';
+import { appendToOutbox, OutboxRelay } from '../src/outbox.js';
+import {
+  createTestEnvironment,
+  deployTestDatabase,
+  eventually,
+  testRoleUrl,
+  type TestEnvironment,
+} from '../src/testing.js';
+import { SERVICE_DATABASES } from '../../scripts/databases.js';
+
+const log = createLogger('outbox-parking-test');
+/** The topic's limit: a 64 KiB record is over it, a few hundred bytes are not. */
+const TOPIC_MESSAGE_BYTES_MAX = 16_384;
+
+let env: TestEnvironment;
+let kafka: Kafka;
+let producer: Producer;
+let adminPool: Pool;
+let topic: string;
+
+beforeAll(async () => {
+  env = await createTestEnvironment('platform-outbox-parking', []);
+  await deployTestDatabase(env, SERVICE_DATABASES);
+  adminPool = createPool(env.adminDatabaseUrl, { max: 2 });
+  kafka = createKafka(env.kafkaBrokers, 'outbox-parking-test');
+  topic = `${env.topicPrefix}small-records`;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic,
+          numPartitions: 1,
+          replicationFactor: -1,
+          configEntries: [{ name: 'max.message.bytes', value: String(TOPIC_MESSAGE_BYTES_MAX) }],
+        },
+      ],
+    });
+  } finally {
+    await admin.disconnect();
+  }
+  producer = createIdempotentProducer(kafka);
+  await producer.connect();
+});
+
+afterAll(async () => {
+  await producer?.disconnect();
+  await adminPool?.end();
+  await env?.cleanup();
+});
+
+const record = (key: string, text: string) => ({
+  topic,
+  key: Buffer.from(key),
+  value: Buffer.from(text),
+});
+
+/** Every value on the topic, in partition order (one partition). */
+async function published(count: number): Promise<{ key: string; value: string }[]> {
+  const reader = new Kafka({
+    brokers: env.kafkaBrokers,
+    clientId: 'outbox-parking-reader',
+    logLevel: logLevel.NOTHING,
+  }).consumer({ groupId: `outbox-parking-reader-${randomUUID()}`, maxWaitTimeInMs: 50 });
+  const seen: { key: string; value: string }[] = [];
+  await reader.connect();
+  try {
+    await reader.subscribe({ topic, fromBeginning: true });
+    await reader.run({
+      eachMessage: async ({ message }) => {
+        seen.push({ key: String(message.key), value: String(message.value).slice(0, 40) });
+      },
+    });
+    await eventually(async () => (seen.length >= count ? true : undefined), `${count} records`);
+    // A moment more: anything beyond `count` would be a doubled or unexpected record.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    return seen;
+  } finally {
+    await reader.disconnect();
+  }
+}
+
+test('a record over the topic limit is parked with the broker error, and the payments after it are published in order', async () => {
+  const pool = createPool(testRoleUrl(env, 'processor_app'), {
+    max: 2,
+    applicationName: 'processor-relay-under-test',
+  });
+  const metrics = createMetricsRegistry('outbox-parking-test');
+  const oversized = 'x'.repeat(64 * 1024);
+  // What the relay's session looks like while Kafka is answering: sampled inside each send.
+  const sessionsDuringSend: { state: string; inTransaction: boolean }[] = [];
+  const observed: Producer = {
+    ...producer,
+    sendBatch: async (batch) => {
+      const { rows } = await adminPool.query<{ state: string; in_transaction: boolean }>(
+        `SELECT state, xact_start IS NOT NULL AS in_transaction FROM pg_stat_activity
+         WHERE application_name = 'processor-relay-under-test' AND datname = current_database()`,
+      );
+      sessionsDuringSend.push(
+        ...rows.map((r) => ({ state: r.state, inTransaction: r.in_transaction })),
+      );
+      return producer.sendBatch(batch);
+    },
+  };
+  const relay = new OutboxRelay({
+    pool,
+    schema: 'processor',
+    producer: observed,
+    log,
+    metrics,
+  });
+  try {
+    await appendToOutbox(pool, 'processor', [
+      record('payment-a', 'a1 accepted'),
+      record('payment-a', `a2 ${oversized}`),
+      record('payment-a', 'a3 debited'),
+      record('payment-b', 'b1 accepted'),
+    ]);
+    expect(await relay.publishBatch()).toBe(3);
+
+    expect(await published(3)).toEqual([
+      { key: 'payment-a', value: 'a1 accepted' },
+      { key: 'payment-a', value: 'a3 debited' },
+      { key: 'payment-b', value: 'b1 accepted' },
+    ]);
+    const parked = await adminPool.query<{ key: string; bytes: number; error: string }>(
+      'SELECT convert_from(key, $1) AS key, length(value) AS bytes, error FROM processor.outbox_parked',
+      ['UTF8'],
+    );
+    expect(parked.rows).toEqual([
+      {
+        key: 'payment-a',
+        bytes: oversized.length + 3,
+        error: expect.stringMatching(/larger than the max message size/),
+      },
+    ]);
+    expect(await relay.backlog()).toBe(0);
+    expect(await relay.parked()).toBe(1);
+    expect(await metrics.metrics()).toMatch(/^ledgerline_outbox_parked\{[^}]*\} 1$/m);
+    // The session was never inside a transaction while a send was waiting for Kafka.
+    expect(sessionsDuringSend.length).toBeGreaterThan(0);
+    expect(sessionsDuringSend.filter((s) => s.inTransaction)).toEqual([]);
+    // A second round has nothing left to send and does not resend the parked record.
+    expect(await relay.publishBatch()).toBe(0);
+  } finally {
+    await pool.end();
+  }
+});
+
+test('every service with an outbox has its parked table from its migrations, writable by its own role only', async () => {
+  for (const service of SERVICE_DATABASES) {
+    const pool = createPool(testRoleUrl(env, service.appRole), { max: 1 });
+    try {
+      const relay = new OutboxRelay({ pool, schema: service.schema, producer, log });
+      // The table is there and the role may count it (the first test parked one for processor).
+      expect({ service: service.service, parked: await relay.parked() }).toEqual({
+        service: service.service,
+        parked: service.service === 'processor' ? 1 : 0,
+      });
+      const { rows } = await adminPool.query<{ version: number; name: string }>(
+        `SELECT version, name FROM ${service.schema}.schema_migrations WHERE name = 'outbox_parked'`,
+      );
+      expect({ service: service.service, migrations: rows.length }).toEqual({
+        service: service.service,
+        migrations: 1,
+      });
+      // Parked records are evidence for an operator: the service cannot rewrite or drop them.
+      await expect(pool.query(`DELETE FROM ${service.schema}.outbox_parked`)).rejects.toThrow(
+        /permission denied/,
+      );
+    } finally {
+      await pool.end();
+    }
+  }
+});
