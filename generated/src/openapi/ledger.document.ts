@@ -387,7 +387,7 @@ export const ledgerApiDocument: OpenApiDocument = {
             "$ref": "#/components/responses/NotFound"
           },
           "409": {
-            "description": "The transition is not allowed: the account is CLOSED, closing needs a zero balance, or the account is a system account.",
+            "description": "The transition is not allowed: the account is CLOSED, closing needs a zero balance, or the account is a system account. The problem's `rejectionReason` member is the ledger's RejectionReason (BALANCE_NOT_ZERO, ACCOUNT_CLOSED, OTHER) and `commandId` names the refused command.",
             "content": {
               "application/problem+json": {
                 "schema": {
@@ -401,7 +401,9 @@ export const ledgerApiDocument: OpenApiDocument = {
                       "title": "Status change not allowed",
                       "status": 409,
                       "detail": "Account balance is 2500 EUR; only an account with a zero balance can be closed.",
-                      "instance": "/v1/accounts/8a1e4c2b-7d3f-4b5a-9c6e-2f1a3b4c5d6e/status"
+                      "instance": "/v1/accounts/8a1e4c2b-7d3f-4b5a-9c6e-2f1a3b4c5d6e/status",
+                      "rejectionReason": "BALANCE_NOT_ZERO",
+                      "commandId": "2c4e6a8b-0d1f-4a3c-9e5b-7d9f1a3c5e7b"
                     }
                   },
                   "closed": {
@@ -619,7 +621,7 @@ export const ledgerApiDocument: OpenApiDocument = {
           }
         ],
         "summary": "Adjust an account against settlement",
-        "description": "Posts a manual ADJUSTMENT between the account and the settlement account of its\ncurrency: CREDIT funds the account (money received at the bank), DEBIT withdraws from\nit (subject to its balance floor). `reference` is what reconciliation matches against\nthe settlement bank statement. Idempotent by `Idempotency-Key`. Answers 201 with the\nadjustment once decided (POSTED, or REJECTED with the reason, e.g. the account is\nfrozen or a withdrawal would break its floor), 202 while still pending.\n\nDual control: an adjustment above the approval threshold of its currency\n(`LEDGER_ADJUSTMENT_APPROVAL_ABOVE_MINOR`) is only requested: it answers 202 with status\nAWAITING_APPROVAL and posts once a different operator approves it\n(`POST /v1/adjustments/{adjustmentId}/approve`). Every key has a daily cap per currency\n(`LEDGER_ADJUSTMENT_DAILY_CAP_MINOR`, the sum of what it requested since 00:00 UTC,\napproved or not); a request past it is refused with 422 `adjustment-cap-exceeded` and\nnothing is stored or posted.\n",
+        "description": "Posts a manual ADJUSTMENT between the account and the settlement account of its\ncurrency: CREDIT funds the account (money received at the bank), DEBIT withdraws from\nit (subject to its balance floor). `reference` is what reconciliation matches against\nthe settlement bank statement. Idempotent by `Idempotency-Key`. Answers 201 with the\nadjustment once decided (POSTED, or REJECTED with the reason, e.g. the account is\nfrozen or a withdrawal would break its floor), 202 while still pending.\n\nDual control: an adjustment above the approval threshold of its currency\n(`LEDGER_ADJUSTMENT_APPROVAL_ABOVE_MINOR`) is only requested: it answers 202 and posts\nonce a different operator approves it\n(`POST /v1/adjustments/{adjustmentId}/approve`); until then it stays PENDING with\n`approval.status` AWAITING_APPROVAL, and a declined one ends REJECTED (reason OTHER, the\ndecider and note in `detail`). Every key has a daily cap per currency\n(`LEDGER_ADJUSTMENT_DAILY_CAP_MINOR`, the sum of what it requested since 00:00 UTC,\napproved or not); a request past it is refused with 422 `adjustment-cap-exceeded` and\nnothing is stored or posted.\n",
         "tags": [
           "adjustments"
         ],
@@ -689,7 +691,7 @@ export const ledgerApiDocument: OpenApiDocument = {
                       "detail": "balance 97500 would fall below floor 0 by 402500",
                       "createdAt": "2026-01-15T13:00:00.000Z",
                       "decidedAt": "2026-01-15T13:00:00.090Z",
-                      "requestedBy": "ops-alice",
+                      "requestedBy": "api-key:ops-alice",
                       "approval": null
                     }
                   }
@@ -698,7 +700,7 @@ export const ledgerApiDocument: OpenApiDocument = {
             }
           },
           "202": {
-            "description": "The adjustment is accepted but not decided yet (PENDING), or above the approval threshold and waiting for a second operator (AWAITING_APPROVAL); follow Location.",
+            "description": "The adjustment is accepted but not decided yet (PENDING): in the ledger, or above the approval threshold and waiting for a second operator (`approval.status` AWAITING_APPROVAL); follow Location.",
             "headers": {
               "Location": {
                 "$ref": "#/components/headers/AdjustmentLocation"
@@ -732,7 +734,7 @@ export const ledgerApiDocument: OpenApiDocument = {
                       "detail": null,
                       "createdAt": "2026-01-15T09:00:00.000Z",
                       "decidedAt": null,
-                      "requestedBy": "ops-alice",
+                      "requestedBy": "api-key:ops-alice",
                       "approval": null
                     }
                   }
@@ -836,18 +838,18 @@ export const ledgerApiDocument: OpenApiDocument = {
           }
         ],
         "summary": "List adjustments, e.g. those awaiting approval",
-        "description": "Adjustments newest first, optionally only those in one `status`\n(`status=AWAITING_APPROVAL` is the approver's queue).\n",
+        "description": "Adjustments newest first, optionally only those whose approval is in one state\n(`approval=AWAITING_APPROVAL` is the approver's queue).\n",
         "tags": [
           "adjustments"
         ],
         "parameters": [
           {
-            "name": "status",
+            "name": "approval",
             "in": "query",
             "required": false,
-            "description": "Only adjustments in this status.",
+            "description": "Only adjustments that needed approval and whose approval is in this state.",
             "schema": {
-              "$ref": "#/components/schemas/AdjustmentStatus"
+              "$ref": "#/components/schemas/AdjustmentApprovalStatus"
             },
             "example": "AWAITING_APPROVAL"
           },
@@ -879,14 +881,19 @@ export const ledgerApiDocument: OpenApiDocument = {
                           "currency": "EUR",
                           "reference": "WIRE-2026-01-15-0042",
                           "reason": "Corporate treasury funding",
-                          "status": "AWAITING_APPROVAL",
+                          "status": "PENDING",
                           "transactionId": null,
                           "rejectionReason": null,
                           "detail": null,
                           "createdAt": "2026-01-15T09:00:00.000Z",
                           "decidedAt": null,
-                          "requestedBy": "ops-alice",
-                          "approval": null
+                          "requestedBy": "api-key:ops-alice",
+                          "approval": {
+                            "status": "AWAITING_APPROVAL",
+                            "decidedBy": null,
+                            "decidedAt": null,
+                            "note": null
+                          }
                         }
                       ],
                       "nextCursor": null
@@ -936,7 +943,7 @@ export const ledgerApiDocument: OpenApiDocument = {
         ],
         "responses": {
           "200": {
-            "description": "Approved (now or before) and decided by the ledger (POSTED or REJECTED).",
+            "description": "Approved (now or before) and decided by the ledger (POSTED, or REJECTED e.g. for a withdrawal past the floor).",
             "content": {
               "application/json": {
                 "schema": {
@@ -985,7 +992,7 @@ export const ledgerApiDocument: OpenApiDocument = {
                       "type": "https://ledgerline.dev/problems/self-approval",
                       "title": "Self-approval refused",
                       "status": 403,
-                      "detail": "Adjustment 5e7a9c1b-3d5f-5b7d-9f1a-3c5e7a9b1d3f was requested by ops-alice; a different operator must approve it.",
+                      "detail": "Adjustment 5e7a9c1b-3d5f-5b7d-9f1a-3c5e7a9b1d3f was requested by api-key:ops-alice; a different operator must approve it.",
                       "instance": "/v1/adjustments/5e7a9c1b-3d5f-5b7d-9f1a-3c5e7a9b1d3f/approve"
                     }
                   }
@@ -1019,7 +1026,7 @@ export const ledgerApiDocument: OpenApiDocument = {
           }
         ],
         "summary": "Decline an adjustment that waits for approval",
-        "description": "The adjustment never posts. Any operator with `ledger:approve` may decline, its\nrequester included (withdrawing a request moves no money). Declining again answers the\nadjustment as it stands. It still counts toward its requester's daily cap.\n",
+        "description": "The adjustment never posts: it ends REJECTED (reason OTHER, the decider and the note in\n`detail`). Any operator with `ledger:approve` may decline, its requester included\n(withdrawing a request moves no money). Declining again answers the adjustment as it\nstands. It still counts toward its requester's daily cap.\n",
         "tags": [
           "adjustments"
         ],
@@ -1048,7 +1055,7 @@ export const ledgerApiDocument: OpenApiDocument = {
         },
         "responses": {
           "200": {
-            "description": "Declined (now or before).",
+            "description": "Declined (now or before); the adjustment is REJECTED.",
             "content": {
               "application/json": {
                 "schema": {
@@ -2242,14 +2249,20 @@ export const ledgerApiDocument: OpenApiDocument = {
             "type": "string"
           },
           "status": {
-            "$ref": "#/components/schemas/AdjustmentStatus"
+            "description": "PENDING (not decided yet: waiting for a second operator's approval, see `approval`, or for the ledger), POSTED or REJECTED (by the ledger, or declined by an operator).",
+            "type": "string",
+            "enum": [
+              "PENDING",
+              "POSTED",
+              "REJECTED"
+            ]
           },
           "requestedBy": {
             "description": "Subject of the credential that requested it (`unauthenticated` for adjustments made before the API required credentials).",
             "type": "string"
           },
           "approval": {
-            "description": "The second operator's decision, for adjustments above the approval threshold; null while AWAITING_APPROVAL and for adjustments that posted without approval.",
+            "description": "Dual control, for adjustments above the approval threshold; null for adjustments that went to the ledger without needing approval.",
             "oneOf": [
               {
                 "$ref": "#/components/schemas/AdjustmentApproval"
@@ -2302,39 +2315,40 @@ export const ledgerApiDocument: OpenApiDocument = {
           }
         }
       },
-      "AdjustmentStatus": {
-        "description": "AWAITING_APPROVAL (above the threshold, waiting for a second operator), DECLINED (never posts), PENDING (sent to the ledger, not decided yet), POSTED or REJECTED (by the ledger).",
+      "AdjustmentApprovalStatus": {
+        "description": "AWAITING_APPROVAL (waiting for a second operator), APPROVED (sent to the ledger) or DECLINED (never posts).",
         "type": "string",
         "enum": [
           "AWAITING_APPROVAL",
-          "DECLINED",
-          "PENDING",
-          "POSTED",
-          "REJECTED"
+          "APPROVED",
+          "DECLINED"
         ]
       },
       "AdjustmentApproval": {
         "type": "object",
         "required": [
-          "outcome",
+          "status",
           "decidedBy",
           "decidedAt",
           "note"
         ],
         "properties": {
-          "outcome": {
-            "type": "string",
-            "enum": [
-              "APPROVED",
-              "DECLINED"
-            ]
+          "status": {
+            "$ref": "#/components/schemas/AdjustmentApprovalStatus"
           },
           "decidedBy": {
-            "description": "Subject of the credential that approved or declined it.",
-            "type": "string"
+            "description": "Subject of the credential that approved or declined it; null while waiting.",
+            "type": [
+              "string",
+              "null"
+            ]
           },
           "decidedAt": {
-            "type": "string",
+            "description": "When it was approved or declined; null while waiting.",
+            "type": [
+              "string",
+              "null"
+            ],
             "format": "date-time"
           },
           "note": {
@@ -2685,7 +2699,7 @@ export const ledgerApiDocument: OpenApiDocument = {
                   "type": "https://ledgerline.dev/problems/adjustment-decided-otherwise",
                   "title": "Adjustment already decided",
                   "status": 409,
-                  "detail": "Adjustment 5e7a9c1b-3d5f-5b7d-9f1a-3c5e7a9b1d3f was DECLINED by ops-bob."
+                  "detail": "Adjustment 5e7a9c1b-3d5f-5b7d-9f1a-3c5e7a9b1d3f was DECLINED by api-key:ops-bob."
                 }
               }
             }
@@ -2916,7 +2930,7 @@ export const ledgerApiDocument: OpenApiDocument = {
           "detail": null,
           "createdAt": "2026-01-15T09:00:00.000Z",
           "decidedAt": "2026-01-15T09:00:00.070Z",
-          "requestedBy": "ops-alice",
+          "requestedBy": "api-key:ops-alice",
           "approval": null
         }
       },
@@ -2930,14 +2944,19 @@ export const ledgerApiDocument: OpenApiDocument = {
           "currency": "EUR",
           "reference": "WIRE-2026-01-15-0042",
           "reason": "Corporate treasury funding",
-          "status": "AWAITING_APPROVAL",
+          "status": "PENDING",
           "transactionId": null,
           "rejectionReason": null,
           "detail": null,
           "createdAt": "2026-01-15T09:00:00.000Z",
           "decidedAt": null,
-          "requestedBy": "ops-alice",
-          "approval": null
+          "requestedBy": "api-key:ops-alice",
+          "approval": {
+            "status": "AWAITING_APPROVAL",
+            "decidedBy": null,
+            "decidedAt": null,
+            "note": null
+          }
         }
       },
       "AdjustmentApprovedPosted": {
@@ -2956,10 +2975,10 @@ export const ledgerApiDocument: OpenApiDocument = {
           "detail": null,
           "createdAt": "2026-01-15T09:00:00.000Z",
           "decidedAt": "2026-01-15T09:14:03.120Z",
-          "requestedBy": "ops-alice",
+          "requestedBy": "api-key:ops-alice",
           "approval": {
-            "outcome": "APPROVED",
-            "decidedBy": "ops-bob",
+            "status": "APPROVED",
+            "decidedBy": "api-key:ops-bob",
             "decidedAt": "2026-01-15T09:14:03.050Z",
             "note": null
           }

@@ -126,9 +126,11 @@ export interface paths {
          *     frozen or a withdrawal would break its floor), 202 while still pending.
          *
          *     Dual control: an adjustment above the approval threshold of its currency
-         *     (`LEDGER_ADJUSTMENT_APPROVAL_ABOVE_MINOR`) is only requested: it answers 202 with status
-         *     AWAITING_APPROVAL and posts once a different operator approves it
-         *     (`POST /v1/adjustments/{adjustmentId}/approve`). Every key has a daily cap per currency
+         *     (`LEDGER_ADJUSTMENT_APPROVAL_ABOVE_MINOR`) is only requested: it answers 202 and posts
+         *     once a different operator approves it
+         *     (`POST /v1/adjustments/{adjustmentId}/approve`); until then it stays PENDING with
+         *     `approval.status` AWAITING_APPROVAL, and a declined one ends REJECTED (reason OTHER, the
+         *     decider and note in `detail`). Every key has a daily cap per currency
          *     (`LEDGER_ADJUSTMENT_DAILY_CAP_MINOR`, the sum of what it requested since 00:00 UTC,
          *     approved or not); a request past it is refused with 422 `adjustment-cap-exceeded` and
          *     nothing is stored or posted.
@@ -216,8 +218,8 @@ export interface paths {
         };
         /**
          * List adjustments, e.g. those awaiting approval
-         * @description Adjustments newest first, optionally only those in one `status`
-         *     (`status=AWAITING_APPROVAL` is the approver's queue).
+         * @description Adjustments newest first, optionally only those whose approval is in one state
+         *     (`approval=AWAITING_APPROVAL` is the approver's queue).
          */
         get: operations["listAdjustments"];
         put?: never;
@@ -285,9 +287,10 @@ export interface paths {
         put?: never;
         /**
          * Decline an adjustment that waits for approval
-         * @description The adjustment never posts. Any operator with `ledger:approve` may decline, its
-         *     requester included (withdrawing a request moves no money). Declining again answers the
-         *     adjustment as it stands. It still counts toward its requester's daily cap.
+         * @description The adjustment never posts: it ends REJECTED (reason OTHER, the decider and the note in
+         *     `detail`). Any operator with `ledger:approve` may decline, its requester included
+         *     (withdrawing a request moves no money). Declining again answers the adjustment as it
+         *     stands. It still counts toward its requester's daily cap.
          */
         post: operations["declineAdjustment"];
         delete?: never;
@@ -417,7 +420,7 @@ export interface components {
         Adjustment: {
             accountId: components["schemas"]["Uuid"];
             amountMinor: components["schemas"]["AmountMinor"];
-            /** @description The second operator's decision, for adjustments above the approval threshold; null while AWAITING_APPROVAL and for adjustments that posted without approval. */
+            /** @description Dual control, for adjustments above the approval threshold; null for adjustments that went to the ledger without needing approval. */
             approval: components["schemas"]["AdjustmentApproval"] | null;
             /** Format: date-time */
             createdAt: string;
@@ -437,30 +440,36 @@ export interface components {
             rejectionReason: components["schemas"]["RejectionReason"] | null;
             /** @description Subject of the credential that requested it (`unauthenticated` for adjustments made before the API required credentials). */
             requestedBy: string;
-            status: components["schemas"]["AdjustmentStatus"];
+            /**
+             * @description PENDING (not decided yet: waiting for a second operator's approval, see `approval`, or for the ledger), POSTED or REJECTED (by the ledger, or declined by an operator).
+             * @enum {string}
+             */
+            status: "PENDING" | "POSTED" | "REJECTED";
             /** @description The ADJUSTMENT transaction, once POSTED; null otherwise. */
             transactionId: components["schemas"]["Uuid"] | null;
         };
         AdjustmentApproval: {
-            /** Format: date-time */
-            decidedAt: string;
-            /** @description Subject of the credential that approved or declined it. */
-            decidedBy: string;
+            /**
+             * Format: date-time
+             * @description When it was approved or declined; null while waiting.
+             */
+            decidedAt: string | null;
+            /** @description Subject of the credential that approved or declined it; null while waiting. */
+            decidedBy: string | null;
             /** @description The decider's note, or null. */
             note: string | null;
-            /** @enum {string} */
-            outcome: "APPROVED" | "DECLINED";
+            status: components["schemas"]["AdjustmentApprovalStatus"];
         };
+        /**
+         * @description AWAITING_APPROVAL (waiting for a second operator), APPROVED (sent to the ledger) or DECLINED (never posts).
+         * @enum {string}
+         */
+        AdjustmentApprovalStatus: "AWAITING_APPROVAL" | "APPROVED" | "DECLINED";
         AdjustmentPage: {
             items: components["schemas"]["Adjustment"][];
             /** @description Cursor of the next page; null on the last page. */
             nextCursor: string | null;
         };
-        /**
-         * @description AWAITING_APPROVAL (above the threshold, waiting for a second operator), DECLINED (never posts), PENDING (sent to the ledger, not decided yet), POSTED or REJECTED (by the ledger).
-         * @enum {string}
-         */
-        AdjustmentStatus: "AWAITING_APPROVAL" | "DECLINED" | "PENDING" | "POSTED" | "REJECTED";
         /**
          * Format: int64
          * @description Amount in minor units of the currency (e.g. cents), > 0 and at most 2^53 - 2 (what an Avro long carries through avsc without loss).
@@ -1039,7 +1048,7 @@ export interface operations {
                     "application/json": components["schemas"]["Adjustment"];
                 };
             };
-            /** @description The adjustment is accepted but not decided yet (PENDING), or above the approval threshold and waiting for a second operator (AWAITING_APPROVAL); follow Location. */
+            /** @description The adjustment is accepted but not decided yet (PENDING): in the ledger, or above the approval threshold and waiting for a second operator (`approval.status` AWAITING_APPROVAL); follow Location. */
             202: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -1201,7 +1210,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The transition is not allowed: the account is CLOSED, closing needs a zero balance, or the account is a system account. */
+            /** @description The transition is not allowed: the account is CLOSED, closing needs a zero balance, or the account is a system account. The problem's `rejectionReason` member is the ledger's RejectionReason (BALANCE_NOT_ZERO, ACCOUNT_CLOSED, OTHER) and `commandId` names the refused command. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1219,6 +1228,11 @@ export interface operations {
         parameters: {
             query?: {
                 /**
+                 * @description Only adjustments that needed approval and whose approval is in this state.
+                 * @example AWAITING_APPROVAL
+                 */
+                approval?: components["schemas"]["AdjustmentApprovalStatus"];
+                /**
                  * @description Opaque cursor from the previous page's `nextCursor`; omit for the first page.
                  * @example eyJzZXEiOjIwMn0
                  */
@@ -1228,11 +1242,6 @@ export interface operations {
                  * @example 50
                  */
                 limit?: components["parameters"]["Limit"];
-                /**
-                 * @description Only adjustments in this status.
-                 * @example AWAITING_APPROVAL
-                 */
-                status?: components["schemas"]["AdjustmentStatus"];
             };
             header?: never;
             path?: never;
@@ -1302,7 +1311,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Approved (now or before) and decided by the ledger (POSTED or REJECTED). */
+            /** @description Approved (now or before) and decided by the ledger (POSTED, or REJECTED e.g. for a withdrawal past the floor). */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1357,7 +1366,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Declined (now or before). */
+            /** @description Declined (now or before); the adjustment is REJECTED. */
             200: {
                 headers: {
                     [name: string]: unknown;
