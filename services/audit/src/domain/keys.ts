@@ -4,6 +4,7 @@
 import type {
   AccountOpened,
   AccountStatusChanged,
+  AdjustmentRequestChanged,
   DeadLetter,
   DiscrepancyDetected,
   LedgerCommand,
@@ -56,6 +57,7 @@ export const AUDITED_TOPICS = [
   'ledger.posting-rejected',
   'ledger.account-opened',
   'ledger.account-status-changed',
+  'ledger.adjustment-requests',
   'payments.status-changed',
   'reconciliation.run-completed',
   'reconciliation.discrepancy-detected',
@@ -114,6 +116,13 @@ export function eventFacts(topic: AuditedTopic, value: unknown): EventFacts {
       const v = value as AccountStatusChanged;
       return {
         ...envelope(v, 'ledgerline.ledger.v1.AccountStatusChanged', LEDGER),
+        accountId: optionalUuid(v.accountId),
+      };
+    }
+    case 'ledger.adjustment-requests': {
+      const v = value as AdjustmentRequestChanged;
+      return {
+        ...envelope(v, 'ledgerline.ledger.v1.AdjustmentRequestChanged', LEDGER),
         accountId: optionalUuid(v.accountId),
       };
     }

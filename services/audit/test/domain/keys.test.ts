@@ -134,6 +134,17 @@ describe('event facts', () => {
     });
   });
 
+  it('files an adjustment request or approval under its account, produced by the ledger', () => {
+    expect(
+      eventFacts('ledger.adjustment-requests', { ...envelope(), accountId: payer.toUpperCase() }),
+    ).toMatchObject({
+      eventType: 'ledgerline.ledger.v1.AdjustmentRequestChanged',
+      accountId: payer,
+      paymentId: null,
+      producer: 'ledger',
+    });
+  });
+
   it('attributes a dead letter to the consumer that gave up', () => {
     expect(
       eventFacts('ledgerline.dead-letter', { ...envelope(), consumer: 'reconciliation' }).producer,
@@ -155,6 +166,7 @@ describe('event facts', () => {
       },
       'ledger.account-opened': { ...envelope(), accountId: payer },
       'ledger.account-status-changed': { ...envelope(), accountId: payer },
+      'ledger.adjustment-requests': { ...envelope(), accountId: payer },
       'payments.status-changed': { ...envelope(), paymentId, payerAccountId: payer },
       'reconciliation.run-completed': { ...envelope() },
       'reconciliation.discrepancy-detected': { ...envelope(), paymentId: null, accountId: null },
