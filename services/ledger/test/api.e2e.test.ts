@@ -152,6 +152,41 @@ test('freezing an account is applied through the command topic; unknown accounts
   expect((await call('POST', '/v1/accounts', { ownerRef: 'x' })).status).toBe(400);
 });
 
+test('closing an account that holds money is refused as BALANCE_NOT_ZERO and the account stays open', async () => {
+  const accountId = randomUUID();
+  await call('POST', '/v1/accounts', {
+    accountId,
+    ownerRef: 'customer-47',
+    type: 'LIABILITY',
+    currency: 'EUR',
+    balanceFloorMinor: 0,
+  });
+  const funding = await call(
+    'POST',
+    `/v1/accounts/${accountId}/adjustments`,
+    {
+      direction: 'CREDIT',
+      amountMinor: 2_500,
+      currency: 'EUR',
+      reference: 'WIRE-2026-0047',
+      reason: 'opening deposit',
+    },
+    { 'Idempotency-Key': 'funding-0047' },
+  );
+  expect(funding.body['status']).toBe('POSTED');
+
+  const close = await call('POST', `/v1/accounts/${accountId}/status`, { action: 'CLOSE' });
+  expect(close.status).toBe(409);
+  expect(close.body).toMatchObject({
+    type: 'https://ledgerline.dev/problems/invalid-status-transition',
+    rejectionReason: 'BALANCE_NOT_ZERO',
+  });
+  const command = await call('GET', `/v1/commands/${String(close.body['commandId'])}`);
+  expect(command.body).toMatchObject({ status: 'REJECTED', rejectionReason: 'BALANCE_NOT_ZERO' });
+  expect((await call('GET', `/v1/accounts/${accountId}`)).body['status']).toBe('OPEN');
+  expect((await call('GET', `/v1/accounts/${accountId}/balance`)).body['balanceMinor']).toBe(2_500);
+});
+
 test('a reason with U+0000 or an unpaired surrogate is refused with 400 naming it, and the account is unchanged', async () => {
   const accountId = randomUUID();
   const opened = await call('POST', '/v1/accounts', {

@@ -239,11 +239,14 @@ export function createHandlers(deps: ApiDeps): Record<string, OperationHandler> 
         return { status: 200, body: await requireAccount(pool, accountId) };
       }
       if (decided?.command.status === 'REJECTED') {
+        // The contract's RejectionReason travels as an extension member, so a client can act
+        // on BALANCE_NOT_ZERO (pay out first) without parsing the detail text.
         throw new ProblemError(
           409,
           'invalid-status-transition',
           'Invalid status transition',
           decided.command.detail ?? undefined,
+          { rejectionReason: decided.command.rejectionReason, commandId },
         );
       }
       return pending(commandId, decided?.command);

@@ -1,12 +1,13 @@
 import { CURRENCY_CODE_LIST, isCurrencyCode, type CurrencyCode } from './currencies.js';
+import { AccountStatusSymbols, AccountTypeSymbols } from '@ledgerline/generated/avro/types';
 import { SYSTEM_ACCOUNT_KINDS, systemAccountId, type SystemAccountKind } from './ids.js';
 import { invariant } from './invariant.js';
 import { assertAmountMinor, isBalanceMinor, tryAddMinor } from './money.js';
 
-export const ACCOUNT_TYPES = ['ASSET', 'LIABILITY', 'EQUITY', 'REVENUE', 'EXPENSE'] as const;
+export const ACCOUNT_TYPES = AccountTypeSymbols;
 export type AccountType = (typeof ACCOUNT_TYPES)[number];
 
-export const ACCOUNT_STATUSES = ['OPEN', 'FROZEN', 'CLOSED'] as const;
+export const ACCOUNT_STATUSES = AccountStatusSymbols;
 export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
 
 export const DIRECTIONS = ['DEBIT', 'CREDIT'] as const;

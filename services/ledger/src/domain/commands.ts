@@ -1,3 +1,4 @@
+import type { components } from '@ledgerline/generated/openapi/ledger.types';
 import { hash } from 'node:crypto';
 
 import type { AccountType, Direction } from './accounts.js';
@@ -95,8 +96,8 @@ export interface OpenAccount {
   readonly balanceFloorMinor: number;
 }
 
-export const ACCOUNT_STATUS_ACTIONS = ['FREEZE', 'UNFREEZE', 'CLOSE'] as const;
-export type AccountStatusAction = (typeof ACCOUNT_STATUS_ACTIONS)[number];
+/** What POST /v1/accounts/{accountId}/status asks for (the ledger contract's own enum). */
+export type AccountStatusAction = components['schemas']['ChangeAccountStatusRequest']['action'];
 
 export interface ChangeAccountStatus {
   readonly kind: 'CHANGE_ACCOUNT_STATUS';

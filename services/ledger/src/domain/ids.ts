@@ -1,3 +1,5 @@
+import { SystemAccountKindSymbols } from '@ledgerline/generated/avro/types';
+import { symbolsWithout } from '@ledgerline/platform/contract-enums';
 import { uuidv5 as platformUuidv5 } from '@ledgerline/platform/ids';
 
 import { isCurrencyCode, type CurrencyCode } from './currencies.js';
@@ -113,7 +115,8 @@ export function entryIdFor(transactionId: string, index: number): string {
 // fixed (3 kinds x 165 currencies).
 const systemAccountIdMemo = new Map<string, string>();
 
-export const SYSTEM_ACCOUNT_KINDS = ['CLEARING', 'FEES', 'SETTLEMENT'] as const;
+// OTHER is the open enum's default for kinds a reader does not know; no such account exists.
+export const SYSTEM_ACCOUNT_KINDS = symbolsWithout(SystemAccountKindSymbols, 'OTHER');
 
 export type SystemAccountKind = (typeof SYSTEM_ACCOUNT_KINDS)[number];
 

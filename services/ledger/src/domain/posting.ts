@@ -1,3 +1,4 @@
+import { RejectionReasonSymbols } from '@ledgerline/generated/avro/types';
 import {
   assertAccountSnapshot,
   balanceDelta,
@@ -52,17 +53,7 @@ import { isValidSequence, type PaymentStep, type PostingStep } from './steps.js'
 // wrong, because returning a wrong transaction is worse than stopping.
 
 /** Avro enum RejectionReason (default OTHER so the enum can grow). */
-export const REJECTION_REASONS = [
-  'INSUFFICIENT_FUNDS',
-  'ACCOUNT_UNKNOWN',
-  'ACCOUNT_FROZEN',
-  'ACCOUNT_CLOSED',
-  'CURRENCY_MISMATCH',
-  'AMOUNT_INVALID',
-  'LIMIT_EXCEEDED',
-  'DUPLICATE_CONFLICT',
-  'OTHER',
-] as const;
+export const REJECTION_REASONS = RejectionReasonSymbols;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
 /** Free text kept on adjustment transactions; bounded like every other input. */
@@ -746,7 +737,7 @@ function decideStatusChange(command: ChangeAccountStatus, accounts: AccountsById
     // Closing with money on the account would strand it; pay it out (adjustment) first.
     return rejectAccountChange(
       accountId,
-      'OTHER',
+      'BALANCE_NOT_ZERO',
       `account ${accountId} has balance ${account.balanceMinor}; only a zero balance can be closed`,
     );
   }

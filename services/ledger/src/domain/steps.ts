@@ -1,22 +1,20 @@
+import { PostingStepSymbols, RefundStepSymbols } from '@ledgerline/generated/avro/types';
+
 /**
  * The ledger transactions a payment can produce (Avro enum PostingStep; closed, no UNKNOWN).
  * Each step is one transaction with exactly one DEBIT and one CREDIT entry.
  */
-export const POSTING_STEPS = [
-  'DEBIT', // payer -> clearing
-  'CREDIT', // clearing -> payee
-  'COMPENSATION', // clearing -> payer, reverses DEBIT when CREDIT was rejected
-  'REFUND_DEBIT', // payee -> clearing
-  'REFUND_CREDIT', // clearing -> payer
-  'REFUND_COMPENSATION', // clearing -> payee, reverses REFUND_DEBIT when REFUND_CREDIT was rejected
-  'ADJUSTMENT', // settlement <-> any account except settlement; manual funding and corrections
-] as const;
+// DEBIT payer -> clearing; CREDIT clearing -> payee; COMPENSATION clearing -> payer, reverses
+// DEBIT when CREDIT was rejected; REFUND_DEBIT payee -> clearing; REFUND_CREDIT clearing ->
+// payer; REFUND_COMPENSATION clearing -> payee, reverses REFUND_DEBIT when REFUND_CREDIT was
+// rejected; ADJUSTMENT settlement <-> any account except settlement (funding, corrections).
+export const POSTING_STEPS = PostingStepSymbols;
 
 export type PostingStep = (typeof POSTING_STEPS)[number];
 
 export type PaymentStep = Exclude<PostingStep, 'ADJUSTMENT'>;
 
-export const REFUND_STEPS = ['REFUND_DEBIT', 'REFUND_CREDIT', 'REFUND_COMPENSATION'] as const;
+export const REFUND_STEPS = RefundStepSymbols;
 
 export type RefundStep = (typeof REFUND_STEPS)[number];
 

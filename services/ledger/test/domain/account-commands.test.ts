@@ -136,7 +136,10 @@ describe('freezing, unfreezing and closing', () => {
   it('an account holding money cannot be closed (its funds would be stranded)', () => {
     const state = aliceBobCarol();
     const { state: after, decisions } = run([changeStatus(ALICE, 'CLOSE')], state);
-    expect(decisions[0]).toMatchObject({ outcome: 'ACCOUNT_CHANGE_REJECTED', reason: 'OTHER' });
+    expect(decisions[0]).toMatchObject({
+      outcome: 'ACCOUNT_CHANGE_REJECTED',
+      reason: 'BALANCE_NOT_ZERO',
+    });
     expect(after).toBe(state);
   });
 

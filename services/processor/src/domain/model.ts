@@ -1,16 +1,14 @@
-// Vocabulary of the payment saga, shared by the rules and the state machine.
-// Plain string unions: the lead maps the generated Avro enums onto these at the edges.
+// Vocabulary of the payment saga, shared by the rules and the state machine, taken from the
+// contracts' enums (generated/), never copied.
+import {
+  PaymentStatusSymbols,
+  PostingStepSymbols,
+  RejectionReasonSymbols,
+} from '@ledgerline/generated/avro/types';
+import { symbolsWithout } from '@ledgerline/platform/contract-enums';
 
-export const sagaStates = [
-  'PENDING',
-  'DEBITED',
-  'COMPLETED',
-  'REJECTED',
-  'COMPENSATING',
-  'COMPENSATED',
-  'PARTIALLY_REFUNDED',
-  'REFUNDED',
-] as const;
+// The contract's PaymentStatus without UNKNOWN, the default a reader takes for a newer symbol.
+export const sagaStates = symbolsWithout(PaymentStatusSymbols, 'UNKNOWN');
 export type SagaState = (typeof sagaStates)[number];
 
 // A saga in one of these states never changes again; every later input is a no-op.
@@ -28,27 +26,10 @@ export const refundableSagaStates: ReadonlySet<SagaState> = new Set<SagaState>([
 
 // The ledger's PostingStep minus ADJUSTMENT, which is never part of a payment.
 // The order is the canonical order of steps within one sequence number.
-export const paymentSteps = [
-  'DEBIT',
-  'CREDIT',
-  'COMPENSATION',
-  'REFUND_DEBIT',
-  'REFUND_CREDIT',
-  'REFUND_COMPENSATION',
-] as const;
+export const paymentSteps = symbolsWithout(PostingStepSymbols, 'ADJUSTMENT');
 export type PaymentStep = (typeof paymentSteps)[number];
 
-export const rejectionReasons = [
-  'INSUFFICIENT_FUNDS',
-  'ACCOUNT_UNKNOWN',
-  'ACCOUNT_FROZEN',
-  'ACCOUNT_CLOSED',
-  'CURRENCY_MISMATCH',
-  'AMOUNT_INVALID',
-  'LIMIT_EXCEEDED',
-  'DUPLICATE_CONFLICT',
-  'OTHER',
-] as const;
+export const rejectionReasons = RejectionReasonSymbols;
 export type RejectionReason = (typeof rejectionReasons)[number];
 
 // Each refund is one sequence number (1..n); a payment's own steps use sequence 0.

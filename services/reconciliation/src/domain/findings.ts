@@ -1,35 +1,21 @@
 // What a check reports: a finding per thing wrong, with the ids involved and the expected vs
 // found amounts. The store turns findings into discrepancies of a run.
+import {
+  DiscrepancyKindSymbols,
+  ReconciliationCheckSymbols,
+} from '@ledgerline/generated/avro/types';
+import { symbolsWithout } from '@ledgerline/platform/contract-enums';
 import { LEDGERLINE_NAMESPACE, uuidv5 } from './ids.js';
 
-export const CHECKS = [
-  'TRANSACTION_BALANCED',
-  'TRIAL_BALANCE',
-  'PROJECTION_MATCHES_ENTRIES',
-  'ONE_TERMINAL_OUTCOME',
-  'LEDGER_ROWS_MATCH_EVENTS',
-  'CLEARING_NETS_ZERO',
-  'STATEMENT_MATCH',
-] as const;
+// The contracts' enums without OTHER, the default a reader takes for a newer symbol: this
+// service never reports one.
+export const CHECKS = symbolsWithout(ReconciliationCheckSymbols, 'OTHER');
 export type Check = (typeof CHECKS)[number];
 
 /** Every check a run performs when none are named (the statement match needs a statement). */
 export const DEFAULT_CHECKS: readonly Check[] = CHECKS.filter((c) => c !== 'STATEMENT_MATCH');
 
-export const DISCREPANCY_KINDS = [
-  'UNBALANCED_TRANSACTION',
-  'TRIAL_BALANCE_MISMATCH',
-  'PROJECTION_MISMATCH',
-  'MISSING_OUTCOME',
-  'DUPLICATE_OUTCOME',
-  'EVENT_WITHOUT_LEDGER_ROW',
-  'LEDGER_ROW_WITHOUT_EVENT',
-  'LEDGER_ROW_EVENT_MISMATCH',
-  'CLEARING_NOT_ZERO',
-  'STATEMENT_LINE_UNMATCHED',
-  'LEDGER_ENTRY_UNMATCHED',
-  'STATEMENT_AMOUNT_MISMATCH',
-] as const;
+export const DISCREPANCY_KINDS = symbolsWithout(DiscrepancyKindSymbols, 'OTHER');
 export type DiscrepancyKind = (typeof DISCREPANCY_KINDS)[number];
 
 export interface Finding {

@@ -1,10 +1,11 @@
 // Checks over ledger rows as plain values: per-transaction symmetry, the trial balance per
 // currency, the balance projection against SUM(entries), and ledger rows against the ledger's
 // outcome events. No I/O: the store reads the rows, these functions judge them.
+import { AccountTypeSymbols } from '@ledgerline/generated/avro/types';
 import { finding, type Finding } from './findings.js';
 import { addMinor, assertMinor } from './invariant.js';
 
-export const ACCOUNT_TYPES = ['ASSET', 'LIABILITY', 'EQUITY', 'REVENUE', 'EXPENSE'] as const;
+export const ACCOUNT_TYPES = AccountTypeSymbols;
 export type AccountType = (typeof ACCOUNT_TYPES)[number];
 export type Direction = 'DEBIT' | 'CREDIT';
 
