@@ -21,7 +21,8 @@ const USAGE = `usage: ledgerline <command>
   openapi-diff [--json] <previous.yaml> <new.yaml>
   contracts-check     compare contracts/ with the released contracts (contracts/released/)
   release             record the current contracts as released (after contracts-check)
-  register            register every subject with its compatibility mode (deploy step)`;
+  register            register every subject with its compatibility mode (deploy step)
+  dead-letters <list|show|replay> ...    records consumers gave up on (ledgerline dead-letters)`;
 
 const io = {
   readFile: (f: string) => readFile(f, 'utf8'),
@@ -84,6 +85,16 @@ export async function main(argv: string[]): Promise<number> {
         const recorded = await releaseContracts(contracts, path.join(CONTRACTS, 'released'));
         io.stdout(`released: ${recorded.length === 0 ? 'nothing changed' : recorded.join(', ')}`);
         return 0;
+      }
+      case 'dead-letters': {
+        // The platform reads and replays dead letters; the contracts name the topics.
+        const { runDeadLettersCli } = await import('@ledgerline/platform/dead-letters-cli');
+        const { allTopics, ledgerlineDeadLetterTopic } =
+          await import('@ledgerline/generated/topics');
+        return await runDeadLettersCli(rest, io, {
+          deadLetter: ledgerlineDeadLetterTopic,
+          sources: allTopics,
+        });
       }
       case 'register': {
         const contracts = await loadContracts(CONTRACTS);
