@@ -5,6 +5,7 @@ import type { LedgerCommandInput } from '@ledgerline/generated/avro/types';
 import type { Logger } from '@ledgerline/platform/log';
 import type { Pool } from '@ledgerline/platform/db';
 import { createHandlers } from '@ledgerline/ledger/api/handlers';
+import { DEVELOPMENT_ADJUSTMENT_CONTROL } from '@ledgerline/ledger/domain/adjustment-control';
 import { systemAccountsFor, type AccountSnapshot } from '@ledgerline/ledger/domain/accounts';
 import { emptyBatchView } from '@ledgerline/ledger/domain/batch';
 import { parseCurrencyCode } from '@ledgerline/ledger/domain/currencies';
@@ -126,6 +127,7 @@ async function apiCommand(
     serde: serde.asSerde(),
     topicPrefix: '',
     nudgeRelay: () => undefined,
+    adjustmentControl: DEVELOPMENT_ADJUSTMENT_CONTROL,
   });
   const handler = handlers[operation];
   if (handler === undefined) throw new Error(`the ledger API has no ${operation}`);

@@ -8,6 +8,7 @@ import {
   deployDatabase,
   developmentPassword,
 } from '@ledgerline/platform/deploy';
+import { isDevelopment } from '@ledgerline/platform/config';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createApiApp, listen } from '@ledgerline/platform/http/app';
 import { consumerProbes, dependencyProbes } from '@ledgerline/platform/http/readiness';
@@ -22,6 +23,10 @@ import {
 } from '@ledgerline/generated/openapi/ledger.document';
 import { createHandlers } from './api/handlers.js';
 import { LEDGER_APP_ROLE, ledgerDatabase } from './database.js';
+import {
+  adjustmentControlFromEnv,
+  type AdjustmentControlPolicy,
+} from './domain/adjustment-control.js';
 import {
   LEDGER_SCHEMA,
   createBatchHandler,
@@ -43,6 +48,8 @@ export interface LedgerConfig {
   host?: string;
   /** Development only: register missing schemas on first use. */
   autoRegisterSchemas: boolean;
+  /** Approval threshold and per-key daily caps of adjustments; from the environment if absent. */
+  adjustmentControl?: AdjustmentControlPolicy;
   log?: Logger;
 }
 
@@ -166,6 +173,8 @@ export async function startLedger(config: LedgerConfig): Promise<RunningLedger> 
       serde,
       topicPrefix: config.topicPrefix,
       nudgeRelay: () => relay.nudge(),
+      adjustmentControl:
+        config.adjustmentControl ?? adjustmentControlFromEnv(process.env, isDevelopment()),
     }),
     log,
     metrics,

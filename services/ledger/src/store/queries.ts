@@ -11,7 +11,6 @@ export type AccountView = Schemas['Account'];
 export type EntryView = Schemas['AccountEntry'];
 export type TransactionView = Schemas['Transaction'];
 export type CommandStatusView = Schemas['CommandStatus'];
-export type AdjustmentView = Schemas['Adjustment'];
 
 interface AccountRow {
   account_id: string;
@@ -202,7 +201,6 @@ interface CommandRow {
   type: CommandStatusView['type'];
   account_id: string;
   adjustment_id: string | null;
-  request: Record<string, unknown>;
   accepted_at: Date;
   outcome: 'APPLIED' | 'REJECTED' | null;
   rejection_reason: CommandStatusView['rejectionReason'];
@@ -212,7 +210,7 @@ interface CommandRow {
 }
 
 const COMMAND_SELECT = `SELECT c.command_id::text, c.type, c.account_id::text, c.adjustment_id::text,
-    c.request, c.accepted_at, a.outcome, a.rejection_reason, a.detail,
+    c.accepted_at, a.outcome, a.rejection_reason, a.detail,
     a.transaction_id::text, a.decided_at
   FROM ledger.api_commands c LEFT JOIN ledger.applied_commands a USING (command_id)`;
 
@@ -233,72 +231,13 @@ function commandView(row: CommandRow): CommandStatusView {
   };
 }
 
-function adjustmentView(row: CommandRow): AdjustmentView {
-  invariant(row.adjustment_id !== null, () => `command ${row.command_id} is no adjustment`);
-  const request = row.request as {
-    direction: AdjustmentView['direction'];
-    amountMinor: number;
-    currency: string;
-    reference: string;
-    reason: string;
-  };
-  const status =
-    row.outcome === null ? 'PENDING' : row.outcome === 'APPLIED' ? 'POSTED' : 'REJECTED';
-  return {
-    id: row.adjustment_id,
-    accountId: row.account_id,
-    direction: request.direction,
-    amountMinor: request.amountMinor,
-    currency: request.currency,
-    reference: request.reference,
-    reason: request.reason,
-    status,
-    transactionId: row.transaction_id,
-    rejectionReason: row.rejection_reason,
-    detail: status === 'REJECTED' ? row.detail : null,
-    createdAt: row.accepted_at.toISOString(),
-    decidedAt: row.decided_at?.toISOString() ?? null,
-  };
-}
-
 export async function findCommand(
   db: Queryable,
   commandId: string,
-): Promise<{ command: CommandStatusView; adjustment: AdjustmentView | null } | null> {
+): Promise<CommandStatusView | null> {
   const { rows } = await db.query<CommandRow>(`${COMMAND_SELECT} WHERE c.command_id = $1`, [
     commandId,
   ]);
   const row = rows[0];
-  if (row === undefined) return null;
-  return {
-    command: commandView(row),
-    adjustment: row.adjustment_id === null ? null : adjustmentView(row),
-  };
-}
-
-export async function findAdjustment(
-  db: Queryable,
-  adjustmentId: string,
-): Promise<AdjustmentView | null> {
-  const { rows } = await db.query<CommandRow>(`${COMMAND_SELECT} WHERE c.adjustment_id = $1`, [
-    adjustmentId,
-  ]);
-  const row = rows[0];
-  return row === undefined ? null : adjustmentView(row);
-}
-
-export async function findAdjustmentByKey(
-  db: Queryable,
-  accountId: string,
-  idempotencyKey: string,
-): Promise<{ commandId: string; requestFingerprint: string | null } | null> {
-  const { rows } = await db.query<{ command_id: string; request_fingerprint: string | null }>(
-    `SELECT command_id::text, request_fingerprint FROM ledger.api_commands
-      WHERE account_id = $1 AND idempotency_key = $2`,
-    [accountId, idempotencyKey],
-  );
-  const row = rows[0];
-  return row === undefined
-    ? null
-    : { commandId: row.command_id, requestFingerprint: row.request_fingerprint };
+  return row === undefined ? null : commandView(row);
 }
