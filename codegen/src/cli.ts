@@ -8,6 +8,7 @@ import { generate, loadContracts } from './generate.js';
 import { findDrift, writeGenerated } from './write.js';
 import { runCompatCli } from './compat/cli.js';
 import { checkAgainstReleased, releaseContracts } from './released.js';
+import { runContractsCheck } from './contracts-check.js';
 import { registerContracts } from './register.js';
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
@@ -17,9 +18,12 @@ const GENERATED = path.join(ROOT, 'generated');
 const USAGE = `usage: ledgerline <command>
   generate            write generated/ from contracts/
   check               fail when generated/ differs from what contracts/ produce
-  compat --mode <MODE> [--json] <new.avsc> [<previous.avsc> ...]
-  openapi-diff [--json] <previous.yaml> <new.yaml>
-  contracts-check     compare contracts/ with the released contracts (contracts/released/)
+  compat --mode <MODE> [--format F] <new.avsc> [<previous.avsc> ...]
+  compat --registry <url> --subject <subject> [--format F] <new.avsc>
+  openapi-diff [--format F] <previous.yaml> <new.yaml>
+                      F: text (default), json, markdown, sarif
+  contracts-check [--format text|json|markdown|sarif]
+                      compare contracts/ with the released contracts (contracts/released/)
   release             record the current contracts as released (after contracts-check)
   register            register every subject with its compatibility mode (deploy step)
   dead-letters <list|show|replay> ...    records consumers gave up on (ledgerline dead-letters)`;
@@ -63,18 +67,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'compat':
       case 'openapi-diff':
         return await runCompatCli(argv, io);
-      case 'contracts-check': {
-        const contracts = await loadContracts(CONTRACTS);
-        const problems = await checkAgainstReleased(contracts, path.join(CONTRACTS, 'released'));
-        if (problems.length > 0) {
-          io.stderr(
-            `contracts are not compatible with the released contracts:\n${problems.join('\n')}`,
-          );
-          return 1;
-        }
-        io.stdout('contracts are compatible with the released contracts');
-        return 0;
-      }
+      case 'contracts-check':
+        return await runContractsCheck(rest, CONTRACTS, io);
       case 'release': {
         const contracts = await loadContracts(CONTRACTS);
         const problems = await checkAgainstReleased(contracts, path.join(CONTRACTS, 'released'));

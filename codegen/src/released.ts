@@ -22,6 +22,8 @@ interface SubjectNow {
   compatibility: CompatibilityMode;
   schema: unknown;
   source: string;
+  /** Where the schema sits in `source`: a key is a field of its topic in topics.yaml. */
+  pointerPrefix: string;
 }
 
 function subjectsNow(contracts: Contracts): SubjectNow[] {
@@ -31,12 +33,14 @@ function subjectsNow(contracts: Contracts): SubjectNow[] {
       compatibility: t.keyCompatibility,
       schema: keySchemaOf(contracts.catalogue, t),
       source: 'contracts/topics.yaml',
+      pointerPrefix: `/topics/${t.name.replace(/~/g, '~0').replace(/\//g, '~1')}/key`,
     },
     {
       subject: `${t.name}-value`,
       compatibility: t.valueCompatibility,
       schema: selfContainedSchema(contracts.catalogue, t.value),
       source: contracts.catalogue.types.get(t.value)?.file ?? t.value,
+      pointerPrefix: '',
     },
   ]);
 }
@@ -53,12 +57,26 @@ async function readJson<T>(file: string): Promise<T | undefined> {
 const subjectFile = (dir: string, subject: string) => path.join(dir, 'subjects', `${subject}.json`);
 const openapiFile = (dir: string, service: string) => path.join(dir, 'openapi', `${service}.json`);
 
-/** One line per problem, naming the file and the field. Empty when compatible. */
-export async function checkAgainstReleased(
+/** A change that the released contracts do not allow: where it is and why. */
+export interface ReleasedProblem {
+  /** The contract file to change, relative to the repository root. */
+  file: string;
+  /** JSON pointer into that file (`/topics/<name>/key` for a key subject). */
+  pointer: string;
+  rule: string;
+  field?: string;
+  /** One line naming the file, the subject or API and the field. */
+  line: string;
+}
+
+/** Every problem, structured (for --format markdown and sarif). Empty when compatible. */
+export async function findReleasedProblems(
   contracts: Contracts,
   releasedDir: string,
-): Promise<string[]> {
-  const problems: string[] = [];
+  /** Where the contracts were loaded from, to name the OpenAPI files. */
+  contractsDir = 'contracts',
+): Promise<ReleasedProblem[]> {
+  const problems: ReleasedProblem[] = [];
   for (const now of subjectsNow(contracts)) {
     const released = await readJson<ReleasedSubject>(subjectFile(releasedDir, now.subject));
     if (!released || released.versions.length === 0) continue;
@@ -68,21 +86,42 @@ export async function checkAgainstReleased(
       released.versions as avsc.Schema[],
     );
     for (const p of result.problems) {
-      problems.push(
-        `${now.source}: subject ${now.subject} (${now.compatibility}): ${p.path}: ${p.rule}: ${p.message}`,
-      );
+      problems.push({
+        file: now.source,
+        pointer: now.pointerPrefix + (p.path === '/' ? '' : p.path),
+        rule: p.rule,
+        field: p.field,
+        line: `${now.source}: subject ${now.subject} (${now.compatibility}): ${p.path}: ${p.rule}: ${p.message}`,
+      });
     }
   }
   for (const [service, doc] of contracts.openapi) {
     const released = await readJson<Record<string, unknown>>(openapiFile(releasedDir, service));
     if (!released) continue;
+    // Relative to the working directory, as the Avro files are (contracts/... from the root).
+    const file = path.relative(
+      process.cwd(),
+      path.join(contractsDir, 'openapi', `${service}.yaml`),
+    );
     for (const change of findBreakingChanges(released, doc)) {
-      problems.push(
-        `contracts/openapi/${service}.yaml: ${change.pointer}: ${change.rule}: ${change.message}`,
-      );
+      problems.push({
+        file,
+        pointer: change.pointer,
+        rule: change.rule,
+        ...(change.field === undefined ? {} : { field: change.field }),
+        line: `${file}: ${change.pointer}: ${change.rule}: ${change.message}`,
+      });
     }
   }
   return problems;
+}
+
+/** One line per problem, naming the file and the field. Empty when compatible. */
+export async function checkAgainstReleased(
+  contracts: Contracts,
+  releasedDir: string,
+): Promise<string[]> {
+  return (await findReleasedProblems(contracts, releasedDir)).map((p) => p.line);
 }
 
 function stable(value: unknown): string {

@@ -1,11 +1,25 @@
-// `ledgerline compat` and `ledgerline openapi-diff`: read the files, run the pure checkers,
-// print one line per problem (or JSON). Exit 0 compatible, 1 incompatible, 2 unusable input.
+// `ledgerline compat` and `ledgerline openapi-diff`: read the files (or, with --registry, the
+// subject's registered versions), run the pure checkers, print one line per problem, or JSON,
+// Markdown (a pull-request comment) or SARIF (code-scanning annotations on the breaking line).
+// Exit 0 compatible, 1 incompatible, 2 unusable input.
 import { parse as parseYaml } from 'yaml';
+import { locatePointer } from './locate.js';
+import { fetchRegisteredSubject, RegistryQueryError } from './registry.js';
+import {
+  OUTPUT_FORMATS,
+  isOutputFormat,
+  renderMarkdown,
+  renderSarif,
+  type CheckReport,
+  type OutputFormat,
+  type ReportFinding,
+} from './report.js';
 import { AvroSchemaError, parseAvroSchema, type ParsedAvroSchema } from './avro-schema.js';
 import {
   COMPATIBILITY_MODES,
   checkCompatibility,
   isCompatibilityMode,
+  type CompatibilityMode,
   type CompatibilityResult,
   type ModeProblem,
   type ModeWarning,
@@ -17,15 +31,27 @@ export interface CompatIo {
   /** Receives whole lines of output; the stream adds a final newline when it is missing. */
   stdout(text: string): void;
   stderr(text: string): void;
+  /** SCHEMA_REGISTRY_* settings for --registry (default: none). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** SARIF paths are relative to it (default: the process's working directory). */
+  cwd?: string;
 }
+
+/** The version SARIF names as the tool's; the contracts toolbox is versioned with the repo. */
+export const TOOL_VERSION = '0.1.0';
 
 export const EXIT_COMPATIBLE = 0;
 export const EXIT_INCOMPATIBLE = 1;
 export const EXIT_INVALID_INPUT = 2;
 
-export const COMPAT_USAGE = `usage: ledgerline compat --mode <MODE> [--json] <new.avsc> [<previous.avsc> ...]
+export const COMPAT_USAGE = `usage: ledgerline compat --mode <MODE> [--format F] <new.avsc> [<previous.avsc> ...]
          (previous schemas oldest first; MODE: ${COMPATIBILITY_MODES.join(', ')})
-       ledgerline openapi-diff [--json] <previous.yaml> <new.yaml>`;
+       ledgerline compat --registry <url> --subject <subject> [--format F] <new.avsc>
+         (every registered version, under the subject's configured mode; basic auth from
+          --username + --password-file, SCHEMA_REGISTRY_USERNAME/PASSWORD or URL user-info;
+          TLS: --ca-file, --cert-file + --key-file)
+       ledgerline openapi-diff [--format F] <previous.yaml> <new.yaml>
+  F: ${OUTPUT_FORMATS.join(', ')} (--json is --format json)`;
 
 /** Input that cannot be checked: which file (if any) and what is wrong with it. */
 class InputError extends Error {
@@ -44,36 +70,66 @@ function usageError(message: string): InputError {
   return new InputError(undefined, message, true);
 }
 
-interface Args {
+// Options that take a value, per command; each may be given as `--name value` or `--name=value`.
+const VALUE_OPTIONS = {
+  compat: [
+    'mode',
+    'format',
+    'registry',
+    'subject',
+    'username',
+    'password-file',
+    'ca-file',
+    'cert-file',
+    'key-file',
+  ],
+  'openapi-diff': ['format'],
+} as const satisfies Record<string, readonly string[]>;
+
+type ValueOption = (typeof VALUE_OPTIONS)[keyof typeof VALUE_OPTIONS][number];
+
+export interface Args {
   command: string;
-  json: boolean;
-  mode: string | undefined;
+  format: OutputFormat;
+  /** Options with values, by name without dashes. */
+  options: Partial<Record<ValueOption, string>>;
   files: string[];
+}
+
+function valueOptionsOf(command: string): readonly string[] {
+  return command in VALUE_OPTIONS ? VALUE_OPTIONS[command as keyof typeof VALUE_OPTIONS] : [];
 }
 
 function parseArgs(argv: readonly string[]): Args {
   const [command = '', ...rest] = argv;
-  const args: Args = { command, json: false, mode: undefined, files: [] };
-  const takesMode = command === 'compat';
+  const args: Args = { command, format: 'text', options: {}, files: [] };
+  const known = valueOptionsOf(command);
   let optionsEnded = false;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i] ?? '';
     if (optionsEnded || !arg.startsWith('-')) {
       args.files.push(arg);
-    } else if (arg === '--') {
-      optionsEnded = true;
-    } else if (arg === '--json') {
-      args.json = true;
-    } else if (takesMode && arg === '--mode') {
-      i += 1;
-      args.mode = rest[i];
-      if (args.mode === undefined) throw usageError('--mode needs a value');
-    } else if (takesMode && arg.startsWith('--mode=')) {
-      args.mode = arg.slice('--mode='.length);
-    } else {
-      throw usageError(`unknown option ${arg}`);
+      continue;
     }
+    if (arg === '--') {
+      optionsEnded = true;
+      continue;
+    }
+    if (arg === '--json') {
+      args.options.format = 'json';
+      continue;
+    }
+    const [flag = '', inline] = arg.startsWith('--') ? arg.slice(2).split(/=(.*)/s, 2) : [''];
+    if (!known.includes(flag)) throw usageError(`unknown option ${arg}`);
+    const value = inline ?? rest[++i];
+    if (value === undefined || value === '') throw usageError(`--${flag} needs a value`);
+    args.options[flag as ValueOption] = value;
   }
+  const format = args.options.format ?? 'text';
+  if (!isOutputFormat(format)) {
+    throw usageError(`unknown format ${format} (expected one of ${OUTPUT_FORMATS.join(', ')})`);
+  }
+  args.format = format;
   return args;
 }
 
@@ -136,10 +192,13 @@ interface CompatReport {
   mode: CompatibilityResult['mode'];
   compatible: boolean;
   newFile: string;
+  /** Files, or with --registry `<subject> v<version> (id <id>)`, oldest first. */
   previousFiles: string[];
   checkedFiles: string[];
   problems: (ModeProblem & { readerFile: string; writerFile: string })[];
   warnings: (ModeWarning & { readerFile: string; writerFile: string })[];
+  /** With --registry: where the previous versions and the mode came from. */
+  registry?: { url: string; subject: string; modeSource: 'subject' | 'global' };
 }
 
 function withFiles<T extends ModeProblem | ModeWarning>(
@@ -162,54 +221,194 @@ function findingLine(finding: CompatReport['problems'][number] | CompatReport['w
   );
 }
 
-function printCompat(io: CompatIo, report: CompatReport, json: boolean) {
-  if (json) {
-    io.stdout(JSON.stringify(report, null, 2));
-    return;
-  }
-  for (const warning of report.warnings) io.stderr(`warning: ${findingLine(warning)}`);
+function compatSummary(report: CompatReport): string {
   const against =
     report.checkedFiles.length === 0
       ? report.mode === 'NONE'
         ? 'mode NONE checks nothing'
         : 'no previous version'
       : `checked against ${report.checkedFiles.join(', ')}`;
-  if (report.compatible) {
-    io.stdout(`compatible: ${report.newFile} under ${report.mode} (${against})`);
-    return;
-  }
+  if (report.compatible) return `compatible: ${report.newFile} under ${report.mode} (${against})`;
   const count = report.problems.length;
-  io.stdout(
-    `incompatible: ${report.newFile} under ${report.mode} (${against}): ${count} problem${count === 1 ? '' : 's'}`,
-  );
-  for (const problem of report.problems) io.stdout(findingLine(problem));
+  return `incompatible: ${report.newFile} under ${report.mode} (${against}): ${count} problem${count === 1 ? '' : 's'}`;
+}
+
+/** The findings located in the new file (a previous schema's path is looked up there too). */
+function compatCheckReport(report: CompatReport, newText: string): CheckReport {
+  const finding = (
+    f: CompatReport['problems'][number] | CompatReport['warnings'][number],
+    level: ReportFinding['level'],
+  ): ReportFinding => {
+    const location = locatePointer(newText, f.path);
+    return {
+      ruleId: f.rule,
+      level,
+      message: findingLine(f),
+      field: f.field,
+      file: report.newFile,
+      ...(location ? { location } : {}),
+    };
+  };
+  return {
+    command: 'compat',
+    compatible: report.compatible,
+    summary: compatSummary(report),
+    findings: [
+      ...report.problems.map((p) => finding(p, 'error')),
+      ...report.warnings.map((w) => finding(w, 'warning')),
+    ],
+  };
+}
+
+function printCompat(io: CompatIo, report: CompatReport, format: OutputFormat, newText: string) {
+  switch (format) {
+    case 'json':
+      io.stdout(JSON.stringify(report, null, 2));
+      return;
+    case 'markdown':
+      io.stdout(renderMarkdown(compatCheckReport(report, newText)));
+      return;
+    case 'sarif':
+      io.stdout(renderSarif(compatCheckReport(report, newText), sarifOptions(io)));
+      return;
+    case 'text':
+      break;
+  }
+  for (const warning of report.warnings) io.stderr(`warning: ${findingLine(warning)}`);
+  io.stdout(compatSummary(report));
+  if (!report.compatible) for (const problem of report.problems) io.stdout(findingLine(problem));
+}
+
+export function sarifOptions(io: CompatIo): { rootDir: string; toolVersion: string } {
+  return { rootDir: io.cwd ?? process.cwd(), toolVersion: TOOL_VERSION };
+}
+
+function modeOf(value: string): CompatibilityMode {
+  const mode = value.toUpperCase();
+  if (!isCompatibilityMode(mode)) {
+    throw usageError(`unknown mode ${value} (expected one of ${COMPATIBILITY_MODES.join(', ')})`);
+  }
+  return mode;
+}
+
+interface PreviousVersions {
+  mode: CompatibilityMode;
+  labels: string[];
+  schemas: ParsedAvroSchema[];
+  registry?: CompatReport['registry'];
+}
+
+function registryEnv(args: Args, io: CompatIo): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...io.env };
+  const { username, 'password-file': passwordFile } = args.options;
+  if ((username === undefined) !== (passwordFile === undefined)) {
+    throw usageError('--username and --password-file go together');
+  }
+  if (username !== undefined && passwordFile !== undefined) {
+    env['SCHEMA_REGISTRY_USERNAME'] = username;
+    env['SCHEMA_REGISTRY_PASSWORD_FILE'] = passwordFile;
+    delete env['SCHEMA_REGISTRY_PASSWORD'];
+  }
+  if (args.options['ca-file']) env['SCHEMA_REGISTRY_CA_FILE'] = args.options['ca-file'];
+  if (args.options['cert-file']) env['SCHEMA_REGISTRY_CERT_FILE'] = args.options['cert-file'];
+  if (args.options['key-file']) env['SCHEMA_REGISTRY_KEY_FILE'] = args.options['key-file'];
+  return env;
+}
+
+async function registryVersions(
+  args: Args,
+  io: CompatIo,
+  url: string,
+  subject: string,
+): Promise<PreviousVersions> {
+  const env = registryEnv(args, io);
+  // The password travels in a file (a secret on a command line shows in `ps`).
+  const passwordFile = env['SCHEMA_REGISTRY_PASSWORD_FILE'];
+  if (passwordFile !== undefined) {
+    env['SCHEMA_REGISTRY_PASSWORD'] = (await readText(io, passwordFile)).replace(/\r?\n$/, '');
+  }
+  const files = ['ca-file', 'cert-file', 'key-file'] as const;
+  const texts = new Map<string, string>();
+  for (const option of files) {
+    const file = args.options[option];
+    if (file !== undefined) texts.set(file, await readText(io, file));
+  }
+  let registered;
+  try {
+    registered = await fetchRegisteredSubject(
+      { url, env, readFile: (file) => texts.get(file) ?? '' },
+      subject,
+    );
+  } catch (error) {
+    if (error instanceof RegistryQueryError) throw new InputError(undefined, error.message);
+    if (error instanceof Error && error.name === 'TransportConfigError') {
+      throw usageError(error.message);
+    }
+    throw error;
+  }
+  const schemas = registered.versions.map((v) => {
+    try {
+      return parseAvroSchema(v.schema);
+    } catch (error) {
+      throw new InputError(
+        `${subject} v${v.version}`,
+        `registered schema is not valid Avro: ${errorMessage(error)}`,
+      );
+    }
+  });
+  return {
+    mode: registered.mode,
+    labels: registered.versions.map((v) => `${subject} v${v.version} (id ${v.id})`),
+    schemas,
+    registry: { url: url.replace(/\/\/[^@/]*@/, '//'), subject, modeSource: registered.modeSource },
+  };
 }
 
 async function runCompat(args: Args, io: CompatIo): Promise<number> {
-  if (args.mode === undefined) throw usageError('--mode is required');
-  const mode = args.mode.toUpperCase();
-  if (!isCompatibilityMode(mode)) {
-    throw usageError(
-      `unknown mode ${args.mode} (expected one of ${COMPATIBILITY_MODES.join(', ')})`,
-    );
-  }
+  const { registry, subject, mode } = args.options;
   const [newFile, ...previousFiles] = args.files;
   if (newFile === undefined) throw usageError('missing <new.avsc>');
-  const [parsedNew, ...parsedPrevious] = await readAll([newFile, ...previousFiles], (f) =>
-    readAvro(io, f),
-  );
-  const result = checkCompatibility(mode, parsedNew, parsedPrevious);
+  let previous: PreviousVersions;
+  let parsedNew: ParsedAvroSchema;
+  if (registry !== undefined || subject !== undefined) {
+    if (registry === undefined || subject === undefined) {
+      throw usageError('--registry and --subject go together');
+    }
+    if (mode !== undefined) throw usageError("--mode is the subject's own with --registry");
+    if (previousFiles.length > 0) {
+      throw usageError('with --registry, give only <new.avsc>: the registry has the versions');
+    }
+    [parsedNew] = (await readAll([newFile], (f) => readAvro(io, f))) as [ParsedAvroSchema];
+    previous = await registryVersions(args, io, registry, subject);
+  } else {
+    if (mode === undefined) throw usageError('--mode is required (or --registry and --subject)');
+    for (const option of [
+      'username',
+      'password-file',
+      'ca-file',
+      'cert-file',
+      'key-file',
+    ] as const) {
+      if (args.options[option] !== undefined) throw usageError(`--${option} needs --registry`);
+    }
+    const checkedMode = modeOf(mode);
+    const [first, ...rest] = await readAll([newFile, ...previousFiles], (f) => readAvro(io, f));
+    parsedNew = first as ParsedAvroSchema;
+    previous = { mode: checkedMode, labels: previousFiles, schemas: rest };
+  }
+  const result = checkCompatibility(previous.mode, parsedNew, previous.schemas);
   const report: CompatReport = {
     command: 'compat',
-    mode,
+    mode: previous.mode,
     compatible: result.compatible,
     newFile,
-    previousFiles,
-    checkedFiles: result.checkedIndexes.map((i) => previousFiles[i] ?? `#${i}`),
-    problems: result.problems.map((p) => withFiles(p, newFile, previousFiles)),
-    warnings: result.warnings.map((w) => withFiles(w, newFile, previousFiles)),
+    previousFiles: previous.labels,
+    checkedFiles: result.checkedIndexes.map((i) => previous.labels[i] ?? `#${i}`),
+    problems: result.problems.map((p) => withFiles(p, newFile, previous.labels)),
+    warnings: result.warnings.map((w) => withFiles(w, newFile, previous.labels)),
+    ...(previous.registry ? { registry: previous.registry } : {}),
   };
-  printCompat(io, report, args.json);
+  printCompat(io, report, args.format, await io.readFile(newFile));
   return report.compatible ? EXIT_COMPATIBLE : EXIT_INCOMPATIBLE;
 }
 
@@ -237,30 +436,84 @@ async function runOpenApiDiff(args: Args, io: CompatIo): Promise<number> {
     throw new InputError(file, `invalid OpenAPI document: ${error.problem}${where}`);
   }
   const compatible = changes.length === 0;
-  if (args.json) {
-    io.stdout(
-      JSON.stringify(
-        { command: 'openapi-diff', compatible, previousFile, newFile, changes },
-        null,
-        2,
-      ),
-    );
-  } else if (compatible) {
-    io.stdout(`compatible: no breaking changes from ${previousFile} to ${newFile}`);
-  } else {
-    const count = changes.length;
-    io.stdout(
-      `incompatible: ${count} breaking change${count === 1 ? '' : 's'} from ${previousFile} to ${newFile}`,
-    );
-    for (const change of changes) io.stdout(changeLine(change));
+  const count = changes.length;
+  const summary = compatible
+    ? `compatible: no breaking changes from ${previousFile} to ${newFile}`
+    : `incompatible: ${count} breaking change${count === 1 ? '' : 's'} from ${previousFile} to ${newFile}`;
+  switch (args.format) {
+    case 'json':
+      io.stdout(
+        JSON.stringify(
+          { command: 'openapi-diff', compatible, previousFile, newFile, changes },
+          null,
+          2,
+        ),
+      );
+      break;
+    case 'markdown':
+    case 'sarif': {
+      const newText = await io.readFile(newFile);
+      const report: CheckReport = {
+        command: 'openapi-diff',
+        compatible,
+        summary,
+        findings: changes.map((change) => openApiFinding(change, newFile, newText)),
+      };
+      io.stdout(
+        args.format === 'markdown' ? renderMarkdown(report) : renderSarif(report, sarifOptions(io)),
+      );
+      break;
+    }
+    case 'text':
+      io.stdout(summary);
+      for (const change of changes) io.stdout(changeLine(change));
+      break;
   }
   return compatible ? EXIT_COMPATIBLE : EXIT_INCOMPATIBLE;
+}
+
+const RULE_KEYWORDS: readonly (readonly [string, string])[] = [
+  ['EXCLUSIVE_MAXIMUM_DECREASED', 'exclusiveMaximum'],
+  ['EXCLUSIVE_MAXIMUM_INCREASED', 'exclusiveMaximum'],
+  ['EXCLUSIVE_MINIMUM_INCREASED', 'exclusiveMinimum'],
+  ['EXCLUSIVE_MINIMUM_DECREASED', 'exclusiveMinimum'],
+  ['_MAXIMUM_DECREASED', 'maximum'],
+  ['_MAXIMUM_INCREASED', 'maximum'],
+  ['_MINIMUM_INCREASED', 'minimum'],
+  ['_MINIMUM_DECREASED', 'minimum'],
+  ['MAX_LENGTH_DECREASED', 'maxLength'],
+  ['MAX_LENGTH_INCREASED', 'maxLength'],
+  ['MIN_LENGTH_INCREASED', 'minLength'],
+  ['MIN_LENGTH_DECREASED', 'minLength'],
+  ['MAX_ITEMS_DECREASED', 'maxItems'],
+  ['MAX_ITEMS_INCREASED', 'maxItems'],
+  ['MIN_ITEMS_INCREASED', 'minItems'],
+  ['MIN_ITEMS_DECREASED', 'minItems'],
+  ['ENUM_VALUE_REMOVED', 'enum'],
+  ['ENUM_VALUE_ADDED', 'enum'],
+  ['TYPE_CHANGED', 'type'],
+];
+
+/** A breaking change as a report finding, located in the new document's text. */
+export function openApiFinding(change: BreakingChange, file: string, text: string): ReportFinding {
+  // A rule about one keyword (a bound, the enum, the type) points at that keyword's line.
+  const keyword = RULE_KEYWORDS.find(([suffix]) => change.rule.endsWith(suffix))?.[1];
+  const atKeyword = keyword ? locatePointer(text, `${change.pointer}/${keyword}`) : undefined;
+  const location = atKeyword?.exact ? atKeyword : locatePointer(text, change.pointer);
+  return {
+    ruleId: change.rule,
+    level: 'error',
+    message: changeLine(change),
+    ...(change.field === undefined ? {} : { field: change.field }),
+    file,
+    ...(location ? { location } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
 
 function printInputError(io: CompatIo, args: Args | undefined, error: InputError) {
-  if (args?.json) {
+  if (args?.format === 'json') {
     const body = { command: args.command, error: { file: error.file, message: error.message } };
     io.stdout(JSON.stringify(body, null, 2));
     return;
