@@ -30,7 +30,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Metrics in the Prometheus text exposition format (version 0.0.4). Open without a credential to loopback callers (a scraper on the same host); anyone else needs `metrics:read`.
+         * @description Metrics in the Prometheus text exposition format (version 0.0.4).
          */
         get: operations["getMetrics"];
         put?: never;
@@ -314,8 +314,11 @@ export interface components {
             checks: {
                 [key: string]: components["schemas"]["DependencyCheck"];
             };
-            /** @enum {string} */
-            status: "ready" | "not_ready";
+            /**
+             * @description ready: every check is up. degraded (HTTP 200): only the schema registry is down; the service keeps encoding and decoding with the schemas it has cached. not_ready (HTTP 503): PostgreSQL or Kafka is unreachable, or a consumer crashed or is stuck.
+             * @enum {string}
+             */
+            status: "ready" | "degraded" | "not_ready";
         };
         /**
          * @description SHA-256 digest, 64 lower-case hexadecimal characters.
@@ -383,29 +386,9 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The credential is valid but lacks the scope this operation declares (named in `detail` and `scope`), or is bound to accounts the request does not involve. */
-        Forbidden: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
         /** @description An unexpected error; nothing was changed. */
         InternalError: {
             headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
-        /** @description No credential, a malformed one, or one that is unknown, expired or revoked. The `WWW-Authenticate` header names the scheme. */
-        Unauthorized: {
-            headers: {
-                /** @description The Bearer challenge (RFC 6750). */
-                "WWW-Authenticate"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -469,8 +452,6 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
         };
     };
     getReadyz: {
@@ -568,8 +549,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
             /** @description The window is empty (from is not before to). */
             422: {
                 headers: {
@@ -628,8 +607,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -669,8 +646,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -704,8 +679,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["AnchorUnavailable"];
         };

@@ -2566,9 +2566,11 @@ export const ledgerApiDocument: OpenApiDocument = {
         ],
         "properties": {
           "status": {
+            "description": "ready: every check is up. degraded (HTTP 200): only the schema registry is down; the service keeps encoding and decoding with the schemas it has cached. not_ready (HTTP 503): PostgreSQL or Kafka is unreachable, or a consumer crashed or is stuck.",
             "type": "string",
             "enum": [
               "ready",
+              "degraded",
               "not_ready"
             ]
           },

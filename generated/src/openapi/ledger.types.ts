@@ -633,8 +633,11 @@ export interface components {
             checks: {
                 [key: string]: components["schemas"]["DependencyCheck"];
             };
-            /** @enum {string} */
-            status: "ready" | "not_ready";
+            /**
+             * @description ready: every check is up. degraded (HTTP 200): only the schema registry is down; the service keeps encoding and decoding with the schemas it has cached. not_ready (HTTP 503): PostgreSQL or Kafka is unreachable, or a consumer crashed or is stuck.
+             * @enum {string}
+             */
+            status: "ready" | "degraded" | "not_ready";
         };
         /**
          * @description Why the ledger refused a command (OTHER for anything else; the list may grow).

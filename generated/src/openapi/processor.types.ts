@@ -30,7 +30,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Metrics in the Prometheus text exposition format (version 0.0.4). Open without a credential to loopback callers (a scraper on the same host); anyone else needs `metrics:read`.
+         * @description Metrics in the Prometheus text exposition format (version 0.0.4).
          */
         get: operations["getMetrics"];
         put?: never;
@@ -294,8 +294,11 @@ export interface components {
             checks: {
                 [key: string]: components["schemas"]["DependencyCheck"];
             };
-            /** @enum {string} */
-            status: "ready" | "not_ready";
+            /**
+             * @description ready: every check is up. degraded (HTTP 200): only the schema registry is down; the service keeps encoding and decoding with the schemas it has cached. not_ready (HTTP 503): PostgreSQL or Kafka is unreachable, or a consumer crashed or is stuck.
+             * @enum {string}
+             */
+            status: "ready" | "degraded" | "not_ready";
         };
         Refund: {
             amountMinor: components["schemas"]["AmountMinor"];
@@ -378,15 +381,6 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The credential is valid but lacks the scope this operation declares (named in `detail` and `scope`), or is bound to accounts the request does not involve. */
-        Forbidden: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
         /** @description A request with the same Idempotency-Key is still being processed; retry later. */
         IdempotencyKeyInUse: {
             headers: {
@@ -426,17 +420,6 @@ export interface components {
         /** @description The body is larger than 16 KiB. */
         PayloadTooLarge: {
             headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
-        /** @description No credential, a malformed one, or one that is unknown, expired or revoked. The `WWW-Authenticate` header names the scheme. */
-        Unauthorized: {
-            headers: {
-                /** @description The Bearer challenge (RFC 6750). */
-                "WWW-Authenticate"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -530,8 +513,6 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
         };
     };
     getReadyz: {
@@ -618,8 +599,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -654,8 +633,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
             409: components["responses"]["IdempotencyKeyInUse"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -696,8 +673,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
@@ -739,8 +714,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             /** @description The refund conflicts with the payment's state: it is not COMPLETED or PARTIALLY_REFUNDED, the amount exceeds what remains refundable, or a request with the same Idempotency-Key is still being processed. */
             409: {
@@ -787,8 +760,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
