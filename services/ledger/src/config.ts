@@ -4,6 +4,7 @@ import { intSetting, isDevelopment, platformEndpoints } from '@ledgerline/platfo
 import { roleDatabaseUrl } from '@ledgerline/platform/deploy';
 import { assertProductionSecrets } from '@ledgerline/platform/secrets';
 import { LEDGER_APP_ROLE } from './database.js';
+import { adjustmentControlFromEnv } from './domain/adjustment-control.js';
 import type { LedgerConfig } from './service.js';
 
 export function ledgerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
@@ -18,5 +19,7 @@ export function ledgerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Ledge
     port: intSetting(env, 'LEDGER_PORT', 8082, 0, 65_535),
     host: env['LEDGER_HOST'] ?? '127.0.0.1',
     autoRegisterSchemas: development,
+    // Before anything is started: without a threshold and a cap, production refuses to start.
+    adjustmentControl: adjustmentControlFromEnv(env, development),
   };
 }
