@@ -7,6 +7,7 @@ export interface SetupData {
 }
 
 export function serviceUrls(): Record<'processor' | 'ledger' | 'reconciliation' | 'audit', string>;
+export function authHeaders(): Record<'Authorization', string>;
 export function uuid(): string;
 export function k6Setup(scenario: ResolvedScenario): SetupData;
 export function k6Iteration(scenario: ResolvedScenario, data: SetupData): void;

@@ -27,6 +27,16 @@ export function serviceUrls() {
   };
 }
 
+/**
+ * `Authorization` for every request: k6 authenticates like any client, with the API key in
+ * LEDGERLINE_API_KEY (needs the scopes of the scenario's operations; `npm start` prints one).
+ */
+export function authHeaders() {
+  const key = __ENV.LEDGERLINE_API_KEY;
+  if (!key) fail('set LEDGERLINE_API_KEY to an API key (npx ledgerline keys create)');
+  return { Authorization: `Bearer ${key}` };
+}
+
 /** Version 4 UUID from Math.random: load-test ids need uniqueness, not secrecy. */
 export function uuid() {
   return 'xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx'.replace(/[xy]/g, (c) => {
@@ -45,7 +55,7 @@ function send(plan, urls) {
     `${urls[plan.service]}${plan.path}`,
     plan.body === undefined ? null : JSON.stringify(plan.body),
     {
-      headers: plan.headers,
+      headers: { ...plan.headers, ...authHeaders() },
       tags: { name: plan.name },
       responseCallback: http.expectedStatuses(...plan.expectedStatuses),
     },
@@ -91,7 +101,10 @@ export function k6Setup(scenario) {
       // An adjustment still PENDING (202) is decided shortly: follow its Location.
       for (let poll = 0; res.status === 202 && poll < 100; poll += 1) {
         sleep(0.05);
-        res = http.get(`${urls.ledger}${res.headers['Location']}`, { tags: { name: 'setup' } });
+        res = http.get(`${urls.ledger}${res.headers['Location']}`, {
+          headers: authHeaders(),
+          tags: { name: 'setup' },
+        });
         if (res.status === 200 && observed(res).json?.['status'] !== 'PENDING') break;
       }
       const body = observed(res).json;
@@ -144,7 +157,9 @@ export function k6Teardown(scenario, data) {
   const runId = String(run?.['id']);
   for (let poll = 0; finished !== null && !runFinished(finished) && poll < 600; poll += 1) {
     sleep(0.2);
-    finished = observed(http.get(`${urls.reconciliation}/v1/runs/${runId}`)).json;
+    finished = observed(
+      http.get(`${urls.reconciliation}/v1/runs/${runId}`, { headers: authHeaders() }),
+    ).json;
   }
   record(
     {

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { createLedgerClient } from '@ledgerline/generated/openapi/ledger.client';
 import { createProcessorClient } from '@ledgerline/generated/openapi/processor.client';
+import { readDevelopmentKey } from '@ledgerline/platform/auth/development-key';
 import {
   balanceMinor,
   clearingAccountId,
@@ -40,8 +41,14 @@ if (!Number.isSafeInteger(paymentCount) || paymentCount < 10 || paymentCount > 1
   throw new Error(`DEMO_PAYMENTS must be an integer in 10..10000`);
 }
 
-const ledgerApi = createLedgerClient(ledgerUrl);
-const processorApi = createProcessorClient(processorUrl);
+// LEDGERLINE_API_KEY, or the development key `npm start` printed (needs payments, refunds and
+// ledger scopes: opening and funding accounts, freezing one).
+const apiKey = await readDevelopmentKey(env);
+if (apiKey === undefined) {
+  throw new Error('set LEDGERLINE_API_KEY (or run `npm start`, which creates a development key)');
+}
+const ledgerApi = createLedgerClient(ledgerUrl, { credential: apiKey });
+const processorApi = createProcessorClient(processorUrl, { credential: apiKey });
 
 type Kind = 'normal' | 'insufficient' | 'frozen-payee';
 interface Sent {

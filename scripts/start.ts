@@ -12,10 +12,16 @@ import { loadContracts } from '@ledgerline/codegen/generate';
 import { registerContracts } from '@ledgerline/codegen/register';
 import { createKafka, ensureTopics } from '@ledgerline/platform/kafka';
 import { redactSecrets } from '@ledgerline/platform/log';
-import { REPO_ROOT } from '@ledgerline/platform/config';
+import { REPO_ROOT, isDevelopment } from '@ledgerline/platform/config';
 import { allTopics } from '@ledgerline/generated/topics';
 import { migrateAll } from './databases.js';
 import { createLedgerClient, type LedgerClient } from '@ledgerline/generated/openapi/ledger.client';
+import { auditApiDocument } from '@ledgerline/generated/openapi/audit.document';
+import { ledgerApiDocument } from '@ledgerline/generated/openapi/ledger.document';
+import { processorApiDocument } from '@ledgerline/generated/openapi/processor.document';
+import { reconciliationApiDocument } from '@ledgerline/generated/openapi/reconciliation.document';
+import { ensureDevelopmentKey } from '@ledgerline/platform/auth/development-key';
+import { documentScopes } from '@ledgerline/platform/http/auth';
 
 type Env = NodeJS.ProcessEnv;
 type ServiceModule = Record<string, unknown>;
@@ -149,7 +155,7 @@ function formatMinor(amountMinor: number): string {
   return `${(amountMinor / 100).toFixed(2)} ${DEMO_CURRENCY}`;
 }
 
-function tryItLines(processorUrl: string): string[] {
+function tryItLines(processorUrl: string, apiKey: string): string[] {
   const [payer, payee] = DEMO_ACCOUNTS;
   const body = JSON.stringify({
     payerAccountId: payer.id,
@@ -161,11 +167,14 @@ function tryItLines(processorUrl: string): string[] {
   return [
     `Try it (${payer.name} pays ${payee.name} 12.50 ${DEMO_CURRENCY}, then read the payment back):`,
     '',
+    `  export LEDGERLINE_API_KEY=${apiKey}`,
     `  PAYMENT_ID=$(curl -s -X POST ${processorUrl}/v1/payments \\`,
+    `    -H "Authorization: Bearer $LEDGERLINE_API_KEY" \\`,
     `    -H 'Content-Type: application/json' -H "Idempotency-Key: demo-$(date +%s%N)" \\`,
     `    -d '${body}' \\`,
     `    | sed -E 's/.*"id":"([^"]+)".*/\\1/'); echo "$PAYMENT_ID"`,
-    `  sleep 1; curl -s ${processorUrl}/v1/payments/$PAYMENT_ID; echo`,
+    `  sleep 1; curl -s -H "Authorization: Bearer $LEDGERLINE_API_KEY" \\`,
+    `    ${processorUrl}/v1/payments/$PAYMENT_ID; echo`,
   ];
 }
 
@@ -234,7 +243,24 @@ async function main(runId: string): Promise<void> {
 
     const ledger = services.find((s) => s.name === 'ledger');
     const processor = services.find((s) => s.name === 'processor');
-    const balances = ledger ? await seedDemoAccounts(createLedgerClient(ledger.url)) : undefined;
+    // Development only: one key with every scope, created once and kept in LEDGERLINE_HOME,
+    // so the demo accounts, the printed curl and `npm run demo` authenticate like any client.
+    const demoKey = isDevelopment(process.env)
+      ? await ensureDevelopmentKey(stack.databaseUrl, [
+          ...new Set(
+            [
+              ledgerApiDocument,
+              processorApiDocument,
+              reconciliationApiDocument,
+              auditApiDocument,
+            ].flatMap(documentScopes),
+          ),
+        ])
+      : undefined;
+    const balances =
+      ledger && demoKey
+        ? await seedDemoAccounts(createLedgerClient(ledger.url, { credential: demoKey.secret }))
+        : undefined;
 
     console.log(`\nLedgerline is up (${((Date.now() - started) / 1000).toFixed(1)} s):`);
     console.log(`  Kafka            ${stack.kafkaBrokers.join(',')}`);
@@ -253,9 +279,17 @@ async function main(runId: string): Promise<void> {
         console.log(`  ${account.name.padEnd(6)} ${account.id}  balance ${formatMinor(balance)}`);
       }
     }
-    if (processor !== undefined && balances !== undefined) {
+    if (demoKey !== undefined) {
+      console.log(
+        `\nDevelopment API key (every scope; ${demoKey.created ? 'created now' : 'created earlier'}, kept in .ledgerline/):`,
+      );
+      console.log(`  ${demoKey.secret}`);
+    } else {
+      console.log('\nCreate an API key: npx ledgerline keys create --name <who> --scopes <scopes>');
+    }
+    if (processor !== undefined && balances !== undefined && demoKey !== undefined) {
       console.log('');
-      for (const line of tryItLines(processor.url)) console.log(line);
+      for (const line of tryItLines(processor.url, demoKey.secret)) console.log(line);
     }
     console.log(
       '\nMore traffic: `npm run demo` in another terminal. Quieter logs: LOG_LEVEL=warn.',

@@ -26,6 +26,7 @@ const USAGE = `usage: ledgerline <command>
                       compare contracts/ with the released contracts (contracts/released/)
   release             record the current contracts as released (after contracts-check)
   register            register every subject with its compatibility mode (deploy step)
+  keys <create|list|revoke|rotate> ...   API keys of machine clients (ledgerline keys --help)
   dead-letters <list|show|replay> ...    records consumers gave up on (ledgerline dead-letters)`;
 
 const io = {
@@ -89,6 +90,11 @@ export async function main(argv: string[]): Promise<number> {
           deadLetter: ledgerlineDeadLetterTopic,
           sources: allTopics,
         });
+      }
+      case 'keys': {
+        // The platform owns API keys; the CLI only gives them the `ledgerline` command.
+        const { runKeysCli } = await import('@ledgerline/platform/auth/keys-cli');
+        return await runKeysCli(rest, io);
       }
       case 'register': {
         const contracts = await loadContracts(CONTRACTS);

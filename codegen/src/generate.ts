@@ -210,8 +210,19 @@ async function openapiFiles(
   let client = `${HEADER}/* eslint-disable */\nimport createClient, { type Client, type ClientOptions } from 'openapi-fetch';\n`;
   client += `import type { paths } from './${service}.types.js';\n\n`;
   client += `export type ${P}Client = Client<paths>;\n\n`;
+  // The credential is a required option: every caller decides how it authenticates, and only
+  // the open probes (/healthz, /readyz) may be called with \`credential: undefined\`.
+  client += `export interface ${P}ClientOptions extends Omit<ClientOptions, 'baseUrl'> {\n`;
+  client += `  /** API key (llk_...) or access token, sent as \`Authorization: Bearer\`; undefined only for the open probes. */\n`;
+  client += `  credential: string | undefined;\n}\n\n`;
   client += `/** Typed HTTP client of the ${service} API (openapi-fetch over contracts/openapi/${service}.yaml). */\n`;
-  client += `export function create${P}Client(baseUrl: string, options: Omit<ClientOptions, 'baseUrl'> = {}): ${P}Client {\n  return createClient<paths>({ ...options, baseUrl });\n}\n`;
+  client += `export function create${P}Client(baseUrl: string, options: ${P}ClientOptions): ${P}Client {\n`;
+  client += `  const { credential, ...clientOptions } = options;\n`;
+  client += `  const client = createClient<paths>({ ...clientOptions, baseUrl });\n`;
+  client += `  if (credential !== undefined) {\n`;
+  client += `    const authorization = \`Bearer \${credential}\`;\n`;
+  client += `    client.use({\n      onRequest({ request }) {\n        request.headers.set('authorization', authorization);\n        return request;\n      },\n    });\n  }\n`;
+  client += `  return client;\n}\n`;
   files.set(`src/openapi/${service}.client.ts`, client);
   return files;
 }

@@ -3,12 +3,16 @@
 // topic prefix), talked to only through their generated HTTP clients and their Kafka topics.
 import { randomUUID } from 'node:crypto';
 import { EventSerde } from '@ledgerline/platform/events/serde';
+import { documentScopes } from '@ledgerline/platform/http/auth';
 import {
+  createTestApiKey,
   createTestEnvironment,
   deployTestDatabase,
   testRoleUrl,
   type TestEnvironment,
 } from '@ledgerline/platform/testing';
+import { ledgerApiDocument } from '@ledgerline/generated/openapi/ledger.document';
+import { processorApiDocument } from '@ledgerline/generated/openapi/processor.document';
 import { allTopics } from '@ledgerline/generated/topics';
 import { createLedgerClient, type LedgerClient } from '@ledgerline/generated/openapi/ledger.client';
 import {
@@ -37,6 +41,8 @@ export interface E2ePlatform {
   readonly processor: RunningProcessor;
   readonly ledgerApi: LedgerClient;
   readonly processorApi: ProcessorClient;
+  /** The operator key the clients above use: every scope of the ledger and processor APIs. */
+  readonly operatorKey: string;
   readonly serde: EventSerde;
   stop(): Promise<void>;
 }
@@ -71,12 +77,20 @@ export async function startPlatform(name: string): Promise<E2ePlatform> {
     throw error;
   }
   const serde = new EventSerde({ registryUrl: env.schemaRegistryUrl, autoRegister: true });
+  // The clients authenticate like a user's would: an API key with the scopes the tests need.
+  const operatorKey = await createTestApiKey(env.databaseUrl, {
+    name: 'e2e-operator',
+    scopes: [
+      ...new Set([...documentScopes(ledgerApiDocument), ...documentScopes(processorApiDocument)]),
+    ],
+  });
   return {
     env,
     ledger,
     processor,
-    ledgerApi: createLedgerClient(ledger.url),
-    processorApi: createProcessorClient(processor.url),
+    ledgerApi: createLedgerClient(ledger.url, { credential: operatorKey }),
+    processorApi: createProcessorClient(processor.url, { credential: operatorKey }),
+    operatorKey,
     serde,
     async stop() {
       await processor.stop();

@@ -25,6 +25,7 @@ import pg from 'pg';
 import type { Consumer } from 'kafkajs';
 import { REPO_ROOT, intSetting } from '@ledgerline/platform/config';
 import {
+  createTestApiKey,
   createTestEnvironment,
   spawnService,
   type ServiceProcess,
@@ -42,7 +43,7 @@ import {
 } from '../../k6/scenarios.js';
 import { driveStream } from './generator.js';
 import { Samples, percentile, type TrendSummary } from './metrics.js';
-import { ensureLocalStack } from './platform.js';
+import { allApiScopes, ensureLocalStack } from './platform.js';
 import { startCpuProfile } from '@ledgerline/platform/cpu-profile';
 import { CpuSampler, findStackPids } from '@ledgerline/platform/procstat';
 import { rawPostingCeiling } from '@ledgerline/ledger/bench/raw-ceiling';
@@ -217,6 +218,11 @@ async function main(): Promise<void> {
     throw error;
   }
   const urls = Object.fromEntries(services.map((s) => [s.name, s.url]));
+  // The bench authenticates like any client: one key with every scope of the four APIs.
+  const credential = await createTestApiKey(testEnv.adminDatabaseUrl, {
+    name: 'bench',
+    scopes: await allApiScopes(),
+  });
   const owner = new pg.Pool({ connectionString: testEnv.adminDatabaseUrl, max: 2 });
   const kafkaAdmin = createKafka(testEnv.kafkaBrokers, 'bench-lag').admin();
   await kafkaAdmin.connect();
@@ -225,7 +231,7 @@ async function main(): Promise<void> {
   try {
     process.stderr.write(`opening and funding ${accountCount} accounts ...\n`);
     const scenario = { ...resolveScenario('steady', false), accounts: accountCount };
-    const accountIds = await setupAccounts(scenario, urls);
+    const accountIds = await setupAccounts(scenario, urls, credential);
     await watcher.start(testEnv.kafkaBrokers, testEnv.schemaRegistryUrl, testEnv.topicPrefix);
     const state: LoadState = createLoadState(accountIds);
     const accepted = new Map<string, Accepted>();
@@ -261,7 +267,7 @@ async function main(): Promise<void> {
         startedAtMs: 0,
         nowMs: 0,
       });
-      const response = await send(urlOf(urls, 'processor'), plan);
+      const response = await send(urlOf(urls, 'processor'), plan, credential);
       const doneAtMs = performance.now();
       observeResponse(plan, response, state);
       const b = bucket(second(doneAtMs));
@@ -403,7 +409,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 200));
     }
     process.stderr.write('verifying exactly-once ...\n');
-    const verification = await verify(owner, urls, accepted, watcher);
+    const verification = await verify(owner, urls, credential, accepted, watcher);
     process.stderr.write(`raw PostgreSQL ceiling: ${rawSteps} posting rows ...\n`);
     const raw = await rawPostingCeiling(
       testEnv.adminDatabaseUrl.replace(/\/[^/]*$/, '/ledgerline'),
@@ -465,6 +471,7 @@ async function main(): Promise<void> {
 async function verify(
   owner: pg.Pool,
   urls: Record<string, string | undefined>,
+  credential: string,
   accepted: Map<string, Accepted>,
   watcher: CompletionWatcher,
 ): Promise<{
@@ -499,26 +506,34 @@ async function verify(
   const byStep = Object.fromEntries(steps.rows.map((r) => [r.step, r]));
   const mismatches = await verifyProjection(owner);
   let clearingBalanceMinor: number | null = null;
-  const system = await send(urls['ledger'] ?? '', {
-    name: 'systemAccounts',
-    service: 'ledger',
-    method: 'GET',
-    path: '/v1/system-accounts?currency=EUR',
-    headers: {},
-    expectedStatuses: [200],
-  });
+  const system = await send(
+    urls['ledger'] ?? '',
+    {
+      name: 'systemAccounts',
+      service: 'ledger',
+      method: 'GET',
+      path: '/v1/system-accounts?currency=EUR',
+      headers: {},
+      expectedStatuses: [200],
+    },
+    credential,
+  );
   const clearing = (
     system.json as { items?: { id: string; systemKind: string }[] } | null
   )?.items?.find((a) => a.systemKind === 'CLEARING');
   if (clearing !== undefined) {
-    const balance = await send(urls['ledger'] ?? '', {
-      name: 'balance',
-      service: 'ledger',
-      method: 'GET',
-      path: `/v1/accounts/${clearing.id}/balance`,
-      headers: {},
-      expectedStatuses: [200],
-    });
+    const balance = await send(
+      urls['ledger'] ?? '',
+      {
+        name: 'balance',
+        service: 'ledger',
+        method: 'GET',
+        path: `/v1/accounts/${clearing.id}/balance`,
+        headers: {},
+        expectedStatuses: [200],
+      },
+      credential,
+    );
     clearingBalanceMinor = (balance.json as { balanceMinor?: number } | null)?.balanceMinor ?? null;
   }
   // Warm-up payments are in the database too: every payment there must be COMPLETED.

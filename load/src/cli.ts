@@ -4,6 +4,7 @@
 // met, 99 when one is breached (k6's code), 2 when the scenario could not run, 1 on a crash.
 // `all` runs every scenario in turn.
 import { SCENARIO_NAMES, type ServiceName } from '../../k6/scenarios.js';
+import { readDevelopmentKey } from '@ledgerline/platform/auth/development-key';
 import { ensureLocalStack, type ServiceUrls } from './platform.js';
 import { EXIT_NOT_RUN, runScenario, type RunResult } from './runner.js';
 
@@ -46,13 +47,17 @@ async function main(): Promise<number> {
   const smoke = args.includes('--smoke');
   const external = Object.keys(urls).length > 0;
   if (!external) await ensureLocalStack();
+  // Services at URLs are called with LEDGERLINE_API_KEY (or the key `npm start` printed).
+  const credential = external ? await readDevelopmentKey() : undefined;
+  if (external && credential === undefined)
+    usage('set LEDGERLINE_API_KEY to a key with the scopes the scenario needs');
   let worst = 0;
   const results: RunResult[] = [];
   for (const name of names) {
     const result = await runScenario({
       scenario: name,
       smoke,
-      ...(external ? { urls } : {}),
+      ...(external ? { urls, ...(credential === undefined ? {} : { credential }) } : {}),
       thresholdOverrides,
       reportName: args.includes('--no-report') ? null : `load-${name}${smoke ? '-smoke' : ''}`,
     });

@@ -8,6 +8,8 @@ export type ServiceUrls = Partial<Record<ServiceName, string>>;
 
 export interface LoadPlatform {
   readonly urls: ServiceUrls;
+  /** The API key every request presents (an operator key with every scope the load uses). */
+  readonly credential: string | undefined;
   /** Set when the services run in this process. */
   readonly env: TestEnvironment | null;
   /** Why a service that was asked for is not there (e.g. reconciliation not finished). */
@@ -44,6 +46,12 @@ export async function startInProcessPlatform(options: InProcessOptions): Promise
   const env = await createTestEnvironment(options.name, allTopics);
   // The deploy step first, as the admin; each service gets only its own role's URL.
   await deployTestDatabase(env, SERVICE_DATABASES);
+  const { createTestApiKey } = await import('@ledgerline/platform/testing');
+  // The load authenticates like any client: one key with every scope of the four APIs.
+  const credential = await createTestApiKey(env.databaseUrl, {
+    name: `load-${options.name}`,
+    scopes: await allApiScopes(),
+  });
   const stops: (() => Promise<void>)[] = [];
   const urls: ServiceUrls = {};
   const unavailable: Partial<Record<ServiceName, string>> = {};
@@ -103,7 +111,21 @@ export async function startInProcessPlatform(options: InProcessOptions): Promise
     await stop();
     throw error;
   }
-  return { urls, env, unavailable, stop };
+  return { urls, credential, env, unavailable, stop };
+}
+
+/** Every scope the four APIs declare. */
+export async function allApiScopes(): Promise<string[]> {
+  const { documentScopes } = await import('@ledgerline/platform/http/auth');
+  const documents = await Promise.all([
+    import('@ledgerline/generated/openapi/ledger.document').then((m) => m.ledgerApiDocument),
+    import('@ledgerline/generated/openapi/processor.document').then((m) => m.processorApiDocument),
+    import('@ledgerline/generated/openapi/audit.document').then((m) => m.auditApiDocument),
+    import('@ledgerline/generated/openapi/reconciliation.document').then(
+      (m) => m.reconciliationApiDocument,
+    ),
+  ]);
+  return [...new Set(documents.flatMap(documentScopes))].sort();
 }
 
 /**
@@ -145,6 +167,6 @@ async function startReconciliationService(
 }
 
 /** Services at given URLs (a compose stack, a staging environment). */
-export function externalPlatform(urls: ServiceUrls): LoadPlatform {
-  return { urls, env: null, unavailable: {}, stop: async () => undefined };
+export function externalPlatform(urls: ServiceUrls, credential: string | undefined): LoadPlatform {
+  return { urls, credential, env: null, unavailable: {}, stop: async () => undefined };
 }

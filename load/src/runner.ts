@@ -46,6 +46,8 @@ export interface RunOptions {
   readonly smoke: boolean;
   /** Services at these URLs instead of in-process ones. */
   readonly urls?: ServiceUrls;
+  /** The API key sent to services at `urls` (LEDGERLINE_API_KEY for `npm run load`). */
+  readonly credential?: string;
   /** An already started platform (the smoke tests share one). */
   readonly platform?: LoadPlatform;
   /** Replaces thresholds by metric key (e.g. an impossible one, to prove a breach fails). */
@@ -83,11 +85,15 @@ export function servicesNeeded(scenario: ResolvedScenario): Set<ServiceName> {
 export async function send(
   baseUrl: string,
   plan: RequestPlan,
+  credential: string | undefined,
 ): Promise<ObservedResponse & { location: string | null }> {
   try {
     const response = await fetch(`${baseUrl}${plan.path}`, {
       method: plan.method,
-      headers: plan.headers,
+      headers:
+        credential === undefined
+          ? plan.headers
+          : { ...plan.headers, authorization: `Bearer ${credential}` },
       body: plan.body === undefined ? undefined : JSON.stringify(plan.body),
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
@@ -120,6 +126,7 @@ export function urlOf(urls: ServiceUrls, service: ServiceName): string {
 export async function setupAccounts(
   scenario: ResolvedScenario,
   urls: ServiceUrls,
+  credential: string | undefined,
 ): Promise<string[]> {
   const runId = randomUUID().slice(0, 8);
   const accountIds = Array.from({ length: scenario.accounts }, () => randomUUID());
@@ -130,16 +137,20 @@ export async function setupAccounts(
       next += 1;
       const accountId = accountIds[index] as string;
       for (const plan of accountSetupPlans(accountId, index, runId, scenario.fundingMinor)) {
-        let response = await send(urlOf(urls, plan.service), plan);
+        let response = await send(urlOf(urls, plan.service), plan, credential);
         // 202: the adjustment is not decided yet; its Location answers once it is.
         for (let poll = 0; response.status === 202 && poll < 200; poll += 1) {
           await new Promise((r) => setTimeout(r, 25));
-          const again = await send(urlOf(urls, 'ledger'), {
-            ...plan,
-            method: 'GET',
-            path: response.location ?? '',
-            body: undefined,
-          });
+          const again = await send(
+            urlOf(urls, 'ledger'),
+            {
+              ...plan,
+              method: 'GET',
+              path: response.location ?? '',
+              body: undefined,
+            },
+            credential,
+          );
           const status = (again.json as { status?: string } | null)?.status;
           if (again.status === 200 && status !== 'PENDING') response = { ...again, status: 201 };
         }
@@ -159,7 +170,11 @@ export async function setupAccounts(
   return accountIds;
 }
 
-async function warmUp(urls: ServiceUrls, state: ReturnType<typeof createLoadState>): Promise<void> {
+async function warmUp(
+  urls: ServiceUrls,
+  state: ReturnType<typeof createLoadState>,
+  credential: string | undefined,
+): Promise<void> {
   let left = WARMUP_PAYMENTS;
   const worker = async (): Promise<void> => {
     for (; left > 0; left -= 1) {
@@ -170,16 +185,21 @@ async function warmUp(urls: ServiceUrls, state: ReturnType<typeof createLoadStat
         startedAtMs: Date.now(),
         nowMs: Date.now(),
       });
-      observeResponse(plan, await send(urlOf(urls, plan.service), plan), state);
+      observeResponse(plan, await send(urlOf(urls, plan.service), plan, credential), state);
     }
   };
   await Promise.all(Array.from({ length: WARMUP_CONCURRENCY }, worker));
 }
 
 /** Sum of the ledger's consumer lag gauge (messages behind the high watermark). */
-export async function ledgerLag(urls: ServiceUrls): Promise<number | null> {
+export async function ledgerLag(
+  urls: ServiceUrls,
+  credential: string | undefined,
+): Promise<number | null> {
   try {
+    // Open on loopback; a ledger elsewhere needs the key's metrics:read.
     const response = await fetch(`${urlOf(urls, 'ledger')}/metrics`, {
+      headers: credential === undefined ? {} : { authorization: `Bearer ${credential}` },
       signal: AbortSignal.timeout(2_000),
     });
     const text = await response.text();
@@ -198,45 +218,56 @@ async function finalReconciliation(
   startedAtMs: number,
   loadEndedAtMs: number,
   metrics: LoadMetrics,
+  credential: string | undefined,
 ): Promise<void> {
   // The window ends when the load ended; the wait lets the sagas in flight then reach their
   // outcome and every consumer (the reconciliation's own included) catch up with the window.
   await new Promise((r) => setTimeout(r, 3_000));
   const windowEndMs = loadEndedAtMs + 2_000;
   const base = urlOf(urls, 'reconciliation');
-  let started = await send(base, finalReconciliationPlan(startedAtMs, windowEndMs));
+  let started = await send(base, finalReconciliationPlan(startedAtMs, windowEndMs), credential);
   // 409: a run of the load is still going; one at a time.
   for (let i = 0; started.status === 409 && i < 600; i += 1) {
     await new Promise((r) => setTimeout(r, 200));
-    started = await send(base, finalReconciliationPlan(startedAtMs, windowEndMs));
+    started = await send(base, finalReconciliationPlan(startedAtMs, windowEndMs), credential);
   }
   let run = started.json as { id?: string } | null;
   const deadline = Date.now() + FINAL_RUN_WAIT_MS_MAX;
   while (started.status === 202 && !runFinished(run) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 200));
-    run = (await get(base, `/v1/runs/${String(run?.id)}`)).json as { id?: string } | null;
+    run = (await get(base, `/v1/runs/${String(run?.id)}`, credential)).json as {
+      id?: string;
+    } | null;
   }
   metrics.checks('finalReconciliationRun', {
     'finalReconciliationRun: started': started.status === 202,
     'finalReconciliationRun: PASSED': runPassed(run),
   });
   if (!runPassed(run)) {
-    const found = await get(base, `/v1/discrepancies?runId=${String(run?.id)}&limit=5`);
+    const found = await get(base, `/v1/discrepancies?runId=${String(run?.id)}&limit=5`, credential);
     throw new FinalRunError(
       `final reconciliation run did not pass: ${JSON.stringify(run)}; first discrepancies: ${JSON.stringify(found.json)}`,
     );
   }
 }
 
-function get(baseUrl: string, pathAndQuery: string): ReturnType<typeof send> {
-  return send(baseUrl, {
-    name: 'get',
-    service: 'reconciliation',
-    method: 'GET',
-    path: pathAndQuery,
-    headers: {},
-    expectedStatuses: [200],
-  });
+function get(
+  baseUrl: string,
+  pathAndQuery: string,
+  credential: string | undefined,
+): ReturnType<typeof send> {
+  return send(
+    baseUrl,
+    {
+      name: 'get',
+      service: 'reconciliation',
+      method: 'GET',
+      path: pathAndQuery,
+      headers: {},
+      expectedStatuses: [200],
+    },
+    credential,
+  );
 }
 
 class FinalRunError extends Error {}
@@ -269,7 +300,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   if (platform === null) {
     platform =
       options.urls !== undefined
-        ? externalPlatform(options.urls)
+        ? externalPlatform(options.urls, options.credential)
         : await startInProcessPlatform({
             name: `load-${scenario.name}`,
             audit: needed.has('audit'),
@@ -284,17 +315,18 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
       }
     }
     const urls = platform.urls;
+    const { credential } = platform;
     log(
       `${scenario.name}${scenario.smoke ? ' (smoke)' : ''}: opening ${scenario.accounts} accounts`,
     );
     let accountIds: string[];
     try {
-      accountIds = await setupAccounts(scenario, urls);
+      accountIds = await setupAccounts(scenario, urls, platform.credential);
     } catch (error) {
       return notRun(`setup failed: ${error instanceof Error ? error.message : String(error)}`);
     }
     const state = createLoadState(accountIds);
-    await warmUp(urls, state);
+    await warmUp(urls, state, platform.credential);
     const metrics = new LoadMetrics();
     const cpu = new CpuSampler();
     const startedAtWallMs = Date.now();
@@ -303,7 +335,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     const sampler = setInterval(() => {
       const tS = Math.round((performance.now() - metrics.startedAtMs) / 1000);
       const cores = cpu.sample();
-      void ledgerLag(urls).then((lag) => samples.push({ tS, lag, cores }));
+      void ledgerLag(urls, credential).then((lag) => samples.push({ tS, lag, cores }));
     }, 1_000);
     log(`${scenario.name}: load started (${Object.keys(scenario.streams).join(', ')})`);
     let runError: string | null = null;
@@ -325,7 +357,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
                 startedAtMs: startedAtWallMs,
                 nowMs: Date.now(),
               });
-              const response = await send(urlOf(urls, plan.service), plan);
+              const response = await send(urlOf(urls, plan.service), plan, credential);
               const completedAtMs = performance.now();
               metrics.request(
                 plan.name,
@@ -340,7 +372,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
       );
       metrics.endedAtMs = performance.now();
       if (scenario.finalReconciliation) {
-        await finalReconciliation(urls, startedAtWallMs, Date.now(), metrics);
+        await finalReconciliation(urls, startedAtWallMs, Date.now(), metrics, credential);
       }
     } catch (error) {
       if (!(error instanceof FinalRunError)) throw error;

@@ -100,7 +100,12 @@ describe('load scenarios (smoke)', () => {
           '--threshold',
           'checks=rate>1.5',
         ],
-        { cwd: root, encoding: 'utf8', timeout: 60_000 },
+        {
+          cwd: root,
+          encoding: 'utf8',
+          timeout: 60_000,
+          env: { ...process.env, LEDGERLINE_API_KEY: platform.credential ?? '' },
+        },
         (error, _stdout, stderr) => {
           const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
           resolve({ status: code, stderr });

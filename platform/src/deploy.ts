@@ -6,6 +6,7 @@
 // its own role's URL (roleDatabaseUrl) and refuses to run when the connection holds more than a
 // service needs (assertServiceRole).
 import pg from 'pg';
+import { AUTH_SCHEMA, migrateAuth } from './auth/api-keys.js';
 import { isDevelopment, platformEndpoints } from './config.js';
 import {
   createPool,
@@ -158,6 +159,12 @@ export async function deployDatabase(
       );
       await giveSchemaToOwner(admin, service.schema, report);
     }
+    // API keys: one auth schema that every service's HTTP edge reads as its app role (SELECT,
+    // and UPDATE of last_used_at, through the ledgerline_edge group).
+    report.applied[AUTH_SCHEMA] = await migrateAuth(
+      admin,
+      services.flatMap((s) => (s.appRole === undefined ? [] : [s.appRole])),
+    );
     const problems = await leastPrivilegeProblems(admin, services);
     if (problems.length > 0) {
       throw new Error(`the database does not hold least privilege: ${problems.join('; ')}`);

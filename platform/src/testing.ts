@@ -16,7 +16,8 @@ import {
   rolePasswordsFromEnv,
   type ServiceDatabase,
 } from './deploy.js';
-import { dropDatabase, ensureDatabase } from './db.js';
+import { createPool, dropDatabase, ensureDatabase } from './db.js';
+import { createApiKey, migrateAuth, type ApiKeySpec } from './auth/api-keys.js';
 import { prefixedTopic, type AnyTopic } from './events/topic.js';
 import { createKafka, ensureTopics } from './kafka.js';
 import type { DecodedMessage, TopicConsumer } from './events/typed.js';
@@ -82,6 +83,24 @@ export function testRoleUrl(env: TestEnvironment, role: string): string {
   url.username = role;
   url.password = process.env[passwordVariable(role)] || developmentPassword(role);
   return url.toString();
+}
+
+/**
+ * Creates an API key in a test database, the way an operator would (`npx ledgerline keys
+ * create`), and answers its secret: tests call the APIs with credentials like any client.
+ */
+export async function createTestApiKey(
+  databaseUrl: string,
+  spec: Pick<ApiKeySpec, 'scopes'> & Partial<ApiKeySpec>,
+): Promise<string> {
+  const pool = createPool(databaseUrl, { max: 1, applicationName: 'test-api-key' });
+  try {
+    await migrateAuth(pool, []);
+    const created = await createApiKey(pool, { name: `test-${randomUUID()}`, ...spec });
+    return created.secret;
+  } finally {
+    await pool.end();
+  }
 }
 
 /**

@@ -5,7 +5,23 @@ import type { paths } from './audit.types.js';
 
 export type AuditClient = Client<paths>;
 
+export interface AuditClientOptions extends Omit<ClientOptions, 'baseUrl'> {
+  /** API key (llk_...) or access token, sent as `Authorization: Bearer`; undefined only for the open probes. */
+  credential: string | undefined;
+}
+
 /** Typed HTTP client of the audit API (openapi-fetch over contracts/openapi/audit.yaml). */
-export function createAuditClient(baseUrl: string, options: Omit<ClientOptions, 'baseUrl'> = {}): AuditClient {
-  return createClient<paths>({ ...options, baseUrl });
+export function createAuditClient(baseUrl: string, options: AuditClientOptions): AuditClient {
+  const { credential, ...clientOptions } = options;
+  const client = createClient<paths>({ ...clientOptions, baseUrl });
+  if (credential !== undefined) {
+    const authorization = `Bearer ${credential}`;
+    client.use({
+      onRequest({ request }) {
+        request.headers.set('authorization', authorization);
+        return request;
+      },
+    });
+  }
+  return client;
 }

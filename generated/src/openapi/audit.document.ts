@@ -35,11 +35,22 @@ export const auditApiDocument: OpenApiDocument = {
       "description": "Health, readiness and metrics."
     }
   ],
-  "security": [],
+  "security": [
+    {
+      "bearer": []
+    }
+  ],
   "paths": {
     "/v1/trail/payments/{paymentId}": {
       "get": {
         "operationId": "getPaymentTrail",
+        "security": [
+          {
+            "bearer": [
+              "audit:read"
+            ]
+          }
+        ],
         "summary": "Trail of a payment",
         "description": "Every recorded event that names the payment (commands, postings, rejections, status changes, discrepancies), in chain order.",
         "tags": [
@@ -181,6 +192,12 @@ export const auditApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           }
@@ -190,6 +207,13 @@ export const auditApiDocument: OpenApiDocument = {
     "/v1/trail/accounts/{accountId}": {
       "get": {
         "operationId": "getAccountTrail",
+        "security": [
+          {
+            "bearer": [
+              "audit:read"
+            ]
+          }
+        ],
         "summary": "Trail of an account",
         "description": "Every recorded event that names the account, in chain order, optionally within a time window.",
         "tags": [
@@ -314,6 +338,12 @@ export const auditApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           }
@@ -323,6 +353,13 @@ export const auditApiDocument: OpenApiDocument = {
     "/v1/trail": {
       "get": {
         "operationId": "listTrail",
+        "security": [
+          {
+            "bearer": [
+              "audit:read"
+            ]
+          }
+        ],
         "summary": "Trail within a time window",
         "description": "Every record recorded in [from, to), in chain order, optionally only from one topic.",
         "tags": [
@@ -429,6 +466,12 @@ export const auditApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "422": {
             "description": "The window is empty (from is not before to).",
             "content": {
@@ -465,6 +508,13 @@ export const auditApiDocument: OpenApiDocument = {
     "/v1/verify": {
       "get": {
         "operationId": "verifyChain",
+        "security": [
+          {
+            "bearer": [
+              "audit:verify"
+            ]
+          }
+        ],
         "summary": "Verify the hash chain",
         "description": "Recomputes the chain over [fromSequence, toSequence] (default: the whole trail) and\nanswers whether it is intact. When it is not, `firstBrokenRecord` names the first record\nwhose link does not hold: its stored hash differs from the hash of its content\n(HASH_MISMATCH), its previousHash differs from the preceding record's hash\n(PREVIOUS_HASH_MISMATCH), or a sequence number is missing before it (SEQUENCE_GAP).\n\nThe stored chain is also checked against the signed checkpoints the audit service\npublished on Kafka (topic `audit.checkpoints`, read back from Kafka, never from its\ndatabase), which catch what the database owner could do behind every trigger. The\nverdict is `anchorBreak`: SIGNATURE_INVALID when the newest published checkpoint is\nnot signed by the audit key, TAIL_TRUNCATED when a signed checkpoint attests a sequence the trail no longer holds,\nCHECKPOINT_MISMATCH when the stored record at a signed checkpoint has another hash\n(a record at or before it was rewritten, even with every stored hash and checkpoint\nrecomputed). `anchor` names the checkpoint the chain was checked against. Records\nappended after the newest published checkpoint are only as safe as the database.\n",
         "tags": [
@@ -584,6 +634,12 @@ export const auditApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           },
@@ -631,6 +687,7 @@ export const auditApiDocument: OpenApiDocument = {
     "/healthz": {
       "get": {
         "operationId": "getHealthz",
+        "security": [],
         "summary": "Liveness",
         "description": "200 while the process is alive and its event loop responsive; checks no dependency.",
         "tags": [
@@ -660,6 +717,7 @@ export const auditApiDocument: OpenApiDocument = {
     "/readyz": {
       "get": {
         "operationId": "getReadyz",
+        "security": [],
         "summary": "Readiness",
         "description": "200 when Postgres, Kafka and the schema registry are reachable, 503 otherwise.",
         "tags": [
@@ -702,8 +760,15 @@ export const auditApiDocument: OpenApiDocument = {
     "/metrics": {
       "get": {
         "operationId": "getMetrics",
+        "security": [
+          {
+            "bearer": [
+              "metrics:read"
+            ]
+          }
+        ],
         "summary": "Prometheus metrics",
-        "description": "Metrics in the Prometheus text exposition format (version 0.0.4).",
+        "description": "Metrics in the Prometheus text exposition format (version 0.0.4). Open without a credential to loopback callers (a scraper on the same host); anyone else needs `metrics:read`.",
         "tags": [
           "operations"
         ],
@@ -722,12 +787,26 @@ export const auditApiDocument: OpenApiDocument = {
                 }
               }
             }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
           }
         }
       }
     }
   },
   "components": {
+    "securitySchemes": {
+      "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "API key (llk_...) or JWT",
+        "description": "`Authorization: Bearer <credential>`. Machine clients use an API key (`llk_` followed by\nthe key id and a random secret; created with `npx ledgerline keys create`). Where an\nidentity provider is configured (`LEDGERLINE_JWKS_URL`), a JWT access token whose\n`scope` claim carries the scopes is accepted too. Each operation lists the scopes it\nneeds; a key bound to accounts only sees and moves money of those accounts.\n"
+      }
+    },
     "parameters": {
       "Limit": {
         "name": "limit",
@@ -1311,6 +1390,54 @@ export const auditApiDocument: OpenApiDocument = {
       }
     },
     "responses": {
+      "Unauthorized": {
+        "description": "No credential, a malformed one, or one that is unknown, expired or revoked. The `WWW-Authenticate` header names the scheme.",
+        "headers": {
+          "WWW-Authenticate": {
+            "description": "The Bearer challenge (RFC 6750).",
+            "schema": {
+              "type": "string"
+            }
+          }
+        },
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "examples": {
+              "missing": {
+                "value": {
+                  "type": "https://ledgerline.dev/problems/unauthenticated",
+                  "title": "Authentication required",
+                  "status": 401,
+                  "detail": "Send Authorization Bearer with an API key or an access token."
+                }
+              }
+            }
+          }
+        }
+      },
+      "Forbidden": {
+        "description": "The credential is valid but lacks the scope this operation declares (named in `detail` and `scope`), or is bound to accounts the request does not involve.",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "examples": {
+              "missingScope": {
+                "value": {
+                  "type": "https://ledgerline.dev/problems/insufficient-scope",
+                  "title": "Insufficient scope",
+                  "status": 403,
+                  "detail": "This operation needs the scope payments:write."
+                }
+              }
+            }
+          }
+        }
+      },
       "BadRequest": {
         "description": "A parameter does not match the contract (wrong format or out of range).",
         "content": {

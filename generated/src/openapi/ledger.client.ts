@@ -5,7 +5,23 @@ import type { paths } from './ledger.types.js';
 
 export type LedgerClient = Client<paths>;
 
+export interface LedgerClientOptions extends Omit<ClientOptions, 'baseUrl'> {
+  /** API key (llk_...) or access token, sent as `Authorization: Bearer`; undefined only for the open probes. */
+  credential: string | undefined;
+}
+
 /** Typed HTTP client of the ledger API (openapi-fetch over contracts/openapi/ledger.yaml). */
-export function createLedgerClient(baseUrl: string, options: Omit<ClientOptions, 'baseUrl'> = {}): LedgerClient {
-  return createClient<paths>({ ...options, baseUrl });
+export function createLedgerClient(baseUrl: string, options: LedgerClientOptions): LedgerClient {
+  const { credential, ...clientOptions } = options;
+  const client = createClient<paths>({ ...clientOptions, baseUrl });
+  if (credential !== undefined) {
+    const authorization = `Bearer ${credential}`;
+    client.use({
+      onRequest({ request }) {
+        request.headers.set('authorization', authorization);
+        return request;
+      },
+    });
+  }
+  return client;
 }

@@ -5,7 +5,23 @@ import type { paths } from './processor.types.js';
 
 export type ProcessorClient = Client<paths>;
 
+export interface ProcessorClientOptions extends Omit<ClientOptions, 'baseUrl'> {
+  /** API key (llk_...) or access token, sent as `Authorization: Bearer`; undefined only for the open probes. */
+  credential: string | undefined;
+}
+
 /** Typed HTTP client of the processor API (openapi-fetch over contracts/openapi/processor.yaml). */
-export function createProcessorClient(baseUrl: string, options: Omit<ClientOptions, 'baseUrl'> = {}): ProcessorClient {
-  return createClient<paths>({ ...options, baseUrl });
+export function createProcessorClient(baseUrl: string, options: ProcessorClientOptions): ProcessorClient {
+  const { credential, ...clientOptions } = options;
+  const client = createClient<paths>({ ...clientOptions, baseUrl });
+  if (credential !== undefined) {
+    const authorization = `Bearer ${credential}`;
+    client.use({
+      onRequest({ request }) {
+        request.headers.set('authorization', authorization);
+        return request;
+      },
+    });
+  }
+  return client;
 }

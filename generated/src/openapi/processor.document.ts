@@ -35,11 +35,22 @@ export const processorApiDocument: OpenApiDocument = {
       "description": "Health, readiness and metrics."
     }
   ],
-  "security": [],
+  "security": [
+    {
+      "bearer": []
+    }
+  ],
   "paths": {
     "/v1/payments": {
       "post": {
         "operationId": "createPayment",
+        "security": [
+          {
+            "bearer": [
+              "payments:write"
+            ]
+          }
+        ],
         "summary": "Accept a payment",
         "description": "Validates the request, stores the payment intent and its DEBIT command in one\ntransaction and answers 202 with the payment in state PENDING. Whether money moves is\ndecided by the ledger (unknown, frozen or closed accounts, insufficient funds and\ncurrency mismatch end in REJECTED, never in an error here). Payer and payee must differ.\n",
         "tags": [
@@ -101,6 +112,12 @@ export const processorApiDocument: OpenApiDocument = {
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
           },
           "409": {
             "$ref": "#/components/responses/IdempotencyKeyInUse"
@@ -165,6 +182,13 @@ export const processorApiDocument: OpenApiDocument = {
       },
       "get": {
         "operationId": "listPayments",
+        "security": [
+          {
+            "bearer": [
+              "payments:read"
+            ]
+          }
+        ],
         "summary": "List payments",
         "description": "Payments, newest first (createdAt descending, then id), optionally filtered.",
         "tags": [
@@ -286,6 +310,12 @@ export const processorApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           }
@@ -295,6 +325,13 @@ export const processorApiDocument: OpenApiDocument = {
     "/v1/payments/{paymentId}": {
       "get": {
         "operationId": "getPayment",
+        "security": [
+          {
+            "bearer": [
+              "payments:read"
+            ]
+          }
+        ],
         "summary": "Get a payment",
         "description": "The payment with its saga state, steps and refunded amount.",
         "tags": [
@@ -327,6 +364,12 @@ export const processorApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
             "$ref": "#/components/responses/NotFound"
           },
@@ -339,6 +382,13 @@ export const processorApiDocument: OpenApiDocument = {
     "/v1/payments/{paymentId}/refunds": {
       "post": {
         "operationId": "createRefund",
+        "security": [
+          {
+            "bearer": [
+              "refunds:write"
+            ]
+          }
+        ],
         "summary": "Refund a payment",
         "description": "Refunds all or part of a COMPLETED or PARTIALLY_REFUNDED payment. Without `amountMinor`\nthe whole refundable amount is refunded. A refund is new ledger transactions in the\nopposite direction (REFUND_DEBIT payee -> clearing, then REFUND_CREDIT clearing ->\npayer; REFUND_COMPENSATION clearing -> payee if the payer can no longer be credited).\nRefunds are numbered 1..n per payment; refunds still in flight count against what\nremains refundable.\n",
         "tags": [
@@ -402,6 +452,12 @@ export const processorApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
             "$ref": "#/components/responses/NotFound"
           },
@@ -464,6 +520,13 @@ export const processorApiDocument: OpenApiDocument = {
     "/v1/payments/{paymentId}/refunds/{refundId}": {
       "get": {
         "operationId": "getRefund",
+        "security": [
+          {
+            "bearer": [
+              "payments:read"
+            ]
+          }
+        ],
         "summary": "Get a refund",
         "description": "One refund of a payment, with its state and steps (the target of the Location header of createRefund).",
         "tags": [
@@ -504,6 +567,12 @@ export const processorApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
             "$ref": "#/components/responses/NotFound"
           },
@@ -516,6 +585,7 @@ export const processorApiDocument: OpenApiDocument = {
     "/healthz": {
       "get": {
         "operationId": "getHealthz",
+        "security": [],
         "summary": "Liveness",
         "description": "200 while the process is alive and its event loop responsive; checks no dependency.",
         "tags": [
@@ -545,6 +615,7 @@ export const processorApiDocument: OpenApiDocument = {
     "/readyz": {
       "get": {
         "operationId": "getReadyz",
+        "security": [],
         "summary": "Readiness",
         "description": "200 when Postgres, Kafka and the schema registry are reachable, 503 otherwise.",
         "tags": [
@@ -587,8 +658,15 @@ export const processorApiDocument: OpenApiDocument = {
     "/metrics": {
       "get": {
         "operationId": "getMetrics",
+        "security": [
+          {
+            "bearer": [
+              "metrics:read"
+            ]
+          }
+        ],
         "summary": "Prometheus metrics",
-        "description": "Metrics in the Prometheus text exposition format (version 0.0.4).",
+        "description": "Metrics in the Prometheus text exposition format (version 0.0.4). Open without a credential to loopback callers (a scraper on the same host); anyone else needs `metrics:read`.",
         "tags": [
           "operations"
         ],
@@ -607,12 +685,26 @@ export const processorApiDocument: OpenApiDocument = {
                 }
               }
             }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
           }
         }
       }
     }
   },
   "components": {
+    "securitySchemes": {
+      "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "API key (llk_...) or JWT",
+        "description": "`Authorization: Bearer <credential>`. Machine clients use an API key (`llk_` followed by\nthe key id and a random secret; created with `npx ledgerline keys create`). Where an\nidentity provider is configured (`LEDGERLINE_JWKS_URL`), a JWT access token whose\n`scope` claim carries the scopes is accepted too. Each operation lists the scopes it\nneeds; a key bound to accounts only sees and moves money of those accounts.\n"
+      }
+    },
     "parameters": {
       "IdempotencyKey": {
         "name": "Idempotency-Key",
@@ -1241,6 +1333,54 @@ export const processorApiDocument: OpenApiDocument = {
       }
     },
     "responses": {
+      "Unauthorized": {
+        "description": "No credential, a malformed one, or one that is unknown, expired or revoked. The `WWW-Authenticate` header names the scheme.",
+        "headers": {
+          "WWW-Authenticate": {
+            "description": "The Bearer challenge (RFC 6750).",
+            "schema": {
+              "type": "string"
+            }
+          }
+        },
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "examples": {
+              "missing": {
+                "value": {
+                  "type": "https://ledgerline.dev/problems/unauthenticated",
+                  "title": "Authentication required",
+                  "status": 401,
+                  "detail": "Send Authorization Bearer with an API key or an access token."
+                }
+              }
+            }
+          }
+        }
+      },
+      "Forbidden": {
+        "description": "The credential is valid but lacks the scope this operation declares (named in `detail` and `scope`), or is bound to accounts the request does not involve.",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "examples": {
+              "missingScope": {
+                "value": {
+                  "type": "https://ledgerline.dev/problems/insufficient-scope",
+                  "title": "Insufficient scope",
+                  "status": 403,
+                  "detail": "This operation needs the scope payments:write."
+                }
+              }
+            }
+          }
+        }
+      },
       "BadRequest": {
         "description": "The request does not match the contract: malformed JSON, unknown fields, wrong types, values out of range, or a missing or invalid header or parameter.",
         "content": {

@@ -30,7 +30,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Metrics in the Prometheus text exposition format (version 0.0.4).
+         * @description Metrics in the Prometheus text exposition format (version 0.0.4). Open without a credential to loopback callers (a scraper on the same host); anyone else needs `metrics:read`.
          */
         get: operations["getMetrics"];
         put?: never;
@@ -381,6 +381,15 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The credential is valid but lacks the scope this operation declares (named in `detail` and `scope`), or is bound to accounts the request does not involve. */
+        Forbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description A request with the same Idempotency-Key is still being processed; retry later. */
         IdempotencyKeyInUse: {
             headers: {
@@ -420,6 +429,17 @@ export interface components {
         /** @description The body is larger than 16 KiB. */
         PayloadTooLarge: {
             headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No credential, a malformed one, or one that is unknown, expired or revoked. The `WWW-Authenticate` header names the scheme. */
+        Unauthorized: {
+            headers: {
+                /** @description The Bearer challenge (RFC 6750). */
+                "WWW-Authenticate"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -513,6 +533,8 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
         };
     };
     getReadyz: {
@@ -599,6 +621,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -633,6 +657,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             409: components["responses"]["IdempotencyKeyInUse"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -673,6 +699,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
@@ -714,6 +742,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             /** @description The refund conflicts with the payment's state: it is not COMPLETED or PARTIALLY_REFUNDED, the amount exceeds what remains refundable, or a request with the same Idempotency-Key is still being processed. */
             409: {
@@ -760,6 +790,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };

@@ -5,7 +5,23 @@ import type { paths } from './reconciliation.types.js';
 
 export type ReconciliationClient = Client<paths>;
 
+export interface ReconciliationClientOptions extends Omit<ClientOptions, 'baseUrl'> {
+  /** API key (llk_...) or access token, sent as `Authorization: Bearer`; undefined only for the open probes. */
+  credential: string | undefined;
+}
+
 /** Typed HTTP client of the reconciliation API (openapi-fetch over contracts/openapi/reconciliation.yaml). */
-export function createReconciliationClient(baseUrl: string, options: Omit<ClientOptions, 'baseUrl'> = {}): ReconciliationClient {
-  return createClient<paths>({ ...options, baseUrl });
+export function createReconciliationClient(baseUrl: string, options: ReconciliationClientOptions): ReconciliationClient {
+  const { credential, ...clientOptions } = options;
+  const client = createClient<paths>({ ...clientOptions, baseUrl });
+  if (credential !== undefined) {
+    const authorization = `Bearer ${credential}`;
+    client.use({
+      onRequest({ request }) {
+        request.headers.set('authorization', authorization);
+        return request;
+      },
+    });
+  }
+  return client;
 }

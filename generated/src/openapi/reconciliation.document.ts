@@ -39,11 +39,22 @@ export const reconciliationApiDocument: OpenApiDocument = {
       "description": "Health, readiness and metrics."
     }
   ],
-  "security": [],
+  "security": [
+    {
+      "bearer": []
+    }
+  ],
   "paths": {
     "/v1/runs": {
       "post": {
         "operationId": "startRun",
+        "security": [
+          {
+            "bearer": [
+              "reconciliation:run"
+            ]
+          }
+        ],
         "summary": "Start an on-demand run",
         "description": "Starts an ON_DEMAND run over the ledger time window [from, to) and answers 202 at once;\npoll the Location for the outcome. Without `checks`, every check except STATEMENT_MATCH\nruns. The window is at most 31 days and must not end in the future. One on-demand run\nat a time.\n",
         "tags": [
@@ -116,6 +127,12 @@ export const reconciliationApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "409": {
             "description": "Another on-demand run is still running.",
             "content": {
@@ -177,6 +194,13 @@ export const reconciliationApiDocument: OpenApiDocument = {
       },
       "get": {
         "operationId": "listRuns",
+        "security": [
+          {
+            "bearer": [
+              "reconciliation:read"
+            ]
+          }
+        ],
         "summary": "List runs",
         "description": "Runs, newest first (startedAt descending, then id), optionally filtered.",
         "tags": [
@@ -256,6 +280,12 @@ export const reconciliationApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           }
@@ -265,6 +295,13 @@ export const reconciliationApiDocument: OpenApiDocument = {
     "/v1/runs/{runId}": {
       "get": {
         "operationId": "getRun",
+        "security": [
+          {
+            "bearer": [
+              "reconciliation:read"
+            ]
+          }
+        ],
         "summary": "Get a run",
         "description": "One run with the result of each check.",
         "tags": [
@@ -302,6 +339,12 @@ export const reconciliationApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
             "$ref": "#/components/responses/NotFound"
           },
@@ -314,6 +357,13 @@ export const reconciliationApiDocument: OpenApiDocument = {
     "/v1/discrepancies": {
       "get": {
         "operationId": "listDiscrepancies",
+        "security": [
+          {
+            "bearer": [
+              "reconciliation:read"
+            ]
+          }
+        ],
         "summary": "List discrepancies",
         "description": "Discrepancies, newest first (detectedAt descending, then id), optionally filtered.",
         "tags": [
@@ -404,6 +454,12 @@ export const reconciliationApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           }
@@ -413,6 +469,13 @@ export const reconciliationApiDocument: OpenApiDocument = {
     "/v1/statements": {
       "post": {
         "operationId": "importStatement",
+        "security": [
+          {
+            "bearer": [
+              "reconciliation:run"
+            ]
+          }
+        ],
         "summary": "Match a settlement-account statement",
         "description": "Matches a bank statement of the settlement account(s) against the ledger's SETTLEMENT\nentries, by `reference` (the reference given to manual adjustments). The body is CSV\n(RFC 4180, UTF-8) whose first line is exactly `reference,amount_minor,currency,value_date`;\neach further line is one statement line: a reference unique within the file (1..128\ncharacters), a non-zero signed integer amount in minor units (positive = money received\nat the bank, i.e. funding; negative = money paid out, i.e. withdrawal), an ISO 4217 code,\nand a value date (YYYY-MM-DD, UTC). The examined ledger window is the statement's first\nvalue date to the day after its last, for the currencies it contains. The match runs as\na STATEMENT run; its mismatches are also recorded as discrepancies. A malformed file is\nrefused as a whole (422, naming the line) and nothing is recorded.\n",
         "tags": [
@@ -455,6 +518,12 @@ export const reconciliationApiDocument: OpenApiDocument = {
                 }
               }
             }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
           },
           "413": {
             "$ref": "#/components/responses/PayloadTooLarge"
@@ -534,6 +603,13 @@ export const reconciliationApiDocument: OpenApiDocument = {
     "/v1/statements/{statementId}": {
       "get": {
         "operationId": "getStatementReport",
+        "security": [
+          {
+            "bearer": [
+              "reconciliation:read"
+            ]
+          }
+        ],
         "summary": "Get a statement match report",
         "description": "The stored report of an imported statement (the target of importStatement's Location).",
         "tags": [
@@ -571,6 +647,12 @@ export const reconciliationApiDocument: OpenApiDocument = {
           "400": {
             "$ref": "#/components/responses/BadRequest"
           },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
             "$ref": "#/components/responses/NotFound"
           },
@@ -583,6 +665,7 @@ export const reconciliationApiDocument: OpenApiDocument = {
     "/healthz": {
       "get": {
         "operationId": "getHealthz",
+        "security": [],
         "summary": "Liveness",
         "description": "200 while the process is alive and its event loop responsive; checks no dependency.",
         "tags": [
@@ -612,6 +695,7 @@ export const reconciliationApiDocument: OpenApiDocument = {
     "/readyz": {
       "get": {
         "operationId": "getReadyz",
+        "security": [],
         "summary": "Readiness",
         "description": "200 when Postgres, Kafka and the schema registry are reachable, 503 otherwise.",
         "tags": [
@@ -654,8 +738,15 @@ export const reconciliationApiDocument: OpenApiDocument = {
     "/metrics": {
       "get": {
         "operationId": "getMetrics",
+        "security": [
+          {
+            "bearer": [
+              "metrics:read"
+            ]
+          }
+        ],
         "summary": "Prometheus metrics",
-        "description": "Metrics in the Prometheus text exposition format (version 0.0.4).",
+        "description": "Metrics in the Prometheus text exposition format (version 0.0.4). Open without a credential to loopback callers (a scraper on the same host); anyone else needs `metrics:read`.",
         "tags": [
           "operations"
         ],
@@ -674,12 +765,26 @@ export const reconciliationApiDocument: OpenApiDocument = {
                 }
               }
             }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
           }
         }
       }
     }
   },
   "components": {
+    "securitySchemes": {
+      "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "API key (llk_...) or JWT",
+        "description": "`Authorization: Bearer <credential>`. Machine clients use an API key (`llk_` followed by\nthe key id and a random secret; created with `npx ledgerline keys create`). Where an\nidentity provider is configured (`LEDGERLINE_JWKS_URL`), a JWT access token whose\n`scope` claim carries the scopes is accepted too. Each operation lists the scopes it\nneeds; a key bound to accounts only sees and moves money of those accounts.\n"
+      }
+    },
     "parameters": {
       "Limit": {
         "name": "limit",
@@ -1485,6 +1590,54 @@ export const reconciliationApiDocument: OpenApiDocument = {
       }
     },
     "responses": {
+      "Unauthorized": {
+        "description": "No credential, a malformed one, or one that is unknown, expired or revoked. The `WWW-Authenticate` header names the scheme.",
+        "headers": {
+          "WWW-Authenticate": {
+            "description": "The Bearer challenge (RFC 6750).",
+            "schema": {
+              "type": "string"
+            }
+          }
+        },
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "examples": {
+              "missing": {
+                "value": {
+                  "type": "https://ledgerline.dev/problems/unauthenticated",
+                  "title": "Authentication required",
+                  "status": 401,
+                  "detail": "Send Authorization Bearer with an API key or an access token."
+                }
+              }
+            }
+          }
+        }
+      },
+      "Forbidden": {
+        "description": "The credential is valid but lacks the scope this operation declares (named in `detail` and `scope`), or is bound to accounts the request does not involve.",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "examples": {
+              "missingScope": {
+                "value": {
+                  "type": "https://ledgerline.dev/problems/insufficient-scope",
+                  "title": "Insufficient scope",
+                  "status": 403,
+                  "detail": "This operation needs the scope payments:write."
+                }
+              }
+            }
+          }
+        }
+      },
       "BadRequest": {
         "description": "The request does not match the contract: malformed JSON, unknown fields, wrong types, values out of range, or an invalid parameter.",
         "content": {

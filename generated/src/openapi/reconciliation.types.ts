@@ -30,7 +30,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Metrics in the Prometheus text exposition format (version 0.0.4).
+         * @description Metrics in the Prometheus text exposition format (version 0.0.4). Open without a credential to loopback callers (a scraper on the same host); anyone else needs `metrics:read`.
          */
         get: operations["getMetrics"];
         put?: never;
@@ -462,6 +462,15 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The credential is valid but lacks the scope this operation declares (named in `detail` and `scope`), or is bound to accounts the request does not involve. */
+        Forbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description An unexpected error; nothing was changed, or the change is safe to retry. */
         InternalError: {
             headers: {
@@ -483,6 +492,17 @@ export interface components {
         /** @description The body is too large (16 KiB for JSON, 5 MiB or 100000 lines for statements). */
         PayloadTooLarge: {
             headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No credential, a malformed one, or one that is unknown, expired or revoked. The `WWW-Authenticate` header names the scheme. */
+        Unauthorized: {
+            headers: {
+                /** @description The Bearer challenge (RFC 6750). */
+                "WWW-Authenticate"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -566,6 +586,8 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
         };
     };
     getReadyz: {
@@ -647,6 +669,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -690,6 +714,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -717,6 +743,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             /** @description Another on-demand run is still running. */
             409: {
                 headers: {
@@ -765,6 +793,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
@@ -792,6 +822,8 @@ export interface operations {
                     "application/json": components["schemas"]["StatementMatchReport"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             /** @description The body is not text/csv. */
             415: {
@@ -839,6 +871,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };

@@ -11,7 +11,15 @@ import type { OpenApiDocument, OpenApiOperation } from './openapi.js';
 import { ContractValidator } from './validation.js';
 import { checkReadiness, type ReadinessProbes } from './readiness.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError, problems, type ProblemDetails } from './problem.js';
-import type { Principal } from './auth.js';
+import {
+  decideAccess,
+  isLoopbackAddress,
+  operationSecurity,
+  type AccessDecision,
+  type Authenticator,
+  type Principal,
+  type SecurityRequirement,
+} from './auth.js';
 
 export interface ApiRequest {
   params: Record<string, string>;
@@ -44,10 +52,41 @@ export interface ApiAppOptions {
   /** One probe per dependency, for /readyz (see dependencyProbes). */
   readiness: ReadinessProbes;
   bodyLimitBytes?: number;
+  /** Establishes the caller for every operation whose contract declares security. */
+  authenticator: Authenticator;
+  /**
+   * Operations whose handlers enforce account binding. A credential bound to accounts gets 403
+   * everywhere else: default deny, so a new operation cannot leak other customers' money.
+   */
+  accountBoundOperations?: readonly string[];
 }
 
 function sendProblem(res: Response, problem: ProblemDetails): void {
   res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+}
+
+/** The edge's access decision; an authenticator that cannot answer (database down) is a 503. */
+async function accessFor(
+  requirements: readonly SecurityRequirement[],
+  req: Request,
+  authenticator: Authenticator,
+): Promise<AccessDecision> {
+  try {
+    return await decideAccess(requirements, req.headers.authorization, authenticator);
+  } catch (error) {
+    throw new ProblemError(
+      503,
+      'not-ready',
+      'Authentication unavailable',
+      'Credentials cannot be checked right now; retry shortly.',
+      { cause: String((error as Error).message ?? error) },
+    );
+  }
+}
+
+function refuse(res: Response, req: Request, decision: AccessDecision & { allowed: false }): void {
+  res.setHeader('WWW-Authenticate', decision.challenge);
+  sendProblem(res, { ...decision.problem, instance: req.originalUrl });
 }
 
 export function createApiApp(options: ApiAppOptions): express.Express {
@@ -76,9 +115,26 @@ export function createApiApp(options: ApiAppOptions): express.Express {
     const readiness = await checkReadiness(options.readiness);
     res.status(readiness.status === 'not_ready' ? 503 : 200).json(readiness);
   });
-  app.get('/metrics', async (_req, res) => {
+  // A scraper on the same host reads metrics without a credential; anyone else needs the
+  // contract's scope (metrics:read), like any other operation.
+  const metricsSecurity = operationSecurity(options.document, { method: 'GET', path: '/metrics' });
+  app.get('/metrics', async (req, res) => {
+    if (!isLoopbackAddress(req.socket.remoteAddress)) {
+      let decision: AccessDecision;
+      try {
+        decision = await accessFor(metricsSecurity, req, options.authenticator);
+      } catch (error) {
+        sendProblem(res, { ...(error as ProblemError).problem, instance: req.originalUrl });
+        return;
+      }
+      if (!decision.allowed) {
+        refuse(res, req, decision);
+        return;
+      }
+    }
     res.type(metrics.contentType).send(await metrics.metrics());
   });
+  const accountBound = new Set(options.accountBoundOperations ?? []);
 
   for (const operation of options.operations) {
     const handler = options.handlers[operation.operationId];
@@ -86,14 +142,34 @@ export function createApiApp(options: ApiAppOptions): express.Express {
       if (['/healthz', '/readyz', '/metrics'].includes(operation.path)) continue;
       throw new Error(`${service}: no handler for operation ${operation.operationId}`);
     }
+    const security = operationSecurity(options.document, operation);
     const route = operation.path.replace(/\{([^}]+)\}/g, ':$1');
     const method = operation.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete' | 'patch';
     app[method](route, async (req: Request, res: Response) => {
       const started = process.hrtime.bigint();
       const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
-      const requestLog = log.child({ requestId, operation: operation.operationId });
+      let requestLog = log.child({ requestId, operation: operation.operationId });
       let status = 500;
       try {
+        // Who is calling comes first: an unauthenticated caller learns nothing about the
+        // operation's inputs, not even whether its request would have been valid.
+        const decision = await accessFor(security, req, options.authenticator);
+        if (!decision.allowed) {
+          status = decision.problem.status;
+          refuse(res, req, decision);
+          return;
+        }
+        const { principal } = decision;
+        if (principal !== undefined) {
+          requestLog = requestLog.child({ principal: principal.subject, keyId: principal.keyId });
+          if (principal.accountIds !== undefined && !accountBound.has(operation.operationId))
+            throw new ProblemError(
+              403,
+              'account-not-permitted',
+              'Account not permitted',
+              `This credential is bound to accounts; ${operation.operationId} is not available to bound credentials.`,
+            );
+        }
         const rawBody =
           Buffer.isBuffer(req.body) && req.body.length > 0 ? (req.body as Buffer) : undefined;
         const request = validator.validateRequest(operation, {
@@ -108,7 +184,7 @@ export function createApiApp(options: ApiAppOptions): express.Express {
           headers: req.headers,
           log: requestLog,
           rawBody,
-          principal: undefined,
+          principal,
         });
         validator.validateResponse(operation, response);
         status = response.status;

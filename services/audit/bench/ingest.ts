@@ -3,7 +3,7 @@
 //   cd /work/main && npx tsx services/audit/bench/ingest.ts [events]
 import { randomUUID } from 'node:crypto';
 import { createPool } from '@ledgerline/platform/db';
-import { createTestEnvironment } from '@ledgerline/platform/testing';
+import { createTestApiKey, createTestEnvironment } from '@ledgerline/platform/testing';
 import { allTopics } from '@ledgerline/generated/topics';
 import { createAuditClient } from '@ledgerline/generated/openapi/audit.client';
 import { startAudit } from '../src/service.js';
@@ -98,7 +98,13 @@ async function main(): Promise<void> {
           `records on average, ${batches[0]?.size_max} at most`,
       );
       const verifyStartedAt = Date.now();
-      const { data } = await createAuditClient(service.url).GET('/v1/verify');
+      const auditorKey = await createTestApiKey(env.adminDatabaseUrl, {
+        name: 'bench-auditor',
+        scopes: ['audit:verify'],
+      });
+      const { data } = await createAuditClient(service.url, { credential: auditorKey }).GET(
+        '/v1/verify',
+      );
       const verifySeconds = (Date.now() - verifyStartedAt) / 1000;
       console.log(
         `verified ${data?.recordsChecked} records in ${verifySeconds.toFixed(2)} s ` +

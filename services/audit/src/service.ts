@@ -13,6 +13,7 @@ import {
   type Pool,
 } from '@ledgerline/platform/db';
 import { EventSerde } from '@ledgerline/platform/events/serde';
+import { authenticatorFromEnv } from '@ledgerline/platform/auth/authenticator';
 import { createApiApp, listen } from '@ledgerline/platform/http/app';
 import { consumerProbes, dependencyProbes } from '@ledgerline/platform/http/readiness';
 import { createIdempotentProducer, createKafka, ensureTopics } from '@ledgerline/platform/kafka';
@@ -145,6 +146,9 @@ export async function startAudit(config: AuditConfig): Promise<AuditService> {
     service: 'audit',
     document: auditApiDocument,
     operations: auditApiOperations,
+    // Keys are looked up as audit_app (it notes last_used_at), so that audit_reader, which the
+    // API reads the trail with, stays SELECT-only.
+    authenticator: authenticatorFromEnv(writerPool),
     handlers: auditHandlers(readerPool, anchors, config.signingKey),
     log,
     metrics,

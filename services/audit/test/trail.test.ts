@@ -1,7 +1,11 @@
 // The audit trail on the real stack: Kafka, the schema registry and PostgreSQL.
 import { randomUUID } from 'node:crypto';
 import { createPool, urlForRole, type Pool } from '@ledgerline/platform/db';
-import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
+import {
+  createTestApiKey,
+  createTestEnvironment,
+  type TestEnvironment,
+} from '@ledgerline/platform/testing';
 import { allTopics } from '@ledgerline/generated/topics';
 import { createAuditClient, type AuditClient } from '@ledgerline/generated/openapi/audit.client';
 import { startAudit, type AuditService } from '../src/service.js';
@@ -20,6 +24,8 @@ const SETUP_MS = 120_000;
 let env: TestEnvironment;
 let service: AuditService;
 let client: AuditClient;
+/** An auditor's key: reads and verifies the trail, nothing else. */
+let auditorKey: string;
 let admin: Pool;
 let producers: Awaited<ReturnType<typeof eventProducers>>;
 const payment = newPayment(12_500);
@@ -40,7 +46,11 @@ beforeAll(async () => {
   env = await createTestEnvironment('audit-trail', allTopics);
   admin = createPool(env.adminDatabaseUrl, { max: 2 });
   service = await startAudit(testConfig(env));
-  client = createAuditClient(service.url);
+  auditorKey = await createTestApiKey(env.adminDatabaseUrl, {
+    name: 'auditor',
+    scopes: ['audit:read', 'audit:verify'],
+  });
+  client = createAuditClient(service.url, { credential: auditorKey });
   producers = await eventProducers(env);
   const p = payment;
   const debitTx = randomUUID();
@@ -348,7 +358,7 @@ describe('audit trail', () => {
       // Forget every position: the consumer seeks back to offset 0 and re-reads everything.
       await admin.query('UPDATE audit.consumer_positions SET next_offset = 0');
       service = await startAudit(testConfig(env));
-      client = createAuditClient(service.url);
+      client = createAuditClient(service.url, { credential: auditorKey });
       await eventually(
         async () => {
           const now = await readPositions();

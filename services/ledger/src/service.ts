@@ -10,6 +10,7 @@ import {
 } from '@ledgerline/platform/deploy';
 import { isDevelopment } from '@ledgerline/platform/config';
 import { EventSerde } from '@ledgerline/platform/events/serde';
+import { authenticatorFromEnv } from '@ledgerline/platform/auth/authenticator';
 import { createApiApp, listen } from '@ledgerline/platform/http/app';
 import { consumerProbes, dependencyProbes } from '@ledgerline/platform/http/readiness';
 import { createIdempotentProducer, createKafka } from '@ledgerline/platform/kafka';
@@ -168,6 +169,9 @@ export async function startLedger(config: LedgerConfig): Promise<RunningLedger> 
     service: 'ledger',
     document: ledgerApiDocument,
     operations: ledgerApiOperations,
+    authenticator: authenticatorFromEnv(pool),
+    // Their handlers limit a key bound to accounts to those accounts.
+    accountBoundOperations: ['getAccount', 'getAccountBalance', 'listAccountEntries'],
     handlers: createHandlers({
       pool,
       serde,

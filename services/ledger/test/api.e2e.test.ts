@@ -20,9 +20,12 @@ async function call(
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  // An operator's key unless the test presents its own credential.
+  const authorised = { authorization: `Bearer ${h.operatorKey}`, ...headers };
   const response = await fetch(`${h.ledger.url}${path}`, {
     method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    headers:
+      body === undefined ? authorised : { 'content-type': 'application/json', ...authorised },
     body: body === undefined ? null : JSON.stringify(body),
   });
   const text = await response.text();

@@ -10,6 +10,7 @@ import {
   urlForRole,
 } from '@ledgerline/platform/db';
 import { EventSerde } from '@ledgerline/platform/events/serde';
+import { authenticatorFromEnv } from '@ledgerline/platform/auth/authenticator';
 import { createApiApp, listen } from '@ledgerline/platform/http/app';
 import { consumerProbes, dependencyProbes } from '@ledgerline/platform/http/readiness';
 import { createIdempotentProducer, createKafka, ensureTopics } from '@ledgerline/platform/kafka';
@@ -110,6 +111,15 @@ export async function startProcessor(
     service: 'processor',
     document: processorApiDocument,
     operations: processorApiOperations,
+    authenticator: authenticatorFromEnv(pool),
+    // Their handlers limit a key bound to accounts to payments involving those accounts.
+    accountBoundOperations: [
+      'createPayment',
+      'getPayment',
+      'listPayments',
+      'createRefund',
+      'getRefund',
+    ],
     handlers: createHandlers({
       pool,
       paymentIntake: new PaymentIntakeQueue({

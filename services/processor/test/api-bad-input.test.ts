@@ -349,7 +349,8 @@ describe('processor API: bad input changes nothing', () => {
   });
 
   it.each(cases)('$name → $status problem+json, nothing stored', async (c) => {
-    const headers: Record<string, string> = {};
+    // A valid merchant key: the bad part of each request is its input, not its credential.
+    const headers: Record<string, string> = { authorization: `Bearer ${bed.apiKey}` };
     if (c.contentType !== null) headers['content-type'] = c.contentType ?? 'application/json';
     if (c.method === 'POST' && c.idempotencyKey !== null) {
       headers['idempotency-key'] = c.idempotencyKey ?? randomUUID();

@@ -8,6 +8,7 @@ import {
 import type { components } from '@ledgerline/generated/openapi/processor.types';
 import { startProcessor, type RunningProcessor } from '../src/service.js';
 import {
+  authedFetch,
   createTestBed,
   eventually,
   postJson,
@@ -63,7 +64,7 @@ describe('processor API: payments', () => {
         transactionId: null,
       }),
     ]);
-    const fetched = await fetch(`${processor.url}${response.headers.get('location')}`);
+    const fetched = await authedFetch(`${processor.url}${response.headers.get('location')}`);
     expect(fetched.status).toBe(200);
     expect(await fetched.json()).toEqual(payment);
   });
@@ -223,7 +224,7 @@ describe('processor API: payments', () => {
     let pages = 0;
     do {
       const query: string = `payerAccountId=${payer}&limit=2${cursor === null ? '' : `&cursor=${cursor}`}`;
-      const response = await fetch(`${payments()}?${query}`);
+      const response = await authedFetch(`${payments()}?${query}`);
       expect(response.status).toBe(200);
       const page = (await response.json()) as PaymentPage;
       expect(page.items.length).toBeLessThanOrEqual(2);
@@ -238,17 +239,17 @@ describe('processor API: payments', () => {
     const createdAts = seen.map((p) => p.createdAt);
     expect([...createdAts].sort().reverse()).toEqual(createdAts);
 
-    const byStatus = await fetch(`${payments()}?payerAccountId=${payer}&status=COMPLETED`);
+    const byStatus = await authedFetch(`${payments()}?payerAccountId=${payer}&status=COMPLETED`);
     expect(((await byStatus.json()) as PaymentPage).items).toEqual([]);
-    const future = await fetch(
+    const future = await authedFetch(
       `${payments()}?payerAccountId=${payer}&createdFrom=${new Date(Date.now() + 60_000).toISOString()}`,
     );
     expect(((await future.json()) as PaymentPage).items).toEqual([]);
   });
 
   it('answers /healthz, /readyz (Postgres, Kafka, registry) and /metrics', async () => {
-    expect((await fetch(`${processor.url}/healthz`)).status).toBe(200);
-    const ready = await fetch(`${processor.url}/readyz`);
+    expect((await authedFetch(`${processor.url}/healthz`)).status).toBe(200);
+    const ready = await authedFetch(`${processor.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({
       status: 'ready',
@@ -259,7 +260,7 @@ describe('processor API: payments', () => {
         sagaConsumer: { status: 'up' },
       },
     });
-    const metrics = await (await fetch(`${processor.url}/metrics`)).text();
+    const metrics = await (await authedFetch(`${processor.url}/metrics`)).text();
     expect(metrics).toMatch(/ledgerline_payments_accepted_total\{service="processor"\} [1-9]/);
     expect(metrics).toMatch(/ledgerline_idempotent_replays_total\{[^}]*operation="createPayment"/);
     expect(metrics).toMatch(/ledgerline_outbox_backlog\{service="processor"\} \d+/);

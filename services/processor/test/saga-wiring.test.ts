@@ -21,6 +21,7 @@ import type {
 import type { components } from '@ledgerline/generated/openapi/processor.types';
 import { startProcessor, type RunningProcessor } from '../src/service.js';
 import {
+  authedFetch,
   createTestBed,
   eventually,
   postJson,
@@ -161,7 +162,7 @@ describe('processor saga: driven by ledger outcomes over Kafka', () => {
   }
 
   async function getPayment(id: string): Promise<Payment> {
-    const response = await fetch(`${processor.url}/v1/payments/${id}`);
+    const response = await authedFetch(`${processor.url}/v1/payments/${id}`);
     expect(response.status).toBe(200);
     return (await response.json()) as Payment;
   }
@@ -370,7 +371,7 @@ describe('processor saga: driven by ledger outcomes over Kafka', () => {
     const { payment } = await createPayment();
     await reject(payment, 'DEBIT', 'ACCOUNT_UNKNOWN');
     await waitForState(payment.id, 'REJECTED');
-    const metrics = await (await fetch(`${processor.url}/metrics`)).text();
+    const metrics = await (await authedFetch(`${processor.url}/metrics`)).text();
     expect(metrics).toMatch(
       /ledgerline_saga_outcomes_ignored_total\{[^}]*reason="no-payment"[^}]*\} [1-9]/,
     );
@@ -455,7 +456,9 @@ describe('processor saga: driven by ledger outcomes over Kafka', () => {
     const partially = await waitForState(payment.id, 'PARTIALLY_REFUNDED');
     expect(partially).toMatchObject({ refundedMinor: 5_000, refundableMinor: 7_500 });
 
-    const fetched = await fetch(`${processor.url}/v1/payments/${payment.id}/refunds/${refund.id}`);
+    const fetched = await authedFetch(
+      `${processor.url}/v1/payments/${payment.id}/refunds/${refund.id}`,
+    );
     expect(fetched.status).toBe(200);
     expect(await fetched.json()).toMatchObject({
       status: 'COMPLETED',

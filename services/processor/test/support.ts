@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import {
+  createTestApiKey,
   createTestEnvironment,
   eventually as pollUntil,
   type TestEnvironment,
@@ -31,6 +32,8 @@ export interface ProcessorTestBed {
   readonly config: ProcessorConfig;
   readonly admin: pg.Pool;
   readonly serde: EventSerde;
+  /** A merchant integration's key: pays, reads payments, refunds. postJson and authedFetch send it. */
+  readonly apiKey: string;
   counts(): Promise<{ payments: number; refunds: number; keys: number; outbox: number }>;
   close(): Promise<void>;
 }
@@ -50,11 +53,17 @@ export async function createTestBed(name: string): Promise<ProcessorTestBed> {
   const admin = new pg.Pool({ connectionString: env.adminDatabaseUrl, max: 2 });
   admin.on('error', () => undefined); // the database is dropped under idle connections at the end
   const serde = new EventSerde({ registryUrl: env.schemaRegistryUrl, autoRegister: true });
+  const apiKey = await createTestApiKey(env.adminDatabaseUrl, {
+    name: 'processor-client',
+    scopes: ['payments:read', 'payments:write', 'refunds:write'],
+  });
+  testCredential = apiKey;
   return {
     env,
     config,
     admin,
     serde,
+    apiKey,
     async counts() {
       const { rows } = await admin.query<{
         payments: number;
@@ -102,6 +111,22 @@ export const validPayment = (): Record<string, unknown> => ({
   metadata: { invoice: '2026-0042' },
 });
 
+// The test bed's key: every request of a test file authenticates like the merchant would.
+let testCredential: string | undefined;
+
+function authorization(): Record<string, string> {
+  if (testCredential === undefined) throw new Error('create the test bed first (it holds the key)');
+  return { authorization: `Bearer ${testCredential}` };
+}
+
+/** fetch with the test bed's credential (headers given here win). */
+export function authedFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, {
+    ...init,
+    headers: { ...authorization(), ...(init.headers as Record<string, string> | undefined) },
+  });
+}
+
 export async function postJson(
   url: string,
   body: unknown,
@@ -109,7 +134,7 @@ export async function postJson(
 ): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', ...authorization(), ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();

@@ -13,6 +13,7 @@ import {
   urlForRole,
 } from '@ledgerline/platform/db';
 import { EventSerde } from '@ledgerline/platform/events/serde';
+import { authenticatorFromEnv } from '@ledgerline/platform/auth/authenticator';
 import { createApiApp, listen } from '@ledgerline/platform/http/app';
 import { consumerProbes, dependencyProbes } from '@ledgerline/platform/http/readiness';
 import { createIdempotentProducer, createKafka, ensureTopics } from '@ledgerline/platform/kafka';
@@ -198,6 +199,7 @@ export async function startReconciliation(
     service: 'reconciliation',
     document: reconciliationApiDocument,
     operations: reconciliationApiOperations,
+    authenticator: authenticatorFromEnv(pool),
     handlers: reconciliationHandlers({ pool, reconciler }),
     log,
     metrics,

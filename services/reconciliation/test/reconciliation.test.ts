@@ -5,7 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type pg from 'pg';
 import type { Pool } from '@ledgerline/platform/db';
-import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
+import {
+  createTestApiKey,
+  createTestEnvironment,
+  type TestEnvironment,
+} from '@ledgerline/platform/testing';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
 import { TopicConsumer } from '@ledgerline/platform/events/typed';
@@ -40,6 +44,7 @@ const MINUTE_MS = 60_000;
 let env: TestEnvironment;
 let owner: Pool;
 let service: ReconciliationService;
+let operatorKey: string;
 let publisher: Awaited<ReturnType<typeof eventPublisher>>;
 const seed = new LedgerSeed('EUR');
 const seededAt = new Date(Date.now() - 10 * MINUTE_MS);
@@ -48,9 +53,14 @@ let bob: string;
 let completed: SeedPayment;
 
 async function api<T>(method: string, path: string, body?: unknown, contentType?: string) {
+  // A reconciliation operator's key: runs, statements, reports and discrepancies.
+  const authorization = `Bearer ${operatorKey}`;
   const response = await fetch(`${service.url}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': contentType ?? 'application/json' },
+    headers:
+      body === undefined
+        ? { authorization }
+        : { authorization, 'content-type': contentType ?? 'application/json' },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();
@@ -104,6 +114,10 @@ beforeAll(async () => {
   owner = ownerPool(env);
   await migrateLedger(owner);
   service = await startReconciliation(testConfig(env));
+  operatorKey = await createTestApiKey(env.adminDatabaseUrl, {
+    name: 'reconciliation-operator',
+    scopes: ['reconciliation:read', 'reconciliation:run'],
+  });
   publisher = await eventPublisher(env);
 
   alice = seed.customer();

@@ -14,6 +14,7 @@ import {
   type ApiRequest,
   type OperationHandler,
 } from '@ledgerline/platform/http/app';
+import { mayActOnAccount } from '@ledgerline/platform/http/auth';
 import { appendToOutbox } from '@ledgerline/platform/outbox';
 import type { Queryable } from '@ledgerline/platform/db';
 import {
@@ -217,6 +218,20 @@ async function requireAccount(pool: Pool, accountId: string): Promise<AccountVie
   const account = await findAccount(pool, accountId);
   if (account === null) throw problems.notFound(`Account ${accountId}`);
   return account;
+}
+
+/**
+ * An account a read may show: a key bound to accounts sees only its own; any other answers 404
+ * like a missing one, so that other customers' accounts do not even exist for it.
+ */
+async function requireVisibleAccount(
+  pool: Pool,
+  request: Parameters<OperationHandler>[0],
+): Promise<AccountView> {
+  const accountId = request.params['accountId'] ?? '';
+  if (!mayActOnAccount(request.principal, accountId))
+    throw problems.notFound(`Account ${accountId}`);
+  return requireAccount(pool, accountId);
 }
 
 export function createHandlers(deps: ApiDeps): Record<string, OperationHandler> {
@@ -650,11 +665,11 @@ export function createHandlers(deps: ApiDeps): Record<string, OperationHandler> 
 
     getAccount: async (request) => ({
       status: 200,
-      body: await requireAccount(pool, request.params['accountId'] ?? ''),
+      body: await requireVisibleAccount(pool, request),
     }),
 
     getAccountBalance: async (request) => {
-      const account = await requireAccount(pool, request.params['accountId'] ?? '');
+      const account = await requireVisibleAccount(pool, request);
       const asOf = dateParam(request.query, 'asOf');
       const balanceMinor = await balanceOf(pool, account, asOf);
       const body: Schemas['Balance'] = {
@@ -668,7 +683,7 @@ export function createHandlers(deps: ApiDeps): Record<string, OperationHandler> 
     },
 
     listAccountEntries: async (request) => {
-      const account = await requireAccount(pool, request.params['accountId'] ?? '');
+      const account = await requireVisibleAccount(pool, request);
       const limit = limitOf(request.query);
       const after = decodeCursor(request.query['cursor'], isEntryCursor);
       const items = await listEntries(

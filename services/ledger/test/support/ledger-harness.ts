@@ -6,12 +6,15 @@ import pg from 'pg';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
 import { TopicConsumer } from '@ledgerline/platform/events/typed';
+import { documentScopes } from '@ledgerline/platform/http/auth';
 import {
+  createTestApiKey,
   createTestEnvironment,
   eventually,
   testRoleUrl,
   type TestEnvironment,
 } from '@ledgerline/platform/testing';
+import { ledgerApiDocument } from '@ledgerline/generated/openapi/ledger.document';
 import {
   allTopics,
   ledgerAccountOpenedTopic,
@@ -39,6 +42,8 @@ export interface Published {
 export interface Harness {
   env: TestEnvironment;
   ledger: RunningLedger;
+  /** An operator key with every scope of the ledger API, for tests not about authorisation. */
+  operatorKey: string;
   kafka: Kafka;
   producer: Producer;
   serde: EventSerde;
@@ -80,6 +85,10 @@ export async function startHarness(name: string): Promise<Harness> {
   const serde = new EventSerde({ registryUrl: env.schemaRegistryUrl, autoRegister: true });
   const commands = ledgerCommandsProducer(serde, { producer, topicPrefix: env.topicPrefix });
   const owner = new pg.Pool({ connectionString: env.adminDatabaseUrl, max: 2 });
+  const operatorKey = await createTestApiKey(env.adminDatabaseUrl, {
+    name: 'ledger-operator',
+    scopes: documentScopes(ledgerApiDocument),
+  });
 
   const published: Published[] = [];
   const decoders = new Map(
@@ -116,6 +125,7 @@ export async function startHarness(name: string): Promise<Harness> {
   return {
     env,
     ledger,
+    operatorKey,
     kafka,
     producer,
     serde,

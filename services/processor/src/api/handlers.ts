@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { withTransaction, type Pool, type PoolClient } from '@ledgerline/platform/db';
 import type { ApiRequest, ApiResponse, OperationHandler } from '@ledgerline/platform/http/app';
+import { accountNotPermitted, mayActOnAccount } from '@ledgerline/platform/http/auth';
 import type { components } from '@ledgerline/generated/openapi/processor.types';
 import {
   invariant,
@@ -84,6 +85,9 @@ async function createPayment(deps: HandlerDependencies, request: ApiRequest): Pr
   const body = request.body as CreatePaymentRequest;
   const violations = validatePaymentRequest(body, deps.rules);
   if (violations.length > 0) throw paymentRulesProblem(violations);
+  // A key bound to accounts pays only from its own; the payer is the caller's to name.
+  if (!mayActOnAccount(request.principal, body.payerAccountId))
+    throw accountNotPermitted(`This credential may not pay from account ${body.payerAccountId}.`);
 
   // Everything the transaction writes is decided and encoded before it starts, so the row
   // locks are held only for the inserts.
@@ -147,7 +151,8 @@ async function createPayment(deps: HandlerDependencies, request: ApiRequest): Pr
 async function getPayment(deps: HandlerDependencies, request: ApiRequest): Promise<ApiResponse> {
   const paymentId = pathUuid(request, 'paymentId');
   const record = await findPayment(deps.pool, paymentId, { forUpdate: false });
-  if (record === undefined) throw notFound(`No payment ${paymentId}.`);
+  if (record === undefined || !involvesCaller(request, record))
+    throw notFound(`No payment ${paymentId}.`);
   return { status: 200, body: paymentView(record) };
 }
 
@@ -164,6 +169,9 @@ async function listPaymentsPage(
     payeeAccountId: queryUuid(query['payeeAccountId'], 'payeeAccountId'),
     createdFrom: optionalDate(query['createdFrom']),
     createdTo: optionalDate(query['createdTo']),
+    ...(request.principal?.accountIds === undefined
+      ? {}
+      : { involvingAccountIds: request.principal.accountIds }),
   };
   invariant(filter.status === undefined || sagaStates.includes(filter.status), 'a known status');
   const cursor = optionalString(query['cursor']);
@@ -198,7 +206,13 @@ async function createRefund(deps: HandlerDependencies, request: ApiRequest): Pro
     // The payment's row lock serialises every refund of this payment, whatever its key, so
     // the key check and the refundable amount below cannot race.
     const record = await findPayment(client, paymentId, { forUpdate: true });
-    if (record === undefined) throw notFound(`No payment ${paymentId}.`);
+    if (record === undefined || !involvesCaller(request, record))
+      throw notFound(`No payment ${paymentId}.`);
+    // A refund pays the payer back from the payee: only the payee's side may ask for it.
+    if (!mayActOnAccount(request.principal, record.saga.payeeAccountId))
+      throw accountNotPermitted(
+        `This credential may not refund from account ${record.saga.payeeAccountId} (the payee).`,
+      );
     const existing = await findIdempotencyRecord(client, scope, key);
     if (existing !== undefined) return { existing, created: undefined };
 
@@ -284,13 +298,26 @@ async function getRefund(deps: HandlerDependencies, request: ApiRequest): Promis
   const paymentId = pathUuid(request, 'paymentId');
   const refundId = pathUuid(request, 'refundId');
   const record = await findPayment(deps.pool, paymentId, { forUpdate: false });
-  if (record === undefined) throw notFound(`No payment ${paymentId}.`);
+  if (record === undefined || !involvesCaller(request, record))
+    throw notFound(`No payment ${paymentId}.`);
   const refund = (await refundsOf(deps.pool, paymentId)).find((found) => found.id === refundId);
   if (refund === undefined) throw notFound(`No refund ${refundId} of payment ${paymentId}.`);
   return { status: 200, body: refundView(refund, record.saga) };
 }
 
 // ---------- helpers ----------
+
+/**
+ * Account binding for reads: a bound key sees a payment only when its payer or payee is one of
+ * the key's accounts. Others' payments answer 404 like missing ones, so their existence does
+ * not leak.
+ */
+function involvesCaller(request: ApiRequest, record: PaymentRecord): boolean {
+  return (
+    mayActOnAccount(request.principal, record.saga.payerAccountId) ||
+    mayActOnAccount(request.principal, record.saga.payeeAccountId)
+  );
+}
 
 /**
  * Runs `work` in a transaction in which waiting for another request's uncommitted row (the same

@@ -150,6 +150,8 @@ export interface PaymentFilter {
   readonly status?: SagaState;
   readonly payerAccountId?: string;
   readonly payeeAccountId?: string;
+  /** Only payments whose payer or payee is one of these (a key bound to accounts). */
+  readonly involvingAccountIds?: readonly string[];
   readonly createdFrom?: Date;
   readonly createdTo?: Date;
 }
@@ -178,6 +180,12 @@ export async function listPayments(
     conditions.push(`payer_account_id = ${bind(filter.payerAccountId)}`);
   if (filter.payeeAccountId !== undefined)
     conditions.push(`payee_account_id = ${bind(filter.payeeAccountId)}`);
+  if (filter.involvingAccountIds !== undefined) {
+    const accounts = bind(filter.involvingAccountIds);
+    conditions.push(
+      `(payer_account_id = ANY(${accounts}::uuid[]) OR payee_account_id = ANY(${accounts}::uuid[]))`,
+    );
+  }
   if (filter.createdFrom !== undefined)
     conditions.push(`created_at >= ${bind(filter.createdFrom)}`);
   if (filter.createdTo !== undefined) conditions.push(`created_at < ${bind(filter.createdTo)}`);

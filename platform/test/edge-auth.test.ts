@@ -1,0 +1,338 @@
+// The trust boundary at the HTTP edge, on the real PostgreSQL: every operation of every contract
+// declares a scope, and the edge answers 401 (no, malformed, unknown, revoked or expired
+// credential, with WWW-Authenticate) and 403 (valid credential without the scope, naming it)
+// before any handler runs. The operations are walked from the generated contracts, so an
+// operation added later without a scope fails this test.
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import pg from 'pg';
+import { auditApiDocument, auditApiOperations } from '@ledgerline/generated/openapi/audit.document';
+import {
+  ledgerApiDocument,
+  ledgerApiOperations,
+} from '@ledgerline/generated/openapi/ledger.document';
+import {
+  processorApiDocument,
+  processorApiOperations,
+} from '@ledgerline/generated/openapi/processor.document';
+import {
+  reconciliationApiDocument,
+  reconciliationApiOperations,
+} from '@ledgerline/generated/openapi/reconciliation.document';
+import {
+  apiKeyDigest,
+  apiKeyId,
+  authenticateApiKey,
+  createApiKey,
+  migrateAuth,
+  revokeApiKey,
+  rotateApiKey,
+} from '../src/auth/api-keys.js';
+import { createAuthenticator } from '../src/auth/authenticator.js';
+import { createPool, urlForRole, type Pool } from '../src/db.js';
+import { createApiApp, listen, ProblemError } from '../src/http/app.js';
+import { documentScopes, isOpen, operationSecurity, scopesOf } from '../src/http/auth.js';
+import type { OpenApiDocument, OpenApiOperation } from '../src/http/openapi.js';
+import { createLogger } from '../src/log.js';
+import { createMetricsRegistry } from '../src/metrics.js';
+import { createTestEnvironment, type TestEnvironment } from '../src/testing.js';
+
+const CONTRACTS: readonly {
+  name: string;
+  document: OpenApiDocument;
+  operations: readonly OpenApiOperation[];
+}[] = [
+  { name: 'processor', document: processorApiDocument, operations: processorApiOperations },
+  { name: 'ledger', document: ledgerApiDocument, operations: ledgerApiOperations },
+  {
+    name: 'reconciliation',
+    document: reconciliationApiDocument,
+    operations: reconciliationApiOperations,
+  },
+  { name: 'audit', document: auditApiDocument, operations: auditApiOperations },
+];
+const PROBES = new Set(['/healthz', '/readyz']);
+/**
+ * Operations deliberately open besides the probes, each with its reason. Anything else without
+ * a scope fails the first test below: an operation cannot be left open by omission.
+ */
+const PUBLIC_OPERATIONS: Readonly<Record<string, string>> = {
+  // The Ed25519 public key that verifies audit checkpoints: anyone holding a copy of the
+  // checkpoints must be able to check them, and a public key reveals nothing.
+  'audit getCheckpointSigningKey': 'a public key',
+};
+const isPublic = (service: string, operation: OpenApiOperation) =>
+  PROBES.has(operation.path) || `${service} ${operation.operationId}` in PUBLIC_OPERATIONS;
+const allScopes = [...new Set(CONTRACTS.flatMap((c) => documentScopes(c.document)))].sort();
+
+let env: TestEnvironment;
+let owner: Pool;
+/** The edge looks keys up as a login role that only joined ledgerline_edge, like a service. */
+let edge: Pool;
+const edgeRole = `edge_test_${randomBytes(4).toString('hex')}`;
+const servers = new Map<string, { server: Server; url: string }>();
+/** Operations whose handler ran: a refused request must never reach one. */
+const reached: string[] = [];
+
+async function key(scopes: readonly string[], extra: { accountIds?: string[] } = {}) {
+  return (await createApiKey(owner, { name: `edge-${randomUUID()}`, scopes, ...extra })).secret;
+}
+
+function samplePath(path: string): string {
+  return path.replace(/\{[^}]+\}/g, () => randomUUID());
+}
+
+async function call(
+  service: string,
+  operation: Pick<OpenApiOperation, 'method' | 'path'>,
+  authorization: string | undefined,
+): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
+  const base = servers.get(service)?.url;
+  if (base === undefined) throw new Error(`no ${service} server`);
+  const response = await fetch(`${base}${samplePath(operation.path)}`, {
+    method: operation.method,
+    headers: authorization === undefined ? {} : { authorization },
+  });
+  const text = await response.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    body = {};
+  }
+  return { status: response.status, headers: response.headers, body };
+}
+
+beforeAll(async () => {
+  env = await createTestEnvironment('edge-auth', []);
+  owner = createPool(env.adminDatabaseUrl, { max: 2 });
+  await owner.query(`CREATE ROLE ${edgeRole} LOGIN PASSWORD 'edge_test'`);
+  await migrateAuth(owner, [edgeRole]);
+  edge = createPool(urlForRole(env.databaseUrl, edgeRole, 'edge_test'), { max: 4 });
+  const authenticator = createAuthenticator({ db: edge });
+  for (const contract of CONTRACTS) {
+    const handlers = Object.fromEntries(
+      contract.operations.map((op) => [
+        op.operationId,
+        async () => {
+          reached.push(op.operationId);
+          // Reached: the edge let the request through. 418 tells the test so.
+          throw new ProblemError(418, 'reached', 'Handler reached');
+        },
+      ]),
+    );
+    const app = createApiApp({
+      service: contract.name,
+      document: contract.document,
+      operations: contract.operations,
+      handlers,
+      log: createLogger(`edge-${contract.name}`),
+      metrics: createMetricsRegistry(contract.name),
+      readiness: {},
+      authenticator,
+    });
+    // On every interface, so that /metrics can be asked from a non-loopback address too.
+    const server = await listen(app, 0, '0.0.0.0');
+    const port = (server.address() as AddressInfo).port;
+    servers.set(contract.name, { server, url: `http://127.0.0.1:${port}` });
+  }
+}, 60_000);
+
+afterAll(async () => {
+  for (const { server } of servers.values())
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  await edge?.end();
+  await owner?.query(`REVOKE ledgerline_edge FROM ${edgeRole}`).catch(() => undefined);
+  await owner?.end();
+  await env?.cleanup();
+  // Roles are cluster-wide: drop the test's own once its database (and grants) are gone.
+  const admin = new pg.Client({
+    connectionString: env.adminDatabaseUrl.replace(/\/[^/]*$/, '/postgres'),
+  });
+  await admin.connect();
+  await admin.query(`DROP ROLE IF EXISTS ${edgeRole}`).catch(() => undefined);
+  await admin.end();
+});
+
+const secured = CONTRACTS.flatMap((c) =>
+  c.operations
+    .filter((op) => !isPublic(c.name, op))
+    .map((op) => ({ service: c.name, document: c.document, operation: op })),
+);
+// /metrics is open to loopback callers (like this test); its own test asks from elsewhere.
+const named = secured
+  .filter((s) => s.operation.path !== '/metrics')
+  .map((s) => [
+    `${s.service} ${s.operation.operationId} (${s.operation.method} ${s.operation.path})`,
+    s,
+  ]) as [string, (typeof secured)[number]][];
+
+describe('every operation of every contract', () => {
+  it('declares the scopes it needs; only /healthz and /readyz are open', () => {
+    for (const { service, document, operation } of secured) {
+      const requirements = operationSecurity(document, operation);
+      expect({ service, operation: operation.operationId, open: isOpen(requirements) }).toEqual({
+        service,
+        operation: operation.operationId,
+        open: false,
+      });
+      expect(scopesOf(requirements).length).toBeGreaterThan(0);
+    }
+    for (const contract of CONTRACTS)
+      for (const op of contract.operations.filter((o) => isPublic(contract.name, o)))
+        expect(isOpen(operationSecurity(contract.document, op))).toBe(true);
+  });
+
+  it.each(named)('%s: 401 with WWW-Authenticate without a valid credential', async (_, s) => {
+    const revoked = await key(allScopes);
+    await revokeApiKey(owner, apiKeyId(revoked) ?? '');
+    const attempts = [
+      undefined,
+      'Basic dXNlcjpwYXNz',
+      'Bearer',
+      'bearer llk_lowercase_scheme',
+      `Bearer llk_${'0'.repeat(16)}_${'A'.repeat(43)}`,
+      `Bearer ${revoked}`,
+    ];
+    for (const authorization of attempts) {
+      const answer = await call(s.service, s.operation, authorization);
+      expect({ authorization, status: answer.status }).toEqual({ authorization, status: 401 });
+      expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer realm="ledgerline"/);
+      expect(answer.body['type']).toBe('https://ledgerline.dev/problems/unauthenticated');
+    }
+    expect(reached).not.toContain(s.operation.operationId);
+  });
+
+  it.each(named)('%s: 403 naming the scope for a valid key without it', async (_, s) => {
+    const needed = scopesOf(operationSecurity(s.document, s.operation));
+    const others = allScopes.filter((scope) => !needed.includes(scope));
+    const answer = await call(s.service, s.operation, `Bearer ${await key(others)}`);
+    expect(answer.status).toBe(403);
+    expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(answer.body['type']).toBe('https://ledgerline.dev/problems/insufficient-scope');
+    expect(answer.body['scope']).toBe(needed.join(' '));
+    expect(String(answer.body['detail'])).toContain(needed[0]);
+    expect(answer.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+    expect(reached).not.toContain(s.operation.operationId);
+
+    // With exactly its scope the edge lets the request through (to validation or the handler).
+    const allowed = await call(s.service, s.operation, `Bearer ${await key(needed)}`);
+    expect([401, 403]).not.toContain(allowed.status);
+  });
+});
+
+describe('probes and metrics', () => {
+  it('/healthz and /readyz answer without a credential', async () => {
+    for (const contract of CONTRACTS) {
+      expect(
+        (await call(contract.name, { method: 'GET', path: '/healthz' }, undefined)).status,
+      ).toBe(200);
+      expect(
+        (await call(contract.name, { method: 'GET', path: '/readyz' }, undefined)).status,
+      ).toBe(200);
+    }
+  });
+
+  it('/metrics is open on loopback and needs metrics:read from any other address', async () => {
+    const loopback = await fetch(`${servers.get('ledger')?.url}/metrics`);
+    expect(loopback.status).toBe(200);
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address;
+    // A host with no non-loopback interface cannot be asked from elsewhere; this machine has one.
+    expect(external).toBeDefined();
+    const port = new URL(servers.get('ledger')?.url ?? '').port;
+    const remote = `http://${external}:${port}/metrics`;
+    const anonymous = await fetch(remote);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    const withoutScope = await fetch(remote, {
+      headers: { authorization: `Bearer ${await key(['ledger:read'])}` },
+    });
+    expect(withoutScope.status).toBe(403);
+    const scraper = await fetch(remote, {
+      headers: { authorization: `Bearer ${await key(['metrics:read'])}` },
+    });
+    expect(scraper.status).toBe(200);
+    expect(await scraper.text()).toContain('# HELP');
+  });
+});
+
+describe('API keys', () => {
+  const getPayment = { method: 'GET', path: '/v1/payments/{paymentId}' } as const;
+
+  it('are stored only as a SHA-256 digest, never as the secret', async () => {
+    const secret = await key(['payments:read']);
+    expect(secret).toMatch(/^llk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+    const { rows } = await owner.query<Record<string, unknown>>(
+      'SELECT * FROM auth.api_keys WHERE key_id = $1',
+      [apiKeyId(secret)],
+    );
+    const stored = JSON.stringify(rows[0]);
+    expect(stored).not.toContain(secret.slice(22));
+    expect(rows[0]?.['key_sha256']).toEqual(apiKeyDigest(secret));
+  });
+
+  it('a revoked key is refused from the very next request', async () => {
+    const secret = await key(['payments:read']);
+    expect((await call('processor', getPayment, `Bearer ${secret}`)).status).toBe(418);
+    expect(await revokeApiKey(owner, apiKeyId(secret) ?? '')).toBe(true);
+    expect((await call('processor', getPayment, `Bearer ${secret}`)).status).toBe(401);
+  });
+
+  it('an expired key is refused', async () => {
+    const secret = await key(['payments:read']);
+    await owner.query(
+      `UPDATE auth.api_keys SET created_at = now() - interval '2 days', expires_at = now() - interval '1 second' WHERE key_id = $1`,
+      [apiKeyId(secret)],
+    );
+    expect((await call('processor', getPayment, `Bearer ${secret}`)).status).toBe(401);
+  });
+
+  it('rotation issues a new key with the same scopes; the old one works only through the grace', async () => {
+    const old = await key(['payments:read', 'payments:write']);
+    const rotated = await rotateApiKey(owner, apiKeyId(old) ?? '', { graceS: 60 });
+    expect(rotated?.record.scopes).toEqual(['payments:read', 'payments:write']);
+    expect(rotated?.record.rotatedFrom).toBe(apiKeyId(old));
+    expect((await call('processor', getPayment, `Bearer ${rotated?.secret}`)).status).toBe(418);
+    expect((await call('processor', getPayment, `Bearer ${old}`)).status).toBe(418);
+    const immediate = await rotateApiKey(owner, apiKeyId(rotated?.secret ?? '') ?? '');
+    expect((await call('processor', getPayment, `Bearer ${rotated?.secret}`)).status).toBe(401);
+    expect((await call('processor', getPayment, `Bearer ${immediate?.secret}`)).status).toBe(418);
+  });
+
+  it('notes when a key was last used, and the edge role can do nothing else with keys', async () => {
+    const secret = await key(['payments:read']);
+    const before = await owner.query('SELECT last_used_at FROM auth.api_keys WHERE key_id = $1', [
+      apiKeyId(secret),
+    ]);
+    expect(before.rows[0]?.last_used_at).toBeNull();
+    expect(await authenticateApiKey(edge, secret)).toMatchObject({ scopes: ['payments:read'] });
+    const after = await owner.query('SELECT last_used_at FROM auth.api_keys WHERE key_id = $1', [
+      apiKeyId(secret),
+    ]);
+    expect(after.rows[0]?.last_used_at).toBeInstanceOf(Date);
+    await expect(
+      edge.query(`UPDATE auth.api_keys SET scopes = '{ledger:adjust}' WHERE key_id = $1`, [
+        apiKeyId(secret),
+      ]),
+    ).rejects.toThrow(/permission denied/);
+    await expect(
+      createApiKey(edge, { name: 'self-made', scopes: ['ledger:adjust'] }),
+    ).rejects.toThrow(/permission denied/);
+  });
+
+  it('a bound key may not call an operation that does not enforce account binding', async () => {
+    const bound = await key(['ledger:read'], { accountIds: [randomUUID()] });
+    const answer = await call(
+      'ledger',
+      { method: 'GET', path: '/v1/system-accounts' },
+      `Bearer ${bound}`,
+    );
+    expect(answer.status).toBe(403);
+    expect(answer.body['type']).toBe('https://ledgerline.dev/problems/account-not-permitted');
+  });
+});
