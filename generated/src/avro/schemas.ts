@@ -2,7 +2,7 @@
 /* eslint-disable */
 import type avsc from 'avsc';
 
-/** Self-contained schema of ledgerline.audit.v1.ChainCheckpoint (../../tmp/a/contracts/avro/ChainCheckpoint.avsc). */
+/** Self-contained schema of ledgerline.audit.v1.ChainCheckpoint (contracts/avro/ChainCheckpoint.avsc). */
 export const ChainCheckpointSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.audit.v1.ChainCheckpoint",
@@ -67,7 +67,7 @@ export const ChainCheckpointSchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.ledger.v1.AccountBalance (../../tmp/a/contracts/avro/AccountBalance.avsc). */
+/** Self-contained schema of ledgerline.ledger.v1.AccountBalance (contracts/avro/AccountBalance.avsc). */
 export const AccountBalanceSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.ledger.v1.AccountBalance",
@@ -89,7 +89,7 @@ export const AccountBalanceSchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.ledger.v1.AccountOpened (../../tmp/a/contracts/avro/AccountOpened.avsc). */
+/** Self-contained schema of ledgerline.ledger.v1.AccountOpened (contracts/avro/AccountOpened.avsc). */
 export const AccountOpenedSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.ledger.v1.AccountOpened",
@@ -216,7 +216,7 @@ export const AccountOpenedSchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.ledger.v1.AccountStatusChanged (../../tmp/a/contracts/avro/AccountStatusChanged.avsc). */
+/** Self-contained schema of ledgerline.ledger.v1.AccountStatusChanged (contracts/avro/AccountStatusChanged.avsc). */
 export const AccountStatusChangedSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.ledger.v1.AccountStatusChanged",
@@ -297,7 +297,7 @@ export const AccountStatusChangedSchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.ledger.v1.AccountStatusChangeRequested (../../tmp/a/contracts/avro/AccountStatusChangeRequested.avsc). */
+/** Self-contained schema of ledgerline.ledger.v1.AccountStatusChangeRequested (contracts/avro/AccountStatusChangeRequested.avsc). */
 export const AccountStatusChangeRequestedSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.ledger.v1.AccountStatusChangeRequested",
@@ -337,7 +337,7 @@ export const AccountStatusChangeRequestedSchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.ledger.v1.AdjustmentRequestChanged (../../tmp/a/contracts/avro/AdjustmentRequestChanged.avsc). */
+/** Self-contained schema of ledgerline.ledger.v1.AdjustmentRequestChanged (contracts/avro/AdjustmentRequestChanged.avsc). */
 export const AdjustmentRequestChangedSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.ledger.v1.AdjustmentRequestChanged",
@@ -484,7 +484,7 @@ export const AdjustmentRequestChangedSchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.ledger.v1.AdjustmentRequested (../../tmp/a/contracts/avro/AdjustmentRequested.avsc). */
+/** Self-contained schema of ledgerline.ledger.v1.AdjustmentRequested (contracts/avro/AdjustmentRequested.avsc). */
 export const AdjustmentRequestedSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.ledger.v1.AdjustmentRequested",
@@ -542,7 +542,7 @@ export const AdjustmentRequestedSchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.ledger.v1.Entry (../../tmp/a/contracts/avro/Entry.avsc). */
+/** Self-contained schema of ledgerline.ledger.v1.Entry (contracts/avro/Entry.avsc). */
 export const EntrySchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.ledger.v1.Entry",
@@ -590,7 +590,7 @@ export const EntrySchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.ledger.v1.LedgerCommand (../../tmp/a/contracts/avro/LedgerCommand.avsc). */
+/** Self-contained schema of ledgerline.ledger.v1.LedgerCommand (contracts/avro/LedgerCommand.avsc). */
 export const LedgerCommandSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.ledger.v1.LedgerCommand",
@@ -1030,7 +1030,7 @@ export const LedgerCommandSchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.ledger.v1.OpenAccountRequested (../../tmp/a/contracts/avro/OpenAccountRequested.avsc). */
+/** Self-contained schema of ledgerline.ledger.v1.OpenAccountRequested (contracts/avro/OpenAccountRequested.avsc). */
 export const OpenAccountRequestedSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.ledger.v1.OpenAccountRequested",
@@ -1102,7 +1102,7 @@ export const OpenAccountRequestedSchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.ledger.v1.PaymentStepPosted (../../tmp/a/contracts/avro/PaymentStepPosted.avsc). */
+/** Self-contained schema of ledgerline.ledger.v1.PaymentStepPosted (contracts/avro/PaymentStepPosted.avsc). */
 export const PaymentStepPostedSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.ledger.v1.PaymentStepPosted",
@@ -1332,7 +1332,7 @@ export const PaymentStepPostedSchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.ledger.v1.PostingRejected (../../tmp/a/contracts/avro/PostingRejected.avsc). */
+/** Self-contained schema of ledgerline.ledger.v1.PostingRejected (contracts/avro/PostingRejected.avsc). */
 export const PostingRejectedSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.ledger.v1.PostingRejected",
@@ -1487,7 +1487,7 @@ export const PostingRejectedSchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.payments.v1.CompensationRequested (../../tmp/a/contracts/avro/CompensationRequested.avsc). */
+/** Self-contained schema of ledgerline.payments.v1.CompensationRequested (contracts/avro/CompensationRequested.avsc). */
 export const CompensationRequestedSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.payments.v1.CompensationRequested",
@@ -1530,7 +1530,7 @@ export const CompensationRequestedSchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.payments.v1.CreditStepRequested (../../tmp/a/contracts/avro/CreditStepRequested.avsc). */
+/** Self-contained schema of ledgerline.payments.v1.CreditStepRequested (contracts/avro/CreditStepRequested.avsc). */
 export const CreditStepRequestedSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.payments.v1.CreditStepRequested",
@@ -1573,7 +1573,7 @@ export const CreditStepRequestedSchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.payments.v1.PaymentRequested (../../tmp/a/contracts/avro/PaymentRequested.avsc). */
+/** Self-contained schema of ledgerline.payments.v1.PaymentRequested (contracts/avro/PaymentRequested.avsc). */
 export const PaymentRequestedSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.payments.v1.PaymentRequested",
@@ -1634,7 +1634,7 @@ export const PaymentRequestedSchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.payments.v1.PaymentStatusChanged (../../tmp/a/contracts/avro/PaymentStatusChanged.avsc). */
+/** Self-contained schema of ledgerline.payments.v1.PaymentStatusChanged (contracts/avro/PaymentStatusChanged.avsc). */
 export const PaymentStatusChangedSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.payments.v1.PaymentStatusChanged",
@@ -1788,7 +1788,7 @@ export const PaymentStatusChangedSchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.payments.v1.RefundRequested (../../tmp/a/contracts/avro/RefundRequested.avsc). */
+/** Self-contained schema of ledgerline.payments.v1.RefundRequested (contracts/avro/RefundRequested.avsc). */
 export const RefundRequestedSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.payments.v1.RefundRequested",
@@ -1866,7 +1866,7 @@ export const RefundRequestedSchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.platform.v1.DeadLetter (../../tmp/a/contracts/avro/DeadLetter.avsc). */
+/** Self-contained schema of ledgerline.platform.v1.DeadLetter (contracts/avro/DeadLetter.avsc). */
 export const DeadLetterSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.platform.v1.DeadLetter",
@@ -2008,7 +2008,7 @@ export const DeadLetterSchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.platform.v1.KafkaHeader (../../tmp/a/contracts/avro/KafkaHeader.avsc). */
+/** Self-contained schema of ledgerline.platform.v1.KafkaHeader (contracts/avro/KafkaHeader.avsc). */
 export const KafkaHeaderSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.platform.v1.KafkaHeader",
@@ -2031,7 +2031,7 @@ export const KafkaHeaderSchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.reconciliation.v1.DiscrepancyDetected (../../tmp/a/contracts/avro/DiscrepancyDetected.avsc). */
+/** Self-contained schema of ledgerline.reconciliation.v1.DiscrepancyDetected (contracts/avro/DiscrepancyDetected.avsc). */
 export const DiscrepancyDetectedSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.reconciliation.v1.DiscrepancyDetected",
@@ -2194,7 +2194,7 @@ export const DiscrepancyDetectedSchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.reconciliation.v1.ReconciliationCheckResult (../../tmp/a/contracts/avro/ReconciliationCheckResult.avsc). */
+/** Self-contained schema of ledgerline.reconciliation.v1.ReconciliationCheckResult (contracts/avro/ReconciliationCheckResult.avsc). */
 export const ReconciliationCheckResultSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.reconciliation.v1.ReconciliationCheckResult",
@@ -2233,7 +2233,7 @@ export const ReconciliationCheckResultSchema: avsc.Schema = {
   ]
 } as avsc.Schema;
 
-/** Self-contained schema of ledgerline.reconciliation.v1.ReconciliationRunCompleted (../../tmp/a/contracts/avro/ReconciliationRunCompleted.avsc). */
+/** Self-contained schema of ledgerline.reconciliation.v1.ReconciliationRunCompleted (contracts/avro/ReconciliationRunCompleted.avsc). */
 export const ReconciliationRunCompletedSchema: avsc.Schema = {
   "type": "record",
   "name": "ledgerline.reconciliation.v1.ReconciliationRunCompleted",
