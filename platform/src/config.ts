@@ -130,6 +130,16 @@ export function databaseTimeouts(env: NodeJS.ProcessEnv = process.env): Database
   };
 }
 
+/**
+ * DATABASE_CONNECT_TIMEOUT_MS (5 s): the longest a request waits for a pooled PostgreSQL
+ * connection (a free one, or a new session) before it fails. node-postgres waits forever by
+ * default; with PostgreSQL unreachable or every connection busy, a payment request would hang
+ * until the client gives up instead of getting a 503 it can retry.
+ */
+export function databaseConnectTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  return intSetting(env, 'DATABASE_CONNECT_TIMEOUT_MS', 5_000, 100, 60_000);
+}
+
 /** Development mode registers missing schemas and creates topics on start. */
 export function isDevelopment(env: NodeJS.ProcessEnv = process.env): boolean {
   return (env['LEDGERLINE_ENV'] ?? 'development') === 'development';

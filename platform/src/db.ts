@@ -4,7 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { postgresConnection } from './transport-security.js';
-import { databaseTimeouts, type DatabaseTimeouts } from './config.js';
+import { databaseConnectTimeoutMs, databaseTimeouts, type DatabaseTimeouts } from './config.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -26,6 +26,8 @@ export function createPool(
     onIdleError?: (error: Error) => void;
     /** Server-side bounds on every session of this pool; from DATABASE_* settings by default. */
     timeouts?: DatabaseTimeouts;
+    /** Longest wait for a connection; DATABASE_CONNECT_TIMEOUT_MS (5 s) by default. */
+    connectTimeoutMs?: number;
   } = {},
 ): Pool {
   const timeouts = options.timeouts ?? databaseTimeouts();
@@ -34,7 +36,8 @@ export function createPool(
     ...postgresConnection(connectionString, process.env),
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'ledgerline',
-    connectionTimeoutMillis: 10_000,
+    // Bounded: with PostgreSQL away a request fails in this time (a 503), it does not hang.
+    connectionTimeoutMillis: options.connectTimeoutMs ?? databaseConnectTimeoutMs(),
     idleTimeoutMillis: 30_000,
     // Sent in the startup message, so PostgreSQL enforces them on every session at no extra
     // round trip: a runaway query is cancelled (57014) instead of holding a connection and its

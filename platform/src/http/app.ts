@@ -10,7 +10,14 @@ import { prometheus, type MetricsRegistry } from '../metrics.js';
 import type { OpenApiDocument, OpenApiOperation } from './openapi.js';
 import { ContractValidator } from './validation.js';
 import { checkReadiness, type ReadinessProbes } from './readiness.js';
-import { PROBLEM_CONTENT_TYPE, ProblemError, problems, type ProblemDetails } from './problem.js';
+import {
+  DEPENDENCY_RETRY_AFTER_SECONDS,
+  dependencyUnavailable,
+  PROBLEM_CONTENT_TYPE,
+  ProblemError,
+  problems,
+  type ProblemDetails,
+} from './problem.js';
 import {
   decideAccess,
   isLoopbackAddress,
@@ -201,9 +208,14 @@ export function createApiApp(options: ApiAppOptions): express.Express {
             .type(response.contentType ?? 'application/json')
             .send(JSON.stringify(response.body));
       } catch (error) {
+        // PostgreSQL or Kafka away is a 503, not a 500 (problem.ts); every 503 says when to retry.
+        const known = error instanceof ProblemError ? error : dependencyUnavailable(error);
+        if (known?.problem.status === 503 && !res.hasHeader('Retry-After')) {
+          res.setHeader('Retry-After', String(DEPENDENCY_RETRY_AFTER_SECONDS));
+        }
         const problem =
-          error instanceof ProblemError
-            ? { ...error.problem, instance: req.originalUrl }
+          known !== undefined
+            ? { ...known.problem, instance: req.originalUrl }
             : {
                 type: 'about:blank',
                 title: 'Internal Server Error',

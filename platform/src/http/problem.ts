@@ -1,4 +1,6 @@
 // RFC 9457 problem details: every error a client sees has this shape.
+import { classifyFault } from '../faults.js';
+
 export interface ProblemDetails {
   type: string;
   title: string;
@@ -60,3 +62,22 @@ export const problems = {
     new ProblemError(404, 'not-found', 'Not found', `${what} does not exist.`),
   conflict: (slug: string, detail: string) => new ProblemError(409, slug, 'Conflict', detail),
 };
+
+/** What a client is told to wait before retrying while a dependency is away. */
+export const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * A failure because PostgreSQL, Kafka or the registry is unavailable (faults.ts: transient) is
+ * a 503 the client may retry with the same Idempotency-Key, not a 500: nothing was stored (the
+ * transaction did not commit). Undefined for any other error.
+ */
+export function dependencyUnavailable(error: unknown): ProblemError | undefined {
+  if (error instanceof ProblemError || classifyFault(error) !== 'transient') return undefined;
+  return new ProblemError(
+    503,
+    'dependency-unavailable',
+    'Service temporarily unavailable',
+    `A dependency of this service is unavailable; nothing was changed. Retry in ${DEPENDENCY_RETRY_AFTER_SECONDS} s with the same Idempotency-Key.`,
+    { retryAfterSeconds: DEPENDENCY_RETRY_AFTER_SECONDS },
+  );
+}

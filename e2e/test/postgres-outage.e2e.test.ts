@@ -1,0 +1,169 @@
+// PostgreSQL goes away under a running ledger and processor, and comes back. An isolated
+// PostgreSQL (its own LEDGERLINE_HOME and port; Kafka and the registry are the shared ones) is
+// stopped and started by this test alone. While it is down, writes answer 503 problem+json
+// with Retry-After within the pool's connection bound (no hang) and /readyz says not_ready
+// naming postgres; once it is back, both services are ready again without a restart, the
+// payment that was in flight completes, the retried request is accepted, and no money is lost.
+import { randomUUID } from 'node:crypto';
+import { startStack, stopStack } from '@ledgerline/stack';
+import { isolatedStack, type IsolatedStack } from '../../stack/test/support.js';
+import { platformEndpoints } from '@ledgerline/platform/config';
+import { eventually } from '@ledgerline/platform/testing';
+import {
+  balanceMinor,
+  createPayment,
+  fundAccount,
+  hasStatus,
+  openCustomerAccount,
+  startPlatform,
+  waitForPayment,
+  type E2ePlatform,
+} from '../support/platform.js';
+
+/** Connection wait bound for this test's pools (DATABASE_CONNECT_TIMEOUT_MS), and the answer bound. */
+const CONNECT_TIMEOUT_MS = 2_000;
+const ANSWER_MS_MAX = CONNECT_TIMEOUT_MS + 3_000;
+
+let stack: IsolatedStack;
+let p: E2ePlatform;
+const saved = {
+  DATABASE_URL: process.env['DATABASE_URL'],
+  DATABASE_CONNECT_TIMEOUT_MS: process.env['DATABASE_CONNECT_TIMEOUT_MS'],
+};
+
+beforeAll(async () => {
+  const shared = platformEndpoints();
+  stack = await isolatedStack({
+    KAFKA_BROKERS: shared.kafkaBrokers.join(','),
+    SCHEMA_REGISTRY_URL: shared.schemaRegistryUrl,
+  });
+  const started = await startStack({ env: stack.env });
+  // The platform's test environment and pools read these: the services use the isolated server.
+  process.env['DATABASE_URL'] = started.databaseUrl;
+  process.env['DATABASE_CONNECT_TIMEOUT_MS'] = String(CONNECT_TIMEOUT_MS);
+  p = await startPlatform('e2e-postgres-outage');
+}, 300_000);
+
+afterAll(async () => {
+  // PostgreSQL must be up for the services to stop cleanly and the database to be dropped.
+  if (stack) await startStack({ env: stack.env }).catch(() => undefined);
+  await p?.stop().catch(() => undefined);
+  if (stack) {
+    await stopStack({ env: stack.env });
+    await stack.remove();
+  }
+  for (const [name, value] of Object.entries(saved)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+}, 180_000);
+
+async function readiness(url: string): Promise<{ httpStatus: number; body: unknown }> {
+  const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(10_000) });
+  return { httpStatus: response.status, body: await response.json() };
+}
+
+/** POST with the operator's credential; answers status, headers and body, and how long it took. */
+async function post(url: string, body: unknown, idempotencyKey: string) {
+  const started = Date.now();
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${p.operatorKey}`,
+      'idempotency-key': idempotencyKey,
+    },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type'),
+    retryAfter: response.headers.get('retry-after'),
+    body: (await response.json()) as Record<string, unknown>,
+    elapsedMs: Date.now() - started,
+  };
+}
+
+test('with PostgreSQL down writes get a fast 503 and readiness is false; when it returns every service recovers by itself and nothing is lost', async () => {
+  const payer = randomUUID();
+  const payee = randomUUID();
+  await openCustomerAccount(p.ledgerApi, payer, 'outage-payer');
+  await openCustomerAccount(p.ledgerApi, payee, 'outage-payee');
+  await fundAccount(p.ledgerApi, payer, 10_000, randomUUID());
+  const before = await createPayment(p.processorApi, {
+    payerAccountId: payer,
+    payeeAccountId: payee,
+    amountMinor: 1_000,
+    currency: 'EUR',
+  });
+  await waitForPayment(p.processorApi, before.id, hasStatus('COMPLETED'));
+  // Accepted, and PostgreSQL stops before (or while) its saga runs.
+  const inFlight = await createPayment(p.processorApi, {
+    payerAccountId: payer,
+    payeeAccountId: payee,
+    amountMinor: 2_000,
+    currency: 'EUR',
+  });
+
+  await stopStack({ env: stack.env });
+
+  const retriedKey = randomUUID();
+  const payment = {
+    payerAccountId: payer,
+    payeeAccountId: payee,
+    amountMinor: 3_000,
+    currency: 'EUR',
+  };
+  const refused = await post(`${p.processor.url}/v1/payments`, payment, retriedKey);
+  expect(refused).toMatchObject({
+    status: 503,
+    contentType: expect.stringContaining('application/problem+json'),
+    retryAfter: expect.stringMatching(/^\d+$/),
+    body: { status: 503 },
+  });
+  expect(refused.elapsedMs).toBeLessThan(ANSWER_MS_MAX);
+  const ledgerRefused = await post(
+    `${p.ledger.url}/v1/accounts`,
+    { accountId: randomUUID(), type: 'LIABILITY', currency: 'EUR', ownerRef: 'outage' },
+    randomUUID(),
+  );
+  expect(ledgerRefused).toMatchObject({ status: 503, body: { status: 503 } });
+  expect(ledgerRefused.elapsedMs).toBeLessThan(ANSWER_MS_MAX);
+
+  for (const service of [p.processor, p.ledger]) {
+    const down = await readiness(service.url);
+    expect(down).toMatchObject({
+      httpStatus: 503,
+      body: { status: 'not_ready', checks: { postgres: { status: 'down' } } },
+    });
+  }
+
+  await startStack({ env: stack.env });
+
+  // No restart: the same processes answer ready once their pools reconnect.
+  for (const service of [p.processor, p.ledger]) {
+    await eventually(
+      async () => ((await readiness(service.url)).httpStatus === 200 ? true : undefined),
+      `${service.url} ready again`,
+      60_000,
+      250,
+    );
+  }
+  // The client retries with the same Idempotency-Key, as the 503 told it to.
+  const accepted = await eventually(
+    async () => {
+      const answer = await post(`${p.processor.url}/v1/payments`, payment, retriedKey);
+      return answer.status === 202 ? answer : undefined;
+    },
+    'the retried payment accepted',
+    30_000,
+    500,
+  );
+  const retried = String(accepted.body['id']);
+  await waitForPayment(p.processorApi, inFlight.id, hasStatus('COMPLETED'), 60_000);
+  await waitForPayment(p.processorApi, retried, hasStatus('COMPLETED'), 60_000);
+  // Every accepted payment moved its money exactly once.
+  expect(await balanceMinor(p.ledgerApi, payer)).toBe(10_000 - 1_000 - 2_000 - 3_000);
+  expect(await balanceMinor(p.ledgerApi, payee)).toBe(1_000 + 2_000 + 3_000);
+}, 300_000);
