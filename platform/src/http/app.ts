@@ -18,10 +18,18 @@ import {
   problems,
   type ProblemDetails,
 } from './problem.js';
+import { isDevelopment } from '../config.js';
+import {
+  BUCKETS_MAX_DEFAULT,
+  RateLimiter,
+  rateLimitPolicyFromEnv,
+  type RateLimitPolicy,
+} from './rate-limit.js';
 import {
   decideAccess,
   isLoopbackAddress,
   operationSecurity,
+  scopesOf,
   type AccessDecision,
   type Authenticator,
   type Principal,
@@ -66,6 +74,8 @@ export interface ApiAppOptions {
    * everywhere else: default deny, so a new operation cannot leak other customers' money.
    */
   accountBoundOperations?: readonly string[];
+  /** Token buckets per credential and scope; LEDGERLINE_RATE_LIMITS when absent (rate-limit.ts). */
+  rateLimits?: RateLimitPolicy;
 }
 
 function sendProblem(res: Response, problem: ProblemDetails): void {
@@ -142,6 +152,16 @@ export function createApiApp(options: ApiAppOptions): express.Express {
     res.type(metrics.contentType).send(await metrics.metrics());
   });
   const accountBound = new Set(options.accountBoundOperations ?? []);
+  const rateLimiter = new RateLimiter(
+    options.rateLimits ?? rateLimitPolicyFromEnv(process.env, isDevelopment()),
+    { bucketsMax: BUCKETS_MAX_DEFAULT, nowMs: () => performance.now() },
+  );
+  const rateLimited = new prometheus.Counter({
+    name: 'http_rate_limited_total',
+    help: 'Requests refused with 429 because the credential spent its budget, by operation and scope',
+    labelNames: ['operation', 'scope'],
+    registers: [metrics],
+  });
 
   for (const operation of options.operations) {
     const handler = options.handlers[operation.operationId];
@@ -169,6 +189,25 @@ export function createApiApp(options: ApiAppOptions): express.Express {
         const { principal } = decision;
         if (principal !== undefined) {
           requestLog = requestLog.child({ principal: principal.subject, keyId: principal.keyId });
+          // Per key (or token subject) and per scope the operation declares.
+          const rate = rateLimiter.take(
+            principal.keyId !== undefined
+              ? `key:${principal.keyId}`
+              : `subject:${principal.subject}`,
+            scopesOf(security),
+          );
+          if (!rate.allowed) {
+            rateLimited.inc({ operation: operation.operationId, scope: rate.scope });
+            res.setHeader('Retry-After', String(rate.retryAfterSeconds));
+            throw new ProblemError(
+              429,
+              'rate-limited',
+              'Too many requests',
+              `This key may make ${rate.limit.burst} ${rate.scope} requests at once and ` +
+                `${rate.limit.perSecond} more per second; retry in ${rate.retryAfterSeconds} s.`,
+              { scope: rate.scope, retryAfterSeconds: rate.retryAfterSeconds },
+            );
+          }
           if (principal.accountIds !== undefined && !accountBound.has(operation.operationId))
             throw new ProblemError(
               403,
