@@ -88,7 +88,9 @@ describe('missing prerequisites', () => {
       const result = await runCli(['start'], env);
       expect(result.exitCode).not.toBe(0);
       expect(result.stderr.trim()).toBe(
-        'stack: java not found: Kafka needs a Java 17+ runtime (set JAVA_HOME)',
+        'stack: java not found: Kafka needs a Java 17+ runtime on PATH or in JAVA_HOME; install ' +
+          'it with `apt-get install openjdk-17-jre-headless` on Debian/Ubuntu or ' +
+          '`brew install openjdk@17` on macOS',
       );
       expect(stackProcesses(`${stack.home}/`)).toEqual([]);
     } finally {
@@ -115,6 +117,9 @@ describe('missing prerequisites', () => {
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
       expect(result.stderr).toMatch(/^stack: mvn not found: Maven is needed once to download /);
       expect(result.stderr).toContain(cache);
+      expect(result.stderr).toContain(
+        'install it with `apt-get install maven` on Debian/Ubuntu or `brew install maven` on macOS',
+      );
       expect(stackProcesses(`${stack.home}/`)).toEqual([]);
     } finally {
       await stack.remove();
