@@ -155,6 +155,55 @@ describe('every service role', () => {
   });
 });
 
+describe('API keys (the auth schema, deployed with the services)', () => {
+  // The roles each service's HTTP edge checks keys as; the audit's API reads the trail as
+  // audit_reader but checks keys as audit_app, so the reader stays SELECT-only on the trail.
+  const EDGE_ROLES = SERVICE_DATABASES.map((s) => s.appRole);
+  const KEY_TAMPERING: Record<string, string> = {
+    INSERT: `INSERT INTO auth.api_keys (key_id, name, key_sha256, scopes, expires_at)
+             VALUES ('00000000000000aa', 'forged', decode(repeat('ab', 32), 'hex'),
+                     ARRAY['ledger:adjust'], now() + interval '1 day')`,
+    'UPDATE scopes': `UPDATE auth.api_keys SET scopes = ARRAY['ledger:adjust']`,
+    'UPDATE revoked_at': 'UPDATE auth.api_keys SET revoked_at = NULL',
+    'UPDATE expires_at': `UPDATE auth.api_keys SET expires_at = now() + interval '10 years'`,
+    DELETE: 'DELETE FROM auth.api_keys',
+    TRUNCATE: 'TRUNCATE auth.api_keys',
+    ALTER: 'ALTER TABLE auth.api_keys ADD COLUMN forged_note text',
+  };
+
+  it('belong to the NOLOGIN owner like every service schema', async () => {
+    const { rows } = await admin.query<{ schema: string; table: string }>(
+      `SELECT pg_get_userbyid(n.nspowner) AS schema, pg_get_userbyid(c.relowner) AS table
+         FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid
+        WHERE n.nspname = 'auth' AND c.relname = 'api_keys'`,
+    );
+    expect(rows).toEqual([{ schema: SCHEMA_OWNER_ROLE, table: SCHEMA_OWNER_ROLE }]);
+  });
+
+  it.each(EDGE_ROLES)(
+    '%s may read keys and note their use, and nothing more (no key created, widened, revived or removed)',
+    async (role) => {
+      expect(await sqlStateAs(role, 'SELECT key_id, key_sha256, scopes FROM auth.api_keys')).toBe(
+        'succeeded',
+      );
+      expect(await sqlStateAs(role, 'UPDATE auth.api_keys SET last_used_at = now()')).toBe(
+        'succeeded',
+      );
+      const refused: Record<string, string> = {};
+      for (const [what, statement] of Object.entries(KEY_TAMPERING)) {
+        refused[what] = await sqlStateAs(role, statement);
+      }
+      expect(refused).toEqual(
+        Object.fromEntries(Object.keys(KEY_TAMPERING).map((k) => [k, '42501'])),
+      );
+    },
+  );
+
+  it('the audit reader cannot read keys at all', async () => {
+    expect(await sqlStateAs('audit_reader', 'SELECT key_id FROM auth.api_keys')).toBe('42501');
+  });
+});
+
 describe('the deploy step on roles it did not create', () => {
   // A throwaway service with its own role, so correcting and rotating touches no shared role.
   // Letters only: the migrations' ${PASSWORD:role} placeholder takes [a-z_] names.

@@ -23,7 +23,7 @@ import type { components as LedgerComponents } from '@ledgerline/generated/opena
 import type { components as ProcessorComponents } from '@ledgerline/generated/openapi/processor.types';
 import { LEDGER_APP_ROLE, startLedger, type RunningLedger } from '@ledgerline/ledger/service';
 import { SERVICE_DATABASES } from '../../scripts/databases.js';
-import { processorConfigFromEnv } from '@ledgerline/processor/config';
+import { processorAppRole, processorConfigFromEnv } from '@ledgerline/processor/config';
 import { startProcessor, type RunningProcessor } from '@ledgerline/processor/service';
 
 export type Payment = ProcessorComponents['schemas']['Payment'];
@@ -64,7 +64,7 @@ export async function startPlatform(name: string): Promise<E2ePlatform> {
     processor = await startProcessor({
       ...processorConfigFromEnv({ ...process.env, LEDGERLINE_ENV: 'development' }),
       port: 0,
-      databaseUrl: env.databaseUrl,
+      databaseUrl: testRoleUrl(env, processorAppRole),
       kafkaBrokers: env.kafkaBrokers,
       schemaRegistryUrl: env.schemaRegistryUrl,
       topicPrefix: env.topicPrefix,

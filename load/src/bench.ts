@@ -27,6 +27,7 @@ import { REPO_ROOT, intSetting } from '@ledgerline/platform/config';
 import {
   createTestApiKey,
   createTestEnvironment,
+  deployTestDatabase,
   spawnService,
   type ServiceProcess,
 } from '@ledgerline/platform/testing';
@@ -44,6 +45,8 @@ import {
 import { driveStream } from './generator.js';
 import { Samples, percentile, type TrendSummary } from './metrics.js';
 import { allApiScopes, ensureLocalStack } from './platform.js';
+import { ledgerDatabase } from '@ledgerline/ledger/database';
+import { processorDatabase } from '@ledgerline/processor/database';
 import { startCpuProfile } from '@ledgerline/platform/cpu-profile';
 import { CpuSampler, findStackPids } from '@ledgerline/platform/procstat';
 import { rawPostingCeiling } from '@ledgerline/ledger/bench/raw-ceiling';
@@ -197,6 +200,8 @@ async function main(): Promise<void> {
     await readFile(path.join(here, '..', 'pricing.json'), 'utf8'),
   ) as Pricing;
   const testEnv = await createTestEnvironment('bench', allTopics);
+  // The deploy step first, as the admin; each service process gets only its roles' URLs.
+  await deployTestDatabase(testEnv, [ledgerDatabase, processorDatabase]);
   process.stderr.write(`starting the ledger and the processor, one process each ...\n`);
   const services: ServiceProcess[] = [];
   const stopServices = async () => {
@@ -205,9 +210,9 @@ async function main(): Promise<void> {
   };
   try {
     const logOf = (name: string) => path.join(REPO_ROOT, 'reports', `bench-${name}.log`);
-    services.push(await spawnService('ledger', testEnv, logOf('ledger')));
+    services.push(await spawnService(ledgerDatabase, testEnv, logOf('ledger')));
     services.push(
-      await spawnService('processor', testEnv, logOf('processor'), {
+      await spawnService(processorDatabase, testEnv, logOf('processor'), {
         PROCESSOR_DB_POOL_SIZE_MAX: '20',
         PROCESSOR_RELAY_IDLE_POLL_MS: '20',
       }),

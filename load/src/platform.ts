@@ -41,7 +41,7 @@ export async function startInProcessPlatform(options: InProcessOptions): Promise
   const { SERVICE_DATABASES } = await import('../../scripts/databases.js');
   const { allTopics } = await import('@ledgerline/generated/topics');
   const { LEDGER_APP_ROLE, startLedger } = await import('@ledgerline/ledger/service');
-  const { processorConfigFromEnv } = await import('@ledgerline/processor/config');
+  const { processorAppRole, processorConfigFromEnv } = await import('@ledgerline/processor/config');
   const { startProcessor } = await import('@ledgerline/processor/service');
   const env = await createTestEnvironment(options.name, allTopics);
   // The deploy step first, as the admin; each service gets only its own role's URL.
@@ -74,7 +74,7 @@ export async function startInProcessPlatform(options: InProcessOptions): Promise
     const processor = await startProcessor({
       ...processorConfigFromEnv({ ...process.env, LEDGERLINE_ENV: 'development' }),
       port: 0,
-      databaseUrl: env.databaseUrl,
+      databaseUrl: testRoleUrl(env, processorAppRole),
       kafkaBrokers: env.kafkaBrokers,
       schemaRegistryUrl: env.schemaRegistryUrl,
       topicPrefix: env.topicPrefix,
@@ -85,10 +85,12 @@ export async function startInProcessPlatform(options: InProcessOptions): Promise
     stops.push(() => processor.stop());
     urls.processor = processor.url;
     if (options.audit) {
-      const { auditConfigFromEnv, startAudit } = await import('@ledgerline/audit/service');
+      const { AUDIT_APP_ROLE, AUDIT_READER_ROLE, auditConfigFromEnv, startAudit } =
+        await import('@ledgerline/audit/service');
       const audit = await startAudit({
         ...auditConfigFromEnv({ ...process.env, LEDGERLINE_ENV: 'development' }),
-        databaseUrl: env.databaseUrl,
+        databaseUrl: testRoleUrl(env, AUDIT_APP_ROLE),
+        readerDatabaseUrl: testRoleUrl(env, AUDIT_READER_ROLE),
         kafkaBrokers: env.kafkaBrokers,
         schemaRegistryUrl: env.schemaRegistryUrl,
         topicPrefix: env.topicPrefix,
@@ -100,7 +102,10 @@ export async function startInProcessPlatform(options: InProcessOptions): Promise
     }
     if (options.reconciliation) {
       try {
-        const reconciliation = await startReconciliationService(env);
+        const reconciliation = await startReconciliationService(
+          env,
+          testRoleUrl(env, 'reconciliation_app'),
+        );
         stops.push(() => reconciliation.stop());
         urls.reconciliation = reconciliation.url;
       } catch (error) {
@@ -134,6 +139,8 @@ export async function allApiScopes(): Promise<string[]> {
  */
 async function startReconciliationService(
   env: TestEnvironment,
+  /** reconciliation_app's URL into the test database (the deploy step made the role). */
+  databaseUrl: string,
 ): Promise<{ url: string; stop(): Promise<void> }> {
   let module: Record<string, unknown>;
   // Not a literal: the type checker must not require the module before it is finished.
@@ -155,7 +162,7 @@ async function startReconciliationService(
   const base = configFromEnv({ ...process.env, LEDGERLINE_ENV: 'development' }) as object;
   return (await start({
     ...base,
-    databaseUrl: env.databaseUrl,
+    databaseUrl,
     kafkaBrokers: env.kafkaBrokers,
     schemaRegistryUrl: env.schemaRegistryUrl,
     topicPrefix: env.topicPrefix,

@@ -165,6 +165,8 @@ export async function deployDatabase(
       admin,
       services.flatMap((s) => (s.appRole === undefined ? [] : [s.appRole])),
     );
+    // Keys are the owner's like every other schema: no service role may create or revoke one.
+    await giveSchemaToOwner(admin, AUTH_SCHEMA, report);
     const problems = await leastPrivilegeProblems(admin, services);
     if (problems.length > 0) {
       throw new Error(`the database does not hold least privilege: ${problems.join('; ')}`);
@@ -339,7 +341,8 @@ export async function leastPrivilegeProblems(
   else if (ownerRow.rolcanlogin) problems.push(`${SCHEMA_OWNER_ROLE} can log in`);
   const roles = [...new Set(services.flatMap((s) => s.roles.map((r) => r.name)))];
   for (const role of roles) problems.push(...(await serviceRoleProblems(db, role)));
-  for (const { schema } of services) {
+  // The auth schema is every deploy's (API keys for each service's edge).
+  for (const schema of [...services.map((s) => s.schema), AUTH_SCHEMA]) {
     const { rows } = await db.query<{ object: string }>(
       `SELECT 'schema ' || n.nspname AS object FROM pg_namespace n
         WHERE n.nspname = $1 AND n.nspowner <> (SELECT oid FROM pg_roles WHERE rolname = $2)

@@ -118,14 +118,17 @@ export function developmentSecretProblems(
 /**
  * Outside development, throws naming every missing or development secret of `service`; the
  * services' configuration readers call it first, so nothing starts half-configured.
+ * `serviceProblems`: what the service found wrong with secrets of its own (the audit's signing
+ * key), named in the same refusal so an operator fixes everything in one go.
  */
 export function assertProductionSecrets(
   env: NodeJS.ProcessEnv,
   service: string,
   databaseRoles: readonly string[],
+  serviceProblems: readonly string[] = [],
 ): void {
   if (isDevelopment(env)) return;
-  const problems = developmentSecretProblems(env, databaseRoles);
+  const problems = [...developmentSecretProblems(env, databaseRoles), ...serviceProblems];
   if (problems.length > 0) {
     throw new Error(
       `${service} refuses to start with LEDGERLINE_ENV=${env['LEDGERLINE_ENV'] ?? ''}: ${problems.join('; ')}`,

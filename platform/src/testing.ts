@@ -10,8 +10,10 @@ import type { Consumer, KafkaMessage } from 'kafkajs';
 import { createServer } from 'node:net';
 import { REPO_ROOT, platformEndpoints } from './config.js';
 import {
+  databaseUrlVariable,
   deployDatabase,
   developmentPassword,
+  loginRoles,
   passwordVariable,
   rolePasswordsFromEnv,
   type ServiceDatabase,
@@ -260,18 +262,38 @@ function cpuProfileArguments(name: string): string[] {
 }
 
 /**
- * Starts `services/<name>/src/main.ts` as its own OS process (what a deployment runs, and what
- * lets /proc attribute CPU to it) on a free loopback port, with the environment's database,
- * brokers, registry and topic prefix; resolves once it is spawned (await `ready` for /readyz).
+ * What a service process is given to reach its database, as a deployment gives it: the URL of
+ * each of its LOGIN roles (`<ROLE>_DATABASE_URL`) into the test database, and no admin
+ * `DATABASE_URL` (removed from the inherited environment).
+ */
+export function serviceDatabaseEnvironment(
+  database: ServiceDatabase,
+  env: TestEnvironment,
+  inherited: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
+  const { DATABASE_URL: _admin, ...rest } = inherited;
+  const roleUrls = loginRoles([database]).map((role) => [
+    databaseUrlVariable(role),
+    testRoleUrl(env, role),
+  ]);
+  return { ...rest, ...Object.fromEntries(roleUrls) };
+}
+
+/**
+ * Starts `services/<service>/src/main.ts` as its own OS process (what a deployment runs, and
+ * what lets /proc attribute CPU to it) on a free loopback port, with its roles' URLs into the
+ * environment's database (deploy it first: deployTestDatabase), the brokers, registry and topic
+ * prefix; resolves once it is spawned (await `ready` for /readyz). `settings` come last and win.
  * Logs at warn (per-payment info lines would be part of what a benchmark measures) go to
  * `logFile`.
  */
 export async function spawnService(
-  name: string,
+  database: ServiceDatabase,
   env: TestEnvironment,
   logFile: string,
   settings: Record<string, string> = {},
 ): Promise<ServiceProcess> {
+  const name = database.service;
   const port = await freePort();
   await mkdir(path.dirname(logFile), { recursive: true });
   const child = spawn(
@@ -286,10 +308,9 @@ export async function spawnService(
     {
       cwd: REPO_ROOT,
       env: {
-        ...process.env,
+        ...serviceDatabaseEnvironment(database, env),
         LEDGERLINE_ENV: 'development',
         LOG_LEVEL: 'warn',
-        DATABASE_URL: env.databaseUrl,
         KAFKA_BROKERS: env.kafkaBrokers.join(','),
         SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
         LEDGERLINE_TOPIC_PREFIX: env.topicPrefix,

@@ -170,6 +170,38 @@ describe('docker-compose.yml', () => {
     expect(undocumented).toEqual([]);
   });
 
+  test('only the migrate step holds the admin URL; each service waits for it and gets its role URLs', () => {
+    const migrate = compose.services.migrate as ComposeService & { depends_on?: object };
+    expect(migrate?.profiles).toEqual(['services']);
+    expect(migrate?.command).toEqual(['node', '--import', 'tsx', 'scripts/migrate.ts']);
+    expect(Object.keys(environmentOf(migrate))).toContain('DATABASE_URL');
+    const roleUrls: Record<(typeof LEDGERLINE_SERVICES)[number], string[]> = {
+      processor: ['PROCESSOR_APP_DATABASE_URL'],
+      ledger: ['LEDGER_APP_DATABASE_URL'],
+      reconciliation: ['RECONCILIATION_APP_DATABASE_URL'],
+      audit: ['AUDIT_APP_DATABASE_URL', 'AUDIT_READER_DATABASE_URL'],
+    };
+    for (const name of LEDGERLINE_SERVICES) {
+      const service = compose.services[name] as ComposeService & {
+        depends_on?: Record<string, { condition?: string }>;
+      };
+      const environment = environmentOf(service);
+      const databaseVariables = Object.keys(environment).filter((v) => v.includes('DATABASE_URL'));
+      expect({ name, databaseVariables: databaseVariables.sort() }).toEqual({
+        name,
+        databaseVariables: [...roleUrls[name]].sort(),
+      });
+      for (const variable of roleUrls[name]) {
+        // postgres://<role>:...: the role the variable names, never the admin.
+        const role = variable.replace(/_DATABASE_URL$/, '').toLowerCase();
+        expect(new URL(environment[variable] as string).username).toBe(role);
+      }
+      expect(service.depends_on?.migrate).toEqual({
+        condition: 'service_completed_successfully',
+      });
+    }
+  });
+
   test('every profile is one the README tells Docker users about', () => {
     const profiles = new Set(
       Object.values(compose.services).flatMap((service) => service.profiles ?? []),
@@ -196,7 +228,7 @@ describe('docker-compose.yml', () => {
       { cwd: REPO_ROOT, encoding: 'utf8' },
     );
     expect(services.stdout.trim().split('\n').sort()).toEqual(
-      ['kafka', 'postgres', 'schema-registry', ...LEDGERLINE_SERVICES].sort(),
+      ['kafka', 'postgres', 'schema-registry', 'migrate', ...LEDGERLINE_SERVICES].sort(),
     );
   });
 });

@@ -14,6 +14,7 @@ import {
   statusChanged,
   stepPosted,
   testConfig,
+  deployAuditDatabase,
 } from '../test/support.js';
 
 const EVENTS = Number(process.argv[2] ?? 20_000);
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
   if (!Number.isSafeInteger(EVENTS) || EVENTS < 3)
     throw new Error('events must be an integer >= 3');
   const env = await createTestEnvironment('audit-bench', allTopics);
+  await deployAuditDatabase(env);
   const producers = await eventProducers(env);
   const admin = createPool(env.adminDatabaseUrl, { max: 1 });
   try {

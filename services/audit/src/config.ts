@@ -1,21 +1,28 @@
-// The audit service's settings: environment first, then the platform's endpoints.
+// The audit service's settings: environment first, then the platform's endpoints. Outside
+// development every secret must be its own (no development password, no admin URL), checked
+// first, naming each one.
 import { readFileSync } from 'node:fs';
 import { intSetting, isDevelopment, platformEndpoints } from '@ledgerline/platform/config';
+import { roleDatabaseUrl } from '@ledgerline/platform/deploy';
+import { assertProductionSecrets } from '@ledgerline/platform/secrets';
+import { AUDIT_APP_ROLE, AUDIT_READER_ROLE } from './database.js';
 import { developmentSigningKey, signingKeyFromPem, type SigningKey } from './domain/anchor.js';
 
 export interface AuditConfig {
-  /** Owner (superuser) URL: runs the migrations; the service itself uses the two roles below. */
+  /**
+   * audit_app's URL (AUDIT_APP_DATABASE_URL): the trail's only writer, for the consumer. The
+   * service holds no other database credential than these two; migrations are the deploy
+   * step's (npm run migrate).
+   */
   databaseUrl: string;
+  /** audit_reader's URL (AUDIT_READER_DATABASE_URL): SELECT only, for the query API. */
+  readerDatabaseUrl: string;
   kafkaBrokers: string[];
   schemaRegistryUrl: string;
   /** '' in production; a unique `t-...` prefix per test run. */
   topicPrefix: string;
   port: number;
   host: string;
-  /** Password of audit_app, the consumer's writer role. */
-  appPassword: string;
-  /** Password of audit_reader, the API's SELECT-only role. */
-  readerPassword: string;
   /** Development registers missing schemas and creates missing topics on start. */
   development: boolean;
   /** A checkpoint of the chain head every this many records. */
@@ -27,18 +34,35 @@ export interface AuditConfig {
 }
 
 export function auditConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AuditConfig {
+  // The signing key is a secret too: its problem is named with the others, then thrown alone
+  // (in development, where only a contradictory setting fails).
+  let signingKey: SigningKey | undefined;
+  let signingKeyProblem: unknown;
+  try {
+    signingKey = signingKeyFromEnv(env);
+  } catch (error) {
+    signingKeyProblem = error;
+  }
+  assertProductionSecrets(
+    env,
+    'audit',
+    [AUDIT_APP_ROLE, AUDIT_READER_ROLE],
+    signingKeyProblem instanceof Error ? [signingKeyProblem.message] : [],
+  );
+  if (signingKey === undefined) throw signingKeyProblem;
   const endpoints = platformEndpoints(env);
   return {
-    ...endpoints,
+    databaseUrl: roleDatabaseUrl(env, AUDIT_APP_ROLE),
+    readerDatabaseUrl: roleDatabaseUrl(env, AUDIT_READER_ROLE),
+    kafkaBrokers: endpoints.kafkaBrokers,
+    schemaRegistryUrl: endpoints.schemaRegistryUrl,
     topicPrefix: env['LEDGERLINE_TOPIC_PREFIX'] ?? '',
     port: intSetting(env, 'AUDIT_PORT', 8084, 0, 65_535),
     host: env['AUDIT_HOST'] ?? '127.0.0.1',
-    appPassword: env['AUDIT_APP_PASSWORD'] ?? 'audit_app_dev',
-    readerPassword: env['AUDIT_READER_PASSWORD'] ?? 'audit_reader_dev',
     development: isDevelopment(env),
     checkpointEvery: intSetting(env, 'AUDIT_CHECKPOINT_EVERY', 1_000, 1, 1_000_000),
     batchSizeMax: intSetting(env, 'AUDIT_BATCH_SIZE_MAX', 2_000, 1, 10_000),
-    signingKey: signingKeyFromEnv(env),
+    signingKey,
   };
 }
 

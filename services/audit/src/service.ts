@@ -1,17 +1,9 @@
-// Wires the audit service: migrations as the owner, the trail consumer as audit_app (the only
-// writer), the HTTP API as audit_reader (SELECT only), and the relay for the audit's own dead
-// letters.
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Wires the audit service (the deploy step, npm run migrate, created its schema): the trail
+// consumer as audit_app (the only writer), the HTTP API as audit_reader (SELECT only), and the
+// relay for the audit's own dead letters.
 import type { Server } from 'node:http';
-import {
-  createPool,
-  migrate,
-  platformMigration,
-  readMigrations,
-  urlForRole,
-  type Pool,
-} from '@ledgerline/platform/db';
+import { createPool, type Pool } from '@ledgerline/platform/db';
+import { assertServiceRole } from '@ledgerline/platform/deploy';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { authenticatorFromEnv } from '@ledgerline/platform/auth/authenticator';
 import { createApiApp, listen } from '@ledgerline/platform/http/app';
@@ -23,6 +15,7 @@ import { OutboxRelay } from '@ledgerline/platform/outbox';
 import { auditApiDocument, auditApiOperations } from '@ledgerline/generated/openapi/audit.document';
 import { auditHandlers } from './api/handlers.js';
 import type { AuditConfig } from './config.js';
+import { AUDIT_APP_ROLE, AUDIT_READER_ROLE } from './database.js';
 import { auditCheckpointsTopic } from '@ledgerline/generated/topics';
 import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
 import { AnchorReader } from './events/anchor-reader.js';
@@ -31,29 +24,11 @@ import { AUDIT_SCHEMA, auditedTopics, createTrailConsumer } from './events/trail
 export type { AuditConfig } from './config.js';
 export { auditConfigFromEnv } from './config.js';
 
-export const AUDIT_APP_ROLE = 'audit_app';
-export const AUDIT_READER_ROLE = 'audit_reader';
-
-const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
+export { AUDIT_APP_ROLE, AUDIT_READER_ROLE };
 
 export interface AuditService {
   url: string;
   stop(): Promise<void>;
-}
-
-/** Applies the platform migration and the audit migrations as the schema owner. */
-export async function migrateAudit(config: AuditConfig): Promise<void> {
-  const owner = createPool(config.databaseUrl, { max: 1, applicationName: 'audit-migrate' });
-  try {
-    await migrate(
-      owner,
-      AUDIT_SCHEMA,
-      [platformMigration(AUDIT_SCHEMA, AUDIT_APP_ROLE), ...(await readMigrations(MIGRATIONS_DIR))],
-      { [AUDIT_APP_ROLE]: config.appPassword, [AUDIT_READER_ROLE]: config.readerPassword },
-    );
-  } finally {
-    await owner.end();
-  }
 }
 
 export async function startAudit(config: AuditConfig): Promise<AuditService> {
@@ -70,7 +45,23 @@ export async function startAudit(config: AuditConfig): Promise<AuditService> {
     registers: [metrics],
   });
 
-  await migrateAudit(config);
+  const pools: Pool[] = [];
+  const writerPool = createPool(config.databaseUrl, { max: 4, applicationName: 'audit-consumer' });
+  pools.push(writerPool);
+  const readerPool = createPool(config.readerDatabaseUrl, {
+    max: 10,
+    applicationName: 'audit-api',
+  });
+  pools.push(readerPool);
+  // First, before any connection to Kafka: the admin's URL or a role with more power is refused,
+  // and the API's connection must be the SELECT-only reader, not the writer.
+  try {
+    await assertServiceRole(writerPool, 'audit', AUDIT_APP_ROLE);
+    await assertServiceRole(readerPool, 'audit', AUDIT_READER_ROLE);
+  } catch (error) {
+    await Promise.all(pools.map((p) => p.end()));
+    throw error;
+  }
   const kafka = createKafka(config.kafkaBrokers, 'audit');
   const topics = auditedTopics(config.topicPrefix);
   // One admin client for topic creation and the readiness probe.
@@ -82,18 +73,6 @@ export async function startAudit(config: AuditConfig): Promise<AuditService> {
     registryUrl: config.schemaRegistryUrl,
     autoRegister: config.development,
   });
-
-  const pools: Pool[] = [];
-  const writerPool = createPool(
-    urlForRole(config.databaseUrl, AUDIT_APP_ROLE, config.appPassword),
-    { max: 4, applicationName: 'audit-consumer' },
-  );
-  pools.push(writerPool);
-  const readerPool = createPool(
-    urlForRole(config.databaseUrl, AUDIT_READER_ROLE, config.readerPassword),
-    { max: 10, applicationName: 'audit-api' },
-  );
-  pools.push(readerPool);
 
   const producer = createIdempotentProducer(kafka);
   await producer.connect();

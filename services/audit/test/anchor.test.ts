@@ -25,7 +25,14 @@ import {
 } from '../src/domain/anchor.js';
 import { appendToChain, type ChainedRecord } from '../src/domain/chain.js';
 import { readChainRange } from '../src/store/trail-store.js';
-import { eventProducers, eventually, newPayment, statusChanged, testConfig } from './support.js';
+import {
+  deployAuditDatabase,
+  eventProducers,
+  eventually,
+  newPayment,
+  statusChanged,
+  testConfig,
+} from './support.js';
 
 const SETUP_MS = 120_000;
 const CHECKPOINT_EVERY = 5; // testConfig's
@@ -81,6 +88,7 @@ async function asSuperuserBehindTriggers(statements: (db: Pool) => Promise<void>
 
 beforeAll(async () => {
   env = await createTestEnvironment('audit-anchor', allTopics);
+  await deployAuditDatabase(env);
   admin = createPool(env.adminDatabaseUrl, { max: 2 });
   service = await startAudit(testConfig(env));
   const key = await createTestApiKey(env.adminDatabaseUrl, {

@@ -3,7 +3,11 @@ import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createKafka } from '@ledgerline/platform/kafka';
-import type { TestEnvironment } from '@ledgerline/platform/testing';
+import {
+  deployTestDatabase,
+  testRoleUrl,
+  type TestEnvironment,
+} from '@ledgerline/platform/testing';
 import {
   ledgerAccountOpenedProducer,
   ledgerCommandsProducer,
@@ -19,18 +23,24 @@ import type {
   PostingStep,
 } from '@ledgerline/generated/avro/types';
 import type { AuditConfig } from '../src/config.js';
+import { AUDIT_APP_ROLE, AUDIT_READER_ROLE, auditDatabase } from '../src/database.js';
 import { developmentSigningKey } from '../src/domain/anchor.js';
 
+/** The deploy step (npm run migrate's function) for the audit's schema and roles. */
+export async function deployAuditDatabase(env: TestEnvironment): Promise<void> {
+  await deployTestDatabase(env, [auditDatabase]);
+}
+
+/** The audit as its two roles, after deployAuditDatabase. */
 export function testConfig(env: TestEnvironment): AuditConfig {
   return {
-    databaseUrl: env.adminDatabaseUrl,
+    databaseUrl: testRoleUrl(env, AUDIT_APP_ROLE),
+    readerDatabaseUrl: testRoleUrl(env, AUDIT_READER_ROLE),
     kafkaBrokers: env.kafkaBrokers,
     schemaRegistryUrl: env.schemaRegistryUrl,
     topicPrefix: env.topicPrefix,
     port: 0,
     host: '127.0.0.1',
-    appPassword: 'audit_app_dev',
-    readerPassword: 'audit_reader_dev',
     development: true,
     checkpointEvery: 5,
     batchSizeMax: 2_000,

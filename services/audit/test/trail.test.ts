@@ -17,6 +17,7 @@ import {
   statusChanged,
   stepPosted,
   testConfig,
+  deployAuditDatabase,
 } from './support.js';
 
 const SETUP_MS = 120_000;
@@ -44,6 +45,7 @@ async function sendAndAwait(send: () => Promise<void>): Promise<void> {
 
 beforeAll(async () => {
   env = await createTestEnvironment('audit-trail', allTopics);
+  await deployAuditDatabase(env);
   admin = createPool(env.adminDatabaseUrl, { max: 2 });
   service = await startAudit(testConfig(env));
   auditorKey = await createTestApiKey(env.adminDatabaseUrl, {

@@ -30,6 +30,7 @@ import {
 import { allTopics, ledgerCommandsProducer } from '@ledgerline/generated/topics';
 import type { LedgerCommandInput } from '@ledgerline/generated/avro/types';
 import { transactionIdFor } from '../src/domain/ids.js';
+import { ledgerDatabase } from '../src/database.js';
 import { LEDGER_APP_ROLE, migrateLedger, startLedger } from '../src/service.js';
 import { rawPostingCeiling } from './raw-ceiling.js';
 import {
@@ -133,7 +134,11 @@ async function startLedgers(testEnv: TestEnvironment, count: number): Promise<Ru
   }
   const children = await Promise.all(
     Array.from({ length: count }, (_, i) =>
-      spawnService('ledger', testEnv, path.join(REPO_ROOT, 'reports', `bench-ledger-${i + 1}.log`)),
+      spawnService(
+        ledgerDatabase,
+        testEnv,
+        path.join(REPO_ROOT, 'reports', `bench-ledger-${i + 1}.log`),
+      ),
     ),
   );
   return {

@@ -1,16 +1,21 @@
 // The processor's settings, read once from the environment with bounds; everything else takes
-// a ProcessorConfig value, so tests start the service with explicit settings.
+// a ProcessorConfig value, so tests start the service with explicit settings. Outside
+// development every secret must be its own (no development password, no admin URL), checked
+// first, naming each one.
 import { intSetting, isDevelopment, platformEndpoints } from '@ledgerline/platform/config';
 import { AVRO_LONG_SAFE_MAX } from '@ledgerline/platform/avro';
+import { roleDatabaseUrl } from '@ledgerline/platform/deploy';
+import { assertProductionSecrets } from '@ledgerline/platform/secrets';
 
 export interface ProcessorConfig {
   readonly host: string;
   /** 0 picks a free port (tests). */
   readonly port: number;
-  /** Owner (superuser) URL: used only to apply migrations, then closed. */
+  /**
+   * processor_app's URL (PROCESSOR_APP_DATABASE_URL): the only database credential the service
+   * holds; migrations are the deploy step's (npm run migrate).
+   */
   readonly databaseUrl: string;
-  /** Password of processor_app, the least-privilege role the service runs as. */
-  readonly appRolePassword: string;
   readonly kafkaBrokers: readonly string[];
   readonly schemaRegistryUrl: string;
   /** '' in production; a unique prefix per test file. */
@@ -35,17 +40,13 @@ export const processorAppRole = 'processor_app';
 export const processorConsumerGroup = 'processor';
 
 export function processorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ProcessorConfig {
+  assertProductionSecrets(env, 'processor', [processorAppRole]);
   const endpoints = platformEndpoints(env);
   const development = isDevelopment(env);
-  const appRolePassword = env['PROCESSOR_APP_PASSWORD'] ?? (development ? 'processor_app_dev' : '');
-  if (appRolePassword === '') {
-    throw new Error('PROCESSOR_APP_PASSWORD is required outside development');
-  }
   return {
     host: env['PROCESSOR_HOST'] ?? '127.0.0.1',
     port: intSetting(env, 'PROCESSOR_PORT', 8081, 0, 65_535),
-    databaseUrl: endpoints.databaseUrl,
-    appRolePassword,
+    databaseUrl: roleDatabaseUrl(env, processorAppRole),
     kafkaBrokers: endpoints.kafkaBrokers,
     schemaRegistryUrl: endpoints.schemaRegistryUrl,
     topicPrefix: env['LEDGERLINE_TOPIC_PREFIX'] ?? '',

@@ -1,14 +1,8 @@
-// Wires the processor: migrations as the schema owner, then everything at run time as the
-// least-privilege processor_app role; the HTTP API, the outbox relay and the saga consumer.
+// Wires the processor as processor_app (the deploy step, npm run migrate, created its schema):
+// the HTTP API, the outbox relay and the saga consumer.
 import type { Server } from 'node:http';
-import { fileURLToPath } from 'node:url';
-import {
-  createPool,
-  migrate,
-  platformMigration,
-  readMigrations,
-  urlForRole,
-} from '@ledgerline/platform/db';
+import { createPool } from '@ledgerline/platform/db';
+import { assertServiceRole } from '@ledgerline/platform/deploy';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { authenticatorFromEnv } from '@ledgerline/platform/auth/authenticator';
 import { createApiApp, listen } from '@ledgerline/platform/http/app';
@@ -39,20 +33,19 @@ export interface RunningProcessor {
   stop(): Promise<void>;
 }
 
-const migrationsDir = fileURLToPath(new URL('../migrations', import.meta.url));
-
 export async function startProcessor(
   config: ProcessorConfig,
   log: Logger = createLogger('processor'),
 ): Promise<RunningProcessor> {
-  await applyMigrations(config);
-  const pool = createPool(
-    urlForRole(config.databaseUrl, processorAppRole, config.appRolePassword),
-    {
-      max: config.dbPoolSizeMax,
-      applicationName: 'processor',
-    },
-  );
+  const pool = createPool(config.databaseUrl, {
+    max: config.dbPoolSizeMax,
+    applicationName: 'processor',
+  });
+  // First, before any connection to Kafka: the admin's URL or a role with more power is refused.
+  await assertServiceRole(pool, 'processor', processorAppRole).catch(async (error: unknown) => {
+    await pool.end();
+    throw error;
+  });
   // An idle connection that PostgreSQL terminates (restart, failover) is an 'error' event on the
   // pool; unhandled, it would crash the process. The next query simply reconnects.
   pool.on('error', (error) => log.warn({ err: error }, 'idle PostgreSQL connection lost'));
@@ -194,24 +187,4 @@ export async function startProcessor(
     return stopping;
   };
   return { url, stop };
-}
-
-async function applyMigrations(config: ProcessorConfig): Promise<void> {
-  const ownerPool = createPool(config.databaseUrl, {
-    max: 1,
-    applicationName: 'processor-migrate',
-  });
-  try {
-    await migrate(
-      ownerPool,
-      processorSchema,
-      [
-        platformMigration(processorSchema, processorAppRole),
-        ...(await readMigrations(migrationsDir)),
-      ],
-      { [processorAppRole]: config.appRolePassword },
-    );
-  } finally {
-    await ownerPool.end();
-  }
 }

@@ -44,7 +44,9 @@ async function spawnProcessor(
         ...process.env,
         LOG_LEVEL: 'info',
         LEDGERLINE_ENV: 'development',
-        DATABASE_URL: bed.env.databaseUrl,
+        // Its role's URL only: the admin's DATABASE_URL is the deploy step's, never a service's.
+        DATABASE_URL: '',
+        PROCESSOR_APP_DATABASE_URL: bed.config.databaseUrl,
         KAFKA_BROKERS: bed.env.kafkaBrokers.join(','),
         SCHEMA_REGISTRY_URL: bed.env.schemaRegistryUrl,
         LEDGERLINE_TOPIC_PREFIX: bed.env.topicPrefix,

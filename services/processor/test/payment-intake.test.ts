@@ -9,21 +9,14 @@ import { requestHash, startSaga } from '../src/domain/index.js';
 import { PaymentIntakeQueue, type IntakeOutcome } from '../src/api/payment-intake.js';
 import { acceptPayments, type PaymentIntake } from '../src/store/intake.js';
 import type { PaymentRecord } from '../src/store/payments.js';
-import { startProcessor } from '../src/service.js';
 import { createTestBed, type ProcessorTestBed } from './support.js';
 
 let bed: ProcessorTestBed;
 let pool: Pool;
 
 beforeAll(async () => {
+  // The test bed deploys the schema (npm run migrate's function); the intake is driven directly.
   bed = await createTestBed('processor-intake');
-  // Starting the service once applies the migrations; the intake is then driven directly.
-  const processor = await startProcessor({
-    ...bed.config,
-    consumerEnabled: false,
-    relayEnabled: false,
-  });
-  await processor.stop();
   pool = createPool(bed.env.databaseUrl, { max: 6, applicationName: 'intake-test' });
 });
 

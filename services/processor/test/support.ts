@@ -7,7 +7,9 @@ import { EventSerde } from '@ledgerline/platform/events/serde';
 import {
   createTestApiKey,
   createTestEnvironment,
+  deployTestDatabase,
   eventually as pollUntil,
+  testRoleUrl,
   type TestEnvironment,
 } from '@ledgerline/platform/testing';
 import {
@@ -17,7 +19,8 @@ import {
   ledgerStepPostedTopic,
   paymentsStatusChangedTopic,
 } from '@ledgerline/generated/topics';
-import { processorConfigFromEnv, type ProcessorConfig } from '../src/config.js';
+import { processorAppRole, processorConfigFromEnv, type ProcessorConfig } from '../src/config.js';
+import { processorDatabase } from '../src/database.js';
 
 export const processorTopics = [
   ledgerCommandsTopic,
@@ -40,10 +43,12 @@ export interface ProcessorTestBed {
 
 export async function createTestBed(name: string): Promise<ProcessorTestBed> {
   const env = await createTestEnvironment(name, processorTopics);
+  // The deploy step first, as the admin; the processor gets only processor_app's URL.
+  await deployTestDatabase(env, [processorDatabase]);
   const config: ProcessorConfig = {
     ...processorConfigFromEnv({ ...process.env, LEDGERLINE_ENV: 'development' }),
     port: 0,
-    databaseUrl: env.databaseUrl,
+    databaseUrl: testRoleUrl(env, processorAppRole),
     kafkaBrokers: env.kafkaBrokers,
     schemaRegistryUrl: env.schemaRegistryUrl,
     topicPrefix: env.topicPrefix,

@@ -6,15 +6,13 @@
 import { createPool } from '@ledgerline/platform/db';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createLogger } from '@ledgerline/platform/log';
-import { urlForRole } from '@ledgerline/platform/db';
 import { createTestEnvironment } from '@ledgerline/platform/testing';
 import { allTopics } from '@ledgerline/generated/topics';
 import { DEFAULT_CHECKS } from '../src/domain/findings.js';
 import { systemAccountId } from '../src/domain/ids.js';
 import { RunEventEncoder } from '../src/events/run-events.js';
 import { Reconciler } from '../src/reconciler.js';
-import { migrateReconciliation, RECONCILIATION_APP_ROLE } from '../src/service.js';
-import { migrateLedger, ownerPool, testConfig } from '../test/support.js';
+import { deployLedgerAndReconciliation, ownerPool, testConfig } from '../test/support.js';
 
 const TRANSACTIONS = Number(process.argv[2] ?? 100_000);
 const CUSTOMERS = 1_000;
@@ -26,10 +24,9 @@ async function main(): Promise<void> {
   const env = await createTestEnvironment('reconciliation-bench', allTopics);
   const owner = ownerPool(env);
   const config = testConfig(env, { outcomeTimeoutMs: 60_000, pageSize: 5_000 });
-  const pool = createPool(urlForRole(env.databaseUrl, RECONCILIATION_APP_ROLE, config.appPassword));
+  const pool = createPool(config.databaseUrl);
   try {
-    await migrateLedger(owner);
-    await migrateReconciliation(config);
+    await deployLedgerAndReconciliation(env);
     const seedStarted = Date.now();
     await seed(owner, payments);
     process.stdout.write(

@@ -1,8 +1,16 @@
 // The reconciliation service's settings: environment first, then the platform's endpoints.
+// Outside development every secret must be its own (no development password, no admin URL),
+// checked first, naming each one.
 import { intSetting, isDevelopment, platformEndpoints } from '@ledgerline/platform/config';
+import { roleDatabaseUrl } from '@ledgerline/platform/deploy';
+import { assertProductionSecrets } from '@ledgerline/platform/secrets';
+import { RECONCILIATION_APP_ROLE } from './database.js';
 
 export interface ReconciliationConfig {
-  /** Owner (superuser) URL: runs the migrations; the service itself runs as reconciliation_app. */
+  /**
+   * reconciliation_app's URL (RECONCILIATION_APP_DATABASE_URL): its own schema, and SELECT on the
+   * ledger through ledger_reader; migrations are the deploy step's (npm run migrate).
+   */
   databaseUrl: string;
   kafkaBrokers: string[];
   schemaRegistryUrl: string;
@@ -10,8 +18,6 @@ export interface ReconciliationConfig {
   topicPrefix: string;
   port: number;
   host: string;
-  /** Password of reconciliation_app (own schema + SELECT on the ledger via ledger_reader). */
-  appPassword: string;
   /** Development registers missing schemas and creates missing topics on start. */
   development: boolean;
   /** Continuous runs every this many ms; 0 = no continuous runs. */
@@ -29,12 +35,15 @@ export interface ReconciliationConfig {
 export function reconciliationConfigFromEnv(
   env: NodeJS.ProcessEnv = process.env,
 ): ReconciliationConfig {
+  assertProductionSecrets(env, 'reconciliation', [RECONCILIATION_APP_ROLE]);
+  const endpoints = platformEndpoints(env);
   return {
-    ...platformEndpoints(env),
+    databaseUrl: roleDatabaseUrl(env, RECONCILIATION_APP_ROLE),
+    kafkaBrokers: endpoints.kafkaBrokers,
+    schemaRegistryUrl: endpoints.schemaRegistryUrl,
     topicPrefix: env['LEDGERLINE_TOPIC_PREFIX'] ?? '',
     port: intSetting(env, 'RECONCILIATION_PORT', 8083, 0, 65_535),
     host: env['RECONCILIATION_HOST'] ?? '127.0.0.1',
-    appPassword: env['RECONCILIATION_APP_PASSWORD'] ?? 'reconciliation_app_dev',
     development: isDevelopment(env),
     intervalMs: intSetting(env, 'RECONCILIATION_INTERVAL_MS', 60_000, 0, 86_400_000),
     outcomeTimeoutMs: intSetting(env, 'RECONCILIATION_OUTCOME_TIMEOUT_MS', 300_000, 0, 86_400_000),

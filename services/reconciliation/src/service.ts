@@ -1,17 +1,10 @@
-// Wires the reconciliation service: migrations as the owner; everything else as
-// reconciliation_app, which writes only its own schema and reads the ledger through
+// Wires the reconciliation service as reconciliation_app (the deploy step, npm run migrate,
+// created its schema), which writes only its own schema and reads the ledger through
 // ledger_reader (SELECT only). The fact consumer feeds the event side, the reconciler runs the
 // checks (continuously and on demand), the outbox relay publishes what the runs found.
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
-import {
-  createPool,
-  migrate,
-  platformMigration,
-  readMigrations,
-  urlForRole,
-} from '@ledgerline/platform/db';
+import { createPool } from '@ledgerline/platform/db';
+import { assertServiceRole } from '@ledgerline/platform/deploy';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { authenticatorFromEnv } from '@ledgerline/platform/auth/authenticator';
 import { createApiApp, listen } from '@ledgerline/platform/http/app';
@@ -32,6 +25,7 @@ import {
 } from '@ledgerline/generated/openapi/reconciliation.document';
 import { reconciliationHandlers, STATEMENT_BYTES_MAX } from './api/handlers.js';
 import type { ReconciliationConfig } from './config.js';
+import { RECONCILIATION_APP_ROLE } from './database.js';
 import { DISCREPANCY_KINDS } from './domain/findings.js';
 import { consumedTopics, createFactConsumer } from './events/fact-consumer.js';
 import { RunEventEncoder } from './events/run-events.js';
@@ -40,9 +34,8 @@ import { Reconciler, RECONCILIATION_SCHEMA } from './reconciler.js';
 export type { ReconciliationConfig } from './config.js';
 export { reconciliationConfigFromEnv } from './config.js';
 
-export const RECONCILIATION_APP_ROLE = 'reconciliation_app';
+export { RECONCILIATION_APP_ROLE };
 
-const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
 /** Room for the multipart-free CSV body plus a little slack; the handler enforces the contract's limit. */
 const BODY_LIMIT_BYTES = STATEMENT_BYTES_MAX + 64 * 1024;
 
@@ -50,27 +43,6 @@ export interface ReconciliationService {
   url: string;
   reconciler: Reconciler;
   stop(): Promise<void>;
-}
-
-/** Applies the platform migration and the reconciliation migrations as the schema owner. */
-export async function migrateReconciliation(config: ReconciliationConfig): Promise<void> {
-  const owner = createPool(config.databaseUrl, {
-    max: 1,
-    applicationName: 'reconciliation-migrate',
-  });
-  try {
-    await migrate(
-      owner,
-      RECONCILIATION_SCHEMA,
-      [
-        platformMigration(RECONCILIATION_SCHEMA, RECONCILIATION_APP_ROLE),
-        ...(await readMigrations(MIGRATIONS_DIR)),
-      ],
-      { [RECONCILIATION_APP_ROLE]: config.appPassword },
-    );
-  } finally {
-    await owner.end();
-  }
 }
 
 export async function startReconciliation(
@@ -98,7 +70,18 @@ export async function startReconciliation(
     registers: [metrics],
   });
 
-  await migrateReconciliation(config);
+  const pool = createPool(config.databaseUrl, {
+    max: 10,
+    applicationName: 'reconciliation',
+    onIdleError: (error) => log.warn({ err: error }, 'idle database connection dropped'),
+  });
+  // First, before any connection to Kafka: the admin's URL or a role with more power is refused.
+  await assertServiceRole(pool, 'reconciliation', RECONCILIATION_APP_ROLE).catch(
+    async (error: unknown) => {
+      await pool.end();
+      throw error;
+    },
+  );
   const kafka = createKafka(config.kafkaBrokers, 'reconciliation');
   if (config.development) {
     const admin = kafka.admin();
@@ -118,14 +101,6 @@ export async function startReconciliation(
     registryUrl: config.schemaRegistryUrl,
     autoRegister: config.development,
   });
-  const pool = createPool(
-    urlForRole(config.databaseUrl, RECONCILIATION_APP_ROLE, config.appPassword),
-    {
-      max: 10,
-      applicationName: 'reconciliation',
-      onIdleError: (error) => log.warn({ err: error }, 'idle database connection dropped'),
-    },
-  );
 
   const producer = createIdempotentProducer(kafka);
   await producer.connect();

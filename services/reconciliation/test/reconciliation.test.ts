@@ -30,7 +30,7 @@ import {
   eventPublisher,
   eventually,
   LedgerSeed,
-  migrateLedger,
+  deployLedgerAndReconciliation,
   ownerPool,
   testConfig,
   type SeedPayment,
@@ -112,7 +112,7 @@ async function tamper(sql: string, params: unknown[] = []): Promise<void> {
 beforeAll(async () => {
   env = await createTestEnvironment('reconciliation', allTopics);
   owner = ownerPool(env);
-  await migrateLedger(owner);
+  await deployLedgerAndReconciliation(env);
   service = await startReconciliation(testConfig(env));
   operatorKey = await createTestApiKey(env.adminDatabaseUrl, {
     name: 'reconciliation-operator',

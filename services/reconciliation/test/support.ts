@@ -1,21 +1,20 @@
-// Shared helpers for the reconciliation tests on the real stack: the ledger's own migrations in
-// the test database, balanced ledger data seeded directly as the superuser, and the events that
-// announce it published through the generated producers.
+// Shared helpers for the reconciliation tests on the real stack: the deploy step (the ledger's
+// and the reconciliation's schemas and roles) in the test database, balanced ledger data seeded
+// directly as the superuser, and the events that announce it published through the generated
+// producers.
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import type { Producer } from 'kafkajs';
 import pg from 'pg';
-import { REPO_ROOT } from '@ledgerline/platform/config';
-import {
-  createPool,
-  migrate,
-  platformMigration,
-  readMigrations,
-  type Pool,
-} from '@ledgerline/platform/db';
+import { createPool, type Pool } from '@ledgerline/platform/db';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createKafka } from '@ledgerline/platform/kafka';
-import { eventually as pollUntil, type TestEnvironment } from '@ledgerline/platform/testing';
+import {
+  deployTestDatabase,
+  eventually as pollUntil,
+  testRoleUrl,
+  type TestEnvironment,
+} from '@ledgerline/platform/testing';
+import { ledgerDatabase } from '@ledgerline/ledger/database';
 import {
   ledgerCommandsProducer,
   ledgerStepPostedProducer,
@@ -23,18 +22,18 @@ import {
 } from '@ledgerline/generated/topics';
 import type { LedgerCommandInput, PaymentStatus } from '@ledgerline/generated/avro/types';
 import type { ReconciliationConfig } from '../src/config.js';
+import { RECONCILIATION_APP_ROLE, reconciliationDatabase } from '../src/database.js';
 import { LEDGERLINE_NAMESPACE, systemAccountId, uuidv5 } from '../src/domain/ids.js';
 import type { AccountType, Direction } from '../src/domain/ledger-checks.js';
 
 export function testConfig(env: TestEnvironment, overrides: Partial<ReconciliationConfig> = {}) {
   const config: ReconciliationConfig = {
-    databaseUrl: env.adminDatabaseUrl,
+    databaseUrl: testRoleUrl(env, RECONCILIATION_APP_ROLE),
     kafkaBrokers: env.kafkaBrokers,
     schemaRegistryUrl: env.schemaRegistryUrl,
     topicPrefix: env.topicPrefix,
     port: 0,
     host: '127.0.0.1',
-    appPassword: 'reconciliation_app_dev',
     development: true,
     intervalMs: 0,
     outcomeTimeoutMs: 1_000,
@@ -45,17 +44,12 @@ export function testConfig(env: TestEnvironment, overrides: Partial<Reconciliati
   return { ...config, ...overrides };
 }
 
-/** The ledger schema, exactly as the ledger service creates it. */
-export async function migrateLedger(owner: Pool): Promise<void> {
-  await migrate(
-    owner,
-    'ledger',
-    [
-      platformMigration('ledger', 'ledger_app'),
-      ...(await readMigrations(path.join(REPO_ROOT, 'services', 'ledger', 'migrations'))),
-    ],
-    { ledger_app: 'ledger_app_dev' },
-  );
+/**
+ * The deploy step (npm run migrate's function) for what a reconciliation test needs: the ledger's
+ * schema it reads and its own, with their roles.
+ */
+export async function deployLedgerAndReconciliation(env: TestEnvironment): Promise<void> {
+  await deployTestDatabase(env, [ledgerDatabase, reconciliationDatabase]);
 }
 
 /** Polls until `check` returns a value, or fails after `timeoutMs` (bounded wait). */
@@ -479,10 +473,7 @@ export async function eventPublisher(env: TestEnvironment) {
 
 /** A client as reconciliation_app, to prove what the role may not do. */
 export async function asReconciliationApp(env: TestEnvironment): Promise<pg.Client> {
-  const url = new URL(env.databaseUrl);
-  url.username = 'reconciliation_app';
-  url.password = 'reconciliation_app_dev';
-  const client = new pg.Client({ connectionString: url.toString() });
+  const client = new pg.Client({ connectionString: testRoleUrl(env, RECONCILIATION_APP_ROLE) });
   await client.connect();
   return client;
 }
