@@ -3,12 +3,18 @@
 // /metrics, and structured access logs.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import { httpServerLimits, type HttpServerLimits } from '../config.js';
 import type { Logger } from '../log.js';
 import { prometheus, type MetricsRegistry } from '../metrics.js';
 import type { OpenApiDocument, OpenApiOperation } from './openapi.js';
 import { ContractValidator } from './validation.js';
+import { AdmissionGate, admissionLimitsFromEnv, type AdmissionLimits } from './admission.js';
 import { checkReadiness, type ReadinessProbes } from './readiness.js';
 import {
   DEPENDENCY_RETRY_AFTER_SECONDS,
@@ -76,6 +82,8 @@ export interface ApiAppOptions {
   accountBoundOperations?: readonly string[];
   /** Token buckets per credential and scope; LEDGERLINE_RATE_LIMITS when absent (rate-limit.ts). */
   rateLimits?: RateLimitPolicy;
+  /** Concurrency and intake queue bounds; HTTP_CONCURRENCY_MAX etc. when absent (admission.ts). */
+  admission?: AdmissionLimits;
 }
 
 function sendProblem(res: Response, problem: ProblemDetails): void {
@@ -101,6 +109,94 @@ async function accessFor(
   }
 }
 
+const UNQUEUED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+const ADMISSION_SLOT = 'admissionSlot';
+
+interface AdmissionSlot {
+  begin(): void;
+  end(): void;
+}
+/** Retry-After of a refusal: capacity frees up within about a second under overload. */
+const OVERLOAD_RETRY_AFTER_SECONDS = 1;
+
+function admissionControl(limits: AdmissionLimits, metrics: MetricsRegistry): RequestHandler {
+  const gate = new AdmissionGate(limits);
+  const refused = new prometheus.Counter({
+    name: 'http_admission_refused_total',
+    help: 'Requests refused with 503 before any work: intake queue full, or waited too long',
+    labelNames: ['reason'],
+    registers: [metrics],
+  });
+  new prometheus.Gauge({
+    name: 'http_requests_in_flight',
+    help: 'Requests admitted and not yet answered (bounded by HTTP_CONCURRENCY_MAX)',
+    registers: [metrics],
+    collect() {
+      this.set(gate.inFlight);
+    },
+  });
+  new prometheus.Gauge({
+    name: 'http_admission_queue_length',
+    help: 'Requests waiting for a slot (bounded by HTTP_QUEUE_MAX)',
+    registers: [metrics],
+    collect() {
+      this.set(gate.queued);
+    },
+  });
+  return (req, res, next) => {
+    if (UNQUEUED_PATHS.has(req.path)) {
+      next();
+      return;
+    }
+    let admitted = false;
+    const ticket = gate.enter(
+      () => {
+        admitted = true;
+        // The slot is free once the response is closed and, when an operation's handler took
+        // the request, that handler has finished too: a client that hangs up does not free
+        // the slot while its payment is still being written.
+        const slot = { handlerRunning: false, closed: false, released: false };
+        const releaseWhenDone = (): void => {
+          if (slot.released || !slot.closed || slot.handlerRunning) return;
+          slot.released = true;
+          gate.leave();
+        };
+        res.locals[ADMISSION_SLOT] = {
+          begin: () => {
+            slot.handlerRunning = true;
+          },
+          end: () => {
+            slot.handlerRunning = false;
+            releaseWhenDone();
+          },
+        } satisfies AdmissionSlot;
+        res.once('close', () => {
+          slot.closed = true;
+          releaseWhenDone();
+        });
+        next();
+      },
+      (reason) => {
+        refused.inc({ reason });
+        res.setHeader('Retry-After', String(OVERLOAD_RETRY_AFTER_SECONDS));
+        sendProblem(res, {
+          type: 'https://ledgerline.dev/problems/overloaded',
+          title: 'Service overloaded',
+          status: 503,
+          detail:
+            reason === 'queue_full'
+              ? `More than ${limits.concurrencyMax} requests run and ${limits.queueMax} wait; nothing was done. Retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s.`
+              : `No capacity within ${limits.queueWaitMsMax} ms; nothing was done. Retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s.`,
+          instance: req.originalUrl,
+        });
+      },
+    );
+    req.once('close', () => {
+      if (!admitted) ticket.cancel();
+    });
+  };
+}
+
 function refuse(res: Response, req: Request, decision: AccessDecision & { allowed: false }): void {
   res.setHeader('WWW-Authenticate', decision.challenge);
   sendProblem(res, { ...decision.problem, instance: req.originalUrl });
@@ -119,6 +215,10 @@ export function createApiApp(options: ApiAppOptions): express.Express {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [metrics],
   });
+
+  // Admission first, before a body is read: past capacity the excess is refused at once.
+  // Health, readiness and metrics are never queued behind the work they report on.
+  app.use(admissionControl(options.admission ?? admissionLimitsFromEnv(), metrics));
 
   // Bodies are read raw (bounded) and parsed here, so that malformed JSON, oversized bodies and
   // wrong media types each get their own clear problem.
@@ -174,6 +274,8 @@ export function createApiApp(options: ApiAppOptions): express.Express {
     const method = operation.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete' | 'patch';
     app[method](route, async (req: Request, res: Response) => {
       const started = process.hrtime.bigint();
+      const slot = res.locals[ADMISSION_SLOT] as AdmissionSlot | undefined;
+      slot?.begin();
       const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
       let requestLog = log.child({ requestId, operation: operation.operationId });
       let status = 500;
@@ -266,6 +368,7 @@ export function createApiApp(options: ApiAppOptions): express.Express {
         status = problem.status;
         sendProblem(res, problem);
       } finally {
+        slot?.end();
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         requestSeconds.observe(
           { operation: operation.operationId, method: operation.method, status: String(status) },
