@@ -552,7 +552,10 @@ interface Cause {
 }
 
 // The one place a new saga version is made: derived totals are recomputed from the refunds,
-// and a status change is published exactly when the state changes.
+// and a status change is published exactly when the state or the refunded total changes. A
+// second partial refund leaves the payment PARTIALLY_REFUNDED, but its event carries the new
+// refundedMinor: consumers take the payment's refunded total from its latest event, and
+// reconciliation compares that total with the ledger's REFUND_CREDIT transactions.
 function advance(
   previous: Saga,
   draft: Saga,
@@ -568,8 +571,8 @@ function advance(
     version: previous.version + 1,
   };
   const statusChanges: StatusChange[] = [];
-  if (state !== previous.state) {
-    invariant(cause !== undefined, 'a change of state has a cause');
+  if (state !== previous.state || saga.refundedMinor !== previous.refundedMinor) {
+    invariant(cause !== undefined, 'a change of state or of the refunded total has a cause');
     statusChanges.push({
       paymentId: saga.paymentId,
       from: previous.state,
