@@ -101,10 +101,13 @@ describe('a service started with LEDGERLINE_ENV=production', () => {
             urlForRole(env.adminDatabaseUrl, deployer, deployerPassword),
           ]),
         ),
-        // Every other secret is in order: the audit's own signing key, not the development one.
+        // Every other secret is in order: the audit's own signing key, not the development one,
+        // and the ledger's dual-control settings.
         AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519')
           .privateKey.export({ type: 'pkcs8', format: 'pem' })
           .toString(),
+        LEDGER_ADJUSTMENT_APPROVAL_ABOVE_MINOR: '*=1000000',
+        LEDGER_ADJUSTMENT_DAILY_CAP_MINOR: '*=10000000',
       });
       expect(message).toContain(
         `${database.service} must connect as ${role} and nothing more, but it is connected as ${deployer}`,
@@ -139,6 +142,12 @@ describe('a service started with LEDGERLINE_ENV=production', () => {
         'KAFKA_SASL_PASSWORD is missing',
         'SCHEMA_REGISTRY_PASSWORD is missing',
         ...(database.service === 'audit' ? ['AUDIT_SIGNING_KEY_FILE is required'] : []),
+        ...(database.service === 'ledger'
+          ? [
+              'LEDGER_ADJUSTMENT_APPROVAL_ABOVE_MINOR is missing',
+              'LEDGER_ADJUSTMENT_DAILY_CAP_MINOR is missing',
+            ]
+          : []),
       ];
       for (const problem of expected) expect(message).toContain(problem);
     },

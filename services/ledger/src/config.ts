@@ -7,8 +7,21 @@ import { LEDGER_APP_ROLE } from './database.js';
 import { adjustmentControlFromEnv } from './domain/adjustment-control.js';
 import type { LedgerConfig } from './service.js';
 
+/** Dual control must be a decision wherever real money moves: named with the secrets. */
+const ADJUSTMENT_CONTROL_SETTINGS = [
+  'LEDGER_ADJUSTMENT_APPROVAL_ABOVE_MINOR',
+  'LEDGER_ADJUSTMENT_DAILY_CAP_MINOR',
+] as const;
+
 export function ledgerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
-  assertProductionSecrets(env, 'ledger', [LEDGER_APP_ROLE]);
+  assertProductionSecrets(
+    env,
+    'ledger',
+    [LEDGER_APP_ROLE],
+    ADJUSTMENT_CONTROL_SETTINGS.filter((name) => (env[name] ?? '') === '').map(
+      (name) => `${name} is missing (dual control of adjustments)`,
+    ),
+  );
   const endpoints = platformEndpoints(env);
   const development = isDevelopment(env);
   return {
