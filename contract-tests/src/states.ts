@@ -24,6 +24,8 @@ export const ledgerStates = {
   openAccountRequested: 'an operator asked the ledger API to open an account',
   freezeRequested: 'an operator asked the ledger API to freeze an account',
   adjustmentRequested: 'an operator asked the ledger API for a manual adjustment',
+  adjustmentAwaitingApproval:
+    'an operator requested an adjustment above the approval threshold, so it awaits a second operator',
   deadLetter: 'the ledger gave up on a command it could not decode',
 } as const;
 

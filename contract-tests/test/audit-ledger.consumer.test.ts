@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import {
   ledgerAccountOpenedTopic,
   ledgerAccountStatusChangedTopic,
+  ledgerAdjustmentRequestsTopic,
   ledgerCommandsTopic,
   ledgerlineDeadLetterTopic,
   ledgerPostingRejectedTopic,
@@ -134,6 +135,33 @@ describe('audit records what the ledger publishes', () => {
       ({ value }) => eventFacts('ledger.account-status-changed', value),
     );
     expect(facts).toMatchObject({ accountId: f.payerAccountId });
+  });
+
+  it('an adjustment awaiting a second operator is recorded under its account, with who asked', async () => {
+    const facts = await pact.receive(
+      {
+        state: ledgerStates.adjustmentAwaitingApproval,
+        description: 'an adjustment request awaiting approval',
+        topic: ledgerAdjustmentRequestsTopic,
+        key: f.payerAccountId,
+        content: {
+          eventId: m.uuid('5b0c2f43-0e1d-5a6b-8c7d-9e0f1a2b3c4d'),
+          correlationId: m.uuid(f.adjustmentId),
+          adjustmentId: m.uuid(f.adjustmentId),
+          accountId: m.uuid(f.payerAccountId),
+          stage: m.string('AWAITING_APPROVAL'),
+          requestedBy: m.string('operator-ann'),
+        },
+        nullable: ['decidedBy', 'decidedByKeyId', 'note'],
+      },
+      ({ value }) => eventFacts('ledger.adjustment-requests', value),
+    );
+    expect(facts).toMatchObject({
+      eventType: 'ledgerline.ledger.v1.AdjustmentRequestChanged',
+      producer: 'ledger',
+      accountId: f.payerAccountId,
+      paymentId: null,
+    });
   });
 
   it('a ledger dead letter is recorded under the consumer that gave up', async () => {

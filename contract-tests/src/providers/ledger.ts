@@ -5,6 +5,8 @@ import type { LedgerCommandInput } from '@ledgerline/generated/avro/types';
 import type { Logger } from '@ledgerline/platform/log';
 import type { Pool } from '@ledgerline/platform/db';
 import { createHandlers } from '@ledgerline/ledger/api/handlers';
+import { adjustmentRequestChanged } from '@ledgerline/ledger/events/adjustment-requests';
+import { ledgerAdjustmentRequestsProducer } from '@ledgerline/generated/topics';
 import { DEVELOPMENT_ADJUSTMENT_CONTROL } from '@ledgerline/ledger/domain/adjustment-control';
 import { systemAccountsFor, type AccountSnapshot } from '@ledgerline/ledger/domain/accounts';
 import { emptyBatchView } from '@ledgerline/ledger/domain/batch';
@@ -250,6 +252,31 @@ export const ledgerProvider: ProviderDefinition = {
         params: { accountId: f.payerAccountId },
         body: { action: 'FREEZE', reason: 'Suspected fraud' },
       }),
+    [ledgerStates.adjustmentAwaitingApproval]: async () => {
+      // The ledger's own event builder and topic producer, as createAdjustment uses them inside
+      // its transaction (which the fake pool of apiCommand never opens).
+      const serde = new CapturingSerde();
+      const request = {
+        adjustmentId: f.adjustmentId,
+        accountId: f.payerAccountId,
+        idempotencyKey: 'funding-2026-03-01',
+        requestFingerprint: 'c0ffee',
+        direction: 'CREDIT' as const,
+        amountMinor: 5_000_000_000,
+        currency: 'EUR',
+        reference: 'STMT-2026-03-01-0002',
+        reason: 'Treasury funding',
+        requestedBy: { subject: 'operator-ann', keyId: 'a1b2c3d4e5f60718' },
+        capHolder: 'key:a1b2c3d4e5f60718',
+        approvalRequired: true,
+        requestedAt: new Date(Number(f.timestamp)),
+      };
+      await ledgerAdjustmentRequestsProducer(serde.asSerde()).encode(
+        request.accountId,
+        adjustmentRequestChanged(request, 'AWAITING_APPROVAL', request.requestedAt, null),
+      );
+      return serde.only('ledger.adjustment-requests');
+    },
     [ledgerStates.adjustmentRequested]: () =>
       apiCommand('createAdjustment', {
         params: { accountId: f.payerAccountId },
