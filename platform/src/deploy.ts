@@ -36,6 +36,11 @@ export interface ServiceDatabase {
   /** Every role its migrations grant to; created (or corrected) by the deploy step first. */
   readonly roles: readonly DatabaseRole[];
   readonly migrationsDir: string;
+  /**
+   * Schemas of read contracts its migrations publish for other services (contracts/sql/), such
+   * as the ledger's `ledger_read`: handed to the owner and checked like its own schema.
+   */
+  readonly readSchemas?: readonly string[];
 }
 
 const ROLE_NAME = /^[a-z][a-z0-9_]{0,62}$/;
@@ -157,7 +162,7 @@ export async function deployDatabase(
         ],
         passwords,
       );
-      await giveSchemaToOwner(admin, service.schema, report);
+      for (const schema of ownedSchemas(service)) await giveSchemaToOwner(admin, schema, report);
     }
     // API keys: one auth schema that every service's HTTP edge reads as its app role (SELECT,
     // and UPDATE of last_used_at, through the ledgerline_edge group).
@@ -322,6 +327,11 @@ async function giveSchemaToOwner(
   }
 }
 
+/** Every schema a service's migrations create: its own and the read contracts it publishes. */
+function ownedSchemas(service: ServiceDatabase): string[] {
+  return [service.schema, ...(service.readSchemas ?? [])];
+}
+
 /**
  * What breaks least privilege in this database, in words an operator can act on (empty: none):
  * the owner can log in; a service role has a cluster-wide power, is a member of the owner or
@@ -342,7 +352,7 @@ export async function leastPrivilegeProblems(
   const roles = [...new Set(services.flatMap((s) => s.roles.map((r) => r.name)))];
   for (const role of roles) problems.push(...(await serviceRoleProblems(db, role)));
   // The auth schema is every deploy's (API keys for each service's edge).
-  for (const schema of [...services.map((s) => s.schema), AUTH_SCHEMA]) {
+  for (const schema of [...services.flatMap(ownedSchemas), AUTH_SCHEMA]) {
     const { rows } = await db.query<{ object: string }>(
       `SELECT 'schema ' || n.nspname AS object FROM pg_namespace n
         WHERE n.nspname = $1 AND n.nspowner <> (SELECT oid FROM pg_roles WHERE rolname = $2)

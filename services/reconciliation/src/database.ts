@@ -1,5 +1,6 @@
 // The reconciliation's database, as the deploy step (npm run migrate) creates it: its own
-// schema and reconciliation_app, which reads the ledger only through ledger_reader.
+// schema and reconciliation_app, which reads the ledger only through ledger_reader: the views of
+// the ledger's read contract (ledger_read.v1_*, contracts/sql/ledger_read.yaml), none of its tables.
 import { fileURLToPath } from 'node:url';
 import type { ServiceDatabase } from '@ledgerline/platform/deploy';
 import { RECONCILIATION_SCHEMA } from './reconciler.js';

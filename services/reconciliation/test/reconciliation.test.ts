@@ -180,11 +180,16 @@ describe('reconciliation on the real stack', () => {
     expect(await discrepanciesOf(run.id)).toEqual([]);
   });
 
-  it('the reconciliation role can read the ledger but never write it', async () => {
+  it("the reconciliation role reads the ledger's read contract, never its tables, and never writes", async () => {
     const client: pg.Client = await asReconciliationApp(env);
     try {
-      const { rows } = await client.query('SELECT count(*)::int AS n FROM ledger.transactions');
+      const { rows } = await client.query(
+        'SELECT count(*)::int AS n FROM ledger_read.v1_transactions',
+      );
       expect(rows[0]).toEqual({ n: 6 });
+      await expect(client.query('SELECT count(*) FROM ledger.transactions')).rejects.toThrow(
+        /permission denied for schema ledger/,
+      );
       await expect(
         client.query(
           `INSERT INTO ledger.accounts (account_id, owner_ref, type, currency, status, is_system,

@@ -1,6 +1,7 @@
-// Reads for the checks: the ledger schema through reconciliation_app, which holds nothing but
-// ledger_reader's SELECT there, joined with the event facts in the reconciliation schema. Every
-// read is bounded (keyset pages or a LIMIT); the checks themselves are pure functions.
+// Reads for the checks: the ledger's read contract (the ledger_read.v1_* views documented in
+// contracts/sql/ledger_read.yaml; reconciliation_app may SELECT those through ledger_reader and
+// nothing of the ledger's tables), joined with the event facts in the reconciliation schema.
+// Every read is bounded (keyset pages or a LIMIT); the checks themselves are pure functions.
 import type { Queryable } from '@ledgerline/platform/db';
 import type {
   AccountType,
@@ -81,7 +82,7 @@ export async function readTransactionsPage(
     posted_at: string;
   }>(
     `SELECT t.transaction_id, t.payment_id, t.step, t.currency, t.posted_at::text AS posted_at
-       FROM ledger.transactions t
+       FROM ledger_read.v1_transactions t
       WHERE t.posted_at >= $2::timestamptz AND t.posted_at < $1
         AND (t.posted_at, t.transaction_id) > ($2::timestamptz, $3::uuid)
       ORDER BY t.posted_at, t.transaction_id
@@ -102,7 +103,7 @@ export async function readTransactionsPage(
       currency: string;
     }>(
       `SELECT transaction_id, entry_id, account_id, direction, amount_minor, currency
-         FROM ledger.entries WHERE transaction_id = ANY($1::uuid[])
+         FROM ledger_read.v1_entries WHERE transaction_id = ANY($1::uuid[])
         ORDER BY transaction_id, entry_index`,
       [ids],
     ),
@@ -155,7 +156,7 @@ export async function readEventsWithoutRows(
     `SELECT o.event_id, o.transaction_id, o.payment_id, o.step, o.amount_minor, o.currency, o.entries
        FROM reconciliation.ledger_outcomes o
       WHERE o.outcome = 'POSTED' AND o.posted_at >= $1 AND o.posted_at < $2
-        AND NOT EXISTS (SELECT 1 FROM ledger.transactions t WHERE t.transaction_id = o.transaction_id)
+        AND NOT EXISTS (SELECT 1 FROM ledger_read.v1_transactions t WHERE t.transaction_id = o.transaction_id)
       ORDER BY o.posted_at, o.event_id
       LIMIT $3`,
     [window.from, window.to, limit],
@@ -174,7 +175,7 @@ export async function readTrialBalance(db: Queryable, asOf: Date): Promise<Trial
     `SELECT e.currency, a.type,
             coalesce(sum(e.amount_minor) FILTER (WHERE e.direction = 'DEBIT'), 0)::bigint AS debits_minor,
             coalesce(sum(e.amount_minor) FILTER (WHERE e.direction = 'CREDIT'), 0)::bigint AS credits_minor
-       FROM ledger.entries e JOIN ledger.accounts a ON a.account_id = e.account_id
+       FROM ledger_read.v1_entries e JOIN ledger_read.v1_accounts a ON a.account_id = e.account_id
       WHERE e.posted_at < $1
       GROUP BY e.currency, a.type
       ORDER BY e.currency, a.type`,
@@ -209,13 +210,13 @@ export async function readProjectionPage(
     `SELECT a.account_id, a.type, a.currency,
             b.balance_minor, b.debits_minor, b.credits_minor, b.entry_count,
             s.entry_debits_minor, s.entry_credits_minor, s.entries_n
-       FROM ledger.accounts a
-       LEFT JOIN ledger.balances b ON b.account_id = a.account_id
+       FROM ledger_read.v1_accounts a
+       LEFT JOIN ledger_read.v1_balances b ON b.account_id = a.account_id
        CROSS JOIN LATERAL (
          SELECT coalesce(sum(e.amount_minor) FILTER (WHERE e.direction = 'DEBIT'), 0)::bigint AS entry_debits_minor,
                 coalesce(sum(e.amount_minor) FILTER (WHERE e.direction = 'CREDIT'), 0)::bigint AS entry_credits_minor,
                 count(*)::bigint AS entries_n
-           FROM ledger.entries e WHERE e.account_id = a.account_id) s
+           FROM ledger_read.v1_entries e WHERE e.account_id = a.account_id) s
       WHERE ($1::uuid IS NULL OR a.account_id > $1)
       ORDER BY a.account_id
       LIMIT $2`,
@@ -249,7 +250,7 @@ export async function readPaymentIdsPage(
 ): Promise<string[]> {
   const { rows } = await db.query<{ payment_id: string }>(
     `SELECT payment_id FROM (
-       SELECT payment_id FROM ledger.transactions
+       SELECT payment_id FROM ledger_read.v1_transactions
         WHERE payment_id IS NOT NULL AND posted_at >= $1 AND posted_at < $2
        UNION
        SELECT payment_id FROM reconciliation.payment_requests
@@ -328,11 +329,12 @@ export async function readPaymentFacts(
               coalesce(sum(e.amount_minor) FILTER (WHERE e.direction = 'DEBIT'), 0)::bigint AS amount_minor,
               coalesce(sum(CASE WHEN e.direction = 'CREDIT' THEN e.amount_minor ELSE -e.amount_minor END)
                        FILTER (WHERE a.system_kind = 'CLEARING'), 0)::bigint AS clearing_net_minor
-         FROM ledger.transactions t
-         LEFT JOIN ledger.entries e ON e.transaction_id = t.transaction_id
-         LEFT JOIN ledger.accounts a ON a.account_id = e.account_id
+         FROM ledger_read.v1_transactions t
+         LEFT JOIN ledger_read.v1_entries e ON e.transaction_id = t.transaction_id
+         LEFT JOIN ledger_read.v1_accounts a ON a.account_id = e.account_id
         WHERE t.payment_id = ANY($1::uuid[])
-        GROUP BY t.transaction_id`,
+        -- Every column: PostgreSQL infers no functional dependency on a view's key.
+        GROUP BY t.transaction_id, t.payment_id, t.step, t.sequence, t.currency, t.posted_at`,
       [ids],
     ),
   ]);
@@ -446,9 +448,9 @@ export async function readSettlementEntries(
   }>(
     `SELECT e.entry_id, e.transaction_id, e.account_id, e.direction, e.amount_minor, e.currency,
             t.reference, e.posted_at
-       FROM ledger.entries e
-       JOIN ledger.accounts a ON a.account_id = e.account_id
-       JOIN ledger.transactions t ON t.transaction_id = e.transaction_id
+       FROM ledger_read.v1_entries e
+       JOIN ledger_read.v1_accounts a ON a.account_id = e.account_id
+       JOIN ledger_read.v1_transactions t ON t.transaction_id = e.transaction_id
       WHERE a.system_kind = 'SETTLEMENT' AND e.posted_at >= $1 AND e.posted_at < $2
         AND e.currency = ANY($3::text[])
       ORDER BY e.posted_at, e.entry_id
@@ -472,7 +474,7 @@ export async function readSettlementEntries(
 /** The earliest instant anything was recorded on either side: where continuous runs begin. */
 export async function readEarliestActivity(db: Queryable): Promise<Date | null> {
   const { rows } = await db.query<{ earliest: Date | null }>(
-    `SELECT least((SELECT min(posted_at) FROM ledger.transactions),
+    `SELECT least((SELECT min(posted_at) FROM ledger_read.v1_transactions),
                   (SELECT min(seen_at) FROM reconciliation.posting_commands),
                   (SELECT min(changed_at) FROM reconciliation.payment_statuses)) AS earliest`,
   );
