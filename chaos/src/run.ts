@@ -88,6 +88,10 @@ export interface ChaosResult {
 /** A consumer session timeout (the platform's ExactlyOnceConsumer default). */
 export const SESSION_TIMEOUT_MS = 10_000;
 const RECOVERY_WAIT_MS_MAX = 240_000;
+/** A scenario's load never runs longer than this, whatever the recoveries take. */
+const LOAD_MS_MAX = 3_600_000;
+/** Load after the last recovery, as a share of the planned load window. */
+const QUIET_TAIL_FRACTION = 0.1;
 const QUIESCE_WAIT_MS_MAX = 300_000;
 const SAMPLE_MS = 250;
 /** Messages one payment causes on the consumed topics, roughly: the lag of a second of load. */
@@ -269,12 +273,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       );
       const before = { ...load.counts };
       const scenarioStartMs = Date.now();
-      const loadRun = load.run(options.ratePerS, loadMs);
+      // The load runs at least loadMs and until the last fault has recovered, plus a quiet tail:
+      // every fault meets the load, however slowly the platform recovers.
+      const stopLoad = new AbortController();
+      const loadRun = load.run(options.ratePerS, LOAD_MS_MAX, stopLoad.signal);
       const faults: FaultRecord[] = [];
       const recoveries: Promise<void>[] = [];
       const zombies: ServiceInstance[] = [];
       const random = createRandom(options.seed).fork(`${scenario}-injections`);
       for (const fault of plan) {
+        // Full runs: one fault at a time, so each recovery time is that fault's alone (the
+        // planned instant, or later when the previous fault took longer to recover). The short
+        // variant keeps the planned instants: overlapping faults, seconds of load.
+        if (!options.short) await Promise.all(recoveries);
         const waitMs = scenarioStartMs + fault.atMs - Date.now();
         if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
         const record: FaultRecord = {
@@ -300,8 +311,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           }),
         );
       }
-      await loadRun;
       await Promise.all(recoveries);
+      const tailMs = Math.max(0, scenarioStartMs + loadMs - Date.now());
+      await new Promise((r) => setTimeout(r, Math.max(tailMs, loadMs * QUIET_TAIL_FRACTION)));
+      stopLoad.abort();
+      await loadRun;
       // A woken zombie leaves as it would be retired: gracefully, its replacement stays.
       for (const zombie of zombies) await supervisor.stop(zombie);
       await load.resolveUnknown();

@@ -36,8 +36,9 @@ export interface ServiceInstance {
 const SERVICE_SETTINGS: Record<ServiceName, Record<string, string>> = {
   ledger: {},
   processor: { PROCESSOR_RELAY_IDLE_POLL_MS: '20' },
-  // Runs only on demand: the suite asks for one over each scenario's window.
-  reconciliation: { RECONCILIATION_INTERVAL_MS: '0' },
+  // Runs only on demand: the suite asks for one over each scenario's window, once the platform
+  // has drained, so nothing is in flight and every outcome is due at once.
+  reconciliation: { RECONCILIATION_INTERVAL_MS: '0', RECONCILIATION_OUTCOME_TIMEOUT_MS: '0' },
   audit: { AUDIT_CHECKPOINT_EVERY: '200' },
 };
 
