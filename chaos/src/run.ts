@@ -158,6 +158,9 @@ async function outboxBacklog(owner: pg.Pool): Promise<number | null> {
   }
 }
 
+/** What stops the run in progress (services, then the suite's stack): for Ctrl-C. */
+let stopActive: (() => Promise<void>) | null = null;
+
 interface Platform {
   stack: ChaosStack;
   supervisor: ServiceSupervisor;
@@ -172,6 +175,12 @@ async function startPlatform(options: ChaosOptions, logDir: string): Promise<Pla
   const { log } = options;
   log('starting the chaos stack (its own Kafka, registry and PostgreSQL) ...');
   const stack = await ChaosStack.start(log);
+  let started: ServiceSupervisor | undefined;
+  // Ctrl-C from here on stops what was started so far (services, then the stack).
+  stopActive = async () => {
+    await started?.stopAll();
+    await stack.remove();
+  };
   try {
     const { kafkaBrokers, schemaRegistryUrl, databaseUrl } = stack.endpoints;
     // The deploy steps, as for a release: schemas with their modes, topics, roles and schemas.
@@ -209,6 +218,7 @@ async function startPlatform(options: ChaosOptions, logDir: string): Promise<Pla
       (typeof SERVICE_DATABASES)[number]
     >;
     const supervisor = new ServiceSupervisor(stack, databases, logDir);
+    started = supervisor;
     log('starting ledger, processor, reconciliation and audit as processes ...');
     for (const service of SERVICES) await supervisor.start(service);
     const serde = new EventSerde({ registryUrl: schemaRegistryUrl, autoRegister: false });
@@ -222,15 +232,15 @@ async function startPlatform(options: ChaosOptions, logDir: string): Promise<Pla
     );
     return { stack, supervisor, owner, kafka, serde, credential: key.secret, load };
   } catch (error) {
+    stopActive = null;
+    await started?.stopAll();
     await stack.remove();
     throw error;
   }
 }
 
-/** What stops the run in progress (services, then the suite's stack): for Ctrl-C. */
-let stopActive: (() => Promise<void>) | null = null;
-
 export async function stopActiveRun(): Promise<void> {
+  await ChaosStack.abortStarting();
   await stopActive?.();
 }
 
@@ -238,10 +248,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const startedAt = new Date().toISOString();
   const logDir = path.join(REPO_ROOT, 'reports', `chaos-logs-${options.seed}`);
   const platform = await startPlatform(options, logDir);
-  stopActive = async () => {
-    await platform.supervisor.stopAll();
-    await platform.stack.remove();
-  };
   const { supervisor, owner, kafka, stack, load, log } = { ...platform, log: options.log };
   const poison: InjectedPoison[] = [];
   const results: ScenarioResult[] = [];

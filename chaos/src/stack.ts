@@ -54,6 +54,9 @@ async function waitGone(pid: number, port: number, what: string): Promise<void> 
   }
 }
 
+/** The home of a stack being started, for abortStarting(). */
+let startingHome: { home: string; env: NodeJS.ProcessEnv } | null = null;
+
 export class ChaosStack {
   private constructor(
     readonly home: string,
@@ -66,6 +69,17 @@ export class ChaosStack {
 
   private get config(): StackConfig {
     return resolveStackConfig(this.env);
+  }
+
+  /**
+   * Stops a stack whose start is still under way (Ctrl-C before start() answered) and deletes
+   * its home: nothing the suite launched outlives it.
+   */
+  static async abortStarting(): Promise<void> {
+    const starting = startingHome;
+    if (starting === null) return;
+    await stopStack({ env: starting.env }).catch(() => undefined);
+    await rm(starting.home, { recursive: true, force: true });
   }
 
   /** A fresh home under the temp dir and free ports; starts all three components. */
@@ -82,6 +96,7 @@ export class ChaosStack {
     env['LEDGERLINE_REGISTRY_MANAGEMENT_PORT'] = String(await freeChaosPort(taken));
     env['LEDGERLINE_POSTGRES_PORT'] = String(await freeChaosPort(taken));
     const prefixed = (line: string) => log(`[chaos stack] ${line}`);
+    startingHome = { home, env };
     try {
       const started = await startStack({ env, log: prefixed });
       return new ChaosStack(
@@ -99,6 +114,8 @@ export class ChaosStack {
       await stopStack({ env }).catch(() => undefined);
       await rm(home, { recursive: true, force: true });
       throw error;
+    } finally {
+      startingHome = null;
     }
   }
 
