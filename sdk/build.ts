@@ -228,7 +228,7 @@ async function buildPackage(
     bundleDependencies: Object.keys(dependencies),
   };
   await writeFile(path.join(stageDir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  await cp(path.join(ROOT, 'sdk/CHANGELOG.md'), path.join(stageDir, 'CHANGELOG.md'));
+  await cp(path.join(ROOT, 'contracts/released/CHANGELOG.md'), path.join(stageDir, 'CHANGELOG.md'));
   const packed = JSON.parse(
     execFileSync('npm', ['pack', '--json', '--pack-destination', outDir], {
       cwd: stageDir,

@@ -10,6 +10,16 @@ import type { Contracts } from './generate.js';
 import { keySchemaOf } from './topics.js';
 import { checkCompatibility } from './compat/modes.js';
 import { findBreakingChanges } from './compat/openapi.js';
+import {
+  avroChanges,
+  bumpFor,
+  changelogEntry,
+  mergeChanges,
+  nextVersion,
+  openapiChanges,
+  prependEntry,
+  type ContractChanges,
+} from './versioning.js';
 
 interface ReleasedSubject {
   subject: string;
@@ -134,6 +144,7 @@ export async function releaseContracts(
   releasedDir: string,
 ): Promise<string[]> {
   const recorded: string[] = [];
+  const changes: ContractChanges[] = [];
   await mkdir(path.join(releasedDir, 'subjects'), { recursive: true });
   await mkdir(path.join(releasedDir, 'openapi'), { recursive: true });
   for (const now of subjectsNow(contracts)) {
@@ -151,8 +162,10 @@ export async function releaseContracts(
     ) {
       continue;
     }
-    if (last === undefined || JSON.stringify(last) !== JSON.stringify(now.schema))
+    if (last === undefined || JSON.stringify(last) !== JSON.stringify(now.schema)) {
+      changes.push(avroChanges(now.subject, last, now.schema));
       released.versions.push(now.schema);
+    }
     released.compatibility = now.compatibility;
     await writeFile(file, stable(released));
     recorded.push(`${now.subject} v${released.versions.length}`);
@@ -161,10 +174,33 @@ export async function releaseContracts(
     const file = openapiFile(releasedDir, service);
     const before = await readJson<unknown>(file);
     if (JSON.stringify(before) === JSON.stringify(doc)) continue;
+    changes.push(openapiChanges(service, before, doc));
     await writeFile(file, stable(doc));
     recorded.push(`openapi/${service}`);
   }
+  const version = await recordVersion(releasedDir, mergeChanges(changes));
+  if (version !== undefined) recorded.push(`version ${version}`);
   return recorded;
+}
+
+/**
+ * Bumps contracts/released/VERSION (the SDK packages' version) for `changes` and puts their
+ * entry on top of contracts/released/CHANGELOG.md; the new version, or undefined if none.
+ */
+async function recordVersion(
+  releasedDir: string,
+  changes: ContractChanges,
+): Promise<string | undefined> {
+  const bump = bumpFor(changes);
+  if (bump === 'none') return undefined;
+  const versionFile = path.join(releasedDir, 'VERSION');
+  const version = nextVersion(await readFile(versionFile, 'utf8').catch(() => '0.0.0'), bump);
+  const changelogFile = path.join(releasedDir, 'CHANGELOG.md');
+  const changelog = await readFile(changelogFile, 'utf8').catch(() => '# Changelog\n');
+  const date = new Date().toISOString().slice(0, 10);
+  await writeFile(changelogFile, prependEntry(changelog, changelogEntry(version, changes, date)));
+  await writeFile(versionFile, `${version}\n`);
+  return version;
 }
 
 /** Subjects that are released but no longer in topics.yaml (removing a topic is a decision). */
