@@ -8,6 +8,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { build } from 'esbuild';
 import {
   fundAccount,
   openCustomerAccount,
@@ -91,6 +92,24 @@ describe('the packed SDK in a scratch project', () => {
         type: 'module',
       });
     }
+  });
+
+  it('bundles the client for a browser with no Node built-in in it', async () => {
+    const bundle = await build({
+      stdin: {
+        contents:
+          "import { createProcessorClient } from '@ledgerline/client';\nexport const make = () => createProcessorClient('https://api.example');",
+        resolveDir: scratch.dir,
+        loader: 'js',
+      },
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      logLevel: 'silent',
+    });
+    expect(bundle.errors).toEqual([]);
+    expect(bundle.outputFiles[0]!.text).toContain('idempotency-key');
   });
 
   it('pays, settles to COMPLETED, refunds, lists page by page and gets bad input as a typed problem', async () => {
