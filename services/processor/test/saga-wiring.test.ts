@@ -5,9 +5,13 @@ import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import { createIdempotentProducer, createKafka } from '@ledgerline/platform/kafka';
 import type { DecodedMessage } from '@ledgerline/platform/events/typed';
+import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
 import {
   ledgerCommandsConsumer,
+  ledgerlineDeadLetterConsumer,
   ledgerPostingRejectedProducer,
+  ledgerPostingRejectedTopic,
+  ledgerStepPostedTopic,
   ledgerStepPostedProducer,
   paymentsStatusChangedConsumer,
   type LedgerCommandsTopic,
@@ -19,6 +23,8 @@ import type {
   RejectionReason,
 } from '@ledgerline/generated/avro/types';
 import type { components } from '@ledgerline/generated/openapi/processor.types';
+import { processorConsumerGroup } from '../src/config.js';
+import { sagaInvariantReason } from '../src/events/saga-consumer.js';
 import { startProcessor, type RunningProcessor } from '../src/service.js';
 import {
   authedFetch,
@@ -41,6 +47,7 @@ describe('processor saga: driven by ledger outcomes over Kafka', () => {
   let producer: Producer;
   let commands: TopicReader<LedgerCommandsTopic>;
   let statuses: TopicReader<ReturnType<typeof paymentsStatusChangedConsumer>['topic']>;
+  let deadLetters: TopicReader<ReturnType<typeof ledgerlineDeadLetterConsumer>['topic']>;
 
   beforeAll(async () => {
     bed = await createTestBed('processor-saga');
@@ -55,11 +62,16 @@ describe('processor saga: driven by ledger outcomes over Kafka', () => {
       bed.env.kafkaBrokers,
       paymentsStatusChangedConsumer(bed.serde, { topicPrefix: bed.env.topicPrefix }),
     );
+    deadLetters = await TopicReader.start(
+      bed.env.kafkaBrokers,
+      ledgerlineDeadLetterConsumer(bed.serde, { topicPrefix: bed.env.topicPrefix }),
+    );
   });
 
   afterAll(async () => {
     await commands?.stop();
     await statuses?.stop();
+    await deadLetters?.stop();
     await producer?.disconnect();
     await processor?.stop();
     await bed?.close();
@@ -198,7 +210,70 @@ describe('processor saga: driven by ledger outcomes over Kafka', () => {
       .map((r) => `${r.value.version}:${r.value.from ?? '-'}>${r.value.to}`);
   }
 
+  /** Bytes that are not the Confluent wire format, under the payment's key. */
+  async function sendRawBytes(topic: AnyTopic, paymentId: string, value: Buffer): Promise<void> {
+    const prefixed = prefixedTopic(topic, bed.env.topicPrefix);
+    await producer.send({
+      topic: prefixed.name,
+      acks: -1,
+      messages: [{ key: await bed.serde.encodeKey(prefixed, paymentId as never), value }],
+    });
+  }
+
   // ---------- behaviour ----------
+
+  it('poison on ledger.step-posted and ledger.posting-rejected is dead-lettered with its reason and coordinates, and the payment completes after it', async () => {
+    const { payment } = await createPayment();
+    await post(payment, 'DEBIT');
+    await waitForState(payment.id, 'DEBITED');
+    const group = `${bed.env.topicPrefix}${processorConsumerGroup}`;
+    const stepPostedName = prefixedTopic(ledgerStepPostedTopic, bed.env.topicPrefix).name;
+    const rejectedName = prefixedTopic(ledgerPostingRejectedTopic, bed.env.topicPrefix).name;
+    const junk = Buffer.from('{"not":"avro"}');
+
+    // Decodes, but contradicts the recorded outcome: the ledger posted this DEBIT already.
+    await reject(payment, 'DEBIT', 'INSUFFICIENT_FUNDS');
+    await sendRawBytes(ledgerStepPostedTopic, payment.id, junk);
+    await sendRawBytes(ledgerPostingRejectedTopic, payment.id, junk);
+    // The good outcome after the poison moves both partitions on.
+    await post(payment, 'CREDIT');
+    const completed = await waitForState(payment.id, 'COMPLETED');
+    expect(completed.steps.map((s) => `${s.step}:${s.status}`)).toEqual([
+      'DEBIT:POSTED',
+      'CREDIT:POSTED',
+    ]);
+
+    const ours = (records: readonly (typeof deadLetters.records)[number][]) =>
+      records.filter((r) => r.value.consumer === group && r.key === payment.id);
+    const letters = ours(await deadLetters.waitFor((records) => ours(records).length >= 3));
+    const summary = letters
+      .map((r) => ({ topic: r.value.sourceTopic, reason: r.value.reason }))
+      .sort((a, b) => `${a.topic}${a.reason}`.localeCompare(`${b.topic}${b.reason}`));
+    expect(summary).toEqual([
+      {
+        topic: rejectedName,
+        reason: expect.stringContaining(sagaInvariantReason('CONFLICTING_OUTCOME', '')),
+      },
+      { topic: rejectedName, reason: expect.stringMatching(/wire format/) },
+      { topic: stepPostedName, reason: expect.stringMatching(/wire format/) },
+    ]);
+    for (const letter of letters) {
+      expect(letter.value.partition).toBeGreaterThanOrEqual(0);
+      expect(Number(letter.value.offset)).toBeGreaterThanOrEqual(0);
+      if (/wire format/.test(letter.value.reason))
+        expect(letter.value.value?.equals(junk)).toBe(true);
+    }
+    const conflicting = letters.find((r) => r.value.reason.includes('CONFLICTING_OUTCOME'));
+    expect(conflicting?.value.reason).toMatch(/DEBIT.*conflicts with the recorded outcome POSTED/);
+    // The conflicting rejection changed nothing: no compensation, no REJECTED status.
+    await sleep(500);
+    expect(commandsFor(payment.id)).toHaveLength(2);
+    expect(statusTrail(payment.id)).toEqual([
+      '1:->PENDING',
+      '2:PENDING>DEBITED',
+      '3:DEBITED>COMPLETED',
+    ]);
+  });
 
   it('DEBIT posted → CreditStepRequested for the payee; CREDIT posted → COMPLETED; duplicates change nothing', async () => {
     const { payment, key, request } = await createPayment();

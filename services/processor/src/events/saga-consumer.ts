@@ -9,7 +9,7 @@ import { ExactlyOnceConsumer } from '@ledgerline/platform/consumer';
 import type { Pool, Queryable } from '@ledgerline/platform/db';
 import type { EventSerde } from '@ledgerline/platform/events/serde';
 import type { AnyTopic } from '@ledgerline/platform/events/topic';
-import type { DecodedMessage, EncodedMessage } from '@ledgerline/platform/events/typed';
+import type { DecodedMessage, EncodedMessage, RawMessage } from '@ledgerline/platform/events/typed';
 import { appendToOutbox } from '@ledgerline/platform/outbox';
 import type { Logger } from '@ledgerline/platform/log';
 import type { MetricsRegistry } from '@ledgerline/platform/metrics';
@@ -51,7 +51,12 @@ interface LedgerOutcome {
   readonly input: StepOutcome;
   readonly eventId: string;
   readonly detail: string | null;
+  /** The original bytes: an outcome that breaks a saga invariant is dead-lettered with them. */
+  readonly raw: RawMessage;
 }
+
+/** Dead-letters one outcome in the batch's transaction (the consumer context's deadLetter). */
+type DeadLetterOutcome = (message: RawMessage, reason: string) => void;
 
 type Classified = { readonly outcome: LedgerOutcome } | { readonly ignored: string };
 
@@ -68,10 +73,10 @@ export function createSagaConsumer(options: SagaConsumerOptions): ExactlyOnceCon
   const inputTopics: AnyTopic[] = [topics.stepPosted, topics.postingRejected];
   const classify = (message: DecodedMessage<AnyTopic>): Classified => {
     if (message.topic === topics.stepPosted.name) {
-      return classifyPosted(message.value as PaymentStepPosted);
+      return classifyPosted(message.value as PaymentStepPosted, message.raw);
     }
     if (message.topic === topics.postingRejected.name) {
-      return classifyRejected(message.value as PostingRejected);
+      return classifyRejected(message.value as PostingRejected, message.raw);
     }
     throw new Error(`the saga consumer does not read ${message.topic}`);
   };
@@ -101,7 +106,9 @@ export function createSagaConsumer(options: SagaConsumerOptions): ExactlyOnceCon
         if ('ignored' in classified) options.metrics.outcomeIgnored(classified.ignored);
         else outcomes.push(classified.outcome);
       }
-      await applyOutcomes(options, context.client, outcomes);
+      await applyOutcomes(options, context.client, outcomes, (raw, reason) =>
+        context.deadLetter(raw, reason),
+      );
     },
   });
 }
@@ -116,6 +123,7 @@ async function applyOutcomes(
   options: SagaConsumerOptions,
   client: Queryable,
   outcomes: readonly LedgerOutcome[],
+  deadLetter: DeadLetterOutcome,
 ): Promise<void> {
   if (outcomes.length === 0) return;
   const paymentIds = [...new Set(outcomes.map((o) => o.input.paymentId))].sort();
@@ -138,6 +146,13 @@ async function applyOutcomes(
       const fields = { anomaly: result.anomaly, state: record.saga.state };
       if (result.anomaly.severity === 'CRITICAL') log.error(fields, result.anomaly.message);
       else log.warn(fields, result.anomaly.message);
+      // An outcome refused with a CRITICAL anomaly contradicts what the saga already decided
+      // (the ledger said two different things about one step): skipping it silently would
+      // leave no trace an operator can replay, so it goes to the dead letter with the reason,
+      // in this batch's transaction. COMPENSATION_REJECTED is APPLIED (recorded), not here.
+      if (result.disposition === 'IGNORED' && result.anomaly.severity === 'CRITICAL') {
+        deadLetter(outcome.raw, sagaInvariantReason(result.anomaly.kind, result.anomaly.message));
+      }
     }
     if (result.disposition !== 'APPLIED') {
       log.debug({ disposition: result.disposition }, 'outcome changes nothing');
@@ -185,13 +200,19 @@ async function applyOutcomes(
   await appendToOutbox(client, processorSchema, outputs);
 }
 
-function classifyPosted(event: PaymentStepPosted): Classified {
+/** The dead letter's reason for an outcome that breaks a saga invariant. */
+export function sagaInvariantReason(kind: string, message: string): string {
+  return `saga invariant broken (${kind}): ${message}`;
+}
+
+function classifyPosted(event: PaymentStepPosted, raw: RawMessage): Classified {
   if (event.paymentId === null) return { ignored: 'no-payment' };
   if (!isPaymentStep(event.step)) return { ignored: 'not-a-payment-step' };
   return {
     outcome: {
       eventId: event.eventId,
       detail: null,
+      raw,
       input: {
         kind: 'StepPosted',
         paymentId: event.paymentId,
@@ -204,13 +225,14 @@ function classifyPosted(event: PaymentStepPosted): Classified {
   };
 }
 
-function classifyRejected(event: PostingRejected): Classified {
+function classifyRejected(event: PostingRejected, raw: RawMessage): Classified {
   if (event.paymentId === null) return { ignored: 'no-payment' };
   if (event.step === null || !isPaymentStep(event.step)) return { ignored: 'not-a-payment-step' };
   return {
     outcome: {
       eventId: event.eventId,
       detail: event.detail,
+      raw,
       input: {
         kind: 'StepRejected',
         paymentId: event.paymentId,
