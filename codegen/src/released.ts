@@ -143,6 +143,12 @@ export async function releaseContracts(
   contracts: Contracts,
   releasedDir: string,
 ): Promise<string[]> {
+  // A breaking change has no version to ship as (it would be a minor one): refused here
+  // too, not only by the CLI, so no caller can record it.
+  const problems = await checkAgainstReleased(contracts, releasedDir);
+  if (problems.length > 0) {
+    throw new Error(`refusing to release incompatible contracts:\n${problems.join('\n')}`);
+  }
   const recorded: string[] = [];
   const changes: ContractChanges[] = [];
   await mkdir(path.join(releasedDir, 'subjects'), { recursive: true });

@@ -73,6 +73,24 @@ test('a release that adds an event field and an API field is a minor version wit
   });
 });
 
+test('a breaking event change is refused by the release step and the version stays', async () => {
+  await withReleasedCopy(async (contractsDir, releasedDir) => {
+    const avsc = path.join(contractsDir, 'avro', 'PaymentStatusChanged.avsc');
+    const schema = JSON.parse(await readFile(avsc, 'utf8')) as {
+      fields: { name: string; type: unknown }[];
+    };
+    const amount = schema.fields.find((f) => f.name === 'amountMinor')!;
+    amount.type = 'string';
+    await writeFile(avsc, JSON.stringify(schema, null, 2));
+    const versionBefore = await readFile(path.join(releasedDir, 'VERSION'), 'utf8');
+
+    await expect(releaseContracts(await loadContracts(contractsDir), releasedDir)).rejects.toThrow(
+      /refusing to release incompatible contracts[\s\S]*amountMinor/,
+    );
+    expect(await readFile(path.join(releasedDir, 'VERSION'), 'utf8')).toBe(versionBefore);
+  });
+});
+
 test('added operations, enum values and deprecations are named; a reworded description is a patch', () => {
   const before = {
     paths: { '/v1/a': { get: { operationId: 'getA' } } },
