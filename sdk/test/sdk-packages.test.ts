@@ -4,7 +4,7 @@
 // ledger and processor on the shared stack.
 import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -61,6 +61,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await platform?.stop();
+  for (const dir of [scratch?.dir, scratch?.sdkDir]) {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  }
 });
 
 function callEnv(): Record<string, string> {
