@@ -91,7 +91,7 @@ async function badLogicalValue(topic: AnyTopic): Promise<Buffer> {
   const { id } = (await response.json()) as { id: number };
   const schema = prefixed.valueSchema as avsc.Schema & RecordSchema;
   const type = avsc.Type.forSchema(schema);
-  const value = type.random() as Record<string, unknown>;
+  const value = type.random() as unknown as Record<string, unknown>;
   for (const field of schema.fields) {
     const fieldType = field.type as { logicalType?: string };
     if (fieldType.logicalType === 'uuid') value[field.name] = 'not-a-uuid';
