@@ -325,6 +325,33 @@ describe('API keys', () => {
     ).rejects.toThrow(/permission denied/);
   });
 
+  it('writes last_used_at at most once a minute per key, not on every request', async () => {
+    const secret = await key(['payments:read']);
+    const lastUsed = async (): Promise<{ at: Date | null; xmin: string }> => {
+      const { rows } = await owner.query<{ last_used_at: Date | null; xmin: string }>(
+        'SELECT last_used_at, xmin::text AS xmin FROM auth.api_keys WHERE key_id = $1',
+        [apiKeyId(secret)],
+      );
+      return { at: rows[0]?.last_used_at ?? null, xmin: rows[0]?.xmin ?? '' };
+    };
+    expect(await authenticateApiKey(edge, secret)).toBeDefined();
+    const first = await lastUsed();
+    expect(first.at).toBeInstanceOf(Date);
+    // Ten more requests within the minute: the row is not rewritten (same xmin, same instant).
+    for (let i = 0; i < 10; i += 1) expect(await authenticateApiKey(edge, secret)).toBeDefined();
+    expect(await lastUsed()).toEqual(first);
+    // Once the last note is older than a minute, the next request notes it again.
+    await owner.query(
+      `UPDATE auth.api_keys SET last_used_at = now() - interval '61 seconds' WHERE key_id = $1`,
+      [apiKeyId(secret)],
+    );
+    const aged = await lastUsed();
+    expect(await authenticateApiKey(edge, secret)).toBeDefined();
+    const renewed = await lastUsed();
+    expect(renewed.xmin).not.toBe(aged.xmin);
+    expect(renewed.at?.getTime()).toBeGreaterThan(aged.at?.getTime() ?? Infinity);
+  });
+
   it('a bound key may not call an operation that does not enforce account binding', async () => {
     const bound = await key(['ledger:read'], { accountIds: [randomUUID()] });
     const answer = await call(
