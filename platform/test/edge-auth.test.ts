@@ -185,6 +185,20 @@ describe('every operation of every contract', () => {
         expect(isOpen(operationSecurity(contract.document, op))).toBe(true);
   });
 
+  it('declares 401, 403 and 429 on every authenticated operation: the edge may answer them anywhere', () => {
+    for (const { service, document, operation } of secured) {
+      const paths = document['paths'] as Record<string, Record<string, { responses?: object }>>;
+      const responses = Object.keys(
+        paths[operation.path]?.[operation.method.toLowerCase()]?.responses ?? {},
+      );
+      expect({ service, operation: operation.operationId, declared: responses }).toEqual({
+        service,
+        operation: operation.operationId,
+        declared: expect.arrayContaining(['401', '403', '429']),
+      });
+    }
+  });
+
   it.each(named)('%s: 401 with WWW-Authenticate without a valid credential', async (_, s) => {
     const revoked = await key(allScopes);
     await revokeApiKey(owner, apiKeyId(revoked) ?? '');

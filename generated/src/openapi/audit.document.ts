@@ -198,6 +198,9 @@ export const auditApiDocument: OpenApiDocument = {
           "403": {
             "$ref": "#/components/responses/Forbidden"
           },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           }
@@ -343,6 +346,9 @@ export const auditApiDocument: OpenApiDocument = {
           },
           "403": {
             "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
@@ -499,6 +505,9 @@ export const auditApiDocument: OpenApiDocument = {
               }
             }
           },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           }
@@ -640,6 +649,9 @@ export const auditApiDocument: OpenApiDocument = {
           "403": {
             "$ref": "#/components/responses/Forbidden"
           },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           },
@@ -654,7 +666,7 @@ export const auditApiDocument: OpenApiDocument = {
         "operationId": "getCheckpointSigningKey",
         "security": [],
         "summary": "The checkpoint signing key",
-        "description": "The Ed25519 public key that verifies the checkpoints on `audit.checkpoints`, and its key id (the SHA-256 of its DER encoding, carried by every checkpoint). Keep a copy outside the platform: with it, anyone can check the published checkpoints.",
+        "description": "The Ed25519 public key that verifies the checkpoints on `audit.checkpoints`, and its key id (the SHA-256 of its DER encoding, carried by every checkpoint). Keep a copy outside the platform: with it, anyone can check the published checkpoints. Deliberately public (no credential, `security: []`): a public key reveals nothing, and whoever holds a copy of the checkpoints must be able to verify them without an account.",
         "tags": [
           "verification"
         ],
@@ -793,6 +805,9 @@ export const auditApiDocument: OpenApiDocument = {
           },
           "403": {
             "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
           }
         }
       }
@@ -1390,6 +1405,35 @@ export const auditApiDocument: OpenApiDocument = {
       }
     },
     "responses": {
+      "TooManyRequests": {
+        "description": "The credential used up its request budget for this operation's scope (a token bucket per key and scope, enforced at the HTTP edge for every authenticated operation). `Retry-After` says in how many seconds one more request is allowed.",
+        "headers": {
+          "Retry-After": {
+            "description": "Seconds until the next request is allowed (RFC 9110).",
+            "schema": {
+              "type": "integer",
+              "minimum": 1
+            }
+          }
+        },
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "examples": {
+              "rateLimited": {
+                "value": {
+                  "type": "https://ledgerline.dev/problems/rate-limited",
+                  "title": "Too many requests",
+                  "status": 429,
+                  "detail": "This key may make 20 requests at once and 1 more every second; retry in 1 s."
+                }
+              }
+            }
+          }
+        }
+      },
       "Unauthorized": {
         "description": "No credential, a malformed one, or one that is unknown, expired or revoked. The `WWW-Authenticate` header names the scheme.",
         "headers": {

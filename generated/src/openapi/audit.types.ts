@@ -70,7 +70,7 @@ export interface paths {
         };
         /**
          * The checkpoint signing key
-         * @description The Ed25519 public key that verifies the checkpoints on `audit.checkpoints`, and its key id (the SHA-256 of its DER encoding, carried by every checkpoint). Keep a copy outside the platform: with it, anyone can check the published checkpoints.
+         * @description The Ed25519 public key that verifies the checkpoints on `audit.checkpoints`, and its key id (the SHA-256 of its DER encoding, carried by every checkpoint). Keep a copy outside the platform: with it, anyone can check the published checkpoints. Deliberately public (no credential, `security: []`): a public key reveals nothing, and whoever holds a copy of the checkpoints must be able to verify them without an account.
          */
         get: operations["getCheckpointSigningKey"];
         put?: never;
@@ -404,6 +404,17 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The credential used up its request budget for this operation's scope (a token bucket per key and scope, enforced at the HTTP edge for every authenticated operation). `Retry-After` says in how many seconds one more request is allowed. */
+        TooManyRequests: {
+            headers: {
+                /** @description Seconds until the next request is allowed (RFC 9110). */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description No credential, a malformed one, or one that is unknown, expired or revoked. The `WWW-Authenticate` header names the scheme. */
         Unauthorized: {
             headers: {
@@ -474,6 +485,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     getReadyz: {
@@ -582,6 +594,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -633,6 +646,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -674,6 +688,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -709,6 +724,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["AnchorUnavailable"];
         };

@@ -175,6 +175,9 @@ export const processorApiDocument: OpenApiDocument = {
               }
             }
           },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           }
@@ -316,6 +319,9 @@ export const processorApiDocument: OpenApiDocument = {
           "403": {
             "$ref": "#/components/responses/Forbidden"
           },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           }
@@ -372,6 +378,9 @@ export const processorApiDocument: OpenApiDocument = {
           },
           "404": {
             "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
@@ -511,6 +520,9 @@ export const processorApiDocument: OpenApiDocument = {
           "422": {
             "$ref": "#/components/responses/IdempotencyKeyReused"
           },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           }
@@ -575,6 +587,9 @@ export const processorApiDocument: OpenApiDocument = {
           },
           "404": {
             "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
@@ -691,6 +706,9 @@ export const processorApiDocument: OpenApiDocument = {
           },
           "403": {
             "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
           }
         }
       }
@@ -1333,6 +1351,35 @@ export const processorApiDocument: OpenApiDocument = {
       }
     },
     "responses": {
+      "TooManyRequests": {
+        "description": "The credential used up its request budget for this operation's scope (a token bucket per key and scope, enforced at the HTTP edge for every authenticated operation). `Retry-After` says in how many seconds one more request is allowed.",
+        "headers": {
+          "Retry-After": {
+            "description": "Seconds until the next request is allowed (RFC 9110).",
+            "schema": {
+              "type": "integer",
+              "minimum": 1
+            }
+          }
+        },
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "examples": {
+              "rateLimited": {
+                "value": {
+                  "type": "https://ledgerline.dev/problems/rate-limited",
+                  "title": "Too many requests",
+                  "status": 429,
+                  "detail": "This key may make 20 requests at once and 1 more every second; retry in 1 s."
+                }
+              }
+            }
+          }
+        }
+      },
       "Unauthorized": {
         "description": "No credential, a malformed one, or one that is unknown, expired or revoked. The `WWW-Authenticate` header names the scheme.",
         "headers": {

@@ -187,6 +187,9 @@ export const reconciliationApiDocument: OpenApiDocument = {
               }
             }
           },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           }
@@ -286,6 +289,9 @@ export const reconciliationApiDocument: OpenApiDocument = {
           "403": {
             "$ref": "#/components/responses/Forbidden"
           },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           }
@@ -347,6 +353,9 @@ export const reconciliationApiDocument: OpenApiDocument = {
           },
           "404": {
             "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
@@ -459,6 +468,9 @@ export const reconciliationApiDocument: OpenApiDocument = {
           },
           "403": {
             "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
@@ -594,6 +606,9 @@ export const reconciliationApiDocument: OpenApiDocument = {
               }
             }
           },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           }
@@ -655,6 +670,9 @@ export const reconciliationApiDocument: OpenApiDocument = {
           },
           "404": {
             "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
@@ -771,6 +789,9 @@ export const reconciliationApiDocument: OpenApiDocument = {
           },
           "403": {
             "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
           }
         }
       }
@@ -1590,6 +1611,35 @@ export const reconciliationApiDocument: OpenApiDocument = {
       }
     },
     "responses": {
+      "TooManyRequests": {
+        "description": "The credential used up its request budget for this operation's scope (a token bucket per key and scope, enforced at the HTTP edge for every authenticated operation). `Retry-After` says in how many seconds one more request is allowed.",
+        "headers": {
+          "Retry-After": {
+            "description": "Seconds until the next request is allowed (RFC 9110).",
+            "schema": {
+              "type": "integer",
+              "minimum": 1
+            }
+          }
+        },
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "examples": {
+              "rateLimited": {
+                "value": {
+                  "type": "https://ledgerline.dev/problems/rate-limited",
+                  "title": "Too many requests",
+                  "status": 429,
+                  "detail": "This key may make 20 requests at once and 1 more every second; retry in 1 s."
+                }
+              }
+            }
+          }
+        }
+      },
       "Unauthorized": {
         "description": "No credential, a malformed one, or one that is unknown, expired or revoked. The `WWW-Authenticate` header names the scheme.",
         "headers": {
