@@ -1,8 +1,7 @@
 // Account binding on the processor's API, with two keys bound to two payers on a real processor:
 // a key bound to payer A pays from A but not from B (403, nothing stored), cannot see B's
 // payments (404, as if they did not exist, nor in its listing), and reads every payment that
-// involves A, as payer
-// or as payee.
+// involves A, as payer or as payee.
 import { randomUUID } from 'node:crypto';
 import { createTestApiKey } from '@ledgerline/platform/testing';
 import { startProcessor, type RunningProcessor } from '../src/service.js';
