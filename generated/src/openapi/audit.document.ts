@@ -203,6 +203,9 @@ export const auditApiDocument: OpenApiDocument = {
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Overloaded"
           }
         }
       }
@@ -352,6 +355,9 @@ export const auditApiDocument: OpenApiDocument = {
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Overloaded"
           }
         }
       }
@@ -510,6 +516,9 @@ export const auditApiDocument: OpenApiDocument = {
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Overloaded"
           }
         }
       }
@@ -808,6 +817,9 @@ export const auditApiDocument: OpenApiDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Overloaded"
           }
         }
       }
@@ -1405,6 +1417,35 @@ export const auditApiDocument: OpenApiDocument = {
       }
     },
     "responses": {
+      "Overloaded": {
+        "description": "The service is past its capacity (admission control at the HTTP edge: too many requests running and waiting, or none free in time) and refused the request before doing anything. `Retry-After` says when to try again; a retry with the same Idempotency-Key is safe.",
+        "headers": {
+          "Retry-After": {
+            "description": "Seconds to wait before retrying (RFC 9110).",
+            "schema": {
+              "type": "integer",
+              "minimum": 1
+            }
+          }
+        },
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "examples": {
+              "overloaded": {
+                "value": {
+                  "type": "https://ledgerline.dev/problems/overloaded",
+                  "title": "Service overloaded",
+                  "status": 503,
+                  "detail": "No capacity within 1000 ms; nothing was done. Retry after 1 s."
+                }
+              }
+            }
+          }
+        }
+      },
       "TooManyRequests": {
         "description": "The credential used up its request budget for this operation's scope (a token bucket per key and scope, enforced at the HTTP edge for every authenticated operation). `Retry-After` says in how many seconds one more request is allowed.",
         "headers": {

@@ -224,6 +224,9 @@ export const ledgerApiDocument: OpenApiDocument = {
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Overloaded"
           }
         }
       }
@@ -284,6 +287,9 @@ export const ledgerApiDocument: OpenApiDocument = {
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Overloaded"
           }
         }
       }
@@ -437,6 +443,9 @@ export const ledgerApiDocument: OpenApiDocument = {
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Overloaded"
           }
         }
       }
@@ -511,6 +520,9 @@ export const ledgerApiDocument: OpenApiDocument = {
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Overloaded"
           }
         }
       }
@@ -621,6 +633,9 @@ export const ledgerApiDocument: OpenApiDocument = {
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Overloaded"
           }
         }
       }
@@ -838,6 +853,9 @@ export const ledgerApiDocument: OpenApiDocument = {
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Overloaded"
           }
         }
       }
@@ -932,6 +950,9 @@ export const ledgerApiDocument: OpenApiDocument = {
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Overloaded"
           }
         }
       }
@@ -1026,6 +1047,9 @@ export const ledgerApiDocument: OpenApiDocument = {
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Overloaded"
           }
         }
       }
@@ -1105,6 +1129,9 @@ export const ledgerApiDocument: OpenApiDocument = {
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Overloaded"
           }
         }
       }
@@ -1170,6 +1197,9 @@ export const ledgerApiDocument: OpenApiDocument = {
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Overloaded"
           }
         }
       }
@@ -1266,6 +1296,9 @@ export const ledgerApiDocument: OpenApiDocument = {
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Overloaded"
           }
         }
       }
@@ -1373,6 +1406,9 @@ export const ledgerApiDocument: OpenApiDocument = {
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Overloaded"
           }
         }
       }
@@ -1463,6 +1499,9 @@ export const ledgerApiDocument: OpenApiDocument = {
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Overloaded"
           }
         }
       }
@@ -1579,6 +1618,9 @@ export const ledgerApiDocument: OpenApiDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Overloaded"
           }
         }
       }
@@ -2639,6 +2681,35 @@ export const ledgerApiDocument: OpenApiDocument = {
       }
     },
     "responses": {
+      "Overloaded": {
+        "description": "The service is past its capacity (admission control at the HTTP edge: too many requests running and waiting, or none free in time) and refused the request before doing anything. `Retry-After` says when to try again; a retry with the same Idempotency-Key is safe.",
+        "headers": {
+          "Retry-After": {
+            "description": "Seconds to wait before retrying (RFC 9110).",
+            "schema": {
+              "type": "integer",
+              "minimum": 1
+            }
+          }
+        },
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "examples": {
+              "overloaded": {
+                "value": {
+                  "type": "https://ledgerline.dev/problems/overloaded",
+                  "title": "Service overloaded",
+                  "status": 503,
+                  "detail": "No capacity within 1000 ms; nothing was done. Retry after 1 s."
+                }
+              }
+            }
+          }
+        }
+      },
       "Unauthorized": {
         "description": "No credential, a malformed one, or one that is unknown, expired or revoked. The `WWW-Authenticate` header names the scheme.",
         "headers": {
