@@ -1,14 +1,24 @@
-// PostgreSQL goes away under a running ledger and processor, and comes back. An isolated
+// PostgreSQL goes away under a running ledger, processor, reconciliation and audit, and comes back. An isolated
 // PostgreSQL (its own LEDGERLINE_HOME and port; Kafka and the registry are the shared ones) is
 // stopped and started by this test alone. While it is down, writes answer 503 problem+json
 // with Retry-After within the pool's connection bound (no hang) and /readyz says not_ready
-// naming postgres; once it is back, both services are ready again without a restart, the
-// payment that was in flight completes, the retried request is accepted, and no money is lost.
+// naming postgres; once it is back, every service is ready again without a restart, the
+// payment that was in flight completes, the retried request is accepted, and no money is lost;
+// reconciliation's facts and the audit trail hold every payment's events, each once.
 import { randomUUID } from 'node:crypto';
 import { startStack, stopStack } from '@ledgerline/stack';
 import { isolatedStack, type IsolatedStack } from '../../stack/test/support.js';
 import { platformEndpoints } from '@ledgerline/platform/config';
-import { eventually } from '@ledgerline/platform/testing';
+import { createPool, type Pool } from '@ledgerline/platform/db';
+import { createTestApiKey, eventually, testRoleUrl } from '@ledgerline/platform/testing';
+import { AUDIT_APP_ROLE, AUDIT_READER_ROLE } from '@ledgerline/audit/database';
+import { developmentSigningKey } from '@ledgerline/audit/domain/anchor';
+import { startAudit, type AuditService } from '@ledgerline/audit/service';
+import { RECONCILIATION_APP_ROLE } from '@ledgerline/reconciliation/database';
+import {
+  startReconciliation,
+  type ReconciliationService,
+} from '@ledgerline/reconciliation/service';
 import {
   balanceMinor,
   createPayment,
@@ -26,6 +36,10 @@ const ANSWER_MS_MAX = CONNECT_TIMEOUT_MS + 3_000;
 
 let stack: IsolatedStack;
 let p: E2ePlatform;
+let reconciliation: ReconciliationService;
+let audit: AuditService;
+/** An auditor's key: verifies the trail. */
+let auditorKey: string;
 const saved = {
   DATABASE_URL: process.env['DATABASE_URL'],
   DATABASE_CONNECT_TIMEOUT_MS: process.env['DATABASE_CONNECT_TIMEOUT_MS'],
@@ -42,11 +56,42 @@ beforeAll(async () => {
   process.env['DATABASE_URL'] = started.databaseUrl;
   process.env['DATABASE_CONNECT_TIMEOUT_MS'] = String(CONNECT_TIMEOUT_MS);
   p = await startPlatform('e2e-postgres-outage');
+  const { env } = p;
+  const common = {
+    kafkaBrokers: env.kafkaBrokers,
+    schemaRegistryUrl: env.schemaRegistryUrl,
+    topicPrefix: env.topicPrefix,
+    port: 0,
+    host: '127.0.0.1',
+    development: true,
+    batchSizeMax: 2_000,
+  };
+  reconciliation = await startReconciliation({
+    ...common,
+    databaseUrl: testRoleUrl(env, RECONCILIATION_APP_ROLE),
+    intervalMs: 0,
+    outcomeTimeoutMs: 1_000,
+    dateWindowDays: 2,
+    pageSize: 500,
+  });
+  audit = await startAudit({
+    ...common,
+    databaseUrl: testRoleUrl(env, AUDIT_APP_ROLE),
+    readerDatabaseUrl: testRoleUrl(env, AUDIT_READER_ROLE),
+    checkpointEvery: 5,
+    signingKey: developmentSigningKey(),
+  });
+  auditorKey = await createTestApiKey(env.adminDatabaseUrl, {
+    name: 'outage-auditor',
+    scopes: ['audit:read', 'audit:verify'],
+  });
 }, 300_000);
 
 afterAll(async () => {
   // PostgreSQL must be up for the services to stop cleanly and the database to be dropped.
   if (stack) await startStack({ env: stack.env }).catch(() => undefined);
+  await audit?.stop().catch(() => undefined);
+  await reconciliation?.stop().catch(() => undefined);
   await p?.stop().catch(() => undefined);
   if (stack) {
     await stopStack({ env: stack.env });
@@ -131,7 +176,7 @@ test('with PostgreSQL down writes get a fast 503 and readiness is false; when it
   expect(ledgerRefused).toMatchObject({ status: 503, body: { status: 503 } });
   expect(ledgerRefused.elapsedMs).toBeLessThan(ANSWER_MS_MAX);
 
-  for (const service of [p.processor, p.ledger]) {
+  for (const service of [p.processor, p.ledger, reconciliation, audit]) {
     const down = await readiness(service.url);
     expect(down).toMatchObject({
       httpStatus: 503,
@@ -142,7 +187,7 @@ test('with PostgreSQL down writes get a fast 503 and readiness is false; when it
   await startStack({ env: stack.env });
 
   // No restart: the same processes answer ready once their pools reconnect.
-  for (const service of [p.processor, p.ledger]) {
+  for (const service of [p.processor, p.ledger, reconciliation, audit]) {
     await eventually(
       async () => ((await readiness(service.url)).httpStatus === 200 ? true : undefined),
       `${service.url} ready again`,
@@ -166,4 +211,47 @@ test('with PostgreSQL down writes get a fast 503 and readiness is false; when it
   // Every accepted payment moved its money exactly once.
   expect(await balanceMinor(p.ledgerApi, payer)).toBe(10_000 - 1_000 - 2_000 - 3_000);
   expect(await balanceMinor(p.ledgerApi, payee)).toBe(1_000 + 2_000 + 3_000);
+
+  // Reconciliation and audit consumed through the outage by themselves: every payment's final
+  // status is in reconciliation's facts, and the trail holds each payment's events once.
+  const paymentIds = [before.id, inFlight.id, retried];
+  const admin: Pool = createPool(p.env.adminDatabaseUrl, { max: 1 });
+  try {
+    await eventually(
+      async () => {
+        const { rows } = await admin.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM reconciliation.payment_statuses
+            WHERE payment_id = ANY($1::uuid[]) AND status = 'COMPLETED'`,
+          [paymentIds],
+        );
+        return rows[0]!.n === paymentIds.length ? true : undefined;
+      },
+      'every payment COMPLETED in reconciliation facts',
+      60_000,
+      250,
+    );
+    const trail = await eventually(
+      async () => {
+        const { rows } = await admin.query<{ total: number; distinct: number; completed: number }>(
+          `SELECT count(*)::int AS total, count(DISTINCT (topic, partition, "offset"))::int AS distinct,
+                  count(*) FILTER (WHERE payload->>'to' = 'COMPLETED')::int AS completed
+             FROM audit.trail WHERE payment_id = ANY($1::uuid[])`,
+          [paymentIds],
+        );
+        return rows[0]!.completed === paymentIds.length ? rows[0]! : undefined;
+      },
+      'every payment COMPLETED in the audit trail',
+      60_000,
+      250,
+    );
+    expect(trail.total).toBe(trail.distinct);
+    const verified = await fetch(`${audit.url}/v1/verify`, {
+      headers: { authorization: `Bearer ${auditorKey}` },
+      signal: AbortSignal.timeout(30_000),
+    });
+    expect(verified.status).toBe(200);
+    expect(await verified.json()).toMatchObject({ valid: true });
+  } finally {
+    await admin.end();
+  }
 }, 300_000);
