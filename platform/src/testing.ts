@@ -164,14 +164,18 @@ export class TopicReader<T extends AnyTopic> {
     return reader;
   }
 
-  /** Waits until `done` holds for the records read so far (a decoding error fails it). */
+  /**
+   * Waits until `done` holds for the records read so far. A decoding error fails it, unless
+   * the topic holds undecodable messages on purpose (a test that put poison on it).
+   */
   async waitFor(
     done: (records: readonly DecodedMessage<T>[]) => boolean,
     timeoutMs = 30_000,
+    options: { readonly skipUndecodable?: boolean } = {},
   ): Promise<DecodedMessage<T>[]> {
     const deadline = Date.now() + timeoutMs;
     while (!done(this.records)) {
-      if (this.errors.length > 0) throw this.errors[0];
+      if (this.errors.length > 0 && options.skipUndecodable !== true) throw this.errors[0];
       if (Date.now() > deadline) {
         throw new Error(`${this.decoder.topic.name}: condition not met after ${timeoutMs} ms`);
       }

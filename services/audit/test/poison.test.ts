@@ -117,8 +117,12 @@ describe('audit trail: poison on every trailed topic', () => {
     try {
       const ours = (records: readonly (typeof reader.records)[number][]) =>
         records.filter((r) => r.value.consumer === group && r.key === payment.paymentId);
+      // The dead-letter topic is one of the trailed topics, so it holds this test's own raw
+      // poison too: the reader passes over what it cannot decode.
       const letters = ours(
-        await reader.waitFor((records) => ours(records).length >= 3 * topics.length, 60_000),
+        await reader.waitFor((records) => ours(records).length >= 3 * topics.length, 60_000, {
+          skipUndecodable: true,
+        }),
       );
       expect(letters).toHaveLength(3 * topics.length);
       for (const topic of topics) {
