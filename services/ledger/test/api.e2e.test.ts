@@ -82,6 +82,7 @@ test('an adjustment funds the account once per Idempotency-Key, and the balance 
     'Idempotency-Key': 'funding-0001',
   });
   expect(first.status).toBe(201);
+  expect(first.headers.get('idempotent-replayed')).toBeNull();
   expect(first.body).toMatchObject({ status: 'POSTED', amountMinor: 110_000 });
   const again = await call('POST', `/v1/accounts/${accountId}/adjustments`, request, {
     'Idempotency-Key': 'funding-0001',

@@ -621,9 +621,10 @@ export function createHandlers(deps: ApiDeps): Record<string, OperationHandler> 
       return {
         status: adjustment.status === 'PENDING' ? 202 : 201,
         body: adjustment,
+        // The contract's header says "true" or is absent: a first answer does not send it.
         headers: {
           Location: `/v1/adjustments/${adjustmentId}`,
-          'Idempotent-Replayed': String(intake.kind === 'REPLAY'),
+          ...(intake.kind === 'REPLAY' ? { 'Idempotent-Replayed': 'true' } : {}),
         },
       };
     },
