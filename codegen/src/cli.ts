@@ -1,15 +1,11 @@
 // `ledgerline`: the contracts toolbox. generate | check | compat | openapi-diff |
 // contracts-check | release | register.
+// Each command loads only what it needs (dynamic imports): `compat`, called once per subject,
+// must not pay for the TypeScript compiler that `generate` pulls in through openapi-typescript.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ContractError } from './errors.js';
-import { generate, loadContracts } from './generate.js';
-import { findDrift, writeGenerated } from './write.js';
-import { runCompatCli } from './compat/cli.js';
-import { checkAgainstReleased, releaseContracts } from './released.js';
-import { runContractsCheck } from './contracts-check.js';
-import { registerContracts } from './register.js';
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const CONTRACTS = path.join(ROOT, 'contracts');
@@ -42,6 +38,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'generate':
       case 'check': {
         const started = performance.now();
+        const { generate, loadContracts } = await import('./generate.js');
+        const { findDrift, writeGenerated } = await import('./write.js');
         const files = await generate(await loadContracts(CONTRACTS));
         if (command === 'check') {
           const drift = await findDrift(GENERATED, files);
@@ -66,11 +64,17 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'compat':
-      case 'openapi-diff':
+      case 'openapi-diff': {
+        const { runCompatCli } = await import('./compat/cli.js');
         return await runCompatCli(argv, io);
-      case 'contracts-check':
+      }
+      case 'contracts-check': {
+        const { runContractsCheck } = await import('./contracts-check.js');
         return await runContractsCheck(rest, CONTRACTS, io);
+      }
       case 'release': {
+        const { loadContracts } = await import('./generate.js');
+        const { checkAgainstReleased, releaseContracts } = await import('./released.js');
         const contracts = await loadContracts(CONTRACTS);
         const problems = await checkAgainstReleased(contracts, path.join(CONTRACTS, 'released'));
         if (problems.length > 0) {
@@ -97,6 +101,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runKeysCli(rest, io);
       }
       case 'register': {
+        const { loadContracts } = await import('./generate.js');
+        const { registerContracts } = await import('./register.js');
         const contracts = await loadContracts(CONTRACTS);
         const url = rest[0] ?? process.env['SCHEMA_REGISTRY_URL'];
         const lines = await registerContracts(contracts, url);
