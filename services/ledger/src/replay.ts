@@ -2,6 +2,7 @@
 // EMPTY database with the live consumer's own code path (same batch handler, same store), under a
 // fresh consumer group, then returns the checksum of the books. Replay publishes nothing: outcome
 // events and dead letters land in the replay database's outbox, and no relay ships them.
+import { invariant } from '@ledgerline/platform/invariant';
 import { randomUUID } from 'node:crypto';
 import { ExactlyOnceConsumer, readPositions } from '@ledgerline/platform/consumer';
 import { createPool, urlForRole, type Queryable } from '@ledgerline/platform/db';
@@ -9,7 +10,6 @@ import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createKafka } from '@ledgerline/platform/kafka';
 import { createLogger, type Logger } from '@ledgerline/platform/log';
 import { ledgerCommandsConsumer } from '@ledgerline/generated/topics';
-import { invariant } from './domain/invariant.js';
 import {
   LEDGER_SCHEMA,
   createBatchHandler,

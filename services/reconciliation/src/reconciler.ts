@@ -1,6 +1,7 @@
 // Runs: executes the checks over a window (pure checks fed by bounded, paged reads), then in one
 // PostgreSQL transaction stores the discrepancies, completes the run, moves the continuous
 // watermark and appends DiscrepancyDetected + ReconciliationRunCompleted to the outbox.
+import { invariant } from '@ledgerline/platform/invariant';
 import { createHash, randomUUID } from 'node:crypto';
 import { withTransaction, type Pool, type PoolClient } from '@ledgerline/platform/db';
 import type { Logger } from '@ledgerline/platform/log';
@@ -14,7 +15,6 @@ import {
   type CheckResult,
   type Finding,
 } from './domain/findings.js';
-import { invariant } from './domain/invariant.js';
 import {
   checkProjection,
   checkRowAgainstEvents,

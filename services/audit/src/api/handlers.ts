@@ -20,7 +20,7 @@ import {
   readTrailPage,
   type TrailPageQuery,
 } from '../store/trail-store.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { trailCursor } from './cursor.js';
 
 type AuditRecord = components['schemas']['AuditRecord'];
 type AuditPage = components['schemas']['AuditPage'];
@@ -97,7 +97,7 @@ async function page(pool: Pool, query: TrailPageQuery): Promise<AuditPage> {
   const last = records[records.length - 1];
   return {
     items: records.map(toApiRecord),
-    nextCursor: hasMore && last ? encodeCursor(last.sequence) : null,
+    nextCursor: hasMore && last ? trailCursor.encode(last.sequence) : null,
   };
 }
 
@@ -269,7 +269,7 @@ export function auditHandlers(
       status: 200,
       body: await page(readerPool, {
         paymentId: String(params['paymentId']).toLowerCase(),
-        afterSequence: decodeCursor(query['cursor']),
+        afterSequence: trailCursor.decode(query['cursor']) ?? 0,
         limit: pageLimit(query['limit']),
       }),
     }),
@@ -283,7 +283,7 @@ export function auditHandlers(
           accountId: String(params['accountId']).toLowerCase(),
           ...(from ? { from } : {}),
           ...(to ? { to } : {}),
-          afterSequence: decodeCursor(query['cursor']),
+          afterSequence: trailCursor.decode(query['cursor']) ?? 0,
           limit: pageLimit(query['limit']),
         }),
       };
@@ -299,7 +299,7 @@ export function auditHandlers(
           ...(from ? { from } : {}),
           ...(to ? { to } : {}),
           ...(typeof topic === 'string' ? { topic } : {}),
-          afterSequence: decodeCursor(query['cursor']),
+          afterSequence: trailCursor.decode(query['cursor']) ?? 0,
           limit: pageLimit(query['limit']),
         }),
       };

@@ -24,6 +24,7 @@ import {
 import type { LedgerCommandInput } from '@ledgerline/generated/avro/types';
 import type { components } from '@ledgerline/generated/openapi/ledger.types';
 import { isSystemAccountId } from '../domain/accounts.js';
+import { adjustmentsCursor, entriesCursor, systemAccountsCursor } from './cursor.js';
 import {
   decideAdjustmentIntake,
   decideApproval,
@@ -33,7 +34,7 @@ import {
   type Operator,
 } from '../domain/adjustment-control.js';
 import { isCurrencyCode } from '../domain/currencies.js';
-import { LEDGERLINE_NAMESPACE, isUuid, uuidv5 } from '../domain/ids.js';
+import { LEDGERLINE_NAMESPACE, uuidv5 } from '../domain/ids.js';
 import { adjustmentRequestChanged } from '../events/adjustment-requests.js';
 import { LEDGER_SCHEMA } from '../events/command-consumer.js';
 import {
@@ -46,7 +47,6 @@ import {
   lockApprovalState,
   lockCapHolder,
   requestedSinceMinor,
-  type AdjustmentCursor,
   type AdjustmentRequestRow,
   type ApprovalStatus,
   type AdjustmentView,
@@ -59,7 +59,6 @@ import {
   listEntries,
   listSystemAccounts,
   type AccountView,
-  type EntryCursor,
 } from '../store/queries.js';
 
 type Schemas = components['schemas'];
@@ -86,47 +85,6 @@ function sleep(ms: number): Promise<void> {
 function limitOf(query: Record<string, unknown>): number {
   const raw = query['limit'];
   return typeof raw === 'number' ? raw : raw === undefined ? PAGE_LIMIT_DEFAULT : Number(raw);
-}
-
-function encodeCursor(value: unknown): string {
-  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
-}
-
-function decodeCursor<T>(raw: unknown, check: (value: unknown) => value is T): T | null {
-  if (raw === undefined) return null;
-  try {
-    const value: unknown = JSON.parse(Buffer.from(String(raw), 'base64url').toString('utf8'));
-    if (check(value)) return value;
-  } catch {
-    // fall through to the problem below
-  }
-  throw problems.validation([{ pointer: '/cursor', message: 'cursor is not valid' }]);
-}
-
-function isEntryCursor(value: unknown): value is EntryCursor {
-  const v = value as Partial<EntryCursor> | null;
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    typeof v.postedAt === 'string' &&
-    !Number.isNaN(Date.parse(v.postedAt)) &&
-    isUuid(v.entryId)
-  );
-}
-
-function isAdjustmentCursor(value: unknown): value is AdjustmentCursor {
-  const v = value as Partial<AdjustmentCursor> | null;
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    typeof v.requestedAt === 'string' &&
-    !Number.isNaN(Date.parse(v.requestedAt)) &&
-    isUuid(v.adjustmentId)
-  );
-}
-
-function isIdCursor(value: unknown): value is { id: string } {
-  return typeof value === 'object' && value !== null && isUuid((value as { id?: unknown }).id);
 }
 
 function dateParam(query: Record<string, unknown>, name: string): Date | null {
@@ -632,7 +590,7 @@ export function createHandlers(deps: ApiDeps): Record<string, OperationHandler> 
     listAdjustments: async (request) => {
       const limit = limitOf(request.query);
       const approval = request.query['approval'];
-      const after = decodeCursor(request.query['cursor'], isAdjustmentCursor);
+      const after = adjustmentsCursor.decode(request.query['cursor']);
       const items = await listAdjustments(
         pool,
         typeof approval === 'string' ? (approval as ApprovalStatus) : null,
@@ -643,7 +601,7 @@ export function createHandlers(deps: ApiDeps): Record<string, OperationHandler> 
       const last = page[page.length - 1];
       const nextCursor =
         items.length > limit && last !== undefined
-          ? encodeCursor({ requestedAt: last.createdAt, adjustmentId: last.id })
+          ? adjustmentsCursor.encode({ requestedAt: last.createdAt, adjustmentId: last.id })
           : null;
       return { status: 200, body: { items: page, nextCursor } };
     },
@@ -686,7 +644,7 @@ export function createHandlers(deps: ApiDeps): Record<string, OperationHandler> 
     listAccountEntries: async (request) => {
       const account = await requireVisibleAccount(pool, request);
       const limit = limitOf(request.query);
-      const after = decodeCursor(request.query['cursor'], isEntryCursor);
+      const after = entriesCursor.decode(request.query['cursor']);
       const items = await listEntries(
         pool,
         account.id,
@@ -698,7 +656,7 @@ export function createHandlers(deps: ApiDeps): Record<string, OperationHandler> 
       const last = page[page.length - 1];
       const nextCursor =
         items.length > limit && last !== undefined
-          ? encodeCursor({ postedAt: last.postedAt, entryId: last.entryId })
+          ? entriesCursor.encode({ postedAt: last.postedAt, entryId: last.entryId })
           : null;
       return { status: 200, body: { items: page, nextCursor } };
     },
@@ -713,17 +671,17 @@ export function createHandlers(deps: ApiDeps): Record<string, OperationHandler> 
     listSystemAccounts: async (request) => {
       const limit = limitOf(request.query);
       const currency = request.query['currency'];
-      const after = decodeCursor(request.query['cursor'], isIdCursor);
+      const after = systemAccountsCursor.decode(request.query['cursor']);
       const items = await listSystemAccounts(
         pool,
         typeof currency === 'string' ? currency : null,
-        after?.id ?? null,
+        after,
         limit + 1,
       );
       const page = items.slice(0, limit);
       const last = page[page.length - 1];
       const nextCursor =
-        items.length > limit && last !== undefined ? encodeCursor({ id: last.id }) : null;
+        items.length > limit && last !== undefined ? systemAccountsCursor.encode(last.id) : null;
       return { status: 200, body: { items: page, nextCursor } };
     },
 

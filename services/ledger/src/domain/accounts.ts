@@ -1,7 +1,7 @@
+import { invariant } from '@ledgerline/platform/invariant';
 import { CURRENCY_CODE_LIST, isCurrencyCode, type CurrencyCode } from './currencies.js';
 import { AccountStatusSymbols, AccountTypeSymbols } from '@ledgerline/generated/avro/types';
 import { SYSTEM_ACCOUNT_KINDS, systemAccountId, type SystemAccountKind } from './ids.js';
-import { invariant } from './invariant.js';
 import { assertAmountMinor, isBalanceMinor, tryAddMinor } from './money.js';
 
 export const ACCOUNT_TYPES = AccountTypeSymbols;

@@ -2,7 +2,7 @@
 // post at once, which wait for a second operator, how much one key may request per UTC day, and
 // who may approve. Pure: the store reads what today's requests add up to, these functions
 // decide, the store writes.
-import { invariant } from './invariant.js';
+import { invariant } from '@ledgerline/platform/invariant';
 import { isAmountMinor } from './money.js';
 
 /** One amount per currency, with a default for every currency not named. Minor units. */

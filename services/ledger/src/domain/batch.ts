@@ -1,6 +1,6 @@
+import { invariant } from '@ledgerline/platform/invariant';
 import { assertAccountSnapshot, type AccountSnapshot } from './accounts.js';
 import { commandFingerprint, isPostingCommand, stepKeyOf, type LedgerCommand } from './commands.js';
-import { invariant } from './invariant.js';
 import type { PostingRecord } from './ledger-state.js';
 import { addMinor } from './money.js';
 import {

@@ -1,8 +1,8 @@
+import { InvariantViolation } from '@ledgerline/platform/invariant';
 import type { components } from '@ledgerline/generated/openapi/ledger.types';
 import { hash } from 'node:crypto';
 
 import type { AccountType, Direction } from './accounts.js';
-import { InvariantViolation } from './invariant.js';
 import { adjustmentStepKey, isIdempotencyKey, isUuid, paymentStepKey } from './ids.js';
 import { isValidSequence, type PaymentStep, type PostingStep } from './steps.js';
 

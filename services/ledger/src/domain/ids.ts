@@ -1,9 +1,9 @@
+import { InvariantViolation } from '@ledgerline/platform/invariant';
 import { SystemAccountKindSymbols } from '@ledgerline/generated/avro/types';
 import { symbolsWithout } from '@ledgerline/platform/contract-enums';
 import { uuidv5 as platformUuidv5 } from '@ledgerline/platform/ids';
 
 import { isCurrencyCode, type CurrencyCode } from './currencies.js';
-import { InvariantViolation } from './invariant.js';
 import { isValidSequence, type PaymentStep } from './steps.js';
 
 // Deterministic ids: replaying ledger.commands into an empty ledger must reproduce every id byte

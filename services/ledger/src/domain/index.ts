@@ -4,7 +4,6 @@ export * from './accounts.js';
 export * from './commands.js';
 export * from './currencies.js';
 export * from './ids.js';
-export * from './invariant.js';
 export * from './ledger-state.js';
 export * from './posting.js';
 export * from './steps.js';

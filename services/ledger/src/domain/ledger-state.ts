@@ -1,3 +1,4 @@
+import { invariant } from '@ledgerline/platform/invariant';
 import { createHash } from 'node:crypto';
 
 import {
@@ -16,7 +17,6 @@ import {
 } from './commands.js';
 import type { CurrencyCode } from './currencies.js';
 import { systemAccountId } from './ids.js';
-import { invariant } from './invariant.js';
 import { addMinor } from './money.js';
 import {
   assertProjectionMoves,

@@ -1,4 +1,4 @@
-import { InvariantViolation } from './invariant.js';
+import { InvariantViolation } from '@ledgerline/platform/invariant';
 
 // Currency validation lives next to the ISO table; re-exported so money code imports one module.
 export {

@@ -1,3 +1,4 @@
+import { invariant } from '@ledgerline/platform/invariant';
 import { RejectionReasonSymbols } from '@ledgerline/generated/avro/types';
 import {
   assertAccountSnapshot,
@@ -35,7 +36,6 @@ import {
   transactionIdFor,
   type SystemAccountKind,
 } from './ids.js';
-import { invariant } from './invariant.js';
 import {
   addMinor,
   isAmountMinor,

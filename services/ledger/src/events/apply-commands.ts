@@ -1,6 +1,7 @@
 // One partition batch of ledger.commands, as values: the domain fold (decideInBatch) plus what
 // the store must write and the events the outbox must carry. No I/O here: the store loads the
 // view before and persists the effects after, in the consumer's PostgreSQL transaction.
+import { invariant } from '@ledgerline/platform/invariant';
 import type { AccountSnapshot } from '../domain/accounts.js';
 import { decideInBatch, type BatchView } from '../domain/batch.js';
 import {
@@ -11,7 +12,6 @@ import {
 } from '../domain/commands.js';
 import { isCurrencyCode } from '../domain/currencies.js';
 import { SYSTEM_ACCOUNT_KINDS, systemAccountId, transactionIdOfStepKey } from '../domain/ids.js';
-import { invariant } from '../domain/invariant.js';
 import { addMinor } from '../domain/money.js';
 import type { LedgerTransaction, RejectedDecision, RejectionReason } from '../domain/posting.js';
 import type { MappedCommand } from './commands.js';

@@ -1,5 +1,6 @@
 // Decisions -> outcome events. Every eventId is derived (UUIDv5) from what the event announces, so
 // a redelivered command re-emits byte-identical events and consumers deduplicate on eventId.
+import { invariant } from '@ledgerline/platform/invariant';
 import type {
   AccountOpenedInput,
   AccountStatusChangedInput,
@@ -15,7 +16,6 @@ import {
   systemAccountId,
   uuidv5,
 } from '../domain/ids.js';
-import { invariant } from '../domain/invariant.js';
 import type {
   AccountChangeRejectedDecision,
   AccountStatusChangedDecision,

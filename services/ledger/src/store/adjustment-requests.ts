@@ -1,10 +1,10 @@
 // Adjustment requests and their dual-control decisions (migration 003): what the cap sums, what
 // the approver decides on, and the Adjustment the API shows, from the request through the
 // approval to the ledger's decision.
+import { invariant } from '@ledgerline/platform/invariant';
 import type { Queryable } from '@ledgerline/platform/db';
 import type { components } from '@ledgerline/generated/openapi/ledger.types';
 import type { ApprovalState, Operator } from '../domain/adjustment-control.js';
-import { invariant } from '../domain/invariant.js';
 
 type Schemas = components['schemas'];
 export type AdjustmentView = Schemas['Adjustment'];

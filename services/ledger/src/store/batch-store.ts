@@ -1,5 +1,6 @@
 // Loads what one batch of commands needs and persists what it decided: a handful of statements
 // per batch (arrays bound through unnest), never one round trip per command.
+import { invariant } from '@ledgerline/platform/invariant';
 import type { Queryable } from '@ledgerline/platform/db';
 import { arrayLiteral } from '@ledgerline/platform/sql-array';
 import type { AccountSnapshot, AccountStatus, AccountType, Direction } from '../domain/accounts.js';
@@ -8,7 +9,6 @@ import { emptyBatchView, type BatchView } from '../domain/batch.js';
 import { isPostingCommand, stepKeyOf, type LedgerCommand } from '../domain/commands.js';
 import type { CurrencyCode } from '../domain/currencies.js';
 import { isUuid, transactionIdOfStepKey } from '../domain/ids.js';
-import { invariant } from '../domain/invariant.js';
 import {
   assertTransactionWellFormed,
   requirementsOf,

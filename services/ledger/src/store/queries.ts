@@ -1,9 +1,9 @@
 // Read side of the ledger for the HTTP API. Current balances come from the projection; a balance
 // as of a past instant is derived from the entries themselves.
+import { invariant } from '@ledgerline/platform/invariant';
 import type { Queryable } from '@ledgerline/platform/db';
 import type { components } from '@ledgerline/generated/openapi/ledger.types';
 import { balanceDelta, type AccountType, type Direction } from '../domain/accounts.js';
-import { invariant } from '../domain/invariant.js';
 import { addMinor } from '../domain/money.js';
 
 type Schemas = components['schemas'];

@@ -1,3 +1,4 @@
+import { InvariantViolation } from '@ledgerline/platform/invariant';
 import fc from 'fast-check';
 
 import {
@@ -12,7 +13,6 @@ import {
   type ApprovalState,
   type Operator,
 } from '../../src/domain/adjustment-control.js';
-import { InvariantViolation } from '../../src/domain/invariant.js';
 
 const policy: AdjustmentControlPolicy = {
   approvalAboveMinor: { defaultMinor: 100_000, byCurrencyMinor: { JPY: 1_000 } },

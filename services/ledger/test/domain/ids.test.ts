@@ -1,3 +1,4 @@
+import { InvariantViolation } from '@ledgerline/platform/invariant';
 import fc from 'fast-check';
 
 import { POSTING_STEPS } from '../../src/domain/steps.js';
@@ -15,7 +16,6 @@ import {
   transactionIdFor,
   uuidv5,
 } from '../../src/domain/ids.js';
-import { InvariantViolation } from '../../src/domain/invariant.js';
 import { PAYMENT, testId } from './fixtures.js';
 
 const UUID_V5 = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

@@ -1,6 +1,6 @@
+import { InvariantViolation } from '@ledgerline/platform/invariant';
 import type { AccountSnapshot } from '../../src/domain/accounts.js';
 import { entryIdFor, systemAccountId, transactionIdFor } from '../../src/domain/ids.js';
-import { InvariantViolation } from '../../src/domain/invariant.js';
 import {
   assertBalanced,
   assertProjectionMoves,

@@ -1,10 +1,10 @@
+import { InvariantViolation } from '@ledgerline/platform/invariant';
 import {
   commandFingerprint,
   canonicalCommandContent,
   stepKeyOf,
 } from '../../src/domain/commands.js';
 import { systemAccountId } from '../../src/domain/ids.js';
-import { InvariantViolation } from '../../src/domain/invariant.js';
 import {
   applyDecision,
   balanceFromEntries,

@@ -1,6 +1,6 @@
+import { InvariantViolation } from '@ledgerline/platform/invariant';
 import fc from 'fast-check';
 
-import { InvariantViolation } from '../../src/domain/invariant.js';
 import {
   addMinor,
   assertAmountMinor,

@@ -1,10 +1,10 @@
+import { InvariantViolation } from '@ledgerline/platform/invariant';
 import {
   systemAccountId,
   transactionIdFor,
   adjustmentTransactionId,
   entryIdFor,
 } from '../../src/domain/ids.js';
-import { InvariantViolation } from '../../src/domain/invariant.js';
 import { handleCommand, verifyLedger, type LedgerState } from '../../src/domain/ledger-state.js';
 import { decide, requirementsOf } from '../../src/domain/posting.js';
 import type { PostingCommand } from '../../src/domain/commands.js';

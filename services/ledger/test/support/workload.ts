@@ -3,6 +3,7 @@
 // (credit after a posted debit, compensation after a rejected credit, refunds), freezes, invalid
 // commands, redeliveries and conflicting re-sends. The generator follows outcomes with the
 // in-place batch fold; the tests check the ledger against the reference fold (replayCommands).
+import { invariant } from '@ledgerline/platform/invariant';
 import { randomUUID } from 'node:crypto';
 import type {
   LedgerCommand as AvroLedgerCommand,
@@ -11,7 +12,6 @@ import type {
 import { decideInBatch, emptyBatchView } from '../../src/domain/batch.js';
 import type { LedgerCommand } from '../../src/domain/commands.js';
 import { transactionIdFor } from '../../src/domain/ids.js';
-import { invariant } from '../../src/domain/invariant.js';
 import type { Decision } from '../../src/domain/posting.js';
 import { mapLedgerCommand } from '../../src/events/commands.js';
 import {

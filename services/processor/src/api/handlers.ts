@@ -2,13 +2,13 @@
 // contract (shape, types, unknown fields, headers) and checks each response; these handlers
 // judge values with the domain rules and store every effect, its idempotency record and its
 // outbox rows in one PostgreSQL transaction. Nothing is stored or published for bad input.
+import { invariant } from '@ledgerline/platform/invariant';
 import { randomUUID } from 'node:crypto';
 import { withTransaction, type Pool, type PoolClient } from '@ledgerline/platform/db';
 import type { ApiRequest, ApiResponse, OperationHandler } from '@ledgerline/platform/http/app';
 import { accountNotPermitted, mayActOnAccount } from '@ledgerline/platform/http/auth';
 import type { components } from '@ledgerline/generated/openapi/processor.types';
 import {
-  invariant,
   isUuid,
   requestHash,
   sagaStates,
@@ -37,7 +37,7 @@ import {
   type PaymentRecord,
   type RefundRecord,
 } from '../store/payments.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { paymentsCursor } from './cursor.js';
 import type { PaymentIntakeQueue } from './payment-intake.js';
 import {
   idempotencyKeyInUse,
@@ -174,11 +174,7 @@ async function listPaymentsPage(
       : { involvingAccountIds: request.principal.accountIds }),
   };
   invariant(filter.status === undefined || sagaStates.includes(filter.status), 'a known status');
-  const cursor = optionalString(query['cursor']);
-  const after = cursor === undefined ? undefined : decodeCursor(cursor);
-  if (cursor !== undefined && after === undefined) {
-    throw invalidParameter('/query/cursor', 'is not a cursor returned by this API');
-  }
+  const after = paymentsCursor.decode(optionalString(query['cursor'])) ?? undefined;
   // One row more than the page tells whether another page follows.
   const records = await listPayments(deps.pool, filter, limit + 1, after);
   const page = records.slice(0, limit);
@@ -187,7 +183,7 @@ async function listPaymentsPage(
     items: page.map(paymentView),
     nextCursor:
       records.length > limit && last !== undefined
-        ? encodeCursor({ createdAt: last.createdAt, id: last.saga.paymentId })
+        ? paymentsCursor.encode({ createdAt: last.createdAt, id: last.saga.paymentId })
         : null,
   };
   return { status: 200, body };

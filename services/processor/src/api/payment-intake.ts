@@ -2,8 +2,8 @@
 // request is written at once when no batch is in flight; under load, the requests that
 // arrive while one is in flight go together in the next, so the round trips and commits per
 // payment fall as the rate rises, and a lone request waits for nothing.
+import { invariant } from '@ledgerline/platform/invariant';
 import { withTransaction, type Pool } from '@ledgerline/platform/db';
-import { invariant } from '../domain/index.js';
 import { findIdempotencyRecord, type IdempotencyRecord } from '../store/idempotency.js';
 import { acceptPayments, createPaymentScope, type PaymentIntake } from '../store/intake.js';
 

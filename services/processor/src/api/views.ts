@@ -1,8 +1,8 @@
 // The API's view of payments and refunds, typed by the generated contract: the saga and the
 // stored rows in, the JSON the contract promises out. Pure functions.
+import { invariant } from '@ledgerline/platform/invariant';
 import type { components } from '@ledgerline/generated/openapi/processor.types';
 import {
-  invariant,
   refundableSagaStates,
   type RefundStatus,
   type Saga,

@@ -52,8 +52,3 @@ export function isRefundStep(step: PaymentStep): boolean {
 export function stepKey(step: PaymentStep, sequence: number): string {
   return `${step}:${sequence}`;
 }
-
-// An invariant broken in production code is a bug: crash rather than publish a wrong state.
-export function invariant(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(`invariant violated: ${message}`);
-}

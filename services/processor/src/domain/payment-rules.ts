@@ -2,9 +2,10 @@
 // (shape, types, unknown fields); these rules judge values. Every rule is checked and every
 // violation reported, so a client fixes its request in one round trip.
 
+import { invariant } from '@ledgerline/platform/invariant';
 import { Buffer } from 'node:buffer';
 
-import { invariant, refundableSagaStates, refundCountMax, type SagaState } from './model.js';
+import { refundableSagaStates, refundCountMax, type SagaState } from './model.js';
 
 // One RFC 9457 `errors[]` member: `pointer` is an RFC 6901 JSON Pointer into the request body;
 // the empty pointer '' means the request as a whole (for refunds: the payment's state).

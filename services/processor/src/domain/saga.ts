@@ -31,8 +31,8 @@
 // the saga stays COMPENSATING (or the refund stays COMPENSATING, still counted in flight), and a
 // CRITICAL anomaly is returned: the money sits in clearing until an operator acts.
 
+import { invariant } from '@ledgerline/platform/invariant';
 import {
-  invariant,
   isRefundStep,
   isTerminal,
   paymentSteps,

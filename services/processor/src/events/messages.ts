@@ -2,6 +2,7 @@
 // producers for the outbox: LedgerCommand on ledger.commands (keyed by the one customer
 // account the step touches) and PaymentStatusChanged on payments.status-changed (keyed by
 // the payment). Encoding only: the outbox relay does the sending.
+import { invariant } from '@ledgerline/platform/invariant';
 import { randomUUID } from 'node:crypto';
 import type { EventSerde } from '@ledgerline/platform/events/serde';
 import type { EncodedMessage } from '@ledgerline/platform/events/typed';
@@ -18,7 +19,6 @@ import type {
 } from '@ledgerline/generated/avro/types';
 import {
   findStep,
-  invariant,
   type Saga,
   type SagaState,
   type StatusChange,

@@ -3,10 +3,11 @@
 // transaction. The API (refunds, one at a time) and the saga consumer (a batch of ledger
 // outcomes at once) both prepare them here, so a saga is never stored without its outputs, nor
 // an output published without its saga.
+import { invariant } from '@ledgerline/platform/invariant';
 import { appendToOutbox } from '@ledgerline/platform/outbox';
 import type { Queryable } from '@ledgerline/platform/db';
 import type { EncodedMessage } from '@ledgerline/platform/events/typed';
-import { invariant, type TransitionResult } from '../domain/index.js';
+import { type TransitionResult } from '../domain/index.js';
 import { updateSaga, type PaymentRecord } from '../store/payments.js';
 import type { Cause, ProcessorMessages } from './messages.js';
 

@@ -1,7 +1,7 @@
 // Idempotency records: the first response to a key is stored with the request's fingerprint
 // in the same transaction as the effect, so "key exists" and "effect exists" are one fact.
+import { invariant } from '@ledgerline/platform/invariant';
 import type { Queryable } from '@ledgerline/platform/db';
-import { invariant } from '../domain/index.js';
 
 export interface StoredResponse {
   readonly status: number;

@@ -2,11 +2,11 @@
 // claimed, and only for the keys claimed are the payment and its outbox rows inserted. One
 // statement per batch instead of three per request: on this kind of machine a round trip to
 // PostgreSQL costs more CPU than the rows it carries.
+import { invariant } from '@ledgerline/platform/invariant';
 import type { Queryable } from '@ledgerline/platform/db';
 import type { EncodedMessage } from '@ledgerline/platform/events/typed';
 import { outboxColumns } from '@ledgerline/platform/outbox';
 import { arrayLiteral } from '@ledgerline/platform/sql-array';
-import { invariant } from '../domain/index.js';
 import type { IdempotencyRecord } from './idempotency.js';
 import type { PaymentRecord } from './payments.js';
 

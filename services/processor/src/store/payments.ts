@@ -1,14 +1,9 @@
 // Payments, their sagas and refunds in the processor schema. Values are always bound; rows are
 // checked on the way out, so a malformed row fails loudly instead of reaching a client.
+import { invariant } from '@ledgerline/platform/invariant';
 import type { Queryable } from '@ledgerline/platform/db';
 import { arrayLiteral } from '@ledgerline/platform/sql-array';
-import {
-  assertSagaInvariants,
-  invariant,
-  sagaStates,
-  type Saga,
-  type SagaState,
-} from '../domain/index.js';
+import { assertSagaInvariants, sagaStates, type Saga, type SagaState } from '../domain/index.js';
 
 export interface PaymentRecord {
   readonly saga: Saga;

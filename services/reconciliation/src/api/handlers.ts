@@ -23,7 +23,7 @@ import {
   type RunRecord,
   type RunStatus,
 } from '../store/runs-store.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { pageCursor } from './cursor.js';
 
 type Run = components['schemas']['Run'];
 type Discrepancy = components['schemas']['Discrepancy'];
@@ -157,7 +157,7 @@ export function reconciliationHandlers(deps: HandlerDeps): Record<string, Operat
     const runs = await listRuns(pool, {
       ...(kind ? { kind } : {}),
       ...(status ? { status } : {}),
-      after: decodeCursor(query['cursor']),
+      after: pageCursor.decode(query['cursor']),
       limit: limit + 1,
     });
     const items = runs.slice(0, limit);
@@ -167,7 +167,9 @@ export function reconciliationHandlers(deps: HandlerDeps): Record<string, Operat
       body: {
         items: items.map(toApiRun),
         nextCursor:
-          runs.length > limit && last ? encodeCursor({ at: last.startedAt, id: last.runId }) : null,
+          runs.length > limit && last
+            ? pageCursor.encode({ at: last.startedAt, id: last.runId })
+            : null,
       },
     };
   };
@@ -189,7 +191,7 @@ export function reconciliationHandlers(deps: HandlerDeps): Record<string, Operat
     };
     const found = await listDiscrepancies(pool, {
       ...Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)),
-      after: decodeCursor(query['cursor']),
+      after: pageCursor.decode(query['cursor']),
       limit: limit + 1,
     });
     const items = found.slice(0, limit);
@@ -200,7 +202,7 @@ export function reconciliationHandlers(deps: HandlerDeps): Record<string, Operat
         items: items.map(toApiDiscrepancy),
         nextCursor:
           found.length > limit && last
-            ? encodeCursor({ at: last.detectedAt, id: last.discrepancyId })
+            ? pageCursor.encode({ at: last.detectedAt, id: last.discrepancyId })
             : null,
       },
     };

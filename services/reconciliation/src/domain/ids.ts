@@ -1,7 +1,7 @@
 // Deterministic ids (RFC 9562 UUIDv5): a discrepancy's id is a pure function of the run, the check
 // and the subject, so re-publishing a run's findings is idempotent downstream.
+import { invariant } from '@ledgerline/platform/invariant';
 import { createHash } from 'node:crypto';
-import { invariant } from './invariant.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

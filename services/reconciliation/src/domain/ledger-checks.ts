@@ -3,7 +3,7 @@
 // outcome events. No I/O: the store reads the rows, these functions judge them.
 import { AccountTypeSymbols } from '@ledgerline/generated/avro/types';
 import { finding, type Finding } from './findings.js';
-import { addMinor, assertMinor } from './invariant.js';
+import { addMinor, assertMinor } from './minor-units.js';
 
 export const ACCOUNT_TYPES = AccountTypeSymbols;
 export type AccountType = (typeof ACCOUNT_TYPES)[number];

@@ -1,7 +1,7 @@
 // Checks over one payment's facts from both sides: what was requested and what the processor
 // says became of it (events), and what the ledger holds for it (rows). No I/O.
 import { finding, type Finding } from './findings.js';
-import { addMinor } from './invariant.js';
+import { addMinor } from './minor-units.js';
 
 /** Saga states after which nothing moves without a new request (refunds are new requests). */
 export const TERMINAL_STATUSES = [

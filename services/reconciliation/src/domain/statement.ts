@@ -5,8 +5,8 @@
 // one line per statement line: reference (1..128 characters, unique in the file), non-zero signed
 // integer amount in minor units (positive = received at the bank), ISO 4217 code, value date
 // YYYY-MM-DD (UTC). A malformed file is refused as a whole, naming every bad line (at most 100).
+import { invariant } from '@ledgerline/platform/invariant';
 import { finding, type Finding } from './findings.js';
-import { invariant } from './invariant.js';
 
 export const STATEMENT_HEADER = 'reference,amount_minor,currency,value_date';
 export const STATEMENT_LINES_MAX = 100_000;

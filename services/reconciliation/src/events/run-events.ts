@@ -1,5 +1,6 @@
 // What a run announces, encoded for the outbox: one DiscrepancyDetected per discrepancy, then
 // one ReconciliationRunCompleted (audit relies on that order within the run).
+import { invariant } from '@ledgerline/platform/invariant';
 import type { EventSerde } from '@ledgerline/platform/events/serde';
 import type { EncodedMessage } from '@ledgerline/platform/events/typed';
 import {
@@ -7,7 +8,6 @@ import {
   reconciliationRunCompletedProducer,
 } from '@ledgerline/generated/topics';
 import { LEDGERLINE_NAMESPACE, uuidv5 } from '../domain/ids.js';
-import { invariant } from '../domain/invariant.js';
 import type { DiscrepancyRecord, RunRecord } from '../store/runs-store.js';
 
 export class RunEventEncoder {

@@ -2,6 +2,7 @@
 // contracts/sql/ledger_read.yaml; reconciliation_app may SELECT those through ledger_reader and
 // nothing of the ledger's tables), joined with the event facts in the reconciliation schema.
 // Every read is bounded (keyset pages or a LIMIT); the checks themselves are pure functions.
+import { invariant } from '@ledgerline/platform/invariant';
 import type { Queryable } from '@ledgerline/platform/db';
 import type {
   AccountType,
@@ -19,7 +20,6 @@ import type {
 } from '../domain/saga-checks.js';
 import type { SettlementEntry } from '../domain/statement.js';
 import { systemAccountId } from '../domain/ids.js';
-import { invariant } from '../domain/invariant.js';
 
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 

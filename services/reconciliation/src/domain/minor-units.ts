@@ -1,15 +1,6 @@
-// Assertions on invariants in production code: a broken invariant crashes the run (it is marked
-// FAILED) rather than letting a wrong report out.
-export class InvariantViolation extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvariantViolation';
-  }
-}
-
-export function invariant(condition: boolean, message: () => string): asserts condition {
-  if (!condition) throw new InvariantViolation(message());
-}
+// Sums of minor units that fail loudly (a broken invariant) instead of losing precision: a wrong
+// total would let a wrong report out.
+import { invariant } from '@ledgerline/platform/invariant';
 
 /** Adds minor amounts, failing loudly instead of losing precision. */
 export function addMinor(a: number, b: number): number {
