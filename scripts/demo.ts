@@ -20,7 +20,7 @@ import {
   sleep,
   type Payment,
   type PaymentRequest,
-} from '../e2e/support/platform.js';
+} from '@ledgerline/testkit/platform';
 
 const env = process.env;
 const processorUrl = env['PROCESSOR_URL'] ?? `http://127.0.0.1:${env['PROCESSOR_PORT'] ?? 8081}`;

@@ -15,7 +15,7 @@ import {
   sleep,
   startPlatform,
   TopicReader,
-} from '../e2e/support/platform.js';
+} from '@ledgerline/testkit/platform';
 
 const env = process.env;
 const PAYMENT_COUNT = Number(env['E2E_PAYMENTS'] ?? 1_000);

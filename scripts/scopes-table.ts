@@ -4,40 +4,12 @@
 // test/readme-scopes.test.ts fails when the README and the contracts disagree.
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { auditApiDocument, auditApiOperations } from '@ledgerline/generated/openapi/audit.document';
-import {
-  ledgerApiDocument,
-  ledgerApiOperations,
-} from '@ledgerline/generated/openapi/ledger.document';
-import {
-  processorApiDocument,
-  processorApiOperations,
-} from '@ledgerline/generated/openapi/processor.document';
-import {
-  reconciliationApiDocument,
-  reconciliationApiOperations,
-} from '@ledgerline/generated/openapi/reconciliation.document';
+import { apiContracts } from '@ledgerline/generated/openapi/contracts';
 import { isOpen, operationSecurity, scopesOf } from '@ledgerline/platform/http/auth';
-import type { OpenApiDocument, OpenApiOperation } from '@ledgerline/platform/http/openapi';
 
 export const README_PATH = fileURLToPath(new URL('../README.md', import.meta.url));
 export const TABLE_START = '<!-- scopes-table:start (npx tsx scripts/scopes-table.ts) -->';
 export const TABLE_END = '<!-- scopes-table:end -->';
-
-const CONTRACTS: readonly {
-  service: string;
-  document: OpenApiDocument;
-  operations: readonly OpenApiOperation[];
-}[] = [
-  { service: 'processor', document: processorApiDocument, operations: processorApiOperations },
-  { service: 'ledger', document: ledgerApiDocument, operations: ledgerApiOperations },
-  {
-    service: 'reconciliation',
-    document: reconciliationApiDocument,
-    operations: reconciliationApiOperations,
-  },
-  { service: 'audit', document: auditApiDocument, operations: auditApiOperations },
-];
 
 export interface OperationScopes {
   service: string;
@@ -50,7 +22,7 @@ export interface OperationScopes {
 
 /** Every operation of every contract with the scopes it needs, in contract order. */
 export function operationScopes(): OperationScopes[] {
-  return CONTRACTS.flatMap(({ service, document, operations }) =>
+  return apiContracts.flatMap(({ service, document, operations }) =>
     operations.map((operation) => {
       const requirements = operationSecurity(document, operation);
       return {

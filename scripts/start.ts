@@ -13,15 +13,11 @@ import { registerContracts } from '@ledgerline/codegen/register';
 import { createKafka, ensureTopics } from '@ledgerline/platform/kafka';
 import { redactSecrets } from '@ledgerline/platform/log';
 import { REPO_ROOT, isDevelopment } from '@ledgerline/platform/config';
+import { apiScopes } from '@ledgerline/generated/openapi/contracts';
 import { allTopics } from '@ledgerline/generated/topics';
 import { migrateAll } from './databases.js';
 import { createLedgerClient, type LedgerClient } from '@ledgerline/generated/openapi/ledger.client';
-import { auditApiDocument } from '@ledgerline/generated/openapi/audit.document';
-import { ledgerApiDocument } from '@ledgerline/generated/openapi/ledger.document';
-import { processorApiDocument } from '@ledgerline/generated/openapi/processor.document';
-import { reconciliationApiDocument } from '@ledgerline/generated/openapi/reconciliation.document';
 import { ensureDevelopmentKey } from '@ledgerline/platform/auth/development-key';
-import { documentScopes } from '@ledgerline/platform/http/auth';
 
 type Env = NodeJS.ProcessEnv;
 type ServiceModule = Record<string, unknown>;
@@ -246,16 +242,7 @@ async function main(runId: string): Promise<void> {
     // Development only: one key with every scope, created once and kept in LEDGERLINE_HOME,
     // so the demo accounts, the printed curl and `npm run demo` authenticate like any client.
     const demoKey = isDevelopment(process.env)
-      ? await ensureDevelopmentKey(stack.databaseUrl, [
-          ...new Set(
-            [
-              ledgerApiDocument,
-              processorApiDocument,
-              reconciliationApiDocument,
-              auditApiDocument,
-            ].flatMap(documentScopes),
-          ),
-        ])
+      ? await ensureDevelopmentKey(stack.databaseUrl, [...apiScopes])
       : undefined;
     const balances =
       ledger && demoKey

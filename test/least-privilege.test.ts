@@ -18,7 +18,7 @@ import {
   type ServiceDatabase,
 } from '@ledgerline/platform/deploy';
 import { platformEndpoints } from '@ledgerline/platform/config';
-import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
+import { createTestEnvironment, type TestEnvironment } from '@ledgerline/testkit/testing';
 import { SERVICE_DATABASES } from '../scripts/databases.js';
 
 let env: TestEnvironment;

@@ -11,7 +11,7 @@ import {
   developmentPassword,
   rolePasswordsFromEnv,
 } from '@ledgerline/platform/deploy';
-import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
+import { createTestEnvironment, type TestEnvironment } from '@ledgerline/testkit/testing';
 import { LEDGER_READ_SCHEMA, LEDGER_READER_ROLE } from '@ledgerline/ledger/database';
 import { RECONCILIATION_APP_ROLE } from '@ledgerline/reconciliation/database';
 import { SERVICE_DATABASES } from '../scripts/databases.js';

@@ -20,7 +20,7 @@ import {
   deployTestDatabase,
   spawnService,
   type TestEnvironment,
-} from '@ledgerline/platform/testing';
+} from '@ledgerline/testkit/testing';
 import { auditDatabase } from '@ledgerline/audit/database';
 import { ledgerDatabase } from '@ledgerline/ledger/database';
 import { processorDatabase } from '@ledgerline/processor/database';

@@ -19,7 +19,7 @@ import { loadContracts } from '@ledgerline/codegen/generate';
 import { registerContracts } from '@ledgerline/codegen/register';
 import type { AnyTopic } from '@ledgerline/platform/events/topic';
 import { SERVICE_DATABASES } from '../../scripts/databases.js';
-import { allApiScopes } from '../../load/src/platform.js';
+import { apiScopes } from '@ledgerline/generated/openapi/contracts';
 import { checkInvariants, type Verdict } from './checks.js';
 import {
   consumedTopics,
@@ -210,7 +210,7 @@ async function startPlatform(options: ChaosOptions, logDir: string): Promise<Pla
     owner.on('error', () => undefined);
     const key = await createApiKey(owner, {
       name: 'chaos suite',
-      scopes: await allApiScopes(),
+      scopes: [...apiScopes],
       lifetimeDays: 1,
     });
     const databases = Object.fromEntries(SERVICE_DATABASES.map((d) => [d.service, d])) as Record<

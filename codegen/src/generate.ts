@@ -4,6 +4,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import openapiTS, { astToString } from 'openapi-typescript';
+import { documentScopes } from '@ledgerline/platform/http/auth';
+import type { OpenApiDocument } from '@ledgerline/platform/http/openapi';
 import { ContractError } from './errors.js';
 import { loadAvroCatalogue, selfContainedSchema, type AvroCatalogue } from './avro/schema.js';
 import { TypeScriptEmitter, shortName } from './avro/typescript.js';
@@ -227,6 +229,29 @@ async function openapiFiles(
   return files;
 }
 
+/** The one list of every API contract, for whatever walks them all (tests, scopes table). */
+function apiContractsFile(documents: Map<string, Record<string, unknown>>): string {
+  const sorted = [...documents.keys()].sort();
+  const scopes = [
+    ...new Set([...documents.values()].flatMap((d) => documentScopes(d as OpenApiDocument))),
+  ].sort();
+  let out = `${HEADER}/* eslint-disable */\n`;
+  out += `import type { OpenApiDocument, OpenApiOperation } from '@ledgerline/platform/http/openapi';\n`;
+  for (const service of sorted) {
+    out += `import { ${service}ApiDocument, ${service}ApiOperations } from './${service}.document.js';\n`;
+  }
+  out += `\nexport interface ApiContract {\n  /** The service that provides it: contracts/openapi/<service>.yaml. */\n  readonly service: string;\n  readonly document: OpenApiDocument;\n  readonly operations: readonly OpenApiOperation[];\n}\n\n`;
+  out += `/** Every API contract in contracts/openapi/, by service name. */\n`;
+  out += `export const apiContracts: readonly ApiContract[] = [\n`;
+  for (const service of sorted) {
+    out += `  { service: '${service}', document: ${service}ApiDocument, operations: ${service}ApiOperations },\n`;
+  }
+  out += `];\n\n`;
+  out += `/** Every scope any API contract declares, sorted (an operator key that may call anything). */\n`;
+  out += `export const apiScopes: readonly string[] = ${JSON.stringify(scopes).replace(/"/g, "'")};\n`;
+  return out;
+}
+
 /** Every generated file, by path relative to generated/. */
 export async function generate(contracts: Contracts): Promise<Map<string, string>> {
   const files = new Map<string, string>();
@@ -238,6 +263,7 @@ export async function generate(contracts: Contracts): Promise<Map<string, string
   );
   for (const generatedFiles of openapiDocs)
     for (const [f, text] of generatedFiles) files.set(f, text);
+  files.set('src/openapi/contracts.ts', apiContractsFile(contracts.openapi));
   const fingerprint = createHash('sha256');
   for (const [f, text] of [...files.entries()].sort(([a], [b]) => a.localeCompare(b)))
     fingerprint.update(f).update(text);

@@ -6,7 +6,7 @@ import type avsc from 'avsc';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { defineTopic, prefixedTopic } from '@ledgerline/platform/events/topic';
 import { TopicConsumer, TopicProducer } from '@ledgerline/platform/events/typed';
-import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
+import { createTestEnvironment, type TestEnvironment } from '@ledgerline/testkit/testing';
 import { paymentsStatusChangedTopic } from '@ledgerline/generated/topics';
 import type { PaymentStatusChanged } from '@ledgerline/generated/avro/types';
 import { checkCompatibility } from '../src/compat/modes.js';

@@ -4,7 +4,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { prefixedTopic } from '@ledgerline/platform/events/topic';
 import { TopicConsumer, TopicProducer } from '@ledgerline/platform/events/typed';
-import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
+import { createTestEnvironment, type TestEnvironment } from '@ledgerline/testkit/testing';
 import { allTopics } from '@ledgerline/generated/topics';
 import { sampleValue } from './support/sample.js';
 

@@ -2,21 +2,9 @@
 // HTTP interaction against the provider's OpenAPI document (the same validator the providers
 // run on their own requests and responses).
 import { avroType } from '@ledgerline/platform/avro';
-import type { OpenApiDocument, OpenApiOperation } from '@ledgerline/platform/http/openapi';
+import type { OpenApiOperation } from '@ledgerline/platform/http/openapi';
 import { ContractValidator } from '@ledgerline/platform/http/validation';
-import { auditApiDocument, auditApiOperations } from '@ledgerline/generated/openapi/audit.document';
-import {
-  ledgerApiDocument,
-  ledgerApiOperations,
-} from '@ledgerline/generated/openapi/ledger.document';
-import {
-  processorApiDocument,
-  processorApiOperations,
-} from '@ledgerline/generated/openapi/processor.document';
-import {
-  reconciliationApiDocument,
-  reconciliationApiOperations,
-} from '@ledgerline/generated/openapi/reconciliation.document';
+import { apiContracts } from '@ledgerline/generated/openapi/contracts';
 import { completeValue, fromPactJson, invalidPaths, toPactJson } from './avro-json.js';
 import type { PactHttpInteraction, PactMessage } from './files.js';
 import { topicNamed } from './verify.js';
@@ -55,17 +43,6 @@ export function checkMessageAgainstAvro(message: PactMessage): string[] {
   return problems;
 }
 
-const apis: Record<string, { document: OpenApiDocument; operations: readonly OpenApiOperation[] }> =
-  {
-    audit: { document: auditApiDocument, operations: auditApiOperations },
-    ledger: { document: ledgerApiDocument, operations: ledgerApiOperations },
-    processor: { document: processorApiDocument, operations: processorApiOperations },
-    reconciliation: {
-      document: reconciliationApiDocument,
-      operations: reconciliationApiOperations,
-    },
-  };
-
 function operationFor(
   operations: readonly OpenApiOperation[],
   method: string,
@@ -98,7 +75,7 @@ function header(headers: Record<string, string | string[]> | undefined, name: st
 
 /** Problems of one HTTP interaction under the provider's OpenAPI document. */
 export function checkHttpAgainstOpenApi(provider: string, http: PactHttpInteraction): string[] {
-  const api = apis[provider];
+  const api = apiContracts.find((c) => c.service === provider);
   if (api === undefined) return [`${provider} has no OpenAPI document`];
   const found = operationFor(api.operations, http.request.method, http.request.path);
   if (found === undefined) {

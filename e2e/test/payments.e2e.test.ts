@@ -26,11 +26,11 @@ import {
   startPlatform,
   TopicReader,
   waitForPayment,
-  type E2ePlatform,
+  type InProcessPlatform,
   type Payment,
-} from '../support/platform.js';
+} from '@ledgerline/testkit/platform';
 
-let p: E2ePlatform;
+let p: InProcessPlatform;
 let clearingId: string;
 let stepsPosted: TopicReader<LedgerStepPostedTopic>;
 let postingsRejected: TopicReader<LedgerPostingRejectedTopic>;

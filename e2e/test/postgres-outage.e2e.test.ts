@@ -10,15 +10,10 @@ import { startStack, stopStack } from '@ledgerline/stack';
 import { isolatedStack, type IsolatedStack } from '../../stack/test/support.js';
 import { platformEndpoints } from '@ledgerline/platform/config';
 import { createPool, type Pool } from '@ledgerline/platform/db';
-import { createTestApiKey, eventually, testRoleUrl } from '@ledgerline/platform/testing';
-import { AUDIT_APP_ROLE, AUDIT_READER_ROLE } from '@ledgerline/audit/database';
+import { createTestApiKey, eventually } from '@ledgerline/testkit/testing';
 import { developmentSigningKey } from '@ledgerline/audit/domain/anchor';
-import { startAudit, type AuditService } from '@ledgerline/audit/service';
-import { RECONCILIATION_APP_ROLE } from '@ledgerline/reconciliation/database';
-import {
-  startReconciliation,
-  type ReconciliationService,
-} from '@ledgerline/reconciliation/service';
+import type { AuditService } from '@ledgerline/audit/service';
+import type { ReconciliationService } from '@ledgerline/reconciliation/service';
 import {
   balanceMinor,
   createPayment,
@@ -27,15 +22,15 @@ import {
   openCustomerAccount,
   startPlatform,
   waitForPayment,
-  type E2ePlatform,
-} from '../support/platform.js';
+  type InProcessPlatform,
+} from '@ledgerline/testkit/platform';
 
 /** Connection wait bound for this test's pools (DATABASE_CONNECT_TIMEOUT_MS), and the answer bound. */
 const CONNECT_TIMEOUT_MS = 2_000;
 const ANSWER_MS_MAX = CONNECT_TIMEOUT_MS + 3_000;
 
 let stack: IsolatedStack;
-let p: E2ePlatform;
+let p: InProcessPlatform;
 let reconciliation: ReconciliationService;
 let audit: AuditService;
 /** An auditor's key: verifies the trail. */
@@ -55,32 +50,14 @@ beforeAll(async () => {
   // The platform's test environment and pools read these: the services use the isolated server.
   process.env['DATABASE_URL'] = started.databaseUrl;
   process.env['DATABASE_CONNECT_TIMEOUT_MS'] = String(CONNECT_TIMEOUT_MS);
-  p = await startPlatform('e2e-postgres-outage');
+  const common = { host: '127.0.0.1', batchSizeMax: 2_000 };
+  p = await startPlatform('e2e-postgres-outage', {
+    reconciliation: { ...common, outcomeTimeoutMs: 1_000, dateWindowDays: 2, pageSize: 500 },
+    audit: { ...common, checkpointEvery: 5, signingKey: developmentSigningKey() },
+  });
   const { env } = p;
-  const common = {
-    kafkaBrokers: env.kafkaBrokers,
-    schemaRegistryUrl: env.schemaRegistryUrl,
-    topicPrefix: env.topicPrefix,
-    port: 0,
-    host: '127.0.0.1',
-    development: true,
-    batchSizeMax: 2_000,
-  };
-  reconciliation = await startReconciliation({
-    ...common,
-    databaseUrl: testRoleUrl(env, RECONCILIATION_APP_ROLE),
-    intervalMs: 0,
-    outcomeTimeoutMs: 1_000,
-    dateWindowDays: 2,
-    pageSize: 500,
-  });
-  audit = await startAudit({
-    ...common,
-    databaseUrl: testRoleUrl(env, AUDIT_APP_ROLE),
-    readerDatabaseUrl: testRoleUrl(env, AUDIT_READER_ROLE),
-    checkpointEvery: 5,
-    signingKey: developmentSigningKey(),
-  });
+  reconciliation = p.reconciliation!;
+  audit = p.audit!;
   auditorKey = await createTestApiKey(env.adminDatabaseUrl, {
     name: 'outage-auditor',
     scopes: ['audit:read', 'audit:verify'],
@@ -90,8 +67,6 @@ beforeAll(async () => {
 afterAll(async () => {
   // PostgreSQL must be up for the services to stop cleanly and the database to be dropped.
   if (stack) await startStack({ env: stack.env }).catch(() => undefined);
-  await audit?.stop().catch(() => undefined);
-  await reconciliation?.stop().catch(() => undefined);
   await p?.stop().catch(() => undefined);
   if (stack) {
     await stopStack({ env: stack.env });

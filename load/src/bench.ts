@@ -30,7 +30,7 @@ import {
   deployTestDatabase,
   spawnService,
   type ServiceProcess,
-} from '@ledgerline/platform/testing';
+} from '@ledgerline/testkit/testing';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createKafka } from '@ledgerline/platform/kafka';
 import { allTopics, paymentsStatusChangedConsumer } from '@ledgerline/generated/topics';
@@ -44,11 +44,12 @@ import {
 } from '../../k6/scenarios.js';
 import { driveStream } from './generator.js';
 import { Samples, percentile, type TrendSummary } from './metrics.js';
-import { allApiScopes, ensureLocalStack } from './platform.js';
+import { apiScopes } from '@ledgerline/generated/openapi/contracts';
+import { ensureLocalStack } from './platform.js';
 import { ledgerDatabase } from '@ledgerline/ledger/database';
 import { processorDatabase } from '@ledgerline/processor/database';
-import { startCpuProfile } from '@ledgerline/platform/cpu-profile';
-import { CpuSampler, findStackPids } from '@ledgerline/platform/procstat';
+import { startCpuProfile } from '@ledgerline/testkit/cpu-profile';
+import { CpuSampler, findStackPids } from '@ledgerline/testkit/procstat';
 import { rawPostingCeiling } from '@ledgerline/ledger/bench/raw-ceiling';
 import { formatNumber, writeReport, type Chart } from './report.js';
 import { send, setupAccounts, urlOf } from './runner.js';
@@ -226,7 +227,7 @@ async function main(): Promise<void> {
   // The bench authenticates like any client: one key with every scope of the four APIs.
   const credential = await createTestApiKey(testEnv.adminDatabaseUrl, {
     name: 'bench',
-    scopes: await allApiScopes(),
+    scopes: [...apiScopes],
   });
   const owner = new pg.Pool({ connectionString: testEnv.adminDatabaseUrl, max: 2 });
   const kafkaAdmin = createKafka(testEnv.kafkaBrokers, 'bench-lag').admin();

@@ -24,7 +24,7 @@ import {
   type LoadPlatform,
   type ServiceUrls,
 } from './platform.js';
-import { CpuSampler } from '@ledgerline/platform/procstat';
+import { CpuSampler } from '@ledgerline/testkit/procstat';
 import { formatNumber, writeReport, type Chart } from './report.js';
 import { evaluateThresholds, type ThresholdResult } from './thresholds.js';
 

@@ -20,7 +20,7 @@ import {
   eventually,
   TopicReader,
   type TestEnvironment,
-} from '../src/testing.js';
+} from '@ledgerline/testkit/testing';
 import {
   ledgerlineDeadLetterConsumer,
   ledgerlineDeadLetterProducer,
@@ -28,6 +28,7 @@ import {
   ledgerStepPostedTopic,
 } from '@ledgerline/generated/topics';
 import type { PaymentStepPostedInput } from '@ledgerline/generated/avro/types';
+import { stepPostedEvent } from '@ledgerline/testkit/poison';
 
 const SCHEMA = 'dead_letters_cli';
 const log = createLogger('dead-letters-cli-test');
@@ -116,39 +117,7 @@ afterAll(async () => {
   await env?.cleanup();
 });
 
-function posting(amountMinor: number): PaymentStepPostedInput {
-  const paymentId = randomUUID();
-  const accountId = randomUUID();
-  const clearing = randomUUID();
-  return {
-    eventId: randomUUID(),
-    correlationId: paymentId,
-    causationId: null,
-    occurredAt: new Date(),
-    paymentId,
-    refundId: null,
-    adjustmentId: null,
-    step: 'DEBIT',
-    sequence: 0,
-    transactionId: randomUUID(),
-    accountId,
-    amountMinor,
-    currency: 'EUR',
-    entries: [
-      { entryId: randomUUID(), accountId, direction: 'DEBIT', amountMinor, currency: 'EUR' },
-      {
-        entryId: randomUUID(),
-        accountId: clearing,
-        direction: 'CREDIT',
-        amountMinor,
-        currency: 'EUR',
-      },
-    ],
-    referencesTransactionId: null,
-    balances: [{ accountId, balanceMinor: 0 }],
-    postedAt: new Date(),
-  };
-}
+const posting = (amountMinor: number): PaymentStepPostedInput => stepPostedEvent({ amountMinor });
 
 async function send(value: PaymentStepPostedInput): Promise<void> {
   await producer.send({

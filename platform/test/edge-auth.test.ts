@@ -4,23 +4,9 @@
 // before any handler runs. The operations are walked from the generated contracts, so an
 // operation added later without a scope fails this test.
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import pg from 'pg';
-import { auditApiDocument, auditApiOperations } from '@ledgerline/generated/openapi/audit.document';
-import {
-  ledgerApiDocument,
-  ledgerApiOperations,
-} from '@ledgerline/generated/openapi/ledger.document';
-import {
-  processorApiDocument,
-  processorApiOperations,
-} from '@ledgerline/generated/openapi/processor.document';
-import {
-  reconciliationApiDocument,
-  reconciliationApiOperations,
-} from '@ledgerline/generated/openapi/reconciliation.document';
+import { apiContracts, apiScopes } from '@ledgerline/generated/openapi/contracts';
 import {
   apiKeyDigest,
   apiKeyId,
@@ -32,27 +18,11 @@ import {
 } from '../src/auth/api-keys.js';
 import { createAuthenticator } from '../src/auth/authenticator.js';
 import { createPool, urlForRole, type Pool } from '../src/db.js';
-import { createApiApp, listen, ProblemError } from '../src/http/app.js';
-import { documentScopes, isOpen, operationSecurity, scopesOf } from '../src/http/auth.js';
-import type { OpenApiDocument, OpenApiOperation } from '../src/http/openapi.js';
-import { createLogger } from '../src/log.js';
-import { createMetricsRegistry } from '../src/metrics.js';
-import { createTestEnvironment, type TestEnvironment } from '../src/testing.js';
+import { isOpen, operationSecurity, scopesOf } from '../src/http/auth.js';
+import type { OpenApiOperation } from '../src/http/openapi.js';
+import { startBareEdge, type BareEdge } from '@ledgerline/testkit/bare-edge';
+import { createTestEnvironment, type TestEnvironment } from '@ledgerline/testkit/testing';
 
-const CONTRACTS: readonly {
-  name: string;
-  document: OpenApiDocument;
-  operations: readonly OpenApiOperation[];
-}[] = [
-  { name: 'processor', document: processorApiDocument, operations: processorApiOperations },
-  { name: 'ledger', document: ledgerApiDocument, operations: ledgerApiOperations },
-  {
-    name: 'reconciliation',
-    document: reconciliationApiDocument,
-    operations: reconciliationApiOperations,
-  },
-  { name: 'audit', document: auditApiDocument, operations: auditApiOperations },
-];
 const PROBES = new Set(['/healthz', '/readyz']);
 /**
  * Operations deliberately open besides the probes, each with its reason. Anything else without
@@ -65,14 +35,13 @@ const PUBLIC_OPERATIONS: Readonly<Record<string, string>> = {
 };
 const isPublic = (service: string, operation: OpenApiOperation) =>
   PROBES.has(operation.path) || `${service} ${operation.operationId}` in PUBLIC_OPERATIONS;
-const allScopes = [...new Set(CONTRACTS.flatMap((c) => documentScopes(c.document)))].sort();
 
 let env: TestEnvironment;
 let owner: Pool;
 /** The edge looks keys up as a login role that only joined ledgerline_edge, like a service. */
 let edge: Pool;
 const edgeRole = `edge_test_${randomBytes(4).toString('hex')}`;
-const servers = new Map<string, { server: Server; url: string }>();
+const servers = new Map<string, BareEdge>();
 /** Operations whose handler ran: a refused request must never reach one. */
 const reached: string[] = [];
 
@@ -112,37 +81,21 @@ beforeAll(async () => {
   await migrateAuth(owner, [edgeRole]);
   edge = createPool(urlForRole(env.databaseUrl, edgeRole, 'edge_test'), { max: 4 });
   const authenticator = createAuthenticator({ db: edge });
-  for (const contract of CONTRACTS) {
-    const handlers = Object.fromEntries(
-      contract.operations.map((op) => [
-        op.operationId,
-        async () => {
-          reached.push(op.operationId);
-          // Reached: the edge let the request through. 418 tells the test so.
-          throw new ProblemError(418, 'reached', 'Handler reached');
-        },
-      ]),
-    );
-    const app = createApiApp({
-      service: contract.name,
-      document: contract.document,
-      operations: contract.operations,
-      handlers,
-      log: createLogger(`edge-${contract.name}`),
-      metrics: createMetricsRegistry(contract.name),
-      readiness: {},
+  for (const contract of apiContracts) {
+    const bare = await startBareEdge({
+      contract,
       authenticator,
+      name: `edge-${contract.service}`,
+      // On every interface, so that /metrics can be asked from a non-loopback address too.
+      host: '0.0.0.0',
+      onReached: (operationId) => reached.push(operationId),
     });
-    // On every interface, so that /metrics can be asked from a non-loopback address too.
-    const server = await listen(app, 0, '0.0.0.0');
-    const port = (server.address() as AddressInfo).port;
-    servers.set(contract.name, { server, url: `http://127.0.0.1:${port}` });
+    servers.set(contract.service, bare);
   }
 }, 60_000);
 
 afterAll(async () => {
-  for (const { server } of servers.values())
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const bare of servers.values()) await bare.stop();
   await edge?.end();
   await owner?.query(`REVOKE ledgerline_edge FROM ${edgeRole}`).catch(() => undefined);
   await owner?.end();
@@ -156,10 +109,10 @@ afterAll(async () => {
   await admin.end();
 });
 
-const secured = CONTRACTS.flatMap((c) =>
+const secured = apiContracts.flatMap((c) =>
   c.operations
-    .filter((op) => !isPublic(c.name, op))
-    .map((op) => ({ service: c.name, document: c.document, operation: op })),
+    .filter((op) => !isPublic(c.service, op))
+    .map((op) => ({ service: c.service, document: c.document, operation: op })),
 );
 // /metrics is open to loopback callers (like this test); its own test asks from elsewhere.
 const named = secured
@@ -180,8 +133,8 @@ describe('every operation of every contract', () => {
       });
       expect(scopesOf(requirements).length).toBeGreaterThan(0);
     }
-    for (const contract of CONTRACTS)
-      for (const op of contract.operations.filter((o) => isPublic(contract.name, o)))
+    for (const contract of apiContracts)
+      for (const op of contract.operations.filter((o) => isPublic(contract.service, o)))
         expect(isOpen(operationSecurity(contract.document, op))).toBe(true);
   });
 
@@ -200,7 +153,7 @@ describe('every operation of every contract', () => {
   });
 
   it.each(named)('%s: 401 with WWW-Authenticate without a valid credential', async (_, s) => {
-    const revoked = await key(allScopes);
+    const revoked = await key(apiScopes);
     await revokeApiKey(owner, apiKeyId(revoked) ?? '');
     const attempts = [
       undefined,
@@ -222,7 +175,7 @@ describe('every operation of every contract', () => {
 
   it.each(named)('%s: 403 naming the scope for a valid key without it', async (_, s) => {
     const needed = scopesOf(operationSecurity(s.document, s.operation));
-    const others = allScopes.filter((scope) => !needed.includes(scope));
+    const others = apiScopes.filter((scope) => !needed.includes(scope));
     const answer = await call(s.service, s.operation, `Bearer ${await key(others)}`);
     expect(answer.status).toBe(403);
     expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
@@ -240,12 +193,12 @@ describe('every operation of every contract', () => {
 
 describe('probes and metrics', () => {
   it('/healthz and /readyz answer without a credential', async () => {
-    for (const contract of CONTRACTS) {
+    for (const contract of apiContracts) {
       expect(
-        (await call(contract.name, { method: 'GET', path: '/healthz' }, undefined)).status,
+        (await call(contract.service, { method: 'GET', path: '/healthz' }, undefined)).status,
       ).toBe(200);
       expect(
-        (await call(contract.name, { method: 'GET', path: '/readyz' }, undefined)).status,
+        (await call(contract.service, { method: 'GET', path: '/readyz' }, undefined)).status,
       ).toBe(200);
     }
   });

@@ -11,7 +11,7 @@ import { deadLetterEncoder } from '../src/dead-letter.js';
 import { createLogger } from '../src/log.js';
 import { OutboxRelay, appendToOutbox } from '../src/outbox.js';
 import { createIdempotentProducer } from '../src/kafka.js';
-import { createTestEnvironment, type TestEnvironment } from '../src/testing.js';
+import { createTestEnvironment, type TestEnvironment } from '@ledgerline/testkit/testing';
 import {
   ledgerlineDeadLetterConsumer,
   ledgerlineDeadLetterProducer,

@@ -17,10 +17,8 @@ import {
 import { createAuthenticator } from '../src/auth/authenticator.js';
 import { jwtSettingsFromEnv } from '../src/auth/jwt.js';
 import { createPool, type Pool } from '../src/db.js';
-import { createApiApp, listen, ProblemError } from '../src/http/app.js';
-import { createLogger } from '../src/log.js';
-import { createMetricsRegistry } from '../src/metrics.js';
-import { createTestEnvironment, type TestEnvironment } from '../src/testing.js';
+import { startBareEdge, type BareEdge } from '@ledgerline/testkit/bare-edge';
+import { createTestEnvironment, type TestEnvironment } from '@ledgerline/testkit/testing';
 
 const ISSUER = 'https://idp.test.ledgerline.dev/';
 const AUDIENCE = 'ledgerline-api';
@@ -32,7 +30,7 @@ let jwksServer: Server;
 let jwksDir: string;
 let privateKey: CryptoKey;
 let otherKey: CryptoKey;
-const apps = new Map<'url' | 'file', { server: Server; base: string }>();
+const apps = new Map<'url' | 'file', BareEdge>();
 
 async function token(
   claims: Record<string, unknown>,
@@ -63,7 +61,7 @@ async function getPayment(
 ): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
   const app = apps.get(via);
   if (app === undefined) throw new Error(`no app for ${via}`);
-  const response = await fetch(`${app.base}/v1/payments/${randomUUID()}`, {
+  const response = await fetch(`${app.url}/v1/payments/${randomUUID()}`, {
     headers: { authorization: `Bearer ${bearer}` },
   });
   const text = await response.text();
@@ -102,33 +100,21 @@ beforeAll(async () => {
     file: { ...common, LEDGERLINE_JWKS_FILE: jwksFile },
   } as const;
   for (const via of ['url', 'file'] as const) {
-    const handlers = Object.fromEntries(
-      processorApiOperations.map((op) => [
-        op.operationId,
-        async () => {
-          // Reached: the edge let the request through. 418 tells the test so.
-          throw new ProblemError(418, 'reached', 'Handler reached');
-        },
-      ]),
-    );
-    const app = createApiApp({
-      service: 'processor',
-      document: processorApiDocument,
-      operations: processorApiOperations,
-      handlers,
-      log: createLogger(`jwt-${via}`),
-      metrics: createMetricsRegistry(`jwt-${via}`),
-      readiness: {},
+    const edge = await startBareEdge({
+      contract: {
+        service: 'processor',
+        document: processorApiDocument,
+        operations: processorApiOperations,
+      },
       authenticator: createAuthenticator({ db: pool, jwt: jwtSettingsFromEnv(sources[via]) }),
+      name: `jwt-${via}`,
     });
-    const server = await listen(app, 0, '127.0.0.1');
-    apps.set(via, { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    apps.set(via, edge);
   }
 }, 60_000);
 
 afterAll(async () => {
-  for (const { server } of apps.values())
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const edge of apps.values()) await edge.stop();
   await new Promise<void>((resolve) => jwksServer?.close(() => resolve()));
   await rm(jwksDir, { recursive: true, force: true });
   await pool?.end();

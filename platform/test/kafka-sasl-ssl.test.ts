@@ -25,7 +25,7 @@ import { prefixedTopic } from '../src/events/topic.js';
 import { createIdempotentProducer, createKafka, ensureTopics } from '../src/kafka.js';
 import { createLogger } from '../src/log.js';
 import { OutboxRelay, appendToOutbox } from '../src/outbox.js';
-import { createTestEnvironment, freePort, type TestEnvironment } from '../src/testing.js';
+import { createTestEnvironment, freePort, type TestEnvironment } from '@ledgerline/testkit/testing';
 import { kafkaSecurity } from '../src/transport-security.js';
 
 const SCRAM_PASSWORD = 'scram-over-tls-test';

@@ -4,8 +4,6 @@
 // and rotation gives a new secret while the old one stops working.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
@@ -15,10 +13,8 @@ import {
 import { apiKeyId, migrateAuth } from '../src/auth/api-keys.js';
 import { createAuthenticator } from '../src/auth/authenticator.js';
 import { createPool, type Pool } from '../src/db.js';
-import { createApiApp, listen, ProblemError } from '../src/http/app.js';
-import { createLogger } from '../src/log.js';
-import { createMetricsRegistry } from '../src/metrics.js';
-import { createTestEnvironment, type TestEnvironment } from '../src/testing.js';
+import { startBareEdge, type BareEdge } from '@ledgerline/testkit/bare-edge';
+import { createTestEnvironment, type TestEnvironment } from '@ledgerline/testkit/testing';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -26,7 +22,7 @@ const SECRET = /^llk_[A-Za-z0-9_-]+$/m;
 
 let env: TestEnvironment;
 let owner: Pool;
-let server: Server;
+let edge: BareEdge | undefined;
 let base: string;
 
 async function keys(...args: string[]): Promise<string> {
@@ -57,31 +53,20 @@ beforeAll(async () => {
   env = await createTestEnvironment('keys-cli', []);
   owner = createPool(env.adminDatabaseUrl, { max: 2 });
   await migrateAuth(owner, []);
-  const handlers = Object.fromEntries(
-    processorApiOperations.map((op) => [
-      op.operationId,
-      async () => {
-        // Reached: the edge let the request through. 418 tells the test so.
-        throw new ProblemError(418, 'reached', 'Handler reached');
-      },
-    ]),
-  );
-  const app = createApiApp({
-    service: 'processor',
-    document: processorApiDocument,
-    operations: processorApiOperations,
-    handlers,
-    log: createLogger('keys-cli'),
-    metrics: createMetricsRegistry('keys-cli'),
-    readiness: {},
+  edge = await startBareEdge({
+    contract: {
+      service: 'processor',
+      document: processorApiDocument,
+      operations: processorApiOperations,
+    },
     authenticator: createAuthenticator({ db: owner }),
+    name: 'keys-cli',
   });
-  server = await listen(app, 0, '127.0.0.1');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = edge.url;
 }, 60_000);
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => server?.close(() => resolve()));
+  await edge?.stop();
   await owner?.end();
   await env?.cleanup();
 });

@@ -15,7 +15,7 @@ import {
   eventually,
   testRoleUrl,
   type TestEnvironment,
-} from '../src/testing.js';
+} from '@ledgerline/testkit/testing';
 import { SERVICE_DATABASES } from '../../scripts/databases.js';
 
 const log = createLogger('outbox-parking-test');

@@ -21,7 +21,7 @@ import {
   eventually,
   TopicReader,
   type TestEnvironment,
-} from '../src/testing.js';
+} from '@ledgerline/testkit/testing';
 import {
   ledgerlineDeadLetterConsumer,
   ledgerlineDeadLetterProducer,
@@ -29,6 +29,7 @@ import {
   ledgerStepPostedTopic,
 } from '@ledgerline/generated/topics';
 import type { PaymentStepPostedInput } from '@ledgerline/generated/avro/types';
+import { stepPostedEvent, UNKNOWN_SCHEMA } from '@ledgerline/testkit/poison';
 import type { Kafka, Producer } from 'kafkajs';
 
 const SCHEMA = 'poison';
@@ -96,38 +97,8 @@ async function stepPostedTopic(name: string): Promise<AnyTopic> {
 }
 
 /** One payment's key: every message of a test goes to one partition, in order. */
-function posting(paymentId: string, amountMinor = 1_250): PaymentStepPostedInput {
-  const accountId = randomUUID();
-  const clearing = randomUUID();
-  return {
-    eventId: randomUUID(),
-    correlationId: paymentId,
-    causationId: null,
-    occurredAt: new Date(),
-    paymentId,
-    refundId: null,
-    adjustmentId: null,
-    step: 'DEBIT',
-    sequence: 0,
-    transactionId: randomUUID(),
-    accountId,
-    amountMinor,
-    currency: 'EUR',
-    entries: [
-      { entryId: randomUUID(), accountId, direction: 'DEBIT', amountMinor, currency: 'EUR' },
-      {
-        entryId: randomUUID(),
-        accountId: clearing,
-        direction: 'CREDIT',
-        amountMinor,
-        currency: 'EUR',
-      },
-    ],
-    referencesTransactionId: null,
-    balances: [{ accountId, balanceMinor: 10_000 - amountMinor }],
-    postedAt: new Date(),
-  };
-}
+const posting = (paymentId: string, amountMinor = 1_250): PaymentStepPostedInput =>
+  stepPostedEvent({ paymentId, amountMinor, balanceMinor: 10_000 - amountMinor });
 
 // A producer that ignores logical types: valid Avro under the registered schema, any string
 // in a uuid field and any long in a timestamp field.
@@ -226,7 +197,7 @@ test('every kind of poison on ledger.step-posted is dead-lettered with its reaso
     { what: 'raw bytes', value: Buffer.from('{"not":"avro"}'), reason: /wire format/, attempts: 1 },
     {
       what: 'an unknown schema id',
-      value: Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0]), Buffer.from('xyz')]),
+      value: UNKNOWN_SCHEMA,
       reason: /unknown writer schema id/,
       attempts: 1,
     },

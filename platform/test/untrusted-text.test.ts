@@ -3,39 +3,12 @@
 // depth, member names of open maps, text/csv bodies), is refused with a 400 problem naming the
 // field before a handler could store it. The fields are found by walking each contract, so a
 // field added tomorrow is covered without touching this test.
-import { auditApiDocument, auditApiOperations } from '@ledgerline/generated/openapi/audit.document';
-import {
-  ledgerApiDocument,
-  ledgerApiOperations,
-} from '@ledgerline/generated/openapi/ledger.document';
-import {
-  processorApiDocument,
-  processorApiOperations,
-} from '@ledgerline/generated/openapi/processor.document';
-import {
-  reconciliationApiDocument,
-  reconciliationApiOperations,
-} from '@ledgerline/generated/openapi/reconciliation.document';
+import { apiContracts } from '@ledgerline/generated/openapi/contracts';
 import type { OpenApiDocument, OpenApiOperation } from '../src/http/openapi.js';
 import { ProblemError } from '../src/http/problem.js';
 import { ContractValidator, illegalTextErrors, illegalTextReason } from '../src/http/validation.js';
 
 type Json = Record<string, unknown>;
-
-const CONTRACTS: readonly {
-  name: string;
-  document: OpenApiDocument;
-  operations: readonly OpenApiOperation[];
-}[] = [
-  { name: 'processor', document: processorApiDocument, operations: processorApiOperations },
-  { name: 'ledger', document: ledgerApiDocument, operations: ledgerApiOperations },
-  {
-    name: 'reconciliation',
-    document: reconciliationApiDocument,
-    operations: reconciliationApiOperations,
-  },
-  { name: 'audit', document: auditApiDocument, operations: auditApiOperations },
-];
 
 const BAD_TEXTS = [
   { name: 'U+0000', value: 'ab\u0000cd', message: /U\+0000/ },
@@ -244,9 +217,9 @@ describe('the text rule', () => {
   });
 });
 
-describe.each(CONTRACTS)(
-  'every string field of the $name API',
-  ({ name, document, operations }) => {
+describe.each(apiContracts)(
+  'every string field of the $service API',
+  ({ service, document, operations }) => {
     const validator = new ContractValidator(document);
     const fields = textFields(document, operations);
 
@@ -263,7 +236,7 @@ describe.each(CONTRACTS)(
       })),
     );
 
-    it.each(cases)(`${name}: $title → 400 naming the field`, ({ field, bad }) => {
+    it.each(cases)(`${service}: $title → 400 naming the field`, ({ field, bad }) => {
       let refused: unknown;
       try {
         validator.validateRequest(field.operation, field.request(bad.value));
@@ -288,8 +261,10 @@ describe.each(CONTRACTS)(
   },
 );
 
+const processorContract = apiContracts.find((c) => c.service === 'processor')!;
+
 describe('bodies that are not UTF-8', () => {
-  const payment = processorApiOperations.find((o) => o.operationId === 'createPayment')!;
+  const payment = processorContract.operations.find((o) => o.operationId === 'createPayment')!;
 
   it('a JSON body carrying a surrogate as raw bytes is malformed, not stored as U+FFFD', () => {
     const body = Buffer.concat([
@@ -299,7 +274,7 @@ describe('bodies that are not UTF-8', () => {
     ]);
     let refused: unknown;
     try {
-      new ContractValidator(processorApiDocument).validateRequest(payment, {
+      new ContractValidator(processorContract.document).validateRequest(payment, {
         params: {},
         query: {},
         headers: {},
@@ -318,14 +293,19 @@ describe('bodies that are not UTF-8', () => {
 });
 
 describe('the three strings that reached PostgreSQL before', () => {
-  const pointersOf = (document: OpenApiDocument, operations: readonly OpenApiOperation[]) =>
-    textFields(document, operations).map((f) => `${f.operation.operationId} ${f.label}`);
+  const pointersOf = (service: string) => {
+    const contract = apiContracts.find((c) => c.service === service);
+    if (contract === undefined) throw new Error(`no ${service} API contract`);
+    return textFields(contract.document, contract.operations).map(
+      (f) => `${f.operation.operationId} ${f.label}`,
+    );
+  };
 
   it('payment metadata, account status reason and adjustment reason are among the walked fields', () => {
-    expect(pointersOf(processorApiDocument, processorApiOperations)).toEqual(
+    expect(pointersOf('processor')).toEqual(
       expect.arrayContaining(['createPayment /metadata/note', 'createPayment /metadata/?']),
     );
-    expect(pointersOf(ledgerApiDocument, ledgerApiOperations)).toEqual(
+    expect(pointersOf('ledger')).toEqual(
       expect.arrayContaining(['changeAccountStatus /reason', 'createAdjustment /reason']),
     );
   });

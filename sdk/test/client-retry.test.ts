@@ -7,8 +7,8 @@ import {
   fundAccount,
   openCustomerAccount,
   startPlatform,
-  type E2ePlatform,
-} from '../../e2e/support/platform.js';
+  type InProcessPlatform,
+} from '@ledgerline/testkit/platform';
 import {
   createProcessorClient,
   DEFAULT_RETRY_POLICY,
@@ -18,7 +18,7 @@ import {
   unwrap,
 } from '../client/src/index.js';
 
-let platform: E2ePlatform;
+let platform: InProcessPlatform;
 const payerAccountId = randomUUID();
 const payeeAccountId = randomUUID();
 

@@ -10,7 +10,7 @@ import {
   createTestEnvironment,
   TopicReader,
   type TestEnvironment,
-} from '@ledgerline/platform/testing';
+} from '@ledgerline/testkit/testing';
 import type {
   PaymentStatusChanged,
   PaymentStatusChangedInput,

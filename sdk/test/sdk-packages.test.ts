@@ -15,8 +15,8 @@ import {
   startPlatform,
   waitForPayment,
   hasStatus,
-  type E2ePlatform,
-} from '../../e2e/support/platform.js';
+  type InProcessPlatform,
+} from '@ledgerline/testkit/platform';
 import {
   CHILD_TIMEOUT_MS,
   compileScratch,
@@ -36,7 +36,7 @@ interface DecodedLine {
   at: string;
 }
 
-let platform: E2ePlatform;
+let platform: InProcessPlatform;
 let scratch: ScratchProject;
 let examples: Map<string, string>;
 const payerAccountId = randomUUID();

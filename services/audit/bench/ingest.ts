@@ -3,7 +3,7 @@
 //   cd /work/main && npx tsx services/audit/bench/ingest.ts [events]
 import { randomUUID } from 'node:crypto';
 import { createPool } from '@ledgerline/platform/db';
-import { createTestApiKey, createTestEnvironment } from '@ledgerline/platform/testing';
+import { createTestApiKey, createTestEnvironment } from '@ledgerline/testkit/testing';
 import { allTopics } from '@ledgerline/generated/topics';
 import { createAuditClient } from '@ledgerline/generated/openapi/audit.client';
 import { startAudit } from '../src/service.js';

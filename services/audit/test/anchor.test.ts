@@ -9,7 +9,7 @@ import {
   createTestEnvironment,
   TopicReader,
   type TestEnvironment,
-} from '@ledgerline/platform/testing';
+} from '@ledgerline/testkit/testing';
 import {
   allTopics,
   auditCheckpointsConsumer,

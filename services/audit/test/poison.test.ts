@@ -3,16 +3,15 @@
 // fields are no UUIDs are dead-lettered by the audit with the reason and their source
 // coordinates; every partition's stored position moves past them, and a payment's good event
 // behind the poison on its partition is in the trail.
-import avsc from 'avsc';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createPool, type Pool } from '@ledgerline/platform/db';
 import { EventSerde } from '@ledgerline/platform/events/serde';
-import type { AnyTopic } from '@ledgerline/platform/events/topic';
 import {
   createTestEnvironment,
   TopicReader,
   type TestEnvironment,
-} from '@ledgerline/platform/testing';
+} from '@ledgerline/testkit/testing';
+import { badLogicalValue, NOT_AVRO, UNKNOWN_SCHEMA } from '@ledgerline/testkit/poison';
 import { allTopics, ledgerlineDeadLetterConsumer } from '@ledgerline/generated/topics';
 import { auditedTopics, auditGroupId } from '../src/events/trail-consumer.js';
 import { startAudit, type AuditService } from '../src/service.js';
@@ -47,45 +46,17 @@ afterAll(async () => {
   await env?.cleanup();
 });
 
-const NOT_AVRO = Buffer.from('{"not":"avro"}');
-// Magic byte 0, then a schema id far beyond any the registry has issued.
-const UNKNOWN_SCHEMA = Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0]), Buffer.from('x')]);
-
-interface RecordSchema {
-  readonly fields: readonly { readonly name: string; readonly type: unknown }[];
-}
-
-/** Valid Avro under the topic's registered schema whose top-level uuid fields say "not-a-uuid". */
-async function badLogicalValue(topic: AnyTopic): Promise<Buffer> {
-  const response = await fetch(
-    `${env.schemaRegistryUrl}/subjects/${encodeURIComponent(topic.valueSubject)}/versions`,
-    {
-      method: 'POST',
-      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
-      body: JSON.stringify({ schema: JSON.stringify(topic.valueSchema) }),
-    },
-  );
-  expect(response.status).toBe(200);
-  const { id } = (await response.json()) as { id: number };
-  const schema = topic.valueSchema as avsc.Schema & RecordSchema;
-  const type = avsc.Type.forSchema(schema);
-  const value = type.random() as unknown as Record<string, unknown>;
-  for (const field of schema.fields) {
-    const fieldType = field.type as { logicalType?: string };
-    if (fieldType.logicalType === 'uuid') value[field.name] = 'not-a-uuid';
-  }
-  const header = Buffer.alloc(5);
-  header.writeUInt32BE(id, 1);
-  return Buffer.concat([header, type.toBuffer(value)]);
-}
-
 describe('audit trail: poison on every trailed topic', () => {
   it('is dead-lettered with reason and coordinates, and every partition moves past it', async () => {
     const payment = newPayment(4_200);
     const topics = auditedTopics(env.topicPrefix);
     const sent = new Map<string, Buffer[]>();
     for (const topic of topics) {
-      const poisons = [NOT_AVRO, UNKNOWN_SCHEMA, await badLogicalValue(topic)];
+      const poisons = [
+        NOT_AVRO,
+        UNKNOWN_SCHEMA,
+        await badLogicalValue(env.schemaRegistryUrl, topic),
+      ];
       sent.set(topic.name, poisons);
       await producers.producer.send({
         topic: topic.name,

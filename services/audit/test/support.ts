@@ -3,11 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createKafka } from '@ledgerline/platform/kafka';
-import {
-  deployTestDatabase,
-  testRoleUrl,
-  type TestEnvironment,
-} from '@ledgerline/platform/testing';
+import { deployTestDatabase, testRoleUrl, type TestEnvironment } from '@ledgerline/testkit/testing';
 import {
   ledgerAccountOpenedProducer,
   ledgerCommandsProducer,
@@ -48,7 +44,7 @@ export function testConfig(env: TestEnvironment): AuditConfig {
   };
 }
 
-export { eventually } from '@ledgerline/platform/testing';
+export { eventually } from '@ledgerline/testkit/testing';
 
 /** The generated producers of every topic a payment touches, under the test's prefix. */
 export async function eventProducers(env: TestEnvironment) {

@@ -5,7 +5,7 @@ import {
   createTestApiKey,
   createTestEnvironment,
   type TestEnvironment,
-} from '@ledgerline/platform/testing';
+} from '@ledgerline/testkit/testing';
 import { allTopics } from '@ledgerline/generated/topics';
 import { createAuditClient, type AuditClient } from '@ledgerline/generated/openapi/audit.client';
 import { startAudit, type AuditService } from '../src/service.js';

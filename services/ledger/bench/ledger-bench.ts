@@ -19,14 +19,14 @@ import pg from 'pg';
 import { REPO_ROOT, intSetting } from '@ledgerline/platform/config';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createLogger } from '@ledgerline/platform/log';
-import { startCpuProfile } from '@ledgerline/platform/cpu-profile';
-import { CpuSampler, findStackPids } from '@ledgerline/platform/procstat';
+import { startCpuProfile } from '@ledgerline/testkit/cpu-profile';
+import { CpuSampler, findStackPids } from '@ledgerline/testkit/procstat';
 import {
   createTestEnvironment,
   spawnService,
   testRoleUrl,
   type TestEnvironment,
-} from '@ledgerline/platform/testing';
+} from '@ledgerline/testkit/testing';
 import { allTopics, ledgerCommandsProducer } from '@ledgerline/generated/topics';
 import type { LedgerCommandInput } from '@ledgerline/generated/avro/types';
 import { transactionIdFor } from '../src/domain/ids.js';

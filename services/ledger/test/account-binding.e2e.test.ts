@@ -1,7 +1,7 @@
 // Account binding on the ledger's API: a key bound to payer A reads A's account and balance, and
 // B's are 404 to it, as if they did not exist, on a real ledger.
 import { randomUUID } from 'node:crypto';
-import { createTestApiKey } from '@ledgerline/platform/testing';
+import { createTestApiKey } from '@ledgerline/testkit/testing';
 import { startHarness, type Harness } from './support/ledger-harness.js';
 
 let h: Harness;

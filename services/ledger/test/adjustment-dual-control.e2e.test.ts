@@ -12,7 +12,7 @@ import {
   testRoleUrl,
   TopicReader,
   type TestEnvironment,
-} from '@ledgerline/platform/testing';
+} from '@ledgerline/testkit/testing';
 import { allTopics, ledgerAdjustmentRequestsTopic } from '@ledgerline/generated/topics';
 import { LEDGER_APP_ROLE } from '../src/database.js';
 import type { AdjustmentControlPolicy } from '../src/domain/adjustment-control.js';

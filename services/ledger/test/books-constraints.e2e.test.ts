@@ -3,7 +3,7 @@
 // are tried here directly in SQL, as the owner and as the service's role, on a real database.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
+import { createTestEnvironment, type TestEnvironment } from '@ledgerline/testkit/testing';
 import { migrateLedger } from '../src/service.js';
 
 let env: TestEnvironment;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import pg from 'pg';
 import { EventSerde } from '@ledgerline/platform/events/serde';
-import { createTestEnvironment, type TestEnvironment } from '@ledgerline/platform/testing';
+import { createTestEnvironment, type TestEnvironment } from '@ledgerline/testkit/testing';
 import {
   allTopics,
   ledgerCommandsProducer,

@@ -7,7 +7,7 @@ import {
   createTestEnvironment,
   testRoleUrl,
   type TestEnvironment,
-} from '@ledgerline/platform/testing';
+} from '@ledgerline/testkit/testing';
 import { allTopics } from '@ledgerline/generated/topics';
 import { LEDGER_APP_ROLE } from '../src/database.js';
 import { migrateLedger, startLedger, type RunningLedger } from '../src/service.js';

@@ -3,7 +3,7 @@
 // payments (404, as if they did not exist, nor in its listing), and reads every payment that
 // involves A, as payer or as payee.
 import { randomUUID } from 'node:crypto';
-import { createTestApiKey } from '@ledgerline/platform/testing';
+import { createTestApiKey } from '@ledgerline/testkit/testing';
 import { startProcessor, type RunningProcessor } from '../src/service.js';
 import { createTestBed, validPayment, type ProcessorTestBed } from './support.js';
 

@@ -11,7 +11,7 @@ import {
   eventually as pollUntil,
   testRoleUrl,
   type TestEnvironment,
-} from '@ledgerline/platform/testing';
+} from '@ledgerline/testkit/testing';
 import {
   ledgerCommandsTopic,
   ledgerlineDeadLetterTopic,
@@ -92,7 +92,7 @@ export async function createTestBed(name: string): Promise<ProcessorTestBed> {
   };
 }
 
-export { TopicReader } from '@ledgerline/platform/testing';
+export { TopicReader } from '@ledgerline/testkit/testing';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

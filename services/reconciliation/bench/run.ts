@@ -6,7 +6,7 @@
 import { createPool } from '@ledgerline/platform/db';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createLogger } from '@ledgerline/platform/log';
-import { createTestEnvironment } from '@ledgerline/platform/testing';
+import { createTestEnvironment } from '@ledgerline/testkit/testing';
 import { allTopics } from '@ledgerline/generated/topics';
 import { DEFAULT_CHECKS } from '../src/domain/findings.js';
 import { systemAccountId } from '../src/domain/ids.js';

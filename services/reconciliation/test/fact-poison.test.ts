@@ -4,13 +4,13 @@
 // whose uuid fields are no UUIDs are dead-lettered with the reason, the consumer group and their
 // source coordinates; the payment's good events after them, on the same partitions (same keys),
 // are still recorded.
-import avsc from 'avsc';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   createTestEnvironment,
   TopicReader,
   type TestEnvironment,
-} from '@ledgerline/platform/testing';
+} from '@ledgerline/testkit/testing';
+import { badLogicalValue, NOT_AVRO, UNKNOWN_SCHEMA } from '@ledgerline/testkit/poison';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
 import {
@@ -56,10 +56,6 @@ afterAll(async () => {
   await env?.cleanup();
 });
 
-const NOT_AVRO = Buffer.from('{"not":"avro"}');
-// Magic byte 0, then a schema id far beyond any the registry has issued.
-const UNKNOWN_SCHEMA = Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0]), Buffer.from('x')]);
-
 async function sendRaw(topic: AnyTopic, key: string, value: Buffer): Promise<void> {
   const prefixed = prefixedTopic(topic, env.topicPrefix);
   await publisher.producer.send({
@@ -67,38 +63,6 @@ async function sendRaw(topic: AnyTopic, key: string, value: Buffer): Promise<voi
     acks: -1,
     messages: [{ key: await serde.encodeKey(prefixed, key as never), value }],
   });
-}
-
-interface RecordSchema {
-  readonly fields: readonly { readonly name: string; readonly type: unknown }[];
-}
-
-/**
- * Valid Avro under the topic's registered schema whose uuid fields say "not-a-uuid": it decodes
- * byte for byte, but a logical value is wrong, so it cannot be applied.
- */
-async function badLogicalValue(topic: AnyTopic): Promise<Buffer> {
-  const prefixed = prefixedTopic(topic, env.topicPrefix);
-  const response = await fetch(
-    `${env.schemaRegistryUrl}/subjects/${encodeURIComponent(prefixed.valueSubject)}/versions`,
-    {
-      method: 'POST',
-      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
-      body: JSON.stringify({ schema: JSON.stringify(prefixed.valueSchema) }),
-    },
-  );
-  expect(response.status).toBe(200);
-  const { id } = (await response.json()) as { id: number };
-  const schema = prefixed.valueSchema as avsc.Schema & RecordSchema;
-  const type = avsc.Type.forSchema(schema);
-  const value = type.random() as unknown as Record<string, unknown>;
-  for (const field of schema.fields) {
-    const fieldType = field.type as { logicalType?: string };
-    if (fieldType.logicalType === 'uuid') value[field.name] = 'not-a-uuid';
-  }
-  const header = Buffer.alloc(5);
-  header.writeUInt32BE(id, 1);
-  return Buffer.concat([header, type.toBuffer(value)]);
 }
 
 describe('reconciliation facts: poison on every consumed topic', () => {
@@ -121,7 +85,9 @@ describe('reconciliation facts: poison on every consumed topic', () => {
     ];
     const badValues = new Map<AnyTopic, Buffer>();
     for (const [topic, key] of poisoned) {
-      const bad = badValues.get(topic) ?? (await badLogicalValue(topic));
+      const bad =
+        badValues.get(topic) ??
+        (await badLogicalValue(env.schemaRegistryUrl, prefixedTopic(topic, env.topicPrefix)));
       badValues.set(topic, bad);
       await sendRaw(topic, key, NOT_AVRO);
       await sendRaw(topic, key, UNKNOWN_SCHEMA);

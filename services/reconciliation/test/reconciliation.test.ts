@@ -9,7 +9,7 @@ import {
   createTestApiKey,
   createTestEnvironment,
   type TestEnvironment,
-} from '@ledgerline/platform/testing';
+} from '@ledgerline/testkit/testing';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
 import { TopicConsumer } from '@ledgerline/platform/events/typed';

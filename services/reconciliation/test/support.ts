@@ -13,7 +13,7 @@ import {
   eventually as pollUntil,
   testRoleUrl,
   type TestEnvironment,
-} from '@ledgerline/platform/testing';
+} from '@ledgerline/testkit/testing';
 import { ledgerDatabase } from '@ledgerline/ledger/database';
 import {
   ledgerCommandsProducer,

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, testRoleUrl, type TestEnvironment } from '@ledgerline/platform/testing';
+import { freePort, testRoleUrl, type TestEnvironment } from '@ledgerline/testkit/testing';
 import { LEDGER_APP_ROLE } from '../../src/database.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');

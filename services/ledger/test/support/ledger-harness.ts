@@ -13,7 +13,7 @@ import {
   eventually,
   testRoleUrl,
   type TestEnvironment,
-} from '@ledgerline/platform/testing';
+} from '@ledgerline/testkit/testing';
 import { ledgerApiDocument } from '@ledgerline/generated/openapi/ledger.document';
 import {
   allTopics,

@@ -1,18 +1,11 @@
-// The core of Ledgerline in one process for end-to-end tests and benchmarks: a ledger and a
-// processor started from their real wiring over one test environment (same database, same
-// topic prefix), talked to only through their generated HTTP clients and their Kafka topics.
+// The one in-process launcher of Ledgerline for end-to-end tests, the SDK tests, benchmarks and
+// load runs: the ledger and the processor (and, when asked, audit and reconciliation) started
+// from their real wiring over one test environment (own database, own topic prefix, the deploy
+// step first as the admin, each service with only its own role's URL), talked to only through
+// their generated HTTP clients and their Kafka topics.
 import { randomUUID } from 'node:crypto';
 import { EventSerde } from '@ledgerline/platform/events/serde';
-import { documentScopes } from '@ledgerline/platform/http/auth';
-import {
-  createTestApiKey,
-  createTestEnvironment,
-  deployTestDatabase,
-  testRoleUrl,
-  type TestEnvironment,
-} from '@ledgerline/platform/testing';
-import { ledgerApiDocument } from '@ledgerline/generated/openapi/ledger.document';
-import { processorApiDocument } from '@ledgerline/generated/openapi/processor.document';
+import { apiScopes } from '@ledgerline/generated/openapi/contracts';
 import { allTopics } from '@ledgerline/generated/topics';
 import { createLedgerClient, type LedgerClient } from '@ledgerline/generated/openapi/ledger.client';
 import {
@@ -21,10 +14,36 @@ import {
 } from '@ledgerline/generated/openapi/processor.client';
 import type { components as LedgerComponents } from '@ledgerline/generated/openapi/ledger.types';
 import type { components as ProcessorComponents } from '@ledgerline/generated/openapi/processor.types';
+import {
+  AUDIT_APP_ROLE,
+  AUDIT_READER_ROLE,
+  auditConfigFromEnv,
+  startAudit,
+  type AuditConfig,
+  type AuditService,
+} from '@ledgerline/audit/service';
 import { LEDGER_APP_ROLE, startLedger, type RunningLedger } from '@ledgerline/ledger/service';
-import { SERVICE_DATABASES } from '../../scripts/databases.js';
-import { processorAppRole, processorConfigFromEnv } from '@ledgerline/processor/config';
+import {
+  processorAppRole,
+  processorConfigFromEnv,
+  type ProcessorConfig,
+} from '@ledgerline/processor/config';
 import { startProcessor, type RunningProcessor } from '@ledgerline/processor/service';
+import {
+  RECONCILIATION_APP_ROLE,
+  reconciliationConfigFromEnv,
+  startReconciliation,
+  type ReconciliationConfig,
+  type ReconciliationService,
+} from '@ledgerline/reconciliation/service';
+import { SERVICE_DATABASES } from '../../scripts/databases.js';
+import {
+  createTestApiKey,
+  createTestEnvironment,
+  deployTestDatabase,
+  testRoleUrl,
+  type TestEnvironment,
+} from './testing.js';
 
 export type Payment = ProcessorComponents['schemas']['Payment'];
 export type PaymentStatus = ProcessorComponents['schemas']['PaymentStatus'];
@@ -35,69 +54,132 @@ export type AccountEntry = LedgerComponents['schemas']['AccountEntry'];
 /** Bound of every wait on the saga: a local stack answers in well under a second. */
 export const SAGA_WAIT_MS_MAX = 30_000;
 
-export interface E2ePlatform {
+export interface PlatformOptions {
+  /** Processor settings besides the development defaults (benchmarks: pool and batch sizes). */
+  readonly processor?: Partial<ProcessorConfig>;
+  /** Start the audit service too; an object overrides its development settings. */
+  readonly audit?: boolean | Partial<AuditConfig>;
+  /** Start reconciliation too (no continuous runs unless set); an object overrides settings. */
+  readonly reconciliation?: boolean | Partial<ReconciliationConfig>;
+}
+
+export interface ServiceUrls {
+  readonly ledger: string;
+  readonly processor: string;
+  readonly audit?: string;
+  readonly reconciliation?: string;
+}
+
+export interface InProcessPlatform {
   readonly env: TestEnvironment;
   readonly ledger: RunningLedger;
   readonly processor: RunningProcessor;
+  readonly audit: AuditService | undefined;
+  readonly reconciliation: ReconciliationService | undefined;
+  readonly urls: ServiceUrls;
   readonly ledgerApi: LedgerClient;
   readonly processorApi: ProcessorClient;
-  /** The operator key the clients above use: every scope of the ledger and processor APIs. */
+  /** The operator key the clients above use: every scope of every API contract. */
   readonly operatorKey: string;
   readonly serde: EventSerde;
+  /** Stops the services in reverse order of start, then drops the test environment. */
   stop(): Promise<void>;
 }
 
-export async function startPlatform(name: string): Promise<E2ePlatform> {
+const overridesOf = <T>(option: boolean | Partial<T> | undefined): Partial<T> =>
+  typeof option === 'object' ? option : {};
+
+export async function startPlatform(
+  name: string,
+  options: PlatformOptions = {},
+): Promise<InProcessPlatform> {
   const env = await createTestEnvironment(name, allTopics);
-  // The deploy step first, as the admin; each service gets only its own role's URL.
-  await deployTestDatabase(env, SERVICE_DATABASES);
-  const ledger = await startLedger({
-    databaseUrl: testRoleUrl(env, LEDGER_APP_ROLE),
-    kafkaBrokers: env.kafkaBrokers,
-    schemaRegistryUrl: env.schemaRegistryUrl,
-    topicPrefix: env.topicPrefix,
-    port: 0,
-    autoRegisterSchemas: true,
-  });
-  let processor: RunningProcessor;
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async (): Promise<void> => {
+    // Reverse order of start; the database and topics go last.
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+    await env.cleanup().catch(() => undefined);
+  };
   try {
-    processor = await startProcessor({
-      ...processorConfigFromEnv({ ...process.env, LEDGERLINE_ENV: 'development' }),
-      port: 0,
-      databaseUrl: testRoleUrl(env, processorAppRole),
+    // The deploy step first, as the admin; each service gets only its own role's URL.
+    await deployTestDatabase(env, SERVICE_DATABASES);
+    const developmentEnv = { ...process.env, LEDGERLINE_ENV: 'development' };
+    const endpoints = {
       kafkaBrokers: env.kafkaBrokers,
       schemaRegistryUrl: env.schemaRegistryUrl,
       topicPrefix: env.topicPrefix,
+      port: 0,
+    };
+    const ledger = await startLedger({
+      ...endpoints,
+      databaseUrl: testRoleUrl(env, LEDGER_APP_ROLE),
+      autoRegisterSchemas: true,
+    });
+    stops.push(() => ledger.stop());
+    const processor = await startProcessor({
+      ...processorConfigFromEnv(developmentEnv),
+      ...endpoints,
+      databaseUrl: testRoleUrl(env, processorAppRole),
       development: true,
       relayIdlePollMs: 20,
+      ...options.processor,
     });
+    stops.push(() => processor.stop());
+    let audit: AuditService | undefined;
+    if (options.audit) {
+      const started = await startAudit({
+        ...auditConfigFromEnv(developmentEnv),
+        ...endpoints,
+        databaseUrl: testRoleUrl(env, AUDIT_APP_ROLE),
+        readerDatabaseUrl: testRoleUrl(env, AUDIT_READER_ROLE),
+        development: true,
+        ...overridesOf<AuditConfig>(options.audit),
+      });
+      stops.push(() => started.stop());
+      audit = started;
+    }
+    let reconciliation: ReconciliationService | undefined;
+    if (options.reconciliation) {
+      const started = await startReconciliation({
+        ...reconciliationConfigFromEnv(developmentEnv),
+        ...endpoints,
+        databaseUrl: testRoleUrl(env, RECONCILIATION_APP_ROLE),
+        development: true,
+        // Runs only on demand: the test or scenario decides when.
+        intervalMs: 0,
+        ...overridesOf<ReconciliationConfig>(options.reconciliation),
+      });
+      stops.push(() => started.stop());
+      reconciliation = started;
+    }
+    const serde = new EventSerde({ registryUrl: env.schemaRegistryUrl, autoRegister: true });
+    // The clients authenticate like a user's would: an API key with every scope.
+    const operatorKey = await createTestApiKey(env.databaseUrl, {
+      name: `${name}-operator`,
+      scopes: [...apiScopes],
+    });
+    return {
+      env,
+      ledger,
+      processor,
+      audit,
+      reconciliation,
+      urls: {
+        ledger: ledger.url,
+        processor: processor.url,
+        ...(audit === undefined ? {} : { audit: audit.url }),
+        ...(reconciliation === undefined ? {} : { reconciliation: reconciliation.url }),
+      },
+      ledgerApi: createLedgerClient(ledger.url, { credential: operatorKey }),
+      processorApi: createProcessorClient(processor.url, { credential: operatorKey }),
+      operatorKey,
+      serde,
+      stop,
+    };
   } catch (error) {
-    await ledger.stop();
-    await env.cleanup();
+    await stop();
     throw error;
   }
-  const serde = new EventSerde({ registryUrl: env.schemaRegistryUrl, autoRegister: true });
-  // The clients authenticate like a user's would: an API key with the scopes the tests need.
-  const operatorKey = await createTestApiKey(env.databaseUrl, {
-    name: 'e2e-operator',
-    scopes: [
-      ...new Set([...documentScopes(ledgerApiDocument), ...documentScopes(processorApiDocument)]),
-    ],
-  });
-  return {
-    env,
-    ledger,
-    processor,
-    ledgerApi: createLedgerClient(ledger.url, { credential: operatorKey }),
-    processorApi: createProcessorClient(processor.url, { credential: operatorKey }),
-    operatorKey,
-    serde,
-    async stop() {
-      await processor.stop();
-      await ledger.stop();
-      await env.cleanup();
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -293,7 +375,7 @@ export const hasStatus =
 // ---------------------------------------------------------------------------------------------
 // Kafka: a reader that decodes with the generated consumers
 
-export { TopicReader } from '@ledgerline/platform/testing';
+export { TopicReader } from './testing.js';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

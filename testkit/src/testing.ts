@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import { createServer } from 'node:net';
-import { REPO_ROOT, platformEndpoints } from './config.js';
+import { REPO_ROOT, platformEndpoints } from '@ledgerline/platform/config';
 import {
   databaseUrlVariable,
   deployDatabase,
@@ -17,12 +17,12 @@ import {
   passwordVariable,
   rolePasswordsFromEnv,
   type ServiceDatabase,
-} from './deploy.js';
-import { createPool, dropDatabase, ensureDatabase } from './db.js';
-import { createApiKey, migrateAuth, type ApiKeySpec } from './auth/api-keys.js';
-import { prefixedTopic, type AnyTopic } from './events/topic.js';
-import { createKafka, ensureTopics } from './kafka.js';
-import type { DecodedMessage, TopicConsumer } from './events/typed.js';
+} from '@ledgerline/platform/deploy';
+import { createPool, dropDatabase, ensureDatabase } from '@ledgerline/platform/db';
+import { createApiKey, migrateAuth, type ApiKeySpec } from '@ledgerline/platform/auth/api-keys';
+import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
+import { createKafka, ensureTopics } from '@ledgerline/platform/kafka';
+import type { DecodedMessage, TopicConsumer } from '@ledgerline/platform/events/typed';
 
 export interface TestEnvironment {
   databaseUrl: string;
