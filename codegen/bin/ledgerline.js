@@ -4,14 +4,23 @@
 //
 // The compiled CLI is one esbuild bundle of codegen/src with the workspaces it imports
 // (@ledgerline/platform, @ledgerline/generated) inlined, since their package exports point at
-// TypeScript; npm packages stay external (imported from node_modules). No install script builds it (npm 11 asks before
-// running those): this launcher builds it on the first call and again whenever it is stale.
-// Stale means any file the bundle was built from (esbuild's own list of inputs, recorded in
-// dist/manifest.json), a workspace package.json or this launcher has another size or mtime
-// than at build time, or is gone: it never runs older code than the sources.
-import { randomBytes, createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { writeFileSync } from 'node:fs';
+// TypeScript; npm packages stay external (imported from node_modules). No install script
+// builds it (npm 11 asks before running those): this launcher builds it on the first call
+// (about 0.2 s) and again whenever it is stale. Stale means any file the bundle was built from
+// (esbuild's own list of inputs, recorded in dist/manifest.json), tsconfig.json,
+// package-lock.json, a workspace package.json or this launcher has another size or mtime than
+// at build time, or is gone: it never runs older code than the sources. LEDGERLINE_CLI_DIST
+// puts the build elsewhere (tests).
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
