@@ -158,7 +158,7 @@ function startLedgerFor(testEnv: TestEnvironment) {
     schemaRegistryUrl: testEnv.schemaRegistryUrl,
     topicPrefix: testEnv.topicPrefix,
     port: 0,
-    autoRegisterSchemas: true,
+    development: true,
     log,
   });
 }

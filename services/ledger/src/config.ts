@@ -3,9 +3,19 @@
 import { intSetting, isDevelopment, platformEndpoints } from '@ledgerline/platform/config';
 import { roleDatabaseUrl } from '@ledgerline/platform/deploy';
 import { assertProductionSecrets } from '@ledgerline/platform/secrets';
+import type { Logger } from '@ledgerline/platform/log';
+import type { ServiceConfig } from '@ledgerline/platform/service/define-service';
 import { LEDGER_APP_ROLE } from './database.js';
-import { adjustmentControlFromEnv } from './domain/adjustment-control.js';
-import type { LedgerConfig } from './service.js';
+import {
+  adjustmentControlFromEnv,
+  type AdjustmentControlPolicy,
+} from './domain/adjustment-control.js';
+
+export interface LedgerConfig extends ServiceConfig {
+  /** Approval threshold and per-key daily caps of adjustments; from the environment if absent. */
+  readonly adjustmentControl?: AdjustmentControlPolicy;
+  readonly log?: Logger;
+}
 
 /** Dual control must be a decision wherever real money moves: named with the secrets. */
 const ADJUSTMENT_CONTROL_SETTINGS = [
@@ -31,7 +41,7 @@ export function ledgerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Ledge
     topicPrefix: env['LEDGERLINE_TOPIC_PREFIX'] ?? '',
     port: intSetting(env, 'LEDGER_PORT', 8082, 0, 65_535),
     host: env['LEDGER_HOST'] ?? '127.0.0.1',
-    autoRegisterSchemas: development,
+    development,
     // Before anything is started: without a threshold and a cap, production refuses to start.
     adjustmentControl: adjustmentControlFromEnv(env, development),
   };

@@ -4,8 +4,8 @@
 // may SELECT and nothing else of the ledger.
 import { fileURLToPath } from 'node:url';
 import type { ServiceDatabase } from '@ledgerline/platform/deploy';
-import { LEDGER_SCHEMA } from './events/command-consumer.js';
 
+export const LEDGER_SCHEMA = 'ledger';
 export const LEDGER_APP_ROLE = 'ledger_app';
 export const LEDGER_READER_ROLE = 'ledger_reader';
 /** The read contract's schema: created by migrations/005_read_contract.sql. */

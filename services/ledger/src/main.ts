@@ -1,8 +1,7 @@
-// Ledger process entry point: configuration from the environment, graceful SIGTERM.
-import { runService } from '@ledgerline/platform/lifecycle';
-import { createLogger } from '@ledgerline/platform/log';
+// The ledger as a process: settings from the environment; the platform runner starts it and
+// stops it gracefully on SIGTERM/SIGINT.
+import { runServiceProcess } from '@ledgerline/platform/service/runner';
 import { ledgerConfigFromEnv } from './config.js';
-import { startLedger } from './service.js';
+import { ledger } from './service.js';
 
-const log = createLogger('ledger');
-await runService(log, async () => startLedger({ ...ledgerConfigFromEnv(), log }));
+await runServiceProcess(ledger, ledgerConfigFromEnv);

@@ -10,11 +10,8 @@ import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createKafka } from '@ledgerline/platform/kafka';
 import { createLogger, type Logger } from '@ledgerline/platform/log';
 import { ledgerCommandsConsumer } from '@ledgerline/generated/topics';
-import {
-  LEDGER_SCHEMA,
-  createBatchHandler,
-  createDeadLetterEncoder,
-} from './events/command-consumer.js';
+import { LEDGER_SCHEMA } from './database.js';
+import { createBatchHandler, createDeadLetterEncoder } from './events/command-consumer.js';
 import { LEDGER_APP_ROLE, migrateLedger } from './service.js';
 import { booksChecksum, type BooksChecksum } from './store/verify.js';
 

@@ -47,7 +47,7 @@ beforeAll(async () => {
     schemaRegistryUrl: env.schemaRegistryUrl,
     topicPrefix: env.topicPrefix,
     port: 0,
-    autoRegisterSchemas: true,
+    development: true,
     adjustmentControl: policy,
   });
   const key = (name: string, scopes: string[]) =>

@@ -31,7 +31,7 @@ beforeAll(async () => {
     schemaRegistryUrl: env.schemaRegistryUrl,
     topicPrefix: env.topicPrefix,
     port: 0,
-    autoRegisterSchemas: true,
+    development: true,
   });
   const scopes = ['ledger:accounts', 'ledger:read', 'ledger:adjust'];
   operatorA = await createTestApiKey(env.adminDatabaseUrl, { name: 'ops-a', scopes });

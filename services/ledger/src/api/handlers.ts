@@ -36,7 +36,7 @@ import {
 import { isCurrencyCode } from '../domain/currencies.js';
 import { LEDGERLINE_NAMESPACE, uuidv5 } from '../domain/ids.js';
 import { adjustmentRequestChanged } from '../events/adjustment-requests.js';
-import { LEDGER_SCHEMA } from '../events/command-consumer.js';
+import { LEDGER_SCHEMA } from '../database.js';
 import {
   capHolderOf,
   findAdjustment,

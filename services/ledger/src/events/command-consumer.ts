@@ -16,12 +16,12 @@ import {
   ledgerlineDeadLetterProducer,
   type LedgerCommandsTopic,
 } from '@ledgerline/generated/topics';
+import { LEDGER_SCHEMA } from '../database.js';
 import { loadBatch, persistBatch, persistSystemBalanceMoves } from '../store/batch-store.js';
 import { applyCommands, type BatchCommand, type BatchEffects } from './apply-commands.js';
 import { mapLedgerCommand } from './commands.js';
 import type { OutcomeEvent } from './outcomes.js';
 
-export const LEDGER_SCHEMA = 'ledger';
 
 export interface CommandConsumerOptions {
   serde: EventSerde;

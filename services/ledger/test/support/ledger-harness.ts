@@ -73,7 +73,7 @@ export async function startHarness(name: string): Promise<Harness> {
     schemaRegistryUrl: env.schemaRegistryUrl,
     topicPrefix: env.topicPrefix,
     port: 0,
-    autoRegisterSchemas: true,
+    development: true,
   });
   const kafka = new Kafka({
     brokers: env.kafkaBrokers,

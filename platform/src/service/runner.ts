@@ -1,0 +1,245 @@
+// How every service starts and stops, in one order. Start: pools (each refuses a role with more
+// power than its own, before anything else connects), Kafka admin, topics (development), serde,
+// producer, outbox relay, the service's parts, consumers, workers, HTTP last. Stop is the
+// reverse: HTTP stops accepting, workers end, consumers drain, the relay flushes what was
+// committed, Kafka clients disconnect, pools close. Readiness is assembled here for every
+// service: postgres, kafka, registry and one check per consumer.
+import type { Server } from 'node:http';
+import { authenticatorFromEnv } from '../auth/authenticator.js';
+import { createPool, type Pool } from '../db.js';
+import { assertServiceRole } from '../deploy.js';
+import { EventSerde } from '../events/serde.js';
+import { createApiApp, listen } from '../http/app.js';
+import { consumerProbes, dependencyProbes } from '../http/readiness.js';
+import { createIdempotentProducer, createKafka, ensureTopics } from '../kafka.js';
+import { createLogger, type Logger } from '../log.js';
+import { createMetricsRegistry } from '../metrics.js';
+import { OutboxRelay } from '../outbox.js';
+import type {
+  DefinedService,
+  PoolSpec,
+  ServiceConfig,
+  ServiceConsumer,
+  ServiceDefinition,
+} from './define-service.js';
+
+export const SHUTDOWN_MS_MAX = 25_000;
+
+export type RunningService<E extends object = object> = E & {
+  readonly url: string;
+  stop(): Promise<void>;
+};
+
+function openPool<C>(
+  url: string,
+  spec: PoolSpec<C> | undefined,
+  config: C,
+  name: string,
+  log: Logger,
+): Pool {
+  const max = typeof spec?.max === 'function' ? spec.max(config) : spec?.max;
+  return createPool(url, {
+    max: max ?? 10,
+    applicationName: spec?.applicationName ?? name,
+    // An idle connection PostgreSQL terminates (restart, failover) must not crash the process.
+    onIdleError: (error) => log.warn({ err: error }, 'idle PostgreSQL connection lost'),
+  });
+}
+
+export async function startService<C extends ServiceConfig, E extends object>(
+  definition: ServiceDefinition<C, E>,
+  config: C,
+  log: Logger = createLogger(definition.name),
+): Promise<RunningService<E>> {
+  const { name, database } = definition;
+  // Everything opened so far, closed in reverse if a later step fails.
+  const opened: { what: string; close: () => Promise<unknown> }[] = [];
+  const closeOpened = async (): Promise<void> => {
+    for (const { what, close } of opened.reverse()) {
+      await close().catch((error: unknown) => log.warn({ err: error, what }, 'close failed'));
+    }
+    opened.length = 0;
+  };
+  try {
+    const pool = openPool(config.databaseUrl, definition.pool, config, name, log);
+    opened.push({ what: 'pool', close: () => pool.end() });
+    const readerSpec = definition.readerPool;
+    const readerPool = readerSpec
+      ? openPool(readerSpec.url(config), readerSpec, config, name, log)
+      : pool;
+    if (readerPool !== pool) opened.push({ what: 'reader pool', close: () => readerPool.end() });
+    // First, before any connection to Kafka: the admin's URL or a role with more power is refused.
+    await assertServiceRole(pool, name, database.appRole);
+    if (readerSpec) await assertServiceRole(readerPool, name, readerSpec.role);
+
+    const kafka = createKafka([...config.kafkaBrokers], name);
+    const admin = kafka.admin();
+    await admin.connect();
+    opened.push({ what: 'kafka admin', close: () => admin.disconnect() });
+    const serde = new EventSerde({
+      registryUrl: config.schemaRegistryUrl,
+      autoRegister: config.development,
+    });
+    const topics = definition.topics?.(config, serde) ?? [];
+    if (config.development && topics.length > 0) await ensureTopics(admin, topics);
+    const producer = createIdempotentProducer(kafka);
+    await producer.connect();
+    opened.push({ what: 'producer', close: () => producer.disconnect() });
+
+    const metrics = createMetricsRegistry(name);
+    const relaySettings = definition.relay?.(config) ?? {};
+    const relay = new OutboxRelay({
+      pool,
+      schema: database.schema,
+      producer,
+      log: log.child({ component: 'outbox-relay' }),
+      metrics,
+      ...(relaySettings.batchSizeMax !== undefined && { batchSizeMax: relaySettings.batchSizeMax }),
+      ...(relaySettings.idlePollMs !== undefined && { idlePollMs: relaySettings.idlePollMs }),
+    });
+    const context = {
+      config,
+      log,
+      metrics,
+      pool,
+      readerPool,
+      kafka,
+      admin,
+      producer,
+      serde,
+      relay,
+    };
+    const parts = await definition.assemble(context);
+    const consumers = parts.consumers ?? [];
+    const workers = parts.workers ?? [];
+
+    if (relaySettings.enabled !== false) {
+      relay.start();
+      opened.push({ what: 'relay', close: () => relay.stop() });
+    }
+    const joined = new Set<ServiceConsumer>();
+    if (!parts.joinInBackground) {
+      for (const consumer of consumers) {
+        opened.push({ what: 'consumer', close: () => consumer.stop() });
+        await consumer.start();
+        joined.add(consumer);
+      }
+    }
+    for (const worker of workers) {
+      opened.push({ what: worker.name, close: () => worker.stop() });
+      await worker.start?.();
+    }
+
+    const app = createApiApp({
+      service: name,
+      ...parts.http,
+      // API keys are looked up as the app role (it notes last_used_at).
+      authenticator: authenticatorFromEnv(pool),
+      log,
+      metrics,
+      readiness: {
+        ...dependencyProbes({
+          db: readerPool,
+          kafkaAdmin: admin,
+          registryUrl: config.schemaRegistryUrl,
+        }),
+        // A consumer that failed to start, crashed, or is stuck makes the service not ready.
+        ...consumerProbes(consumers),
+      },
+    });
+    const host = config.host ?? '127.0.0.1';
+    const server: Server = await listen(app, config.port, host);
+    const address = server.address();
+    if (address === null || typeof address === 'string')
+      throw new Error('server has no TCP address');
+    const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    const url = `http://${urlHost}:${address.port}`;
+
+    if (parts.joinInBackground) {
+      for (const consumer of consumers) {
+        consumer.start().then(
+          () => joined.add(consumer),
+          (error: unknown) =>
+            log.error({ err: error, consumer: consumer.health.name }, 'consumer failed to start'),
+        );
+      }
+    }
+    log.info({ url, topicPrefix: config.topicPrefix }, `${name} started`);
+
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> => {
+      stopping ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        for (const worker of [...workers].reverse()) await worker.stop();
+        for (const consumer of consumers) {
+          if (joined.has(consumer)) {
+            await consumer.stop();
+          } else {
+            // A join still waiting for the group has applied nothing; positions live in
+            // PostgreSQL, so leaving without waiting for it is safe.
+            consumer.stop().catch((error: unknown) => log.warn({ err: error }, 'consumer stop'));
+          }
+        }
+        if (relaySettings.enabled !== false) await relay.stop();
+        await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+        await Promise.all([...new Set([pool, readerPool])].map((p) => p.end()));
+        log.info(`${name} stopped`);
+      })();
+      return stopping;
+    };
+    return { ...(parts.exposed as E), url, stop };
+  } catch (error) {
+    await closeOpened();
+    throw error;
+  }
+}
+
+/**
+ * A service as a process: settings from the environment, started, stopped gracefully on
+ * SIGTERM/SIGINT within a bound (a stop that hangs on a broker gone away cannot keep the process
+ * alive), and a fatal error logged before the process exits; crash safety never depends on a
+ * graceful stop, everything committed is in PostgreSQL.
+ */
+export async function runServiceProcess<C extends ServiceConfig, E extends object>(
+  service: DefinedService<C, E>,
+  configFromEnv: () => C,
+): Promise<void> {
+  const { name, shutdownMsMax = SHUTDOWN_MS_MAX } = service.definition;
+  const log = createLogger(name);
+  for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+    process.once(event, (error: unknown) => {
+      log.fatal({ err: error, event }, 'fatal error; exiting');
+      process.exit(1);
+    });
+  }
+  let running: RunningService<E>;
+  try {
+    running = await service.start(configFromEnv(), log);
+  } catch (error) {
+    log.fatal({ err: error }, 'failed to start');
+    process.exit(1);
+  }
+  let signalled = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      if (signalled) return;
+      signalled = true;
+      log.info({ signal }, 'shutting down');
+      const timer = setTimeout(() => {
+        log.error({ shutdownMsMax }, 'shutdown took too long; exiting');
+        process.exit(1);
+      }, shutdownMsMax);
+      timer.unref();
+      running.stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
