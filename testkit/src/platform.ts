@@ -23,12 +23,12 @@ import {
   type AuditService,
 } from '@ledgerline/audit/service';
 import { LEDGER_APP_ROLE, startLedger, type RunningLedger } from '@ledgerline/ledger/service';
+import { processorConfigFromEnv, type ProcessorConfig } from '@ledgerline/processor/config';
 import {
-  processorAppRole,
-  processorConfigFromEnv,
-  type ProcessorConfig,
-} from '@ledgerline/processor/config';
-import { startProcessor, type RunningProcessor } from '@ledgerline/processor/service';
+  PROCESSOR_APP_ROLE,
+  startProcessor,
+  type RunningProcessor,
+} from '@ledgerline/processor/service';
 import {
   RECONCILIATION_APP_ROLE,
   reconciliationConfigFromEnv,
@@ -113,13 +113,13 @@ export async function startPlatform(
     const ledger = await startLedger({
       ...endpoints,
       databaseUrl: testRoleUrl(env, LEDGER_APP_ROLE),
-      autoRegisterSchemas: true,
+      development: true,
     });
     stops.push(() => ledger.stop());
     const processor = await startProcessor({
       ...processorConfigFromEnv(developmentEnv),
       ...endpoints,
-      databaseUrl: testRoleUrl(env, processorAppRole),
+      databaseUrl: testRoleUrl(env, PROCESSOR_APP_ROLE),
       development: true,
       relayIdlePollMs: 20,
       ...options.processor,

@@ -5,10 +5,11 @@ import { readFileSync } from 'node:fs';
 import { intSetting, isDevelopment, platformEndpoints } from '@ledgerline/platform/config';
 import { roleDatabaseUrl } from '@ledgerline/platform/deploy';
 import { assertProductionSecrets } from '@ledgerline/platform/secrets';
+import type { ServiceConfig } from '@ledgerline/platform/service/define-service';
 import { AUDIT_APP_ROLE, AUDIT_READER_ROLE } from './database.js';
 import { developmentSigningKey, signingKeyFromPem, type SigningKey } from './domain/anchor.js';
 
-export interface AuditConfig {
+export interface AuditConfig extends ServiceConfig {
   /**
    * audit_app's URL (AUDIT_APP_DATABASE_URL): the trail's only writer, for the consumer. The
    * service holds no other database credential than these two; migrations are the deploy

@@ -2,8 +2,8 @@
 // audit_app (the trail's only writer) and audit_reader (the API's SELECT-only role).
 import { fileURLToPath } from 'node:url';
 import type { ServiceDatabase } from '@ledgerline/platform/deploy';
-import { AUDIT_SCHEMA } from './events/trail-consumer.js';
 
+export const AUDIT_SCHEMA = 'audit';
 export const AUDIT_APP_ROLE = 'audit_app';
 export const AUDIT_READER_ROLE = 'audit_reader';
 

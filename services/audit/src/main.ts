@@ -1,6 +1,7 @@
-// The audit service as a process: settings from the environment, graceful stop on signals.
-import { runService } from '@ledgerline/platform/lifecycle';
-import { createLogger } from '@ledgerline/platform/log';
-import { auditConfigFromEnv, startAudit } from './service.js';
+// The audit service as a process: settings from the environment; the platform runner starts it
+// and stops it gracefully on SIGTERM/SIGINT.
+import { runServiceProcess } from '@ledgerline/platform/service/runner';
+import { auditConfigFromEnv } from './config.js';
+import { audit } from './service.js';
 
-await runService(createLogger('audit'), () => startAudit(auditConfigFromEnv()));
+await runServiceProcess(audit, auditConfigFromEnv);

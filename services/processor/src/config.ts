@@ -6,8 +6,10 @@ import { intSetting, isDevelopment, platformEndpoints } from '@ledgerline/platfo
 import { AVRO_LONG_SAFE_MAX } from '@ledgerline/platform/avro';
 import { roleDatabaseUrl } from '@ledgerline/platform/deploy';
 import { assertProductionSecrets } from '@ledgerline/platform/secrets';
+import type { ServiceConfig } from '@ledgerline/platform/service/define-service';
+import { PROCESSOR_APP_ROLE } from './database.js';
 
-export interface ProcessorConfig {
+export interface ProcessorConfig extends ServiceConfig {
   readonly host: string;
   /** 0 picks a free port (tests). */
   readonly port: number;
@@ -35,18 +37,16 @@ export interface ProcessorConfig {
   readonly consumerEnabled: boolean;
 }
 
-export const processorSchema = 'processor';
-export const processorAppRole = 'processor_app';
 export const processorConsumerGroup = 'processor';
 
 export function processorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ProcessorConfig {
-  assertProductionSecrets(env, 'processor', [processorAppRole]);
+  assertProductionSecrets(env, 'processor', [PROCESSOR_APP_ROLE]);
   const endpoints = platformEndpoints(env);
   const development = isDevelopment(env);
   return {
     host: env['PROCESSOR_HOST'] ?? '127.0.0.1',
     port: intSetting(env, 'PROCESSOR_PORT', 8081, 0, 65_535),
-    databaseUrl: roleDatabaseUrl(env, processorAppRole),
+    databaseUrl: roleDatabaseUrl(env, PROCESSOR_APP_ROLE),
     kafkaBrokers: endpoints.kafkaBrokers,
     schemaRegistryUrl: endpoints.schemaRegistryUrl,
     topicPrefix: env['LEDGERLINE_TOPIC_PREFIX'] ?? '',

@@ -2,12 +2,14 @@
 // schema and processor_app, the role the service runs as.
 import { fileURLToPath } from 'node:url';
 import type { ServiceDatabase } from '@ledgerline/platform/deploy';
-import { processorAppRole, processorSchema } from './config.js';
+
+export const PROCESSOR_SCHEMA = 'processor';
+export const PROCESSOR_APP_ROLE = 'processor_app';
 
 export const processorDatabase: ServiceDatabase = {
   service: 'processor',
-  schema: processorSchema,
-  appRole: processorAppRole,
-  roles: [{ name: processorAppRole, login: true }],
+  schema: PROCESSOR_SCHEMA,
+  appRole: PROCESSOR_APP_ROLE,
+  roles: [{ name: PROCESSOR_APP_ROLE, login: true }],
   migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)),
 };

@@ -1,8 +1,7 @@
-// The processor as a process: settings from the environment, graceful stop on SIGTERM/SIGINT.
-import { runService } from '@ledgerline/platform/lifecycle';
-import { createLogger } from '@ledgerline/platform/log';
+// The processor as a process: settings from the environment; the platform runner starts it and
+// stops it gracefully on SIGTERM/SIGINT.
+import { runServiceProcess } from '@ledgerline/platform/service/runner';
 import { processorConfigFromEnv } from './config.js';
-import { startProcessor } from './service.js';
+import { processor } from './service.js';
 
-const log = createLogger('processor');
-await runService(log, () => startProcessor(processorConfigFromEnv(), log), 30_000);
+await runServiceProcess(processor, processorConfigFromEnv);

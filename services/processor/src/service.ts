@@ -1,190 +1,107 @@
-// Wires the processor as processor_app (the deploy step, npm run migrate, created its schema):
-// the HTTP API, the outbox relay and the saga consumer.
-import type { Server } from 'node:http';
-import { createPool } from '@ledgerline/platform/db';
-import { assertServiceRole } from '@ledgerline/platform/deploy';
-import { EventSerde } from '@ledgerline/platform/events/serde';
-import { authenticatorFromEnv } from '@ledgerline/platform/auth/authenticator';
-import { createApiApp, listen } from '@ledgerline/platform/http/app';
-import { consumerProbes, dependencyProbes } from '@ledgerline/platform/http/readiness';
-import { createIdempotentProducer, createKafka, ensureTopics } from '@ledgerline/platform/kafka';
-import { createLogger, type Logger } from '@ledgerline/platform/log';
-import { createMetricsRegistry } from '@ledgerline/platform/metrics';
-import { OutboxRelay } from '@ledgerline/platform/outbox';
+// The processor, declared: processor_app's HTTP API (payments, refunds), its outbox and the saga
+// consumer. The platform runner (platform/src/service/runner.ts) starts and stops it.
+import { isCurrencyCode } from '@ledgerline/platform/currencies';
+import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
+import type { Logger } from '@ledgerline/platform/log';
+import { defineService } from '@ledgerline/platform/service/define-service';
+import type { RunningService } from '@ledgerline/platform/service/runner';
 import {
   processorApiDocument,
   processorApiOperations,
 } from '@ledgerline/generated/openapi/processor.document';
 import {
-  ledgerCommandsProducer,
-  ledgerlineDeadLetterProducer,
-  paymentsStatusChangedProducer,
+  ledgerCommandsTopic,
+  ledgerlineDeadLetterTopic,
+  paymentsStatusChangedTopic,
 } from '@ledgerline/generated/topics';
-import { isCurrencyCode } from '@ledgerline/platform/currencies';
-import { PaymentIntakeQueue } from './api/payment-intake.js';
 import { createHandlers } from './api/handlers.js';
-import { processorAppRole, processorSchema, type ProcessorConfig } from './config.js';
+import { PaymentIntakeQueue } from './api/payment-intake.js';
+import type { ProcessorConfig } from './config.js';
+import { PROCESSOR_APP_ROLE, processorDatabase } from './database.js';
 import { ProcessorMessages } from './events/messages.js';
 import { createSagaConsumer, sagaConsumerTopics } from './events/saga-consumer.js';
 import { createProcessorMetrics } from './metrics.js';
 
-export interface RunningProcessor {
-  readonly url: string;
-  stop(): Promise<void>;
-}
+export { PROCESSOR_APP_ROLE };
+export type { ProcessorConfig };
+export type RunningProcessor = RunningService;
 
-export async function startProcessor(
-  config: ProcessorConfig,
-  log: Logger = createLogger('processor'),
-): Promise<RunningProcessor> {
-  const pool = createPool(config.databaseUrl, {
-    max: config.dbPoolSizeMax,
-    applicationName: 'processor',
-  });
-  // First, before any connection to Kafka: the admin's URL or a role with more power is refused.
-  await assertServiceRole(pool, 'processor', processorAppRole).catch(async (error: unknown) => {
-    await pool.end();
-    throw error;
-  });
-  // An idle connection that PostgreSQL terminates (restart, failover) is an 'error' event on the
-  // pool; unhandled, it would crash the process. The next query simply reconnects.
-  pool.on('error', (error) => log.warn({ err: error }, 'idle PostgreSQL connection lost'));
-  const kafka = createKafka([...config.kafkaBrokers], 'processor');
-  const admin = kafka.admin();
-  const producer = createIdempotentProducer(kafka);
-  const serde = new EventSerde({
-    registryUrl: config.schemaRegistryUrl,
-    autoRegister: config.development,
-  });
-  const messages = new ProcessorMessages(serde, config.topicPrefix);
-  const inputTopics = sagaConsumerTopics(serde, config.topicPrefix);
-  const outputTopics = [
-    ledgerCommandsProducer(serde, { topicPrefix: config.topicPrefix }).topic,
-    paymentsStatusChangedProducer(serde, { topicPrefix: config.topicPrefix }).topic,
-    ledgerlineDeadLetterProducer(serde, { topicPrefix: config.topicPrefix }).topic,
-  ];
+const OUTPUT_TOPICS = [
+  ledgerCommandsTopic,
+  paymentsStatusChangedTopic,
+  ledgerlineDeadLetterTopic,
+] as AnyTopic[];
+const outputTopics = (topicPrefix: string): AnyTopic[] =>
+  OUTPUT_TOPICS.map((topic) => prefixedTopic(topic, topicPrefix));
 
-  await admin.connect();
-  if (config.development) {
-    await ensureTopics(admin, [
-      ...outputTopics,
-      inputTopics.stepPosted,
-      inputTopics.postingRejected,
-    ]);
-  }
-  // Fail at start, not at the first payment, when a schema is not registered.
-  await Promise.all(outputTopics.map((topic) => serde.prepare(topic)));
-  await producer.connect();
-
-  const registry = createMetricsRegistry('processor');
-  const relay = new OutboxRelay({
-    pool,
-    schema: processorSchema,
-    producer,
-    log: log.child({ component: 'outbox-relay' }),
+export const processor = defineService<ProcessorConfig>({
+  name: 'processor',
+  database: processorDatabase,
+  pool: { max: (config) => config.dbPoolSizeMax },
+  topics: (config, serde) => {
+    const input = sagaConsumerTopics(serde, config.topicPrefix);
+    return [...outputTopics(config.topicPrefix), input.stepPosted, input.postingRejected];
+  },
+  relay: (config) => ({
+    // Off only in tests that play a crash between commit and publish.
+    enabled: config.relayEnabled,
     batchSizeMax: config.relayBatchSizeMax,
     idlePollMs: config.relayIdlePollMs,
-    metrics: registry,
-  });
-  const metrics = createProcessorMetrics(registry);
-  const consumer = createSagaConsumer({
-    kafka,
-    pool,
-    serde,
-    log: log.child({ component: 'saga-consumer' }),
-    topicPrefix: config.topicPrefix,
-    messages,
-    metrics,
-    batchSizeMax: config.consumerBatchSizeMax,
-    onOutboxWritten: () => relay.nudge(),
-    metricsRegistry: registry,
-  });
-
-  const app = createApiApp({
-    service: 'processor',
-    document: processorApiDocument,
-    operations: processorApiOperations,
-    authenticator: authenticatorFromEnv(pool),
-    // Their handlers limit a key bound to accounts to payments involving those accounts.
-    accountBoundOperations: [
-      'createPayment',
-      'getPayment',
-      'listPayments',
-      'createRefund',
-      'getRefund',
-    ],
-    handlers: createHandlers({
+  }),
+  shutdownMsMax: 30_000,
+  async assemble({ config, log, metrics: registry, pool, kafka, serde, relay }) {
+    // Fail at start, not at the first payment, when a schema is not registered.
+    await Promise.all(outputTopics(config.topicPrefix).map((t) => serde.prepare(t)));
+    const messages = new ProcessorMessages(serde, config.topicPrefix);
+    const metrics = createProcessorMetrics(registry);
+    const consumer = createSagaConsumer({
+      kafka,
       pool,
-      paymentIntake: new PaymentIntakeQueue({
-        pool,
-        lockTimeoutMs: config.idempotencyWaitMsMax,
-        onBatch: (size) => metrics.intakeBatch(size),
-      }),
+      serde,
+      log: log.child({ component: 'saga-consumer' }),
+      topicPrefix: config.topicPrefix,
       messages,
       metrics,
-      rules: { amountMinorMax: config.amountMinorMax, isKnownCurrency: isCurrencyCode },
-      idempotencyWaitMsMax: config.idempotencyWaitMsMax,
+      batchSizeMax: config.consumerBatchSizeMax,
       onOutboxWritten: () => relay.nudge(),
-    }),
-    log,
-    metrics: registry,
-    bodyLimitBytes: config.bodyLimitBytes,
-    readiness: {
-      ...dependencyProbes({ db: pool, kafkaAdmin: admin, registryUrl: config.schemaRegistryUrl }),
-      // A consumer that failed to start, crashed, or is stuck makes the processor not ready.
-      ...(config.consumerEnabled ? consumerProbes([consumer]) : {}),
-    },
-  });
-
-  if (config.relayEnabled) relay.start();
-  let server: Server;
-  try {
-    server = await listen(app, config.port, config.host);
-  } catch (error) {
-    await relay.stop();
-    await Promise.allSettled([producer.disconnect(), admin.disconnect(), pool.end()]);
-    throw error;
-  }
-  // Joining the consumer group can take a session timeout after a crash (the dead member must
-  // expire first); payments are accepted meanwhile, and the saga catches up from its stored
-  // positions once the group is joined.
-  let consumerJoined = false;
-  if (config.consumerEnabled) {
-    consumer.start().then(
-      () => {
-        consumerJoined = true;
+      metricsRegistry: registry,
+    });
+    const paymentIntake = new PaymentIntakeQueue({
+      pool,
+      lockTimeoutMs: config.idempotencyWaitMsMax,
+      onBatch: (size) => metrics.intakeBatch(size),
+    });
+    return {
+      consumers: config.consumerEnabled ? [consumer] : [],
+      // Joining the group can take a session timeout after a crash (the dead member must expire
+      // first); payments are accepted meanwhile and the saga catches up from its positions.
+      joinInBackground: true,
+      http: {
+        document: processorApiDocument,
+        operations: processorApiOperations,
+        // Their handlers limit a key bound to accounts to payments involving those accounts.
+        accountBoundOperations: [
+          'createPayment',
+          'getPayment',
+          'listPayments',
+          'createRefund',
+          'getRefund',
+        ],
+        handlers: createHandlers({
+          pool,
+          paymentIntake,
+          messages,
+          metrics,
+          rules: { amountMinorMax: config.amountMinorMax, isKnownCurrency: isCurrencyCode },
+          idempotencyWaitMsMax: config.idempotencyWaitMsMax,
+          onOutboxWritten: () => relay.nudge(),
+        }),
+        bodyLimitBytes: config.bodyLimitBytes,
       },
-      (error: unknown) => {
-        log.error({ err: error }, 'saga consumer failed to start');
-      },
-    );
-  }
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  const url = `http://${config.host}:${port}`;
-  log.info({ url, topicPrefix: config.topicPrefix }, 'processor started');
+    };
+  },
+});
 
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      // New requests first, then inputs, then the relay drains what was committed.
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      if (consumerJoined) {
-        await consumer.stop();
-      } else if (config.consumerEnabled) {
-        // A join still waiting for the group (up to a session timeout after a crash) has applied
-        // nothing; positions live in PostgreSQL, so leaving without waiting for it is safe.
-        consumer.stop().catch((error: unknown) => log.warn({ err: error }, 'consumer stop'));
-      }
-      await relay.stop();
-      await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
-      await pool.end();
-      log.info('processor stopped');
-    })();
-    return stopping;
-  };
-  return { url, stop };
-}
+export const startProcessor = (config: ProcessorConfig, log?: Logger): Promise<RunningProcessor> =>
+  processor.start(config, log);
+export const migrateProcessor = processor.migrate;

@@ -19,8 +19,8 @@ import {
   ledgerStepPostedTopic,
   paymentsStatusChangedTopic,
 } from '@ledgerline/generated/topics';
-import { processorAppRole, processorConfigFromEnv, type ProcessorConfig } from '../src/config.js';
-import { processorDatabase } from '../src/database.js';
+import { processorConfigFromEnv, type ProcessorConfig } from '../src/config.js';
+import { PROCESSOR_APP_ROLE, processorDatabase } from '../src/database.js';
 
 export const processorTopics = [
   ledgerCommandsTopic,
@@ -48,7 +48,7 @@ export async function createTestBed(name: string): Promise<ProcessorTestBed> {
   const config: ProcessorConfig = {
     ...processorConfigFromEnv({ ...process.env, LEDGERLINE_ENV: 'development' }),
     port: 0,
-    databaseUrl: testRoleUrl(env, processorAppRole),
+    databaseUrl: testRoleUrl(env, PROCESSOR_APP_ROLE),
     kafkaBrokers: env.kafkaBrokers,
     schemaRegistryUrl: env.schemaRegistryUrl,
     topicPrefix: env.topicPrefix,

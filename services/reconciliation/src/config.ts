@@ -4,9 +4,10 @@
 import { intSetting, isDevelopment, platformEndpoints } from '@ledgerline/platform/config';
 import { roleDatabaseUrl } from '@ledgerline/platform/deploy';
 import { assertProductionSecrets } from '@ledgerline/platform/secrets';
+import type { ServiceConfig } from '@ledgerline/platform/service/define-service';
 import { RECONCILIATION_APP_ROLE } from './database.js';
 
-export interface ReconciliationConfig {
+export interface ReconciliationConfig extends ServiceConfig {
   /**
    * reconciliation_app's URL (RECONCILIATION_APP_DATABASE_URL): its own schema, and SELECT on the
    * ledger through ledger_reader; migrations are the deploy step's (npm run migrate).

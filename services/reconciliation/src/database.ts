@@ -3,8 +3,8 @@
 // the ledger's read contract (ledger_read.v1_*, contracts/sql/ledger_read.yaml), none of its tables.
 import { fileURLToPath } from 'node:url';
 import type { ServiceDatabase } from '@ledgerline/platform/deploy';
-import { RECONCILIATION_SCHEMA } from './reconciler.js';
 
+export const RECONCILIATION_SCHEMA = 'reconciliation';
 export const RECONCILIATION_APP_ROLE = 'reconciliation_app';
 
 export const reconciliationDatabase: ServiceDatabase = {

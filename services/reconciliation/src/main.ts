@@ -1,8 +1,7 @@
-// The reconciliation service as a process: settings from the environment, graceful stop on signals.
-import { runService } from '@ledgerline/platform/lifecycle';
-import { createLogger } from '@ledgerline/platform/log';
-import { reconciliationConfigFromEnv, startReconciliation } from './service.js';
+// The reconciliation service as a process: settings from the environment; the platform runner
+// starts it and stops it gracefully on SIGTERM/SIGINT.
+import { runServiceProcess } from '@ledgerline/platform/service/runner';
+import { reconciliationConfigFromEnv } from './config.js';
+import { reconciliation } from './service.js';
 
-await runService(createLogger('reconciliation'), () =>
-  startReconciliation(reconciliationConfigFromEnv()),
-);
+await runServiceProcess(reconciliation, reconciliationConfigFromEnv);

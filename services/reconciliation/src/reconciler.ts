@@ -62,10 +62,10 @@ import {
   type RunRecord,
   type StatementLineRecord,
 } from './store/runs-store.js';
+import { RECONCILIATION_SCHEMA } from './database.js';
 
 type StatementMatchReport = components['schemas']['StatementMatchReport'];
 
-export const RECONCILIATION_SCHEMA = 'reconciliation';
 const CONTINUOUS_WATERMARK = 'continuous';
 /** Findings stored per check and run: bounds memory and the outbox when something is very wrong. */
 export const FINDINGS_PER_CHECK_MAX = 10_000;

@@ -20,9 +20,9 @@ import {
 import { signCheckpoint, type SigningKey } from '../domain/anchor.js';
 import { toJsonValue, type AuditRecordContent, type ChainedRecord } from '../domain/chain.js';
 import { baseTopic, eventFacts, UnrecordableEventError } from '../domain/keys.js';
+import { AUDIT_SCHEMA } from '../database.js';
 import { appendRecords } from '../store/trail-store.js';
 
-export const AUDIT_SCHEMA = 'audit';
 export const AUDIT_GROUP = 'audit';
 
 export interface TrailConsumerOptions {

@@ -26,7 +26,8 @@ import {
   type RejectionReason,
   type StepOutcome,
 } from '../domain/index.js';
-import { processorConsumerGroup, processorSchema } from '../config.js';
+import { processorConsumerGroup } from '../config.js';
+import { PROCESSOR_SCHEMA } from '../database.js';
 import type { ProcessorMetrics } from '../metrics.js';
 import { findPayments, updateSagas, type SagaUpdate } from '../store/payments.js';
 import type { ProcessorMessages } from './messages.js';
@@ -85,7 +86,7 @@ export function createSagaConsumer(options: SagaConsumerOptions): ExactlyOnceCon
     pool: options.pool,
     serde,
     log,
-    schema: processorSchema,
+    schema: PROCESSOR_SCHEMA,
     // Environments sharing a cluster (parallel test files) must not share a group: a member of
     // one would rebalance, or after a crash stall, the others.
     groupId: `${topicPrefix}${processorConsumerGroup}`,
@@ -197,7 +198,7 @@ async function applyOutcomes(
     });
   }
   await updateSagas(client, updates);
-  await appendToOutbox(client, processorSchema, outputs);
+  await appendToOutbox(client, PROCESSOR_SCHEMA, outputs);
 }
 
 /** The dead letter's reason for an outcome that breaks a saga invariant. */

@@ -41,8 +41,8 @@ import {
   insertPostingCommands,
   upsertPaymentStatus,
 } from '../store/facts-store.js';
+import { RECONCILIATION_SCHEMA } from '../database.js';
 
-export const RECONCILIATION_SCHEMA = 'reconciliation';
 export const RECONCILIATION_GROUP = 'reconciliation';
 
 const CONSUMED_TOPICS: readonly AnyTopic[] = [
