@@ -22,7 +22,6 @@ import { applyCommands, type BatchCommand, type BatchEffects } from './apply-com
 import { mapLedgerCommand } from './commands.js';
 import type { OutcomeEvent } from './outcomes.js';
 
-
 export interface CommandConsumerOptions {
   serde: EventSerde;
   topicPrefix: string;
