@@ -4,8 +4,10 @@
 // reverse: HTTP stops accepting, workers end, consumers drain, the relay flushes what was
 // committed, Kafka clients disconnect, pools close. Readiness is assembled here for every
 // service: postgres, kafka, registry and one check per consumer.
+import cluster, { type Worker } from 'node:cluster';
 import type { Server } from 'node:http';
 import { authenticatorFromEnv } from '../auth/authenticator.js';
+import { intSetting } from '../config.js';
 import { createPool, type Pool } from '../db.js';
 import { assertServiceRole } from '../deploy.js';
 import { EventSerde } from '../events/serde.js';
@@ -197,6 +199,78 @@ export async function startService<C extends ServiceConfig, E extends object>(
   }
 }
 
+/** Processes per service: <NAME>_INSTANCES, else LEDGERLINE_INSTANCES, else one. */
+export function instanceCount(name: string, env: NodeJS.ProcessEnv = process.env): number {
+  const all = intSetting(env, 'LEDGERLINE_INSTANCES', 1, 1, 64);
+  return intSetting(env, `${name.toUpperCase()}_INSTANCES`, all, 1, 64);
+}
+
+/** A replaced instance waits this long, so a crash loop cannot spin the CPU. */
+const RESPAWN_DELAY_MS = 1_000;
+
+/**
+ * Several instances of one service on this host: Node's cluster forks them and shares the HTTP
+ * port among them (Node 20 has no reusePort). Nothing else is coordinated here: consumers share
+ * their group, the outbox relay publishes under an advisory lock. An instance that dies is
+ * replaced; one that dies before it ever started stops them all (a refused configuration).
+ */
+async function superviseInstances(
+  name: string,
+  instances: number,
+  shutdownMsMax: number,
+  log: Logger,
+): Promise<void> {
+  let stopping = false;
+  const started = new WeakSet<Worker>();
+  const fork = (): void => {
+    const worker = cluster.fork();
+    worker.on('message', (message: unknown) => {
+      if (message === 'started') started.add(worker);
+    });
+    worker.once('exit', (code, signal) => {
+      if (stopping) return;
+      if (!started.has(worker)) {
+        log.fatal({ pid: worker.process.pid, code }, 'an instance failed to start; stopping all');
+        stopAll(1);
+        return;
+      }
+      log.error({ pid: worker.process.pid, code, signal }, 'an instance died; replacing it');
+      setTimeout(() => {
+        if (!stopping) fork();
+      }, RESPAWN_DELAY_MS).unref();
+    });
+  };
+  const stopAll = (exitCode: number): void => {
+    if (stopping) return;
+    stopping = true;
+    const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+    const timer = setTimeout(() => {
+      log.error({ shutdownMsMax }, 'instances took too long to stop; killing them');
+      for (const w of workers) w.process.kill('SIGKILL');
+      process.exit(1);
+    }, shutdownMsMax + 1_000);
+    timer.unref();
+    void Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<number>((resolve) => {
+            if (w.isDead()) return resolve(w.process.exitCode ?? 1);
+            w.once('exit', (code) => resolve(code));
+            w.process.kill('SIGTERM');
+          }),
+      ),
+    ).then((codes) => process.exit(codes.every((c) => c === 0) ? exitCode : 1));
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      log.info({ signal, instances }, 'shutting down every instance');
+      stopAll(0);
+    });
+  }
+  log.info({ instances }, `${name}: starting instances`);
+  for (let i = 0; i < instances; i += 1) fork();
+}
+
 /**
  * A service as a process: settings from the environment, started, stopped gracefully on
  * SIGTERM/SIGINT within a bound (a stop that hangs on a broker gone away cannot keep the process
@@ -209,6 +283,11 @@ export async function runServiceProcess<C extends ServiceConfig, E extends objec
 ): Promise<void> {
   const { name, shutdownMsMax = SHUTDOWN_MS_MAX } = service.definition;
   const log = createLogger(name);
+  const instances = instanceCount(name);
+  if (instances > 1 && cluster.isPrimary) {
+    await superviseInstances(name, instances, shutdownMsMax, log);
+    return;
+  }
   for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
     process.once(event, (error: unknown) => {
       log.fatal({ err: error, event }, 'fatal error; exiting');
@@ -222,6 +301,8 @@ export async function runServiceProcess<C extends ServiceConfig, E extends objec
     log.fatal({ err: error }, 'failed to start');
     process.exit(1);
   }
+  // Tells the supervisor of several instances that this one is up (see superviseInstances).
+  if (cluster.isWorker) process.send?.('started');
   let signalled = false;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {

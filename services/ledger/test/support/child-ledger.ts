@@ -12,6 +12,7 @@ const MAIN = path.join(REPO_ROOT, 'services/ledger/src/main.ts');
 
 export interface ChildLedger {
   readonly process: ChildProcess;
+  readonly url: string;
   readonly exited: Promise<number | null>;
   kill(): Promise<void>;
   /** Graceful stop (SIGTERM), bounded by the service's own shutdown limit. */
@@ -19,7 +20,11 @@ export interface ChildLedger {
 }
 
 /** Spawns main.ts over a database the deploy step has migrated (migrateLedger). */
-export async function spawnLedger(env: TestEnvironment, logFile: string): Promise<ChildLedger> {
+export async function spawnLedger(
+  env: TestEnvironment,
+  logFile: string,
+  settings: Record<string, string> = {},
+): Promise<ChildLedger> {
   const port = await freePort();
   // Only ledger_app's URL: the admin's DATABASE_URL stays with the test.
   const { DATABASE_URL: _admin, ...inherited } = process.env;
@@ -33,6 +38,7 @@ export async function spawnLedger(env: TestEnvironment, logFile: string): Promis
       LEDGERLINE_TOPIC_PREFIX: env.topicPrefix,
       LEDGER_PORT: String(port),
       LOG_LEVEL: 'info',
+      ...settings,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -44,6 +50,7 @@ export async function spawnLedger(env: TestEnvironment, logFile: string): Promis
   );
   return {
     process: child,
+    url: `http://127.0.0.1:${port}`,
     exited,
     async kill() {
       child.kill('SIGKILL');

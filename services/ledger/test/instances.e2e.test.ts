@@ -1,0 +1,148 @@
+// Two ledger instances under one supervisor (LEDGER_INSTANCES=2, Node cluster): they share the
+// HTTP port and the consumer group. One instance is SIGKILLed while the backlog is applied; the
+// supervisor replaces it, the survivors take its partitions over, and every command still has
+// exactly one outcome, the one the reference fold decides.
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import pg from 'pg';
+import { EventSerde } from '@ledgerline/platform/events/serde';
+import { createTestEnvironment, type TestEnvironment } from '@ledgerline/testkit/testing';
+import { allTopics, ledgerCommandsProducer } from '@ledgerline/generated/topics';
+import { replayCommands, type LedgerState } from '../src/domain/ledger-state.js';
+import { verifyProjection } from '../src/store/verify.js';
+import { migrateLedger } from '../src/service.js';
+import { spawnLedger, type ChildLedger } from './support/child-ledger.js';
+import { buildWorkload, type Workload } from './support/workload.js';
+
+let env: TestEnvironment;
+let owner: pg.Pool;
+let producer: Producer;
+let serde: EventSerde;
+let workload: Workload;
+let reference: LedgerState;
+let ledger: ChildLedger | undefined;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The supervisor's node children: the instances (tsx's esbuild service is a child too). */
+function instancePids(supervisor: number): number[] {
+  const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(supervisor)], {
+    encoding: 'utf8',
+  });
+  return out
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([, command]) => command === 'node')
+    .map(([pid]) => Number(pid));
+}
+
+async function appliedMessages(): Promise<number> {
+  const { rows } = await owner.query<{ n: number | null }>(
+    `SELECT sum(next_offset)::bigint AS n FROM ledger.consumer_positions
+      WHERE group_id = $1 AND topic = $2`,
+    [`${env.topicPrefix}ledger`, `${env.topicPrefix}ledger.commands`],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+async function waitUntil(predicate: () => Promise<boolean>, what: string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
+    await sleep(20);
+  }
+}
+
+beforeAll(async () => {
+  env = await createTestEnvironment('ledger-instances', allTopics);
+  await migrateLedger(env.adminDatabaseUrl);
+  owner = new pg.Pool({ connectionString: env.adminDatabaseUrl, max: 2 });
+  const kafka = new Kafka({
+    brokers: env.kafkaBrokers,
+    clientId: 'instances',
+    logLevel: logLevel.NOTHING,
+  });
+  producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  serde = new EventSerde({ registryUrl: env.schemaRegistryUrl, autoRegister: true });
+  workload = buildWorkload({ seed: 20_261_205, accounts: 40, commandsMin: 6_000 });
+  reference = replayCommands(workload.domain);
+}, 120_000);
+
+afterAll(async () => {
+  await ledger?.stop();
+  await producer?.disconnect();
+  await owner?.end();
+  await env?.cleanup();
+});
+
+test('two instances, one SIGKILLed mid-backlog: replaced, and every command has exactly one outcome', async () => {
+  const logFile = path.join(tmpdir(), `${env.topicPrefix}ledger-instances.log`);
+  ledger = await spawnLedger(env, logFile, { LEDGER_INSTANCES: '2' });
+  const supervisor = ledger.process.pid ?? 0;
+  // Both instances serve the one port.
+  await waitUntil(
+    async () => (await fetch(`${ledger!.url}/readyz`).catch(() => undefined))?.status === 200,
+    `ledger ready (log ${logFile})`,
+    90_000,
+  );
+  const first = instancePids(supervisor);
+  expect(first).toHaveLength(2);
+
+  const typed = ledgerCommandsProducer(serde, { producer, topicPrefix: env.topicPrefix });
+  for (let start = 0; start < workload.commands.length; start += 500) {
+    const chunk = workload.commands.slice(start, start + 500);
+    await typed.send(chunk.map((value) => ({ key: value.accountId, value })));
+  }
+  const total = workload.commands.length;
+  await waitUntil(async () => (await appliedMessages()) >= total / 4, 'a quarter applied', 90_000);
+  process.kill(first[0]!, 'SIGKILL');
+  const appliedAtKill = await appliedMessages();
+  expect(appliedAtKill).toBeLessThan(total);
+
+  // The supervisor forks a replacement; the survivors finish the backlog.
+  await waitUntil(
+    async () => {
+      const now = instancePids(supervisor);
+      return now.length === 2 && !now.includes(first[0]!);
+    },
+    'a replacement instance',
+    30_000,
+  );
+  await waitUntil(async () => (await appliedMessages()) >= total, 'the backlog applied', 150_000);
+
+  const posted = await owner.query<{ step_key: string; transaction_id: string }>(
+    'SELECT step_key, transaction_id::text FROM ledger.transactions',
+  );
+  const rejected = await owner.query<{ step_key: string; reason: string }>(
+    'SELECT step_key, reason FROM ledger.rejections',
+  );
+  const outcomes = new Map<string, string[]>();
+  const add = (key: string, outcome: string) =>
+    outcomes.set(key, [...(outcomes.get(key) ?? []), outcome]);
+  for (const row of posted.rows) add(row.step_key, `POSTED ${row.transaction_id}`);
+  for (const row of rejected.rows) add(row.step_key, `REJECTED ${row.reason}`);
+  const expected = new Map<string, string[]>();
+  for (const [stepKey, { decision }] of reference.postings) {
+    expected.set(stepKey, [
+      decision.outcome === 'POSTED'
+        ? `POSTED ${decision.transaction.transactionId}`
+        : `REJECTED ${decision.reason}`,
+    ]);
+  }
+  expect(outcomes).toEqual(expected);
+  const balances = await owner.query<{ account_id: string; balance_minor: number }>(
+    'SELECT account_id::text, balance_minor FROM ledger.balances',
+  );
+  expect(new Map(balances.rows.map((r) => [r.account_id, r.balance_minor]))).toEqual(
+    new Map([...reference.accounts.values()].map((a) => [a.accountId, a.balanceMinor])),
+  );
+  expect(await verifyProjection(owner)).toEqual([]);
+
+  // A graceful stop of the supervisor stops every instance and exits 0.
+  await ledger.stop();
+  expect(await ledger.exited).toBe(0);
+  ledger = undefined;
+}, 400_000);
