@@ -4,6 +4,7 @@
 // what the runs found. The platform runner starts and stops it.
 import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
 import { defineService } from '@ledgerline/platform/service/define-service';
+import { announceInstance, electedWorker } from '@ledgerline/platform/service/election';
 import { periodicWorker } from '@ledgerline/platform/service/periodic';
 import type { RunningService } from '@ledgerline/platform/service/runner';
 import {
@@ -54,15 +55,25 @@ export const reconciliation = defineService<ReconciliationConfig, { reconciler: 
         relay.nudge();
       },
     });
-    const interrupted = await reconciler.failInterruptedRuns();
+    // Runs left RUNNING belong to a stopped instance only when no other instance is alive.
+    const presence = await announceInstance(pool, 'reconciliation.instances');
+    const interrupted = presence.alone ? await reconciler.failInterruptedRuns() : 0;
     if (interrupted > 0)
       log.warn({ interrupted }, 'runs interrupted by a previous stop marked FAILED');
-    const continuous = periodicWorker({
-      name: 'continuous reconciliation',
-      intervalMs: config.intervalMs,
-      run: () => reconciler.runContinuous(),
+    // One instance runs the continuous checks; the others stand by and take over if it dies.
+    // An instance without continuous runs (intervalMs 0) does not stand for election.
+    const continuous = electedWorker({
+      name: 'reconciliation.continuous',
+      pool,
       log,
+      worker: periodicWorker({
+        name: 'continuous reconciliation',
+        intervalMs: config.intervalMs,
+        run: () => reconciler.runContinuous(),
+        log,
+      }),
     });
+    const drain = { name: 'reconciler', stop: () => reconciler.drain() };
     return {
       consumers: [
         createFactConsumer({
@@ -77,7 +88,7 @@ export const reconciliation = defineService<ReconciliationConfig, { reconciler: 
         }),
       ],
       // Stopped in reverse: no new continuous run, then running runs commit before the relay flushes.
-      workers: [{ name: 'reconciler', stop: () => reconciler.drain() }, continuous],
+      workers: [presence.worker, drain, ...(config.intervalMs > 0 ? [continuous] : [])],
       http: {
         document: reconciliationApiDocument,
         operations: reconciliationApiOperations,
