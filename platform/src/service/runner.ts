@@ -212,7 +212,7 @@ const RESPAWN_DELAY_MS = 1_000;
  * Several instances of one service on this host: Node's cluster forks them and shares the HTTP
  * port among them (Node 20 has no reusePort). Nothing else is coordinated here: consumers share
  * their group, the outbox relay publishes under an advisory lock. An instance that dies is
- * replaced; one that dies before it ever started stops them all (a refused configuration).
+ * replaced; one that exits by itself before it started stops them all (a refused configuration).
  */
 async function superviseInstances(
   name: string,
@@ -225,11 +225,14 @@ async function superviseInstances(
   const fork = (): void => {
     const worker = cluster.fork();
     worker.on('message', (message: unknown) => {
-      if (message === 'started') started.add(worker);
+      if (message !== 'started') return;
+      started.add(worker);
+      log.info({ pid: worker.process.pid }, 'instance started');
     });
     worker.once('exit', (code, signal) => {
       if (stopping) return;
-      if (!started.has(worker)) {
+      // Exiting by itself before it started is a refused configuration; a kill is a death.
+      if (!started.has(worker) && signal === null) {
         log.fatal({ pid: worker.process.pid, code }, 'an instance failed to start; stopping all');
         stopAll(1);
         return;
@@ -303,24 +306,25 @@ export async function runServiceProcess<C extends ServiceConfig, E extends objec
   }
   // Tells the supervisor of several instances that this one is up (see superviseInstances).
   if (cluster.isWorker) process.send?.('started');
-  let signalled = false;
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      if (signalled) return;
-      signalled = true;
-      log.info({ signal }, 'shutting down');
-      const timer = setTimeout(() => {
-        log.error({ shutdownMsMax }, 'shutdown took too long; exiting');
+  let stopping = false;
+  const shutdown = (reason: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ reason }, 'shutting down');
+    const timer = setTimeout(() => {
+      log.error({ shutdownMsMax }, 'shutdown took too long; exiting');
+      process.exit(1);
+    }, shutdownMsMax);
+    timer.unref();
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
         process.exit(1);
-      }, shutdownMsMax);
-      timer.unref();
-      running.stop().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          log.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    });
-  }
+      },
+    );
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => shutdown(signal));
+  // An instance whose supervisor died (its channel closed) stops too, never left orphaned.
+  if (cluster.isWorker) process.once('disconnect', () => shutdown('supervisor gone'));
 }

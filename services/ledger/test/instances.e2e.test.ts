@@ -3,6 +3,7 @@
 // supervisor replaces it, the survivors take its partitions over, and every command still has
 // exactly one outcome, the one the reference fold decides.
 import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
@@ -28,9 +29,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The supervisor's node children: the instances (tsx's esbuild service is a child too). */
 function instancePids(supervisor: number): number[] {
-  const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(supervisor)], {
-    encoding: 'utf8',
-  });
+  let out: string;
+  try {
+    out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(supervisor)], {
+      encoding: 'utf8',
+    });
+  } catch {
+    return []; // ps exits 1 when there is no such child
+  }
   return out
     .split('\n')
     .map((line) => line.trim().split(/\s+/))
@@ -86,6 +92,12 @@ test('two instances, one SIGKILLed mid-backlog: replaced, and every command has 
   await waitUntil(
     async () => (await fetch(`${ledger!.url}/readyz`).catch(() => undefined))?.status === 200,
     `ledger ready (log ${logFile})`,
+    90_000,
+  );
+  // Both instances have started (each joined the group before listening).
+  await waitUntil(
+    async () => ((await readFile(logFile, 'utf8')).match(/"instance started"/g) ?? []).length >= 2,
+    'two instances started',
     90_000,
   );
   const first = instancePids(supervisor);
@@ -146,3 +158,36 @@ test('two instances, one SIGKILLed mid-backlog: replaced, and every command has 
   expect(await ledger.exited).toBe(0);
   ledger = undefined;
 }, 400_000);
+
+test('instances whose supervisor is SIGKILLed stop too, never left orphaned', async () => {
+  const logFile = path.join(tmpdir(), `${env.topicPrefix}ledger-orphans.log`);
+  ledger = await spawnLedger(env, logFile, { LEDGER_INSTANCES: '2' });
+  const supervisor = ledger.process.pid ?? 0;
+  await waitUntil(
+    async () => (await fetch(`${ledger!.url}/readyz`).catch(() => undefined))?.status === 200,
+    `ledger ready (log ${logFile})`,
+    90_000,
+  );
+  await waitUntil(
+    async () => ((await readFile(logFile, 'utf8')).match(/"instance started"/g) ?? []).length >= 2,
+    'two instances started',
+    90_000,
+  );
+  const instances = instancePids(supervisor);
+  expect(instances).toHaveLength(2);
+  await ledger.kill();
+  ledger = undefined;
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await waitUntil(
+    async () => instances.every((pid) => !alive(pid)),
+    'both instances exited',
+    30_000,
+  );
+}, 120_000);
