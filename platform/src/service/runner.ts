@@ -114,6 +114,14 @@ export async function startService<C extends ServiceConfig, E extends object>(
     const parts = await definition.assemble(context);
     const consumers = parts.consumers ?? [];
     const workers = parts.workers ?? [];
+    // Workers may hold resources from assembly on (a session lock's connection): all are stopped
+    // if the start fails anywhere after this point, started or not.
+    opened.push({
+      what: 'workers',
+      close: async () => {
+        for (const worker of [...workers].reverse()) await worker.stop();
+      },
+    });
 
     if (relaySettings.enabled !== false) {
       relay.start();
@@ -127,10 +135,7 @@ export async function startService<C extends ServiceConfig, E extends object>(
         joined.add(consumer);
       }
     }
-    for (const worker of workers) {
-      opened.push({ what: worker.name, close: () => worker.stop() });
-      await worker.start?.();
-    }
+    for (const worker of workers) await worker.start?.();
 
     const app = createApiApp({
       service: name,
