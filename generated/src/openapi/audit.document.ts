@@ -350,6 +350,33 @@ export const auditApiDocument: OpenApiDocument = {
           "403": {
             "$ref": "#/components/responses/Forbidden"
           },
+          "422": {
+            "description": "The window is empty (from is not before to).",
+            "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
+                },
+                "examples": {
+                  "emptyWindow": {
+                    "value": {
+                      "type": "https://ledgerline.dev/problems/invalid-window",
+                      "title": "Invalid time window",
+                      "status": 422,
+                      "detail": "from must be before to.",
+                      "instance": "/v1/trail/accounts/8a1e4c2b-7d3f-4b5a-9c6e-2f1a3b4c5d6e?from=2026-01-16T00:00:00Z&to=2026-01-15T00:00:00Z",
+                      "errors": [
+                        {
+                          "pointer": "/query/to",
+                          "message": "must be after from"
+                        }
+                      ]
+                    }
+                  }
+                }
+              }
+            }
+          },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
           },
@@ -699,8 +726,14 @@ export const auditApiDocument: OpenApiDocument = {
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Overloaded"
           }
         }
       }

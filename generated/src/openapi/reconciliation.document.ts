@@ -543,6 +543,33 @@ export const reconciliationApiDocument: OpenApiDocument = {
               }
             }
           },
+          "400": {
+            "description": "No statement: the body is missing or empty, is not valid UTF-8, or holds U+0000 or an unpaired surrogate (the line is named); or the request has a query parameter the operation does not take. Nothing is recorded.",
+            "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
+                },
+                "examples": {
+                  "noBody": {
+                    "value": {
+                      "type": "https://ledgerline.dev/problems/validation-failed",
+                      "title": "Request is not valid",
+                      "status": 400,
+                      "detail": "The request does not match the API contract.",
+                      "instance": "/v1/statements",
+                      "errors": [
+                        {
+                          "pointer": "/body",
+                          "message": "a request body is required"
+                        }
+                      ]
+                    }
+                  }
+                }
+              }
+            }
+          },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
           },

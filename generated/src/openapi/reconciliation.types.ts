@@ -854,6 +854,15 @@ export interface operations {
                     "application/json": components["schemas"]["StatementMatchReport"];
                 };
             };
+            /** @description No statement: the body is missing or empty, is not valid UTF-8, or holds U+0000 or an unpaired surrogate (the line is named); or the request has a query parameter the operation does not take. Nothing is recorded. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
