@@ -18,6 +18,7 @@ import {
 } from '../src/auth/api-keys.js';
 import { createAuthenticator } from '../src/auth/authenticator.js';
 import { createPool, urlForRole, type Pool } from '../src/db.js';
+import { declaredMethods } from '../src/http/app.js';
 import { isOpen, operationSecurity, scopesOf } from '../src/http/auth.js';
 import type { OpenApiOperation } from '../src/http/openapi.js';
 import { startBareEdge, type BareEdge } from '@ledgerline/testkit/bare-edge';
@@ -328,5 +329,66 @@ describe('API keys', () => {
     );
     expect(answer.status).toBe(403);
     expect(answer.body['type']).toBe('https://ledgerline.dev/problems/account-not-permitted');
+  });
+});
+
+describe('methods a declared path does not declare', () => {
+  // fetch refuses to send TRACE and CONNECT; every other method is tried.
+  const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+  const undeclared = apiContracts.flatMap((c) =>
+    [...declaredMethods(c.document)].flatMap(([path, allowed]) =>
+      METHODS.filter((m) => !allowed.includes(m)).map(
+        (method) => [`${c.service} ${method} ${path}`, c.service, method, path, allowed] as const,
+      ),
+    ),
+  );
+
+  it('every GET path also answers HEAD, and Allow says so', () => {
+    for (const c of apiContracts)
+      for (const [, allowed] of declaredMethods(c.document))
+        if (allowed.includes('GET')) expect(allowed).toContain('HEAD');
+  });
+
+  it.each(undeclared)(
+    '%s: 405 problem+json with Allow, with or without a credential, and no handler runs',
+    async (_, service, method, path, allowed) => {
+      const before = reached.length;
+      const all = await key(apiScopes);
+      for (const authorization of [undefined, `Bearer ${all}`, 'Bearer not-a-key']) {
+        const answer = await call(service, { method, path }, authorization);
+        expect({ authorization, status: answer.status }).toEqual({ authorization, status: 405 });
+        expect(answer.headers.get('allow')).toBe(allowed.join(', '));
+        expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+        // A HEAD answer has no body by definition.
+        if (method !== 'HEAD')
+          expect(answer.body).toMatchObject({
+            type: 'https://ledgerline.dev/problems/method-not-allowed',
+            status: 405,
+          });
+      }
+      expect(reached.length).toBe(before);
+    },
+  );
+
+  it('a path no contract declares stays 404, whatever the method', async () => {
+    for (const method of ['GET', 'POST', 'DELETE'])
+      expect((await call('ledger', { method, path: '/v1/nowhere' }, undefined)).status).toBe(404);
+  });
+
+  it('an operation without a request body refuses one with 400, not 413, however large', async () => {
+    const base = servers.get('ledger')?.url;
+    const all = await key(apiScopes);
+    const answer = await fetch(`${base}/v1/accounts/${randomUUID()}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${all}` },
+    });
+    expect(answer.status).toBe(405);
+    const big = await fetch(`${base}/v1/adjustments/${randomUUID()}/approve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${all}`, 'content-type': 'application/json' },
+      body: 'x'.repeat(200 * 1024),
+    });
+    expect(big.status).toBe(400);
+    expect(await big.json()).toMatchObject({ errors: [{ pointer: '/body' }] });
   });
 });

@@ -220,10 +220,11 @@ export function createApiApp(options: ApiAppOptions): express.Express {
   // Health, readiness and metrics are never queued behind the work they report on.
   app.use(admissionControl(options.admission ?? admissionLimitsFromEnv(), metrics));
 
-  // Bodies are read raw (bounded) and parsed here, so that malformed JSON, oversized bodies and
-  // wrong media types each get their own clear problem.
+  // Bodies are read raw (bounded) and parsed by the validator, so that malformed JSON, oversized
+  // bodies and wrong media types each get their own clear problem. Only an operation that
+  // declares a request body reads one, and only once the caller is authenticated.
   const bodyLimitBytes = options.bodyLimitBytes ?? 64 * 1024;
-  app.use(express.raw({ type: () => true, limit: bodyLimitBytes }));
+  const bodyReader = express.raw({ type: () => true, limit: bodyLimitBytes });
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service });
@@ -270,7 +271,8 @@ export function createApiApp(options: ApiAppOptions): express.Express {
       throw new Error(`${service}: no handler for operation ${operation.operationId}`);
     }
     const security = operationSecurity(options.document, operation);
-    const route = operation.path.replace(/\{([^}]+)\}/g, ':$1');
+    const takesBody = declaresRequestBody(options.document, operation);
+    const route = expressRoute(operation.path);
     const method = operation.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete' | 'patch';
     app[method](route, async (req: Request, res: Response) => {
       const started = process.hrtime.bigint();
@@ -318,6 +320,14 @@ export function createApiApp(options: ApiAppOptions): express.Express {
               `This credential is bound to accounts; ${operation.operationId} is not available to bound credentials.`,
             );
         }
+        if (!takesBody && announcesBody(req)) {
+          // The body is not read: the connection closes after the answer instead of carrying it.
+          res.setHeader('Connection', 'close');
+          throw problems.validation([
+            { pointer: '/body', message: 'this operation takes no request body' },
+          ]);
+        }
+        if (takesBody) await readBody(bodyReader, req, res, bodyLimitBytes);
         const rawBody =
           Buffer.isBuffer(req.body) && req.body.length > 0 ? (req.body as Buffer) : undefined;
         const request = validator.validateRequest(operation, {
@@ -378,6 +388,23 @@ export function createApiApp(options: ApiAppOptions): express.Express {
     });
   }
 
+  // A declared path asked with a method it does not declare is 405 with the methods it has,
+  // before any credential is looked at: it is no operation, so no scope applies. These come
+  // after every operation's route, so a literal path is never shadowed by a template's 405.
+  for (const [path, allowed] of declaredMethods(options.document)) {
+    const allow = allowed.join(', ');
+    app.all(expressRoute(path), (req: Request, res: Response) => {
+      res.setHeader('Allow', allow);
+      sendProblem(res, {
+        type: 'https://ledgerline.dev/problems/method-not-allowed',
+        title: 'Method not allowed',
+        status: 405,
+        detail: `${path} answers ${allow}, not ${req.method}.`,
+        instance: req.originalUrl,
+      });
+    });
+  }
+
   app.use((req: Request, res: Response) => {
     sendProblem(res, {
       type: 'about:blank',
@@ -387,7 +414,7 @@ export function createApiApp(options: ApiAppOptions): express.Express {
       instance: req.originalUrl,
     });
   });
-  // Errors from the body reader (too large, aborted) become problems too.
+  // Anything that escaped a route (an operation's handler catches its own) is still a problem.
   app.use(
     (
       error: Error & { type?: string; status?: number },
@@ -395,27 +422,90 @@ export function createApiApp(options: ApiAppOptions): express.Express {
       res: Response,
       _next: NextFunction,
     ) => {
-      if (error.type === 'entity.too.large') {
-        sendProblem(res, {
-          type: 'https://ledgerline.dev/problems/payload-too-large',
-          title: 'Request body too large',
-          status: 413,
-          detail: `Bodies are limited to ${bodyLimitBytes} bytes.`,
-          instance: req.originalUrl,
-        });
-        return;
-      }
       log.error({ err: error }, 'unhandled error');
       sendProblem(res, {
         type: 'about:blank',
-        title: 'Bad Request',
-        status: error.status ?? 400,
-        detail: error.message,
+        title: 'Internal Server Error',
+        status: 500,
         instance: req.originalUrl,
       });
     },
   );
   return app;
+}
+
+/** An OpenAPI path template as an express route: /v1/payments/{paymentId} → /v1/payments/:paymentId. */
+function expressRoute(path: string): string {
+  return path.replace(/\{([^}]+)\}/g, ':$1');
+}
+
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
+/**
+ * Each declared path with the methods it answers, for Allow. A path with GET also answers HEAD
+ * (express serves HEAD from the GET route, as RFC 9110 asks of every server).
+ */
+export function declaredMethods(document: OpenApiDocument): Map<string, string[]> {
+  const paths = (document['paths'] ?? {}) as Record<string, Record<string, unknown>>;
+  const declared = new Map<string, string[]>();
+  for (const [path, item] of Object.entries(paths)) {
+    const methods = HTTP_METHODS.filter((m) => item[m] !== undefined).map((m) => m.toUpperCase());
+    if (methods.includes('GET') && !methods.includes('HEAD')) methods.push('HEAD');
+    declared.set(path, methods);
+  }
+  return declared;
+}
+
+function declaresRequestBody(document: OpenApiDocument, operation: OpenApiOperation): boolean {
+  const paths = (document['paths'] ?? {}) as Record<string, Record<string, unknown>>;
+  const declared = paths[operation.path]?.[operation.method.toLowerCase()] as
+    { requestBody?: unknown } | undefined;
+  return declared?.requestBody !== undefined;
+}
+
+/** Whether the request carries a body (RFC 9112: a Transfer-Encoding, or a Content-Length above 0). */
+function announcesBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** Reads the raw body into req.body; the body reader's refusals become problems. */
+function readBody(
+  reader: RequestHandler,
+  req: Request,
+  res: Response,
+  limitBytes: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    void reader(req, res, (error?: unknown) => {
+      if (error === undefined) {
+        resolve();
+        return;
+      }
+      const failure = error as Error & { type?: string; status?: number };
+      if (failure.type === 'entity.too.large')
+        reject(
+          new ProblemError(
+            413,
+            'payload-too-large',
+            'Request body too large',
+            `Bodies are limited to ${limitBytes} bytes.`,
+          ),
+        );
+      else if (failure.status === 415)
+        reject(
+          new ProblemError(
+            415,
+            'unsupported-media-type',
+            'Unsupported media type',
+            failure.message,
+          ),
+        );
+      else if (failure.status !== undefined && failure.status < 500)
+        reject(new ProblemError(400, 'malformed-body', 'Malformed body', failure.message));
+      else reject(failure);
+    });
+  });
 }
 
 export { problems, ProblemError };
