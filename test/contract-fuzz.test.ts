@@ -262,6 +262,22 @@ async function send(
   return { status: response.status, headers: response.headers, text: await response.text() };
 }
 
+/** Why a header value does not fit its schema (the subset header schemas use), if it does not. */
+function headerProblem(schema: Json, value: string): string | undefined {
+  if (Array.isArray(schema['enum']) && !(schema['enum'] as unknown[]).map(String).includes(value))
+    return `is not one of ${JSON.stringify(schema['enum'])}`;
+  if (schema['type'] === 'integer') {
+    if (!/^-?\d+$/.test(value)) return 'is not an integer';
+    const n = Number(value);
+    if (schema['minimum'] !== undefined && n < Number(schema['minimum'])) return 'is too small';
+    if (schema['maximum'] !== undefined && n > Number(schema['maximum'])) return 'is too large';
+  }
+  if (typeof schema['pattern'] === 'string' && !new RegExp(schema['pattern']).test(value))
+    return `does not match ${schema['pattern']}`;
+  if (schema['format'] === 'uri-reference' && /\s/.test(value)) return 'is not a URI reference';
+  return undefined;
+}
+
 /** What is wrong with an answer under the contract; empty when it conforms. */
 function findings(
   document: OpenApiDocument,
@@ -297,8 +313,14 @@ function findings(
   const headers = (resolve(document, response)['headers'] ?? {}) as Json;
   for (const [name, raw] of Object.entries(headers)) {
     const header = resolve(document, raw);
-    if (header['required'] === true && !answer.headers.has(name))
-      found.push(`${answer.status} lacks the documented header ${name}`);
+    const value = answer.headers.get(name);
+    if (value === null) {
+      if (header['required'] === true)
+        found.push(`${answer.status} lacks the documented header ${name}`);
+      continue;
+    }
+    const problem = headerProblem(resolve(document, header['schema'] ?? {}), value);
+    if (problem !== undefined) found.push(`${answer.status} header ${name}: ${value} ${problem}`);
   }
   return found;
 }
