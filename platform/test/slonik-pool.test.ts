@@ -1,0 +1,79 @@
+// The slonik foundation on a real server: rows are validated against their zod schema (a
+// column renamed away fails instead of reading undefined), int8 arrives as a safe integer,
+// sql.unnest inserts a batch, a failed transaction rolls back, and errors map to one kind.
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { platformEndpoints } from '../src/config.js';
+import {
+  asRowShapeError,
+  createSlonikPool,
+  databaseErrorKind,
+  RowShapeError,
+  sql,
+  type DatabasePool,
+} from '../src/database/slonik.js';
+
+let pool: DatabasePool;
+const table = `slonik_test_${randomUUID().replaceAll('-', '')}`;
+const balanceRow = z.object({ account_id: z.string(), balance: z.number().int() });
+
+beforeAll(async () => {
+  pool = await createSlonikPool(platformEndpoints().databaseUrl, { max: 2 });
+  await pool.query(
+    sql.unsafe`CREATE TABLE ${sql.identifier([table])} (account_id text PRIMARY KEY, balance bigint NOT NULL)`,
+  );
+});
+
+afterAll(async () => {
+  await pool.query(sql.unsafe`DROP TABLE IF EXISTS ${sql.identifier([table])}`);
+  await pool.end();
+});
+
+test('sql.unnest inserts a batch and rows come back parsed, int8 as a number', async () => {
+  await pool.query(sql.unsafe`
+    INSERT INTO ${sql.identifier([table])} (account_id, balance)
+    SELECT * FROM ${sql.unnest(
+      [
+        ['acc-1', 1250],
+        ['acc-2', 9_007_199_254_740_991],
+      ],
+      ['text', 'int8'],
+    )}`);
+  const rows = await pool.any(
+    sql.type(
+      balanceRow,
+    )`SELECT account_id, balance FROM ${sql.identifier([table])} ORDER BY account_id`,
+  );
+  expect(rows).toEqual([
+    { account_id: 'acc-1', balance: 1250 },
+    { account_id: 'acc-2', balance: 9_007_199_254_740_991 },
+  ]);
+});
+
+test('a row missing a schema column (renamed in a migration) fails instead of reading undefined', async () => {
+  const renamed = pool.one(
+    sql.type(
+      balanceRow,
+    )`SELECT account_id, balance AS available FROM ${sql.identifier([table])} WHERE account_id = 'acc-1'`,
+  );
+  const error = await renamed.catch((e: unknown) => asRowShapeError(e));
+  expect(error).toBeInstanceOf(RowShapeError);
+  expect((error as RowShapeError).message).toMatch(/balance/);
+  expect(databaseErrorKind(error)).toBe('row-shape');
+});
+
+test('a failed transaction rolls back, and a duplicate key maps to unique-violation', async () => {
+  const failed = await pool
+    .transaction(async (tx) => {
+      await tx.query(sql.unsafe`INSERT INTO ${sql.identifier([table])} VALUES ('acc-3', 1)`);
+      await tx.query(sql.unsafe`INSERT INTO ${sql.identifier([table])} VALUES ('acc-1', 1)`);
+    })
+    .catch((e: unknown) => e);
+  expect(databaseErrorKind(failed)).toBe('unique-violation');
+  const count = await pool.oneFirst(
+    sql.type(
+      z.object({ n: z.number() }),
+    )`SELECT count(*)::int8 AS n FROM ${sql.identifier([table])} WHERE account_id = 'acc-3'`,
+  );
+  expect(count).toBe(0);
+});
