@@ -14,7 +14,7 @@ import {
   type TransitionResult,
 } from '@ledgerline/processor/domain/index';
 import { ProcessorMessages, type Cause } from '@ledgerline/processor/events/messages';
-import { storeTransition } from '@ledgerline/processor/events/saga-effects';
+import { storeTransition } from '@ledgerline/processor/app/saga-transitions';
 import { createSagaConsumer } from '@ledgerline/processor/events/saga-consumer';
 import type { ProcessorMetrics } from '@ledgerline/processor/metrics';
 import type { PaymentRecord } from '@ledgerline/processor/store/payments';

@@ -20,7 +20,7 @@ import {
   type SagaState,
 } from '../domain/index.js';
 import type { ProcessorMessages } from '../events/messages.js';
-import { storeTransition } from '../events/saga-effects.js';
+import { storeTransition } from '../app/saga-transitions.js';
 import type { ProcessorMetrics } from '../metrics.js';
 import {
   findIdempotencyRecord,

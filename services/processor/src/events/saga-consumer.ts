@@ -31,7 +31,7 @@ import { PROCESSOR_SCHEMA } from '../database.js';
 import type { ProcessorMetrics } from '../metrics.js';
 import { findPayments, updateSagas, type SagaUpdate } from '../store/payments.js';
 import type { ProcessorMessages } from './messages.js';
-import { prepareTransition } from './saga-effects.js';
+import { prepareTransition } from '../app/saga-transitions.js';
 
 export interface SagaConsumerOptions {
   readonly kafka: Kafka;

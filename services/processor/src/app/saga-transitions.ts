@@ -2,14 +2,14 @@
 // payments.status-changed event per state change, stored with the new saga inside the caller's
 // transaction. The API (refunds, one at a time) and the saga consumer (a batch of ledger
 // outcomes at once) both prepare them here, so a saga is never stored without its outputs, nor
-// an output published without its saga.
+// an output published without its saga. A use case (app/): the API and the consumer both call it.
 import { invariant } from '@ledgerline/platform/invariant';
 import { appendToOutbox } from '@ledgerline/platform/outbox';
 import type { Queryable } from '@ledgerline/platform/db';
 import type { EncodedMessage } from '@ledgerline/platform/events/typed';
 import { type TransitionResult } from '../domain/index.js';
 import { updateSaga, type PaymentRecord } from '../store/payments.js';
-import type { Cause, ProcessorMessages } from './messages.js';
+import type { Cause, ProcessorMessages } from '../events/messages.js';
 
 export interface StoredTransition {
   readonly commandIds: readonly string[];
