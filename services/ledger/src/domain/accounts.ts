@@ -146,3 +146,13 @@ export function assertAccountSnapshot(account: AccountSnapshot): void {
     () => `account ${id}: floor not a safe int`,
   );
 }
+
+/** The kind of a system account (null for a customer account), from its deterministic id. */
+export function systemKindOf(account: AccountSnapshot): SystemAccountKind | null {
+  if (!account.isSystem) return null;
+  const kind = SYSTEM_ACCOUNT_KINDS.find(
+    (k) => systemAccountId(k, account.currency) === account.accountId,
+  );
+  invariant(kind !== undefined, () => `system account ${account.accountId} has no kind`);
+  return kind;
+}

@@ -6,16 +6,9 @@ import type {
   AccountStatusChangedInput,
   PaymentStepPostedInput,
   PostingRejectedInput,
-  SystemAccountKind,
 } from '@ledgerline/generated/avro/types';
-import type { AccountSnapshot } from '../domain/accounts.js';
-import {
-  LEDGERLINE_NAMESPACE,
-  SYSTEM_ACCOUNT_KINDS,
-  isUuid,
-  systemAccountId,
-  uuidv5,
-} from '../domain/ids.js';
+import { systemKindOf, type AccountSnapshot } from '../domain/accounts.js';
+import { LEDGERLINE_NAMESPACE, isUuid, uuidv5 } from '../domain/ids.js';
 import type {
   AccountChangeRejectedDecision,
   AccountStatusChangedDecision,
@@ -135,15 +128,6 @@ export function accountChangeRejectedEvent(
     detail: decision.detail,
   };
   return { topic: 'posting-rejected', key: decision.accountId, value };
-}
-
-export function systemKindOf(account: AccountSnapshot): SystemAccountKind | null {
-  if (!account.isSystem) return null;
-  const kind = SYSTEM_ACCOUNT_KINDS.find(
-    (k) => systemAccountId(k, account.currency) === account.accountId,
-  );
-  invariant(kind !== undefined, () => `system account ${account.accountId} has no kind`);
-  return kind;
 }
 
 export const SYSTEM_OWNER_REF = 'ledgerline';

@@ -4,7 +4,7 @@ import { invariant } from '@ledgerline/platform/invariant';
 import type { Queryable } from '@ledgerline/platform/db';
 import { arrayLiteral } from '@ledgerline/platform/sql-array';
 import type { AccountSnapshot, AccountStatus, AccountType, Direction } from '../domain/accounts.js';
-import { assertAccountSnapshot, balanceDelta } from '../domain/accounts.js';
+import { assertAccountSnapshot, balanceDelta, systemKindOf } from '../domain/accounts.js';
 import { emptyBatchView, type BatchView } from '../domain/batch.js';
 import { isPostingCommand, stepKeyOf, type LedgerCommand } from '../domain/commands.js';
 import type { CurrencyCode } from '../domain/currencies.js';
@@ -23,7 +23,6 @@ import {
   type BatchEffects,
   type StoredOrigin,
 } from '../events/apply-commands.js';
-import { systemKindOf } from '../events/outcomes.js';
 
 export interface LoadedBatch {
   readonly view: BatchView;
