@@ -3,6 +3,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
 import type { OpenApiDocument, OpenApiOperation } from './openapi.js';
 import { ProblemError, problems } from './problem.js';
 
@@ -44,6 +45,13 @@ function newAjv(coerce: boolean): Ajv2020 {
   addFormats(ajv);
   // Canonical UUIDs only (ajv-formats also takes "urn:uuid:..." forms).
   ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+  // RFC 3339 allows a leap second (23:59:60), which no JavaScript Date can hold: handlers would
+  // read it as an invalid date (an outside-the-contract 500). Refused here as not a date-time.
+  const dateTime = fullFormats['date-time'] as { validate: (text: string) => boolean };
+  ajv.addFormat('date-time', {
+    type: 'string',
+    validate: (text: string) => dateTime.validate(text) && Number.isFinite(Date.parse(text)),
+  });
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
   ajv.addFormat('int32', {
     type: 'number',
