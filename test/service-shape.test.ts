@@ -1,0 +1,112 @@
+// Every service has the same rooms, and arrows point down only (README "One service shape"):
+// api/ and events/ -> app/ -> domain/, app/ -> store/. Checked on services/*/src:
+// - store/ imports neither events/ nor api/ nor app/; api/ does not import events/ or store/;
+//   events/ does not import api/ or store/;
+// - domain/ imports no other room and no module that does I/O (database, Kafka, network, files);
+// - SQL text (SELECT/INSERT/UPDATE/DELETE statements) appears only under store/.
+// KNOWN lists the violations of services not yet converted (issue 16); whoever converts a room
+// removes its lines, and a line that no longer matches a violation fails the test, so the list
+// only shrinks.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const ROOMS = ['api', 'app', 'domain', 'store', 'events'] as const;
+type Room = (typeof ROOMS)[number];
+
+const FORBIDDEN: Readonly<Record<Room, readonly Room[]>> = {
+  api: ['events', 'store'],
+  events: ['api', 'store'],
+  app: ['api', 'events'],
+  domain: ['api', 'app', 'store', 'events'],
+  store: ['api', 'app', 'events'],
+};
+
+const IO_MODULES =
+  /^(pg|slonik|kafkajs|@kafkajs\/.*|express|node:(fs|fs\/promises|net|http|https|child_process|dgram|tls)|@ledgerline\/platform\/(db|kafka|outbox|consumer|database\/.*|http\/.*))$/;
+
+const SQL_TEXT =
+  /\b(SELECT\s[^;`]{0,300}?\bFROM\s|INSERT\s+INTO\s|UPDATE\s+[\w."]+\s+SET\s|DELETE\s+FROM\s|ON\s+CONFLICT\b)/;
+
+/** Source without comments, so prose such as "SELECT only" is not taken for SQL. */
+function withoutComments(source: string): string {
+  return source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+}
+
+// `<service>/<path in src> -> <what>`: violations present when this test was written.
+const KNOWN = new Set<string>([
+  // ledger: the batch orchestration still sits in events/, handlers call the stores directly
+  'ledger/api/cursor.ts -> store',
+  'ledger/api/handlers.ts -> events',
+  'ledger/api/handlers.ts -> sql',
+  'ledger/api/handlers.ts -> store',
+  'ledger/events/adjustment-requests.ts -> store',
+  'ledger/events/command-consumer.ts -> store',
+  'ledger/replay.ts -> sql',
+  'ledger/store/batch-store.ts -> events',
+  // audit, processor, reconciliation: not yet converted to app/ use cases
+  'audit/api/handlers.ts -> events',
+  'audit/api/handlers.ts -> store',
+  'audit/events/trail-consumer.ts -> store',
+  'processor/api/cursor.ts -> store',
+  'processor/api/handlers.ts -> events',
+  'processor/api/handlers.ts -> store',
+  'processor/api/payment-intake.ts -> store',
+  'processor/api/views.ts -> store',
+  'processor/app/saga-transitions.ts -> events',
+  'processor/events/saga-consumer.ts -> store',
+  'reconciliation/api/cursor.ts -> store',
+  'reconciliation/api/handlers.ts -> store',
+  'reconciliation/events/fact-consumer.ts -> store',
+  'reconciliation/events/run-events.ts -> store',
+]);
+
+async function sourceFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => path.join(e.parentPath, e.name));
+}
+
+function specifiersOf(source: string): string[] {
+  const pattern = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])([^'"]+)\1/g;
+  return [...source.matchAll(pattern)].map((m) => m[2]!);
+}
+
+function roomOf(srcDir: string, file: string): Room | null {
+  const first = path.relative(srcDir, file).split(path.sep)[0];
+  return (ROOMS as readonly string[]).includes(first ?? '') ? (first as Room) : null;
+}
+
+async function violations(): Promise<string[]> {
+  const found: string[] = [];
+  for (const service of await readdir(path.join(ROOT, 'services'))) {
+    const srcDir = path.join(ROOT, 'services', service, 'src');
+    for (const file of await sourceFiles(srcDir)) {
+      const source = await readFile(file, 'utf8');
+      const name = `${service}/${path.relative(srcDir, file).split(path.sep).join('/')}`;
+      const room = roomOf(srcDir, file);
+      if (room !== 'store' && SQL_TEXT.test(withoutComments(source))) found.push(`${name} -> sql`);
+      if (room === null) continue;
+      const reached = new Set<string>();
+      for (const specifier of specifiersOf(source)) {
+        if (room === 'domain' && IO_MODULES.test(specifier)) reached.add(`io ${specifier}`);
+        if (!specifier.startsWith('.')) continue;
+        const target = roomOf(srcDir, path.resolve(path.dirname(file), specifier));
+        if (target !== null && FORBIDDEN[room].includes(target)) reached.add(target);
+      }
+      for (const what of reached) found.push(`${name} -> ${what}`);
+    }
+  }
+  return found.sort();
+}
+
+test('arrows point down only and SQL lives in store/, apart from the known list', async () => {
+  const found = await violations();
+  expect(found.filter((v) => !KNOWN.has(v))).toEqual([]);
+});
+
+test('every known violation still exists (the list only shrinks)', async () => {
+  const found = new Set(await violations());
+  expect([...KNOWN].filter((v) => !found.has(v))).toEqual([]);
+});
