@@ -91,6 +91,8 @@ export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** A nudge that came while a batch was being published: its rows may have missed that batch. */
+  private nudged = false;
   private readonly batchSizeMax: number;
   private readonly idlePollMs: number;
   private readonly sendTimeoutMs: number;
@@ -150,7 +152,8 @@ export class OutboxRelay {
 
   /** Called after a commit that wrote to the outbox: publish now rather than at the next poll. */
   nudge(): void {
-    this.wake?.();
+    if (this.wake) this.wake();
+    else this.nudged = true;
   }
 
   async stop(): Promise<void> {
@@ -324,6 +327,7 @@ export class OutboxRelay {
   private async run(): Promise<void> {
     let failures = 0;
     while (this.running) {
+      this.nudged = false;
       let published = 0;
       try {
         published = await this.publishBatch();
@@ -336,6 +340,8 @@ export class OutboxRelay {
         );
       }
       if (published >= this.batchSizeMax && failures === 0) continue;
+      // A commit during the batch would otherwise wait for the idle poll (a lost wake-up).
+      if (this.nudged && failures === 0) continue;
       // Back off on failures (bounded at 5 s), otherwise wait for a nudge or the idle poll.
       const waitMs =
         failures > 0 ? Math.min(5_000, 100 * 2 ** Math.min(failures, 6)) : this.idlePollMs;

@@ -185,3 +185,44 @@ test('every service with an outbox has its parked table from its migrations, wri
     }
   }
 });
+
+test('a commit nudged while the relay is publishing is published at once, not at the next idle poll', async () => {
+  const pool = createPool(testRoleUrl(env, 'processor_app'), { max: 2 });
+  let committedDuringSend = false;
+  // The second payment commits and nudges while the first one's send waits for Kafka.
+  const observed: Producer = {
+    ...producer,
+    sendBatch: async (batch) => {
+      if (!committedDuringSend) {
+        committedDuringSend = true;
+        await appendToOutbox(pool, 'processor', [record('payment-d', 'd1 accepted')]);
+        relay.nudge();
+      }
+      return producer.sendBatch(batch);
+    },
+  };
+  // An idle poll far beyond the wait below: only the nudge can publish the second record.
+  const relay = new OutboxRelay({
+    pool,
+    schema: 'processor',
+    producer: observed,
+    log,
+    idlePollMs: 600_000,
+  });
+  try {
+    await appendToOutbox(pool, 'processor', [record('payment-c', 'c1 accepted')]);
+    const startedAt = Date.now();
+    relay.start();
+    // The first test left three records on the topic.
+    const seen = await published(5);
+    expect(seen.slice(3)).toEqual([
+      { key: 'payment-c', value: 'c1 accepted' },
+      { key: 'payment-d', value: 'd1 accepted' },
+    ]);
+    expect(Date.now() - startedAt).toBeLessThan(30_000);
+    expect(await relay.backlog()).toBe(0);
+  } finally {
+    await relay.stop();
+    await pool.end();
+  }
+});
