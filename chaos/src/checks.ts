@@ -308,6 +308,10 @@ async function auditTrail(ctx: CheckContext): Promise<CheckResult> {
       `/v1/verify answered ${verify.status}: ${JSON.stringify(verify.json).slice(0, 300)}`,
     );
   }
+  // Faults never delete records, so no offset of an audited partition may go unaccounted for.
+  if (verdict !== null && verdict.complete !== true) {
+    problems.push(`the trail skipped offsets: ${JSON.stringify(verdict.skippedOffsets)}`);
+  }
   const topics = consumedTopics();
   const messages = await readTopics(
     ctx.kafka,
@@ -341,7 +345,7 @@ async function auditTrail(ctx: CheckContext): Promise<CheckResult> {
   return checkResult(
     'audit /v1/verify passes and the trail holds every event exactly once',
     problems,
-    `chain valid over ${verdict?.recordsChecked ?? '?'} records; ${events} distinct events, each recorded once`,
+    `chain valid and complete over ${verdict?.recordsChecked ?? '?'} records; ${events} distinct events, each recorded once`,
   );
 }
 

@@ -23,6 +23,7 @@ import { TopicConsumer } from './events/typed.js';
 import type { Logger } from './log.js';
 import type { MetricsRegistry } from './metrics.js';
 import { backoffMs, classifyFault, faultReason } from './faults.js';
+import { OffsetContinuity, type OffsetGap } from './consumer-continuity.js';
 import {
   CONSUMER_REBALANCE_MS_MAX,
   CONSUMER_STUCK_AFTER_MS,
@@ -49,6 +50,24 @@ export interface BatchContext {
   partition: number;
   /** Ask for a message to go to the dead-letter topic, with the reason (same transaction). */
   deadLetter(message: RawMessage, reason: string): void;
+}
+
+export type { OffsetGap };
+
+/** A consumer that accounts for every offset of its partitions (see consumer-continuity.ts). */
+export interface ContinuityCheck {
+  /** Records offsets nobody can account for, in the transaction that moves the position past them. */
+  recordGaps(client: PoolClient, gaps: readonly OffsetGap[]): Promise<void>;
+  /** After that transaction committed (metrics count what is stored, not what was tried). */
+  onGapsRecorded?(gaps: readonly OffsetGap[]): void;
+}
+
+/** Thrown inside a chunk's transaction: read the partition again from `offset` first. */
+class RereadPartition extends Error {
+  constructor(readonly offset: number) {
+    super(`offsets before the fetch were not seen; reading again from ${offset}`);
+    this.name = 'RereadPartition';
+  }
 }
 
 export type BatchHandler = (
@@ -90,6 +109,12 @@ export interface ExactlyOnceConsumerOptions {
   onOutboxWritten?: () => void;
   /** The service's registry: per-partition lag, position, progress and dead-letter series. */
   metrics?: MetricsRegistry;
+  /**
+   * Account for every offset: an offset between the stored position and a delivered record
+   * that was neither delivered nor shown by Kafka as a transaction marker or an aborted record
+   * is read again once from the position, then recorded as a gap (the audit trail uses this).
+   */
+  continuity?: ContinuityCheck;
   /** Attempts at a message failing for its content before it is dead-lettered (default 3). */
   attemptsMax?: number;
   /** A batch in work this long without a commit makes /readyz say stuck (default 60 s). */
@@ -138,6 +163,7 @@ export class ExactlyOnceConsumer {
   /** What /readyz and /metrics know about this consumer. */
   readonly health: ConsumerHealth;
   private readonly metrics: ConsumerMetrics | undefined;
+  private readonly continuity: OffsetContinuity | undefined;
 
   constructor(private readonly options: ExactlyOnceConsumerOptions) {
     this.decoders = new Map(
@@ -154,6 +180,7 @@ export class ExactlyOnceConsumer {
       rebalanceMsMax: options.rebalanceMsMax ?? CONSUMER_REBALANCE_MS_MAX,
     });
     this.metrics = options.metrics ? consumerMetrics(options.metrics, this.health) : undefined;
+    this.continuity = options.continuity ? new OffsetContinuity() : undefined;
   }
 
   async start(): Promise<void> {
@@ -182,6 +209,17 @@ export class ExactlyOnceConsumer {
       );
     });
     consumer.on(consumer.events.REBALANCING, () => health.rebalancing());
+    if (this.continuity) {
+      const continuity = this.continuity;
+      // A fetch of nothing but markers or aborted records never reaches eachBatch; kafkajs
+      // announces it (synchronously) before moving past it.
+      consumer.on(consumer.events.START_BATCH_PROCESS, (event) => {
+        const { topic, partition, batchSize, firstOffset, lastOffset } = event.payload;
+        if (batchSize === 0 && firstOffset !== null) {
+          continuity.noteFetch(topic, partition, Number(firstOffset), Number(lastOffset), []);
+        }
+      });
+    }
     consumer.on(consumer.events.CRASH, (event) => {
       const { error, restart } = event.payload;
       log.error({ err: error, restart, groupId }, 'consumer crashed');
@@ -216,6 +254,12 @@ export class ExactlyOnceConsumer {
         const { topic, partition } = batch;
         const highWatermark = Number(batch.highWatermark);
         health.fetched(topic, partition, highWatermark, Number(messages[0]!.offset));
+        const firstFetched = batch.firstOffset();
+        if (this.continuity && firstFetched !== null) {
+          const delivered = messages.map((m) => Number(m.offset));
+          const last = Number(batch.lastOffset());
+          this.continuity.noteFetch(topic, partition, Number(firstFetched), last, delivered);
+        }
         const controls: BatchControls = { isRunning, isStale, heartbeat };
         for (let start = 0; start < messages.length; start += this.batchSizeMax) {
           if (!isRunning() || isStale()) return;
@@ -231,6 +275,11 @@ export class ExactlyOnceConsumer {
               highWatermark,
               controls,
             );
+          } catch (error) {
+            if (!(error instanceof RereadPartition)) throw error;
+            this.options.log.info({ topic, partition, offset: error.offset }, error.message);
+            this.consumer?.seek({ topic, partition, offset: String(error.offset) });
+            return;
           } finally {
             health.idle(topic, partition);
           }
@@ -279,6 +328,7 @@ export class ExactlyOnceConsumer {
         await this.applyChunk(topic, partition, chunk, highWatermark);
         return true;
       } catch (error) {
+        if (error instanceof RereadPartition) throw error;
         const where = {
           groupId,
           topic,
@@ -362,7 +412,7 @@ export class ExactlyOnceConsumer {
         await this.inTransaction(
           topic,
           partition,
-          Number(message.offset),
+          [Number(message.offset)],
           async (client) => {
             await this.writeDeadLetters(client, topic, partition, [request]);
             return { applied: 0, deadLetters: 1 };
@@ -371,7 +421,7 @@ export class ExactlyOnceConsumer {
         );
         return true;
       } catch (error) {
-        if (classifyFault(error) !== 'transient') throw error;
+        if (error instanceof RereadPartition || classifyFault(error) !== 'transient') throw error;
         failures += 1;
         this.metrics?.retried(this.health, 'transient');
         this.options.log.warn(
@@ -412,11 +462,10 @@ export class ExactlyOnceConsumer {
         undecodable.push({ message: raw, reason: error.message, attempts: 1 });
       }
     }
-    const lastOffset = Number(chunk[chunk.length - 1]!.offset);
     await this.inTransaction(
       topic,
       partition,
-      lastOffset,
+      chunk.map((m) => Number(m.offset)),
       async (client, nextOffset) => {
         const fresh = decoded.filter((m) => Number(m.offset) >= nextOffset);
         const deadLetters = undecodable.filter((d) => Number(d.message.offset) >= nextOffset);
@@ -462,14 +511,15 @@ export class ExactlyOnceConsumer {
   }
 
   /**
-   * One PostgreSQL transaction for a partition's messages up to `lastOffset`: locks the stored
-   * position, runs `work` (told whether anything is fresh, and the stored next offset), and
-   * moves the position past `lastOffset`. A chunk applied before (a re-delivery) changes nothing.
+   * One PostgreSQL transaction for a partition's `delivered` offsets (ascending): locks the
+   * stored position, accounts for the offsets before them when asked to (continuity), runs
+   * `work` (told the stored next offset) and moves the position past the last one. A chunk
+   * applied before (a re-delivery) changes nothing.
    */
   private async inTransaction(
     topic: string,
     partition: number,
-    lastOffset: number,
+    delivered: readonly number[],
     work: (
       client: PoolClient,
       nextOffset: number,
@@ -477,6 +527,7 @@ export class ExactlyOnceConsumer {
     highWatermark: number,
   ): Promise<void> {
     const { pool, schema, groupId } = this.options;
+    const lastOffset = delivered[delivered.length - 1]!;
     const positions = pg.escapeIdentifier(schema);
     const client = await pool.connect();
     // A checked-out client whose server goes away (a PostgreSQL restart) emits 'error'; with no
@@ -488,6 +539,7 @@ export class ExactlyOnceConsumer {
     };
     client.on('error', onError);
     let outcome: { applied: number; deadLetters: number };
+    let gaps: readonly OffsetGap[] = [];
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<{ next_offset: number }>(
@@ -500,6 +552,7 @@ export class ExactlyOnceConsumer {
         await client.query('COMMIT');
         return; // applied before (re-delivery after a crash, or a replay of the same offsets)
       }
+      gaps = await this.accountForOffsets(client, topic, partition, nextOffset, delivered);
       outcome = await work(client, nextOffset);
       await client.query(
         `INSERT INTO ${positions}.consumer_positions (group_id, topic, partition, next_offset)
@@ -515,6 +568,8 @@ export class ExactlyOnceConsumer {
       client.off('error', onError);
       client.release(broken);
     }
+    this.continuity?.advanced(topic, partition, lastOffset + 1);
+    if (gaps.length > 0) this.options.continuity?.onGapsRecorded?.(gaps);
     this.health.committed(topic, partition, lastOffset + 1, outcome.deadLetters);
     if (outcome.deadLetters > 0) {
       this.metrics?.deadLettered(this.health, topic, partition, outcome.deadLetters);
@@ -527,6 +582,32 @@ export class ExactlyOnceConsumer {
       deadLetters: outcome.deadLetters,
       lag: Math.max(0, highWatermark - lastOffset - 1),
     });
+  }
+
+  /**
+   * Continuity (when asked for): offsets between the stored position and the delivered ones
+   * that nobody accounts for are read again once from the position; still unseen then, they
+   * are recorded as gaps in this transaction, and the position moves past them.
+   */
+  private async accountForOffsets(
+    client: PoolClient,
+    topic: string,
+    partition: number,
+    position: number,
+    delivered: readonly number[],
+  ): Promise<readonly OffsetGap[]> {
+    if (!this.continuity || !this.options.continuity) return [];
+    const gaps = this.continuity.gaps(topic, partition, position, delivered);
+    if (gaps.length === 0) return [];
+    if (this.continuity.shouldReread(topic, partition, position)) {
+      throw new RereadPartition(position);
+    }
+    this.options.log.error(
+      { groupId: this.options.groupId, gaps },
+      'offsets were skipped: Kafka no longer holds records this consumer never saw',
+    );
+    await this.options.continuity.recordGaps(client, gaps);
+    return gaps;
   }
 
   async stop(): Promise<void> {

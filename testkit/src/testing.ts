@@ -64,8 +64,29 @@ export async function createTestEnvironment(
     kafkaBrokers: endpoints.kafkaBrokers,
     schemaRegistryUrl: endpoints.schemaRegistryUrl,
     topicPrefix,
-    cleanup: () => dropDatabase(endpoints.databaseUrl, database),
+    cleanup: async () => {
+      await dropDatabase(endpoints.databaseUrl, database);
+      await deleteTestTopics(endpoints.kafkaBrokers, slug, topicPrefix);
+    },
   };
+}
+
+/**
+ * Deletes the test's topics (every topic under its prefix, also those its services created).
+ * A long-lived development stack otherwise collects thousands of partitions, and a broker
+ * with thousands of partitions takes minutes to start. Best effort: a test never fails here.
+ */
+async function deleteTestTopics(brokers: string[], slug: string, prefix: string): Promise<void> {
+  const admin = createKafka(brokers, `test-${slug}-cleanup`).admin();
+  try {
+    await admin.connect();
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine, timeout: 10_000 });
+  } catch {
+    // the broker is down or slow: the topics stay, which only costs disk
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }
 
 /**

@@ -561,7 +561,7 @@ export const auditApiDocument: OpenApiDocument = {
           }
         ],
         "summary": "Verify the hash chain",
-        "description": "Recomputes the chain over [fromSequence, toSequence] (default: the whole trail) and\nanswers whether it is intact. When it is not, `firstBrokenRecord` names the first record\nwhose link does not hold: its stored hash differs from the hash of its content\n(HASH_MISMATCH), its previousHash differs from the preceding record's hash\n(PREVIOUS_HASH_MISMATCH), or a sequence number is missing before it (SEQUENCE_GAP).\n\nThe stored chain is also checked against the signed checkpoints the audit service\npublished on Kafka (topic `audit.checkpoints`, read back from Kafka, never from its\ndatabase), which catch what the database owner could do behind every trigger. The\nverdict is `anchorBreak`: SIGNATURE_INVALID when the newest published checkpoint is\nnot signed by the audit key, TAIL_TRUNCATED when a signed checkpoint attests a sequence the trail no longer holds,\nCHECKPOINT_MISMATCH when the stored record at a signed checkpoint has another hash\n(a record at or before it was rewritten, even with every stored hash and checkpoint\nrecomputed). `anchor` names the checkpoint the chain was checked against. Records\nappended after the newest published checkpoint are only as safe as the database.\n",
+        "description": "Recomputes the chain over [fromSequence, toSequence] (default: the whole trail) and\nanswers whether it is intact. When it is not, `firstBrokenRecord` names the first record\nwhose link does not hold: its stored hash differs from the hash of its content\n(HASH_MISMATCH), its previousHash differs from the preceding record's hash\n(PREVIOUS_HASH_MISMATCH), or a sequence number is missing before it (SEQUENCE_GAP).\n\nThe stored chain is also checked against the signed checkpoints the audit service\npublished on Kafka (topic `audit.checkpoints`, read back from Kafka, never from its\ndatabase), which catch what the database owner could do behind every trigger. The\nverdict is `anchorBreak`: SIGNATURE_INVALID when the newest published checkpoint is\nnot signed by the audit key, TAIL_TRUNCATED when a signed checkpoint attests a sequence the trail no longer holds,\nCHECKPOINT_MISMATCH when the stored record at a signed checkpoint has another hash\n(a record at or before it was rewritten, even with every stored hash and checkpoint\nrecomputed). `anchor` names the checkpoint the chain was checked against. Records\nappended after the newest published checkpoint are only as safe as the database.\n\nThe trail is also checked for completeness: the audit consumer accounts for every\nKafka offset of every audited partition (an offset it was not given must be a\ntransaction marker or an aborted record, which Kafka shows it). Offsets it never saw\nand that Kafka no longer holds (records deleted or expired before the audit read\nthem) are recorded when detected and listed in `skippedOffsets`; `complete` is false\nwhile any exist. The chain can be intact (`valid`) and still incomplete.\n",
         "tags": [
           "verification"
         ],
@@ -617,6 +617,38 @@ export const auditApiDocument: OpenApiDocument = {
                         "signedAt": "2026-01-16T11:59:58.120Z",
                         "offset": "249"
                       },
+                      "complete": true,
+                      "skippedOffsets": [],
+                      "verifiedAt": "2026-01-16T12:00:03.500Z"
+                    }
+                  },
+                  "incomplete": {
+                    "summary": "The chain holds, but three records of ledger.commands were never seen",
+                    "value": {
+                      "valid": true,
+                      "recordsChecked": 250000,
+                      "fromSequence": 1,
+                      "toSequence": 250000,
+                      "headHash": "5d41402abc4b2a76b9719d911017c592ae2f3c1b8e1f0a9d3c6b7e8f90a1b2c3",
+                      "firstBrokenRecord": null,
+                      "anchorBreak": null,
+                      "anchor": {
+                        "sequence": 250000,
+                        "hash": "5d41402abc4b2a76b9719d911017c592ae2f3c1b8e1f0a9d3c6b7e8f90a1b2c3",
+                        "keyId": "5e1f9c2a7d3b4e6f8a0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a",
+                        "signedAt": "2026-01-16T11:59:58.120Z",
+                        "offset": "249"
+                      },
+                      "complete": false,
+                      "skippedOffsets": [
+                        {
+                          "topic": "ledger.commands",
+                          "partition": 2,
+                          "fromOffset": "18212",
+                          "toOffset": "18214",
+                          "detectedAt": "2026-01-16T11:40:12.031Z"
+                        }
+                      ],
                       "verifiedAt": "2026-01-16T12:00:03.500Z"
                     }
                   },
@@ -643,6 +675,8 @@ export const auditApiDocument: OpenApiDocument = {
                         "signedAt": "2026-01-16T11:59:41.800Z",
                         "offset": "248"
                       },
+                      "complete": true,
+                      "skippedOffsets": [],
                       "verifiedAt": "2026-01-16T12:00:00.400Z"
                     }
                   },
@@ -669,6 +703,8 @@ export const auditApiDocument: OpenApiDocument = {
                         "signedAt": "2026-01-16T11:59:58.120Z",
                         "offset": "249"
                       },
+                      "complete": true,
+                      "skippedOffsets": [],
                       "verifiedAt": "2026-01-16T12:00:00.400Z"
                     }
                   }
@@ -1166,6 +1202,8 @@ export const auditApiDocument: OpenApiDocument = {
           "firstBrokenRecord",
           "anchorBreak",
           "anchor",
+          "complete",
+          "skippedOffsets",
           "verifiedAt"
         ],
         "properties": {
@@ -1244,7 +1282,54 @@ export const auditApiDocument: OpenApiDocument = {
               }
             ]
           },
+          "complete": {
+            "description": "True when every offset of every audited partition up to the consumer's position is in the trail or was a transaction marker or an aborted record; false when `skippedOffsets` is not empty.",
+            "type": "boolean"
+          },
+          "skippedOffsets": {
+            "description": "Offset ranges the audit never saw and Kafka no longer held when it looked (whole trail, not only the verified sequence range), oldest first, at most 100.",
+            "type": "array",
+            "maxItems": 100,
+            "items": {
+              "$ref": "#/components/schemas/SkippedOffsets"
+            }
+          },
           "verifiedAt": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "SkippedOffsets": {
+        "description": "Offsets [fromOffset, toOffset] of one partition that never reached the trail.",
+        "type": "object",
+        "required": [
+          "topic",
+          "partition",
+          "fromOffset",
+          "toOffset",
+          "detectedAt"
+        ],
+        "properties": {
+          "topic": {
+            "type": "string"
+          },
+          "partition": {
+            "type": "integer",
+            "format": "int32",
+            "minimum": 0
+          },
+          "fromOffset": {
+            "description": "First offset not seen, as a decimal string (offsets are 64-bit).",
+            "type": "string",
+            "pattern": "^[0-9]+$"
+          },
+          "toOffset": {
+            "description": "Last offset not seen, as a decimal string.",
+            "type": "string",
+            "pattern": "^[0-9]+$"
+          },
+          "detectedAt": {
             "type": "string",
             "format": "date-time"
           }

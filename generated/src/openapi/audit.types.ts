@@ -165,6 +165,13 @@ export interface paths {
          *     (a record at or before it was rewritten, even with every stored hash and checkpoint
          *     recomputed). `anchor` names the checkpoint the chain was checked against. Records
          *     appended after the newest published checkpoint are only as safe as the database.
+         *
+         *     The trail is also checked for completeness: the audit consumer accounts for every
+         *     Kafka offset of every audited partition (an offset it was not given must be a
+         *     transaction marker or an aborted record, which Kafka shows it). Offsets it never saw
+         *     and that Kafka no longer holds (records deleted or expired before the audit read
+         *     them) are recorded when detected and listed in `skippedOffsets`; `complete` is false
+         *     while any exist. The chain can be intact (`valid`) and still incomplete.
          */
         get: operations["verifyChain"];
         put?: never;
@@ -332,6 +339,18 @@ export interface components {
             /** @description The public key, PEM-encoded SubjectPublicKeyInfo. */
             publicKeyPem: string;
         };
+        /** @description Offsets [fromOffset, toOffset] of one partition that never reached the trail. */
+        SkippedOffsets: {
+            /** Format: date-time */
+            detectedAt: string;
+            /** @description First offset not seen, as a decimal string (offsets are 64-bit). */
+            fromOffset: string;
+            /** Format: int32 */
+            partition: number;
+            /** @description Last offset not seen, as a decimal string. */
+            toOffset: string;
+            topic: string;
+        };
         /**
          * Format: uuid
          * @example 3f2b8c1e-5a4d-4e6f-9b7a-1c2d3e4f5a6b
@@ -342,6 +361,8 @@ export interface components {
             anchor: components["schemas"]["Checkpoint"] | null;
             /** @description Where the stored chain departs from the published checkpoints; null when it does not (or when a link inside the chain is broken already: see firstBrokenRecord). */
             anchorBreak: components["schemas"]["AnchorBreak"] | null;
+            /** @description True when every offset of every audited partition up to the consumer's position is in the trail or was a transaction marker or an aborted record; false when `skippedOffsets` is not empty. */
+            complete: boolean;
             /** @description The first broken link; null when valid. */
             firstBrokenRecord: components["schemas"]["BrokenRecord"] | null;
             /**
@@ -356,6 +377,8 @@ export interface components {
              * @description Records verified (up to and including the first broken one).
              */
             recordsChecked: number;
+            /** @description Offset ranges the audit never saw and Kafka no longer held when it looked (whole trail, not only the verified sequence range), oldest first, at most 100. */
+            skippedOffsets: components["schemas"]["SkippedOffsets"][];
             /**
              * Format: int64
              * @description Last sequence verified; null when the trail is empty.

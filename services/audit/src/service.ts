@@ -48,6 +48,12 @@ export const audit = defineService<AuditConfig>({
       help: 'Records on the anchor topic without a valid signature of the audit key.',
       registers,
     });
+    const skippedOffsetsTotal = new prometheus.Counter({
+      name: 'ledgerline_audit_skipped_offsets_total',
+      help: 'Offsets of audited partitions the trail never saw and Kafka no longer held (see /v1/verify).',
+      labelNames: ['topic', 'partition'],
+      registers,
+    });
     const { topicPrefix, signingKey } = config;
     const consumer = createTrailConsumer({
       kafka,
@@ -66,6 +72,14 @@ export const audit = defineService<AuditConfig>({
         chainHead.set(last.sequence);
       },
       onOutboxWritten: () => relay.nudge(),
+      onSkippedOffsets: (gaps) => {
+        for (const g of gaps) {
+          skippedOffsetsTotal.inc(
+            { topic: g.topic, partition: String(g.partition) },
+            g.toOffset - g.fromOffset + 1,
+          );
+        }
+      },
     });
     const anchors = new AnchorReader({
       kafka,

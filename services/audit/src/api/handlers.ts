@@ -17,6 +17,7 @@ import {
   readCheckpoints,
   readHashesAt,
   readHead,
+  readSkippedOffsets,
   readTrailPage,
   type TrailPageQuery,
 } from '../store/trail-store.js';
@@ -39,6 +40,8 @@ const PAGE_LIMIT_MAX = 500;
 const VERIFY_PAGE_RECORDS = 5_000;
 /** Longest wait for the anchor reader to reach the checkpoints published before a request. */
 const ANCHOR_WAIT_MS = 10_000;
+/** Gaps listed by /v1/verify (the contract's maxItems). */
+const SKIPPED_OFFSETS_LISTED_MAX = 100;
 
 export function toApiRecord(record: ChainedRecord): AuditRecord {
   return {
@@ -128,7 +131,10 @@ export async function verifyStoredChain(
   const toSequence = Math.min(toSequenceAsked ?? newest.sequence, newest.sequence);
   const verifiedAt = new Date().toISOString();
   const chain = await recomputeChain(pool, fromSequence, toSequence);
-  if (chain.broken) return { ...chain.broken, anchorBreak: null, anchor, verifiedAt };
+  const completeness = await readCompleteness(pool);
+  if (chain.broken) {
+    return { ...chain.broken, anchorBreak: null, anchor, ...completeness, verifiedAt };
+  }
 
   const compared = snapshot.signed
     .filter((c) => c.sequence >= fromSequence && c.sequence <= toSequence)
@@ -153,6 +159,7 @@ export async function verifyStoredChain(
       firstBrokenRecord: null,
       anchorBreak: await anchorBreakBody(pool, anchorBreak),
       anchor,
+      ...completeness,
       verifiedAt,
     };
   }
@@ -165,7 +172,19 @@ export async function verifyStoredChain(
     firstBrokenRecord: null,
     anchorBreak: null,
     anchor,
+    ...completeness,
     verifiedAt,
+  };
+}
+
+/** Gaps the trail consumer recorded (whole trail: offsets are not sequences). */
+async function readCompleteness(
+  pool: Pool,
+): Promise<Pick<VerifyResult, 'complete' | 'skippedOffsets'>> {
+  const skipped = await readSkippedOffsets(pool, SKIPPED_OFFSETS_LISTED_MAX);
+  return {
+    complete: skipped.length === 0,
+    skippedOffsets: skipped.map((g) => ({ ...g, detectedAt: g.detectedAt.toISOString() })),
   };
 }
 
@@ -201,7 +220,10 @@ interface ChainRecomputation {
   /** The last record verified; undefined when the range is empty. */
   head: ChainHead | undefined;
   /** The verdict when a link inside the chain is broken. */
-  broken: Omit<VerifyResult, 'anchorBreak' | 'anchor' | 'verifiedAt'> | null;
+  broken: Omit<
+    VerifyResult,
+    'anchorBreak' | 'anchor' | 'complete' | 'skippedOffsets' | 'verifiedAt'
+  > | null;
 }
 
 async function recomputeChain(

@@ -3,7 +3,11 @@
 // into a record and append them to the chain in offset order.
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import { ExactlyOnceConsumer, type BatchHandler } from '@ledgerline/platform/consumer';
+import {
+  ExactlyOnceConsumer,
+  type BatchHandler,
+  type OffsetGap,
+} from '@ledgerline/platform/consumer';
 import { deadLetterEncoder } from '@ledgerline/platform/dead-letter';
 import type { Pool } from '@ledgerline/platform/db';
 import { appendToOutbox } from '@ledgerline/platform/outbox';
@@ -21,7 +25,7 @@ import { signCheckpoint, type SigningKey } from '../domain/anchor.js';
 import { toJsonValue, type AuditRecordContent, type ChainedRecord } from '../domain/chain.js';
 import { baseTopic, eventFacts, UnrecordableEventError } from '../domain/keys.js';
 import { AUDIT_SCHEMA } from '../database.js';
-import { appendRecords } from '../store/trail-store.js';
+import { appendRecords, recordSkippedOffsets } from '../store/trail-store.js';
 
 export const AUDIT_GROUP = 'audit';
 
@@ -38,6 +42,8 @@ export interface TrailConsumerOptions {
   signingKey: SigningKey;
   onAppended?: (records: readonly ChainedRecord[]) => void;
   onOutboxWritten?: () => void;
+  /** Offsets recorded as never seen (committed with the consumer's position). */
+  onSkippedOffsets?: (gaps: readonly OffsetGap[]) => void;
   /** Per-partition lag, position, progress and dead-letter series on the service's registry. */
   metrics?: MetricsRegistry;
 }
@@ -129,6 +135,12 @@ export function createTrailConsumer(options: TrailConsumerOptions): ExactlyOnceC
     // One partition at a time: the chain has one writer, and batches never wait on its lock.
     partitionsConsumedConcurrently: 1,
     fromBeginning: true,
+    // Every offset accounted for: a record deleted or expired before the audit read it is a
+    // hole in the trail that the chain alone cannot show; it is recorded and /v1/verify says so.
+    continuity: {
+      recordGaps: (client, gaps) => recordSkippedOffsets(client, gaps),
+      ...(options.onSkippedOffsets ? { onGapsRecorded: options.onSkippedOffsets } : {}),
+    },
     ...(options.onOutboxWritten ? { onOutboxWritten: options.onOutboxWritten } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });

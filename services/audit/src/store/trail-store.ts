@@ -274,3 +274,56 @@ export async function readHashesAt(
   );
   return new Map(rows.map((r) => [Number(r.sequence), r.hash]));
 }
+
+/** Offsets the consumer could not account for, in its transaction (see audit.skipped_offsets). */
+export async function recordSkippedOffsets(
+  db: Queryable,
+  gaps: readonly { topic: string; partition: number; fromOffset: number; toOffset: number }[],
+): Promise<void> {
+  if (gaps.length === 0) return;
+  // A gap found again after a crash before the position moved is the same gap: one row.
+  await db.query(
+    `INSERT INTO audit.skipped_offsets (topic, partition, from_offset, to_offset)
+     SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[])
+     ON CONFLICT (topic, partition, from_offset) DO NOTHING`,
+    [
+      gaps.map((g) => g.topic),
+      gaps.map((g) => g.partition),
+      gaps.map((g) => g.fromOffset),
+      gaps.map((g) => g.toOffset),
+    ],
+  );
+}
+
+export interface SkippedOffsetsRow {
+  topic: string;
+  partition: number;
+  fromOffset: string;
+  toOffset: string;
+  detectedAt: Date;
+}
+
+/** The oldest `limit` recorded gaps of the whole trail. */
+export async function readSkippedOffsets(
+  db: Queryable,
+  limit: number,
+): Promise<SkippedOffsetsRow[]> {
+  const { rows } = await db.query<{
+    topic: string;
+    partition: number;
+    from_offset: string;
+    to_offset: string;
+    detected_at: Date;
+  }>(
+    `SELECT topic, partition, from_offset::text, to_offset::text, detected_at
+     FROM audit.skipped_offsets ORDER BY detected_at, topic, partition, from_offset LIMIT $1`,
+    [limit],
+  );
+  return rows.map((r) => ({
+    topic: r.topic,
+    partition: r.partition,
+    fromOffset: r.from_offset,
+    toOffset: r.to_offset,
+    detectedAt: r.detected_at,
+  }));
+}
