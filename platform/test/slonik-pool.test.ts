@@ -4,10 +4,12 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { platformEndpoints } from '../src/config.js';
+import { createPool } from '../src/db.js';
 import {
   asRowShapeError,
   createSlonikPool,
   databaseErrorKind,
+  queryIn,
   RowShapeError,
   sql,
   type DatabasePool,
@@ -76,4 +78,41 @@ test('a failed transaction rolls back, and a duplicate key maps to unique-violat
     )`SELECT count(*)::int8 AS n FROM ${sql.identifier([table])} WHERE account_id = 'acc-3'`,
   );
   expect(count).toBe(0);
+});
+
+test('queryIn runs a slonik query inside a transaction opened on a pg client, rows checked', async () => {
+  const pgPool = createPool(platformEndpoints().databaseUrl, { max: 1 });
+  const client = await pgPool.connect();
+  try {
+    await client.query('BEGIN');
+    await queryIn(
+      client,
+      sql.unsafe`INSERT INTO ${sql.identifier([table])} (account_id, balance) VALUES ('acc-tx', 7)`,
+    );
+    const { rows } = await queryIn(
+      client,
+      sql.type(
+        balanceRow,
+      )`SELECT account_id, balance FROM ${sql.identifier([table])} WHERE account_id = ${'acc-tx'}`,
+    );
+    expect(rows).toEqual([{ account_id: 'acc-tx', balance: 7 }]);
+    const renamed = queryIn(
+      client,
+      sql.type(
+        balanceRow,
+      )`SELECT account_id, balance AS available FROM ${sql.identifier([table])} WHERE account_id = 'acc-tx'`,
+    );
+    await expect(renamed).rejects.toBeInstanceOf(RowShapeError);
+    await client.query('ROLLBACK');
+  } finally {
+    client.release();
+    await pgPool.end();
+  }
+  // Rolled back with the platform's transaction: the store did not commit on its own.
+  const after = await pool.any(
+    sql.type(
+      balanceRow,
+    )`SELECT account_id, balance FROM ${sql.identifier([table])} WHERE account_id = 'acc-tx'`,
+  );
+  expect(after).toEqual([]);
 });

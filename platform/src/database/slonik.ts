@@ -31,6 +31,8 @@ import {
   type Interceptor,
   type QueryResultRow,
 } from 'slonik';
+import type { z, ZodTypeAny } from 'zod';
+import type { QuerySqlToken } from 'slonik';
 import { postgresConnection } from '../transport-security.js';
 import { databaseConnectTimeoutMs, databaseTimeouts, type DatabaseTimeouts } from '../config.js';
 
@@ -163,4 +165,34 @@ export function asRowShapeError(error: unknown): unknown {
     );
   }
   return error;
+}
+
+/** What `queryIn` needs of a connection: the pg client of a transaction someone else opened. */
+export interface PgQueryable {
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
+}
+
+/**
+ * Runs a slonik query inside a transaction that the platform opened on a pg client: the
+ * exactly-once consumer's batch transaction (effects, dead letters and position commit
+ * together, so the store cannot open its own). Same `sql` tag, same row schema check as the
+ * slonik pool (a mismatch is a RowShapeError), rows typed by the token's zod schema.
+ */
+export async function queryIn<T extends ZodTypeAny>(
+  client: PgQueryable,
+  query: QuerySqlToken<T>,
+): Promise<{ rows: z.infer<T>[]; rowCount: number }> {
+  // slonik numbers its placeholders $slonik_1, ... and turns them into $1, ... on execution.
+  const result = await client.query(query.sql.replaceAll('$slonik_', '$'), [...query.values]);
+  const rows = result.rows.map((row) => {
+    const parsed = query.parser.safeParse(row);
+    if (!parsed.success) {
+      throw new RowShapeError(
+        query.sql,
+        parsed.error.issues.map((i) => ({ path: i.path, message: i.message })),
+      );
+    }
+    return parsed.data as z.infer<T>;
+  });
+  return { rows, rowCount: result.rowCount ?? rows.length };
 }
