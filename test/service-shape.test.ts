@@ -45,9 +45,6 @@ const KNOWN = new Set<string>([
   'ledger/replay.ts -> sql',
   'ledger/store/batch-store.ts -> events',
   // audit, processor, reconciliation: not yet converted to app/ use cases
-  'audit/api/handlers.ts -> events',
-  'audit/api/handlers.ts -> store',
-  'audit/events/trail-consumer.ts -> store',
   'processor/api/cursor.ts -> store',
   'processor/api/handlers.ts -> events',
   'processor/api/handlers.ts -> store',

@@ -219,3 +219,22 @@ export function checkAgainstAnchor(input: AnchorInput): AnchorBreak | null {
   }
   return null;
 }
+
+export interface AnchorSnapshot {
+  /** Valid checkpoints by ascending sequence, one per sequence. */
+  signed: readonly PublishedCheckpoint[];
+  /** The newest record of the topic (highest offset), whatever its signature. */
+  latest: PublishedCheckpoint | null;
+}
+
+export class AnchorNotCaughtUpError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AnchorNotCaughtUpError';
+  }
+}
+
+/** Where the published checkpoints come from: read back from Kafka (events/anchor-reader.ts). */
+export interface AnchorSource {
+  snapshot(timeoutMs: number): Promise<AnchorSnapshot>;
+}

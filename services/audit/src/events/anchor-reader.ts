@@ -10,7 +10,9 @@ import type { Logger } from '@ledgerline/platform/log';
 import { auditCheckpointsConsumer } from '@ledgerline/generated/topics';
 import { GENESIS_HASH } from '../domain/chain.js';
 import {
+  AnchorNotCaughtUpError,
   checkpointSignatureValid,
+  type AnchorSnapshot,
   type PublishedCheckpoint,
   type VerifyingKey,
 } from '../domain/anchor.js';
@@ -18,20 +20,6 @@ import {
 /** Signed checkpoints kept in memory; the oldest go first (the newest anchor the most). */
 const SIGNED_KEPT_MAX = 1_000_000;
 const CATCH_UP_POLL_MS = 25;
-
-export interface AnchorSnapshot {
-  /** Valid checkpoints by ascending sequence, one per sequence. */
-  signed: readonly PublishedCheckpoint[];
-  /** The newest record of the topic (highest offset), whatever its signature. */
-  latest: PublishedCheckpoint | null;
-}
-
-export class AnchorNotCaughtUpError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AnchorNotCaughtUpError';
-  }
-}
 
 export interface AnchorReaderOptions {
   kafka: Kafka;

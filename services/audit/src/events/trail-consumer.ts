@@ -1,7 +1,6 @@
 // Every topic into the trail, exactly once. The platform consumer gives us one partition's
-// batch inside one PostgreSQL transaction that also stores the position; we turn each message
-// into a record and append them to the chain in offset order.
-import { randomUUID } from 'node:crypto';
+// batch inside one PostgreSQL transaction that also stores the position; app/record-events.ts
+// turns the messages into records appended to the chain in offset order.
 import type { Kafka } from 'kafkajs';
 import {
   ExactlyOnceConsumer,
@@ -10,7 +9,6 @@ import {
 } from '@ledgerline/platform/consumer';
 import { deadLetterEncoder } from '@ledgerline/platform/dead-letter';
 import type { Pool } from '@ledgerline/platform/db';
-import { appendToOutbox } from '@ledgerline/platform/outbox';
 import type { EventSerde } from '@ledgerline/platform/events/serde';
 import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
 import type { Logger } from '@ledgerline/platform/log';
@@ -21,11 +19,10 @@ import {
   auditCheckpointsTopic,
   ledgerlineDeadLetterProducer,
 } from '@ledgerline/generated/topics';
-import { signCheckpoint, type SigningKey } from '../domain/anchor.js';
-import { toJsonValue, type AuditRecordContent, type ChainedRecord } from '../domain/chain.js';
-import { baseTopic, eventFacts, UnrecordableEventError } from '../domain/keys.js';
+import type { SigningKey } from '../domain/anchor.js';
+import type { ChainedRecord } from '../domain/chain.js';
 import { AUDIT_SCHEMA } from '../database.js';
-import { appendRecords, recordSkippedOffsets } from '../store/trail-store.js';
+import { recordEvents, recordSkippedOffsets } from '../app/record-events.js';
 
 export const AUDIT_GROUP = 'audit';
 
@@ -66,51 +63,16 @@ export function auditGroupId(topicPrefix: string): string {
 export function createTrailConsumer(options: TrailConsumerOptions): ExactlyOnceConsumer {
   const { topicPrefix, log } = options;
   const handleBatch: BatchHandler = async (messages, context) => {
-    // One timestamp per batch: the batch is one transaction, so it is recorded at one instant.
-    const recordedAt = new Date();
-    const contents: AuditRecordContent[] = [];
-    for (const m of messages) {
-      const topic = baseTopic(m.topic, topicPrefix);
-      if (topic === undefined) throw new Error(`${m.topic} is not an audited topic`);
-      try {
-        contents.push({
-          recordId: randomUUID(),
-          topic: m.topic,
-          partition: m.partition,
-          offset: m.offset,
-          ...eventFacts(topic, m.value),
-          payload: toJsonValue(m.value),
-          recordedAt,
-        });
-      } catch (error) {
-        if (!(error instanceof UnrecordableEventError)) throw error;
-        context.deadLetter(m.raw, `audit: ${error.message}`);
-      }
-    }
-    const { appended, duplicates, checkpoints } = await appendRecords(
-      context.client,
-      contents,
-      options.checkpointEvery,
-    );
-    if (checkpoints.length > 0) {
-      // Signed here and published through the outbox, in the transaction that wrote the
-      // records: a checkpoint is published if and only if the records it attests are stored.
-      const signedAt = new Date();
-      const encoded = await Promise.all(
-        checkpoints.map((c) => {
-          const signed = signCheckpoint(options.signingKey, c.sequence, c.hash, signedAt);
-          return anchors.encode(signed.eventId, { ...signed, correlationId: signed.eventId });
-        }),
-      );
-      await appendToOutbox(context.client, AUDIT_SCHEMA, encoded);
-    }
-    if (duplicates > 0) {
-      log.info(
-        { topic: context.topic, partition: context.partition, duplicates },
-        'records already in the trail were skipped',
-      );
-    }
-    options.onAppended?.(appended);
+    await recordEvents(context.client, messages, {
+      topicPrefix,
+      checkpointEvery: options.checkpointEvery,
+      signingKey: options.signingKey,
+      encodeCheckpoint: (signed) =>
+        anchors.encode(signed.eventId, { ...signed, correlationId: signed.eventId }),
+      deadLetter: (message, reason) => context.deadLetter(message, reason),
+      log,
+      ...(options.onAppended ? { onAppended: options.onAppended } : {}),
+    });
   };
 
   const anchors = auditCheckpointsProducer(options.serde, { topicPrefix });
