@@ -1,6 +1,9 @@
 // The trail in PostgreSQL. Writes run in the consumer's transaction as audit_app; reads run
-// on the audit_reader pool. SQL values are always bound; the schema name is a constant.
-import type { Queryable } from '@ledgerline/platform/db';
+// on the audit_reader pool. Every statement is a slonik `sql` token (values bound, fragments
+// composed) run with queryIn on the platform's connection, and every row is checked against
+// its zod schema: a column renamed in a migration fails here instead of reading undefined.
+import { z } from 'zod';
+import { queryIn, sql, type PgQueryable } from '@ledgerline/platform/database/slonik';
 import {
   appendToChain,
   EMPTY_HEAD,
@@ -13,26 +16,33 @@ import {
 /** One lock for the whole chain: whoever holds it is the only writer of the head. */
 const CHAIN_LOCK_KEY = 0x61756474; // 'audt'
 
-interface TrailRow {
-  sequence: number;
-  record_id: string;
-  topic: string;
-  partition: number;
-  offset: number;
-  event_type: string;
-  event_id: string;
-  correlation_id: string;
-  payment_id: string | null;
-  account_id: string | null;
-  transaction_id: string | null;
-  producer: string;
-  payload: JsonValue;
-  recorded_at: Date;
-  previous_hash: string;
-  hash: string;
-}
+const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(jsonValue), z.record(jsonValue)]),
+);
 
-const COLUMNS = `sequence, record_id, topic, partition, "offset", event_type, event_id,
+const trailRow = z.object({
+  sequence: z.number().int(),
+  record_id: z.string(),
+  topic: z.string(),
+  partition: z.number().int(),
+  offset: z.number().int(),
+  event_type: z.string(),
+  event_id: z.string(),
+  correlation_id: z.string(),
+  payment_id: z.string().nullable(),
+  account_id: z.string().nullable(),
+  transaction_id: z.string().nullable(),
+  producer: z.string(),
+  payload: jsonValue,
+  recorded_at: z.date(),
+  previous_hash: z.string(),
+  hash: z.string(),
+});
+type TrailRow = z.infer<typeof trailRow>;
+
+const headRow = z.object({ sequence: z.number().int(), hash: z.string() });
+
+const COLUMNS = sql.fragment`sequence, record_id, topic, partition, "offset", event_type, event_id,
   correlation_id, payment_id, account_id, transaction_id, producer, payload, recorded_at,
   previous_hash, hash`;
 
@@ -73,7 +83,7 @@ export interface AppendResult {
  * of `checkpointEvery`.
  */
 export async function appendRecords(
-  client: Queryable,
+  client: PgQueryable,
   contents: readonly AuditRecordContent[],
   checkpointEvery: number,
 ): Promise<AppendResult> {
@@ -81,7 +91,7 @@ export async function appendRecords(
     throw new Error(`checkpointEvery ${checkpointEvery} must be a positive integer`);
   }
   if (contents.length === 0) return { appended: [], duplicates: 0, checkpoints: [] };
-  await client.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK_KEY]);
+  await queryIn(client, sql.unsafe`SELECT pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`);
 
   const recorded = await recordedCoordinates(client, contents);
   const recordedEvents = await recordedEventIds(client, contents);
@@ -102,43 +112,45 @@ export async function appendRecords(
   const records = appendToChain(head, fresh);
   // One JSON document for the whole batch: PostgreSQL parses it once, which is several times
   // faster than sixteen array parameters with a jsonb[] of escaped payloads.
-  await client.query(
-    `INSERT INTO audit.trail (${COLUMNS})
-     SELECT ${COLUMNS} FROM json_to_recordset($1::json) AS r(sequence bigint, record_id uuid,
+  const document = JSON.stringify(
+    records.map((r) => ({
+      sequence: r.sequence,
+      record_id: r.recordId,
+      topic: r.topic,
+      partition: r.partition,
+      offset: r.offset,
+      event_type: r.eventType,
+      event_id: r.eventId,
+      correlation_id: r.correlationId,
+      payment_id: r.paymentId,
+      account_id: r.accountId,
+      transaction_id: r.transactionId,
+      producer: r.producer,
+      payload: r.payload,
+      recorded_at: r.recordedAt.toISOString(),
+      previous_hash: r.previousHash,
+      hash: r.hash,
+    })),
+  );
+  await queryIn(
+    client,
+    sql.unsafe`INSERT INTO audit.trail (${COLUMNS})
+     SELECT ${COLUMNS} FROM json_to_recordset(${document}::json) AS r(sequence bigint, record_id uuid,
        topic text, partition int, "offset" bigint, event_type text, event_id uuid,
        correlation_id uuid, payment_id uuid, account_id uuid, transaction_id uuid, producer text,
        payload jsonb, recorded_at timestamptz, previous_hash text, hash text)`,
-    [
-      JSON.stringify(
-        records.map((r) => ({
-          sequence: r.sequence,
-          record_id: r.recordId,
-          topic: r.topic,
-          partition: r.partition,
-          offset: r.offset,
-          event_type: r.eventType,
-          event_id: r.eventId,
-          correlation_id: r.correlationId,
-          payment_id: r.paymentId,
-          account_id: r.accountId,
-          transaction_id: r.transactionId,
-          producer: r.producer,
-          payload: r.payload,
-          recorded_at: r.recordedAt.toISOString(),
-          previous_hash: r.previousHash,
-          hash: r.hash,
-        })),
-      ),
-    ],
   );
   const checkpoints = records
     .filter((r) => r.sequence % checkpointEvery === 0)
     .map((r) => ({ sequence: r.sequence, hash: r.hash }));
   if (checkpoints.length > 0) {
-    await client.query(
-      `INSERT INTO audit.chain_checkpoints (sequence, hash, at)
-       SELECT s, h, now() FROM unnest($1::bigint[], $2::text[]) AS c(s, h)`,
-      [checkpoints.map((r) => r.sequence), checkpoints.map((r) => r.hash)],
+    await queryIn(
+      client,
+      sql.unsafe`INSERT INTO audit.chain_checkpoints (sequence, hash, at)
+       SELECT s, h, now() FROM ${sql.unnest(
+         checkpoints.map((c) => [c.sequence, c.hash]),
+         ['int8', 'text'],
+       )} AS c(s, h)`,
     );
   }
   return { appended: records, duplicates: contents.length - fresh.length, checkpoints };
@@ -146,14 +158,18 @@ export async function appendRecords(
 
 /** (topic, eventId) pairs among `contents` already in the trail: one index probe each. */
 async function recordedEventIds(
-  client: Queryable,
+  client: PgQueryable,
   contents: readonly AuditRecordContent[],
 ): Promise<Set<string>> {
-  const { rows } = await client.query<{ topic: string; event_id: string }>(
-    `SELECT t.topic, t.event_id FROM audit.trail t
-     JOIN unnest($1::text[], $2::uuid[]) AS c(topic, event_id)
+  const { rows } = await queryIn(
+    client,
+    sql.type(z.object({ topic: z.string(), event_id: z.string() }))`
+     SELECT t.topic, t.event_id FROM audit.trail t
+     JOIN ${sql.unnest(
+       contents.map((c) => [c.topic, c.eventId]),
+       ['text', 'uuid'],
+     )} AS c(topic, event_id)
        ON t.topic = c.topic AND t.event_id = c.event_id`,
-    [contents.map((c) => c.topic), contents.map((c) => c.eventId)],
   );
   return new Set(rows.map((r) => `${r.topic}|${r.event_id}`));
 }
@@ -163,7 +179,7 @@ async function recordedEventIds(
  * partition: a consumer batch is one partition, so this is one query.
  */
 async function recordedCoordinates(
-  client: Queryable,
+  client: PgQueryable,
   contents: readonly AuditRecordContent[],
 ): Promise<Set<string>> {
   const ranges = new Map<string, { topic: string; partition: number; min: bigint; max: bigint }>();
@@ -180,19 +196,21 @@ async function recordedCoordinates(
   }
   const recorded = new Set<string>();
   for (const r of ranges.values()) {
-    const { rows } = await client.query<{ offset: number }>(
-      `SELECT "offset" FROM audit.trail
-       WHERE topic = $1 AND partition = $2 AND "offset" BETWEEN $3 AND $4`,
-      [r.topic, r.partition, r.min.toString(), r.max.toString()],
+    const { rows } = await queryIn(
+      client,
+      sql.type(z.object({ offset: z.number().int() }))`SELECT "offset" FROM audit.trail
+       WHERE topic = ${r.topic} AND partition = ${r.partition}
+         AND "offset" BETWEEN ${r.min.toString()}::bigint AND ${r.max.toString()}::bigint`,
     );
     for (const row of rows) recorded.add(`${r.topic}:${r.partition}:${row.offset}`);
   }
   return recorded;
 }
 
-export async function readHead(db: Queryable): Promise<ChainHead> {
-  const { rows } = await db.query<{ sequence: number; hash: string }>(
-    'SELECT sequence, hash FROM audit.trail ORDER BY sequence DESC LIMIT 1',
+export async function readHead(db: PgQueryable): Promise<ChainHead> {
+  const { rows } = await queryIn(
+    db,
+    sql.type(headRow)`SELECT sequence, hash FROM audit.trail ORDER BY sequence DESC LIMIT 1`,
   );
   return rows[0] ?? EMPTY_HEAD;
 }
@@ -211,25 +229,22 @@ export interface TrailPageQuery {
 
 /** One page in chain order; `limit + 1` rows are read to know whether another page follows. */
 export async function readTrailPage(
-  db: Queryable,
+  db: PgQueryable,
   query: TrailPageQuery,
 ): Promise<{ records: ChainedRecord[]; hasMore: boolean }> {
-  const conditions = ['sequence > $1'];
-  const values: unknown[] = [query.afterSequence];
-  const bind = (sql: string, value: unknown): void => {
-    values.push(value);
-    conditions.push(sql.replace('?', `$${values.length}`));
-  };
-  if (query.paymentId !== undefined) bind('payment_id = ?', query.paymentId);
-  if (query.accountId !== undefined) bind('account_id = ?', query.accountId);
-  if (query.topic !== undefined) bind('topic = ?', query.topic);
-  if (query.from !== undefined) bind('recorded_at >= ?', query.from);
-  if (query.to !== undefined) bind('recorded_at < ?', query.to);
-  values.push(query.limit + 1);
-  const { rows } = await db.query<TrailRow>(
-    `SELECT ${COLUMNS} FROM audit.trail WHERE ${conditions.join(' AND ')}
-     ORDER BY sequence LIMIT $${values.length}`,
-    values,
+  const conditions = [sql.fragment`sequence > ${query.afterSequence}`];
+  if (query.paymentId !== undefined) conditions.push(sql.fragment`payment_id = ${query.paymentId}`);
+  if (query.accountId !== undefined) conditions.push(sql.fragment`account_id = ${query.accountId}`);
+  if (query.topic !== undefined) conditions.push(sql.fragment`topic = ${query.topic}`);
+  if (query.from !== undefined)
+    conditions.push(sql.fragment`recorded_at >= ${sql.timestamp(query.from)}`);
+  if (query.to !== undefined)
+    conditions.push(sql.fragment`recorded_at < ${sql.timestamp(query.to)}`);
+  const { rows } = await queryIn(
+    db,
+    sql.type(trailRow)`SELECT ${COLUMNS} FROM audit.trail
+     WHERE ${sql.join(conditions, sql.fragment` AND `)}
+     ORDER BY sequence LIMIT ${query.limit + 1}`,
   );
   const hasMore = rows.length > query.limit;
   return { records: rows.slice(0, query.limit).map(fromRow), hasMore };
@@ -237,61 +252,62 @@ export async function readTrailPage(
 
 /** Records with fromSequence <= sequence <= toSequence, at most `limit`, in chain order. */
 export async function readChainRange(
-  db: Queryable,
+  db: PgQueryable,
   fromSequence: number,
   toSequence: number,
   limit: number,
 ): Promise<ChainedRecord[]> {
-  const { rows } = await db.query<TrailRow>(
-    `SELECT ${COLUMNS} FROM audit.trail WHERE sequence BETWEEN $1 AND $2
-     ORDER BY sequence LIMIT $3`,
-    [fromSequence, toSequence, limit],
+  const { rows } = await queryIn(
+    db,
+    sql.type(trailRow)`SELECT ${COLUMNS} FROM audit.trail
+     WHERE sequence BETWEEN ${fromSequence} AND ${toSequence}
+     ORDER BY sequence LIMIT ${limit}`,
   );
   return rows.map(fromRow);
 }
 
 export async function readCheckpoints(
-  db: Queryable,
+  db: PgQueryable,
   fromSequence: number,
   toSequence: number,
 ): Promise<Map<number, string>> {
-  const { rows } = await db.query<{ sequence: number; hash: string }>(
-    'SELECT sequence, hash FROM audit.chain_checkpoints WHERE sequence BETWEEN $1 AND $2',
-    [fromSequence, toSequence],
+  const { rows } = await queryIn(
+    db,
+    sql.type(headRow)`SELECT sequence, hash FROM audit.chain_checkpoints
+     WHERE sequence BETWEEN ${fromSequence} AND ${toSequence}`,
   );
   return new Map(rows.map((r) => [r.sequence, r.hash]));
 }
 
 /** Stored hash of each of `sequences` that is in the trail (the anchor's comparison points). */
 export async function readHashesAt(
-  db: Queryable,
+  db: PgQueryable,
   sequences: readonly number[],
 ): Promise<Map<number, string>> {
   if (sequences.length === 0) return new Map();
-  const { rows } = await db.query<{ sequence: number; hash: string }>(
-    'SELECT sequence, hash FROM audit.trail WHERE sequence = ANY($1::bigint[])',
-    [sequences],
+  const { rows } = await queryIn(
+    db,
+    sql.type(headRow)`SELECT sequence, hash FROM audit.trail
+     WHERE sequence = ANY(${sql.array(sequences, 'int8')})`,
   );
   return new Map(rows.map((r) => [Number(r.sequence), r.hash]));
 }
 
 /** Offsets the consumer could not account for, in its transaction (see audit.skipped_offsets). */
 export async function recordSkippedOffsets(
-  db: Queryable,
+  db: PgQueryable,
   gaps: readonly { topic: string; partition: number; fromOffset: number; toOffset: number }[],
 ): Promise<void> {
   if (gaps.length === 0) return;
   // A gap found again after a crash before the position moved is the same gap: one row.
-  await db.query(
-    `INSERT INTO audit.skipped_offsets (topic, partition, from_offset, to_offset)
-     SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[])
+  await queryIn(
+    db,
+    sql.unsafe`INSERT INTO audit.skipped_offsets (topic, partition, from_offset, to_offset)
+     SELECT * FROM ${sql.unnest(
+       gaps.map((g) => [g.topic, g.partition, g.fromOffset, g.toOffset]),
+       ['text', 'int4', 'int8', 'int8'],
+     )}
      ON CONFLICT (topic, partition, from_offset) DO NOTHING`,
-    [
-      gaps.map((g) => g.topic),
-      gaps.map((g) => g.partition),
-      gaps.map((g) => g.fromOffset),
-      gaps.map((g) => g.toOffset),
-    ],
   );
 }
 
@@ -305,19 +321,22 @@ export interface SkippedOffsetsRow {
 
 /** The oldest `limit` recorded gaps of the whole trail. */
 export async function readSkippedOffsets(
-  db: Queryable,
+  db: PgQueryable,
   limit: number,
 ): Promise<SkippedOffsetsRow[]> {
-  const { rows } = await db.query<{
-    topic: string;
-    partition: number;
-    from_offset: string;
-    to_offset: string;
-    detected_at: Date;
-  }>(
-    `SELECT topic, partition, from_offset::text, to_offset::text, detected_at
-     FROM audit.skipped_offsets ORDER BY detected_at, topic, partition, from_offset LIMIT $1`,
-    [limit],
+  const { rows } = await queryIn(
+    db,
+    sql.type(
+      z.object({
+        topic: z.string(),
+        partition: z.number().int(),
+        from_offset: z.string(),
+        to_offset: z.string(),
+        detected_at: z.date(),
+      }),
+    )`SELECT topic, partition, from_offset::text, to_offset::text, detected_at
+     FROM audit.skipped_offsets ORDER BY detected_at, topic, partition, from_offset
+     LIMIT ${limit}`,
   );
   return rows.map((r) => ({
     topic: r.topic,
