@@ -44,14 +44,7 @@ const KNOWN = new Set<string>([
   'ledger/events/command-consumer.ts -> store',
   'ledger/replay.ts -> sql',
   'ledger/store/batch-store.ts -> events',
-  // audit, processor, reconciliation: not yet converted to app/ use cases
-  'processor/api/cursor.ts -> store',
-  'processor/api/handlers.ts -> events',
-  'processor/api/handlers.ts -> store',
-  'processor/api/payment-intake.ts -> store',
-  'processor/api/views.ts -> store',
-  'processor/app/saga-transitions.ts -> events',
-  'processor/events/saga-consumer.ts -> store',
+  // reconciliation: not yet converted to app/ use cases
   'reconciliation/api/cursor.ts -> store',
   'reconciliation/api/handlers.ts -> store',
   'reconciliation/events/fact-consumer.ts -> store',

@@ -11,7 +11,7 @@ import type { Logger } from '@ledgerline/platform/log';
 import type { Saga } from '@ledgerline/processor/domain/index';
 import { ProcessorMessages } from '@ledgerline/processor/events/messages';
 import { createSagaConsumer } from '@ledgerline/processor/events/saga-consumer';
-import type { ProcessorMetrics } from '@ledgerline/processor/metrics';
+import type { ProcessorMetrics } from '@ledgerline/processor/app/metrics';
 import { arrayElements, CapturingSerde, RecordingDb, type ProducedMessage } from './capture.js';
 import { paymentRecord } from './providers/processor.js';
 

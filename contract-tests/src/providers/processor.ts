@@ -12,11 +12,12 @@ import {
   type Saga,
   type SagaInput,
   type TransitionResult,
+  type Cause,
 } from '@ledgerline/processor/domain/index';
-import { ProcessorMessages, type Cause } from '@ledgerline/processor/events/messages';
+import { ProcessorMessages } from '@ledgerline/processor/events/messages';
 import { storeTransition } from '@ledgerline/processor/app/saga-transitions';
 import { createSagaConsumer } from '@ledgerline/processor/events/saga-consumer';
-import type { ProcessorMetrics } from '@ledgerline/processor/metrics';
+import type { ProcessorMetrics } from '@ledgerline/processor/app/metrics';
 import type { PaymentRecord } from '@ledgerline/processor/store/payments';
 import { CapturingSerde, RecordingDb, type ProducedMessage } from '../capture.js';
 import { processorStates } from '../states.js';

@@ -15,12 +15,12 @@ import {
   paymentsStatusChangedTopic,
 } from '@ledgerline/generated/topics';
 import { createHandlers } from './api/handlers.js';
-import { PaymentIntakeQueue } from './api/payment-intake.js';
+import { PaymentIntakeQueue } from './app/payment-intake.js';
 import type { ProcessorConfig } from './config.js';
 import { PROCESSOR_APP_ROLE, processorDatabase } from './database.js';
 import { ProcessorMessages } from './events/messages.js';
 import { createSagaConsumer, sagaConsumerTopics } from './events/saga-consumer.js';
-import { createProcessorMetrics } from './metrics.js';
+import { createProcessorMetrics } from './app/metrics.js';
 
 export { PROCESSOR_APP_ROLE };
 export type { ProcessorConfig };

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { createPool, type Pool } from '@ledgerline/platform/db';
 import { requestHash, startSaga } from '../src/domain/index.js';
-import { PaymentIntakeQueue, type IntakeOutcome } from '../src/api/payment-intake.js';
+import { PaymentIntakeQueue, type IntakeOutcome } from '../src/app/payment-intake.js';
 import { acceptPayments, type PaymentIntake } from '../src/store/intake.js';
 import type { PaymentRecord } from '../src/store/payments.js';
 import { createTestBed, type ProcessorTestBed } from './support.js';

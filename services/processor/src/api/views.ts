@@ -3,24 +3,16 @@
 import { invariant } from '@ledgerline/platform/invariant';
 import type { components } from '@ledgerline/generated/openapi/processor.types';
 import {
-  refundableSagaStates,
+  refundableMinor,
   type RefundStatus,
   type Saga,
   type SagaStepRecord,
 } from '../domain/index.js';
-import type { PaymentRecord, RefundRecord } from '../store/payments.js';
+import type { PaymentRecord, RefundRecord } from '../app/payments.js';
 
 export type PaymentView = components['schemas']['Payment'];
 export type RefundView = components['schemas']['Refund'];
 type StepView = components['schemas']['Step'];
-
-/** What a new refund may still ask for; 0 unless the payment can be refunded at all. */
-export function refundableMinor(saga: Saga): number {
-  if (!refundableSagaStates.has(saga.state)) return 0;
-  const remainingMinor = saga.amountMinor - saga.refundedMinor - saga.refundInFlightMinor;
-  invariant(remainingMinor >= 0, 'never more refunded than paid');
-  return remainingMinor;
-}
 
 export function paymentView(record: PaymentRecord): PaymentView {
   const { saga } = record;

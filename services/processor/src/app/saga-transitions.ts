@@ -7,9 +7,42 @@ import { invariant } from '@ledgerline/platform/invariant';
 import { appendToOutbox } from '@ledgerline/platform/outbox';
 import type { Queryable } from '@ledgerline/platform/db';
 import type { EncodedMessage } from '@ledgerline/platform/events/typed';
-import { type TransitionResult } from '../domain/index.js';
+import type {
+  Cause,
+  Saga,
+  SagaState,
+  StatusChange,
+  StepCommand,
+  TransitionResult,
+} from '../domain/index.js';
 import { updateSaga, type PaymentRecord } from '../store/payments.js';
-import type { Cause, ProcessorMessages } from '../events/messages.js';
+
+export interface EncodedCommand extends EncodedMessage {
+  readonly commandId: string;
+}
+
+/** One payments.status-changed output of a transition. */
+export interface StatusChangeOutput {
+  version: number;
+  from: SagaState | null;
+  to: SagaState;
+  reason: string | null;
+  rejectionReason: StatusChange['rejectionReason'];
+}
+
+/**
+ * How the saga's outputs become outbox messages: the generated producers' encoding, which
+ * events/messages.ts implements (a Kafka adapter; app/ only depends on this port).
+ */
+export interface SagaMessages {
+  encodeCommand(
+    saga: Saga,
+    command: StepCommand,
+    cause: Cause,
+    details: { description: string | null; metadata: Readonly<Record<string, string>> },
+  ): Promise<EncodedCommand>;
+  encodeStatusChange(saga: Saga, change: StatusChangeOutput, cause: Cause): Promise<EncodedMessage>;
+}
 
 export interface StoredTransition {
   readonly commandIds: readonly string[];
@@ -22,7 +55,7 @@ export interface PreparedTransition extends StoredTransition {
 }
 
 export async function prepareTransition(
-  messages: ProcessorMessages,
+  messages: SagaMessages,
   record: PaymentRecord,
   result: TransitionResult,
   cause: Cause,
@@ -62,7 +95,7 @@ export async function prepareTransition(
 /** One transition, stored with its outputs in the caller's transaction (the API's refunds). */
 export async function storeTransition(
   db: Queryable,
-  messages: ProcessorMessages,
+  messages: SagaMessages,
   record: PaymentRecord,
   result: TransitionResult,
   cause: Cause,

@@ -52,3 +52,10 @@ export function isRefundStep(step: PaymentStep): boolean {
 export function stepKey(step: PaymentStep, sequence: number): string {
   return `${step}:${sequence}`;
 }
+
+/** What caused a batch of saga outputs: an HTTP request (causationId null) or a ledger event. */
+export interface Cause {
+  readonly causationId: string | null;
+  readonly correlationId: string;
+  readonly occurredAt: Date;
+}

@@ -6,6 +6,7 @@ import { invariant } from '@ledgerline/platform/invariant';
 import { Buffer } from 'node:buffer';
 
 import { refundableSagaStates, refundCountMax, type SagaState } from './model.js';
+import type { Saga } from './saga.js';
 
 // One RFC 9457 `errors[]` member: `pointer` is an RFC 6901 JSON Pointer into the request body;
 // the empty pointer '' means the request as a whole (for refunds: the payment's state).
@@ -267,4 +268,12 @@ function codePointCount(text: string): number {
 
 function utf8ByteCount(text: string): number {
   return Buffer.byteLength(text, 'utf8');
+}
+
+/** What a new refund may still ask for; 0 unless the payment can be refunded at all. */
+export function refundableMinor(saga: Saga): number {
+  if (!refundableSagaStates.has(saga.state)) return 0;
+  const remainingMinor = saga.amountMinor - saga.refundedMinor - saga.refundInFlightMinor;
+  invariant(remainingMinor >= 0, 'never more refunded than paid');
+  return remainingMinor;
 }

@@ -17,26 +17,10 @@ import type {
   LedgerCommandInput,
   PaymentStatusChangedInput,
 } from '@ledgerline/generated/avro/types';
-import {
-  findStep,
-  type Saga,
-  type SagaState,
-  type StatusChange,
-  type StepCommand,
-} from '../domain/index.js';
+import type { EncodedCommand, SagaMessages, StatusChangeOutput } from '../app/saga-transitions.js';
+import { findStep, type Cause, type Saga, type StepCommand } from '../domain/index.js';
 
-/** What caused a batch of outputs: an HTTP request (causationId null) or a ledger event. */
-export interface Cause {
-  readonly causationId: string | null;
-  readonly correlationId: string;
-  readonly occurredAt: Date;
-}
-
-export interface EncodedCommand extends EncodedMessage {
-  readonly commandId: string;
-}
-
-export class ProcessorMessages {
+export class ProcessorMessages implements SagaMessages {
   private readonly commands: TopicProducer<LedgerCommandsTopic>;
   private readonly statusChanges: TopicProducer<PaymentsStatusChangedTopic>;
 
@@ -66,13 +50,7 @@ export class ProcessorMessages {
 
   async encodeStatusChange(
     saga: Saga,
-    change: {
-      version: number;
-      from: SagaState | null;
-      to: SagaState;
-      reason: string | null;
-      rejectionReason: StatusChange['rejectionReason'];
-    },
+    change: StatusChangeOutput,
     cause: Cause,
   ): Promise<EncodedMessage> {
     invariant(Number.isSafeInteger(change.version) && change.version >= 1, 'versions count from 1');

@@ -1,6 +1,6 @@
 // The processor's own metrics, on the service's registry next to the HTTP and process metrics.
 import { prometheus, type MetricsRegistry } from '@ledgerline/platform/metrics';
-import type { Anomaly, SagaState } from './domain/index.js';
+import type { Anomaly, SagaState } from '../domain/index.js';
 
 // The domain's anomaly kinds, plus an outcome naming a payment this processor never accepted.
 export type AnomalyKindLabel = Anomaly['kind'] | 'PAYMENT_UNKNOWN';
