@@ -44,11 +44,6 @@ const KNOWN = new Set<string>([
   'ledger/events/command-consumer.ts -> store',
   'ledger/replay.ts -> sql',
   'ledger/store/batch-store.ts -> events',
-  // reconciliation: not yet converted to app/ use cases
-  'reconciliation/api/cursor.ts -> store',
-  'reconciliation/api/handlers.ts -> store',
-  'reconciliation/events/fact-consumer.ts -> store',
-  'reconciliation/events/run-events.ts -> store',
 ]);
 
 async function sourceFiles(dir: string): Promise<string[]> {

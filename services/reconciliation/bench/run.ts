@@ -11,7 +11,7 @@ import { allTopics } from '@ledgerline/generated/topics';
 import { DEFAULT_CHECKS } from '../src/domain/findings.js';
 import { systemAccountId } from '../src/domain/ids.js';
 import { RunEventEncoder } from '../src/events/run-events.js';
-import { Reconciler } from '../src/reconciler.js';
+import { Reconciler } from '../src/app/runs.js';
 import { deployLedgerAndReconciliation, ownerPool, testConfig } from '../test/support.js';
 
 const TRANSACTIONS = Number(process.argv[2] ?? 100_000);

@@ -21,8 +21,8 @@ import type { ReconciliationConfig } from './config.js';
 import { RECONCILIATION_APP_ROLE, reconciliationDatabase } from './database.js';
 import { consumedTopics, createFactConsumer } from './events/fact-consumer.js';
 import { RunEventEncoder } from './events/run-events.js';
-import { reconciliationMetrics } from './metrics.js';
-import { Reconciler } from './reconciler.js';
+import { reconciliationMetrics } from './app/metrics.js';
+import { Reconciler } from './app/runs.js';
 
 export { reconciliationConfigFromEnv, type ReconciliationConfig } from './config.js';
 export { RECONCILIATION_APP_ROLE };

@@ -22,7 +22,7 @@ import {
 } from '@ledgerline/generated/topics';
 import type { components } from '@ledgerline/generated/openapi/reconciliation.types';
 import { systemAccountId } from '../src/domain/ids.js';
-import { Reconciler } from '../src/reconciler.js';
+import { Reconciler } from '../src/app/runs.js';
 import { RunEventEncoder } from '../src/events/run-events.js';
 import { startReconciliation, type ReconciliationService } from '../src/service.js';
 import {

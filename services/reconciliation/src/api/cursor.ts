@@ -3,7 +3,7 @@
 // page starts.
 import { cursorCodec, isoInstant } from '@ledgerline/platform/http/cursor';
 import { isUuid } from '../domain/ids.js';
-import type { PageAfter } from '../store/runs-store.js';
+import type { PageAfter } from '../app/queries.js';
 
 export const pageCursor = cursorCodec<PageAfter>({
   toJson: ({ at, id }) => ({ at: at.toISOString(), id }),

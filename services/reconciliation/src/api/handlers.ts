@@ -10,7 +10,8 @@ import type { ProblemFieldError } from '@ledgerline/platform/http/problem';
 import type { components } from '@ledgerline/generated/openapi/reconciliation.types';
 import { DEFAULT_CHECKS, type Check } from '../domain/findings.js';
 import { parseStatement, STATEMENT_LINES_MAX } from '../domain/statement.js';
-import { statementReport, type Reconciler } from '../reconciler.js';
+import type { Reconciler } from '../app/runs.js';
+import { statementReport } from '../app/statements.js';
 import {
   isRunInProgressError,
   listDiscrepancies,
@@ -22,7 +23,7 @@ import {
   type RunKind,
   type RunRecord,
   type RunStatus,
-} from '../store/runs-store.js';
+} from '../app/queries.js';
 import { pageCursor } from './cursor.js';
 
 type Run = components['schemas']['Run'];

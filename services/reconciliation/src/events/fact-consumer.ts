@@ -35,12 +35,7 @@ import {
   type PaymentRequestFact,
   type PostingCommandFact,
 } from '../domain/facts.js';
-import {
-  insertLedgerOutcomes,
-  insertPaymentRequests,
-  insertPostingCommands,
-  upsertPaymentStatus,
-} from '../store/facts-store.js';
+import { recordFacts, recordPaymentStatus } from '../app/facts.js';
 import { RECONCILIATION_SCHEMA } from '../database.js';
 
 export const RECONCILIATION_GROUP = 'reconciliation';
@@ -91,14 +86,12 @@ export function createFactConsumer(options: FactConsumerOptions): ExactlyOnceCon
         const fact = rejectedFact(m.value as PostingRejected);
         if (fact) outcomes.push(fact);
       } else if (base === paymentsStatusChangedTopic.name) {
-        await upsertPaymentStatus(context.client, statusFact(m.value as PaymentStatusChanged));
+        await recordPaymentStatus(context.client, statusFact(m.value as PaymentStatusChanged));
       } else {
         throw new Error(`reconciliation does not consume ${context.topic}`);
       }
     }
-    await insertPostingCommands(context.client, commands);
-    await insertPaymentRequests(context.client, requests);
-    await insertLedgerOutcomes(context.client, outcomes);
+    await recordFacts(context.client, { commands, requests, outcomes });
   };
 
   const deadLetters = ledgerlineDeadLetterProducer(options.serde, { topicPrefix });

@@ -8,9 +8,9 @@ import {
   reconciliationRunCompletedProducer,
 } from '@ledgerline/generated/topics';
 import { LEDGERLINE_NAMESPACE, uuidv5 } from '../domain/ids.js';
-import type { DiscrepancyRecord, RunRecord } from '../store/runs-store.js';
+import type { DiscrepancyRecord, RunEvents, RunRecord } from '../app/runs.js';
 
-export class RunEventEncoder {
+export class RunEventEncoder implements RunEvents {
   private readonly discrepancies;
   private readonly runs;
 

@@ -1,7 +1,7 @@
 // The reconciliation's own metrics, on the service's registry next to the HTTP, consumer and
 // outbox metrics: what each completed run found and when each kind last completed.
 import { prometheus, type MetricsRegistry } from '@ledgerline/platform/metrics';
-import { DISCREPANCY_KINDS } from './domain/findings.js';
+import { DISCREPANCY_KINDS } from '../domain/findings.js';
 
 export function reconciliationMetrics(registry: MetricsRegistry) {
   const registers = [registry];
