@@ -4,9 +4,7 @@
 //   events/ does not import api/ or store/;
 // - domain/ imports no other room and no module that does I/O (database, Kafka, network, files);
 // - SQL text (SELECT/INSERT/UPDATE/DELETE statements) appears only under store/.
-// KNOWN lists the violations of services not yet converted (issue 16); whoever converts a room
-// removes its lines, and a line that no longer matches a violation fails the test, so the list
-// only shrinks.
+// Every service passes with no exception (issue 16 converted the last ones).
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -32,19 +30,6 @@ const SQL_TEXT =
 function withoutComments(source: string): string {
   return source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
 }
-
-// `<service>/<path in src> -> <what>`: violations present when this test was written.
-const KNOWN = new Set<string>([
-  // ledger: the batch orchestration still sits in events/, handlers call the stores directly
-  'ledger/api/cursor.ts -> store',
-  'ledger/api/handlers.ts -> events',
-  'ledger/api/handlers.ts -> sql',
-  'ledger/api/handlers.ts -> store',
-  'ledger/events/adjustment-requests.ts -> store',
-  'ledger/events/command-consumer.ts -> store',
-  'ledger/replay.ts -> sql',
-  'ledger/store/batch-store.ts -> events',
-]);
 
 async function sourceFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
@@ -86,12 +71,6 @@ async function violations(): Promise<string[]> {
   return found.sort();
 }
 
-test('arrows point down only and SQL lives in store/, apart from the known list', async () => {
-  const found = await violations();
-  expect(found.filter((v) => !KNOWN.has(v))).toEqual([]);
-});
-
-test('every known violation still exists (the list only shrinks)', async () => {
-  const found = new Set(await violations());
-  expect([...KNOWN].filter((v) => !found.has(v))).toEqual([]);
+test('arrows point down only and SQL lives in store/, in every service', async () => {
+  expect(await violations()).toEqual([]);
 });

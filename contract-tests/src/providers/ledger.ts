@@ -5,20 +5,21 @@ import type { LedgerCommandInput } from '@ledgerline/generated/avro/types';
 import type { Logger } from '@ledgerline/platform/log';
 import type { Pool } from '@ledgerline/platform/db';
 import { createHandlers } from '@ledgerline/ledger/api/handlers';
-import { adjustmentRequestChanged } from '@ledgerline/ledger/events/adjustment-requests';
+import { ledgerApiMessages } from '@ledgerline/ledger/events/api-messages';
+import { adjustmentRequestChanged } from '@ledgerline/ledger/domain/adjustment-events';
 import { ledgerAdjustmentRequestsProducer } from '@ledgerline/generated/topics';
 import { DEVELOPMENT_ADJUSTMENT_CONTROL } from '@ledgerline/ledger/domain/adjustment-control';
 import { systemAccountsFor, type AccountSnapshot } from '@ledgerline/ledger/domain/accounts';
 import { emptyBatchView } from '@ledgerline/ledger/domain/batch';
 import { parseCurrencyCode } from '@ledgerline/ledger/domain/currencies';
 import { transactionIdFor } from '@ledgerline/ledger/domain/ids';
-import { applyCommands } from '@ledgerline/ledger/events/apply-commands';
+import { applyCommands } from '@ledgerline/ledger/domain/batch-effects';
 import {
   createDeadLetterEncoder,
   createOutcomeEncoder,
 } from '@ledgerline/ledger/events/command-consumer';
 import { mapLedgerCommand } from '@ledgerline/ledger/events/commands';
-import type { OutcomeEvent } from '@ledgerline/ledger/events/outcomes';
+import type { OutcomeEvent } from '@ledgerline/ledger/domain/outcome-events';
 import { CapturingSerde, RecordingDb, type ProducedMessage } from '../capture.js';
 import { ledgerStates } from '../states.js';
 import type { ProviderDefinition } from '../verify.js';
@@ -126,8 +127,7 @@ async function apiCommand(
   } as unknown as Pool;
   const handlers = createHandlers({
     pool,
-    serde: serde.asSerde(),
-    topicPrefix: '',
+    messages: ledgerApiMessages(serde.asSerde(), ''),
     nudgeRelay: () => undefined,
     adjustmentControl: DEVELOPMENT_ADJUSTMENT_CONTROL,
   });

@@ -13,7 +13,7 @@ import { ledgerCommandsConsumer } from '@ledgerline/generated/topics';
 import { LEDGER_SCHEMA } from './database.js';
 import { createBatchHandler, createDeadLetterEncoder } from './events/command-consumer.js';
 import { LEDGER_APP_ROLE, migrateLedger } from './service.js';
-import { booksChecksum, type BooksChecksum } from './store/verify.js';
+import { booksChecksum, holdsBooks, type BooksChecksum } from './store/verify.js';
 
 export { booksChecksum, type BooksChecksum };
 
@@ -43,16 +43,7 @@ const PROGRESS_POLL_MS = 100;
 
 /** Refuses a target that already holds books: replay proves nothing over an existing ledger. */
 async function assertEmptyTarget(db: Queryable): Promise<void> {
-  const { rows } = await db.query<{ exists: boolean }>(
-    `SELECT to_regclass('ledger.transactions') IS NOT NULL AS exists`,
-  );
-  if (rows[0]?.exists !== true) return;
-  const counts = await db.query<{ n: number }>(
-    `SELECT (SELECT count(*) FROM ledger.accounts) + (SELECT count(*) FROM ledger.transactions) +
-            (SELECT count(*) FROM ledger.rejections) +
-            (SELECT count(*) FROM ledger.consumer_positions) AS n`,
-  );
-  if ((counts.rows[0]?.n ?? 0) > 0) {
+  if (await holdsBooks(db)) {
     throw new Error('replay target database already holds a ledger: replay needs an empty one');
   }
 }

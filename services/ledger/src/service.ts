@@ -13,8 +13,9 @@ import { createHandlers } from './api/handlers.js';
 import type { LedgerConfig } from './config.js';
 import { LEDGER_APP_ROLE, ledgerDatabase } from './database.js';
 import { adjustmentControlFromEnv } from './domain/adjustment-control.js';
+import { ledgerApiMessages } from './events/api-messages.js';
 import { createBatchHandler, createDeadLetterEncoder } from './events/command-consumer.js';
-import { ledgerMetrics } from './events/command-metrics.js';
+import { ledgerMetrics } from './app/metrics.js';
 
 export { LEDGER_APP_ROLE };
 export type { LedgerConfig };
@@ -53,8 +54,7 @@ export const ledger = defineService<LedgerConfig>({
     });
     const handlers = createHandlers({
       pool,
-      serde,
-      topicPrefix: config.topicPrefix,
+      messages: ledgerApiMessages(serde, config.topicPrefix),
       nudgeRelay: () => relay.nudge(),
       adjustmentControl:
         config.adjustmentControl ?? adjustmentControlFromEnv(process.env, isDevelopment()),

@@ -1,8 +1,7 @@
 // The positions of the ledger's lists, as opaque page cursors (the platform's codec).
 import { cursorCodec, isoInstant } from '@ledgerline/platform/http/cursor';
 import { isUuid } from '../domain/ids.js';
-import type { AdjustmentCursor } from '../store/adjustment-requests.js';
-import type { EntryCursor } from '../store/queries.js';
+import type { AdjustmentCursor, EntryCursor } from '../app/queries.js';
 
 const isInstantText = (value: unknown): value is string => isoInstant(value) !== undefined;
 

@@ -29,6 +29,23 @@ export const DEVELOPMENT_ADJUSTMENT_CONTROL: AdjustmentControlPolicy = {
 };
 
 /** Who asked or approved: the key (or token subject) the HTTP edge authenticated. */
+/** An adjustment as requested: what the cap sums and what an approver decides on. */
+export interface AdjustmentRequestRow {
+  readonly adjustmentId: string;
+  readonly accountId: string;
+  readonly idempotencyKey: string;
+  readonly requestFingerprint: string;
+  readonly direction: 'DEBIT' | 'CREDIT';
+  readonly amountMinor: number;
+  readonly currency: string;
+  readonly reference: string;
+  readonly reason: string;
+  readonly requestedBy: Operator;
+  readonly capHolder: string;
+  readonly approvalRequired: boolean;
+  readonly requestedAt: Date;
+}
+
 export interface Operator {
   /** The key's name or the token's `sub`. */
   readonly subject: string;

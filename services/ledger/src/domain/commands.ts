@@ -261,3 +261,24 @@ const FINGERPRINT_DOMAIN = 'ledgerline.command-fingerprint.v1\n';
 export function commandFingerprint(command: PostingCommand): string {
   return hash('sha256', FINGERPRINT_DOMAIN + canonicalCommandContent(command), 'hex');
 }
+
+/** Envelope fields the outcome events and the store carry along with the domain command. */
+export interface CommandMeta {
+  readonly commandId: string;
+  readonly correlationId: string;
+  /** Kafka message timestamp (LogAppendTime): posted_at, so replay writes the same instant. */
+  readonly postedAt: Date;
+  /** Present for OPEN_ACCOUNT. */
+  readonly ownerRef: string | null;
+  /** Present for ADJUSTMENT: the adjustment id is its idempotency key. */
+  readonly adjustmentId: string | null;
+  /** Present for refund steps. */
+  readonly refundId: string | null;
+  /** Operator note of an ADJUSTMENT or a status change. */
+  readonly reason: string | null;
+}
+
+export interface MappedCommand {
+  readonly command: LedgerCommand;
+  readonly meta: CommandMeta;
+}

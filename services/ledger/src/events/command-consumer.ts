@@ -1,7 +1,7 @@
-// The ledger's consumer of ledger.commands: per partition batch, in the consumer's PostgreSQL
-// transaction, load -> fold (decideInBatch) -> persist -> outcome events into the outbox.
+// The ledger's consumer of ledger.commands: decodes a partition batch into domain commands
+// (dead-lettering what is not a command the ledger can answer) and applies it with
+// app/apply-batch.ts in the consumer's PostgreSQL transaction.
 import type { BatchContext, DeadLetterEncoder } from '@ledgerline/platform/consumer';
-import { appendToOutbox } from '@ledgerline/platform/outbox';
 import { deadLetterEncoder } from '@ledgerline/platform/dead-letter';
 import type { EventSerde } from '@ledgerline/platform/events/serde';
 import type { DecodedMessage, EncodedMessage } from '@ledgerline/platform/events/typed';
@@ -16,11 +16,10 @@ import {
   ledgerlineDeadLetterProducer,
   type LedgerCommandsTopic,
 } from '@ledgerline/generated/topics';
-import { LEDGER_SCHEMA } from '../database.js';
-import { loadBatch, persistBatch, persistSystemBalanceMoves } from '../store/batch-store.js';
-import { applyCommands, type BatchCommand, type BatchEffects } from './apply-commands.js';
+import { applyCommandBatch } from '../app/apply-batch.js';
+import type { BatchCommand, BatchEffects } from '../domain/batch-effects.js';
 import { mapLedgerCommand } from './commands.js';
-import type { OutcomeEvent } from './outcomes.js';
+import type { OutcomeEvent } from '../domain/outcome-events.js';
 
 export interface CommandConsumerOptions {
   serde: EventSerde;
@@ -67,15 +66,7 @@ export function createBatchHandler(options: CommandConsumerOptions) {
       context.deadLetter(message.raw, mapping.reason);
     }
     if (batch.length === 0) return;
-    const { view, stored } = await loadBatch(
-      context.client,
-      batch.map((c) => c.command),
-    );
-    const effects = applyCommands(view, stored, batch);
-    await persistBatch(context.client, effects, view);
-    const encoded = await Promise.all(effects.events.map(encodeOutcome));
-    await appendToOutbox(context.client, LEDGER_SCHEMA, encoded);
-    await persistSystemBalanceMoves(context.client, effects, view);
+    const effects = await applyCommandBatch(context.client, batch, encodeOutcome);
     log.debug(
       { partition: context.partition, commands: batch.length, postings: effects.postings.length },
       'batch applied',

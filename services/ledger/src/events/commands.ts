@@ -9,29 +9,12 @@ import type {
 import {
   commandAccountId,
   type AccountStatusAction,
+  type CommandMeta,
   type LedgerCommand,
+  type MappedCommand,
 } from '../domain/commands.js';
 
-/** Envelope fields the outcome events and the store carry along with the domain command. */
-export interface CommandMeta {
-  readonly commandId: string;
-  readonly correlationId: string;
-  /** Kafka message timestamp (LogAppendTime): posted_at, so replay writes the same instant. */
-  readonly postedAt: Date;
-  /** Present for OPEN_ACCOUNT. */
-  readonly ownerRef: string | null;
-  /** Present for ADJUSTMENT: the adjustment id is its idempotency key. */
-  readonly adjustmentId: string | null;
-  /** Present for refund steps. */
-  readonly refundId: string | null;
-  /** Operator note of an ADJUSTMENT or a status change. */
-  readonly reason: string | null;
-}
-
-export interface MappedCommand {
-  readonly command: LedgerCommand;
-  readonly meta: CommandMeta;
-}
+export type { CommandMeta, MappedCommand };
 
 export type CommandMapping =
   | { readonly ok: true; readonly mapped: MappedCommand }

@@ -4,27 +4,17 @@
 import { invariant } from '@ledgerline/platform/invariant';
 import type { Queryable } from '@ledgerline/platform/db';
 import type { components } from '@ledgerline/generated/openapi/ledger.types';
-import type { ApprovalState, Operator } from '../domain/adjustment-control.js';
+import type {
+  AdjustmentRequestRow,
+  ApprovalState,
+  Operator,
+} from '../domain/adjustment-control.js';
+
+export type { AdjustmentRequestRow };
 
 type Schemas = components['schemas'];
 export type AdjustmentView = Schemas['Adjustment'];
 export type ApprovalStatus = Schemas['AdjustmentApprovalStatus'];
-
-export interface AdjustmentRequestRow {
-  readonly adjustmentId: string;
-  readonly accountId: string;
-  readonly idempotencyKey: string;
-  readonly requestFingerprint: string;
-  readonly direction: 'DEBIT' | 'CREDIT';
-  readonly amountMinor: number;
-  readonly currency: string;
-  readonly reference: string;
-  readonly reason: string;
-  readonly requestedBy: Operator;
-  readonly capHolder: string;
-  readonly approvalRequired: boolean;
-  readonly requestedAt: Date;
-}
 
 /** Whose daily cap a request counts against: one bucket per API key, or per token subject. */
 export function capHolderOf(operator: Operator): string {

@@ -22,7 +22,7 @@ import {
   type BalanceMove,
   type BatchEffects,
   type StoredOrigin,
-} from '../events/apply-commands.js';
+} from '../domain/batch-effects.js';
 
 export interface LoadedBatch {
   readonly view: BatchView;

@@ -152,3 +152,17 @@ export function formatBooksChecksum({
     `${rejectionsSha256}  rejections=${rejections}\n`
   );
 }
+
+/** Whether the database holds any ledger state (accounts, transactions, rejections, positions). */
+export async function holdsBooks(db: Queryable): Promise<boolean> {
+  const { rows } = await db.query<{ exists: boolean }>(
+    `SELECT to_regclass('ledger.transactions') IS NOT NULL AS exists`,
+  );
+  if (rows[0]?.exists !== true) return false;
+  const counts = await db.query<{ n: number }>(
+    `SELECT (SELECT count(*) FROM ledger.accounts) + (SELECT count(*) FROM ledger.transactions) +
+            (SELECT count(*) FROM ledger.rejections) +
+            (SELECT count(*) FROM ledger.consumer_positions) AS n`,
+  );
+  return (counts.rows[0]?.n ?? 0) > 0;
+}

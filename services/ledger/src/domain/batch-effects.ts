@@ -2,19 +2,19 @@
 // the store must write and the events the outbox must carry. No I/O here: the store loads the
 // view before and persists the effects after, in the consumer's PostgreSQL transaction.
 import { invariant } from '@ledgerline/platform/invariant';
-import type { AccountSnapshot } from '../domain/accounts.js';
-import { decideInBatch, type BatchView } from '../domain/batch.js';
+import type { AccountSnapshot } from './accounts.js';
+import { decideInBatch, type BatchView } from './batch.js';
 import {
   commandAccountId,
   isPostingCommand,
   stepKeyOf,
   type LedgerCommand,
-} from '../domain/commands.js';
-import { isCurrencyCode } from '../domain/currencies.js';
-import { SYSTEM_ACCOUNT_KINDS, systemAccountId, transactionIdOfStepKey } from '../domain/ids.js';
-import { addMinor } from '../domain/money.js';
-import type { LedgerTransaction, RejectedDecision, RejectionReason } from '../domain/posting.js';
-import type { MappedCommand } from './commands.js';
+  type MappedCommand,
+} from './commands.js';
+import { isCurrencyCode } from './currencies.js';
+import { SYSTEM_ACCOUNT_KINDS, systemAccountId, transactionIdOfStepKey } from './ids.js';
+import { addMinor } from './money.js';
+import type { LedgerTransaction, RejectedDecision, RejectionReason } from './posting.js';
 import {
   SYSTEM_OWNER_REF,
   accountChangeRejectedEvent,
@@ -24,7 +24,7 @@ import {
   stepPostedEvent,
   type OutcomeEvent,
   type OutcomeOrigin,
-} from './outcomes.js';
+} from './outcome-events.js';
 
 export interface SourcePosition {
   readonly topic: string;

@@ -5,9 +5,8 @@ import type {
   AdjustmentRequestChangedInput,
   AdjustmentRequestStage,
 } from '@ledgerline/generated/avro/types';
-import type { Operator } from '../domain/adjustment-control.js';
-import { LEDGERLINE_NAMESPACE, uuidv5 } from '../domain/ids.js';
-import type { AdjustmentRequestRow } from '../store/adjustment-requests.js';
+import type { AdjustmentRequestRow, Operator } from './adjustment-control.js';
+import { LEDGERLINE_NAMESPACE, uuidv5 } from './ids.js';
 
 export function adjustmentRequestChanged(
   request: AdjustmentRequestRow,

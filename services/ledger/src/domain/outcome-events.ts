@@ -7,14 +7,14 @@ import type {
   PaymentStepPostedInput,
   PostingRejectedInput,
 } from '@ledgerline/generated/avro/types';
-import { systemKindOf, type AccountSnapshot } from '../domain/accounts.js';
-import { LEDGERLINE_NAMESPACE, isUuid, uuidv5 } from '../domain/ids.js';
+import { systemKindOf, type AccountSnapshot } from './accounts.js';
+import { LEDGERLINE_NAMESPACE, isUuid, uuidv5 } from './ids.js';
 import type {
   AccountChangeRejectedDecision,
   AccountStatusChangedDecision,
   PostedDecision,
   RejectedDecision,
-} from '../domain/posting.js';
+} from './posting.js';
 
 /** Who asked for an outcome and when it was decided: from the command that first claimed it. */
 export interface OutcomeOrigin {

@@ -2,7 +2,7 @@
 // took, and how far the consumer is behind after each commit.
 import type { BatchHandler } from '@ledgerline/platform/consumer';
 import { prometheus, type MetricsRegistry } from '@ledgerline/platform/metrics';
-import type { BatchEffects } from './apply-commands.js';
+import type { BatchEffects } from '../domain/batch-effects.js';
 
 export function ledgerMetrics(metrics: MetricsRegistry) {
   const registers = [metrics];
