@@ -33,7 +33,9 @@ export async function appendToOutbox(
  * $n+1::bytea[], $n+2::bytea[], $n+3::jsonb[])` (topic, key, value, headers): for statements
  * that write outbox rows beside other rows.
  */
-export function outboxColumns(messages: readonly EncodedMessage[]): string[] {
+export function outboxColumns(
+  messages: readonly EncodedMessage[],
+): [topic: string, key: string, value: string, headers: string] {
   return [
     arrayLiteral(messages.map((m) => m.topic)),
     arrayLiteral(messages.map((m) => m.key)),

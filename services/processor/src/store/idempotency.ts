@@ -1,7 +1,7 @@
 // Idempotency records: the first response to a key is stored with the request's fingerprint
 // in the same transaction as the effect, so "key exists" and "effect exists" are one fact.
-import { invariant } from '@ledgerline/platform/invariant';
-import type { Queryable } from '@ledgerline/platform/db';
+import { z } from 'zod';
+import { queryIn, sql, type PgQueryable } from '@ledgerline/platform/database/slonik';
 
 export interface StoredResponse {
   readonly status: number;
@@ -14,52 +14,48 @@ export interface IdempotencyRecord {
   readonly response: StoredResponse;
 }
 
+const idempotencyRow = z.object({
+  request_hash: z.string().regex(/^[0-9a-f]{64}$/, 'a stored request hash is sha256 hex'),
+  response_status: z.number().int(),
+  response_body: z.unknown(),
+  response_location: z.string(),
+});
+
 /**
  * Inserts the record unless the key exists. A concurrent transaction holding the same key
  * uncommitted makes this wait for it (bounded by the caller's lock_timeout), then report the
  * conflict: exactly one request per key ever gets `true`.
  */
 export async function insertIdempotencyRecord(
-  db: Queryable,
+  db: PgQueryable,
   scope: string,
   key: string,
   record: IdempotencyRecord,
 ): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `INSERT INTO processor.idempotency_keys
+  const { rowCount } = await queryIn(
+    db,
+    sql.unsafe`INSERT INTO processor.idempotency_keys
        (scope, key, request_hash, response_status, response_body, response_location)
-     VALUES ($1, $2, $3, $4, $5, $6)
+     VALUES (${scope}, ${key}, ${record.requestHash}, ${record.response.status},
+             ${JSON.stringify(record.response.body)}::json, ${record.response.location})
      ON CONFLICT (scope, key) DO NOTHING`,
-    [
-      scope,
-      key,
-      record.requestHash,
-      record.response.status,
-      JSON.stringify(record.response.body),
-      record.response.location,
-    ],
   );
   return rowCount === 1;
 }
 
 export async function findIdempotencyRecord(
-  db: Queryable,
+  db: PgQueryable,
   scope: string,
   key: string,
 ): Promise<IdempotencyRecord | undefined> {
-  const { rows } = await db.query<{
-    request_hash: string;
-    response_status: number;
-    response_body: unknown;
-    response_location: string;
-  }>(
-    `SELECT request_hash, response_status, response_body, response_location
-     FROM processor.idempotency_keys WHERE scope = $1 AND key = $2`,
-    [scope, key],
+  const { rows } = await queryIn(
+    db,
+    sql.type(idempotencyRow)`
+     SELECT request_hash, response_status, response_body, response_location
+     FROM processor.idempotency_keys WHERE scope = ${scope} AND key = ${key}`,
   );
   const row = rows[0];
   if (row === undefined) return undefined;
-  invariant(/^[0-9a-f]{64}$/.test(row.request_hash), 'a stored request hash is sha256 hex');
   return {
     requestHash: row.request_hash,
     response: {

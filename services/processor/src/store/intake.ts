@@ -2,8 +2,14 @@
 // claimed, and only for the keys claimed are the payment and its outbox rows inserted. One
 // statement per batch instead of three per request: on this kind of machine a round trip to
 // PostgreSQL costs more CPU than the rows it carries.
+//
+// A slonik `sql` token like every store statement, but its columns are bound as the platform's
+// array literals (platform/src/sql-array.ts) rather than with sql.unnest: sql.unnest hands
+// JavaScript arrays to node-postgres, which serialises them element by element, and this
+// statement carries a whole intake batch (README "Database access (slonik)").
+import { z } from 'zod';
 import { invariant } from '@ledgerline/platform/invariant';
-import type { Queryable } from '@ledgerline/platform/db';
+import { queryIn, sql, type PgQueryable } from '@ledgerline/platform/database/slonik';
 import type { EncodedMessage } from '@ledgerline/platform/events/typed';
 import { outboxColumns } from '@ledgerline/platform/outbox';
 import { arrayLiteral } from '@ledgerline/platform/sql-array';
@@ -29,7 +35,7 @@ export interface PaymentIntake {
  * batches that share keys wait for each other instead of deadlocking. Keys must be distinct.
  */
 export async function acceptPayments(
-  db: Queryable,
+  db: PgQueryable,
   intakes: readonly PaymentIntake[],
 ): Promise<Set<string>> {
   const keys = intakes.map((i) => i.key);
@@ -41,12 +47,21 @@ export async function acceptPayments(
     );
   }
   const owners = intakes.flatMap((i) => i.outbox.map(() => i.key));
-  const { rows } = await db.query<{ key: string }>(
-    `WITH claimed AS (
+  const [outboxTopic, outboxKey, outboxValue, outboxHeaders] = outboxColumns(
+    intakes.flatMap((i) => i.outbox),
+  );
+  const { rows } = await queryIn(
+    db,
+    sql.type(z.object({ key: z.string() }))`WITH claimed AS (
        INSERT INTO processor.idempotency_keys
          (scope, key, request_hash, response_status, response_body, response_location)
-       SELECT $1, r.key, r.request_hash, r.response_status, r.response_body, r.response_location
-         FROM unnest($2::text[], $3::text[], $4::int[], $5::json[], $6::text[])
+       SELECT ${createPaymentScope}, r.key, r.request_hash, r.response_status, r.response_body,
+              r.response_location
+         FROM unnest(${arrayLiteral(keys)}::text[],
+                     ${arrayLiteral(intakes.map((i) => i.idempotency.requestHash))}::text[],
+                     ${arrayLiteral(intakes.map((i) => i.idempotency.response.status))}::int[],
+                     ${arrayLiteral(intakes.map((i) => JSON.stringify(i.idempotency.response.body)))}::json[],
+                     ${arrayLiteral(intakes.map((i) => i.idempotency.response.location))}::text[])
            AS r(key, request_hash, response_status, response_body, response_location)
         ORDER BY r.key
        ON CONFLICT (scope, key) DO NOTHING
@@ -58,9 +73,21 @@ export async function acceptPayments(
        SELECT p.id, p.payer, p.payee, p.amount_minor, p.currency, p.description, p.metadata,
               p.state, p.saga, p.version, p.status_version, p.correlation_id, p.created_at,
               p.updated_at
-         FROM unnest($2::text[], $7::uuid[], $8::uuid[], $9::uuid[], $10::bigint[], $11::text[],
-                     $12::text[], $13::jsonb[], $14::text[], $15::jsonb[], $16::int[], $17::int[],
-                     $18::uuid[], $19::timestamptz[], $20::timestamptz[])
+         FROM unnest(${arrayLiteral(keys)}::text[],
+                     ${arrayLiteral(intakes.map((i) => i.record.saga.paymentId))}::uuid[],
+                     ${arrayLiteral(intakes.map((i) => i.record.saga.payerAccountId))}::uuid[],
+                     ${arrayLiteral(intakes.map((i) => i.record.saga.payeeAccountId))}::uuid[],
+                     ${arrayLiteral(intakes.map((i) => i.record.saga.amountMinor))}::bigint[],
+                     ${arrayLiteral(intakes.map((i) => i.record.saga.currency))}::text[],
+                     ${arrayLiteral(intakes.map((i) => i.record.description))}::text[],
+                     ${arrayLiteral(intakes.map((i) => JSON.stringify(i.record.metadata)))}::jsonb[],
+                     ${arrayLiteral(intakes.map((i) => i.record.saga.state))}::text[],
+                     ${arrayLiteral(intakes.map((i) => JSON.stringify(i.record.saga)))}::jsonb[],
+                     ${arrayLiteral(intakes.map((i) => i.record.saga.version))}::int[],
+                     ${arrayLiteral(intakes.map((i) => i.record.statusVersion))}::int[],
+                     ${arrayLiteral(intakes.map((i) => i.record.correlationId))}::uuid[],
+                     ${arrayLiteral(intakes.map((i) => i.record.createdAt))}::timestamptz[],
+                     ${arrayLiteral(intakes.map((i) => i.record.updatedAt))}::timestamptz[])
            AS p(key, id, payer, payee, amount_minor, currency, description, metadata, state, saga,
                 version, status_version, correlation_id, created_at, updated_at)
         WHERE p.key IN (SELECT key FROM claimed)
@@ -68,36 +95,13 @@ export async function acceptPayments(
        -- In array order: the outbox id is the publishing order.
        INSERT INTO processor.outbox (topic, key, value, headers)
        SELECT o.topic, o.message_key, o.value, o.headers
-         FROM unnest($21::text[], $22::text[], $23::bytea[], $24::bytea[], $25::jsonb[])
+         FROM unnest(${arrayLiteral(owners)}::text[], ${outboxTopic}::text[], ${outboxKey}::bytea[],
+                     ${outboxValue}::bytea[], ${outboxHeaders}::jsonb[])
               WITH ORDINALITY AS o(owner, topic, message_key, value, headers, n)
         WHERE o.owner IN (SELECT key FROM claimed)
         ORDER BY o.n
      )
      SELECT key FROM claimed`,
-    [
-      createPaymentScope,
-      arrayLiteral(keys),
-      arrayLiteral(intakes.map((i) => i.idempotency.requestHash)),
-      arrayLiteral(intakes.map((i) => i.idempotency.response.status)),
-      arrayLiteral(intakes.map((i) => JSON.stringify(i.idempotency.response.body))),
-      arrayLiteral(intakes.map((i) => i.idempotency.response.location)),
-      arrayLiteral(intakes.map((i) => i.record.saga.paymentId)),
-      arrayLiteral(intakes.map((i) => i.record.saga.payerAccountId)),
-      arrayLiteral(intakes.map((i) => i.record.saga.payeeAccountId)),
-      arrayLiteral(intakes.map((i) => i.record.saga.amountMinor)),
-      arrayLiteral(intakes.map((i) => i.record.saga.currency)),
-      arrayLiteral(intakes.map((i) => i.record.description)),
-      arrayLiteral(intakes.map((i) => JSON.stringify(i.record.metadata))),
-      arrayLiteral(intakes.map((i) => i.record.saga.state)),
-      arrayLiteral(intakes.map((i) => JSON.stringify(i.record.saga))),
-      arrayLiteral(intakes.map((i) => i.record.saga.version)),
-      arrayLiteral(intakes.map((i) => i.record.statusVersion)),
-      arrayLiteral(intakes.map((i) => i.record.correlationId)),
-      arrayLiteral(intakes.map((i) => i.record.createdAt)),
-      arrayLiteral(intakes.map((i) => i.record.updatedAt)),
-      arrayLiteral(owners),
-      ...outboxColumns(intakes.flatMap((i) => i.outbox)),
-    ],
   );
   return new Set(rows.map((r) => r.key));
 }

@@ -1,7 +1,10 @@
-// Payments, their sagas and refunds in the processor schema. Values are always bound; rows are
-// checked on the way out, so a malformed row fails loudly instead of reaching a client.
+// Payments, their sagas and refunds in the processor schema. Statements are slonik `sql` tokens
+// (values bound, fragments composed); rows are checked by their zod schemas and the saga by its
+// invariants on the way out, so a malformed row fails loudly instead of reaching a client.
+// Batch columns are bound as the platform's array literals (see store/intake.ts).
+import { z } from 'zod';
 import { invariant } from '@ledgerline/platform/invariant';
-import type { Queryable } from '@ledgerline/platform/db';
+import { queryIn, sql, type PgQueryable } from '@ledgerline/platform/database/slonik';
 import { arrayLiteral } from '@ledgerline/platform/sql-array';
 import { assertSagaInvariants, sagaStates, type Saga, type SagaState } from '../domain/index.js';
 
@@ -25,37 +28,41 @@ export interface RefundRecord {
   readonly createdAt: Date;
 }
 
-interface PaymentRow {
-  saga: unknown;
-  description: string | null;
-  metadata: unknown;
-  status_version: number;
-  correlation_id: string;
-  created_at: Date;
-  updated_at: Date;
-}
+const paymentRow = z.object({
+  saga: z.unknown(),
+  description: z.string().nullable(),
+  metadata: z.record(z.string()),
+  status_version: z.number().int(),
+  correlation_id: z.string(),
+  created_at: z.date(),
+  updated_at: z.date(),
+});
+type PaymentRow = z.infer<typeof paymentRow>;
 
-interface RefundRow {
-  id: string;
-  payment_id: string;
-  sequence: number;
-  amount_minor: number;
-  reason: string | null;
-  created_at: Date;
-}
+const refundRow = z.object({
+  id: z.string(),
+  payment_id: z.string(),
+  sequence: z.number().int(),
+  amount_minor: z.number().int(),
+  reason: z.string().nullable(),
+  created_at: z.date(),
+});
+type RefundRow = z.infer<typeof refundRow>;
 
-const paymentColumns =
-  'saga, description, metadata, status_version, correlation_id, created_at, updated_at';
+const paymentColumns = sql.fragment`saga, description, metadata, status_version, correlation_id,
+  created_at, updated_at`;
+
+const lockClause = (forUpdate: boolean) => (forUpdate ? sql.fragment`FOR UPDATE` : sql.fragment``);
 
 export async function findPayment(
-  db: Queryable,
+  db: PgQueryable,
   paymentId: string,
   options: { forUpdate: boolean },
 ): Promise<PaymentRecord | undefined> {
-  const { rows } = await db.query<PaymentRow>(
-    `SELECT ${paymentColumns} FROM processor.payments WHERE id = $1
-     ${options.forUpdate ? 'FOR UPDATE' : ''}`,
-    [paymentId],
+  const { rows } = await queryIn(
+    db,
+    sql.type(paymentRow)`SELECT ${paymentColumns} FROM processor.payments
+     WHERE id = ${paymentId} ${lockClause(options.forUpdate)}`,
   );
   const row = rows[0];
   return row === undefined ? undefined : paymentFromRow(row);
@@ -66,16 +73,17 @@ export async function findPayment(
  * lock overlapping payments take the locks in the same order and cannot deadlock.
  */
 export async function findPayments(
-  db: Queryable,
+  db: PgQueryable,
   paymentIds: readonly string[],
   options: { forUpdate: boolean },
 ): Promise<Map<string, PaymentRecord>> {
   const found = new Map<string, PaymentRecord>();
   if (paymentIds.length === 0) return found;
-  const { rows } = await db.query<PaymentRow>(
-    `SELECT ${paymentColumns} FROM processor.payments WHERE id = ANY($1::uuid[])
-     ORDER BY id ${options.forUpdate ? 'FOR UPDATE' : ''}`,
-    [arrayLiteral([...paymentIds])],
+  const { rows } = await queryIn(
+    db,
+    sql.type(paymentRow)`SELECT ${paymentColumns} FROM processor.payments
+     WHERE id = ANY(${arrayLiteral([...paymentIds])}::uuid[])
+     ORDER BY id ${lockClause(options.forUpdate)}`,
   );
   for (const row of rows) {
     const record = paymentFromRow(row);
@@ -97,28 +105,25 @@ export interface SagaUpdate {
  * The version check makes a lost update impossible: every row must still be at the version
  * its update was computed from.
  */
-export async function updateSagas(db: Queryable, updates: readonly SagaUpdate[]): Promise<void> {
+export async function updateSagas(db: PgQueryable, updates: readonly SagaUpdate[]): Promise<void> {
   if (updates.length === 0) return;
   for (const u of updates) {
     invariant(u.saga.version > u.previousVersion, 'a stored transition bumps the version');
   }
-  const { rowCount } = await db.query(
-    `UPDATE processor.payments p
+  const { rowCount } = await queryIn(
+    db,
+    sql.unsafe`UPDATE processor.payments p
      SET state = u.state, saga = u.saga, version = u.version, status_version = u.status_version,
          updated_at = u.updated_at
-     FROM unnest($1::uuid[], $2::int[], $3::text[], $4::jsonb[], $5::int[], $6::int[],
-                 $7::timestamptz[])
+     FROM unnest(${arrayLiteral(updates.map((u) => u.saga.paymentId))}::uuid[],
+                 ${arrayLiteral(updates.map((u) => u.previousVersion))}::int[],
+                 ${arrayLiteral(updates.map((u) => u.saga.state))}::text[],
+                 ${arrayLiteral(updates.map((u) => JSON.stringify(u.saga)))}::jsonb[],
+                 ${arrayLiteral(updates.map((u) => u.saga.version))}::int[],
+                 ${arrayLiteral(updates.map((u) => u.statusVersion))}::int[],
+                 ${arrayLiteral(updates.map((u) => u.updatedAt))}::timestamptz[])
        AS u(id, previous_version, state, saga, version, status_version, updated_at)
      WHERE p.id = u.id AND p.version = u.previous_version`,
-    [
-      arrayLiteral(updates.map((u) => u.saga.paymentId)),
-      arrayLiteral(updates.map((u) => u.previousVersion)),
-      arrayLiteral(updates.map((u) => u.saga.state)),
-      arrayLiteral(updates.map((u) => JSON.stringify(u.saga))),
-      arrayLiteral(updates.map((u) => u.saga.version)),
-      arrayLiteral(updates.map((u) => u.statusVersion)),
-      arrayLiteral(updates.map((u) => u.updatedAt)),
-    ],
   );
   invariant(
     rowCount === updates.length,
@@ -131,7 +136,7 @@ export async function updateSagas(db: Queryable, updates: readonly SagaUpdate[])
  * if a caller forgot the row lock: exactly one row must match the version it read.
  */
 export async function updateSaga(
-  db: Queryable,
+  db: PgQueryable,
   saga: Saga,
   previousVersion: number,
   statusVersion: number,
@@ -158,63 +163,57 @@ export interface PagePosition {
 
 /** Newest first; `after` is the last item of the previous page. Returns up to `limit` rows. */
 export async function listPayments(
-  db: Queryable,
+  db: PgQueryable,
   filter: PaymentFilter,
   limit: number,
   after: PagePosition | undefined,
 ): Promise<PaymentRecord[]> {
   invariant(Number.isSafeInteger(limit) && limit >= 1 && limit <= 1_000, 'a bounded page');
-  const conditions: string[] = [];
-  const values: unknown[] = [];
-  const bind = (value: unknown): string => {
-    values.push(value);
-    return `$${values.length}`;
-  };
-  if (filter.status !== undefined) conditions.push(`state = ${bind(filter.status)}`);
+  const conditions = [sql.fragment`TRUE`];
+  if (filter.status !== undefined) conditions.push(sql.fragment`state = ${filter.status}`);
   if (filter.payerAccountId !== undefined)
-    conditions.push(`payer_account_id = ${bind(filter.payerAccountId)}`);
+    conditions.push(sql.fragment`payer_account_id = ${filter.payerAccountId}`);
   if (filter.payeeAccountId !== undefined)
-    conditions.push(`payee_account_id = ${bind(filter.payeeAccountId)}`);
+    conditions.push(sql.fragment`payee_account_id = ${filter.payeeAccountId}`);
   if (filter.involvingAccountIds !== undefined) {
-    const accounts = bind(filter.involvingAccountIds);
+    const accounts = sql.array(filter.involvingAccountIds, 'uuid');
     conditions.push(
-      `(payer_account_id = ANY(${accounts}::uuid[]) OR payee_account_id = ANY(${accounts}::uuid[]))`,
+      sql.fragment`(payer_account_id = ANY(${accounts}) OR payee_account_id = ANY(${accounts}))`,
     );
   }
   if (filter.createdFrom !== undefined)
-    conditions.push(`created_at >= ${bind(filter.createdFrom)}`);
-  if (filter.createdTo !== undefined) conditions.push(`created_at < ${bind(filter.createdTo)}`);
-  if (after !== undefined)
-    conditions.push(`(created_at, id) < (${bind(after.createdAt)}, ${bind(after.id)})`);
-  const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-  const { rows } = await db.query<PaymentRow>(
-    `SELECT ${paymentColumns} FROM processor.payments ${where}
-     ORDER BY created_at DESC, id DESC LIMIT ${bind(limit)}`,
-    values,
+    conditions.push(sql.fragment`created_at >= ${sql.timestamp(filter.createdFrom)}`);
+  if (filter.createdTo !== undefined)
+    conditions.push(sql.fragment`created_at < ${sql.timestamp(filter.createdTo)}`);
+  if (after !== undefined) {
+    conditions.push(
+      sql.fragment`(created_at, id) < (${sql.timestamp(after.createdAt)}, ${after.id}::uuid)`,
+    );
+  }
+  const { rows } = await queryIn(
+    db,
+    sql.type(paymentRow)`SELECT ${paymentColumns} FROM processor.payments
+     WHERE ${sql.join(conditions, sql.fragment` AND `)}
+     ORDER BY created_at DESC, id DESC LIMIT ${limit}`,
   );
   return rows.map(paymentFromRow);
 }
 
-export async function insertRefund(db: Queryable, refund: RefundRecord): Promise<void> {
-  await db.query(
-    `INSERT INTO processor.refunds (id, payment_id, sequence, amount_minor, reason, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6)`,
-    [
-      refund.id,
-      refund.paymentId,
-      refund.sequence,
-      refund.amountMinor,
-      refund.reason,
-      refund.createdAt,
-    ],
+export async function insertRefund(db: PgQueryable, refund: RefundRecord): Promise<void> {
+  await queryIn(
+    db,
+    sql.unsafe`INSERT INTO processor.refunds
+       (id, payment_id, sequence, amount_minor, reason, created_at)
+     VALUES (${refund.id}, ${refund.paymentId}, ${refund.sequence}, ${refund.amountMinor},
+             ${refund.reason}, ${sql.timestamp(refund.createdAt)})`,
   );
 }
 
-export async function refundsOf(db: Queryable, paymentId: string): Promise<RefundRecord[]> {
-  const { rows } = await db.query<RefundRow>(
-    `SELECT id, payment_id, sequence, amount_minor, reason, created_at FROM processor.refunds
-     WHERE payment_id = $1 ORDER BY sequence`,
-    [paymentId],
+export async function refundsOf(db: PgQueryable, paymentId: string): Promise<RefundRecord[]> {
+  const { rows } = await queryIn(
+    db,
+    sql.type(refundRow)`SELECT id, payment_id, sequence, amount_minor, reason, created_at
+     FROM processor.refunds WHERE payment_id = ${paymentId} ORDER BY sequence`,
   );
   return rows.map(refundFromRow);
 }
@@ -227,14 +226,10 @@ function paymentFromRow(row: PaymentRow): PaymentRecord {
   );
   // A stored saga that breaks its own invariants is corruption: never serve or advance it.
   assertSagaInvariants(saga);
-  invariant(
-    typeof row.metadata === 'object' && row.metadata !== null && !Array.isArray(row.metadata),
-    'metadata is an object',
-  );
   return {
     saga,
     description: row.description,
-    metadata: row.metadata as Record<string, string>,
+    metadata: row.metadata,
     statusVersion: row.status_version,
     correlationId: row.correlation_id,
     createdAt: row.created_at,
