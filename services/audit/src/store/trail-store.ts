@@ -4,6 +4,7 @@
 // its zod schema: a column renamed in a migration fails here instead of reading undefined.
 import { z } from 'zod';
 import { queryIn, sql, type PgQueryable } from '@ledgerline/platform/database/slonik';
+import { arrayLiteral } from '@ledgerline/platform/sql-array';
 import {
   appendToChain,
   EMPTY_HEAD,
@@ -165,10 +166,8 @@ async function recordedEventIds(
     client,
     sql.type(z.object({ topic: z.string(), event_id: z.string() }))`
      SELECT t.topic, t.event_id FROM audit.trail t
-     JOIN ${sql.unnest(
-       contents.map((c) => [c.topic, c.eventId]),
-       ['text', 'uuid'],
-     )} AS c(topic, event_id)
+     JOIN unnest(${arrayLiteral(contents.map((c) => c.topic))}::text[],
+                 ${arrayLiteral(contents.map((c) => c.eventId))}::uuid[]) AS c(topic, event_id)
        ON t.topic = c.topic AND t.event_id = c.event_id`,
   );
   return new Set(rows.map((r) => `${r.topic}|${r.event_id}`));
