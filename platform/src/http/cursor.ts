@@ -63,3 +63,20 @@ export function isoInstant(value: unknown): Date | undefined {
   const instant = new Date(value);
   return !Number.isNaN(instant.getTime()) && instant.toISOString() === value ? instant : undefined;
 }
+
+/**
+ * One page from `items` read as `limit + 1` rows (the extra row says another page follows),
+ * with the cursor of the next page taken from its last item.
+ */
+export function pageOf<T>(
+  items: readonly T[],
+  limit: number,
+  cursorOf: (last: T) => string,
+): { items: T[]; nextCursor: string | null } {
+  const page = items.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    items: page,
+    nextCursor: items.length > limit && last !== undefined ? cursorOf(last) : null,
+  };
+}

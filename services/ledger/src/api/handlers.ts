@@ -12,6 +12,7 @@ import {
   type OperationHandler,
 } from '@ledgerline/platform/http/app';
 import { mayActOnAccount } from '@ledgerline/platform/http/auth';
+import { pageOf } from '@ledgerline/platform/http/cursor';
 import type { components } from '@ledgerline/generated/openapi/ledger.types';
 import { isSystemAccountId } from '../domain/accounts.js';
 import type {
@@ -363,13 +364,12 @@ async function handleListAdjustments(
     after,
     limit + 1,
   );
-  const page = items.slice(0, limit);
-  const last = page[page.length - 1];
-  const nextCursor =
-    items.length > limit && last !== undefined
-      ? adjustmentsCursor.encode({ requestedAt: last.createdAt, adjustmentId: last.id })
-      : null;
-  return { status: 200, body: { items: page, nextCursor } };
+  return {
+    status: 200,
+    body: pageOf(items, limit, (last) =>
+      adjustmentsCursor.encode({ requestedAt: last.createdAt, adjustmentId: last.id }),
+    ),
+  };
 }
 
 async function handleApproveAdjustment(
@@ -435,13 +435,12 @@ async function handleListAccountEntries(
     after,
     limit + 1,
   );
-  const page = items.slice(0, limit);
-  const last = page[page.length - 1];
-  const nextCursor =
-    items.length > limit && last !== undefined
-      ? entriesCursor.encode({ postedAt: last.postedAt, entryId: last.entryId })
-      : null;
-  return { status: 200, body: { items: page, nextCursor } };
+  return {
+    status: 200,
+    body: pageOf(items, limit, (last) =>
+      entriesCursor.encode({ postedAt: last.postedAt, entryId: last.entryId }),
+    ),
+  };
 }
 
 async function handleGetTransaction(
@@ -469,11 +468,10 @@ async function handleListSystemAccounts(
     after,
     limit + 1,
   );
-  const page = items.slice(0, limit);
-  const last = page[page.length - 1];
-  const nextCursor =
-    items.length > limit && last !== undefined ? systemAccountsCursor.encode(last.id) : null;
-  return { status: 200, body: { items: page, nextCursor } };
+  return {
+    status: 200,
+    body: pageOf(items, limit, (last) => systemAccountsCursor.encode(last.id)),
+  };
 }
 
 async function handleGetCommand(ctx: HandlerContext, request: ApiRequest): Promise<ApiResponse> {
