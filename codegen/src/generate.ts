@@ -10,6 +10,7 @@ import { ContractError } from './errors.js';
 import { loadAvroCatalogue, selfContainedSchema, type AvroCatalogue } from './avro/schema.js';
 import { TypeScriptEmitter, shortName } from './avro/typescript.js';
 import { keySchemaOf, loadTopics, type TopicContract } from './topics.js';
+import { asyncapiDocument } from './asyncapi.js';
 
 export interface Contracts {
   catalogue: AvroCatalogue;
@@ -264,6 +265,12 @@ export async function generate(contracts: Contracts): Promise<Map<string, string
   for (const generatedFiles of openapiDocs)
     for (const [f, text] of generatedFiles) files.set(f, text);
   files.set('src/openapi/contracts.ts', apiContractsFile(contracts.openapi));
+  const asyncapi = asyncapiDocument(contracts);
+  files.set('asyncapi.json', json(asyncapi) + '\n');
+  files.set(
+    'src/asyncapi.ts',
+    `${HEADER}// The AsyncAPI 3.0 document of every topic (also generated/asyncapi.json).\n\nexport const asyncapiDocument = ${json(asyncapi)} as const;\n`,
+  );
   const fingerprint = createHash('sha256');
   for (const [f, text] of [...files.entries()].sort(([a], [b]) => a.localeCompare(b)))
     fingerprint.update(f).update(text);
