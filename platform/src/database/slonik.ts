@@ -37,7 +37,12 @@ import { postgresConnection } from '../transport-security.js';
 import { databaseConnectTimeoutMs, databaseTimeouts, type DatabaseTimeouts } from '../config.js';
 
 export { sql } from 'slonik';
-export type { DatabasePool, DatabaseTransactionConnection, CommonQueryMethods } from 'slonik';
+export type {
+  CommonQueryMethods,
+  DatabasePool,
+  DatabaseTransactionConnection,
+  FragmentSqlToken,
+} from 'slonik';
 
 /** A row did not match its store's row schema: the schema and the code disagree. */
 export class RowShapeError extends Error {

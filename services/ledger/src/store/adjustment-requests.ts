@@ -1,8 +1,9 @@
 // Adjustment requests and their dual-control decisions (migration 003): what the cap sums, what
 // the approver decides on, and the Adjustment the API shows, from the request through the
 // approval to the ledger's decision.
+import { z } from 'zod';
 import { invariant } from '@ledgerline/platform/invariant';
-import type { Queryable } from '@ledgerline/platform/db';
+import { queryIn, sql, type PgQueryable } from '@ledgerline/platform/database/slonik';
 import type { components } from '@ledgerline/generated/openapi/ledger.types';
 import type {
   AdjustmentRequestRow,
@@ -25,78 +26,61 @@ export function capHolderOf(operator: Operator): string {
  * Serialises the requests of one cap holder until the transaction ends, so that two concurrent
  * requests cannot both fit under the cap that only one of them fits under.
  */
-export async function lockCapHolder(client: Queryable, capHolder: string): Promise<void> {
-  await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [
-    `ledger.adjustment-cap:${capHolder}`,
-  ]);
+export async function lockCapHolder(client: PgQueryable, capHolder: string): Promise<void> {
+  await queryIn(
+    client,
+    sql.unsafe`SELECT pg_advisory_xact_lock(hashtextextended(${`ledger.adjustment-cap:${capHolder}`}, 0))`,
+  );
 }
 
 /** What a cap holder requested in one currency since `since`, exactly (a sum may pass 2^53). */
 export async function requestedSinceMinor(
-  client: Queryable,
+  client: PgQueryable,
   capHolder: string,
   currency: string,
   since: Date,
 ): Promise<bigint> {
-  const { rows } = await client.query<{ total: string }>(
-    `SELECT coalesce(sum(amount_minor), 0)::text AS total FROM ledger.adjustment_requests
-      WHERE cap_holder = $1 AND currency = $2 AND requested_at >= $3`,
-    [capHolder, currency, since],
+  const { rows } = await queryIn(
+    client,
+    sql.type(z.object({ total: z.string().regex(/^[0-9]+$/) }))`
+     SELECT coalesce(sum(amount_minor), 0)::text AS total FROM ledger.adjustment_requests
+      WHERE cap_holder = ${capHolder} AND currency = ${currency}
+        AND requested_at >= ${sql.timestamp(since)}`,
   );
   return BigInt(rows[0]?.total ?? '0');
 }
 
 export async function insertAdjustmentRequest(
-  client: Queryable,
+  client: PgQueryable,
   row: AdjustmentRequestRow,
 ): Promise<void> {
-  await client.query(
-    `INSERT INTO ledger.adjustment_requests (adjustment_id, account_id, idempotency_key,
+  await queryIn(
+    client,
+    sql.unsafe`INSERT INTO ledger.adjustment_requests (adjustment_id, account_id, idempotency_key,
        request_fingerprint, direction, amount_minor, currency, reference, reason, requested_by,
        requested_by_key_id, cap_holder, approval_required, requested_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-    [
-      row.adjustmentId,
-      row.accountId,
-      row.idempotencyKey,
-      row.requestFingerprint,
-      row.direction,
-      row.amountMinor,
-      row.currency,
-      row.reference,
-      row.reason,
-      row.requestedBy.subject,
-      row.requestedBy.keyId,
-      row.capHolder,
-      row.approvalRequired,
-      row.requestedAt,
-    ],
+     VALUES (${row.adjustmentId}, ${row.accountId}, ${row.idempotencyKey},
+       ${row.requestFingerprint}, ${row.direction}, ${row.amountMinor}, ${row.currency},
+       ${row.reference}, ${row.reason}, ${row.requestedBy.subject}, ${row.requestedBy.keyId},
+       ${row.capHolder}, ${row.approvalRequired}, ${sql.timestamp(row.requestedAt)})`,
   );
 }
 
 export async function findRequestByKey(
-  db: Queryable,
+  db: PgQueryable,
   accountId: string,
   idempotencyKey: string,
 ): Promise<{ adjustmentId: string; requestFingerprint: string } | null> {
-  const { rows } = await db.query<{ adjustment_id: string; request_fingerprint: string }>(
-    `SELECT adjustment_id::text, request_fingerprint FROM ledger.adjustment_requests
-      WHERE account_id = $1 AND idempotency_key = $2`,
-    [accountId, idempotencyKey],
+  const { rows } = await queryIn(
+    db,
+    sql.type(z.object({ adjustment_id: z.string(), request_fingerprint: z.string() }))`
+     SELECT adjustment_id::text, request_fingerprint FROM ledger.adjustment_requests
+      WHERE account_id = ${accountId} AND idempotency_key = ${idempotencyKey}`,
   );
   const row = rows[0];
   return row === undefined
     ? null
     : { adjustmentId: row.adjustment_id, requestFingerprint: row.request_fingerprint };
-}
-
-interface ApprovalRow {
-  requested_by: string;
-  requested_by_key_id: string | null;
-  approval_required: boolean;
-  outcome: 'APPROVED' | 'DECLINED' | null;
-  decided_by: string | null;
-  decided_by_key_id: string | null;
 }
 
 /**
@@ -106,18 +90,17 @@ interface ApprovalRow {
  * must not have on an append-only table.)
  */
 export async function lockApprovalState(
-  client: Queryable,
+  client: PgQueryable,
   adjustmentId: string,
 ): Promise<(ApprovalState & { readonly request: AdjustmentRequestRow }) | null> {
-  await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [
-    `ledger.adjustment-decision:${adjustmentId}`,
-  ]);
-  const { rows } = await client.query<ApprovalRow & RequestColumns>(
-    `SELECT ${REQUEST_COLUMNS}, d.outcome, d.decided_by, d.decided_by_key_id
+  const lockName = `ledger.adjustment-decision:${adjustmentId}`;
+  await queryIn(client, sql.unsafe`SELECT pg_advisory_xact_lock(hashtextextended(${lockName}, 0))`);
+  const { rows } = await queryIn(
+    client,
+    sql.type(approvalRow)`SELECT ${REQUEST_COLUMNS}, d.outcome, d.decided_by, d.decided_by_key_id
        FROM ledger.adjustment_requests r
        LEFT JOIN ledger.adjustment_decisions d USING (adjustment_id)
-      WHERE r.adjustment_id = $1`,
-    [adjustmentId],
+      WHERE r.adjustment_id = ${adjustmentId}`,
   );
   const row = rows[0];
   if (row === undefined) return null;
@@ -136,7 +119,7 @@ export async function lockApprovalState(
 }
 
 export async function insertDecision(
-  client: Queryable,
+  client: PgQueryable,
   decision: {
     adjustmentId: string;
     outcome: 'APPROVED' | 'DECLINED';
@@ -145,39 +128,43 @@ export async function insertDecision(
     at: Date;
   },
 ): Promise<void> {
-  await client.query(
-    `INSERT INTO ledger.adjustment_decisions (adjustment_id, outcome, decided_by,
+  await queryIn(
+    client,
+    sql.unsafe`INSERT INTO ledger.adjustment_decisions (adjustment_id, outcome, decided_by,
        decided_by_key_id, note, decided_at)
-     VALUES ($1, $2, $3, $4, $5, $6)`,
-    [
-      decision.adjustmentId,
-      decision.outcome,
-      decision.by.subject,
-      decision.by.keyId,
-      decision.note,
-      decision.at,
-    ],
+     VALUES (${decision.adjustmentId}, ${decision.outcome}, ${decision.by.subject},
+       ${decision.by.keyId}, ${decision.note}, ${sql.timestamp(decision.at)})`,
   );
 }
 
-interface RequestColumns {
-  adjustment_id: string;
-  account_id: string;
-  idempotency_key: string;
-  request_fingerprint: string;
-  direction: 'DEBIT' | 'CREDIT';
-  amount_minor: number;
-  currency: string;
-  reference: string;
-  reason: string;
-  requested_by: string;
-  requested_by_key_id: string | null;
-  cap_holder: string;
-  approval_required: boolean;
-  requested_at: Date;
-}
+/** A text column whose values a CHECK constraint limits to the contract's symbols. */
+const symbol = <T extends string>() => z.custom<T>((value) => typeof value === 'string');
 
-const REQUEST_COLUMNS = `r.adjustment_id::text, r.account_id::text, r.idempotency_key,
+const requestColumns = z.object({
+  adjustment_id: z.string(),
+  account_id: z.string(),
+  idempotency_key: z.string(),
+  request_fingerprint: z.string(),
+  direction: symbol<'DEBIT' | 'CREDIT'>(),
+  amount_minor: z.number().int(),
+  currency: z.string(),
+  reference: z.string(),
+  reason: z.string(),
+  requested_by: z.string(),
+  requested_by_key_id: z.string().nullable(),
+  cap_holder: z.string(),
+  approval_required: z.boolean(),
+  requested_at: z.date(),
+});
+type RequestColumns = z.infer<typeof requestColumns>;
+
+const approvalRow = requestColumns.extend({
+  outcome: symbol<'APPROVED' | 'DECLINED'>().nullable(),
+  decided_by: z.string().nullable(),
+  decided_by_key_id: z.string().nullable(),
+});
+
+const REQUEST_COLUMNS = sql.fragment`r.adjustment_id::text, r.account_id::text, r.idempotency_key,
   r.request_fingerprint, r.direction, r.amount_minor, r.currency, r.reference, r.reason,
   r.requested_by, r.requested_by_key_id, r.cap_holder, r.approval_required, r.requested_at`;
 
@@ -199,25 +186,26 @@ function requestOf(row: RequestColumns): AdjustmentRequestRow {
   };
 }
 
-interface ViewRow extends RequestColumns {
-  outcome: 'APPROVED' | 'DECLINED' | null;
-  decided_by: string | null;
-  note: string | null;
-  decision_at: Date | null;
-  command_id: string | null;
-  status: AdjustmentView['status'];
-  approval_status: ApprovalStatus | null;
-  rejection_reason: AdjustmentView['rejectionReason'];
-  detail: string | null;
-  transaction_id: string | null;
-  ledger_decided_at: Date | null;
-}
+const viewRow = requestColumns.extend({
+  outcome: symbol<'APPROVED' | 'DECLINED'>().nullable(),
+  decided_by: z.string().nullable(),
+  note: z.string().nullable(),
+  decision_at: z.date().nullable(),
+  command_id: z.string().nullable(),
+  status: symbol<AdjustmentView['status']>(),
+  approval_status: symbol<ApprovalStatus>().nullable(),
+  rejection_reason: symbol<NonNullable<AdjustmentView['rejectionReason']>>().nullable(),
+  detail: z.string().nullable(),
+  transaction_id: z.string().nullable(),
+  ledger_decided_at: z.date().nullable(),
+});
+type ViewRow = z.infer<typeof viewRow>;
 
 // The request, its approval, the command sent to the ledger (none while awaiting approval or
 // once declined) and the ledger's decision on it. Both statuses are derived here and nowhere
 // else: an adjustment is PENDING until the ledger decides it, or REJECTED when an operator
 // declined it; `approval_status` says where dual control stands.
-const VIEW_SELECT = `SELECT ${REQUEST_COLUMNS}, d.outcome, d.decided_by, d.note,
+const VIEW_SELECT = sql.fragment`SELECT ${REQUEST_COLUMNS}, d.outcome, d.decided_by, d.note,
     d.decided_at AS decision_at, c.command_id::text, a.rejection_reason, a.detail,
     a.transaction_id::text, a.decided_at AS ledger_decided_at,
     CASE
@@ -276,12 +264,13 @@ function viewOf(row: ViewRow): AdjustmentView {
 }
 
 export async function findAdjustment(
-  db: Queryable,
+  db: PgQueryable,
   adjustmentId: string,
 ): Promise<AdjustmentView | null> {
-  const { rows } = await db.query<ViewRow>(`${VIEW_SELECT} WHERE r.adjustment_id = $1`, [
-    adjustmentId,
-  ]);
+  const { rows } = await queryIn(
+    db,
+    sql.type(viewRow)`${VIEW_SELECT} WHERE r.adjustment_id = ${adjustmentId}`,
+  );
   const row = rows[0];
   return row === undefined ? null : viewOf(row);
 }
@@ -293,20 +282,24 @@ export interface AdjustmentCursor {
 
 /** Newest first; `approval` filters after the joins (the approver's queue is small). */
 export async function listAdjustments(
-  db: Queryable,
+  db: PgQueryable,
   approval: ApprovalStatus | null,
   after: AdjustmentCursor | null,
   limit: number,
 ): Promise<AdjustmentView[]> {
   invariant(Number.isSafeInteger(limit) && limit >= 1 && limit <= 501, `limit ${limit}`);
-  const { rows } = await db.query<ViewRow>(
-    `SELECT * FROM (${VIEW_SELECT}
-        WHERE ($1::timestamptz IS NULL OR (r.requested_at, r.adjustment_id) < ($1, $2::uuid))
-     ) v
-     WHERE $3::text IS NULL OR v.approval_status = $3
+  const before =
+    after === null
+      ? sql.fragment`TRUE`
+      : sql.fragment`(r.requested_at, r.adjustment_id) < (${after.requestedAt}::timestamptz, ${after.adjustmentId}::uuid)`;
+  const inQueue =
+    approval === null ? sql.fragment`TRUE` : sql.fragment`v.approval_status = ${approval}`;
+  const { rows } = await queryIn(
+    db,
+    sql.type(viewRow)`SELECT * FROM (${VIEW_SELECT} WHERE ${before}) v
+     WHERE ${inQueue}
      ORDER BY v.requested_at DESC, v.adjustment_id DESC
-     LIMIT $4`,
-    [after?.requestedAt ?? null, after?.adjustmentId ?? null, approval, limit],
+     LIMIT ${limit}`,
   );
   return rows.map(viewOf);
 }

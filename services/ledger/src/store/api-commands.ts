@@ -1,7 +1,7 @@
 // Commands accepted by the API (ledger.api_commands): what GET /v1/commands/{id} shows before
 // and after the consumer decides them. Written in the transaction that puts the command's
 // LedgerCommand into the outbox.
-import type { Queryable } from '@ledgerline/platform/db';
+import { queryIn, sql, type PgQueryable } from '@ledgerline/platform/database/slonik';
 import type { LedgerCommandInput } from '@ledgerline/generated/avro/types';
 import type { components } from '@ledgerline/generated/openapi/ledger.types';
 
@@ -15,25 +15,19 @@ export interface CommandAdjustment {
 }
 
 export async function insertApiCommand(
-  client: Queryable,
+  client: PgQueryable,
   command: LedgerCommandInput,
   type: ApiCommandType,
   request: unknown,
   adjustment: CommandAdjustment | null,
 ): Promise<void> {
-  await client.query(
-    `INSERT INTO ledger.api_commands (command_id, type, account_id, idempotency_key,
+  await queryIn(
+    client,
+    sql.unsafe`INSERT INTO ledger.api_commands (command_id, type, account_id, idempotency_key,
          request_fingerprint, adjustment_id, request, accepted_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [
-      command.commandId,
-      type,
-      command.accountId,
-      adjustment?.idempotencyKey ?? null,
-      adjustment?.fingerprint ?? null,
-      adjustment?.id ?? null,
-      JSON.stringify(request),
-      command.occurredAt,
-    ],
+       VALUES (${command.commandId}, ${type}, ${command.accountId},
+         ${adjustment?.idempotencyKey ?? null}, ${adjustment?.fingerprint ?? null},
+         ${adjustment?.id ?? null}, ${JSON.stringify(request)}::jsonb,
+         ${sql.timestamp(command.occurredAt)})`,
   );
 }

@@ -1,7 +1,8 @@
 // Read side of the ledger for the HTTP API. Current balances come from the projection; a balance
 // as of a past instant is derived from the entries themselves.
+import { z } from 'zod';
 import { invariant } from '@ledgerline/platform/invariant';
-import type { Queryable } from '@ledgerline/platform/db';
+import { queryIn, sql, type PgQueryable } from '@ledgerline/platform/database/slonik';
 import type { components } from '@ledgerline/generated/openapi/ledger.types';
 import { balanceDelta, type AccountType, type Direction } from '../domain/accounts.js';
 import { addMinor } from '../domain/money.js';
@@ -12,21 +13,25 @@ export type EntryView = Schemas['AccountEntry'];
 export type TransactionView = Schemas['Transaction'];
 export type CommandStatusView = Schemas['CommandStatus'];
 
-interface AccountRow {
-  account_id: string;
-  owner_ref: string;
-  type: AccountType;
-  currency: string;
-  status: AccountView['status'];
-  balance_floor_minor: number | null;
-  is_system: boolean;
-  system_kind: AccountView['systemKind'];
-  opened_at: Date;
-  status_changed_at: Date;
-}
+/** A text column whose values a CHECK constraint limits to the contract's symbols. */
+const symbol = <T extends string>() => z.custom<T>((value) => typeof value === 'string');
 
-const ACCOUNT_COLUMNS = `account_id::text, owner_ref, type, currency, status, balance_floor_minor,
-  is_system, system_kind, opened_at, status_changed_at`;
+const accountRow = z.object({
+  account_id: z.string(),
+  owner_ref: z.string(),
+  type: symbol<AccountType>(),
+  currency: z.string(),
+  status: symbol<AccountView['status']>(),
+  balance_floor_minor: z.number().int().nullable(),
+  is_system: z.boolean(),
+  system_kind: symbol<NonNullable<AccountView['systemKind']>>().nullable(),
+  opened_at: z.date(),
+  status_changed_at: z.date(),
+});
+type AccountRow = z.infer<typeof accountRow>;
+
+const ACCOUNT_COLUMNS = sql.fragment`account_id::text, owner_ref, type, currency, status,
+  balance_floor_minor, is_system, system_kind, opened_at, status_changed_at`;
 
 function accountView(row: AccountRow): AccountView {
   return {
@@ -43,51 +48,55 @@ function accountView(row: AccountRow): AccountView {
   };
 }
 
-export async function findAccount(db: Queryable, accountId: string): Promise<AccountView | null> {
-  const { rows } = await db.query<AccountRow>(
-    `SELECT ${ACCOUNT_COLUMNS} FROM ledger.accounts WHERE account_id = $1`,
-    [accountId],
+export async function findAccount(db: PgQueryable, accountId: string): Promise<AccountView | null> {
+  const { rows } = await queryIn(
+    db,
+    sql.type(accountRow)`SELECT ${ACCOUNT_COLUMNS} FROM ledger.accounts
+     WHERE account_id = ${accountId}`,
   );
   const row = rows[0];
   return row === undefined ? null : accountView(row);
 }
 
 export async function listSystemAccounts(
-  db: Queryable,
+  db: PgQueryable,
   currency: string | null,
   afterId: string | null,
   limit: number,
 ): Promise<AccountView[]> {
-  const { rows } = await db.query<AccountRow>(
-    `SELECT ${ACCOUNT_COLUMNS} FROM ledger.accounts
-      WHERE is_system AND ($1::text IS NULL OR currency = $1)
-        AND ($2::uuid IS NULL OR account_id > $2::uuid)
+  const { rows } = await queryIn(
+    db,
+    sql.type(accountRow)`SELECT ${ACCOUNT_COLUMNS} FROM ledger.accounts
+      WHERE is_system AND (${currency}::text IS NULL OR currency = ${currency}::text)
+        AND (${afterId}::uuid IS NULL OR account_id > ${afterId}::uuid)
       -- The uuid column, not the text output column of the same name: the cursor compares uuids.
-      ORDER BY accounts.account_id LIMIT $3`,
-    [currency, afterId, limit],
+      ORDER BY accounts.account_id LIMIT ${limit}`,
   );
   return rows.map(accountView);
 }
 
 /** The projected balance now, or SUM(entries) posted at or before `asOf`. */
 export async function balanceOf(
-  db: Queryable,
+  db: PgQueryable,
   account: AccountView,
   asOf: Date | null,
 ): Promise<number> {
   if (asOf === null) {
-    const { rows } = await db.query<{ balance_minor: number }>(
-      'SELECT balance_minor FROM ledger.balances WHERE account_id = $1',
-      [account.id],
+    const { rows } = await queryIn(
+      db,
+      sql.type(z.object({ balance_minor: z.number().int() }))`SELECT balance_minor
+       FROM ledger.balances WHERE account_id = ${account.id}`,
     );
     const row = rows[0];
     invariant(row !== undefined, () => `account ${account.id} has no balance row`);
     return row.balance_minor;
   }
-  const { rows } = await db.query<{ direction: Direction; total_minor: number }>(
-    `SELECT direction, sum(amount_minor)::bigint AS total_minor FROM ledger.entries
-      WHERE account_id = $1 AND posted_at <= $2 GROUP BY direction`,
-    [account.id, asOf],
+  const { rows } = await queryIn(
+    db,
+    sql.type(z.object({ direction: symbol<Direction>(), total_minor: z.number().int() }))`
+     SELECT direction, sum(amount_minor)::bigint AS total_minor FROM ledger.entries
+      WHERE account_id = ${account.id} AND posted_at <= ${sql.timestamp(asOf)}
+      GROUP BY direction`,
   );
   let balanceMinor = 0;
   for (const row of rows) {
@@ -105,34 +114,42 @@ export interface EntryCursor {
   readonly entryId: string;
 }
 
+const entryRow = z.object({
+  entry_id: z.string(),
+  account_id: z.string(),
+  transaction_id: z.string(),
+  direction: symbol<Direction>(),
+  amount_minor: z.number().int(),
+  currency: z.string(),
+  posted_at: z.date(),
+  payment_id: z.string().nullable(),
+  step: symbol<EntryView['step']>(),
+});
+
 export async function listEntries(
-  db: Queryable,
+  db: PgQueryable,
   accountId: string,
   range: { from: Date | null; to: Date | null },
   after: EntryCursor | null,
   limit: number,
 ): Promise<EntryView[]> {
-  const { rows } = await db.query<{
-    entry_id: string;
-    account_id: string;
-    transaction_id: string;
-    direction: Direction;
-    amount_minor: number;
-    currency: string;
-    posted_at: Date;
-    payment_id: string | null;
-    step: EntryView['step'];
-  }>(
-    `SELECT e.entry_id::text, e.account_id::text, e.transaction_id::text, e.direction,
-            e.amount_minor, e.currency, e.posted_at, t.payment_id::text, t.step
+  const conditions = [sql.fragment`e.account_id = ${accountId}`];
+  if (range.from !== null)
+    conditions.push(sql.fragment`e.posted_at >= ${sql.timestamp(range.from)}`);
+  if (range.to !== null) conditions.push(sql.fragment`e.posted_at < ${sql.timestamp(range.to)}`);
+  if (after !== null) {
+    conditions.push(
+      sql.fragment`(e.posted_at, e.entry_id) > (${after.postedAt}::timestamptz, ${after.entryId}::uuid)`,
+    );
+  }
+  const { rows } = await queryIn(
+    db,
+    sql.type(entryRow)`SELECT e.entry_id::text, e.account_id::text, e.transaction_id::text,
+            e.direction, e.amount_minor, e.currency, e.posted_at, t.payment_id::text, t.step
        FROM ledger.entries e JOIN ledger.transactions t USING (transaction_id)
-      WHERE e.account_id = $1
-        AND ($2::timestamptz IS NULL OR e.posted_at >= $2)
-        AND ($3::timestamptz IS NULL OR e.posted_at < $3)
-        AND ($4::timestamptz IS NULL OR (e.posted_at, e.entry_id) > ($4::timestamptz, $5::uuid))
+      WHERE ${sql.join(conditions, sql.fragment` AND `)}
       ORDER BY e.posted_at, e.entry_id
-      LIMIT $6`,
-    [accountId, range.from, range.to, after?.postedAt ?? null, after?.entryId ?? null, limit],
+      LIMIT ${limit}`,
   );
   return rows.map((row) => ({
     entryId: row.entry_id,
@@ -147,24 +164,37 @@ export async function listEntries(
   }));
 }
 
+const transactionRow = z.object({
+  transaction_id: z.string(),
+  payment_id: z.string().nullable(),
+  refund_id: z.string().nullable(),
+  adjustment_id: z.string().nullable(),
+  step: symbol<TransactionView['step']>(),
+  sequence: z.number().int(),
+  currency: z.string(),
+  references_transaction_id: z.string().nullable(),
+  posted_at: z.date(),
+  entries: z.array(
+    z.object({
+      entryId: z.string(),
+      accountId: z.string(),
+      direction: symbol<Direction>(),
+      amountMinor: z.number().int(),
+      currency: z.string(),
+    }),
+  ),
+  referenced_by: z.array(z.string()),
+});
+
 export async function findTransaction(
-  db: Queryable,
+  db: PgQueryable,
   transactionId: string,
 ): Promise<TransactionView | null> {
-  const { rows } = await db.query<{
-    transaction_id: string;
-    payment_id: string | null;
-    refund_id: string | null;
-    adjustment_id: string | null;
-    step: TransactionView['step'];
-    sequence: number;
-    currency: string;
-    references_transaction_id: string | null;
-    posted_at: Date;
-    entries: TransactionView['entries'];
-    referenced_by: string[];
-  }>(
-    `SELECT t.transaction_id::text, t.payment_id::text, t.refund_id::text, t.adjustment_id::text,
+  const { rows } = await queryIn(
+    db,
+    sql.type(
+      transactionRow,
+    )`SELECT t.transaction_id::text, t.payment_id::text, t.refund_id::text, t.adjustment_id::text,
             t.step, t.sequence, t.currency, t.references_transaction_id::text, t.posted_at,
             (SELECT json_agg(json_build_object('entryId', e.entry_id, 'accountId', e.account_id,
                     'direction', e.direction, 'amountMinor', e.amount_minor,
@@ -173,8 +203,7 @@ export async function findTransaction(
             ARRAY(SELECT r.transaction_id::text FROM ledger.transactions r
                    WHERE r.references_transaction_id = t.transaction_id
                    ORDER BY r.transaction_id) AS referenced_by
-       FROM ledger.transactions t WHERE t.transaction_id = $1`,
-    [transactionId],
+       FROM ledger.transactions t WHERE t.transaction_id = ${transactionId}`,
   );
   const row = rows[0];
   if (row === undefined) return null;
@@ -196,20 +225,21 @@ export async function findTransaction(
   };
 }
 
-interface CommandRow {
-  command_id: string;
-  type: CommandStatusView['type'];
-  account_id: string;
-  adjustment_id: string | null;
-  accepted_at: Date;
-  outcome: 'APPLIED' | 'REJECTED' | null;
-  rejection_reason: CommandStatusView['rejectionReason'];
-  detail: string | null;
-  transaction_id: string | null;
-  decided_at: Date | null;
-}
+const commandRow = z.object({
+  command_id: z.string(),
+  type: symbol<CommandStatusView['type']>(),
+  account_id: z.string(),
+  adjustment_id: z.string().nullable(),
+  accepted_at: z.date(),
+  outcome: symbol<'APPLIED' | 'REJECTED'>().nullable(),
+  rejection_reason: symbol<NonNullable<CommandStatusView['rejectionReason']>>().nullable(),
+  detail: z.string().nullable(),
+  transaction_id: z.string().nullable(),
+  decided_at: z.date().nullable(),
+});
+type CommandRow = z.infer<typeof commandRow>;
 
-const COMMAND_SELECT = `SELECT c.command_id::text, c.type, c.account_id::text, c.adjustment_id::text,
+const COMMAND_SELECT = sql.fragment`SELECT c.command_id::text, c.type, c.account_id::text, c.adjustment_id::text,
     c.accepted_at, a.outcome, a.rejection_reason, a.detail,
     a.transaction_id::text, a.decided_at
   FROM ledger.api_commands c LEFT JOIN ledger.applied_commands a USING (command_id)`;
@@ -232,12 +262,13 @@ function commandView(row: CommandRow): CommandStatusView {
 }
 
 export async function findCommand(
-  db: Queryable,
+  db: PgQueryable,
   commandId: string,
 ): Promise<CommandStatusView | null> {
-  const { rows } = await db.query<CommandRow>(`${COMMAND_SELECT} WHERE c.command_id = $1`, [
-    commandId,
-  ]);
+  const { rows } = await queryIn(
+    db,
+    sql.type(commandRow)`${COMMAND_SELECT} WHERE c.command_id = ${commandId}`,
+  );
   const row = rows[0];
   return row === undefined ? null : commandView(row);
 }
