@@ -1,6 +1,8 @@
 // Runs, discrepancies, statements and the continuous watermark: the reconciliation schema's own
-// records, written by reconciliation_app.
-import type { Queryable } from '@ledgerline/platform/db';
+// records, written by reconciliation_app. Slonik tokens through queryIn, rows checked by zod.
+import { z } from 'zod';
+import { queryIn, sql, type PgQueryable } from '@ledgerline/platform/database/slonik';
+import { arrayLiteral } from '@ledgerline/platform/sql-array';
 import type { Check, CheckResult, DiscrepancyKind } from '../domain/findings.js';
 
 export type RunKind = 'CONTINUOUS' | 'ON_DEMAND' | 'STATEMENT';
@@ -36,22 +38,32 @@ export interface DiscrepancyRecord {
   readonly detectedAt: Date;
 }
 
-interface RunRow {
-  run_id: string;
-  kind: RunKind;
-  status: RunStatus;
-  window_from: Date;
-  window_to: Date;
-  checks: CheckResult[];
-  discrepancy_count: number;
-  statement_id: string | null;
-  detail: string | null;
-  started_at: Date;
-  completed_at: Date | null;
-}
+/** A text column whose values a CHECK constraint limits to known symbols. */
+const symbol = <T extends string>() => z.custom<T>((value) => typeof value === 'string');
 
-const RUN_COLUMNS = `run_id, kind, status, window_from, window_to, checks, discrepancy_count,
-  statement_id, detail, started_at, completed_at`;
+const runRow = z.object({
+  run_id: z.string(),
+  kind: symbol<RunKind>(),
+  status: symbol<RunStatus>(),
+  window_from: z.date(),
+  window_to: z.date(),
+  checks: z.array(
+    z.object({
+      check: symbol<Check>(),
+      itemsChecked: z.number().int(),
+      discrepancyCount: z.number().int(),
+    }),
+  ),
+  discrepancy_count: z.number().int(),
+  statement_id: z.string().nullable(),
+  detail: z.string().nullable(),
+  started_at: z.date(),
+  completed_at: z.date().nullable(),
+});
+type RunRow = z.infer<typeof runRow>;
+
+const RUN_COLUMNS = sql.fragment`run_id, kind, status, window_from, window_to, checks,
+  discrepancy_count, statement_id, detail, started_at, completed_at`;
 
 function toRun(r: RunRow): RunRecord {
   return {
@@ -76,40 +88,36 @@ export function isRunInProgressError(error: unknown): boolean {
 }
 
 export async function insertRun(
-  db: Queryable,
+  db: PgQueryable,
   run: Pick<RunRecord, 'runId' | 'kind' | 'windowFrom' | 'windowTo' | 'statementId' | 'startedAt'>,
 ): Promise<RunRecord> {
-  const { rows } = await db.query<RunRow>(
-    `INSERT INTO reconciliation.runs (run_id, kind, status, window_from, window_to, statement_id, started_at)
-     VALUES ($1, $2, 'RUNNING', $3, $4, $5, $6)
+  const { rows } = await queryIn(
+    db,
+    sql.type(runRow)`INSERT INTO reconciliation.runs
+       (run_id, kind, status, window_from, window_to, statement_id, started_at)
+     VALUES (${run.runId}, ${run.kind}, 'RUNNING', ${sql.timestamp(run.windowFrom)},
+             ${sql.timestamp(run.windowTo)}, ${run.statementId}, ${sql.timestamp(run.startedAt)})
      RETURNING ${RUN_COLUMNS}`,
-    [run.runId, run.kind, run.windowFrom, run.windowTo, run.statementId, run.startedAt],
   );
   return toRun(rows[0]!);
 }
 
 export async function completeRun(
-  db: Queryable,
+  db: PgQueryable,
   run: Pick<
     RunRecord,
     'runId' | 'status' | 'checks' | 'discrepancyCount' | 'detail' | 'completedAt' | 'statementId'
   >,
 ): Promise<RunRecord> {
-  const { rows } = await db.query<RunRow>(
-    `UPDATE reconciliation.runs
-        SET status = $2, checks = $3::jsonb, discrepancy_count = $4, detail = $5,
-            completed_at = $6, statement_id = $7
-      WHERE run_id = $1 AND status = 'RUNNING'
+  const { rows } = await queryIn(
+    db,
+    sql.type(runRow)`UPDATE reconciliation.runs
+        SET status = ${run.status}, checks = ${JSON.stringify(run.checks)}::jsonb,
+            discrepancy_count = ${run.discrepancyCount}, detail = ${run.detail},
+            completed_at = ${run.completedAt === null ? null : sql.timestamp(run.completedAt)},
+            statement_id = ${run.statementId}
+      WHERE run_id = ${run.runId} AND status = 'RUNNING'
       RETURNING ${RUN_COLUMNS}`,
-    [
-      run.runId,
-      run.status,
-      JSON.stringify(run.checks),
-      run.discrepancyCount,
-      run.detail,
-      run.completedAt,
-      run.statementId,
-    ],
   );
   const updated = rows[0];
   if (!updated) throw new Error(`run ${run.runId} is not RUNNING`);
@@ -120,35 +128,39 @@ export async function completeRun(
  * Runs left RUNNING by a process that stopped mid-run become FAILED, so they neither look alive
  * forever nor block the next on-demand run. Single-instance assumption: see the report.
  */
-export async function failInterruptedRuns(db: Queryable, detail: string): Promise<number> {
-  const { rowCount } = await db.query(
-    `UPDATE reconciliation.runs SET status = 'FAILED', detail = $1, completed_at = now()
+export async function failInterruptedRuns(db: PgQueryable, detail: string): Promise<number> {
+  const { rowCount } = await queryIn(
+    db,
+    sql.unsafe`UPDATE reconciliation.runs SET status = 'FAILED', detail = ${detail},
+       completed_at = now()
       WHERE status = 'RUNNING'`,
-    [detail],
   );
-  return rowCount ?? 0;
+  return rowCount;
 }
 
 /** Best effort after a failed completion: the run must not stay RUNNING. */
-export async function failRun(db: Queryable, runId: string, detail: string): Promise<void> {
-  await db.query(
-    `UPDATE reconciliation.runs SET status = 'FAILED', detail = $2, completed_at = now()
-      WHERE run_id = $1 AND status = 'RUNNING'`,
-    [runId, detail],
+export async function failRun(db: PgQueryable, runId: string, detail: string): Promise<void> {
+  await queryIn(
+    db,
+    sql.unsafe`UPDATE reconciliation.runs SET status = 'FAILED', detail = ${detail},
+       completed_at = now()
+      WHERE run_id = ${runId} AND status = 'RUNNING'`,
   );
 }
 
-export async function readRun(db: Queryable, runId: string): Promise<RunRecord | null> {
-  const { rows } = await db.query<RunRow>(
-    `SELECT ${RUN_COLUMNS} FROM reconciliation.runs WHERE run_id = $1`,
-    [runId],
+export async function readRun(db: PgQueryable, runId: string): Promise<RunRecord | null> {
+  const { rows } = await queryIn(
+    db,
+    sql.type(runRow)`SELECT ${RUN_COLUMNS} FROM reconciliation.runs WHERE run_id = ${runId}`,
   );
   return rows[0] ? toRun(rows[0]) : null;
 }
 
-export async function readRunningOnDemand(db: Queryable): Promise<string | null> {
-  const { rows } = await db.query<{ run_id: string }>(
-    `SELECT run_id FROM reconciliation.runs WHERE kind = 'ON_DEMAND' AND status = 'RUNNING'`,
+export async function readRunningOnDemand(db: PgQueryable): Promise<string | null> {
+  const { rows } = await queryIn(
+    db,
+    sql.type(z.object({ run_id: z.string() }))`SELECT run_id FROM reconciliation.runs
+     WHERE kind = 'ON_DEMAND' AND status = 'RUNNING'`,
   );
   return rows[0]?.run_id ?? null;
 }
@@ -159,53 +171,51 @@ export interface PageAfter {
 }
 
 export async function listRuns(
-  db: Queryable,
+  db: PgQueryable,
   filter: { kind?: RunKind; status?: RunStatus; after: PageAfter | null; limit: number },
 ): Promise<RunRecord[]> {
-  const { rows } = await db.query<RunRow>(
-    `SELECT ${RUN_COLUMNS} FROM reconciliation.runs
-      WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR status = $2)
-        AND ($3::timestamptz IS NULL OR (started_at, run_id) < ($3, $4::uuid))
+  const conditions = [sql.fragment`TRUE`];
+  if (filter.kind !== undefined) conditions.push(sql.fragment`kind = ${filter.kind}`);
+  if (filter.status !== undefined) conditions.push(sql.fragment`status = ${filter.status}`);
+  if (filter.after !== null) {
+    conditions.push(
+      sql.fragment`(started_at, run_id) < (${sql.timestamp(filter.after.at)}, ${filter.after.id}::uuid)`,
+    );
+  }
+  const { rows } = await queryIn(
+    db,
+    sql.type(runRow)`SELECT ${RUN_COLUMNS} FROM reconciliation.runs
+      WHERE ${sql.join(conditions, sql.fragment` AND `)}
       ORDER BY started_at DESC, run_id DESC
-      LIMIT $5`,
-    [
-      filter.kind ?? null,
-      filter.status ?? null,
-      filter.after?.at ?? null,
-      filter.after?.id ?? null,
-      filter.limit,
-    ],
+      LIMIT ${filter.limit}`,
   );
   return rows.map(toRun);
 }
 
 export async function insertDiscrepancies(
-  db: Queryable,
+  db: PgQueryable,
   discrepancies: readonly DiscrepancyRecord[],
 ): Promise<void> {
   if (discrepancies.length === 0) return;
-  await db.query(
-    `INSERT INTO reconciliation.discrepancies
+  await queryIn(
+    db,
+    sql.unsafe`INSERT INTO reconciliation.discrepancies
        (discrepancy_id, run_id, check_name, kind, payment_id, transaction_id, account_id,
         expected_minor, found_minor, currency, reference, detail, detected_at)
-     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::uuid[],
-                          $7::uuid[], $8::bigint[], $9::bigint[], $10::text[], $11::text[],
-                          $12::text[], $13::timestamptz[])`,
-    [
-      discrepancies.map((d) => d.discrepancyId),
-      discrepancies.map((d) => d.runId),
-      discrepancies.map((d) => d.check),
-      discrepancies.map((d) => d.kind),
-      discrepancies.map((d) => d.paymentId),
-      discrepancies.map((d) => d.transactionId),
-      discrepancies.map((d) => d.accountId),
-      discrepancies.map((d) => d.expectedMinor),
-      discrepancies.map((d) => d.foundMinor),
-      discrepancies.map((d) => d.currency),
-      discrepancies.map((d) => d.reference),
-      discrepancies.map((d) => d.detail),
-      discrepancies.map((d) => d.detectedAt),
-    ],
+     SELECT * FROM unnest(
+       ${arrayLiteral(discrepancies.map((d) => d.discrepancyId))}::uuid[],
+       ${arrayLiteral(discrepancies.map((d) => d.runId))}::uuid[],
+       ${arrayLiteral(discrepancies.map((d) => d.check))}::text[],
+       ${arrayLiteral(discrepancies.map((d) => d.kind))}::text[],
+       ${arrayLiteral(discrepancies.map((d) => d.paymentId))}::uuid[],
+       ${arrayLiteral(discrepancies.map((d) => d.transactionId))}::uuid[],
+       ${arrayLiteral(discrepancies.map((d) => d.accountId))}::uuid[],
+       ${arrayLiteral(discrepancies.map((d) => d.expectedMinor))}::bigint[],
+       ${arrayLiteral(discrepancies.map((d) => d.foundMinor))}::bigint[],
+       ${arrayLiteral(discrepancies.map((d) => d.currency))}::text[],
+       ${arrayLiteral(discrepancies.map((d) => d.reference))}::text[],
+       ${arrayLiteral(discrepancies.map((d) => d.detail))}::text[],
+       ${arrayLiteral(discrepancies.map((d) => d.detectedAt))}::timestamptz[])`,
   );
 }
 
@@ -218,42 +228,45 @@ export interface DiscrepancyFilter {
   readonly limit: number;
 }
 
+const discrepancyRow = z.object({
+  discrepancy_id: z.string(),
+  run_id: z.string(),
+  check_name: symbol<Check>(),
+  kind: symbol<DiscrepancyKind>(),
+  payment_id: z.string().nullable(),
+  transaction_id: z.string().nullable(),
+  account_id: z.string().nullable(),
+  expected_minor: z.number().int().nullable(),
+  found_minor: z.number().int().nullable(),
+  currency: z.string().nullable(),
+  reference: z.string().nullable(),
+  detail: z.string(),
+  detected_at: z.date(),
+});
+
 export async function listDiscrepancies(
-  db: Queryable,
+  db: PgQueryable,
   f: DiscrepancyFilter,
 ): Promise<DiscrepancyRecord[]> {
-  const { rows } = await db.query<{
-    discrepancy_id: string;
-    run_id: string;
-    check_name: Check;
-    kind: DiscrepancyKind;
-    payment_id: string | null;
-    transaction_id: string | null;
-    account_id: string | null;
-    expected_minor: number | null;
-    found_minor: number | null;
-    currency: string | null;
-    reference: string | null;
-    detail: string;
-    detected_at: Date;
-  }>(
-    `SELECT discrepancy_id, run_id, check_name, kind, payment_id, transaction_id, account_id,
-            expected_minor, found_minor, currency, reference, detail, detected_at
+  const conditions = [sql.fragment`TRUE`];
+  if (f.kind !== undefined) conditions.push(sql.fragment`kind = ${f.kind}`);
+  if (f.runId !== undefined) conditions.push(sql.fragment`run_id = ${f.runId}::uuid`);
+  if (f.paymentId !== undefined) conditions.push(sql.fragment`payment_id = ${f.paymentId}::uuid`);
+  if (f.accountId !== undefined) conditions.push(sql.fragment`account_id = ${f.accountId}::uuid`);
+  if (f.after !== null) {
+    conditions.push(
+      sql.fragment`(detected_at, discrepancy_id) < (${sql.timestamp(f.after.at)}, ${f.after.id}::uuid)`,
+    );
+  }
+  const { rows } = await queryIn(
+    db,
+    sql.type(discrepancyRow)`SELECT discrepancy_id, run_id, check_name, kind, payment_id,
+            transaction_id, account_id, expected_minor, found_minor, currency, reference, detail,
+            detected_at
        FROM reconciliation.discrepancies
-      WHERE ($1::text IS NULL OR kind = $1) AND ($2::uuid IS NULL OR run_id = $2)
-        AND ($3::uuid IS NULL OR payment_id = $3) AND ($4::uuid IS NULL OR account_id = $4)
-        AND ($5::timestamptz IS NULL OR (detected_at, discrepancy_id) < ($5, $6::uuid))
+      WHERE ${sql.join(conditions, sql.fragment` AND `)}
       ORDER BY detected_at DESC, discrepancy_id DESC
-      LIMIT $7`,
-    [
-      f.kind ?? null,
-      f.runId ?? null,
-      f.paymentId ?? null,
-      f.accountId ?? null,
-      f.after?.at ?? null,
-      f.after?.id ?? null,
-      f.limit,
-    ],
+      LIMIT ${f.limit}`,
   );
   return rows.map((r) => ({
     discrepancyId: r.discrepancy_id,
@@ -272,19 +285,21 @@ export async function listDiscrepancies(
   }));
 }
 
-export async function readWatermark(db: Queryable, name: string): Promise<Date | null> {
-  const { rows } = await db.query<{ position: Date }>(
-    `SELECT position FROM reconciliation.watermarks WHERE name = $1`,
-    [name],
+export async function readWatermark(db: PgQueryable, name: string): Promise<Date | null> {
+  const { rows } = await queryIn(
+    db,
+    sql.type(z.object({ position: z.date() }))`SELECT position FROM reconciliation.watermarks
+     WHERE name = ${name}`,
   );
   return rows[0]?.position ?? null;
 }
 
-export async function writeWatermark(db: Queryable, name: string, position: Date): Promise<void> {
-  await db.query(
-    `INSERT INTO reconciliation.watermarks (name, position) VALUES ($1, $2)
+export async function writeWatermark(db: PgQueryable, name: string, position: Date): Promise<void> {
+  await queryIn(
+    db,
+    sql.unsafe`INSERT INTO reconciliation.watermarks (name, position)
+     VALUES (${name}, ${sql.timestamp(position)})
      ON CONFLICT (name) DO UPDATE SET position = GREATEST(watermarks.position, EXCLUDED.position)`,
-    [name, position],
   );
 }
 
@@ -310,48 +325,39 @@ export interface StatementLineRecord {
 }
 
 export async function insertStatement(
-  db: Queryable,
+  db: PgQueryable,
   s: StatementRecord,
   lines: readonly StatementLineRecord[],
 ): Promise<void> {
-  await db.query(
-    `INSERT INTO reconciliation.statements
+  await queryIn(
+    db,
+    sql.unsafe`INSERT INTO reconciliation.statements
        (statement_id, run_id, received_at, line_count, window_from, window_to, sha256, report)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
-    [
-      s.statementId,
-      s.runId,
-      s.receivedAt,
-      s.lineCount,
-      s.windowFrom,
-      s.windowTo,
-      s.sha256,
-      JSON.stringify(s.report),
-    ],
+     VALUES (${s.statementId}, ${s.runId}, ${sql.timestamp(s.receivedAt)}, ${s.lineCount},
+             ${sql.timestamp(s.windowFrom)}, ${sql.timestamp(s.windowTo)}, ${s.sha256},
+             ${JSON.stringify(s.report)}::jsonb)`,
   );
   if (lines.length === 0) return;
-  await db.query(
-    `INSERT INTO reconciliation.statement_lines
+  await queryIn(
+    db,
+    sql.unsafe`INSERT INTO reconciliation.statement_lines
        (statement_id, line, reference, amount_minor, currency, value_date, outcome, entry_id)
-     SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bigint[], $5::text[], $6::date[],
-                              $7::text[], $8::uuid[])`,
-    [
-      s.statementId,
-      lines.map((l) => l.line),
-      lines.map((l) => l.reference),
-      lines.map((l) => l.amountMinor),
-      lines.map((l) => l.currency),
-      lines.map((l) => l.valueDate),
-      lines.map((l) => l.outcome),
-      lines.map((l) => l.entryId),
-    ],
+     SELECT ${s.statementId}::uuid, * FROM unnest(
+       ${arrayLiteral(lines.map((l) => l.line))}::int[],
+       ${arrayLiteral(lines.map((l) => l.reference))}::text[],
+       ${arrayLiteral(lines.map((l) => l.amountMinor))}::bigint[],
+       ${arrayLiteral(lines.map((l) => l.currency))}::text[],
+       ${arrayLiteral(lines.map((l) => l.valueDate))}::date[],
+       ${arrayLiteral(lines.map((l) => l.outcome))}::text[],
+       ${arrayLiteral(lines.map((l) => l.entryId))}::uuid[])`,
   );
 }
 
-export async function readStatementReport(db: Queryable, statementId: string): Promise<unknown> {
-  const { rows } = await db.query<{ report: unknown }>(
-    `SELECT report FROM reconciliation.statements WHERE statement_id = $1`,
-    [statementId],
+export async function readStatementReport(db: PgQueryable, statementId: string): Promise<unknown> {
+  const { rows } = await queryIn(
+    db,
+    sql.type(z.object({ report: z.unknown() }))`SELECT report FROM reconciliation.statements
+     WHERE statement_id = ${statementId}`,
   );
   return rows[0]?.report ?? null;
 }
