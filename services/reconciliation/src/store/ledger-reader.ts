@@ -2,8 +2,12 @@
 // contracts/sql/ledger_read.yaml; reconciliation_app may SELECT those through ledger_reader and
 // nothing of the ledger's tables), joined with the event facts in the reconciliation schema.
 // Every read is bounded (keyset pages or a LIMIT); the checks themselves are pure functions.
+// Statements are slonik tokens through queryIn, every row checked by its zod schema, so a view
+// of the read contract that changes shape fails here, not in a check reading undefined.
+import { z } from 'zod';
 import { invariant } from '@ledgerline/platform/invariant';
-import type { Queryable } from '@ledgerline/platform/db';
+import { queryIn, sql, type PgQueryable } from '@ledgerline/platform/database/slonik';
+import { arrayLiteral } from '@ledgerline/platform/sql-array';
 import type {
   AccountType,
   EntryRow,
@@ -40,16 +44,29 @@ export interface TransactionWithEvents {
   readonly events: PostedEvent[];
 }
 
+/** A text column whose values a CHECK constraint (or the view's source) limits to symbols. */
+const symbol = <T extends string>() => z.custom<T>((value) => typeof value === 'string');
+const direction = symbol<'DEBIT' | 'CREDIT'>();
+
 /** A PaymentStepPosted fact as reconciliation.ledger_outcomes stores it. */
-interface PostedEventRow {
-  event_id: string;
-  transaction_id: string;
-  payment_id: string | null;
-  step: string;
-  amount_minor: number;
-  currency: string;
-  entries: EntryRow[];
-}
+const postedEventRow = z.object({
+  event_id: z.string(),
+  transaction_id: z.string(),
+  payment_id: z.string().nullable(),
+  step: z.string(),
+  amount_minor: z.number().int(),
+  currency: z.string(),
+  entries: z.array(
+    z.object({
+      entryId: z.string(),
+      accountId: z.string(),
+      direction,
+      amountMinor: z.number().int(),
+      currency: z.string(),
+    }),
+  ),
+});
+type PostedEventRow = z.infer<typeof postedEventRow>;
 
 function postedEventOf(row: PostedEventRow): PostedEvent {
   return {
@@ -69,50 +86,56 @@ function postedEventOf(row: PostedEventRow): PostedEvent {
  * by transaction id) and assembly here: linear in the window, whatever the size of the ledger.
  */
 export async function readTransactionsPage(
-  db: Queryable,
+  db: PgQueryable,
   window: Window,
   after: KeysetPosition | null,
   limit: number,
 ): Promise<TransactionWithEvents[]> {
-  const { rows } = await db.query<{
-    transaction_id: string;
-    payment_id: string | null;
-    step: string;
-    currency: string;
-    posted_at: string;
-  }>(
-    `SELECT t.transaction_id, t.payment_id, t.step, t.currency, t.posted_at::text AS posted_at
+  // The first page starts at (from, nil uuid): ledger ids are UUIDv5, never nil. Without an OR
+  // the planner starts each page's index range where the previous page ended.
+  const from = after?.postedAt ?? window.from.toISOString();
+  const { rows } = await queryIn(
+    db,
+    sql.type(
+      z.object({
+        transaction_id: z.string(),
+        payment_id: z.string().nullable(),
+        step: z.string(),
+        currency: z.string(),
+        posted_at: z.string(),
+      }),
+    )`SELECT t.transaction_id, t.payment_id, t.step, t.currency, t.posted_at::text AS posted_at
        FROM ledger_read.v1_transactions t
-      WHERE t.posted_at >= $2::timestamptz AND t.posted_at < $1
-        AND (t.posted_at, t.transaction_id) > ($2::timestamptz, $3::uuid)
+      WHERE t.posted_at >= ${from}::timestamptz AND t.posted_at < ${sql.timestamp(window.to)}
+        AND (t.posted_at, t.transaction_id) > (${from}::timestamptz, ${after?.id ?? NIL_UUID}::uuid)
       ORDER BY t.posted_at, t.transaction_id
-      LIMIT $4`,
-    // The first page starts at (from, nil uuid): ledger ids are UUIDv5, never nil. Without an OR
-    // the planner starts each page's index range where the previous page ended.
-    [window.to, after?.postedAt ?? window.from, after?.id ?? NIL_UUID, limit],
+      LIMIT ${limit}`,
   );
   if (rows.length === 0) return [];
-  const ids = rows.map((r) => r.transaction_id);
+  const ids = arrayLiteral(rows.map((r) => r.transaction_id));
   const [entries, events] = await Promise.all([
-    db.query<{
-      transaction_id: string;
-      entry_id: string;
-      account_id: string;
-      direction: 'DEBIT' | 'CREDIT';
-      amount_minor: number;
-      currency: string;
-    }>(
-      `SELECT transaction_id, entry_id, account_id, direction, amount_minor, currency
-         FROM ledger_read.v1_entries WHERE transaction_id = ANY($1::uuid[])
+    queryIn(
+      db,
+      sql.type(
+        z.object({
+          transaction_id: z.string(),
+          entry_id: z.string(),
+          account_id: z.string(),
+          direction,
+          amount_minor: z.number().int(),
+          currency: z.string(),
+        }),
+      )`SELECT transaction_id, entry_id, account_id, direction, amount_minor, currency
+         FROM ledger_read.v1_entries WHERE transaction_id = ANY(${ids}::uuid[])
         ORDER BY transaction_id, entry_index`,
-      [ids],
     ),
-    db.query<PostedEventRow>(
-      `SELECT event_id, transaction_id, payment_id, step, amount_minor, currency, entries
+    queryIn(
+      db,
+      sql.type(postedEventRow)`SELECT event_id, transaction_id, payment_id, step, amount_minor,
+              currency, entries
          FROM reconciliation.ledger_outcomes
-        WHERE transaction_id = ANY($1::uuid[]) AND outcome = 'POSTED'
+        WHERE transaction_id = ANY(${ids}::uuid[]) AND outcome = 'POSTED'
         ORDER BY transaction_id, event_id`,
-      [ids],
     ),
   ]);
   const entriesById = new Map<string, EntryRow[]>();
@@ -148,38 +171,42 @@ export async function readTransactionsPage(
 
 /** PaymentStepPosted events in the window whose transaction the ledger does not hold. */
 export async function readEventsWithoutRows(
-  db: Queryable,
+  db: PgQueryable,
   window: Window,
   limit: number,
 ): Promise<PostedEvent[]> {
-  const { rows } = await db.query<PostedEventRow>(
-    `SELECT o.event_id, o.transaction_id, o.payment_id, o.step, o.amount_minor, o.currency, o.entries
+  const { rows } = await queryIn(
+    db,
+    sql.type(postedEventRow)`SELECT o.event_id, o.transaction_id, o.payment_id, o.step,
+            o.amount_minor, o.currency, o.entries
        FROM reconciliation.ledger_outcomes o
-      WHERE o.outcome = 'POSTED' AND o.posted_at >= $1 AND o.posted_at < $2
+      WHERE o.outcome = 'POSTED' AND o.posted_at >= ${sql.timestamp(window.from)}
+        AND o.posted_at < ${sql.timestamp(window.to)}
         AND NOT EXISTS (SELECT 1 FROM ledger_read.v1_transactions t WHERE t.transaction_id = o.transaction_id)
       ORDER BY o.posted_at, o.event_id
-      LIMIT $3`,
-    [window.from, window.to, limit],
+      LIMIT ${limit}`,
   );
   return rows.map(postedEventOf);
 }
 
 /** Debits and credits per currency and account type, over every entry posted before `asOf`. */
-export async function readTrialBalance(db: Queryable, asOf: Date): Promise<TrialBalanceRow[]> {
-  const { rows } = await db.query<{
-    currency: string;
-    type: AccountType;
-    debits_minor: number;
-    credits_minor: number;
-  }>(
-    `SELECT e.currency, a.type,
+export async function readTrialBalance(db: PgQueryable, asOf: Date): Promise<TrialBalanceRow[]> {
+  const { rows } = await queryIn(
+    db,
+    sql.type(
+      z.object({
+        currency: z.string(),
+        type: symbol<AccountType>(),
+        debits_minor: z.number().int(),
+        credits_minor: z.number().int(),
+      }),
+    )`SELECT e.currency, a.type,
             coalesce(sum(e.amount_minor) FILTER (WHERE e.direction = 'DEBIT'), 0)::bigint AS debits_minor,
             coalesce(sum(e.amount_minor) FILTER (WHERE e.direction = 'CREDIT'), 0)::bigint AS credits_minor
        FROM ledger_read.v1_entries e JOIN ledger_read.v1_accounts a ON a.account_id = e.account_id
-      WHERE e.posted_at < $1
+      WHERE e.posted_at < ${sql.timestamp(asOf)}
       GROUP BY e.currency, a.type
       ORDER BY e.currency, a.type`,
-    [asOf],
   );
   return rows.map((r) => ({
     currency: r.currency,
@@ -191,23 +218,26 @@ export async function readTrialBalance(db: Queryable, asOf: Date): Promise<Trial
 
 /** One page of accounts (by id) with their projection row and the SUM of their entries. */
 export async function readProjectionPage(
-  db: Queryable,
+  db: PgQueryable,
   afterAccountId: string | null,
   limit: number,
 ): Promise<ProjectionRow[]> {
-  const { rows } = await db.query<{
-    account_id: string;
-    type: AccountType;
-    currency: string;
-    balance_minor: number | null;
-    debits_minor: number | null;
-    credits_minor: number | null;
-    entry_count: number | null;
-    entry_debits_minor: number;
-    entry_credits_minor: number;
-    entries_n: number;
-  }>(
-    `SELECT a.account_id, a.type, a.currency,
+  const { rows } = await queryIn(
+    db,
+    sql.type(
+      z.object({
+        account_id: z.string(),
+        type: symbol<AccountType>(),
+        currency: z.string(),
+        balance_minor: z.number().int().nullable(),
+        debits_minor: z.number().int().nullable(),
+        credits_minor: z.number().int().nullable(),
+        entry_count: z.number().int().nullable(),
+        entry_debits_minor: z.number().int(),
+        entry_credits_minor: z.number().int(),
+        entries_n: z.number().int(),
+      }),
+    )`SELECT a.account_id, a.type, a.currency,
             b.balance_minor, b.debits_minor, b.credits_minor, b.entry_count,
             s.entry_debits_minor, s.entry_credits_minor, s.entries_n
        FROM ledger_read.v1_accounts a
@@ -217,10 +247,9 @@ export async function readProjectionPage(
                 coalesce(sum(e.amount_minor) FILTER (WHERE e.direction = 'CREDIT'), 0)::bigint AS entry_credits_minor,
                 count(*)::bigint AS entries_n
            FROM ledger_read.v1_entries e WHERE e.account_id = a.account_id) s
-      WHERE ($1::uuid IS NULL OR a.account_id > $1)
+      WHERE (${afterAccountId}::uuid IS NULL OR a.account_id > ${afterAccountId}::uuid)
       ORDER BY a.account_id
-      LIMIT $2`,
-    [afterAccountId, limit],
+      LIMIT ${limit}`,
   );
   return rows.map((r) => ({
     accountId: r.account_id,
@@ -243,99 +272,118 @@ export async function readProjectionPage(
 
 /** Payments with anything in the window (ledger transaction, request, status change), by id. */
 export async function readPaymentIdsPage(
-  db: Queryable,
+  db: PgQueryable,
   window: Window,
   afterPaymentId: string | null,
   limit: number,
 ): Promise<string[]> {
-  const { rows } = await db.query<{ payment_id: string }>(
-    `SELECT payment_id FROM (
+  const from = sql.timestamp(window.from);
+  const to = sql.timestamp(window.to);
+  const { rows } = await queryIn(
+    db,
+    sql.type(z.object({ payment_id: z.string() }))`SELECT payment_id FROM (
        SELECT payment_id FROM ledger_read.v1_transactions
-        WHERE payment_id IS NOT NULL AND posted_at >= $1 AND posted_at < $2
+        WHERE payment_id IS NOT NULL AND posted_at >= ${from} AND posted_at < ${to}
        UNION
        SELECT payment_id FROM reconciliation.payment_requests
-        WHERE requested_at >= $1 AND requested_at < $2
+        WHERE requested_at >= ${from} AND requested_at < ${to}
        UNION
        SELECT payment_id FROM reconciliation.payment_statuses
-        WHERE changed_at >= $1 AND changed_at < $2) p
-      WHERE ($3::uuid IS NULL OR payment_id > $3)
+        WHERE changed_at >= ${from} AND changed_at < ${to}) p
+      WHERE (${afterPaymentId}::uuid IS NULL OR payment_id > ${afterPaymentId}::uuid)
       ORDER BY payment_id
-      LIMIT $4`,
-    [window.from, window.to, afterPaymentId, limit],
+      LIMIT ${limit}`,
   );
   return rows.map((r) => r.payment_id);
 }
 
 /** Everything both sides know about these payments. */
 export async function readPaymentFacts(
-  db: Queryable,
+  db: PgQueryable,
   paymentIds: readonly string[],
 ): Promise<PaymentFacts[]> {
   if (paymentIds.length === 0) return [];
   const ids = [...paymentIds];
+  const idList = arrayLiteral(ids);
   const [requests, statuses, commands, outcomes, transactions] = await Promise.all([
-    db.query<{ payment_id: string; amount_minor: number; currency: string; requested_at: Date }>(
-      `SELECT payment_id, amount_minor, currency, requested_at
-         FROM reconciliation.payment_requests WHERE payment_id = ANY($1::uuid[])`,
-      [ids],
+    queryIn(
+      db,
+      sql.type(
+        z.object({
+          payment_id: z.string(),
+          amount_minor: z.number().int(),
+          currency: z.string(),
+          requested_at: z.date(),
+        }),
+      )`SELECT payment_id, amount_minor, currency, requested_at
+         FROM reconciliation.payment_requests WHERE payment_id = ANY(${idList}::uuid[])`,
     ),
-    db.query<{
-      payment_id: string;
-      status: string;
-      amount_minor: number;
-      currency: string;
-      refunded_minor: number;
-      terminal_statuses: string[];
-      changed_at: Date;
-    }>(
-      `SELECT payment_id, status, amount_minor, currency, refunded_minor, terminal_statuses, changed_at
-         FROM reconciliation.payment_statuses WHERE payment_id = ANY($1::uuid[])`,
-      [ids],
+    queryIn(
+      db,
+      sql.type(
+        z.object({
+          payment_id: z.string(),
+          status: z.string(),
+          amount_minor: z.number().int(),
+          currency: z.string(),
+          refunded_minor: z.number().int(),
+          terminal_statuses: z.array(z.string()),
+          changed_at: z.date(),
+        }),
+      )`SELECT payment_id, status, amount_minor, currency, refunded_minor, terminal_statuses,
+              changed_at
+         FROM reconciliation.payment_statuses WHERE payment_id = ANY(${idList}::uuid[])`,
     ),
-    db.query<{
-      payment_id: string;
-      step_key: string;
-      step: string;
-      sequence: number;
-      seen_at: Date;
-    }>(
-      `SELECT payment_id, step_key, step, sequence, min(seen_at) AS seen_at
-         FROM reconciliation.posting_commands WHERE payment_id = ANY($1::uuid[])
+    queryIn(
+      db,
+      sql.type(
+        z.object({
+          payment_id: z.string(),
+          step_key: z.string(),
+          step: z.string(),
+          sequence: z.number().int(),
+          seen_at: z.date(),
+        }),
+      )`SELECT payment_id, step_key, step, sequence, min(seen_at) AS seen_at
+         FROM reconciliation.posting_commands WHERE payment_id = ANY(${idList}::uuid[])
         GROUP BY payment_id, step_key, step, sequence`,
-      [ids],
     ),
-    db.query<{
-      payment_id: string;
-      event_id: string;
-      step_key: string;
-      outcome: 'POSTED' | 'REJECTED';
-      reason: string | null;
-    }>(
-      `SELECT payment_id, event_id, step_key, outcome, reason
-         FROM reconciliation.ledger_outcomes WHERE payment_id = ANY($1::uuid[])`,
-      [ids],
+    queryIn(
+      db,
+      sql.type(
+        z.object({
+          payment_id: z.string(),
+          event_id: z.string(),
+          step_key: z.string(),
+          outcome: symbol<'POSTED' | 'REJECTED'>(),
+          reason: z.string().nullable(),
+        }),
+      )`SELECT payment_id, event_id, step_key, outcome, reason
+         FROM reconciliation.ledger_outcomes WHERE payment_id = ANY(${idList}::uuid[])`,
     ),
-    db.query<{
-      payment_id: string;
-      transaction_id: string;
-      step: string;
-      sequence: number;
-      currency: string;
-      posted_at: Date;
-      amount_minor: number;
-      clearing_net_minor: number;
-    }>(
-      `SELECT t.payment_id, t.transaction_id, t.step, t.sequence, t.currency, t.posted_at,
+    queryIn(
+      db,
+      sql.type(
+        z.object({
+          payment_id: z.string(),
+          transaction_id: z.string(),
+          step: z.string(),
+          sequence: z.number().int(),
+          currency: z.string(),
+          posted_at: z.date(),
+          amount_minor: z.number().int(),
+          clearing_net_minor: z.number().int(),
+        }),
+      )`SELECT t.payment_id, t.transaction_id, t.step, t.sequence, t.currency, t.posted_at,
               coalesce(sum(e.amount_minor) FILTER (WHERE e.direction = 'DEBIT'), 0)::bigint AS amount_minor,
               coalesce(sum(CASE WHEN e.direction = 'CREDIT' THEN e.amount_minor ELSE -e.amount_minor END)
                        FILTER (WHERE a.system_kind = 'CLEARING'), 0)::bigint AS clearing_net_minor
          FROM ledger_read.v1_transactions t
          LEFT JOIN ledger_read.v1_entries e ON e.transaction_id = t.transaction_id
          LEFT JOIN ledger_read.v1_accounts a ON a.account_id = e.account_id
-        WHERE t.payment_id = ANY($1::uuid[])
+        WHERE t.payment_id = ANY(${idList}::uuid[])
         -- Every column: PostgreSQL infers no functional dependency on a view's key.
         GROUP BY t.transaction_id, t.payment_id, t.step, t.sequence, t.currency, t.posted_at`,
-      [ids],
     ),
   ]);
   const group = <T extends { payment_id: string }>(rows: T[]): Map<string, T[]> => {
@@ -400,26 +448,29 @@ export async function readPaymentFacts(
 
 /** Adjustment commands seen in the window, each with the distinct outcome events of its key. */
 export async function readAdjustmentCommands(
-  db: Queryable,
+  db: PgQueryable,
   window: Window,
   limit: number,
 ): Promise<{ stepKey: string; seenAt: Date; accountId: string; eventIds: string[] }[]> {
-  const { rows } = await db.query<{
-    step_key: string;
-    seen_at: Date;
-    account_id: string;
-    event_ids: string[];
-  }>(
-    `SELECT c.step_key, min(c.seen_at) AS seen_at, min(c.account_id::text) AS account_id,
+  const { rows } = await queryIn(
+    db,
+    sql.type(
+      z.object({
+        step_key: z.string(),
+        seen_at: z.date(),
+        account_id: z.string(),
+        event_ids: z.array(z.string()),
+      }),
+    )`SELECT c.step_key, min(c.seen_at) AS seen_at, min(c.account_id::text) AS account_id,
             coalesce(array_agg(DISTINCT o.event_id::text) FILTER (
               WHERE o.event_id IS NOT NULL AND o.reason IS DISTINCT FROM 'DUPLICATE_CONFLICT'), '{}') AS event_ids
        FROM reconciliation.posting_commands c
        LEFT JOIN reconciliation.ledger_outcomes o ON o.step_key = c.step_key
-      WHERE c.payment_id IS NULL AND c.seen_at >= $1 AND c.seen_at < $2
+      WHERE c.payment_id IS NULL AND c.seen_at >= ${sql.timestamp(window.from)}
+        AND c.seen_at < ${sql.timestamp(window.to)}
       GROUP BY c.step_key
       ORDER BY c.step_key
-      LIMIT $3`,
-    [window.from, window.to, limit],
+      LIMIT ${limit}`,
   );
   return rows.map((r) => ({
     stepKey: r.step_key,
@@ -431,31 +482,34 @@ export async function readAdjustmentCommands(
 
 /** SETTLEMENT entries posted in the window in these currencies, with their transaction's reference. */
 export async function readSettlementEntries(
-  db: Queryable,
+  db: PgQueryable,
   window: Window,
   currencies: readonly string[],
   limit: number,
 ): Promise<SettlementEntry[]> {
-  const { rows } = await db.query<{
-    entry_id: string;
-    transaction_id: string;
-    account_id: string;
-    direction: 'DEBIT' | 'CREDIT';
-    amount_minor: number;
-    currency: string;
-    reference: string | null;
-    posted_at: Date;
-  }>(
-    `SELECT e.entry_id, e.transaction_id, e.account_id, e.direction, e.amount_minor, e.currency,
+  const { rows } = await queryIn(
+    db,
+    sql.type(
+      z.object({
+        entry_id: z.string(),
+        transaction_id: z.string(),
+        account_id: z.string(),
+        direction,
+        amount_minor: z.number().int(),
+        currency: z.string(),
+        reference: z.string().nullable(),
+        posted_at: z.date(),
+      }),
+    )`SELECT e.entry_id, e.transaction_id, e.account_id, e.direction, e.amount_minor, e.currency,
             t.reference, e.posted_at
        FROM ledger_read.v1_entries e
        JOIN ledger_read.v1_accounts a ON a.account_id = e.account_id
        JOIN ledger_read.v1_transactions t ON t.transaction_id = e.transaction_id
-      WHERE a.system_kind = 'SETTLEMENT' AND e.posted_at >= $1 AND e.posted_at < $2
-        AND e.currency = ANY($3::text[])
+      WHERE a.system_kind = 'SETTLEMENT' AND e.posted_at >= ${sql.timestamp(window.from)}
+        AND e.posted_at < ${sql.timestamp(window.to)}
+        AND e.currency = ANY(${sql.array([...currencies], 'text')})
       ORDER BY e.posted_at, e.entry_id
-      LIMIT $4`,
-    [window.from, window.to, [...currencies], limit + 1],
+      LIMIT ${limit + 1}`,
   );
   // Matching against a truncated list would report entries as missing that are not: refuse.
   invariant(rows.length <= limit, () => `more than ${limit} settlement entries in the window`);
@@ -472,9 +526,12 @@ export async function readSettlementEntries(
 }
 
 /** The earliest instant anything was recorded on either side: where continuous runs begin. */
-export async function readEarliestActivity(db: Queryable): Promise<Date | null> {
-  const { rows } = await db.query<{ earliest: Date | null }>(
-    `SELECT least((SELECT min(posted_at) FROM ledger_read.v1_transactions),
+export async function readEarliestActivity(db: PgQueryable): Promise<Date | null> {
+  const { rows } = await queryIn(
+    db,
+    sql.type(
+      z.object({ earliest: z.date().nullable() }),
+    )`SELECT least((SELECT min(posted_at) FROM ledger_read.v1_transactions),
                   (SELECT min(seen_at) FROM reconciliation.posting_commands),
                   (SELECT min(changed_at) FROM reconciliation.payment_statuses)) AS earliest`,
   );
