@@ -4,6 +4,7 @@ import type { Pool } from '@ledgerline/platform/db';
 import {
   ProblemError,
   type ApiRequest,
+  type ApiResponse,
   type OperationHandler,
 } from '@ledgerline/platform/http/app';
 import type { ProblemFieldError } from '@ledgerline/platform/http/problem';
@@ -98,161 +99,195 @@ export interface HandlerDeps {
   now?: () => Date;
 }
 
-export function reconciliationHandlers(deps: HandlerDeps): Record<string, OperationHandler> {
-  const { pool, reconciler } = deps;
-  const now = deps.now ?? (() => new Date());
+/** What every handler works with. */
+interface HandlerContext {
+  readonly pool: Pool;
+  readonly reconciler: Reconciler;
+  readonly now: () => Date;
+}
 
-  const startRun: OperationHandler = async (request: ApiRequest) => {
-    if ((request.rawBody?.length ?? 0) > JSON_BODY_BYTES_MAX) {
-      throw tooLarge(`JSON bodies are limited to ${JSON_BODY_BYTES_MAX} bytes.`);
-    }
-    const body = request.body as StartRunRequest;
-    const from = new Date(body.from);
-    const to = new Date(body.to);
-    if (from.getTime() >= to.getTime())
-      throw invalidWindow('from must be before to.', '/to', `must be after from (${body.from})`);
-    if (to.getTime() - from.getTime() > WINDOW_MS_MAX)
-      throw invalidWindow(
-        'The window is at most 31 days.',
-        '/to',
-        'must be at most 31 days after from',
-      );
-    if (to.getTime() > now().getTime())
-      throw invalidWindow(
-        'The window must not end in the future.',
-        '/to',
-        'must not be in the future',
-      );
-    const checks: readonly Check[] = body.checks ?? DEFAULT_CHECKS;
-    if (checks.includes('STATEMENT_MATCH')) {
-      throw new ProblemError(
-        400,
-        'validation-failed',
-        'The request is invalid',
-        'STATEMENT_MATCH runs only with a statement (POST /v1/statements).',
-        {
-          errors: [{ pointer: '/checks', message: 'STATEMENT_MATCH is not an on-demand check' }],
-        },
-      );
-    }
-    let run: RunRecord;
-    try {
-      run = await reconciler.startOnDemand({ from, to }, checks);
-    } catch (error) {
-      if (!isRunInProgressError(error)) throw error;
-      const running = await readRunningOnDemand(pool);
-      throw new ProblemError(
-        409,
-        'run-in-progress',
-        'A run is already in progress',
-        `Run ${running ?? 'unknown'} is still running; retry when it completes.`,
-      );
-    }
-    return { status: 202, headers: { Location: `/v1/runs/${run.runId}` }, body: toApiRun(run) };
-  };
-
-  const listRunsHandler: OperationHandler = async ({ query }) => {
-    const limit = pageLimit(query['limit']);
-    const kind = optionalString(query['kind']) as RunKind | undefined;
-    const status = optionalString(query['status']) as RunStatus | undefined;
-    const runs = await listRuns(pool, {
-      ...(kind ? { kind } : {}),
-      ...(status ? { status } : {}),
-      after: pageCursor.decode(query['cursor']),
-      limit: limit + 1,
-    });
-    const items = runs.slice(0, limit);
-    const last = items[items.length - 1];
-    return {
-      status: 200,
-      body: {
-        items: items.map(toApiRun),
-        nextCursor:
-          runs.length > limit && last
-            ? pageCursor.encode({ at: last.startedAt, id: last.runId })
-            : null,
+async function handleStartRun(ctx: HandlerContext, request: ApiRequest): Promise<ApiResponse> {
+  const { pool, reconciler, now } = ctx;
+  if ((request.rawBody?.length ?? 0) > JSON_BODY_BYTES_MAX) {
+    throw tooLarge(`JSON bodies are limited to ${JSON_BODY_BYTES_MAX} bytes.`);
+  }
+  const body = request.body as StartRunRequest;
+  const from = new Date(body.from);
+  const to = new Date(body.to);
+  if (from.getTime() >= to.getTime())
+    throw invalidWindow('from must be before to.', '/to', `must be after from (${body.from})`);
+  if (to.getTime() - from.getTime() > WINDOW_MS_MAX)
+    throw invalidWindow(
+      'The window is at most 31 days.',
+      '/to',
+      'must be at most 31 days after from',
+    );
+  if (to.getTime() > now().getTime())
+    throw invalidWindow(
+      'The window must not end in the future.',
+      '/to',
+      'must not be in the future',
+    );
+  const checks: readonly Check[] = body.checks ?? DEFAULT_CHECKS;
+  if (checks.includes('STATEMENT_MATCH')) {
+    throw new ProblemError(
+      400,
+      'validation-failed',
+      'The request is invalid',
+      'STATEMENT_MATCH runs only with a statement (POST /v1/statements).',
+      {
+        errors: [{ pointer: '/checks', message: 'STATEMENT_MATCH is not an on-demand check' }],
       },
-    };
-  };
+    );
+  }
+  let run: RunRecord;
+  try {
+    run = await reconciler.startOnDemand({ from, to }, checks);
+  } catch (error) {
+    if (!isRunInProgressError(error)) throw error;
+    const running = await readRunningOnDemand(pool);
+    throw new ProblemError(
+      409,
+      'run-in-progress',
+      'A run is already in progress',
+      `Run ${running ?? 'unknown'} is still running; retry when it completes.`,
+    );
+  }
+  return { status: 202, headers: { Location: `/v1/runs/${run.runId}` }, body: toApiRun(run) };
+}
 
-  const getRun: OperationHandler = async ({ params }) => {
-    const runId = params['runId'] ?? '';
-    const run = await readRun(pool, runId);
-    if (!run) throw new ProblemError(404, 'not-found', 'Not found', `No run ${runId}.`);
-    return { status: 200, body: toApiRun(run) };
-  };
-
-  const listDiscrepanciesHandler: OperationHandler = async ({ query }) => {
-    const limit = pageLimit(query['limit']);
-    const filters = {
-      kind: optionalString(query['kind']),
-      runId: optionalString(query['runId']),
-      paymentId: optionalString(query['paymentId']),
-      accountId: optionalString(query['accountId']),
-    };
-    const found = await listDiscrepancies(pool, {
-      ...Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)),
-      after: pageCursor.decode(query['cursor']),
-      limit: limit + 1,
-    });
-    const items = found.slice(0, limit);
-    const last = items[items.length - 1];
-    return {
-      status: 200,
-      body: {
-        items: items.map(toApiDiscrepancy),
-        nextCursor:
-          found.length > limit && last
-            ? pageCursor.encode({ at: last.detectedAt, id: last.discrepancyId })
-            : null,
-      },
-    };
-  };
-
-  const importStatement: OperationHandler = async (request) => {
-    if ((request.rawBody?.length ?? 0) > STATEMENT_BYTES_MAX) {
-      throw tooLarge(`Statements are limited to ${STATEMENT_BYTES_MAX} bytes.`);
-    }
-    const text = typeof request.body === 'string' ? request.body : '';
-    const parsed = parseStatement(text);
-    if (!parsed.ok && parsed.tooLarge) {
-      throw tooLarge(
-        `The statement has ${parsed.lineCount} lines; at most ${STATEMENT_LINES_MAX} are accepted.`,
-      );
-    }
-    if (!parsed.ok) {
-      const first = parsed.errors[0];
-      const detail =
-        first?.line === 1
-          ? 'The first line must be "reference,amount_minor,currency,value_date".'
-          : `Line ${first?.line ?? '?'} is invalid${parsed.errors.length > 1 ? ` (and ${parsed.errors.length - 1} more problems)` : ''}; nothing was recorded.`;
-      const errors: ProblemFieldError[] = parsed.errors.map((e) => ({ ...e }));
-      throw new ProblemError(422, 'malformed-statement', 'The statement is malformed', detail, {
-        errors,
-      });
-    }
-    const imported = await reconciler.importStatement(parsed.lines, text);
-    return {
-      status: 201,
-      headers: { Location: `/v1/statements/${imported.statementId}` },
-      body: statementReport(imported),
-    };
-  };
-
-  const getStatementReport: OperationHandler = async ({ params }) => {
-    const statementId = params['statementId'] ?? '';
-    const report = await readStatementReport(pool, statementId);
-    if (report === null)
-      throw new ProblemError(404, 'not-found', 'Not found', `No statement ${statementId}.`);
-    return { status: 200, body: report };
-  };
-
+async function handleListRuns(ctx: HandlerContext, request: ApiRequest): Promise<ApiResponse> {
+  const { query } = request;
+  const { pool } = ctx;
+  const limit = pageLimit(query['limit']);
+  const kind = optionalString(query['kind']) as RunKind | undefined;
+  const status = optionalString(query['status']) as RunStatus | undefined;
+  const runs = await listRuns(pool, {
+    ...(kind ? { kind } : {}),
+    ...(status ? { status } : {}),
+    after: pageCursor.decode(query['cursor']),
+    limit: limit + 1,
+  });
+  const items = runs.slice(0, limit);
+  const last = items[items.length - 1];
   return {
-    startRun,
-    listRuns: listRunsHandler,
-    getRun,
-    listDiscrepancies: listDiscrepanciesHandler,
-    importStatement,
-    getStatementReport,
+    status: 200,
+    body: {
+      items: items.map(toApiRun),
+      nextCursor:
+        runs.length > limit && last
+          ? pageCursor.encode({ at: last.startedAt, id: last.runId })
+          : null,
+    },
   };
+}
+
+async function handleGetRun(ctx: HandlerContext, request: ApiRequest): Promise<ApiResponse> {
+  const { params } = request;
+  const { pool } = ctx;
+  const runId = params['runId'] ?? '';
+  const run = await readRun(pool, runId);
+  if (!run) throw new ProblemError(404, 'not-found', 'Not found', `No run ${runId}.`);
+  return { status: 200, body: toApiRun(run) };
+}
+
+async function handleListDiscrepancies(
+  ctx: HandlerContext,
+  request: ApiRequest,
+): Promise<ApiResponse> {
+  const { query } = request;
+  const { pool } = ctx;
+  const limit = pageLimit(query['limit']);
+  const filters = {
+    kind: optionalString(query['kind']),
+    runId: optionalString(query['runId']),
+    paymentId: optionalString(query['paymentId']),
+    accountId: optionalString(query['accountId']),
+  };
+  const found = await listDiscrepancies(pool, {
+    ...Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)),
+    after: pageCursor.decode(query['cursor']),
+    limit: limit + 1,
+  });
+  const items = found.slice(0, limit);
+  const last = items[items.length - 1];
+  return {
+    status: 200,
+    body: {
+      items: items.map(toApiDiscrepancy),
+      nextCursor:
+        found.length > limit && last
+          ? pageCursor.encode({ at: last.detectedAt, id: last.discrepancyId })
+          : null,
+    },
+  };
+}
+
+async function handleImportStatement(
+  ctx: HandlerContext,
+  request: ApiRequest,
+): Promise<ApiResponse> {
+  const { reconciler } = ctx;
+  if ((request.rawBody?.length ?? 0) > STATEMENT_BYTES_MAX) {
+    throw tooLarge(`Statements are limited to ${STATEMENT_BYTES_MAX} bytes.`);
+  }
+  const text = typeof request.body === 'string' ? request.body : '';
+  const parsed = parseStatement(text);
+  if (!parsed.ok && parsed.tooLarge) {
+    throw tooLarge(
+      `The statement has ${parsed.lineCount} lines; at most ${STATEMENT_LINES_MAX} are accepted.`,
+    );
+  }
+  if (!parsed.ok) {
+    const first = parsed.errors[0];
+    const detail =
+      first?.line === 1
+        ? 'The first line must be "reference,amount_minor,currency,value_date".'
+        : `Line ${first?.line ?? '?'} is invalid${parsed.errors.length > 1 ? ` (and ${parsed.errors.length - 1} more problems)` : ''}; nothing was recorded.`;
+    const errors: ProblemFieldError[] = parsed.errors.map((e) => ({ ...e }));
+    throw new ProblemError(422, 'malformed-statement', 'The statement is malformed', detail, {
+      errors,
+    });
+  }
+  const imported = await reconciler.importStatement(parsed.lines, text);
+  return {
+    status: 201,
+    headers: { Location: `/v1/statements/${imported.statementId}` },
+    body: statementReport(imported),
+  };
+}
+
+async function handleGetStatementReport(
+  ctx: HandlerContext,
+  request: ApiRequest,
+): Promise<ApiResponse> {
+  const { params } = request;
+  const { pool } = ctx;
+  const statementId = params['statementId'] ?? '';
+  const report = await readStatementReport(pool, statementId);
+  if (report === null)
+    throw new ProblemError(404, 'not-found', 'Not found', `No statement ${statementId}.`);
+  return { status: 200, body: report };
+}
+
+export function reconciliationHandlers(deps: HandlerDeps): Record<string, OperationHandler> {
+  const ctx: HandlerContext = {
+    pool: deps.pool,
+    reconciler: deps.reconciler,
+    now: deps.now ?? (() => new Date()),
+  };
+  const handlers = {
+    startRun: handleStartRun,
+    listRuns: handleListRuns,
+    getRun: handleGetRun,
+    listDiscrepancies: handleListDiscrepancies,
+    importStatement: handleImportStatement,
+    getStatementReport: handleGetStatementReport,
+  };
+  return Object.fromEntries(
+    Object.entries(handlers).map(([operation, handle]) => [
+      operation,
+      (request: ApiRequest) => handle(ctx, request),
+    ]),
+  );
 }
