@@ -297,6 +297,105 @@ export async function readPaymentIdsPage(
   return rows.map((r) => r.payment_id);
 }
 
+/** The payment requests the processor announced. */
+function paymentRequests(db: PgQueryable, idList: string) {
+  return queryIn(
+    db,
+    sql.type(
+      z.object({
+        payment_id: z.string(),
+        amount_minor: z.number().int(),
+        currency: z.string(),
+        requested_at: z.date(),
+      }),
+    )`SELECT payment_id, amount_minor, currency, requested_at
+       FROM reconciliation.payment_requests WHERE payment_id = ANY(${idList}::uuid[])`,
+  );
+}
+
+/** The latest status of each payment, and every terminal status it ever reported. */
+function paymentStatuses(db: PgQueryable, idList: string) {
+  return queryIn(
+    db,
+    sql.type(
+      z.object({
+        payment_id: z.string(),
+        status: z.string(),
+        amount_minor: z.number().int(),
+        currency: z.string(),
+        refunded_minor: z.number().int(),
+        terminal_statuses: z.array(z.string()),
+        changed_at: z.date(),
+      }),
+    )`SELECT payment_id, status, amount_minor, currency, refunded_minor, terminal_statuses,
+            changed_at
+       FROM reconciliation.payment_statuses WHERE payment_id = ANY(${idList}::uuid[])`,
+  );
+}
+
+/** The step commands sent to the ledger, each at its first sighting. */
+function stepCommands(db: PgQueryable, idList: string) {
+  return queryIn(
+    db,
+    sql.type(
+      z.object({
+        payment_id: z.string(),
+        step_key: z.string(),
+        step: z.string(),
+        sequence: z.number().int(),
+        seen_at: z.date(),
+      }),
+    )`SELECT payment_id, step_key, step, sequence, min(seen_at) AS seen_at
+       FROM reconciliation.posting_commands WHERE payment_id = ANY(${idList}::uuid[])
+      GROUP BY payment_id, step_key, step, sequence`,
+  );
+}
+
+/** The ledger's outcome events for those payments' steps. */
+function stepOutcomes(db: PgQueryable, idList: string) {
+  return queryIn(
+    db,
+    sql.type(
+      z.object({
+        payment_id: z.string(),
+        event_id: z.string(),
+        step_key: z.string(),
+        outcome: symbol<'POSTED' | 'REJECTED'>(),
+        reason: z.string().nullable(),
+      }),
+    )`SELECT payment_id, event_id, step_key, outcome, reason
+       FROM reconciliation.ledger_outcomes WHERE payment_id = ANY(${idList}::uuid[])`,
+  );
+}
+
+/** The ledger's transactions of those payments, with their amount and clearing net. */
+function paymentTransactions(db: PgQueryable, idList: string) {
+  return queryIn(
+    db,
+    sql.type(
+      z.object({
+        payment_id: z.string(),
+        transaction_id: z.string(),
+        step: z.string(),
+        sequence: z.number().int(),
+        currency: z.string(),
+        posted_at: z.date(),
+        amount_minor: z.number().int(),
+        clearing_net_minor: z.number().int(),
+      }),
+    )`SELECT t.payment_id, t.transaction_id, t.step, t.sequence, t.currency, t.posted_at,
+            coalesce(sum(e.amount_minor) FILTER (WHERE e.direction = 'DEBIT'), 0)::bigint AS amount_minor,
+            coalesce(sum(CASE WHEN e.direction = 'CREDIT' THEN e.amount_minor ELSE -e.amount_minor END)
+                     FILTER (WHERE a.system_kind = 'CLEARING'), 0)::bigint AS clearing_net_minor
+       FROM ledger_read.v1_transactions t
+       LEFT JOIN ledger_read.v1_entries e ON e.transaction_id = t.transaction_id
+       LEFT JOIN ledger_read.v1_accounts a ON a.account_id = e.account_id
+      WHERE t.payment_id = ANY(${idList}::uuid[])
+      -- Every column: PostgreSQL infers no functional dependency on a view's key.
+      GROUP BY t.transaction_id, t.payment_id, t.step, t.sequence, t.currency, t.posted_at`,
+  );
+}
+
 /** Everything both sides know about these payments. */
 export async function readPaymentFacts(
   db: PgQueryable,
@@ -306,85 +405,11 @@ export async function readPaymentFacts(
   const ids = [...paymentIds];
   const idList = arrayLiteral(ids);
   const [requests, statuses, commands, outcomes, transactions] = await Promise.all([
-    queryIn(
-      db,
-      sql.type(
-        z.object({
-          payment_id: z.string(),
-          amount_minor: z.number().int(),
-          currency: z.string(),
-          requested_at: z.date(),
-        }),
-      )`SELECT payment_id, amount_minor, currency, requested_at
-         FROM reconciliation.payment_requests WHERE payment_id = ANY(${idList}::uuid[])`,
-    ),
-    queryIn(
-      db,
-      sql.type(
-        z.object({
-          payment_id: z.string(),
-          status: z.string(),
-          amount_minor: z.number().int(),
-          currency: z.string(),
-          refunded_minor: z.number().int(),
-          terminal_statuses: z.array(z.string()),
-          changed_at: z.date(),
-        }),
-      )`SELECT payment_id, status, amount_minor, currency, refunded_minor, terminal_statuses,
-              changed_at
-         FROM reconciliation.payment_statuses WHERE payment_id = ANY(${idList}::uuid[])`,
-    ),
-    queryIn(
-      db,
-      sql.type(
-        z.object({
-          payment_id: z.string(),
-          step_key: z.string(),
-          step: z.string(),
-          sequence: z.number().int(),
-          seen_at: z.date(),
-        }),
-      )`SELECT payment_id, step_key, step, sequence, min(seen_at) AS seen_at
-         FROM reconciliation.posting_commands WHERE payment_id = ANY(${idList}::uuid[])
-        GROUP BY payment_id, step_key, step, sequence`,
-    ),
-    queryIn(
-      db,
-      sql.type(
-        z.object({
-          payment_id: z.string(),
-          event_id: z.string(),
-          step_key: z.string(),
-          outcome: symbol<'POSTED' | 'REJECTED'>(),
-          reason: z.string().nullable(),
-        }),
-      )`SELECT payment_id, event_id, step_key, outcome, reason
-         FROM reconciliation.ledger_outcomes WHERE payment_id = ANY(${idList}::uuid[])`,
-    ),
-    queryIn(
-      db,
-      sql.type(
-        z.object({
-          payment_id: z.string(),
-          transaction_id: z.string(),
-          step: z.string(),
-          sequence: z.number().int(),
-          currency: z.string(),
-          posted_at: z.date(),
-          amount_minor: z.number().int(),
-          clearing_net_minor: z.number().int(),
-        }),
-      )`SELECT t.payment_id, t.transaction_id, t.step, t.sequence, t.currency, t.posted_at,
-              coalesce(sum(e.amount_minor) FILTER (WHERE e.direction = 'DEBIT'), 0)::bigint AS amount_minor,
-              coalesce(sum(CASE WHEN e.direction = 'CREDIT' THEN e.amount_minor ELSE -e.amount_minor END)
-                       FILTER (WHERE a.system_kind = 'CLEARING'), 0)::bigint AS clearing_net_minor
-         FROM ledger_read.v1_transactions t
-         LEFT JOIN ledger_read.v1_entries e ON e.transaction_id = t.transaction_id
-         LEFT JOIN ledger_read.v1_accounts a ON a.account_id = e.account_id
-        WHERE t.payment_id = ANY(${idList}::uuid[])
-        -- Every column: PostgreSQL infers no functional dependency on a view's key.
-        GROUP BY t.transaction_id, t.payment_id, t.step, t.sequence, t.currency, t.posted_at`,
-    ),
+    paymentRequests(db, idList),
+    paymentStatuses(db, idList),
+    stepCommands(db, idList),
+    stepOutcomes(db, idList),
+    paymentTransactions(db, idList),
   ]);
   const group = <T extends { payment_id: string }>(rows: T[]): Map<string, T[]> => {
     const map = new Map<string, T[]>();
