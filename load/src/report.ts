@@ -143,7 +143,8 @@ function tableHtml(table: Table): string {
         `<tr>${row.map((cell) => `<td>${escapeHtml(cell === null ? '–' : typeof cell === 'number' ? formatNumber(cell) : cell)}</td>`).join('')}</tr>`,
     )
     .join('');
-  return `<h2>${escapeHtml(table.title)}</h2><table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+  // The wrapper scrolls a table wider than the page instead of pushing the page wider.
+  return `<h2>${escapeHtml(table.title)}</h2><div class="tw"><table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
 export function renderHtml(input: ReportInput): string {
@@ -173,8 +174,9 @@ body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24
 h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}
 .sub{color:#555;margin:0 0 12px}.verdict{font-weight:600;padding:8px 12px;border-radius:6px;display:inline-block}
 .good{color:#166534;background:#dcfce7}.bad{color:#991b1b;background:#fee2e2}
-table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
-th,td{border-bottom:1px solid #e5e7eb;padding:4px 8px;text-align:left}th{background:#f9fafb}
+table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;font-size:12.5px}
+.tw{max-width:100%;overflow-x:auto}
+th,td{border-bottom:1px solid #e5e7eb;padding:3px 6px;text-align:left}th{background:#f9fafb;vertical-align:bottom}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}dt{color:#555}dd{margin:0}
 svg{display:block;margin:8px 0 16px;max-width:100%;height:auto}
 .ct{font-size:13px;font-weight:600}.yl{font-size:11px;text-anchor:end;fill:#555}.xl{font-size:11px;text-anchor:middle;fill:#555}
