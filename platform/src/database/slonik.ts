@@ -31,7 +31,7 @@ import {
   type Interceptor,
   type QueryResultRow,
 } from 'slonik';
-import type { z, ZodTypeAny } from 'zod';
+import { z, type ZodTypeAny } from 'zod';
 import type { QuerySqlToken } from 'slonik';
 import { postgresConnection } from '../transport-security.js';
 import { databaseConnectTimeoutMs, databaseTimeouts, type DatabaseTimeouts } from '../config.js';
@@ -201,3 +201,10 @@ export async function queryIn<T extends ZodTypeAny>(
   });
   return { rows, rowCount: result.rowCount ?? rows.length };
 }
+
+/**
+ * A row column holding one of a contract's symbols (a CHECK constraint keeps the column to
+ * them): checked as text, typed as the symbol union the store's callers use.
+ */
+export const textSymbol = <T extends string>() =>
+  z.custom<T>((value) => typeof value === 'string', { message: 'expected a text symbol' });

@@ -3,7 +3,7 @@
 // approval to the ledger's decision.
 import { z } from 'zod';
 import { invariant } from '@ledgerline/platform/invariant';
-import { queryIn, sql, type PgQueryable } from '@ledgerline/platform/database/slonik';
+import { queryIn, sql, textSymbol, type PgQueryable } from '@ledgerline/platform/database/slonik';
 import type { components } from '@ledgerline/generated/openapi/ledger.types';
 import type {
   AdjustmentRequestRow,
@@ -137,15 +137,12 @@ export async function insertDecision(
   );
 }
 
-/** A text column whose values a CHECK constraint limits to the contract's symbols. */
-const symbol = <T extends string>() => z.custom<T>((value) => typeof value === 'string');
-
 const requestColumns = z.object({
   adjustment_id: z.string(),
   account_id: z.string(),
   idempotency_key: z.string(),
   request_fingerprint: z.string(),
-  direction: symbol<'DEBIT' | 'CREDIT'>(),
+  direction: textSymbol<'DEBIT' | 'CREDIT'>(),
   amount_minor: z.number().int(),
   currency: z.string(),
   reference: z.string(),
@@ -159,7 +156,7 @@ const requestColumns = z.object({
 type RequestColumns = z.infer<typeof requestColumns>;
 
 const approvalRow = requestColumns.extend({
-  outcome: symbol<'APPROVED' | 'DECLINED'>().nullable(),
+  outcome: textSymbol<'APPROVED' | 'DECLINED'>().nullable(),
   decided_by: z.string().nullable(),
   decided_by_key_id: z.string().nullable(),
 });
@@ -187,14 +184,14 @@ function requestOf(row: RequestColumns): AdjustmentRequestRow {
 }
 
 const viewRow = requestColumns.extend({
-  outcome: symbol<'APPROVED' | 'DECLINED'>().nullable(),
+  outcome: textSymbol<'APPROVED' | 'DECLINED'>().nullable(),
   decided_by: z.string().nullable(),
   note: z.string().nullable(),
   decision_at: z.date().nullable(),
   command_id: z.string().nullable(),
-  status: symbol<AdjustmentView['status']>(),
-  approval_status: symbol<ApprovalStatus>().nullable(),
-  rejection_reason: symbol<NonNullable<AdjustmentView['rejectionReason']>>().nullable(),
+  status: textSymbol<AdjustmentView['status']>(),
+  approval_status: textSymbol<ApprovalStatus>().nullable(),
+  rejection_reason: textSymbol<NonNullable<AdjustmentView['rejectionReason']>>().nullable(),
   detail: z.string().nullable(),
   transaction_id: z.string().nullable(),
   ledger_decided_at: z.date().nullable(),

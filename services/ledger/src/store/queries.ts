@@ -2,7 +2,7 @@
 // as of a past instant is derived from the entries themselves.
 import { z } from 'zod';
 import { invariant } from '@ledgerline/platform/invariant';
-import { queryIn, sql, type PgQueryable } from '@ledgerline/platform/database/slonik';
+import { queryIn, sql, textSymbol, type PgQueryable } from '@ledgerline/platform/database/slonik';
 import type { components } from '@ledgerline/generated/openapi/ledger.types';
 import { balanceDelta, type AccountType, type Direction } from '../domain/accounts.js';
 import { addMinor } from '../domain/money.js';
@@ -13,18 +13,15 @@ export type EntryView = Schemas['AccountEntry'];
 export type TransactionView = Schemas['Transaction'];
 export type CommandStatusView = Schemas['CommandStatus'];
 
-/** A text column whose values a CHECK constraint limits to the contract's symbols. */
-const symbol = <T extends string>() => z.custom<T>((value) => typeof value === 'string');
-
 const accountRow = z.object({
   account_id: z.string(),
   owner_ref: z.string(),
-  type: symbol<AccountType>(),
+  type: textSymbol<AccountType>(),
   currency: z.string(),
-  status: symbol<AccountView['status']>(),
+  status: textSymbol<AccountView['status']>(),
   balance_floor_minor: z.number().int().nullable(),
   is_system: z.boolean(),
-  system_kind: symbol<NonNullable<AccountView['systemKind']>>().nullable(),
+  system_kind: textSymbol<NonNullable<AccountView['systemKind']>>().nullable(),
   opened_at: z.date(),
   status_changed_at: z.date(),
 });
@@ -93,7 +90,7 @@ export async function balanceOf(
   }
   const { rows } = await queryIn(
     db,
-    sql.type(z.object({ direction: symbol<Direction>(), total_minor: z.number().int() }))`
+    sql.type(z.object({ direction: textSymbol<Direction>(), total_minor: z.number().int() }))`
      SELECT direction, sum(amount_minor)::bigint AS total_minor FROM ledger.entries
       WHERE account_id = ${account.id} AND posted_at <= ${sql.timestamp(asOf)}
       GROUP BY direction`,
@@ -118,12 +115,12 @@ const entryRow = z.object({
   entry_id: z.string(),
   account_id: z.string(),
   transaction_id: z.string(),
-  direction: symbol<Direction>(),
+  direction: textSymbol<Direction>(),
   amount_minor: z.number().int(),
   currency: z.string(),
   posted_at: z.date(),
   payment_id: z.string().nullable(),
-  step: symbol<EntryView['step']>(),
+  step: textSymbol<EntryView['step']>(),
 });
 
 export async function listEntries(
@@ -169,7 +166,7 @@ const transactionRow = z.object({
   payment_id: z.string().nullable(),
   refund_id: z.string().nullable(),
   adjustment_id: z.string().nullable(),
-  step: symbol<TransactionView['step']>(),
+  step: textSymbol<TransactionView['step']>(),
   sequence: z.number().int(),
   currency: z.string(),
   references_transaction_id: z.string().nullable(),
@@ -178,7 +175,7 @@ const transactionRow = z.object({
     z.object({
       entryId: z.string(),
       accountId: z.string(),
-      direction: symbol<Direction>(),
+      direction: textSymbol<Direction>(),
       amountMinor: z.number().int(),
       currency: z.string(),
     }),
@@ -227,12 +224,12 @@ export async function findTransaction(
 
 const commandRow = z.object({
   command_id: z.string(),
-  type: symbol<CommandStatusView['type']>(),
+  type: textSymbol<CommandStatusView['type']>(),
   account_id: z.string(),
   adjustment_id: z.string().nullable(),
   accepted_at: z.date(),
-  outcome: symbol<'APPLIED' | 'REJECTED'>().nullable(),
-  rejection_reason: symbol<NonNullable<CommandStatusView['rejectionReason']>>().nullable(),
+  outcome: textSymbol<'APPLIED' | 'REJECTED'>().nullable(),
+  rejection_reason: textSymbol<NonNullable<CommandStatusView['rejectionReason']>>().nullable(),
   detail: z.string().nullable(),
   transaction_id: z.string().nullable(),
   decided_at: z.date().nullable(),

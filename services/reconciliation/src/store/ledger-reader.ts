@@ -6,7 +6,7 @@
 // of the read contract that changes shape fails here, not in a check reading undefined.
 import { z } from 'zod';
 import { invariant } from '@ledgerline/platform/invariant';
-import { queryIn, sql, type PgQueryable } from '@ledgerline/platform/database/slonik';
+import { queryIn, sql, textSymbol, type PgQueryable } from '@ledgerline/platform/database/slonik';
 import { arrayLiteral } from '@ledgerline/platform/sql-array';
 import type {
   AccountType,
@@ -44,9 +44,7 @@ export interface TransactionWithEvents {
   readonly events: PostedEvent[];
 }
 
-/** A text column whose values a CHECK constraint (or the view's source) limits to symbols. */
-const symbol = <T extends string>() => z.custom<T>((value) => typeof value === 'string');
-const direction = symbol<'DEBIT' | 'CREDIT'>();
+const direction = textSymbol<'DEBIT' | 'CREDIT'>();
 
 /** A PaymentStepPosted fact as reconciliation.ledger_outcomes stores it. */
 const postedEventRow = z.object({
@@ -196,7 +194,7 @@ export async function readTrialBalance(db: PgQueryable, asOf: Date): Promise<Tri
     sql.type(
       z.object({
         currency: z.string(),
-        type: symbol<AccountType>(),
+        type: textSymbol<AccountType>(),
         debits_minor: z.number().int(),
         credits_minor: z.number().int(),
       }),
@@ -227,7 +225,7 @@ export async function readProjectionPage(
     sql.type(
       z.object({
         account_id: z.string(),
-        type: symbol<AccountType>(),
+        type: textSymbol<AccountType>(),
         currency: z.string(),
         balance_minor: z.number().int().nullable(),
         debits_minor: z.number().int().nullable(),
@@ -360,7 +358,7 @@ function stepOutcomes(db: PgQueryable, idList: string) {
         payment_id: z.string(),
         event_id: z.string(),
         step_key: z.string(),
-        outcome: symbol<'POSTED' | 'REJECTED'>(),
+        outcome: textSymbol<'POSTED' | 'REJECTED'>(),
         reason: z.string().nullable(),
       }),
     )`SELECT payment_id, event_id, step_key, outcome, reason

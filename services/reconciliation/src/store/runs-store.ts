@@ -1,7 +1,7 @@
 // Runs, discrepancies, statements and the continuous watermark: the reconciliation schema's own
 // records, written by reconciliation_app. Slonik tokens through queryIn, rows checked by zod.
 import { z } from 'zod';
-import { queryIn, sql, type PgQueryable } from '@ledgerline/platform/database/slonik';
+import { queryIn, sql, textSymbol, type PgQueryable } from '@ledgerline/platform/database/slonik';
 import { arrayLiteral } from '@ledgerline/platform/sql-array';
 import type { Check, CheckResult, DiscrepancyKind } from '../domain/findings.js';
 
@@ -38,18 +38,15 @@ export interface DiscrepancyRecord {
   readonly detectedAt: Date;
 }
 
-/** A text column whose values a CHECK constraint limits to known symbols. */
-const symbol = <T extends string>() => z.custom<T>((value) => typeof value === 'string');
-
 const runRow = z.object({
   run_id: z.string(),
-  kind: symbol<RunKind>(),
-  status: symbol<RunStatus>(),
+  kind: textSymbol<RunKind>(),
+  status: textSymbol<RunStatus>(),
   window_from: z.date(),
   window_to: z.date(),
   checks: z.array(
     z.object({
-      check: symbol<Check>(),
+      check: textSymbol<Check>(),
       itemsChecked: z.number().int(),
       discrepancyCount: z.number().int(),
     }),
@@ -231,8 +228,8 @@ export interface DiscrepancyFilter {
 const discrepancyRow = z.object({
   discrepancy_id: z.string(),
   run_id: z.string(),
-  check_name: symbol<Check>(),
-  kind: symbol<DiscrepancyKind>(),
+  check_name: textSymbol<Check>(),
+  kind: textSymbol<DiscrepancyKind>(),
   payment_id: z.string().nullable(),
   transaction_id: z.string().nullable(),
   account_id: z.string().nullable(),
