@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { createTestApiKey } from '@ledgerline/testkit/testing';
 import { startProcessor, type RunningProcessor } from '../src/service.js';
-import { createTestBed, validPayment, type ProcessorTestBed } from './support.js';
+import { createTestBed, eventually, validPayment, type ProcessorTestBed } from './support.js';
 
 describe('processor API: keys bound to a payer', () => {
   let bed: ProcessorTestBed;
@@ -56,7 +56,16 @@ describe('processor API: keys bound to a payer', () => {
 
   it('pays from its own payer and is refused 403 from another payer, storing nothing', async () => {
     expect((await pay(keyA, payerA)).status).toBe(202);
-    const before = await bed.counts();
+    // The relay publishes the accepted payment's outbox rows meanwhile: wait for it, so the
+    // comparison below sees only what the refused request might have written.
+    const before = await eventually(
+      async () => {
+        const counts = await bed.counts();
+        return counts.outbox === 0 ? counts : undefined;
+      },
+      20_000,
+      'the accepted payment published',
+    );
     const refused = await pay(keyA, payerB);
     expect(refused.status).toBe(403);
     expect(String(refused.body['type'])).toMatch(/^https:\/\/ledgerline\.dev\/problems\//);
