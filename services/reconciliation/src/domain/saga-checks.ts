@@ -103,6 +103,11 @@ export function impliedSteps(status: string): readonly string[] {
 const PAYMENT_STEPS = ['DEBIT', 'CREDIT', 'COMPENSATION'];
 const TIMEOUT_WORDS = (ms: number): string => `${Math.round(ms / 1000)} s`;
 
+/** What one payment's ONE_TERMINAL_OUTCOME findings say about it (payment id, currency). */
+type Base = { readonly paymentId: string; readonly currency: string | null };
+type TerminalStatus = NonNullable<PaymentFacts['status']>;
+const CHECK = 'ONE_TERMINAL_OUTCOME';
+
 /**
  * ONE_TERMINAL_OUTCOME: every posting command has exactly one outcome (posted or rejected); the
  * payment reached exactly one terminal outcome within the timeout; and the ledger holds exactly
@@ -110,15 +115,29 @@ const TIMEOUT_WORDS = (ms: number): string => `${Math.round(ms / 1000)} s`;
  */
 export function checkPaymentOutcome(p: PaymentFacts, policy: SagaPolicy): CheckOutput {
   if (!isSettled(p, policy)) return { findings: [], itemsChecked: 0 };
-  const check = 'ONE_TERMINAL_OUTCOME';
-  const findings: Finding[] = [];
-  const base = { paymentId: p.paymentId, currency: p.currency };
-  let itemsChecked = 0;
+  const base: Base = { paymentId: p.paymentId, currency: p.currency };
+  const commands = commandOutcomeFindings(p, policy, base);
+  // The payment itself is one more item.
+  const itemsChecked = commands.itemsChecked + 1;
+  const status = p.status;
+  if (status === null || !isTerminalStatus(status.status)) {
+    return { findings: [...commands.findings, noTerminalOutcome(p, policy, base)], itemsChecked };
+  }
+  const findings = [
+    ...commands.findings,
+    ...endingFindings(p, status, base),
+    ...ledgerStepFindings(p, status, base),
+    ...refundTotalFindings(p, status, base),
+    ...refundStepFindings(p, base),
+  ];
+  return { findings, itemsChecked };
+}
 
-  // Each posting command, by step key (a re-sent command is the same step).
+/** Each posting command, by step key (a re-sent command is the same step), has one outcome. */
+function commandOutcomeFindings(p: PaymentFacts, policy: SagaPolicy, base: Base): CheckOutput {
+  const findings: Finding[] = [];
   const stepKeys = [...new Set(p.commands.map((c) => c.stepKey))].sort();
   for (const stepKey of stepKeys) {
-    itemsChecked += 1;
     // A DUPLICATE_CONFLICT answers a conflicting re-send, not the step: the first outcome stands.
     const outcomes = new Set(
       p.outcomes
@@ -128,7 +147,7 @@ export function checkPaymentOutcome(p: PaymentFacts, policy: SagaPolicy): CheckO
     if (outcomes.size === 0) {
       findings.push(
         finding(
-          check,
+          CHECK,
           'MISSING_OUTCOME',
           `command:${stepKey}`,
           `Posting command ${stepKey} has no outcome (neither posted nor rejected) after ${TIMEOUT_WORDS(policy.outcomeTimeoutMs)}.`,
@@ -138,7 +157,7 @@ export function checkPaymentOutcome(p: PaymentFacts, policy: SagaPolicy): CheckO
     } else if (outcomes.size > 1) {
       findings.push(
         finding(
-          check,
+          CHECK,
           'DUPLICATE_OUTCOME',
           `command:${stepKey}`,
           `Posting command ${stepKey} has ${outcomes.size} outcomes: ${[...outcomes].sort().join(', ')}.`,
@@ -147,62 +166,62 @@ export function checkPaymentOutcome(p: PaymentFacts, policy: SagaPolicy): CheckO
       );
     }
   }
+  return { findings, itemsChecked: stepKeys.length };
+}
 
-  // The payment itself.
-  itemsChecked += 1;
+/** A settled payment never reported in a terminal state (or never requested at all). */
+function noTerminalOutcome(p: PaymentFacts, policy: SagaPolicy, base: Base): Finding {
   const status = p.status;
-  if (status === null || !isTerminalStatus(status.status)) {
-    const where = status === null ? 'no status was ever reported' : `it is still ${status.status}`;
-    const what =
-      p.requestedAt === null && status === null
-        ? `The ledger holds ${p.transactions.length} transaction(s) of payment ${p.paymentId}, which was never requested`
-        : `Payment ${p.paymentId} has no terminal outcome after ${TIMEOUT_WORDS(policy.outcomeTimeoutMs)}`;
-    findings.push(
-      finding(check, 'MISSING_OUTCOME', `payment:${p.paymentId}`, `${what}: ${where}.`, {
-        ...base,
-        expectedMinor: p.amountMinor,
-      }),
-    );
-    return { findings, itemsChecked };
-  }
-  const endings = PAYMENT_ENDINGS.filter((e) => status.terminalStatuses.includes(e));
-  if (endings.length > 1) {
-    findings.push(
-      finding(
-        check,
-        'DUPLICATE_OUTCOME',
-        `payment:${p.paymentId}`,
-        `Payment ${p.paymentId} was reported ${endings.join(' and ')}; it can end only one way.`,
-        base,
-      ),
-    );
-  }
+  const where = status === null ? 'no status was ever reported' : `it is still ${status.status}`;
+  const what =
+    p.requestedAt === null && status === null
+      ? `The ledger holds ${p.transactions.length} transaction(s) of payment ${p.paymentId}, which was never requested`
+      : `Payment ${p.paymentId} has no terminal outcome after ${TIMEOUT_WORDS(policy.outcomeTimeoutMs)}`;
+  return finding(CHECK, 'MISSING_OUTCOME', `payment:${p.paymentId}`, `${what}: ${where}.`, {
+    ...base,
+    expectedMinor: p.amountMinor,
+  });
+}
 
-  // The ledger holds exactly the transactions the outcome implies.
+/** The payment ended one way only. */
+function endingFindings(p: PaymentFacts, status: TerminalStatus, base: Base): Finding[] {
+  const endings = PAYMENT_ENDINGS.filter((e) => status.terminalStatuses.includes(e));
+  if (endings.length <= 1) return [];
+  return [
+    finding(
+      CHECK,
+      'DUPLICATE_OUTCOME',
+      `payment:${p.paymentId}`,
+      `Payment ${p.paymentId} was reported ${endings.join(' and ')}; it can end only one way.`,
+      base,
+    ),
+  ];
+}
+
+/** The ledger holds exactly the transactions the outcome implies, each for the payment's amount. */
+function ledgerStepFindings(p: PaymentFacts, status: TerminalStatus, base: Base): Finding[] {
+  const findings: Finding[] = [];
   const implied = impliedSteps(status.status);
   for (const step of PAYMENT_STEPS) {
-    const held = p.transactions.filter((t) => t.step === step);
     const expected = implied.includes(step);
-    const tx = held[0];
+    const tx = p.transactions.find((t) => t.step === step);
+    const key = `ledger:${p.paymentId}:${step}`;
     if (expected && tx === undefined) {
       findings.push(
         finding(
-          check,
+          CHECK,
           'MISSING_OUTCOME',
-          `ledger:${p.paymentId}:${step}`,
+          key,
           `Payment ${p.paymentId} is ${status.status} but the ledger holds no ${step} transaction for it.`,
-          {
-            ...base,
-            expectedMinor: p.amountMinor,
-          },
+          { ...base, expectedMinor: p.amountMinor },
         ),
       );
     } else if (!expected && tx !== undefined) {
       findings.push(
         finding(
-          check,
+          CHECK,
           'DUPLICATE_OUTCOME',
-          `ledger:${p.paymentId}:${step}`,
+          key,
           `Payment ${p.paymentId} is ${status.status} but the ledger holds a ${step} transaction for it.`,
           {
             ...base,
@@ -215,9 +234,9 @@ export function checkPaymentOutcome(p: PaymentFacts, policy: SagaPolicy): CheckO
     } else if (tx !== undefined && p.amountMinor !== null && tx.amountMinor !== p.amountMinor) {
       findings.push(
         finding(
-          check,
+          CHECK,
           'LEDGER_ROW_EVENT_MISMATCH',
-          `ledger:${p.paymentId}:${step}`,
+          key,
           `The ${step} transaction of payment ${p.paymentId} moved ${tx.amountMinor}, the payment is for ${p.amountMinor}.`,
           {
             ...base,
@@ -229,26 +248,29 @@ export function checkPaymentOutcome(p: PaymentFacts, policy: SagaPolicy): CheckO
       );
     }
   }
-  // Refunds: what reached the payer equals what the processor says was refunded, and every
-  // refund that left the payee either reached the payer or went back (one of the two, once).
+  return findings;
+}
+
+/** What reached the payer equals what the processor says was refunded. */
+function refundTotalFindings(p: PaymentFacts, status: TerminalStatus, base: Base): Finding[] {
   const refunded = p.transactions
     .filter((t) => t.step === 'REFUND_CREDIT')
     .reduce((sum, t) => addMinor(sum, t.amountMinor), 0);
-  if (refunded !== status.refundedMinor) {
-    findings.push(
-      finding(
-        check,
-        refunded < status.refundedMinor ? 'MISSING_OUTCOME' : 'DUPLICATE_OUTCOME',
-        `refunds:${p.paymentId}`,
-        `Payment ${p.paymentId} reports ${status.refundedMinor} refunded; the ledger's REFUND_CREDIT transactions total ${refunded}.`,
-        {
-          ...base,
-          expectedMinor: status.refundedMinor,
-          foundMinor: refunded,
-        },
-      ),
-    );
-  }
+  if (refunded === status.refundedMinor) return [];
+  return [
+    finding(
+      CHECK,
+      refunded < status.refundedMinor ? 'MISSING_OUTCOME' : 'DUPLICATE_OUTCOME',
+      `refunds:${p.paymentId}`,
+      `Payment ${p.paymentId} reports ${status.refundedMinor} refunded; the ledger's REFUND_CREDIT transactions total ${refunded}.`,
+      { ...base, expectedMinor: status.refundedMinor, foundMinor: refunded },
+    ),
+  ];
+}
+
+/** Every refund that left the payee either reached the payer or went back (one of the two, once). */
+function refundStepFindings(p: PaymentFacts, base: Base): Finding[] {
+  const findings: Finding[] = [];
   const refundSequences = [
     ...new Set(p.transactions.filter((t) => t.step.startsWith('REFUND_')).map((t) => t.sequence)),
   ].sort((a, b) => a - b);
@@ -260,7 +282,7 @@ export function checkPaymentOutcome(p: PaymentFacts, policy: SagaPolicy): CheckO
     if (steps.includes('REFUND_DEBIT') && endingsOfRefund.length === 1) continue;
     findings.push(
       finding(
-        check,
+        CHECK,
         endingsOfRefund.length > 1 ? 'DUPLICATE_OUTCOME' : 'MISSING_OUTCOME',
         `refund:${p.paymentId}:${sequence}`,
         `Refund ${sequence} of payment ${p.paymentId} has ledger steps [${steps.sort().join(', ')}]; expected REFUND_DEBIT then exactly one of REFUND_CREDIT or REFUND_COMPENSATION.`,
@@ -268,7 +290,7 @@ export function checkPaymentOutcome(p: PaymentFacts, policy: SagaPolicy): CheckO
       ),
     );
   }
-  return { findings, itemsChecked };
+  return findings;
 }
 
 /** CLEARING_NETS_ZERO: for a payment in a terminal state, its clearing movements sum to 0. */
