@@ -236,6 +236,44 @@ export function matchStatement(
     (a, b) => a.postedAt.getTime() - b.postedAt.getTime() || (a.entryId < b.entryId ? -1 : 1),
   );
   const used = new Set<string>();
+  const { matched, amountDifferences, leftover } = matchByReference(lines, ordered, used);
+  const unmatchedStatementLines: StatementLine[] = [];
+  for (const line of leftover) {
+    const best = closestByAmountAndDate(line, ordered, used, options.dateWindowDays);
+    if (best === undefined) {
+      unmatchedStatementLines.push(line);
+      continue;
+    }
+    used.add(best.entryId);
+    matched.push({
+      ...line,
+      transactionId: best.transactionId,
+      entryId: best.entryId,
+      by: 'AMOUNT_AND_DATE',
+    });
+  }
+  const unmatchedLedgerEntries = ordered.filter((e) => !used.has(e.entryId));
+  invariant(
+    matched.length + amountDifferences.length + unmatchedStatementLines.length === lines.length,
+    () => 'every statement line lands in exactly one bucket',
+  );
+  invariant(
+    matched.length + amountDifferences.length + unmatchedLedgerEntries.length === entries.length,
+    () => 'every settlement entry lands in exactly one bucket',
+  );
+  matched.sort((a, b) => a.line - b.line);
+  return { matched, unmatchedStatementLines, unmatchedLedgerEntries, amountDifferences };
+}
+
+/**
+ * The first pass: a line whose reference an unused entry carries is matched (same currency and
+ * signed amount) or an amount difference; lines without such an entry are left over.
+ */
+function matchByReference(
+  lines: readonly StatementLine[],
+  ordered: readonly SettlementEntry[],
+  used: Set<string>,
+): { matched: MatchedLine[]; amountDifferences: AmountDifference[]; leftover: StatementLine[] } {
   const byReference = new Map<string, SettlementEntry[]>();
   for (const e of ordered) {
     if (e.reference === null) continue;
@@ -276,43 +314,29 @@ export function matchStatement(
       });
     }
   }
-  const unmatchedStatementLines: StatementLine[] = [];
-  for (const line of leftover) {
-    const valueDay = dayOf(new Date(`${line.valueDate}T00:00:00.000Z`));
-    let best: SettlementEntry | undefined;
-    let bestDistance = Number.POSITIVE_INFINITY;
-    for (const e of ordered) {
-      if (used.has(e.entryId) || e.currency !== line.currency) continue;
-      if (signedLedgerAmount(e) !== line.amountMinor) continue;
-      const distance = Math.abs(dayOf(e.postedAt) - valueDay);
-      if (distance <= options.dateWindowDays && distance < bestDistance) {
-        best = e;
-        bestDistance = distance;
-      }
+  return { matched, amountDifferences, leftover };
+}
+
+/** The unused entry of the line's currency and signed amount posted closest to its value date. */
+function closestByAmountAndDate(
+  line: StatementLine,
+  ordered: readonly SettlementEntry[],
+  used: ReadonlySet<string>,
+  dateWindowDays: number,
+): SettlementEntry | undefined {
+  const valueDay = dayOf(new Date(`${line.valueDate}T00:00:00.000Z`));
+  let best: SettlementEntry | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const e of ordered) {
+    if (used.has(e.entryId) || e.currency !== line.currency) continue;
+    if (signedLedgerAmount(e) !== line.amountMinor) continue;
+    const distance = Math.abs(dayOf(e.postedAt) - valueDay);
+    if (distance <= dateWindowDays && distance < bestDistance) {
+      best = e;
+      bestDistance = distance;
     }
-    if (best === undefined) {
-      unmatchedStatementLines.push(line);
-      continue;
-    }
-    used.add(best.entryId);
-    matched.push({
-      ...line,
-      transactionId: best.transactionId,
-      entryId: best.entryId,
-      by: 'AMOUNT_AND_DATE',
-    });
   }
-  const unmatchedLedgerEntries = ordered.filter((e) => !used.has(e.entryId));
-  invariant(
-    matched.length + amountDifferences.length + unmatchedStatementLines.length === lines.length,
-    () => 'every statement line lands in exactly one bucket',
-  );
-  invariant(
-    matched.length + amountDifferences.length + unmatchedLedgerEntries.length === entries.length,
-    () => 'every settlement entry lands in exactly one bucket',
-  );
-  matched.sort((a, b) => a.line - b.line);
-  return { matched, unmatchedStatementLines, unmatchedLedgerEntries, amountDifferences };
+  return best;
 }
 
 /** The discrepancies a statement match records. */
