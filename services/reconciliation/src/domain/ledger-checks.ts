@@ -214,6 +214,42 @@ function entrySignature(e: EntryRow): string {
   return `${e.entryId}|${e.accountId}|${e.direction}|${e.amountMinor}|${e.currency}`;
 }
 
+/** A PaymentStepPosted event announcing a transaction the ledger does not hold. */
+function eventWithoutLedgerRow(event: PostedEvent): Finding {
+  return finding(
+    'LEDGER_ROWS_MATCH_EVENTS',
+    'EVENT_WITHOUT_LEDGER_ROW',
+    event.transactionId,
+    `PaymentStepPosted ${event.eventId} announces ${event.step} transaction ${event.transactionId} of ${event.amountMinor} ${event.currency}, which the ledger does not hold.`,
+    {
+      transactionId: event.transactionId,
+      paymentId: event.paymentId,
+      expectedMinor: event.amountMinor,
+      currency: event.currency,
+    },
+  );
+}
+
+/** Where an event and the ledger row it announces disagree (event vs ledger). */
+function disagreements(
+  row: TransactionRow,
+  ledgerAmount: number,
+  rowEntries: string,
+  event: PostedEvent,
+): string[] {
+  const problems: string[] = [];
+  if (event.step !== row.step) problems.push(`step ${event.step} vs ${row.step}`);
+  if (event.paymentId !== row.paymentId)
+    problems.push(`payment ${String(event.paymentId)} vs ${String(row.paymentId)}`);
+  if (event.currency !== row.currency)
+    problems.push(`currency ${event.currency} vs ${row.currency}`);
+  if (event.amountMinor !== ledgerAmount)
+    problems.push(`amount ${event.amountMinor} vs ${ledgerAmount}`);
+  if (event.entries.map(entrySignature).sort().join(';') !== rowEntries)
+    problems.push('entries differ');
+  return problems;
+}
+
 /**
  * One ledger transaction against the PaymentStepPosted events announcing it: exactly one event,
  * with the same step, payment, currency, amount and entries. Either side may be missing.
@@ -225,21 +261,7 @@ export function checkRowAgainstEvents(
   const check = 'LEDGER_ROWS_MATCH_EVENTS';
   if (row === null) {
     const first = events[0];
-    if (first === undefined) return [];
-    return [
-      finding(
-        check,
-        'EVENT_WITHOUT_LEDGER_ROW',
-        first.transactionId,
-        `PaymentStepPosted ${first.eventId} announces ${first.step} transaction ${first.transactionId} of ${first.amountMinor} ${first.currency}, which the ledger does not hold.`,
-        {
-          transactionId: first.transactionId,
-          paymentId: first.paymentId,
-          expectedMinor: first.amountMinor,
-          currency: first.currency,
-        },
-      ),
-    ];
+    return first === undefined ? [] : [eventWithoutLedgerRow(first)];
   }
   const ledgerAmount = totalsOf(row.entries).debitsMinor;
   const facts = {
@@ -273,16 +295,7 @@ export function checkRowAgainstEvents(
   }
   const rowEntries = row.entries.map(entrySignature).sort().join(';');
   for (const event of events) {
-    const problems: string[] = [];
-    if (event.step !== row.step) problems.push(`step ${event.step} vs ${row.step}`);
-    if (event.paymentId !== row.paymentId)
-      problems.push(`payment ${String(event.paymentId)} vs ${String(row.paymentId)}`);
-    if (event.currency !== row.currency)
-      problems.push(`currency ${event.currency} vs ${row.currency}`);
-    if (event.amountMinor !== ledgerAmount)
-      problems.push(`amount ${event.amountMinor} vs ${ledgerAmount}`);
-    if (event.entries.map(entrySignature).sort().join(';') !== rowEntries)
-      problems.push('entries differ');
+    const problems = disagreements(row, ledgerAmount, rowEntries, event);
     if (problems.length === 0) continue;
     findings.push(
       finding(
