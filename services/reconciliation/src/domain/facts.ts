@@ -68,25 +68,22 @@ export function stepKeyOf(
   return null;
 }
 
+type CommandFacts = { command: PostingCommandFact; request: PaymentRequestFact | null };
+/** What every posting command fact takes from the envelope. */
+type CommandBase = Pick<PostingCommandFact, 'commandId' | 'accountId' | 'seenAt'>;
+
 /** A posting command (and, for PaymentRequested, the payment request); null for account commands. */
-export function commandFacts(
-  envelope: LedgerCommand,
-  seenAt: Date,
-): { command: PostingCommandFact; request: PaymentRequestFact | null } | null {
+export function commandFacts(envelope: LedgerCommand, seenAt: Date): CommandFacts | null {
   const c = envelope.command;
-  const base = { commandId: envelope.commandId, accountId: envelope.accountId, seenAt };
+  const base: CommandBase = {
+    commandId: envelope.commandId,
+    accountId: envelope.accountId,
+    seenAt,
+  };
   if ('ledgerline.payments.v1.PaymentRequested' in c) {
     const p = c['ledgerline.payments.v1.PaymentRequested'];
     return {
-      command: {
-        ...base,
-        stepKey: `${p.paymentId}:DEBIT:0`,
-        paymentId: p.paymentId,
-        step: 'DEBIT',
-        sequence: 0,
-        amountMinor: p.amountMinor,
-        currency: p.currency,
-      },
+      command: paymentStep(base, p.paymentId, 'DEBIT', 0, p.amountMinor, p.currency),
       request: {
         paymentId: p.paymentId,
         payerAccountId: p.payerAccountId,
@@ -97,52 +94,55 @@ export function commandFacts(
       },
     };
   }
-  const paymentStep = (
-    paymentId: string,
-    step: string,
-    sequence: number,
-    amountMinor: number,
-    currency: string,
-  ) => ({
-    command: {
-      ...base,
-      stepKey: `${paymentId}:${step}:${sequence}`,
-      paymentId,
-      step,
-      sequence,
-      amountMinor,
-      currency,
-    },
-    request: null,
-  });
   if ('ledgerline.payments.v1.CreditStepRequested' in c) {
     const p = c['ledgerline.payments.v1.CreditStepRequested'];
-    return paymentStep(p.paymentId, 'CREDIT', 0, p.amountMinor, p.currency);
+    return stepOnly(paymentStep(base, p.paymentId, 'CREDIT', 0, p.amountMinor, p.currency));
   }
   if ('ledgerline.payments.v1.CompensationRequested' in c) {
     const p = c['ledgerline.payments.v1.CompensationRequested'];
-    return paymentStep(p.paymentId, 'COMPENSATION', 0, p.amountMinor, p.currency);
+    return stepOnly(paymentStep(base, p.paymentId, 'COMPENSATION', 0, p.amountMinor, p.currency));
   }
   if ('ledgerline.payments.v1.RefundRequested' in c) {
     const p = c['ledgerline.payments.v1.RefundRequested'];
-    return paymentStep(p.paymentId, p.step, p.sequence, p.amountMinor, p.currency);
+    return stepOnly(paymentStep(base, p.paymentId, p.step, p.sequence, p.amountMinor, p.currency));
   }
   if ('ledgerline.ledger.v1.AdjustmentRequested' in c) {
     const a = c['ledgerline.ledger.v1.AdjustmentRequested'];
-    return {
-      command: {
-        ...base,
-        stepKey: `adjustment:${a.adjustmentId}`,
-        paymentId: null,
-        step: 'ADJUSTMENT',
-        sequence: 0,
-        amountMinor: a.amountMinor,
-        currency: a.currency,
-      },
-      request: null,
-    };
+    return stepOnly({
+      ...base,
+      stepKey: `adjustment:${a.adjustmentId}`,
+      paymentId: null,
+      step: 'ADJUSTMENT',
+      sequence: 0,
+      amountMinor: a.amountMinor,
+      currency: a.currency,
+    });
   }
   return null;
+}
+
+function stepOnly(command: PostingCommandFact): CommandFacts {
+  return { command, request: null };
+}
+
+/** A payment's posting step, keyed by payment, step and sequence (a re-sent command is the same step). */
+function paymentStep(
+  base: CommandBase,
+  paymentId: string,
+  step: string,
+  sequence: number,
+  amountMinor: number,
+  currency: string,
+): PostingCommandFact {
+  return {
+    ...base,
+    stepKey: `${paymentId}:${step}:${sequence}`,
+    paymentId,
+    step,
+    sequence,
+    amountMinor,
+    currency,
+  };
 }
 
 export function postedFact(e: PaymentStepPosted): LedgerOutcomeFact | null {
