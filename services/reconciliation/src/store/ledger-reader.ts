@@ -89,6 +89,33 @@ export async function readTransactionsPage(
   after: KeysetPosition | null,
   limit: number,
 ): Promise<TransactionWithEvents[]> {
+  const rows = await windowTransactions(db, window, after, limit);
+  if (rows.length === 0) return [];
+  const ids = arrayLiteral(rows.map((r) => r.transaction_id));
+  const [entriesById, eventsById] = await Promise.all([
+    entriesOf(db, ids),
+    postedEventsOf(db, ids),
+  ]);
+  return rows.map((r) => ({
+    row: {
+      transactionId: r.transaction_id,
+      paymentId: r.payment_id,
+      step: r.step,
+      currency: r.currency,
+      entries: entriesById.get(r.transaction_id) ?? [],
+    },
+    postedAt: r.posted_at,
+    events: eventsById.get(r.transaction_id) ?? [],
+  }));
+}
+
+/** One keyset page of the ledger transactions posted in the window. */
+async function windowTransactions(
+  db: PgQueryable,
+  window: Window,
+  after: KeysetPosition | null,
+  limit: number,
+) {
   // The first page starts at (from, nil uuid): ledger ids are UUIDv5, never nil. Without an OR
   // the planner starts each page's index range where the previous page ended.
   const from = after?.postedAt ?? window.from.toISOString();
@@ -109,35 +136,28 @@ export async function readTransactionsPage(
       ORDER BY t.posted_at, t.transaction_id
       LIMIT ${limit}`,
   );
-  if (rows.length === 0) return [];
-  const ids = arrayLiteral(rows.map((r) => r.transaction_id));
-  const [entries, events] = await Promise.all([
-    queryIn(
-      db,
-      sql.type(
-        z.object({
-          transaction_id: z.string(),
-          entry_id: z.string(),
-          account_id: z.string(),
-          direction,
-          amount_minor: z.number().int(),
-          currency: z.string(),
-        }),
-      )`SELECT transaction_id, entry_id, account_id, direction, amount_minor, currency
-         FROM ledger_read.v1_entries WHERE transaction_id = ANY(${ids}::uuid[])
-        ORDER BY transaction_id, entry_index`,
-    ),
-    queryIn(
-      db,
-      sql.type(postedEventRow)`SELECT event_id, transaction_id, payment_id, step, amount_minor,
-              currency, entries
-         FROM reconciliation.ledger_outcomes
-        WHERE transaction_id = ANY(${ids}::uuid[]) AND outcome = 'POSTED'
-        ORDER BY transaction_id, event_id`,
-    ),
-  ]);
+  return rows;
+}
+
+/** The entries of the given transactions (an array literal of ids), by transaction. */
+async function entriesOf(db: PgQueryable, ids: string): Promise<Map<string, EntryRow[]>> {
+  const { rows } = await queryIn(
+    db,
+    sql.type(
+      z.object({
+        transaction_id: z.string(),
+        entry_id: z.string(),
+        account_id: z.string(),
+        direction,
+        amount_minor: z.number().int(),
+        currency: z.string(),
+      }),
+    )`SELECT transaction_id, entry_id, account_id, direction, amount_minor, currency
+       FROM ledger_read.v1_entries WHERE transaction_id = ANY(${ids}::uuid[])
+      ORDER BY transaction_id, entry_index`,
+  );
   const entriesById = new Map<string, EntryRow[]>();
-  for (const e of entries.rows) {
+  for (const e of rows) {
     const list = entriesById.get(e.transaction_id) ?? [];
     list.push({
       entryId: e.entry_id,
@@ -148,23 +168,26 @@ export async function readTransactionsPage(
     });
     entriesById.set(e.transaction_id, list);
   }
+  return entriesById;
+}
+
+/** The PaymentStepPosted events recorded for the given transactions, by transaction. */
+async function postedEventsOf(db: PgQueryable, ids: string): Promise<Map<string, PostedEvent[]>> {
+  const { rows } = await queryIn(
+    db,
+    sql.type(postedEventRow)`SELECT event_id, transaction_id, payment_id, step, amount_minor,
+            currency, entries
+       FROM reconciliation.ledger_outcomes
+      WHERE transaction_id = ANY(${ids}::uuid[]) AND outcome = 'POSTED'
+      ORDER BY transaction_id, event_id`,
+  );
   const eventsById = new Map<string, PostedEvent[]>();
-  for (const o of events.rows) {
+  for (const o of rows) {
     const list = eventsById.get(o.transaction_id) ?? [];
     list.push(postedEventOf(o));
     eventsById.set(o.transaction_id, list);
   }
-  return rows.map((r) => ({
-    row: {
-      transactionId: r.transaction_id,
-      paymentId: r.payment_id,
-      step: r.step,
-      currency: r.currency,
-      entries: entriesById.get(r.transaction_id) ?? [],
-    },
-    postedAt: r.posted_at,
-    events: eventsById.get(r.transaction_id) ?? [],
-  }));
+  return eventsById;
 }
 
 /** PaymentStepPosted events in the window whose transaction the ledger does not hold. */
