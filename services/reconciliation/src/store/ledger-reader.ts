@@ -432,32 +432,15 @@ export async function readPaymentFacts(
     stepOutcomes(db, idList),
     paymentTransactions(db, idList),
   ]);
-  const group = <T extends { payment_id: string }>(rows: T[]): Map<string, T[]> => {
-    const map = new Map<string, T[]>();
-    for (const r of rows) {
-      const list = map.get(r.payment_id) ?? [];
-      list.push(r);
-      map.set(r.payment_id, list);
-    }
-    return map;
-  };
   const requestsById = new Map(requests.rows.map((r) => [r.payment_id, r]));
   const statusesById = new Map(statuses.rows.map((r) => [r.payment_id, r]));
-  const commandsById = group(commands.rows);
-  const outcomesById = group(outcomes.rows);
-  const transactionsById = group(transactions.rows);
+  const commandsById = byPayment(commands.rows);
+  const outcomesById = byPayment(outcomes.rows);
+  const transactionsById = byPayment(transactions.rows);
   return ids.map((paymentId): PaymentFacts => {
     const request = requestsById.get(paymentId);
     const status = statusesById.get(paymentId);
-    const txs: LedgerTransactionFact[] = (transactionsById.get(paymentId) ?? []).map((t) => ({
-      transactionId: t.transaction_id,
-      step: t.step,
-      sequence: t.sequence,
-      amountMinor: t.amount_minor,
-      currency: t.currency,
-      clearingNetMinor: t.clearing_net_minor,
-      postedAt: t.posted_at,
-    }));
+    const txs = (transactionsById.get(paymentId) ?? []).map(transactionFact);
     const currency = request?.currency ?? status?.currency ?? txs[0]?.currency ?? null;
     const stepCommands: StepCommandFact[] = (commandsById.get(paymentId) ?? []).map((c) => ({
       stepKey: c.step_key,
@@ -490,6 +473,31 @@ export async function readPaymentFacts(
       clearingAccountId: currency === null ? null : systemAccountId('CLEARING', currency),
     };
   });
+}
+
+/** Rows grouped by the payment they belong to. */
+function byPayment<T extends { payment_id: string }>(rows: readonly T[]): Map<string, T[]> {
+  const map = new Map<string, T[]>();
+  for (const r of rows) {
+    const list = map.get(r.payment_id) ?? [];
+    list.push(r);
+    map.set(r.payment_id, list);
+  }
+  return map;
+}
+
+type PaymentTransactionRow = Awaited<ReturnType<typeof paymentTransactions>>['rows'][number];
+
+function transactionFact(t: PaymentTransactionRow): LedgerTransactionFact {
+  return {
+    transactionId: t.transaction_id,
+    step: t.step,
+    sequence: t.sequence,
+    amountMinor: t.amount_minor,
+    currency: t.currency,
+    clearingNetMinor: t.clearing_net_minor,
+    postedAt: t.posted_at,
+  };
 }
 
 /** Adjustment commands seen in the window, each with the distinct outcome events of its key. */
