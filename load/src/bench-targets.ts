@@ -119,3 +119,67 @@ export function judgeTargets(steps: readonly StepForTargets[]): TargetVerdict[] 
     ),
   ];
 }
+
+/** The overload figures issue 17 judges (a subset of OverloadStep, so tests can build them). */
+export interface OverloadForTargets {
+  readonly multiplier: number;
+  readonly targetPerS: number;
+  readonly goodputOfPeak: number | null;
+  readonly acceptedApi: Pick<TrendSummary, 'p99'>;
+  readonly refusedResponse: Pick<TrendSummary, 'p99'>;
+  readonly refused: number;
+  readonly refusalsWellFormed: number | null;
+  readonly lost: number;
+}
+
+const GOODPUT_OF_PEAK_MIN = 0.9;
+const REFUSED_RESPONSE_MS_MAX = 10;
+const ACCEPTED_API_P99_MS_MAX = 250;
+
+/**
+ * Past capacity, per overload step: goodput holds ≥ 90 % of the peak, the excess is refused
+ * within 10 ms as 503 problem+json with Retry-After, accepted requests keep API p99 < 250 ms,
+ * and no accepted payment is lost. A step that refused nothing has not shown admission control
+ * at work: its refusal targets are not met (not measured).
+ */
+export function judgeOverload(steps: readonly OverloadForTargets[]): TargetVerdict[] {
+  return steps.flatMap((s) => {
+    const at = `${s.multiplier}× capacity (${s.targetPerS}/s offered)`;
+    const refusedAt = s.refused === 0 ? `${at}: nothing refused` : at;
+    return [
+      verdict(
+        'overload goodput of peak',
+        `≥ ${GOODPUT_OF_PEAK_MIN * 100}`,
+        s.goodputOfPeak === null ? null : s.goodputOfPeak * 100,
+        '%',
+        at,
+        (v) => v >= GOODPUT_OF_PEAK_MIN * 100,
+      ),
+      verdict(
+        'overload refusal (503) p99',
+        `≤ ${REFUSED_RESPONSE_MS_MAX}`,
+        s.refused === 0 ? null : s.refusedResponse.p99,
+        'ms',
+        refusedAt,
+        (v) => v <= REFUSED_RESPONSE_MS_MAX,
+      ),
+      verdict(
+        'overload refusals as problem+json with Retry-After',
+        '= 100',
+        s.refusalsWellFormed === null ? null : s.refusalsWellFormed * 100,
+        '%',
+        refusedAt,
+        (v) => v >= 100,
+      ),
+      verdict(
+        'overload accepted API p99',
+        `< ${ACCEPTED_API_P99_MS_MAX}`,
+        s.acceptedApi.p99,
+        'ms',
+        at,
+        (v) => v < ACCEPTED_API_P99_MS_MAX,
+      ),
+      verdict('overload accepted payments lost', '= 0', s.lost, 'payments', at, (v) => v === 0),
+    ];
+  });
+}

@@ -2,13 +2,19 @@
 // Per step: payments/s reaching COMPLETED (from payments.status-changed), API latency and
 // POST→COMPLETED latency (both from the intended send time: open model), consumer lag, and
 // CPU-seconds per 1,000 payments per process: the ledger and the processor run as their own
-// processes (services/<name>/src/main.ts), this process only generates the load and watches
-// completions, so /proc tells each apart. After the run: exactly-once verification, the
-// raw PostgreSQL ceiling of the posting rows and the ratio, cost per payment/s from
-// load/pricing.json. Writes reports/bench.html and reports/bench.json.
+// processes (services/<name>/src/main.ts; with BENCH_INSTANCES a supervisor and its instances,
+// each read by pid), this process only generates the load and watches completions, so /proc
+// tells each apart. Then overload steps at multiples of the measured capacity (goodput,
+// accepted/s, refused/s, latency of accepted and refused requests apart, no accepted payment
+// lost). After the run: exactly-once verification, the raw PostgreSQL ceiling of the posting
+// rows and the ratio, the cost model (cost-model.ts). Writes reports/bench.html,
+// reports/bench.json and reports/bench-runs/<instances>.json (what a run with the other
+// instance layout compares against).
 //
 //   BENCH_RATES      (default 250,500,1000,2000,3000,5000)  payments/s per step
 //   BENCH_STEP_S     (default 20)    seconds per step
+//   BENCH_INSTANCES  (default none: one process each)  e.g. processor:2,ledger:2
+//   BENCH_OVERLOAD   (default 2,5)   overload steps as multiples of the best completed/s; 0: none
 //   BENCH_ACCOUNTS   (default 1000)  pre-opened, funded customer accounts
 //   BENCH_IN_FLIGHT_MAX (default 2000)  requests in flight at most
 //   BENCH_DRAIN_S_MAX (default 120)  longest wait for a step's payments to complete
@@ -17,12 +23,14 @@
 //                                    process: the load generator)
 //   SERVICE_CPU_PROFILE_DIR (unset)  each service process writes V8 .cpuprofiles of its run
 //                                    into <dir>/<service>-<n>/ when it stops
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import type { Consumer } from 'kafkajs';
+import type { Admin, Consumer } from 'kafkajs';
 import { REPO_ROOT, intSetting } from '@ledgerline/platform/config';
 import {
   createTestApiKey,
@@ -43,16 +51,50 @@ import {
   type LoadState,
 } from '../../k6/scenarios.js';
 import { driveStream } from './generator.js';
-import { Samples, percentile, type TrendSummary } from './metrics.js';
-import { judgeTargets, type TargetVerdict } from './bench-targets.js';
+import { Samples, type TrendSummary } from './metrics.js';
+import { judgeOverload, judgeTargets } from './bench-targets.js';
 import { apiScopes } from '@ledgerline/generated/openapi/contracts';
 import { ensureLocalStack } from './platform.js';
 import { ledgerDatabase } from '@ledgerline/ledger/database';
 import { processorDatabase } from '@ledgerline/processor/database';
+import { processorConsumerGroup } from '@ledgerline/processor/config';
 import { startCpuProfile } from '@ledgerline/testkit/cpu-profile';
-import { CpuSampler, findStackPids } from '@ledgerline/testkit/procstat';
+import { CpuSampler, childPids, findStackPids } from '@ledgerline/testkit/procstat';
 import { rawPostingCeiling } from '@ledgerline/ledger/bench/raw-ceiling';
-import { formatNumber, writeReport, type Chart } from './report.js';
+import {
+  BENCH_SERVICES,
+  cpuSecondsPer1000,
+  instanceSettings,
+  isSingleInstance,
+  layoutKey,
+  layoutLabel,
+  parseInstances,
+  serviceRoles,
+  type BenchService,
+} from './bench-instances.js';
+import {
+  GENERATOR_ROLE,
+  benchReport,
+  benchText,
+  type BenchFigures,
+  type StepFigures,
+  type TimelineSecond,
+  type Verification,
+} from './bench-report.js';
+import {
+  compareScaling,
+  costModel,
+  type Pricing,
+  type RunSummary,
+  type ScalingComparison,
+} from './cost-model.js';
+import {
+  overloadRates,
+  overloadStep,
+  parseOverloadMultipliers,
+  type OverloadStep,
+} from './overload.js';
+import { REPORTS_DIR, formatNumber, writeReport } from './report.js';
 import { send, setupAccounts, urlOf } from './runner.js';
 
 process.env['LOG_LEVEL'] ??= 'warn';
@@ -62,31 +104,19 @@ const rates = (env['BENCH_RATES'] ?? '250,500,1000,2000,3000,5000')
   .map((r) => Number(r.trim()))
   .filter((r) => Number.isFinite(r) && r > 0);
 const stepS = intSetting(env, 'BENCH_STEP_S', 20, 1, 3_600);
+const instances = parseInstances(env['BENCH_INSTANCES']);
+const overloadMultipliers = parseOverloadMultipliers(env['BENCH_OVERLOAD']);
 const accountCount = intSetting(env, 'BENCH_ACCOUNTS', 1_000, 2, 1_000_000);
 const inFlightMax = intSetting(env, 'BENCH_IN_FLIGHT_MAX', 2_000, 1, 100_000);
 const drainSMax = intSetting(env, 'BENCH_DRAIN_S_MAX', 120, 1, 3_600);
 const rawSteps = intSetting(env, 'BENCH_RAW_STEPS', 100_000, 1_000, 5_000_000);
 const WARMUP_PAYMENTS = 500;
-/** The CPU role of this process: it generates the load, it is not part of the platform. */
-const GENERATOR_ROLE = 'generator';
-/** CPU columns of the table and the report; `total` is the platform (all but the generator). */
-const CPU_COLUMNS = [
-  { role: 'processor', label: 'processor' },
-  { role: 'ledger', label: 'ledger' },
-  { role: 'postgres', label: 'pg' },
-  { role: 'kafka', label: 'kafka' },
-  { role: 'registry', label: 'registry' },
-  { role: 'total', label: 'total' },
-  { role: GENERATOR_ROLE, label: 'generator' },
-] as const;
+/** Longest wait for every instance of a service to be forked and in its consumer group. */
+const INSTANCES_START_MS_MAX = 120_000;
+/** Saga states a payment ends in (COMPLETED unless refunded). */
+const FINAL_STATES = new Set(['COMPLETED', 'REJECTED', 'COMPENSATED']);
+const RUNS_DIR = path.join(REPORTS_DIR, 'bench-runs');
 const here = path.dirname(fileURLToPath(import.meta.url));
-
-interface Pricing {
-  currency: string;
-  hoursPerMonth: number;
-  targetCpuUtilization: number;
-  instances: { name: string; vcpu: number; pricePerHour: number }[];
-}
 
 interface Accepted {
   intendedAtMs: number;
@@ -98,28 +128,34 @@ interface Completion {
   count: number;
 }
 
-interface StepFigures {
-  step: number;
-  targetPerS: number;
-  offered: number;
-  accepted: number;
+/** What the generator saw of one step's responses. */
+interface StepResponses {
+  /** Every answer's latency from the intended send time (the capacity steps' API figure). */
+  apiMs: number[];
+  acceptedApiMs: number[];
+  refusedApiMs: number[];
+  /** From the actual send to the 503. */
+  refusedResponseMs: number[];
+  refused: number;
+  refusedWellFormed: number;
   failed: number;
-  dropped: number;
-  acceptedPerS: number;
-  completedInWindowPerS: number;
-  /** Accepted payments of the step / (time from step start until the last one completed). */
-  sustainedCompletedPerS: number;
-  drainS: number;
-  allCompleted: boolean;
-  api: TrendSummary;
-  endToEnd: TrendSummary;
-  lagMax: number | null;
-  cpuSecondsPer1000: Record<string, number>;
 }
+
+const newResponses = (): StepResponses => ({
+  apiMs: [],
+  acceptedApiMs: [],
+  refusedApiMs: [],
+  refusedResponseMs: [],
+  refused: 0,
+  refusedWellFormed: 0,
+  failed: 0,
+});
 
 /** Completions seen on payments.status-changed, by payment id. */
 class CompletionWatcher {
   readonly completions = new Map<string, Completion>();
+  /** Payments in a final state (COMPLETED, REJECTED, COMPENSATED), by id. */
+  readonly finals = new Map<string, string>();
   readonly perSecond = new Map<number, number>();
   private consumer: Consumer | null = null;
 
@@ -147,6 +183,9 @@ class CompletionWatcher {
             headers: message.headers ?? {},
             timestamp: message.timestamp,
           });
+          if (FINAL_STATES.has(decoded.value.to)) {
+            this.finals.set(decoded.value.paymentId, decoded.value.to);
+          }
           if (decoded.value.to !== 'COMPLETED') continue;
           const atMs = performance.now();
           const previous = this.completions.get(decoded.value.paymentId);
@@ -167,11 +206,7 @@ class CompletionWatcher {
 }
 
 /** Messages behind the high watermark for the ledger's and the processor's input topics. */
-async function consumerLag(
-  admin: ReturnType<ReturnType<typeof createKafka>['admin']>,
-  owner: pg.Pool,
-  prefix: string,
-): Promise<number> {
+async function consumerLag(admin: Admin, owner: pg.Pool, prefix: string): Promise<number> {
   const topics = [
     `${prefix}ledger.commands`,
     `${prefix}ledger.step-posted`,
@@ -189,10 +224,81 @@ async function consumerLag(
   return Math.max(0, high - Number(rows[0]?.n ?? 0));
 }
 
-function summarize(values: number[]): TrendSummary {
+function summarize(values: readonly number[]): TrendSummary {
   const samples = new Samples();
   for (const v of values) samples.add(v);
   return samples.summary();
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The consumer group each service's instances share (partition ownership is their coordination). */
+function consumerGroupOf(service: BenchService, topicPrefix: string): string {
+  return service === 'ledger' ? `${topicPrefix}ledger` : `${topicPrefix}${processorConsumerGroup}`;
+}
+
+/**
+ * A supervisor answers on its port once its first instance listens: wait until all `count`
+ * instances are forked and members of the service's consumer group, so that no instance's
+ * start-up is measured as a step's CPU. Returns the instances' pids.
+ */
+async function waitForInstances(
+  service: ServiceProcess,
+  count: number,
+  admin: Admin,
+  groupId: string,
+): Promise<number[]> {
+  const deadline = performance.now() + INSTANCES_START_MS_MAX;
+  for (;;) {
+    const pids = childPids(service.pid, 'node');
+    const group = (await admin.describeGroups([groupId])).groups[0];
+    const members = group?.members.length ?? 0;
+    if (pids.length >= count && members >= count && group?.state === 'Stable') return pids;
+    if (performance.now() > deadline) {
+      throw new Error(
+        `${service.name}: ${pids.length} of ${count} instances forked, ${members} in consumer group ${groupId} (${group?.state ?? 'no group'}) after ${INSTANCES_START_MS_MAX / 1000} s`,
+      );
+    }
+    await sleep(250);
+  }
+}
+
+function currentCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    }).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** Keeps this run's figures for a run with the other instance layout; returns the comparison. */
+async function recordRun(run: RunSummary): Promise<ScalingComparison | null> {
+  await mkdir(RUNS_DIR, { recursive: true });
+  await writeFile(
+    path.join(RUNS_DIR, `${layoutKey(run.layout)}.json`),
+    `${JSON.stringify(run, null, 2)}\n`,
+  );
+  const runs: RunSummary[] = [];
+  for (const file of await readdir(RUNS_DIR)) {
+    if (!file.endsWith('.json')) continue;
+    try {
+      runs.push(JSON.parse(await readFile(path.join(RUNS_DIR, file), 'utf8')) as RunSummary);
+    } catch {
+      // A file from an older bench or cut short: not a run to compare against.
+    }
+  }
+  const latest = (candidates: RunSummary[]) =>
+    candidates.sort((a, b) => b.at.localeCompare(a.at))[0];
+  const single = isSingleInstance(run.layout)
+    ? run
+    : latest(runs.filter((r) => r.layout !== undefined && isSingleInstance(r.layout)));
+  const multi = isSingleInstance(run.layout)
+    ? latest(runs.filter((r) => r.layout !== undefined && !isSingleInstance(r.layout)))
+    : run;
+  return single === undefined || multi === undefined ? null : compareScaling(single, multi);
 }
 
 async function main(): Promise<void> {
@@ -204,22 +310,47 @@ async function main(): Promise<void> {
   const testEnv = await createTestEnvironment('bench', allTopics);
   // The deploy step first, as the admin; each service process gets only its roles' URLs.
   await deployTestDatabase(testEnv, [ledgerDatabase, processorDatabase]);
-  process.stderr.write(`starting the ledger and the processor, one process each ...\n`);
+  process.stderr.write(`starting the ledger and the processor: ${layoutLabel(instances)} ...\n`);
+  const kafkaAdmin = createKafka(testEnv.kafkaBrokers, 'bench-lag').admin();
+  await kafkaAdmin.connect();
   const services: ServiceProcess[] = [];
   const stopServices = async () => {
     for (const service of services.reverse()) await service.stop().catch(() => undefined);
+    await kafkaAdmin.disconnect().catch(() => undefined);
     await testEnv.cleanup().catch(() => undefined);
   };
+  /** CPU roles of the services' processes (bench-instances.ts serviceRoles). */
+  let serviceCpuRoles: Record<string, number> = {};
   try {
     const logOf = (name: string) => path.join(REPO_ROOT, 'reports', `bench-${name}.log`);
-    services.push(await spawnService(ledgerDatabase, testEnv, logOf('ledger')));
-    services.push(
-      await spawnService(processorDatabase, testEnv, logOf('processor'), {
-        PROCESSOR_DB_POOL_SIZE_MAX: '20',
-        PROCESSOR_RELAY_IDLE_POLL_MS: '20',
-      }),
-    );
+    const serviceSettings: Record<BenchService, Record<string, string>> = {
+      ledger: {},
+      processor: { PROCESSOR_DB_POOL_SIZE_MAX: '20', PROCESSOR_RELAY_IDLE_POLL_MS: '20' },
+    };
+    const databases = { ledger: ledgerDatabase, processor: processorDatabase };
+    for (const name of BENCH_SERVICES) {
+      services.push(
+        await spawnService(databases[name], testEnv, logOf(name), {
+          ...serviceSettings[name],
+          ...instanceSettings(name, instances[name]),
+        }),
+      );
+    }
     await Promise.all(services.map((s) => s.ready));
+    for (const [i, name] of BENCH_SERVICES.entries()) {
+      const service = services[i] as ServiceProcess;
+      const count = instances[name];
+      const pids =
+        count > 1
+          ? await waitForInstances(
+              service,
+              count,
+              kafkaAdmin,
+              consumerGroupOf(name, testEnv.topicPrefix),
+            )
+          : [];
+      serviceCpuRoles = { ...serviceCpuRoles, ...serviceRoles(name, service.pid, pids) };
+    }
   } catch (error) {
     await stopServices();
     throw error;
@@ -231,8 +362,6 @@ async function main(): Promise<void> {
     scopes: [...apiScopes],
   });
   const owner = new pg.Pool({ connectionString: testEnv.adminDatabaseUrl, max: 2 });
-  const kafkaAdmin = createKafka(testEnv.kafkaBrokers, 'bench-lag').admin();
-  await kafkaAdmin.connect();
   const originMs = performance.now();
   const watcher = new CompletionWatcher(originMs);
   try {
@@ -242,15 +371,9 @@ async function main(): Promise<void> {
     await watcher.start(testEnv.kafkaBrokers, testEnv.schemaRegistryUrl, testEnv.topicPrefix);
     const state: LoadState = createLoadState(accountIds);
     const accepted = new Map<string, Accepted>();
-    const apiLatencies: number[][] = rates.map(() => []);
-    const timeline: {
-      tS: number;
-      offered: number;
-      accepted: number;
-      apiP50: number[];
-      lag: number | null;
-      cores: Record<string, number>;
-    }[] = [];
+    /** By step index: the capacity steps first, then the overload steps. */
+    const responses = new Map<number, StepResponses>();
+    const timeline: Omit<TimelineSecond, 'completed'>[] = [];
     const second = (atMs: number): number => Math.floor((atMs - originMs) / 1000);
     const bucket = (tS: number) => {
       while (timeline.length <= tS) {
@@ -258,7 +381,8 @@ async function main(): Promise<void> {
           tS: timeline.length,
           offered: 0,
           accepted: 0,
-          apiP50: [],
+          refused: 0,
+          apiMs: [],
           lag: null,
           cores: {},
         });
@@ -274,21 +398,68 @@ async function main(): Promise<void> {
         startedAtMs: 0,
         nowMs: 0,
       });
+      const sentAtMs = performance.now();
       const response = await send(urlOf(urls, 'processor'), plan, credential);
       const doneAtMs = performance.now();
       observeResponse(plan, response, state);
+      const latencyMs = doneAtMs - intendedAtMs;
       const b = bucket(second(doneAtMs));
-      b.apiP50.push(doneAtMs - intendedAtMs);
-      if (step >= 0) apiLatencies[step]?.push(doneAtMs - intendedAtMs);
+      b.apiMs.push(latencyMs);
+      const seen = step >= 0 ? responses.get(step) : undefined;
+      seen?.apiMs.push(latencyMs);
       const id = (response.json as { id?: string } | null)?.id;
       if (response.status === 202 && id !== undefined) {
         b.accepted += 1;
+        seen?.acceptedApiMs.push(latencyMs);
         if (step >= 0) accepted.set(id, { intendedAtMs, step });
-      } else if (step >= 0) {
-        failedPerStep[step] = (failedPerStep[step] ?? 0) + 1;
+      } else if (response.status === 503) {
+        b.refused += 1;
+        if (seen !== undefined) {
+          seen.refused += 1;
+          seen.refusedApiMs.push(latencyMs);
+          seen.refusedResponseMs.push(doneAtMs - sentAtMs);
+          if (
+            response.retryAfter !== null &&
+            (response.contentType ?? '').startsWith('application/problem+json')
+          ) {
+            seen.refusedWellFormed += 1;
+          }
+        }
+      } else if (seen !== undefined) {
+        seen.failed += 1;
       }
     };
-    const failedPerStep: number[] = rates.map(() => 0);
+
+    /** Offers `rate` payments/s for stepS seconds as step `index`; when the load ended. */
+    const offer = async (index: number, rate: number) => {
+      responses.set(index, newResponses());
+      const startMs = performance.now();
+      let offered = 0;
+      const result = await driveStream({
+        load: { timeUnitS: 1, startRate: rate, stages: [{ durationS: stepS, target: rate }] },
+        inFlightMax,
+        startAtMs: startMs,
+        onOffered: (arrival) => {
+          offered += 1;
+          bucket(second(arrival.intendedAtMs)).offered += 1;
+        },
+        fire: (arrival) => pay(index, arrival.intendedAtMs),
+      });
+      const loadEndMs = performance.now();
+      const ids = [...accepted].filter(([, a]) => a.step === index).map(([id]) => id);
+      return { startMs, loadEndMs, offered, dropped: result.dropped, ids };
+    };
+    /** Waits (bounded) until `done` holds for every id; when the last one was seen. */
+    const drain = async (ids: readonly string[], done: (id: string) => boolean) => {
+      const drainDeadline = performance.now() + drainSMax * 1000;
+      while (ids.some((id) => !done(id)) && performance.now() < drainDeadline) await sleep(100);
+      return performance.now();
+    };
+    const completedBetween = (fromMs: number, toMs: number): number => {
+      let n = 0;
+      for (const c of watcher.completions.values()) if (c.atMs >= fromMs && c.atMs < toMs) n += 1;
+      return n;
+    };
 
     process.stderr.write(`warm-up: ${WARMUP_PAYMENTS} payments ...\n`);
     await driveStream({
@@ -305,7 +476,7 @@ async function main(): Promise<void> {
     const { node: generator, ...stack } = findStackPids();
     const cpu = new CpuSampler({
       ...stack,
-      ...Object.fromEntries(services.map((s) => [s.name, s.pid])),
+      ...serviceCpuRoles,
       ...(generator === undefined ? {} : { [GENERATOR_ROLE]: generator }),
     });
     const sampler = setInterval(() => {
@@ -318,6 +489,7 @@ async function main(): Promise<void> {
     }, 1_000);
 
     const steps: StepFigures[] = [];
+    const overload: OverloadStep[] = [];
     const stopProfile = await startCpuProfile(env['BENCH_CPU_PROFILE']);
     try {
       for (const [step, rate] of rates.entries()) {
@@ -325,63 +497,34 @@ async function main(): Promise<void> {
           `step ${step + 1}/${rates.length}: ${rate} payments/s for ${stepS} s ... `,
         );
         const cpuBefore = cpu.totals();
-        const startMs = performance.now();
-        let offered = 0;
-        const result = await driveStream({
-          load: { timeUnitS: 1, startRate: rate, stages: [{ durationS: stepS, target: rate }] },
-          inFlightMax,
-          startAtMs: startMs,
-          onOffered: (arrival) => {
-            offered += 1;
-            bucket(second(arrival.intendedAtMs)).offered += 1;
-          },
-          fire: (arrival) => pay(step, arrival.intendedAtMs),
-        });
-        const loadEndMs = performance.now();
-        const ids = [...accepted].filter(([, a]) => a.step === step).map(([id]) => id);
-        const drainDeadline = performance.now() + drainSMax * 1000;
-        while (
-          ids.some((id) => !watcher.completions.has(id)) &&
-          performance.now() < drainDeadline
-        ) {
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        const { startMs, loadEndMs, offered, dropped, ids } = await offer(step, rate);
+        await drain(ids, (id) => watcher.completions.has(id));
         const cpuAfter = cpu.totals();
         const completed = ids.filter((id) => watcher.completions.has(id));
         const lastCompletionMs = Math.max(
           loadEndMs,
           ...completed.map((id) => watcher.completions.get(id)?.atMs ?? 0),
         );
-        let completedInWindow = 0;
-        for (const c of watcher.completions.values()) {
-          if (c.atMs >= startMs && c.atMs < loadEndMs) completedInWindow += 1;
-        }
-        const cpuSecondsPer1000: Record<string, number> = {};
-        let total = 0;
-        for (const [role, after] of Object.entries(cpuAfter)) {
-          const used = after - (cpuBefore[role] ?? after);
-          // The platform's cost: every process but the load generator.
-          if (role !== GENERATOR_ROLE) total += used;
-          cpuSecondsPer1000[role] = ids.length > 0 ? (used / ids.length) * 1000 : 0;
-        }
-        cpuSecondsPer1000['total'] = ids.length > 0 ? (total / ids.length) * 1000 : 0;
         const lags = timeline
           .slice(second(startMs), second(lastCompletionMs) + 1)
           .map((b) => b.lag)
           .filter((l): l is number => l !== null);
+        const seen = responses.get(step) ?? newResponses();
         const figures: StepFigures = {
           step: step + 1,
           targetPerS: rate,
           offered,
           accepted: ids.length,
-          failed: failedPerStep[step] ?? 0,
-          dropped: result.dropped,
+          refused: seen.refused,
+          failed: seen.failed,
+          dropped,
           acceptedPerS: ids.length / ((loadEndMs - startMs) / 1000),
-          completedInWindowPerS: completedInWindow / ((loadEndMs - startMs) / 1000),
+          completedInWindowPerS:
+            completedBetween(startMs, loadEndMs) / ((loadEndMs - startMs) / 1000),
           sustainedCompletedPerS: completed.length / ((lastCompletionMs - startMs) / 1000),
           drainS: (lastCompletionMs - loadEndMs) / 1000,
           allCompleted: completed.length === ids.length,
-          api: summarize(apiLatencies[step] ?? []),
+          api: summarize(seen.apiMs),
           endToEnd: summarize(
             completed.map(
               (id) =>
@@ -389,11 +532,11 @@ async function main(): Promise<void> {
             ),
           ),
           lagMax: lags.length > 0 ? Math.max(...lags) : null,
-          cpuSecondsPer1000,
+          cpuSecondsPer1000: cpuSecondsPer1000(cpuBefore, cpuAfter, ids.length, GENERATOR_ROLE),
         };
         steps.push(figures);
         process.stderr.write(
-          `accepted ${formatNumber(figures.acceptedPerS)}/s, completed ${formatNumber(figures.sustainedCompletedPerS)}/s, API p99 ${formatNumber(figures.api.p99)} ms, e2e p99 ${formatNumber(figures.endToEnd.p99)} ms\n`,
+          `accepted ${formatNumber(figures.acceptedPerS)}/s, refused ${figures.refused}, completed ${formatNumber(figures.sustainedCompletedPerS)}/s, API p99 ${formatNumber(figures.api.p99)} ms, e2e p99 ${formatNumber(figures.endToEnd.p99)} ms\n`,
         );
         if (!figures.allCompleted) {
           process.stderr.write(
@@ -401,6 +544,45 @@ async function main(): Promise<void> {
           );
           break;
         }
+      }
+
+      // Past capacity: multiples of the best completed/s the capacity steps measured.
+      const peak = bestStep(steps)?.sustainedCompletedPerS ?? null;
+      for (const [i, { multiplier, targetPerS }] of overloadRates(
+        peak,
+        overloadMultipliers,
+      ).entries()) {
+        const index = rates.length + i;
+        process.stderr.write(
+          `overload ${multiplier}× capacity: ${targetPerS} payments/s for ${stepS} s ... `,
+        );
+        const { startMs, loadEndMs, offered, dropped, ids } = await offer(index, targetPerS);
+        const lastFinalMs = await drain(ids, (id) => watcher.finals.has(id));
+        const seen = responses.get(index) ?? newResponses();
+        const figures = overloadStep(
+          {
+            multiplier,
+            targetPerS,
+            windowS: (loadEndMs - startMs) / 1000,
+            offered,
+            dropped,
+            accepted: ids.length,
+            refused: seen.refused,
+            failed: seen.failed,
+            completedInWindow: completedBetween(startMs, loadEndMs),
+            acceptedFinal: ids.filter((id) => watcher.finals.has(id)).length,
+            acceptedApiMs: seen.acceptedApiMs,
+            refusedApiMs: seen.refusedApiMs,
+            refusedResponseMs: seen.refusedResponseMs,
+            refusedWellFormed: seen.refusedWellFormed,
+            drainS: (lastFinalMs - loadEndMs) / 1000,
+          },
+          peak,
+        );
+        overload.push(figures);
+        process.stderr.write(
+          `goodput ${formatNumber(figures.goodputPerS)}/s, accepted ${formatNumber(figures.acceptedPerS)}/s, refused ${formatNumber(figures.refusedPerS)}/s, refusal p99 ${formatNumber(figures.refusedResponse.p99)} ms, accepted API p99 ${formatNumber(figures.acceptedApi.p99)} ms, not final ${figures.lost}\n`,
+        );
       }
     } finally {
       clearInterval(sampler);
@@ -413,7 +595,7 @@ async function main(): Promise<void> {
       [...accepted.keys()].some((id) => !watcher.completions.has(id)) &&
       performance.now() < finalDeadline
     ) {
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
     process.stderr.write('verifying exactly-once ...\n');
     const verification = await verify(owner, urls, credential, accepted, watcher);
@@ -424,50 +606,85 @@ async function main(): Promise<void> {
       accountCount,
     );
 
-    const best = steps.reduce<StepFigures | null>(
-      (b, s) =>
-        s.allCompleted && (b === null || s.sustainedCompletedPerS > b.sustainedCompletedPerS)
-          ? s
-          : b,
-      null,
-    );
-    const cost = costTable(pricing, best);
-    const figures = {
-      at: new Date().toISOString(),
-      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
-      settings: { rates, stepS, accountCount, inFlightMax, drainSMax, rawSteps },
-      steps,
-      verification,
-      rawCeiling: {
-        ...raw,
-        // Each payment is two posting steps (DEBIT, CREDIT).
-        bestCompletedPaymentsPerS: best?.sustainedCompletedPerS ?? null,
-        ratio: best === null ? null : (best.sustainedCompletedPerS * 2) / raw.stepsPerSecond,
-      },
-      cost,
-      targets: judgeTargets(steps),
+    const best = bestStep(steps);
+    const at = new Date().toISOString();
+    const commit = currentCommit();
+    const scaling = await recordRun({
+      at,
+      commit,
+      layout: instances,
+      steps: steps.map((s) => ({
+        targetPerS: s.targetPerS,
+        sustainedCompletedPerS: s.sustainedCompletedPerS,
+        allCompleted: s.allCompleted,
+        cpuMsPerPayment: s.cpuSecondsPer1000['total'] ?? 0,
+      })),
+    });
+    const rawCeiling = {
+      ...raw,
+      // Each payment is two posting steps (DEBIT, CREDIT).
+      bestCompletedPaymentsPerS: best?.sustainedCompletedPerS ?? null,
+      ratio: best === null ? null : (best.sustainedCompletedPerS * 2) / raw.stepsPerSecond,
     };
-    printTable(figures);
-    const report = await writeReport('bench', benchReport(figures, timeline, watcher, originMs), {
+    const figures: BenchFigures & Record<string, unknown> = {
+      at,
+      commit,
+      machine: { cpus: cpus().length, node: process.version },
+      settings: {
+        rates,
+        stepS,
+        instances,
+        overloadMultipliers,
+        accountCount,
+        inFlightMax,
+        drainSMax,
+        rawSteps,
+      },
+      processes: serviceCpuRoles,
+      instances,
+      steps,
+      overload,
+      verification,
+      rawCeiling,
+      scaling,
+      cost: costModel(
+        pricing,
+        best === null
+          ? null
+          : { targetPerS: best.targetPerS, cpuMsPerPayment: best.cpuSecondsPer1000['total'] ?? 0 },
+        instances,
+        scaling,
+      ),
+      targets: [...judgeTargets(steps), ...judgeOverload(overload)],
+    };
+    console.log(benchText(figures));
+    const seconds: TimelineSecond[] = timeline.map((b) => ({
+      ...b,
+      completed: watcher.perSecond.get(b.tS) ?? 0,
+    }));
+    const report = await writeReport('bench', benchReport(figures, seconds), {
       ...figures,
-      timeline: timeline.map((b) => ({
-        tS: b.tS,
-        offered: b.offered,
-        accepted: b.accepted,
-        completed: watcher.perSecond.get(b.tS) ?? 0,
-        apiP99Ms: percentile(Float64Array.from(b.apiP50).sort(), 99),
-        lag: b.lag,
-        cores: b.cores,
+      timeline: seconds.map(({ apiMs, ...b }) => ({
+        ...b,
+        apiP99Ms: summarize(apiMs).p99,
       })),
     });
     process.stderr.write(`report: ${report.html}\n`);
-    if (!verification.ok) process.exitCode = 1;
+    if (!verification.ok || overload.some((s) => s.lost > 0)) process.exitCode = 1;
   } finally {
     await watcher.stop().catch(() => undefined);
-    await kafkaAdmin.disconnect().catch(() => undefined);
     await owner.end();
     await stopServices();
   }
+}
+
+/** The capacity step with the most payments completed per second, all of its own completed. */
+function bestStep(steps: readonly StepFigures[]): StepFigures | null {
+  return steps.reduce<StepFigures | null>(
+    (b, s) =>
+      s.allCompleted && (b === null || s.sustainedCompletedPerS > b.sustainedCompletedPerS) ? s : b,
+    null,
+  );
 }
 
 async function verify(
@@ -476,18 +693,7 @@ async function verify(
   credential: string,
   accepted: Map<string, Accepted>,
   watcher: CompletionWatcher,
-): Promise<{
-  ok: boolean;
-  accepted: number;
-  completedOnce: number;
-  completedEventsDuplicated: number;
-  notCompleted: number;
-  processorStates: Record<string, number>;
-  debitTransactions: number;
-  creditTransactions: number;
-  projectionMismatches: number;
-  clearingBalanceMinor: number | null;
-}> {
+): Promise<Verification> {
   let completedOnce = 0;
   let duplicated = 0;
   let notCompleted = 0;
@@ -563,226 +769,6 @@ async function verify(
     creditTransactions: credit?.n ?? 0,
     projectionMismatches: mismatches.length,
     clearingBalanceMinor,
-  };
-}
-
-function costTable(pricing: Pricing, best: StepFigures | null) {
-  if (best === null) return null;
-  const cpuSecondsPerPayment = (best.cpuSecondsPer1000['total'] ?? 0) / 1000;
-  // Cores busy per sustained payment/s = CPU-seconds per payment.
-  const coresPerTps = cpuSecondsPerPayment / pricing.targetCpuUtilization;
-  return {
-    basis: `CPU-seconds per 1,000 payments at ${best.targetPerS}/s (the platform's processes, not the load generator): ${formatNumber(best.cpuSecondsPer1000['total'], 3)}; instances run at ${pricing.targetCpuUtilization * 100} % CPU; prices from load/pricing.json (configuration, not measured)`,
-    currency: pricing.currency,
-    rows: pricing.instances.map((i) => {
-      const perTpsMonth = (coresPerTps / i.vcpu) * i.pricePerHour * pricing.hoursPerMonth;
-      return {
-        instance: i.name,
-        vcpu: i.vcpu,
-        pricePerHour: i.pricePerHour,
-        paymentsPerSecondPerInstance: i.vcpu / coresPerTps,
-        costPerTpsMonth: perTpsMonth,
-        instancesFor5000Tps: Math.ceil((5_000 * coresPerTps) / i.vcpu),
-      };
-    }),
-  };
-}
-
-type Figures = {
-  steps: StepFigures[];
-  verification: Awaited<ReturnType<typeof verify>>;
-  rawCeiling: { stepsPerSecond: number; steps: number; seconds: number; ratio: number | null };
-  cost: ReturnType<typeof costTable>;
-  targets: TargetVerdict[];
-};
-
-function printTable(figures: Figures): void {
-  const header = `target/s  accepted/s  completed/s  API p50/p95/p99 ms       e2e p50/p95/p99 ms        lag max  drain s  CPU-s/1000 (${CPU_COLUMNS.map((c) => c.label).join(' ')})`;
-  console.log(`\n${header}`);
-  for (const s of figures.steps) {
-    const c = s.cpuSecondsPer1000;
-    console.log(
-      [
-        String(s.targetPerS).padStart(8),
-        formatNumber(s.acceptedPerS).padStart(11),
-        formatNumber(s.sustainedCompletedPerS).padStart(12),
-        `${formatNumber(s.api.med)}/${formatNumber(s.api.p95)}/${formatNumber(s.api.p99)}`.padStart(
-          24,
-        ),
-        `${formatNumber(s.endToEnd.med)}/${formatNumber(s.endToEnd.p95)}/${formatNumber(s.endToEnd.p99)}`.padStart(
-          25,
-        ),
-        formatNumber(s.lagMax, 0).padStart(8),
-        formatNumber(s.drainS).padStart(8),
-        `  ${CPU_COLUMNS.map((col) => formatNumber(c[col.role], 2)).join(' ')}`,
-      ].join(' '),
-    );
-  }
-  const v = figures.verification;
-  console.log(
-    `\nexactly-once: ${v.ok ? 'OK' : 'FAILED'} (${v.completedOnce}/${v.accepted} completed once, ${v.completedEventsDuplicated} duplicated, ${v.notCompleted} not completed; DEBIT ${v.debitTransactions}, CREDIT ${v.creditTransactions}; projection mismatches ${v.projectionMismatches}; clearing ${v.clearingBalanceMinor})`,
-  );
-  const r = figures.rawCeiling;
-  console.log(
-    `raw PostgreSQL ceiling: ${formatNumber(r.stepsPerSecond)} posting steps/s; best end to end ${formatNumber((r.ratio ?? 0) * r.stepsPerSecond)} steps/s (ratio ${formatNumber((r.ratio ?? 0) * 100)} %)`,
-  );
-  for (const t of figures.targets) {
-    console.log(
-      `target ${t.name} ${t.target} ${t.unit} at ${t.at}: ${t.measured === null ? 'not measured' : `${formatNumber(t.measured)} ${t.unit}`} — ${t.met ? 'met' : 'NOT met'}`,
-    );
-  }
-  for (const row of figures.cost?.rows ?? []) {
-    console.log(
-      `cost: ${row.instance}: ${formatNumber(row.paymentsPerSecondPerInstance)} payments/s per instance, ${figures.cost?.currency} ${row.costPerTpsMonth.toFixed(2)} per payment/s per month`,
-    );
-  }
-}
-
-function benchReport(
-  figures: Figures,
-  timeline: {
-    tS: number;
-    offered: number;
-    accepted: number;
-    apiP50: number[];
-    lag: number | null;
-    cores: Record<string, number>;
-  }[],
-  watcher: CompletionWatcher,
-  originMs: number,
-): Parameters<typeof writeReport>[1] {
-  void originMs;
-  const roles = [...new Set(timeline.flatMap((b) => Object.keys(b.cores)))];
-  const unmet = figures.targets.filter((t) => !t.met);
-  const charts: Chart[] = [
-    {
-      title: 'Throughput',
-      yUnit: 'payments/s',
-      xLabel: 'seconds since start',
-      series: [
-        { name: 'offered', points: timeline.map((b) => [b.tS, b.offered]) },
-        { name: 'accepted (202)', points: timeline.map((b) => [b.tS, b.accepted]) },
-        {
-          name: 'COMPLETED',
-          points: timeline.map((b) => [b.tS, watcher.perSecond.get(b.tS) ?? 0]),
-        },
-      ],
-      marker: { y: 1_500, label: 'target 1,500/s' },
-    },
-    {
-      title: 'API latency (POST /v1/payments, from the intended send time)',
-      yUnit: 'ms',
-      xLabel: 'seconds since start',
-      series: [50, 95, 99].map((p) => ({
-        name: `p${p}`,
-        points: timeline.map(
-          (b) => [b.tS, percentile(Float64Array.from(b.apiP50).sort(), p)] as const,
-        ),
-      })),
-      marker: { y: 50, label: 'p99 target 50 ms' },
-    },
-    {
-      title: 'Consumer lag (ledger.commands + processor inputs)',
-      yUnit: 'messages',
-      xLabel: 'seconds since start',
-      series: [{ name: 'lag', points: timeline.map((b) => [b.tS, b.lag]) }],
-    },
-    {
-      title: 'CPU',
-      yUnit: 'cores busy',
-      xLabel: 'seconds since start',
-      series: roles.map((role) => ({
-        name: role === GENERATOR_ROLE ? 'generator (load, not the platform)' : role,
-        points: timeline.map((b) => [b.tS, b.cores[role] ?? null] as const),
-      })),
-    },
-  ];
-  const v = figures.verification;
-  return {
-    title: 'Bench: payments end to end',
-    subtitle:
-      'Processor API → ledger.commands → ledger → ledger.step-posted → processor → payments.status-changed, on the local stack; the ledger and the processor each in a Node process of their own, the load generator in this one.',
-    verdict: {
-      ok: v.ok && unmet.length === 0,
-      text: `exactly-once ${v.ok ? 'verified' : 'FAILED'}; targets met: ${figures.targets.length - unmet.length} of ${figures.targets.length}${unmet.length === 0 ? '' : ` (not met: ${unmet.map((t) => `${t.name} ${t.target} ${t.unit} at ${t.at}`).join('; ')})`}`,
-    },
-    facts: [
-      [
-        'raw PostgreSQL ceiling (same posting rows)',
-        `${formatNumber(figures.rawCeiling.stepsPerSecond)} steps/s`,
-      ],
-      [
-        'end to end / raw ceiling',
-        `${formatNumber((figures.rawCeiling.ratio ?? 0) * 100)} % (2 steps per payment)`,
-      ],
-      [
-        'exactly-once',
-        `${v.completedOnce}/${v.accepted} COMPLETED once; DEBIT ${v.debitTransactions}, CREDIT ${v.creditTransactions}; projection mismatches ${v.projectionMismatches}; clearing balance ${v.clearingBalanceMinor}`,
-      ],
-      ['cost basis', figures.cost?.basis ?? '–'],
-    ],
-    thresholds: null,
-    tables: [
-      {
-        title: 'Targets (issue 17)',
-        columns: ['target', 'goal', 'measured', 'judged at', 'verdict'],
-        rows: figures.targets.map((t) => [
-          t.name,
-          `${t.target} ${t.unit}`,
-          t.measured === null ? 'not measured' : `${formatNumber(t.measured)} ${t.unit}`,
-          t.at,
-          t.met ? 'met' : 'NOT met',
-        ]),
-      },
-      {
-        title: 'Steps',
-        columns: [
-          'target/s',
-          'accepted/s',
-          'completed/s',
-          'API ms p50 / p95 / p99',
-          'POST→COMPLETED ms p50 / p95 / p99',
-          'lag max',
-          'drain s',
-          ...CPU_COLUMNS.map((col, i) => (i === 0 ? `CPU-ms/payment ${col.label}` : col.label)),
-        ],
-        rows: figures.steps.map((s) => [
-          String(s.targetPerS),
-          s.acceptedPerS,
-          s.sustainedCompletedPerS,
-          `${formatNumber(s.api.med)} / ${formatNumber(s.api.p95)} / ${formatNumber(s.api.p99)}`,
-          `${formatNumber(s.endToEnd.med)} / ${formatNumber(s.endToEnd.p95)} / ${formatNumber(s.endToEnd.p99)}`,
-          s.lagMax,
-          s.drainS,
-          ...CPU_COLUMNS.map((col) => s.cpuSecondsPer1000[col.role] ?? null),
-        ]),
-      },
-      {
-        title: `Cost per sustained payment/s (prices: load/pricing.json, configuration — not measured)`,
-        columns: [
-          'instance',
-          'vCPU',
-          `price/h`,
-          'payments/s per instance',
-          'per payment/s per month',
-          'instances for 5,000/s',
-        ],
-        rows: (figures.cost?.rows ?? []).map((r) => [
-          r.instance,
-          String(r.vcpu),
-          r.pricePerHour.toFixed(4),
-          r.paymentsPerSecondPerInstance,
-          r.costPerTpsMonth.toFixed(2),
-          String(r.instancesFor5000Tps),
-        ]),
-      },
-    ],
-    charts,
-    notes: [
-      'Latencies run from the intended send time of the open-model schedule (no coordinated omission); end to end = intended POST time → COMPLETED event consumed by the bench.',
-      'CPU-seconds come from /proc/<pid>/stat per process: processor and ledger = their own Node processes, generator = this process (the load generator and the completion watcher, not the platform), postgres = postmaster and all backends; total = the platform (every process but the generator).',
-      'Cost figures multiply measured CPU by configured prices; they are not measured costs.',
-    ],
   };
 }
 

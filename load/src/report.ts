@@ -143,7 +143,8 @@ function tableHtml(table: Table): string {
         `<tr>${row.map((cell) => `<td>${escapeHtml(cell === null ? '–' : typeof cell === 'number' ? formatNumber(cell) : cell)}</td>`).join('')}</tr>`,
     )
     .join('');
-  // The wrapper scrolls a table wider than the page instead of pushing the page wider.
+  // Tables are built to fit the page (headers wrap, cells may break); should one still be too
+  // wide on a narrow screen, the wrapper scrolls it instead of pushing the page wider.
   return `<h2>${escapeHtml(table.title)}</h2><div class="tw"><table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
@@ -176,7 +177,9 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}
 .good{color:#166534;background:#dcfce7}.bad{color:#991b1b;background:#fee2e2}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;font-size:12.5px}
 .tw{max-width:100%;overflow-x:auto}
-th,td{border-bottom:1px solid #e5e7eb;padding:3px 6px;text-align:left}th{background:#f9fafb;vertical-align:bottom}
+th,td{border-bottom:1px solid #e5e7eb;padding:3px 6px;text-align:left;overflow-wrap:break-word}
+th{background:#f9fafb;vertical-align:bottom;white-space:normal;font-weight:600;font-size:12px;line-height:1.25}
+@media (max-width:720px){table{font-size:11px}th,td{padding:2px 3px}}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}dt{color:#555}dd{margin:0}
 svg{display:block;margin:8px 0 16px;max-width:100%;height:auto}
 .ct{font-size:13px;font-weight:600}.yl{font-size:11px;text-anchor:end;fill:#555}.xl{font-size:11px;text-anchor:middle;fill:#555}

@@ -82,11 +82,19 @@ export function servicesNeeded(scenario: ResolvedScenario): Set<ServiceName> {
   return needed;
 }
 
+/** The response headers a caller of send() reads (null when absent or not answered). */
+export interface SentHeaders {
+  location: string | null;
+  /** A refusal's (503, 429) wait, as sent. */
+  retryAfter: string | null;
+  contentType: string | null;
+}
+
 export async function send(
   baseUrl: string,
   plan: RequestPlan,
   credential: string | undefined,
-): Promise<ObservedResponse & { location: string | null }> {
+): Promise<ObservedResponse & SentHeaders> {
   try {
     const response = await fetch(`${baseUrl}${plan.path}`, {
       method: plan.method,
@@ -109,10 +117,19 @@ export async function send(
       json,
       replayed: response.headers.get('idempotent-replayed') === 'true',
       location: response.headers.get('location'),
+      retryAfter: response.headers.get('retry-after'),
+      contentType: response.headers.get('content-type'),
     };
   } catch {
     // Refused, reset or timed out: status 0, a failed request like k6 records it.
-    return { status: 0, json: null, replayed: false, location: null };
+    return {
+      status: 0,
+      json: null,
+      replayed: false,
+      location: null,
+      retryAfter: null,
+      contentType: null,
+    };
   }
 }
 

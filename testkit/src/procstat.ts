@@ -157,3 +157,22 @@ export class CpuSampler {
     return cores;
   }
 }
+
+/**
+ * Live child processes of `pid` running `command` (its /proc comm, e.g. `node`), by pid: the
+ * instances a cluster supervisor forked, not a helper such as esbuild's service process.
+ */
+export function childPids(pid: number, command: string): number[] {
+  return allPids()
+    .map(readStat)
+    .filter((s): s is StatLine => s !== null && s.ppid === pid)
+    .filter((s) => {
+      try {
+        return readFileSync(`/proc/${s.pid}/comm`, 'utf8').trim() === command;
+      } catch {
+        return false; // exited meanwhile
+      }
+    })
+    .map((s) => s.pid)
+    .sort((a, b) => a - b);
+}

@@ -1,0 +1,124 @@
+// How many processes the bench runs per service (BENCH_INSTANCES=processor:2,ledger:2) and how
+// the CPU of those processes is named and added up. Pure: the bench spawns and samples, this
+// decides the names and the sums, so the table, the JSON and the tests agree.
+
+/** The services the bench runs as processes of their own. */
+export const BENCH_SERVICES = ['ledger', 'processor'] as const;
+export type BenchService = (typeof BENCH_SERVICES)[number];
+export type InstanceLayout = Readonly<Record<BenchService, number>>;
+
+/** The bound the services themselves accept for <NAME>_INSTANCES (platform/src/service/runner.ts). */
+const INSTANCES_MAX = 64;
+
+const isBenchService = (name: string): name is BenchService =>
+  (BENCH_SERVICES as readonly string[]).includes(name);
+
+/** `processor:2,ledger:2` → { ledger: 2, processor: 2 }; a service not named runs once. */
+export function parseInstances(text: string | undefined): InstanceLayout {
+  const layout: Record<BenchService, number> = { ledger: 1, processor: 1 };
+  if (text === undefined || text.trim() === '') return layout;
+  const seen = new Set<string>();
+  for (const part of text.split(',')) {
+    const match = /^\s*([a-z]+)\s*:\s*(\d+)\s*$/.exec(part);
+    if (match === null) {
+      throw new Error(`BENCH_INSTANCES: "${part.trim()}" is not <service>:<count>`);
+    }
+    const [, name = '', count = ''] = match;
+    if (!isBenchService(name)) {
+      throw new Error(
+        `BENCH_INSTANCES: the bench runs ${BENCH_SERVICES.join(' and ')}, not "${name}"`,
+      );
+    }
+    if (seen.has(name)) throw new Error(`BENCH_INSTANCES: ${name} is named twice`);
+    seen.add(name);
+    const n = Number(count);
+    if (!(Number.isSafeInteger(n) && n >= 1 && n <= INSTANCES_MAX)) {
+      throw new Error(`BENCH_INSTANCES: ${name}:${count} is not a count in 1..${INSTANCES_MAX}`);
+    }
+    layout[name] = n;
+  }
+  return layout;
+}
+
+/** One instance of every service: the layout a run without BENCH_INSTANCES measures. */
+export function isSingleInstance(layout: InstanceLayout): boolean {
+  return BENCH_SERVICES.every((s) => layout[s] === 1);
+}
+
+/** `ledger ×2, processor ×2`, for headers and tables. */
+export function layoutLabel(layout: InstanceLayout): string {
+  return BENCH_SERVICES.map((s) => `${s} ×${layout[s]}`).join(', ');
+}
+
+/** A stable key of the layout: `ledger-2.processor-2`. */
+export function layoutKey(layout: InstanceLayout): string {
+  return BENCH_SERVICES.map((s) => `${s}-${layout[s]}`).join('.');
+}
+
+/** The settings that make a spawned service run `count` instances (a supervisor forks them). */
+export function instanceSettings(service: BenchService, count: number): Record<string, string> {
+  return count > 1 ? { [`${service.toUpperCase()}_INSTANCES`]: String(count) } : {};
+}
+
+/**
+ * CPU roles of one service's processes. One instance: the spawned process itself, `processor`.
+ * Several: the spawned process is the supervisor (`processor/supervisor`) and each forked
+ * instance is `processor/1` … `processor/n`, in the order of their pids.
+ */
+export function serviceRoles(
+  service: BenchService,
+  spawnedPid: number,
+  instancePids: readonly number[],
+): Record<string, number> {
+  if (instancePids.length === 0) return { [service]: spawnedPid };
+  const roles: Record<string, number> = { [`${service}/supervisor`]: spawnedPid };
+  [...instancePids]
+    .sort((a, b) => a - b)
+    .forEach((pid, i) => {
+      roles[`${service}/${i + 1}`] = pid;
+    });
+  return roles;
+}
+
+/**
+ * CPU-seconds per 1,000 payments from two samples of CPU-seconds per role (each role one
+ * process or process tree, never overlapping). Adds `<service>` for a service run as several
+ * processes (its supervisor and instances together) and `total`: the platform, every role but
+ * the load generator's.
+ */
+export function cpuSecondsPer1000(
+  before: Readonly<Record<string, number>>,
+  after: Readonly<Record<string, number>>,
+  payments: number,
+  generatorRole: string,
+): Record<string, number> {
+  const per1000 = (seconds: number): number => (payments > 0 ? (seconds / payments) * 1000 : 0);
+  const result: Record<string, number> = {};
+  const byService: Record<string, number> = {};
+  let platform = 0;
+  for (const [role, end] of Object.entries(after)) {
+    // A process first seen after the baseline (a replaced instance) counts from its first sample.
+    const used = Math.max(0, end - (before[role] ?? end));
+    result[role] = per1000(used);
+    if (role !== generatorRole) platform += used;
+    const slash = role.indexOf('/');
+    if (slash > 0) {
+      const service = role.slice(0, slash);
+      byService[service] = (byService[service] ?? 0) + used;
+    }
+  }
+  for (const [service, used] of Object.entries(byService)) result[service] = per1000(used);
+  result['total'] = per1000(platform);
+  return result;
+}
+
+/** Cores busy per role, with a service's processes also added up under its name. */
+export function coresByService(cores: Readonly<Record<string, number>>): Record<string, number> {
+  const result: Record<string, number> = {};
+  for (const [role, value] of Object.entries(cores)) {
+    const slash = role.indexOf('/');
+    const name = slash > 0 ? role.slice(0, slash) : role;
+    result[name] = (result[name] ?? 0) + value;
+  }
+  return result;
+}

@@ -1,0 +1,157 @@
+// reports/bench.html from a run's figures: the header names the processes as they run, instance
+// counts and overload steps appear, the steps fit the page (no table wider than the page), and
+// the terminal text says the same.
+import {
+  benchReport,
+  benchTables,
+  benchText,
+  instanceRoles,
+  processLayout,
+  type BenchFigures,
+  type StepFigures,
+} from '../src/bench-report.js';
+import { judgeOverload, judgeTargets } from '../src/bench-targets.js';
+import { overloadStep } from '../src/overload.js';
+import { renderHtml } from '../src/report.js';
+
+const trend = (med: number, p95: number, p99: number) => ({
+  count: 100,
+  avg: med,
+  min: 1,
+  med,
+  p90: p95,
+  p95,
+  p99,
+  max: p99,
+});
+
+function step(targetPerS: number, completedPerS: number, cpu: Record<string, number>): StepFigures {
+  return {
+    step: 1,
+    targetPerS,
+    offered: targetPerS * 20,
+    accepted: targetPerS * 20,
+    refused: 0,
+    failed: 0,
+    dropped: 0,
+    acceptedPerS: targetPerS,
+    completedInWindowPerS: completedPerS,
+    sustainedCompletedPerS: completedPerS,
+    drainS: 0.5,
+    allCompleted: true,
+    api: trend(12, 30, 45),
+    endToEnd: trend(90, 200, 400),
+    lagMax: 10,
+    cpuSecondsPer1000: cpu,
+  };
+}
+
+function figures(instances: BenchFigures['instances']): BenchFigures {
+  const cpu: Record<string, number> =
+    instances.processor > 1
+      ? {
+          'processor/supervisor': 0.01,
+          'processor/2': 0.3,
+          'processor/1': 0.31,
+          processor: 0.62,
+          ledger: 0.35,
+          postgres: 0.8,
+          kafka: 0.09,
+          registry: 0,
+          total: 1.86,
+          generator: 0.9,
+        }
+      : { processor: 0.54, ledger: 0.35, postgres: 0.79, kafka: 0.09, total: 1.77, generator: 1 };
+  const steps = [step(250, 250, cpu), step(1_000, 873, cpu)];
+  const overload = [
+    overloadStep(
+      {
+        multiplier: 2,
+        targetPerS: 1_750,
+        windowS: 20,
+        offered: 35_000,
+        dropped: 0,
+        accepted: 17_000,
+        refused: 18_000,
+        failed: 0,
+        completedInWindow: 16_000,
+        acceptedFinal: 17_000,
+        acceptedApiMs: [20, 40, 90],
+        refusedApiMs: [1, 2, 3],
+        refusedResponseMs: [1, 1, 2],
+        refusedWellFormed: 18_000,
+        drainS: 1,
+      },
+      873,
+    ),
+  ];
+  return {
+    instances,
+    steps,
+    overload,
+    verification: {
+      ok: true,
+      accepted: 40_000,
+      completedOnce: 40_000,
+      completedEventsDuplicated: 0,
+      notCompleted: 0,
+      processorStates: { COMPLETED: 40_500 },
+      debitTransactions: 40_500,
+      creditTransactions: 40_500,
+      projectionMismatches: 0,
+      clearingBalanceMinor: 0,
+    },
+    rawCeiling: { stepsPerSecond: 14_000, ratio: 0.12 },
+    scaling: null,
+    cost: null,
+    targets: [...judgeTargets(steps), ...judgeOverload(overload)],
+  };
+}
+
+test('the header names each process as it runs: services apart, the generator in the bench', () => {
+  const single = benchReport(figures({ ledger: 1, processor: 1 }), []).subtitle;
+  expect(single).toContain('the ledger in one Node process, the processor in one Node process');
+  expect(single).toContain(
+    "the load generator and the completion watcher in the bench's own process",
+  );
+  expect(single).not.toMatch(/share one process/);
+  expect(processLayout({ ledger: 2, processor: 2 })).toContain(
+    'the processor as 2 instances (Node processes forked by a supervisor process',
+  );
+});
+
+test('instance counts, CPU by instance and overload steps appear in a run with instances', () => {
+  const run = figures({ ledger: 1, processor: 2 });
+  expect(instanceRoles(run.steps)).toEqual(['processor/supervisor', 'processor/1', 'processor/2']);
+  const tables = benchTables(run);
+  const byInstance = tables.find((t) =>
+    t.title.startsWith('CPU-ms per completed payment, by instance'),
+  );
+  expect(byInstance?.title).toContain('ledger ×1, processor ×2');
+  expect(byInstance?.rows[0]).toEqual(['250', '0.01', '0.31', '0.30']);
+  const overload = tables.find((t) => t.title.startsWith('Overload steps'));
+  expect(overload?.rows[0]?.slice(0, 3)).toEqual(['2×', '1750', '800.0 (92 %)']);
+  const report = benchReport(run, []);
+  expect(report.facts).toContainEqual(['instances per service', 'ledger ×1, processor ×2']);
+  const text = benchText(run);
+  expect(text).toContain('instances: ledger ×1, processor ×2');
+  expect(text).toContain(
+    'CPU-ms per payment by instance: target/s processor/supervisor processor/1 processor/2',
+  );
+  expect(text).toMatch(/overload 2× \(1750\/s offered\): goodput 800\.0 \(92 %\)\/s/);
+});
+
+test('a single-instance run has no per-instance table', () => {
+  const tables = benchTables(figures({ ledger: 1, processor: 1 }));
+  expect(tables.some((t) => t.title.includes('by instance'))).toBe(false);
+});
+
+test('the steps fit the page: no table has more than 10 columns, and tables are laid out to the page width', () => {
+  const run = figures({ ledger: 2, processor: 2 });
+  for (const table of benchTables(run)) expect(table.columns.length).toBeLessThanOrEqual(10);
+  const html = renderHtml(benchReport(run, []));
+  expect(html).toMatch(/table\{[^}]*width:100%/);
+  // Headers wrap instead of widening the table; long cells may break.
+  expect(html).toMatch(/th\{[^}]*white-space:normal/);
+  expect(html).toMatch(/overflow-wrap:break-word/);
+});
