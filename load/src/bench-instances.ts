@@ -55,9 +55,12 @@ export function layoutKey(layout: InstanceLayout): string {
   return BENCH_SERVICES.map((s) => `${s}-${layout[s]}`).join('.');
 }
 
-/** The settings that make a spawned service run `count` instances (a supervisor forks them). */
+/**
+ * The setting that makes a spawned service run `count` instances (more than one: a supervisor
+ * forks them). Always explicit, so an inherited LEDGERLINE_INSTANCES cannot change the layout.
+ */
 export function instanceSettings(service: BenchService, count: number): Record<string, string> {
-  return count > 1 ? { [`${service.toUpperCase()}_INSTANCES`]: String(count) } : {};
+  return { [`${service.toUpperCase()}_INSTANCES`]: String(count) };
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   layoutLabel,
   type InstanceLayout,
 } from './bench-instances.js';
+import type { AdmissionLimits } from '@ledgerline/platform/http/admission';
 import type { TargetVerdict } from './bench-targets.js';
 import type { CostModel, ScalingComparison } from './cost-model.js';
 import { percentile, type TrendSummary } from './metrics.js';
@@ -65,6 +66,8 @@ export interface Verification {
 
 export interface BenchFigures {
   instances: InstanceLayout;
+  /** Admission control of each service process (HTTP_CONCURRENCY_MAX, HTTP_QUEUE_MAX, …). */
+  admission: AdmissionLimits;
   steps: StepFigures[];
   overload: OverloadStep[];
   verification: Verification;
@@ -323,6 +326,10 @@ export function benchReport(
     facts: [
       ['instances per service', layoutLabel(figures.instances)],
       [
+        'admission control, per process',
+        `HTTP_CONCURRENCY_MAX ${figures.admission.concurrencyMax}, HTTP_QUEUE_MAX ${figures.admission.queueMax}, HTTP_QUEUE_WAIT_MS_MAX ${figures.admission.queueWaitMsMax}`,
+      ],
+      [
         'capacity (best completed/s)',
         best === null
           ? 'no step completed every payment'
@@ -368,7 +375,7 @@ export function benchText(figures: BenchFigures): string {
   const cpuLabels = CPU_COLUMNS.map((c) => c.role).join(' ');
   lines.push(
     '',
-    `instances: ${layoutLabel(figures.instances)}`,
+    `instances: ${layoutLabel(figures.instances)}; admission per process: concurrency ${figures.admission.concurrencyMax}, queue ${figures.admission.queueMax}, queue wait ${figures.admission.queueWaitMsMax} ms`,
     `target/s  accepted/s  refused  completed/s  API p50/p95/p99 ms       e2e p50/p95/p99 ms        lag max  drain s  CPU-ms/payment (${cpuLabels})`,
   );
   for (const s of figures.steps) {

@@ -32,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Admin, Consumer } from 'kafkajs';
 import { REPO_ROOT, intSetting } from '@ledgerline/platform/config';
+import { admissionLimitsFromEnv } from '@ledgerline/platform/http/admission';
 import {
   createTestApiKey,
   createTestEnvironment,
@@ -110,6 +111,8 @@ const accountCount = intSetting(env, 'BENCH_ACCOUNTS', 1_000, 2, 1_000_000);
 const inFlightMax = intSetting(env, 'BENCH_IN_FLIGHT_MAX', 2_000, 1, 100_000);
 const drainSMax = intSetting(env, 'BENCH_DRAIN_S_MAX', 120, 1, 3_600);
 const rawSteps = intSetting(env, 'BENCH_RAW_STEPS', 100_000, 1_000, 5_000_000);
+// The services inherit this environment: HTTP_CONCURRENCY_MAX etc. set here are theirs too.
+const admission = admissionLimitsFromEnv(env);
 const WARMUP_PAYMENTS = 500;
 /** Longest wait for every instance of a service to be forked and in its consumer group. */
 const INSTANCES_START_MS_MAX = 120_000;
@@ -617,6 +620,7 @@ async function main(): Promise<void> {
         targetPerS: s.targetPerS,
         sustainedCompletedPerS: s.sustainedCompletedPerS,
         allCompleted: s.allCompleted,
+        refused: s.refused,
         cpuMsPerPayment: s.cpuSecondsPer1000['total'] ?? 0,
       })),
     });
@@ -635,6 +639,7 @@ async function main(): Promise<void> {
         stepS,
         instances,
         overloadMultipliers,
+        admission,
         accountCount,
         inFlightMax,
         drainSMax,
@@ -642,6 +647,7 @@ async function main(): Promise<void> {
       },
       processes: serviceCpuRoles,
       instances,
+      admission,
       steps,
       overload,
       verification,

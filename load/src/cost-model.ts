@@ -22,6 +22,8 @@ export interface RunSummary {
     readonly targetPerS: number;
     readonly sustainedCompletedPerS: number;
     readonly allCompleted: boolean;
+    /** Requests refused (503): their work is in the CPU but not in the payments. */
+    readonly refused: number;
     /** The platform's CPU-ms per payment (every process but the load generator). */
     readonly cpuMsPerPayment: number;
   }[];
@@ -50,14 +52,15 @@ function bestCompleted(run: RunSummary): number {
 
 /**
  * 1 instance vs several of the same code on the same machine: CPU per payment at the highest
- * offered rate both completed, and best throughput. Null when the runs have no rate in common.
+ * offered rate both completed without refusing a request (refusals cost CPU no payment carries),
+ * and best throughput. Null when the runs have no such rate in common.
  */
 export function compareScaling(single: RunSummary, multi: RunSummary): ScalingComparison | null {
   if (!isSingleInstance(single.layout) || isSingleInstance(multi.layout)) return null;
   const completed = (run: RunSummary) =>
     new Map(
       run.steps
-        .filter((s) => s.allCompleted && s.cpuMsPerPayment > 0)
+        .filter((s) => s.allCompleted && s.refused === 0 && s.cpuMsPerPayment > 0)
         .map((s) => [s.targetPerS, s]),
     );
   const a = completed(single);

@@ -37,8 +37,8 @@ describe('BENCH_INSTANCES', () => {
     expect(layoutLabel(layout)).toBe('ledger ×1, processor ×2');
     expect(layoutKey(layout)).toBe('ledger-1.processor-2');
     expect(instanceSettings('processor', 2)).toEqual({ PROCESSOR_INSTANCES: '2' });
-    // One instance: the service runs in the spawned process itself, no supervisor.
-    expect(instanceSettings('ledger', 1)).toEqual({});
+    // Explicit even for one, so an inherited LEDGERLINE_INSTANCES cannot change the layout.
+    expect(instanceSettings('ledger', 1)).toEqual({ LEDGER_INSTANCES: '1' });
   });
 });
 

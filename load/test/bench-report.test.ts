@@ -87,6 +87,7 @@ function figures(instances: BenchFigures['instances']): BenchFigures {
   ];
   return {
     instances,
+    admission: { concurrencyMax: 256, queueMax: 1_024, queueWaitMsMax: 1_000 },
     steps,
     overload,
     verification: {
@@ -134,7 +135,9 @@ test('instance counts, CPU by instance and overload steps appear in a run with i
   const report = benchReport(run, []);
   expect(report.facts).toContainEqual(['instances per service', 'ledger ×1, processor ×2']);
   const text = benchText(run);
-  expect(text).toContain('instances: ledger ×1, processor ×2');
+  expect(text).toContain(
+    'instances: ledger ×1, processor ×2; admission per process: concurrency 256',
+  );
   expect(text).toContain(
     'CPU-ms per payment by instance: target/s processor/supervisor processor/1 processor/2',
   );

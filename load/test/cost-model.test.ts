@@ -10,15 +10,16 @@ const pricing: Pricing = {
   instances: [{ name: 'two-core', vcpu: 2, pricePerHour: 0.1 }],
 };
 
-function run(layout: RunSummary['layout'], steps: [number, number, number][]): RunSummary {
+function run(layout: RunSummary['layout'], steps: [number, number, number, number?][]): RunSummary {
   return {
     at: '2026-12-05T10:00:00.000Z',
     commit: 'abc1234',
     layout,
-    steps: steps.map(([targetPerS, sustainedCompletedPerS, cpuMsPerPayment]) => ({
+    steps: steps.map(([targetPerS, sustainedCompletedPerS, cpuMsPerPayment, refused = 0]) => ({
       targetPerS,
       sustainedCompletedPerS,
       allCompleted: true,
+      refused,
       cpuMsPerPayment,
     })),
   };
@@ -45,6 +46,12 @@ test('1 vs 2 instances are compared at the highest rate both completed', () => {
     capacityMulti: 980,
   });
   expect(c?.capacityRatio).toBeCloseTo(980 / 950);
+  // A step that refused requests is not compared: the refusals' CPU is carried by no payment.
+  const refusing = run({ ledger: 2, processor: 2 }, [
+    [250, 250, 5],
+    [1_000, 700, 3.5, 4_000],
+  ]);
+  expect(compareScaling(single, refusing)?.atPerS).toBe(250);
   // The arguments must be a single-instance run and a run with instances.
   expect(compareScaling(multi, single)).toBeNull();
   expect(compareScaling(single, run({ ledger: 2, processor: 1 }, [[500, 500, 3]]))).toBeNull();
