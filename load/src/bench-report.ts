@@ -37,6 +37,8 @@ export interface StepFigures {
   refused: number;
   /** Any other non-202 answer, a reset or a client time-out. */
   failed: number;
+  /** The failed answers by HTTP status; 0 = no answer (reset, refused connection, time-out). */
+  failedByStatus: Record<string, number>;
   dropped: number;
   acceptedPerS: number;
   completedInWindowPerS: number;
@@ -110,6 +112,22 @@ export function instanceRoles(steps: readonly StepFigures[]): string[] {
   );
 }
 
+/**
+ * Requests neither accepted nor refused with 503, by what happened to them:
+ * `249 (429 ×200, no answer ×49)`, plus arrivals the generator dropped (its in-flight bound).
+ */
+export function otherFailures(
+  failed: number,
+  byStatus: Readonly<Record<string, number>>,
+  dropped: number,
+): string {
+  const statuses = Object.entries(byStatus)
+    .sort(([, a], [, b]) => b - a)
+    .map(([status, n]) => `${status === '0' ? 'no answer' : status} ×${n}`);
+  const answers = failed === 0 ? '0' : `${failed} (${statuses.join(', ')})`;
+  return dropped === 0 ? answers : `${answers}; ${dropped} dropped by the generator`;
+}
+
 /** Goodput of an overload step as `1,234 (91 %)`. */
 function goodput(s: OverloadStep): string {
   return `${formatNumber(s.goodputPerS)}${s.goodputOfPeak === null ? '' : ` (${formatNumber(s.goodputOfPeak * 100, 0)} %)`}`;
@@ -134,6 +152,7 @@ export function benchTables(figures: BenchFigures): Table[] {
         'offered /s',
         'accepted /s',
         'refused (503)',
+        'other failures',
         'completed /s',
         'API ms p50 / p95 / p99',
         'POST→COMPLETED ms p50 / p95 / p99',
@@ -144,6 +163,7 @@ export function benchTables(figures: BenchFigures): Table[] {
         String(s.targetPerS),
         s.acceptedPerS,
         String(s.refused),
+        otherFailures(s.failed, s.failedByStatus, s.dropped),
         s.sustainedCompletedPerS,
         trend(s.api),
         trend(s.endToEnd),
@@ -192,7 +212,7 @@ export function benchTables(figures: BenchFigures): Table[] {
         goodput(s),
         s.acceptedPerS,
         s.refusedPerS,
-        String(s.failed + s.dropped),
+        otherFailures(s.failed, s.failedByStatus, s.dropped),
         trend2(s.acceptedApi),
         trend2(s.refusedApi),
         formatNumber(s.refusedResponse.p99),
@@ -394,6 +414,13 @@ export function benchText(figures: BenchFigures): string {
       ].join(' '),
     );
   }
+  for (const s of figures.steps) {
+    if (s.failed + s.dropped > 0) {
+      lines.push(
+        `  ${s.targetPerS}/s: other failures ${otherFailures(s.failed, s.failedByStatus, s.dropped)}`,
+      );
+    }
+  }
   const perInstance = instanceRoles(figures.steps);
   if (perInstance.length > 0) {
     lines.push('', `CPU-ms per payment by instance: target/s ${perInstance.join(' ')}`);
@@ -405,7 +432,7 @@ export function benchText(figures: BenchFigures): string {
   }
   for (const s of figures.overload) {
     lines.push(
-      `overload ${s.multiplier}× (${s.targetPerS}/s offered): goodput ${goodput(s)}/s, accepted ${formatNumber(s.acceptedPerS)}/s, refused ${formatNumber(s.refusedPerS)}/s, other failures ${s.failed + s.dropped}; accepted API p50/p99 ${trend2(s.acceptedApi)} ms, refused p50/p99 ${trend2(s.refusedApi)} ms (response p99 ${formatNumber(s.refusedResponse.p99)} ms); accepted not final: ${s.lost}`,
+      `overload ${s.multiplier}× (${s.targetPerS}/s offered): goodput ${goodput(s)}/s, accepted ${formatNumber(s.acceptedPerS)}/s, refused ${formatNumber(s.refusedPerS)}/s, other failures ${otherFailures(s.failed, s.failedByStatus, s.dropped)}; accepted API p50/p99 ${trend2(s.acceptedApi)} ms, refused p50/p99 ${trend2(s.refusedApi)} ms (response p99 ${formatNumber(s.refusedResponse.p99)} ms); accepted not final: ${s.lost}`,
     );
   }
   const v = figures.verification;

@@ -142,6 +142,8 @@ interface StepResponses {
   refused: number;
   refusedWellFormed: number;
   failed: number;
+  /** The failed answers by HTTP status; 0 = no answer (reset, refused connection, time-out). */
+  failedByStatus: Record<string, number>;
 }
 
 const newResponses = (): StepResponses => ({
@@ -152,6 +154,7 @@ const newResponses = (): StepResponses => ({
   refused: 0,
   refusedWellFormed: 0,
   failed: 0,
+  failedByStatus: {},
 });
 
 /** Completions seen on payments.status-changed, by payment id. */
@@ -277,7 +280,10 @@ function currentCommit(): string | null {
   }
 }
 
-/** Keeps this run's figures for a run with the other instance layout; returns the comparison. */
+/**
+ * Keeps this run's figures for a run with the other instance layout and compares it with the
+ * last such run under the same conditions (step length, admission limits).
+ */
 async function recordRun(run: RunSummary): Promise<ScalingComparison | null> {
   await mkdir(RUNS_DIR, { recursive: true });
   await writeFile(
@@ -294,7 +300,9 @@ async function recordRun(run: RunSummary): Promise<ScalingComparison | null> {
     }
   }
   const latest = (candidates: RunSummary[]) =>
-    candidates.sort((a, b) => b.at.localeCompare(a.at))[0];
+    candidates
+      .filter((r) => r.conditions === run.conditions)
+      .sort((a, b) => b.at.localeCompare(a.at))[0];
   const single = isSingleInstance(run.layout)
     ? run
     : latest(runs.filter((r) => r.layout !== undefined && isSingleInstance(r.layout)));
@@ -430,6 +438,8 @@ async function main(): Promise<void> {
         }
       } else if (seen !== undefined) {
         seen.failed += 1;
+        const status = String(response.status);
+        seen.failedByStatus[status] = (seen.failedByStatus[status] ?? 0) + 1;
       }
     };
 
@@ -520,6 +530,7 @@ async function main(): Promise<void> {
           accepted: ids.length,
           refused: seen.refused,
           failed: seen.failed,
+          failedByStatus: seen.failedByStatus,
           dropped,
           acceptedPerS: ids.length / ((loadEndMs - startMs) / 1000),
           completedInWindowPerS:
@@ -572,6 +583,7 @@ async function main(): Promise<void> {
             accepted: ids.length,
             refused: seen.refused,
             failed: seen.failed,
+            failedByStatus: seen.failedByStatus,
             completedInWindow: completedBetween(startMs, loadEndMs),
             acceptedFinal: ids.filter((id) => watcher.finals.has(id)).length,
             acceptedApiMs: seen.acceptedApiMs,
@@ -616,6 +628,7 @@ async function main(): Promise<void> {
       at,
       commit,
       layout: instances,
+      conditions: JSON.stringify({ stepS, admission }),
       steps: steps.map((s) => ({
         targetPerS: s.targetPerS,
         sustainedCompletedPerS: s.sustainedCompletedPerS,

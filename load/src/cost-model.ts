@@ -18,6 +18,8 @@ export interface RunSummary {
   readonly at: string;
   readonly commit: string | null;
   readonly layout: InstanceLayout;
+  /** What must match for two runs to be compared: step length, admission limits. */
+  readonly conditions: string;
   readonly steps: readonly {
     readonly targetPerS: number;
     readonly sustainedCompletedPerS: number;

@@ -56,6 +56,8 @@ export interface OverloadObservations {
   readonly refused: number;
   /** Any other answer, a reset or a client time-out: the payment may or may not exist. */
   readonly failed: number;
+  /** The failed answers by HTTP status; 0 = no answer. */
+  readonly failedByStatus: Readonly<Record<string, number>>;
   /** COMPLETED events consumed during the window, of any payment. */
   readonly completedInWindow: number;
   /** Accepted payments of this step in a final state (COMPLETED, REJECTED, COMPENSATED) after the drain. */
@@ -81,6 +83,7 @@ export interface OverloadStep {
   readonly refused: number;
   readonly refusedPerS: number;
   readonly failed: number;
+  readonly failedByStatus: Readonly<Record<string, number>>;
   readonly dropped: number;
   readonly goodputPerS: number;
   /** Goodput / the capacity steps' best completed/s; null without a peak. */
@@ -117,6 +120,7 @@ export function overloadStep(
     refused: seen.refused,
     refusedPerS: perS(seen.refused),
     failed: seen.failed,
+    failedByStatus: seen.failedByStatus,
     dropped: seen.dropped,
     goodputPerS,
     goodputOfPeak:

@@ -6,6 +6,7 @@ import {
   benchTables,
   benchText,
   instanceRoles,
+  otherFailures,
   processLayout,
   type BenchFigures,
   type StepFigures,
@@ -33,6 +34,7 @@ function step(targetPerS: number, completedPerS: number, cpu: Record<string, num
     accepted: targetPerS * 20,
     refused: 0,
     failed: 0,
+    failedByStatus: {},
     dropped: 0,
     acceptedPerS: targetPerS,
     completedInWindowPerS: completedPerS,
@@ -74,6 +76,7 @@ function figures(instances: BenchFigures['instances']): BenchFigures {
         accepted: 17_000,
         refused: 18_000,
         failed: 0,
+        failedByStatus: {},
         completedInWindow: 16_000,
         acceptedFinal: 17_000,
         acceptedApiMs: [20, 40, 90],
@@ -157,4 +160,10 @@ test('the steps fit the page: no table has more than 10 columns, and tables are 
   // Headers wrap instead of widening the table; long cells may break.
   expect(html).toMatch(/th\{[^}]*white-space:normal/);
   expect(html).toMatch(/overflow-wrap:break-word/);
+});
+
+test('failures other than 503 are told apart by status, and what the generator dropped apart', () => {
+  expect(otherFailures(0, {}, 0)).toBe('0');
+  expect(otherFailures(249, { '0': 49, '429': 200 }, 0)).toBe('249 (429 ×200, no answer ×49)');
+  expect(otherFailures(1, { '500': 1 }, 12)).toBe('1 (500 ×1); 12 dropped by the generator');
 });

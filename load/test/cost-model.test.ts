@@ -15,6 +15,7 @@ function run(layout: RunSummary['layout'], steps: [number, number, number, numbe
     at: '2026-12-05T10:00:00.000Z',
     commit: 'abc1234',
     layout,
+    conditions: 'stepS=20',
     steps: steps.map(([targetPerS, sustainedCompletedPerS, cpuMsPerPayment, refused = 0]) => ({
       targetPerS,
       sustainedCompletedPerS,

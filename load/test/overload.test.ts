@@ -43,6 +43,7 @@ function observations(overrides: Partial<OverloadObservations> = {}): OverloadOb
     accepted: 19_000,
     refused: 20_900,
     failed: 100,
+    failedByStatus: { '0': 100 },
     completedInWindow: 18_000,
     acceptedFinal: 19_000,
     acceptedApiMs: [10, 20, 30, 40, 200],
