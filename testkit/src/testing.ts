@@ -18,7 +18,7 @@ import {
   rolePasswordsFromEnv,
   type ServiceDatabase,
 } from '@ledgerline/platform/deploy';
-import { createPool, dropDatabase, ensureDatabase } from '@ledgerline/platform/db';
+import { createPool, dropDatabase, ensureDatabase, type Pool } from '@ledgerline/platform/db';
 import { createApiKey, migrateAuth, type ApiKeySpec } from '@ledgerline/platform/auth/api-keys';
 import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
 import { createKafka, ensureTopics } from '@ledgerline/platform/kafka';
@@ -364,4 +364,25 @@ export async function spawnService(
   // Unobserved until a caller awaits it; the failure is never lost, only not yet reported.
   ready.catch(() => undefined);
   return { name, url, pid: child.pid ?? 0, ready, stop };
+}
+
+/**
+ * A deployed per-test database (no topics) and one owner connection to it: for tests that change
+ * the schema under a store, as a migration would, and then read through the store.
+ */
+export async function ownerDatabase(
+  name: string,
+  services: readonly ServiceDatabase[],
+): Promise<{ env: TestEnvironment; owner: Pool; close(): Promise<void> }> {
+  const env = await createTestEnvironment(name, []);
+  await deployTestDatabase(env, services);
+  const owner = createPool(env.adminDatabaseUrl, { max: 1 });
+  return {
+    env,
+    owner,
+    close: async () => {
+      await owner.end();
+      await env.cleanup();
+    },
+  };
 }
