@@ -24,7 +24,7 @@ import type {
 } from '@ledgerline/generated/avro/types';
 import type { components } from '@ledgerline/generated/openapi/processor.types';
 import { processorConsumerGroup } from '../src/config.js';
-import { sagaInvariantReason } from '../src/events/saga-consumer.js';
+import { sagaInvariantReason } from '../src/app/saga-outcomes.js';
 import { startProcessor, type RunningProcessor } from '../src/service.js';
 import {
   authedFetch,

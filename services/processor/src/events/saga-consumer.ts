@@ -25,8 +25,6 @@ import type { ProcessorMetrics } from '../app/metrics.js';
 import type { ProcessorMessages } from './messages.js';
 import { applyOutcomes, type LedgerOutcome } from '../app/saga-outcomes.js';
 
-export { sagaInvariantReason } from '../app/saga-outcomes.js';
-
 export interface SagaConsumerOptions {
   readonly kafka: Kafka;
   readonly pool: Pool;
