@@ -103,36 +103,64 @@ const DEMO_ACCOUNTS = [
 const DEMO_FUNDING_MINOR = 100_000;
 const DEMO_CURRENCY = 'EUR';
 
+/** Bound on waiting for the ledger to apply a demo command (its consumer joining the group). */
+const DEMO_APPLY_MS_MAX = 60_000;
+
+/** Repeats an idempotent request until `applied` says its answer is final, or the bound passes. */
+async function untilApplied<T>(
+  send: () => Promise<T>,
+  applied: (result: T) => boolean,
+): Promise<T> {
+  const deadline = Date.now() + DEMO_APPLY_MS_MAX;
+  for (;;) {
+    const result = await send();
+    if (applied(result) || Date.now() >= deadline) return result;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 async function seedDemoAccounts(ledger: LedgerClient): Promise<Map<string, number>> {
   const balances = new Map<string, number>();
   for (const account of DEMO_ACCOUNTS) {
-    const opened = await ledger.POST('/v1/accounts', {
-      body: {
-        accountId: account.id,
-        type: 'LIABILITY',
-        currency: DEMO_CURRENCY,
-        ownerRef: `demo-${account.name}`,
-        balanceFloorMinor: 0,
-      },
-    });
+    // The ledger answers 202 while its command consumer is still joining the group (a fresh
+    // start): the same request again is idempotent (same id, same attributes) and answers 200
+    // or 201 once the account is open.
+    const opened = await untilApplied(
+      () =>
+        ledger.POST('/v1/accounts', {
+          body: {
+            accountId: account.id,
+            type: 'LIABILITY',
+            currency: DEMO_CURRENCY,
+            ownerRef: `demo-${account.name}`,
+            balanceFloorMinor: 0,
+          },
+        }),
+      (result) => result.response.status !== 202,
+    );
     if (opened.response.status !== 200 && opened.response.status !== 201) {
       throw new Error(
         `demo account ${account.name}: ${opened.response.status} ${JSON.stringify(opened.error)}`,
       );
     }
-    const funded = await ledger.POST('/v1/accounts/{accountId}/adjustments', {
-      params: {
-        path: { accountId: account.id },
-        header: { 'Idempotency-Key': `demo-seed-funding-${account.name}-v1` },
-      },
-      body: {
-        direction: 'CREDIT',
-        amountMinor: DEMO_FUNDING_MINOR,
-        currency: DEMO_CURRENCY,
-        reference: `DEMO-SEED-${account.name.toUpperCase()}`,
-        reason: 'demo funding (npm start)',
-      },
-    });
+    // Same Idempotency-Key and body: a repeat replays the adjustment's current state.
+    const funded = await untilApplied(
+      () =>
+        ledger.POST('/v1/accounts/{accountId}/adjustments', {
+          params: {
+            path: { accountId: account.id },
+            header: { 'Idempotency-Key': `demo-seed-funding-${account.name}-v1` },
+          },
+          body: {
+            direction: 'CREDIT',
+            amountMinor: DEMO_FUNDING_MINOR,
+            currency: DEMO_CURRENCY,
+            reference: `DEMO-SEED-${account.name.toUpperCase()}`,
+            reason: 'demo funding (npm start)',
+          },
+        }),
+      (result) => result.response.status !== 202 && result.data?.status !== 'PENDING',
+    );
     if (funded.data?.status !== 'POSTED') {
       throw new Error(
         `demo funding ${account.name}: ${funded.response.status} ${JSON.stringify(funded.error ?? funded.data)}`,
