@@ -35,7 +35,7 @@ export interface ServiceInstance {
 /** Settings every instance of a service gets (the chaos run's, not production's). */
 const SERVICE_SETTINGS: Record<ServiceName, Record<string, string>> = {
   ledger: {},
-  processor: { PROCESSOR_RELAY_IDLE_POLL_MS: '20' },
+  processor: {},
   // Runs only on demand: the suite asks for one over each scenario's window, once the platform
   // has drained, so nothing is in flight and every outcome is due at once.
   reconciliation: { RECONCILIATION_INTERVAL_MS: '0', RECONCILIATION_OUTCOME_TIMEOUT_MS: '0' },

@@ -336,7 +336,7 @@ async function main(): Promise<void> {
     const logOf = (name: string) => path.join(REPO_ROOT, 'reports', `bench-${name}.log`);
     const serviceSettings: Record<BenchService, Record<string, string>> = {
       ledger: {},
-      processor: { PROCESSOR_DB_POOL_SIZE_MAX: '20', PROCESSOR_RELAY_IDLE_POLL_MS: '20' },
+      processor: { PROCESSOR_DB_POOL_SIZE_MAX: '20' },
     };
     const databases = { ledger: ledgerDatabase, processor: processorDatabase };
     for (const name of BENCH_SERVICES) {

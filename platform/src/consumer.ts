@@ -192,7 +192,9 @@ export class ExactlyOnceConsumer {
       sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: 1_000,
       maxBytesPerPartition: 4 * 1024 * 1024,
-      maxWaitTimeInMs: 100,
+      // A long poll: the broker answers as soon as a record arrives (minBytes 1), so this
+      // bounds only how often an idle consumer asks, not how late a record is seen.
+      maxWaitTimeInMs: 500,
       retry: {
         retries: this.options.crashRetriesMax ?? 10,
         initialRetryTime: 300,

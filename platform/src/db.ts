@@ -233,11 +233,44 @@ export async function dropDatabase(adminUrl: string, database: string): Promise<
 }
 
 /**
+ * The platform's migrations of a service schema, applied before the service's own: the first
+ * (version 0) creates the outbox and the consumer positions; later ones are numbered from
+ * 10001, apart from the services' own NNN files, because an applied migration never changes.
+ */
+export function platformMigrations(schema: string, appRole: string): Migration[] {
+  return [platformMigration(schema, appRole), outboxWakeupMigration(schema)];
+}
+
+/**
+ * Every commit that writes to the outbox wakes the relay's leader, in whichever instance it
+ * runs (LISTEN on `outbox_<schema>`, see outboxChannel): no polling on the hot path. One
+ * notification per statement, and PostgreSQL folds equal ones within a transaction.
+ */
+function outboxWakeupMigration(schema: string): Migration {
+  const s = pg.escapeIdentifier(schema);
+  const sql = `
+CREATE FUNCTION ${s}.outbox_wakeup() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify(left('outbox_' || TG_TABLE_SCHEMA, 63), '');
+  RETURN NULL;
+END $$;
+CREATE TRIGGER outbox_wakeup AFTER INSERT ON ${s}.outbox
+  FOR EACH STATEMENT EXECUTE FUNCTION ${s}.outbox_wakeup();
+`;
+  return {
+    version: 10_001,
+    name: 'platform_outbox_wakeup',
+    sql,
+    checksum: createHash('sha256').update(sql).digest('hex'),
+  };
+}
+
+/**
  * Tables every service schema has, created before the service's own migrations: the
  * service's login role, the transactional outbox and the consumer positions that make
  * consumption exactly-once.
  */
-export function platformMigration(schema: string, appRole: string): Migration {
+function platformMigration(schema: string, appRole: string): Migration {
   const s = pg.escapeIdentifier(schema);
   const role = pg.escapeIdentifier(appRole);
   const sql = `

@@ -11,7 +11,7 @@ import { isDevelopment, platformEndpoints } from './config.js';
 import {
   createPool,
   migrate,
-  platformMigration,
+  platformMigrations,
   readMigrations,
   urlForRole,
   type Queryable,
@@ -157,7 +157,7 @@ export async function deployDatabase(
         admin,
         service.schema,
         [
-          platformMigration(service.schema, service.appRole),
+          ...platformMigrations(service.schema, service.appRole),
           ...(await readMigrations(service.migrationsDir)),
         ],
         passwords,

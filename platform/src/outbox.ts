@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Producer } from 'kafkajs';
-import type { Pool, PoolClient, Queryable } from './db.js';
+import type { Pool, Queryable } from './db.js';
 import { faultReason, isRecordRefused } from './faults.js';
 import type { EncodedMessage } from './events/typed.js';
 import { arrayLiteral } from './sql-array.js';
@@ -55,6 +55,14 @@ function stringHeaders(headers: NonNullable<EncodedMessage['headers']>): Record<
   return out;
 }
 
+/**
+ * The channel the outbox's insert trigger notifies (platform migration `outbox_wakeup`): the
+ * schema's name, cut to PostgreSQL's 63-byte identifier limit the same way on both sides.
+ */
+export function outboxChannel(schema: string): string {
+  return `outbox_${schema}`.slice(0, 63);
+}
+
 export interface OutboxRelayOptions {
   pool: Pool;
   schema: string;
@@ -83,6 +91,13 @@ interface OutboxRow {
   headers: Record<string, string> | null;
 }
 
+/**
+ * The safety net under the wake-ups (an in-process nudge after a commit, the outbox trigger's
+ * NOTIFY from any instance): a lost notification delays a batch by at most this, and a standby
+ * instance tries for the lead this often.
+ */
+const IDLE_POLL_MS_DEFAULT = 1_000;
+
 /** Bounds of the send wait: a broker must have time to elect a leader, not to hang forever. */
 const SEND_TIMEOUT_MS_DEFAULT = 15_000;
 const SEND_TIMEOUT_MS_MAX = 120_000;
@@ -100,10 +115,13 @@ export class OutboxRelay {
   private readonly sendTimeoutMs: number;
   /** Session advisory lock: one relay per schema publishes at a time, so order holds. */
   private readonly lockKey: string;
+  /** The relay's own connection; `leading` while it holds the lock and listens. */
+  private session: pg.Client | undefined;
+  private leading = false;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSizeMax = options.batchSizeMax ?? 2_000;
-    this.idlePollMs = options.idlePollMs ?? 50;
+    this.idlePollMs = options.idlePollMs ?? IDLE_POLL_MS_DEFAULT;
     this.sendTimeoutMs = options.sendTimeoutMs ?? SEND_TIMEOUT_MS_DEFAULT;
     if (!(
       Number.isSafeInteger(this.sendTimeoutMs) &&
@@ -162,48 +180,78 @@ export class OutboxRelay {
     this.running = false;
     this.nudge();
     await this.loop;
+    await this.endSession();
   }
 
   /**
-   * Publishes one batch; returns how many messages it shipped (parked ones not counted).
+   * Publishes one batch; returns how many messages it shipped (parked ones not counted), 0 when
+   * another instance is the leader.
    *
    * No PostgreSQL transaction is open while Kafka answers: rows are read, sent, then deleted,
-   * each statement on its own. Order across relay instances comes from a session advisory
-   * lock (a second instance publishes nothing while the first holds it). A crash between the
+   * each statement on its own. Order across relay instances comes from a session advisory lock
+   * held by the leader's own connection for as long as it lives (a second instance publishes
+   * nothing meanwhile and takes over when that session ends). A crash between the
    * acknowledgement and the delete re-sends the batch, which consumers absorb (idempotent).
    */
   async publishBatch(): Promise<number> {
-    const client = await this.options.pool.connect();
-    // A session the server ends while we hold it must not crash the process ('error' event);
-    // such a client is destroyed on release, which also drops its advisory lock.
-    let broken: Error | undefined;
-    const onError = (error: Error): void => {
-      broken ??= error;
-    };
-    client.on('error', onError);
+    const session = await this.leaderSession();
+    if (session === undefined) return 0; // another instance is publishing this outbox
     try {
-      const { rows: locked } = await client.query<{ locked: boolean }>(
-        'SELECT pg_try_advisory_lock($1::bigint) AS locked',
-        [this.lockKey],
-      );
-      if (locked[0]?.locked !== true) return 0; // another instance is publishing this outbox
-      try {
-        return await this.publishLocked(client);
-      } finally {
-        await client
-          .query('SELECT pg_advisory_unlock($1::bigint)', [this.lockKey])
-          .catch((error: unknown) => {
-            // Destroying the session is what releases the lock then.
-            broken ??= error instanceof Error ? error : new Error(String(error));
-          });
-      }
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
+      return await this.publishLocked(session);
+    } catch (error) {
+      // Whatever failed (Kafka, the statement, the connection), a fresh session decides who
+      // leads next: closing this one releases the lock, so a healthy instance can take over.
+      await this.endSession();
+      throw error;
     }
   }
 
-  private async publishLocked(client: PoolClient): Promise<number> {
+  /**
+   * The relay's own connection (outside the pool: it keeps a session lock and a LISTEN),
+   * holding the leader's lock; undefined while another session holds it.
+   */
+  private async leaderSession(): Promise<pg.Client | undefined> {
+    if (this.session === undefined) {
+      const client = new pg.Client({ ...this.options.pool.options });
+      // A session the server ends must not crash the process ('error' event): the next batch
+      // finds it broken and opens another.
+      client.on('error', () => void this.endSession());
+      client.on('notification', () => this.nudge());
+      this.session = client;
+      this.leading = false;
+      try {
+        await client.connect();
+      } catch (error) {
+        await this.endSession();
+        throw error;
+      }
+    }
+    const session = this.session;
+    if (!this.leading) {
+      const { rows } = await session.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_lock($1::bigint) AS locked',
+        [this.lockKey],
+      );
+      if (rows[0]?.locked !== true) return undefined;
+      // Commits of any instance wake the leader (the outbox's insert trigger notifies).
+      await session.query(`LISTEN ${pg.escapeIdentifier(outboxChannel(this.options.schema))}`);
+      this.leading = true;
+    }
+    return session;
+  }
+
+  /** Closes the relay's session, which releases its lock and its LISTEN. */
+  private async endSession(): Promise<void> {
+    const session = this.session;
+    if (session === undefined) return;
+    this.session = undefined;
+    this.leading = false;
+    session.removeAllListeners('notification');
+    session.on('error', () => undefined); // late errors of a session being closed
+    await session.end().catch(() => undefined);
+  }
+
+  private async publishLocked(client: Queryable): Promise<number> {
     const outbox = `${pg.escapeIdentifier(this.options.schema)}.outbox`;
     // Ordered by the bigint id itself: an output column `id::text` would sort '10' before '9'.
     const { rows } = await client.query<OutboxRow>(
@@ -228,7 +276,7 @@ export class OutboxRelay {
     return rows.length;
   }
 
-  private async publishOneByOne(client: PoolClient, rows: readonly OutboxRow[]): Promise<number> {
+  private async publishOneByOne(client: Queryable, rows: readonly OutboxRow[]): Promise<number> {
     let published = 0;
     for (const row of rows) {
       try {
@@ -282,7 +330,7 @@ export class OutboxRelay {
     }
   }
 
-  private async deleteRows(client: PoolClient, rows: readonly OutboxRow[]): Promise<void> {
+  private async deleteRows(client: Queryable, rows: readonly OutboxRow[]): Promise<void> {
     await client.query(
       `DELETE FROM ${pg.escapeIdentifier(this.options.schema)}.outbox WHERE id = ANY($1::bigint[])`,
       [arrayLiteral(rows.map((r) => r.id))],
@@ -290,7 +338,7 @@ export class OutboxRelay {
   }
 
   /** Moves a refused record from the outbox to outbox_parked with the broker's error (one statement). */
-  private async park(client: PoolClient, row: OutboxRow, error: unknown): Promise<void> {
+  private async park(client: Queryable, row: OutboxRow, error: unknown): Promise<void> {
     const s = pg.escapeIdentifier(this.options.schema);
     const reason = faultReason(error, PARK_ERROR_CHARS_MAX);
     await client.query(

@@ -9,7 +9,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import { REPO_ROOT } from '../src/config.js';
 import { ATTEMPTS_MAX, ExactlyOnceConsumer, type BatchHandler } from '../src/consumer.js';
 import { deadLetterEncoder } from '../src/dead-letter.js';
-import { createPool, migrate, platformMigration, type Pool } from '../src/db.js';
+import { createPool, migrate, platformMigrations, type Pool } from '../src/db.js';
 import { EventSerde } from '../src/events/serde.js';
 import { prefixedTopic, type AnyTopic } from '../src/events/topic.js';
 import { createIdempotentProducer, createKafka } from '../src/kafka.js';
@@ -69,7 +69,7 @@ beforeAll(async () => {
     ledgerlineDeadLetterTopic,
   ]);
   pool = createPool(env.databaseUrl, { max: 4 });
-  await migrate(pool, SCHEMA, [platformMigration(SCHEMA, 'dead_letters_cli_app')], {
+  await migrate(pool, SCHEMA, platformMigrations(SCHEMA, 'dead_letters_cli_app'), {
     dead_letters_cli_app: 'dead-letters-cli',
   });
   await pool.query(

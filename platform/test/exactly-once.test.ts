@@ -3,7 +3,7 @@
 // nothing twice; a poison message goes to the dead-letter topic and the partition moves on.
 import { Kafka, logLevel } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { createPool, migrate, platformMigration, type Pool } from '../src/db.js';
+import { createPool, migrate, platformMigrations, type Pool } from '../src/db.js';
 import { EventSerde } from '../src/events/serde.js';
 import { prefixedTopic } from '../src/events/topic.js';
 import { ExactlyOnceConsumer } from '../src/consumer.js';
@@ -32,7 +32,7 @@ beforeAll(async () => {
     ledgerlineDeadLetterTopic,
   ]);
   pool = createPool(env.databaseUrl);
-  await migrate(pool, 'probe', [platformMigration('probe', 'probe_app')], { probe_app: 'probe' });
+  await migrate(pool, 'probe', platformMigrations('probe', 'probe_app'), { probe_app: 'probe' });
   await pool.query(
     'CREATE TABLE probe.effects (event_id uuid PRIMARY KEY, seen_at_offset bigint NOT NULL)',
   );
@@ -151,6 +151,7 @@ test('every message is applied exactly once across a restart that re-delivers ev
   await relayProducer.connect();
   const relay = new OutboxRelay({ pool, schema: 'probe', producer: relayProducer, log });
   expect(await relay.publishBatch()).toBe(1);
+  await relay.stop();
   await relayProducer.disconnect();
   const dlq = kafka.consumer({ groupId: 'probe-dlq-reader' });
   await dlq.connect();
@@ -185,7 +186,7 @@ test('the consumer position and the effects are committed in the same transactio
 
 test('the relay publishes in outbox order past every digit boundary of the id (9 before 10, 99 before 100)', async () => {
   // A fresh schema whose ids start at 1, so one batch spans 1..120.
-  await migrate(pool, 'relayorder', [platformMigration('relayorder', 'relayorder_app')], {
+  await migrate(pool, 'relayorder', platformMigrations('relayorder', 'relayorder_app'), {
     relayorder_app: 'relayorder',
   });
   const topic = `${env.topicPrefix}${ledgerlineDeadLetterTopic.name}`;
@@ -199,6 +200,7 @@ test('the relay publishes in outbox order past every digit boundary of the id (9
   await producer.connect();
   const relay = new OutboxRelay({ pool, schema: 'relayorder', producer, log });
   expect(await relay.publishBatch()).toBe(120);
+  await relay.stop();
   await producer.disconnect();
   const reader = kafka.consumer({ groupId: `relay-order-${randomUUID()}` });
   await reader.connect();

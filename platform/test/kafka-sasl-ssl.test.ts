@@ -18,7 +18,7 @@ import { saslSslListener, type SaslSslListener } from '@ledgerline/stack/kafka-s
 import { isolatedStack, type IsolatedStack } from '../../stack/test/support.js';
 import { platformEndpoints } from '../src/config.js';
 import { ExactlyOnceConsumer } from '../src/consumer.js';
-import { createPool, migrate, platformMigration, type Pool } from '../src/db.js';
+import { createPool, migrate, platformMigrations, type Pool } from '../src/db.js';
 import { deadLetterEncoder } from '../src/dead-letter.js';
 import { EventSerde, registerSchema } from '../src/events/serde.js';
 import { prefixedTopic } from '../src/events/topic.js';
@@ -61,7 +61,7 @@ beforeAll(async () => {
   listener = saslSslListener(resolveStackConfig(stack.env))!;
   env = await createTestEnvironment('kafka-sasl-ssl', []);
   pool = createPool(env.databaseUrl, { max: 4 });
-  await migrate(pool, 'probe', [platformMigration('probe', 'probe_app')], { probe_app: 'probe' });
+  await migrate(pool, 'probe', platformMigrations('probe', 'probe_app'), { probe_app: 'probe' });
   await pool.query(
     'CREATE TABLE probe.effects (payment_id uuid PRIMARY KEY, amount_minor bigint NOT NULL)',
   );
@@ -140,7 +140,9 @@ test('payment events go through outbox, relay and the exactly-once consumer over
   const producer = createIdempotentProducer(kafka);
   await producer.connect();
   try {
-    expect(await new OutboxRelay({ pool, schema: 'probe', producer, log }).publishBatch()).toBe(4);
+    const relay = new OutboxRelay({ pool, schema: 'probe', producer, log });
+    expect(await relay.publishBatch()).toBe(4);
+    await relay.stop();
   } finally {
     await producer.disconnect();
   }

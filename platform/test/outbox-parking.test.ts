@@ -155,6 +155,8 @@ test('a record over the topic limit is parked with the broker error, and the pay
     // A second round has nothing left to send and does not resend the parked record.
     expect(await relay.publishBatch()).toBe(0);
   } finally {
+    // The relay's own session holds the leader's lock until it stops.
+    await relay.stop();
     await pool.end();
   }
 });

@@ -8,7 +8,7 @@ import avsc from 'avsc';
 import { randomUUID } from 'node:crypto';
 import { ATTEMPTS_MAX, ExactlyOnceConsumer, type BatchHandler } from '../src/consumer.js';
 import { deadLetterEncoder } from '../src/dead-letter.js';
-import { createPool, migrate, platformMigration, type Pool } from '../src/db.js';
+import { createPool, migrate, platformMigrations, type Pool } from '../src/db.js';
 import { EventSerde } from '../src/events/serde.js';
 import { prefixedTopic, type AnyTopic } from '../src/events/topic.js';
 import { checkReadiness, consumerProbes } from '../src/http/readiness.js';
@@ -50,7 +50,7 @@ beforeAll(async () => {
     ledgerlineDeadLetterTopic,
   ]);
   adminPool = createPool(env.databaseUrl, { max: 2 });
-  await migrate(adminPool, SCHEMA, [platformMigration(SCHEMA, 'poison_app')], {
+  await migrate(adminPool, SCHEMA, platformMigrations(SCHEMA, 'poison_app'), {
     poison_app: 'poison',
   });
   await adminPool.query(

@@ -121,7 +121,6 @@ export async function startPlatform(
       ...endpoints,
       databaseUrl: testRoleUrl(env, PROCESSOR_APP_ROLE),
       development: true,
-      relayIdlePollMs: 20,
       ...options.processor,
     });
     stops.push(() => processor.stop());

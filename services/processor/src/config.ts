@@ -61,7 +61,7 @@ export function processorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     bodyLimitBytes: intSetting(env, 'PROCESSOR_BODY_LIMIT_BYTES', 16 * 1024, 1024, 1024 * 1024),
     dbPoolSizeMax: intSetting(env, 'PROCESSOR_DB_POOL_SIZE_MAX', 10, 2, 200),
     idempotencyWaitMsMax: intSetting(env, 'PROCESSOR_IDEMPOTENCY_WAIT_MS_MAX', 5_000, 100, 60_000),
-    relayIdlePollMs: intSetting(env, 'PROCESSOR_RELAY_IDLE_POLL_MS', 50, 5, 10_000),
+    relayIdlePollMs: intSetting(env, 'PROCESSOR_RELAY_IDLE_POLL_MS', 1_000, 5, 60_000),
     relayBatchSizeMax: intSetting(env, 'PROCESSOR_RELAY_BATCH_SIZE_MAX', 1_000, 1, 10_000),
     consumerBatchSizeMax: intSetting(env, 'PROCESSOR_CONSUMER_BATCH_SIZE_MAX', 500, 1, 10_000),
     relayEnabled: true,

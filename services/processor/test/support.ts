@@ -53,7 +53,6 @@ export async function createTestBed(name: string): Promise<ProcessorTestBed> {
     schemaRegistryUrl: env.schemaRegistryUrl,
     topicPrefix: env.topicPrefix,
     development: true,
-    relayIdlePollMs: 20,
   };
   const admin = new pg.Pool({ connectionString: env.adminDatabaseUrl, max: 2 });
   admin.on('error', () => undefined); // the database is dropped under idle connections at the end

@@ -1,0 +1,136 @@
+// The outbox relay as several instances on the real broker and database: one leader publishes
+// (a session lock held by its own connection), a commit made anywhere wakes it through the
+// outbox trigger's NOTIFY (no nudge in its process, no poll in the wait), a standby publishes
+// nothing while the leader lives and takes over when it stops, and order per key holds.
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { createPool, type Pool } from '../src/db.js';
+import { createIdempotentProducer, createKafka } from '../src/kafka.js';
+import { createLogger } from '../src/log.js';
+import { appendToOutbox, outboxChannel, OutboxRelay } from '../src/outbox.js';
+import {
+  createTestEnvironment,
+  deployTestDatabase,
+  eventually,
+  testRoleUrl,
+  type TestEnvironment,
+} from '@ledgerline/testkit/testing';
+import { SERVICE_DATABASES } from '../../scripts/databases.js';
+
+const log = createLogger('outbox-wakeup-test');
+/** Far beyond every wait below: only a notification can make a relay publish in time. */
+const IDLE_POLL_MS_NEVER = 600_000;
+
+let env: TestEnvironment;
+let kafka: Kafka;
+let topic: string;
+let adminPool: Pool;
+const producers: Producer[] = [];
+
+beforeAll(async () => {
+  env = await createTestEnvironment('platform-outbox-wakeup', []);
+  await deployTestDatabase(env, SERVICE_DATABASES);
+  adminPool = createPool(env.adminDatabaseUrl, { max: 2 });
+  kafka = createKafka(env.kafkaBrokers, 'outbox-wakeup-test');
+  topic = `${env.topicPrefix}wakeup`;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions: 1, replicationFactor: -1 }],
+    });
+  } finally {
+    await admin.disconnect();
+  }
+});
+
+afterAll(async () => {
+  for (const producer of producers) await producer.disconnect();
+  await adminPool?.end();
+  await env?.cleanup();
+});
+
+/** A relay as one more instance of the processor would run it, with its own pool and producer. */
+async function instance(
+  name: string,
+  idlePollMs: number,
+): Promise<{ relay: OutboxRelay; pool: Pool }> {
+  const pool = createPool(testRoleUrl(env, 'processor_app'), { max: 2, applicationName: name });
+  const producer = createIdempotentProducer(kafka);
+  await producer.connect();
+  producers.push(producer);
+  return { relay: new OutboxRelay({ pool, schema: 'processor', producer, log, idlePollMs }), pool };
+}
+
+/** Values on the topic in partition order, once at least `count` are there. */
+async function published(count: number): Promise<string[]> {
+  const reader = new Kafka({
+    brokers: env.kafkaBrokers,
+    clientId: 'outbox-wakeup-reader',
+    logLevel: logLevel.NOTHING,
+  }).consumer({ groupId: `outbox-wakeup-reader-${randomUUID()}`, maxWaitTimeInMs: 50 });
+  const seen: string[] = [];
+  await reader.connect();
+  try {
+    await reader.subscribe({ topic, fromBeginning: true });
+    await reader.run({ eachMessage: async ({ message }) => void seen.push(String(message.value)) });
+    await eventually(async () => (seen.length >= count ? true : undefined), `${count} records`);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // a doubled record would show now
+    return seen;
+  } finally {
+    await reader.disconnect();
+  }
+}
+
+const record = (value: string) => ({
+  topic,
+  key: Buffer.from('one-key'),
+  value: Buffer.from(value),
+});
+
+test('a commit from another process wakes the leader; the standby publishes nothing until the leader stops, then takes over', async () => {
+  const leader = await instance('relay-leader', IDLE_POLL_MS_NEVER);
+  leader.relay.start();
+  // The leader is elected before the standby starts: it holds the lock and listens.
+  await eventually(async () => {
+    const { rows } = await adminPool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
+        WHERE a.application_name = 'relay-leader' AND l.locktype = 'advisory' AND l.granted`,
+    );
+    return rows[0]?.n === 1 ? true : undefined;
+  }, 'the leader holding the lock');
+  const standby = await instance('relay-standby', 200);
+  standby.relay.start();
+  // A writer that nudges no relay: a third process committing a payment.
+  const writer = createPool(testRoleUrl(env, 'processor_app'), { max: 1 });
+  try {
+    const startedAt = Date.now();
+    await appendToOutbox(writer, 'processor', [record('#1'), record('#2')]);
+    expect(await published(2)).toEqual(['#1', '#2']);
+    // Woken by the NOTIFY, not by a poll (the leader polls every 10 minutes).
+    expect(Date.now() - startedAt).toBeLessThan(10_000);
+
+    // The leader goes away: its session ends, the lock is free, the standby leads.
+    await leader.relay.stop();
+    await appendToOutbox(writer, 'processor', [record('#3')]);
+    expect(await published(3)).toEqual(['#1', '#2', '#3']);
+    expect(await standby.relay.backlog()).toBe(0);
+  } finally {
+    await leader.relay.stop();
+    await standby.relay.stop();
+    await writer.end();
+    await leader.pool.end();
+    await standby.pool.end();
+  }
+});
+
+test('a channel name is cut to 63 bytes the way the trigger cuts it', async () => {
+  const schema = 's'.repeat(70);
+  const { rows } = await adminPool.query<{ channel: string }>(
+    `SELECT left('outbox_' || $1::text, 63) AS channel`,
+    [schema],
+  );
+  expect(outboxChannel(schema)).toBe(rows[0]?.channel);
+  expect(outboxChannel(schema)).toHaveLength(63);
+});
