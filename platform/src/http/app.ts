@@ -84,6 +84,21 @@ export interface ApiAppOptions {
   rateLimits?: RateLimitPolicy;
   /** Concurrency and intake queue bounds; HTTP_CONCURRENCY_MAX etc. when absent (admission.ts). */
   admission?: AdmissionLimits;
+  /** Refuses requests that would add to a backlog the service has not worked off yet. */
+  backpressure?: Backpressure;
+}
+
+/**
+ * The service's own backlog as an admission signal: a request that starts more asynchronous
+ * work (a payment's saga) is refused at once, before its body is read or its caller checked,
+ * while the work accepted earlier is still unfinished past a bound. Requests are then accepted
+ * as fast as the platform finishes them, and the CPU goes to finishing them.
+ */
+export interface Backpressure {
+  /** Whether this request would add to the backlog. */
+  applies(req: { readonly method: string; readonly path: string }): boolean;
+  /** Undefined while there is room; otherwise what the refusal says. */
+  refusal(): string | undefined;
 }
 
 function sendProblem(res: Response, problem: ProblemDetails): void {
@@ -119,11 +134,26 @@ interface AdmissionSlot {
 /** Retry-After of a refusal: capacity frees up within about a second under overload. */
 const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
-function admissionControl(limits: AdmissionLimits, metrics: MetricsRegistry): RequestHandler {
+function refuseOverloaded(res: Response, req: Request, detail: string): void {
+  res.setHeader('Retry-After', String(OVERLOAD_RETRY_AFTER_SECONDS));
+  sendProblem(res, {
+    type: 'https://ledgerline.dev/problems/overloaded',
+    title: 'Service overloaded',
+    status: 503,
+    detail,
+    instance: req.originalUrl,
+  });
+}
+
+function admissionControl(
+  limits: AdmissionLimits,
+  metrics: MetricsRegistry,
+  backpressure: Backpressure | undefined,
+): RequestHandler {
   const gate = new AdmissionGate(limits);
   const refused = new prometheus.Counter({
     name: 'http_admission_refused_total',
-    help: 'Requests refused with 503 before any work: intake queue full, or waited too long',
+    help: 'Requests refused with 503 before any work: intake queue full, waited too long, or the service backlog over its bound',
     labelNames: ['reason'],
     registers: [metrics],
   });
@@ -146,6 +176,16 @@ function admissionControl(limits: AdmissionLimits, metrics: MetricsRegistry): Re
   return (req, res, next) => {
     if (UNQUEUED_PATHS.has(req.path)) {
       next();
+      return;
+    }
+    const backlogged = backpressure?.applies(req) === true ? backpressure.refusal() : undefined;
+    if (backlogged !== undefined) {
+      refused.inc({ reason: 'backlog' });
+      refuseOverloaded(
+        res,
+        req,
+        `${backlogged} Nothing was done. Retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s.`,
+      );
       return;
     }
     let admitted = false;
@@ -178,17 +218,13 @@ function admissionControl(limits: AdmissionLimits, metrics: MetricsRegistry): Re
       },
       (reason) => {
         refused.inc({ reason });
-        res.setHeader('Retry-After', String(OVERLOAD_RETRY_AFTER_SECONDS));
-        sendProblem(res, {
-          type: 'https://ledgerline.dev/problems/overloaded',
-          title: 'Service overloaded',
-          status: 503,
-          detail:
-            reason === 'queue_full'
-              ? `More than ${limits.concurrencyMax} requests run and ${limits.queueMax} wait; nothing was done. Retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s.`
-              : `No capacity within ${limits.queueWaitMsMax} ms; nothing was done. Retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s.`,
-          instance: req.originalUrl,
-        });
+        refuseOverloaded(
+          res,
+          req,
+          reason === 'queue_full'
+            ? `More than ${limits.concurrencyMax} requests run and ${limits.queueMax} wait; nothing was done. Retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s.`
+            : `No capacity within ${limits.queueWaitMsMax} ms; nothing was done. Retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s.`,
+        );
       },
     );
     req.once('close', () => {
@@ -218,7 +254,9 @@ export function createApiApp(options: ApiAppOptions): express.Express {
 
   // Admission first, before a body is read: past capacity the excess is refused at once.
   // Health, readiness and metrics are never queued behind the work they report on.
-  app.use(admissionControl(options.admission ?? admissionLimitsFromEnv(), metrics));
+  app.use(
+    admissionControl(options.admission ?? admissionLimitsFromEnv(), metrics, options.backpressure),
+  );
 
   // Bodies are read raw (bounded) and parsed by the validator, so that malformed JSON, oversized
   // bodies and wrong media types each get their own clear problem. Only an operation that

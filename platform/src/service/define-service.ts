@@ -63,7 +63,12 @@ export interface ServiceWorker {
 
 export type ServiceHttp = Pick<
   ApiAppOptions,
-  'document' | 'operations' | 'handlers' | 'accountBoundOperations' | 'bodyLimitBytes'
+  | 'document'
+  | 'operations'
+  | 'handlers'
+  | 'accountBoundOperations'
+  | 'bodyLimitBytes'
+  | 'backpressure'
 >;
 
 export interface ServiceParts<E extends object> {

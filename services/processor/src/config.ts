@@ -32,6 +32,12 @@ export interface ProcessorConfig extends ServiceConfig {
   readonly relayIdlePollMs: number;
   readonly relayBatchSizeMax: number;
   readonly consumerBatchSizeMax: number;
+  /**
+   * Payments still moving through their saga past which new payments and refunds get 503 with
+   * Retry-After (0: no bound); counted every inFlightSampleMs across all instances.
+   */
+  readonly paymentsInFlightMax: number;
+  readonly inFlightSampleMs: number;
   /** Off only in tests that play a crash between commit and publish. */
   readonly relayEnabled: boolean;
   readonly consumerEnabled: boolean;
@@ -64,6 +70,8 @@ export function processorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     relayIdlePollMs: intSetting(env, 'PROCESSOR_RELAY_IDLE_POLL_MS', 1_000, 5, 60_000),
     relayBatchSizeMax: intSetting(env, 'PROCESSOR_RELAY_BATCH_SIZE_MAX', 1_000, 1, 10_000),
     consumerBatchSizeMax: intSetting(env, 'PROCESSOR_CONSUMER_BATCH_SIZE_MAX', 500, 1, 10_000),
+    paymentsInFlightMax: intSetting(env, 'PROCESSOR_PAYMENTS_IN_FLIGHT_MAX', 2_000, 0, 1_000_000),
+    inFlightSampleMs: intSetting(env, 'PROCESSOR_IN_FLIGHT_SAMPLE_MS', 100, 10, 10_000),
     relayEnabled: true,
     consumerEnabled: true,
   };

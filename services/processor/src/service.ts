@@ -21,6 +21,8 @@ import { PROCESSOR_APP_ROLE, processorDatabase } from './database.js';
 import { ProcessorMessages } from './events/messages.js';
 import { createSagaConsumer, sagaConsumerTopics } from './events/saga-consumer.js';
 import { createProcessorMetrics } from './app/metrics.js';
+import { PaymentsInFlight } from './app/payments-in-flight.js';
+import { countPaymentsInFlight } from './store/payments.js';
 
 export { PROCESSOR_APP_ROLE };
 export type { ProcessorConfig };
@@ -71,8 +73,16 @@ export const processor = defineService<ProcessorConfig>({
       lockTimeoutMs: config.idempotencyWaitMsMax,
       onBatch: (size) => metrics.intakeBatch(size),
     });
+    const inFlight = new PaymentsInFlight({
+      count: (cap) => countPaymentsInFlight(pool, cap),
+      max: config.paymentsInFlightMax,
+      sampleMs: config.inFlightSampleMs,
+      log: log.child({ component: 'payments-in-flight' }),
+    });
+    metrics.observeInFlight(() => inFlight.count);
     return {
       consumers: config.consumerEnabled ? [consumer] : [],
+      workers: [inFlight],
       // Joining the group can take a session timeout after a crash (the dead member must expire
       // first); payments are accepted meanwhile and the saga catches up from its positions.
       joinInBackground: true,
@@ -97,6 +107,7 @@ export const processor = defineService<ProcessorConfig>({
           onOutboxWritten: () => relay.nudge(),
         }),
         bodyLimitBytes: config.bodyLimitBytes,
+        backpressure: inFlight,
       },
     };
   },

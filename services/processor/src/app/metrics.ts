@@ -14,6 +14,8 @@ export interface ProcessorMetrics {
   sagaTransition(to: SagaState): void;
   outcomeIgnored(reason: string): void;
   anomaly(kind: AnomalyKindLabel, severity: Anomaly['severity']): void;
+  /** Exports the intake backpressure's last count of payments in flight. */
+  observeInFlight(count: () => number): void;
 }
 
 /** The outbox backlog is the relay's (platform/src/outbox.ts), as in every service. */
@@ -67,5 +69,15 @@ export function createProcessorMetrics(registry: MetricsRegistry): ProcessorMetr
     sagaTransition: (to) => transitions.inc({ state: to }),
     outcomeIgnored: (reason) => ignored.inc({ reason }),
     anomaly: (kind, severity) => anomalies.inc({ kind, severity }),
+    observeInFlight: (count) => {
+      new prometheus.Gauge({
+        name: 'ledgerline_payments_in_flight',
+        help: 'Payments still moving through their saga (PENDING, DEBITED, COMPENSATING), as last counted by the intake backpressure (capped at PROCESSOR_PAYMENTS_IN_FLIGHT_MAX).',
+        registers,
+        collect() {
+          this.set(count());
+        },
+      });
+    },
   };
 }

@@ -248,3 +248,23 @@ function refundFromRow(row: RefundRow): RefundRecord {
     createdAt: row.created_at,
   };
 }
+
+const inFlightCountRow = z.object({ n: z.number().int() });
+
+/**
+ * Payments whose saga is still moving (PENDING, DEBITED, COMPENSATING), counted up to `cap`
+ * (the partial index payments_in_flight_idx; a backlog far past the bound costs no more).
+ */
+export async function countPaymentsInFlight(db: PgQueryable, cap: number): Promise<number> {
+  invariant(
+    Number.isSafeInteger(cap) && cap >= 1,
+    `in-flight cap must be a positive integer, got ${cap}`,
+  );
+  const { rows } = await queryIn(
+    db,
+    sql.type(inFlightCountRow)`SELECT count(*)::int AS n FROM (
+       SELECT 1 FROM processor.payments
+        WHERE state IN ('PENDING', 'DEBITED', 'COMPENSATING') LIMIT ${cap}) AS moving`,
+  );
+  return rows[0]?.n ?? 0;
+}
