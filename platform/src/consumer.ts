@@ -544,11 +544,14 @@ export class ExactlyOnceConsumer {
     let gaps: readonly OffsetGap[] = [];
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<{ next_offset: number }>(
-        `SELECT next_offset FROM ${positions}.consumer_positions
+      // Named (prepared once per connection): these two run for every batch of every
+      // consumer, and PostgreSQL then plans them once instead of on every call.
+      const { rows } = await client.query<{ next_offset: number }>({
+        name: `position-lock:${positions}`,
+        text: `SELECT next_offset FROM ${positions}.consumer_positions
          WHERE group_id = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
-        [groupId, topic, partition],
-      );
+        values: [groupId, topic, partition],
+      });
       const nextOffset = rows[0]?.next_offset ?? 0;
       if (lastOffset < nextOffset) {
         await client.query('COMMIT');
@@ -556,12 +559,13 @@ export class ExactlyOnceConsumer {
       }
       gaps = await this.accountForOffsets(client, topic, partition, nextOffset, delivered);
       outcome = await work(client, nextOffset);
-      await client.query(
-        `INSERT INTO ${positions}.consumer_positions (group_id, topic, partition, next_offset)
+      await client.query({
+        name: `position-move:${positions}`,
+        text: `INSERT INTO ${positions}.consumer_positions (group_id, topic, partition, next_offset)
          VALUES ($1, $2, $3, $4)
          ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()`,
-        [groupId, topic, partition, lastOffset + 1],
-      );
+        values: [groupId, topic, partition, lastOffset + 1],
+      });
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);

@@ -254,10 +254,11 @@ export class OutboxRelay {
   private async publishLocked(client: Queryable): Promise<number> {
     const outbox = `${pg.escapeIdentifier(this.options.schema)}.outbox`;
     // Ordered by the bigint id itself: an output column `id::text` would sort '10' before '9'.
-    const { rows } = await client.query<OutboxRow>(
-      `SELECT o.id, o.topic, o.key, o.value, o.headers FROM ${outbox} o ORDER BY o.id LIMIT $1`,
-      [this.batchSizeMax],
-    );
+    const { rows } = await client.query<OutboxRow>({
+      name: `outbox-read:${outbox}`,
+      text: `SELECT o.id, o.topic, o.key, o.value, o.headers FROM ${outbox} o ORDER BY o.id LIMIT $1`,
+      values: [this.batchSizeMax],
+    });
     if (rows.length === 0) return 0;
     try {
       await this.send(rows);
@@ -331,10 +332,12 @@ export class OutboxRelay {
   }
 
   private async deleteRows(client: Queryable, rows: readonly OutboxRow[]): Promise<void> {
-    await client.query(
-      `DELETE FROM ${pg.escapeIdentifier(this.options.schema)}.outbox WHERE id = ANY($1::bigint[])`,
-      [arrayLiteral(rows.map((r) => r.id))],
-    );
+    const outbox = `${pg.escapeIdentifier(this.options.schema)}.outbox`;
+    await client.query({
+      name: `outbox-delete:${outbox}`,
+      text: `DELETE FROM ${outbox} WHERE id = ANY($1::bigint[])`,
+      values: [arrayLiteral(rows.map((r) => r.id))],
+    });
   }
 
   /** Moves a refused record from the outbox to outbox_parked with the broker's error (one statement). */
