@@ -97,6 +97,8 @@ interface OutboxRow {
  * instance tries for the lead this often.
  */
 const IDLE_POLL_MS_DEFAULT = 1_000;
+/** The shortest idle time after which a silent leader loses its session, and so the lead. */
+const LEADER_IDLE_TIMEOUT_MS_MIN = 10_000;
 
 /** Bounds of the send wait: a broker must have time to elect a leader, not to hang forever. */
 const SEND_TIMEOUT_MS_DEFAULT = 15_000;
@@ -118,6 +120,8 @@ export class OutboxRelay {
   /** The relay's own connection; `leading` while it holds the lock and listens. */
   private session: pg.Client | undefined;
   private leading = false;
+  /** How long the relay's session may sit idle before PostgreSQL ends it (and the lead). */
+  private readonly leaderIdleTimeoutMs: number;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSizeMax = options.batchSizeMax ?? 2_000;
@@ -132,6 +136,13 @@ export class OutboxRelay {
         `sendTimeoutMs must be an integer in 100..${SEND_TIMEOUT_MS_MAX}, got ${this.sendTimeoutMs}`,
       );
     }
+    // Longer than any wait of a live leader between two statements: the idle poll, and a send
+    // to Kafka (ending the session mid-send would only make it send the batch again).
+    this.leaderIdleTimeoutMs = Math.max(
+      LEADER_IDLE_TIMEOUT_MS_MIN,
+      3 * this.idlePollMs,
+      this.sendTimeoutMs + 5_000,
+    );
     this.lockKey = createHash('sha256')
       .update(`outbox-relay:${options.schema}`)
       .digest()
@@ -221,6 +232,10 @@ export class OutboxRelay {
       this.leading = false;
       try {
         await client.connect();
+        // A leader that stops answering (a frozen process) must not keep the lead: the loop
+        // queries at least every idle poll, so a session idle much longer than that is ended
+        // by PostgreSQL, which frees the lock for a standby.
+        await client.query(`SET idle_session_timeout = ${this.leaderIdleTimeoutMs}`);
       } catch (error) {
         await this.endSession();
         throw error;

@@ -2,7 +2,9 @@
 // (a session lock held by its own connection), a commit made anywhere wakes it through the
 // outbox trigger's NOTIFY (no nudge in its process, no poll in the wait), a standby publishes
 // nothing while the leader lives and takes over when it stops, and order per key holds.
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { createPool, type Pool } from '../src/db.js';
 import { createIdempotentProducer, createKafka } from '../src/kafka.js';
@@ -124,6 +126,43 @@ test('a commit from another process wakes the leader; the standby publishes noth
     await standby.pool.end();
   }
 });
+
+test('a leader that stops answering (SIGSTOP) loses the lead: PostgreSQL ends its idle session and the standby publishes', async () => {
+  const script = fileURLToPath(new URL('./support/relay-leader.ts', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', script, testRoleUrl(env, 'processor_app'), env.kafkaBrokers.join(',')],
+    { stdio: 'ignore' },
+  );
+  const standby = await instance('relay-standby-2', 200);
+  const writer = createPool(testRoleUrl(env, 'processor_app'), { max: 1 });
+  try {
+    await eventually(
+      async () => {
+        const { rows } = await adminPool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
+            WHERE a.application_name = 'relay-frozen-leader' AND l.locktype = 'advisory' AND l.granted`,
+        );
+        return rows[0]?.n === 1 ? true : undefined;
+      },
+      'the child leading',
+      30_000,
+    );
+    standby.relay.start();
+    child.kill('SIGSTOP');
+    const before = (await published(3)).length;
+    await appendToOutbox(writer, 'processor', [record('#frozen')]);
+    // Its session idles past the leader's bound (10 s here), PostgreSQL ends it, the lock is
+    // free and the standby, trying every 200 ms, publishes.
+    const seen = await published(before + 1);
+    expect(seen.slice(before)).toEqual(['#frozen']);
+  } finally {
+    child.kill('SIGKILL');
+    await standby.relay.stop();
+    await writer.end();
+    await standby.pool.end();
+  }
+}, 60_000);
 
 test('a channel name is cut to 63 bytes the way the trigger cuts it', async () => {
   const schema = 's'.repeat(70);
