@@ -74,7 +74,7 @@ export const processor = defineService<ProcessorConfig>({
       onBatch: (size) => metrics.intakeBatch(size),
     });
     const inFlight = new PaymentsInFlight({
-      count: (cap) => countPaymentsInFlight(pool, cap),
+      count: (cap, withinMs) => countPaymentsInFlight(pool, cap, withinMs),
       max: config.paymentsInFlightMax,
       sampleMs: config.inFlightSampleMs,
       log: log.child({ component: 'payments-in-flight' }),

@@ -94,6 +94,16 @@ describe('processor intake backpressure', () => {
     });
     expect(again.body['status']).toBe('PENDING');
     expect((await bed.counts()).payments).toBe(accepted.length + 1);
+
+    // A payment stuck for longer than the window (its command dead-lettered, say) no longer
+    // holds the intake: with every pending one that old, the bound is not reached.
+    await bed.admin.query(
+      `UPDATE processor.payments SET created_at = now() - interval '11 minutes' WHERE state = 'PENDING'`,
+    );
+    for (let i = 0; i < IN_FLIGHT_MAX; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50)); // a fresh sample between payments
+      expect((await pay()).status).toBe(202);
+    }
   });
 });
 

@@ -7,9 +7,15 @@ import type { Logger } from '@ledgerline/platform/log';
 import type { Backpressure } from '@ledgerline/platform/http/app';
 import type { ServiceWorker } from '@ledgerline/platform/service/define-service';
 
+/**
+ * Only payments accepted this recently count: a payment stuck for longer (its command
+ * dead-lettered, waiting for an operator) must not hold the intake shut for good.
+ */
+export const IN_FLIGHT_WINDOW_MS = 10 * 60_000;
+
 export interface PaymentsInFlightOptions {
-  /** Counts payments in flight, up to the cap it is given. */
-  count: (cap: number) => Promise<number>;
+  /** Counts payments in flight accepted within the window, up to the cap it is given. */
+  count: (cap: number, withinMs: number) => Promise<number>;
   /** The bound; 0 turns the backpressure off. */
   max: number;
   sampleMs: number;
@@ -55,7 +61,7 @@ export class PaymentsInFlight implements ServiceWorker, Backpressure {
 
   private async sample(): Promise<void> {
     try {
-      this.latest = await this.options.count(this.options.max);
+      this.latest = await this.options.count(this.options.max, IN_FLIGHT_WINDOW_MS);
       if (this.failing) this.options.log.info('payments in flight: counting again');
       this.failing = false;
     } catch (error) {

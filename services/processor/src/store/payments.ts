@@ -252,19 +252,30 @@ function refundFromRow(row: RefundRow): RefundRecord {
 const inFlightCountRow = z.object({ n: z.number().int() });
 
 /**
- * Payments whose saga is still moving (PENDING, DEBITED, COMPENSATING), counted up to `cap`
- * (the partial index payments_in_flight_idx; a backlog far past the bound costs no more).
+ * Payments accepted within the last `withinMs` whose saga is still moving (PENDING, DEBITED,
+ * COMPENSATING), counted up to `cap` (the partial index payments_in_flight_idx; a backlog far
+ * past the bound costs no more).
  */
-export async function countPaymentsInFlight(db: PgQueryable, cap: number): Promise<number> {
+export async function countPaymentsInFlight(
+  db: PgQueryable,
+  cap: number,
+  withinMs: number,
+): Promise<number> {
   invariant(
     Number.isSafeInteger(cap) && cap >= 1,
     `in-flight cap must be a positive integer, got ${cap}`,
+  );
+  invariant(
+    Number.isSafeInteger(withinMs) && withinMs >= 1,
+    `window must be positive, got ${withinMs}`,
   );
   const { rows } = await queryIn(
     db,
     sql.type(inFlightCountRow)`SELECT count(*)::int AS n FROM (
        SELECT 1 FROM processor.payments
-        WHERE state IN ('PENDING', 'DEBITED', 'COMPENSATING') LIMIT ${cap}) AS moving`,
+        WHERE state IN ('PENDING', 'DEBITED', 'COMPENSATING')
+          AND created_at > now() - make_interval(secs => ${withinMs / 1000})
+        LIMIT ${cap}) AS moving`,
   );
   return rows[0]?.n ?? 0;
 }
