@@ -320,6 +320,37 @@ describe('API keys', () => {
     expect(renewed.at?.getTime()).toBeGreaterThan(aged.at?.getTime() ?? Infinity);
   });
 
+  it('groups the key lookups of concurrent requests into few statements, each request getting its own answer', async () => {
+    const reader = await key(['payments:read']);
+    const writer = await key(['payments:write']);
+    const revoked = await key(['payments:read']);
+    await revokeApiKey(owner, apiKeyId(revoked) ?? '');
+    const wrongSecret = `${reader.slice(0, -4)}AAAA`;
+    let statements = 0;
+    const counted = {
+      query: ((...args: Parameters<Pool['query']>) => {
+        statements += 1;
+        return (edge.query as (...a: unknown[]) => unknown)(...args);
+      }) as Pool['query'],
+    };
+    const authenticator = createAuthenticator({ db: counted });
+    const credentials = Array.from(
+      { length: 60 },
+      (_, i) => [reader, writer, revoked, wrongSecret, 'llk_malformed', `${writer}x`][i % 6]!,
+    );
+    const principals = await Promise.all(credentials.map((c) => authenticator.authenticate(c)));
+    principals.forEach((principal, i) => {
+      const scopes = { 0: ['payments:read'], 1: ['payments:write'] }[i % 6];
+      if (scopes === undefined) expect(principal).toBeUndefined();
+      else expect(principal).toMatchObject({ kind: 'api-key', scopes });
+    });
+    // Two go at once, the other 58 wait together for the next statement.
+    expect(statements).toBeLessThanOrEqual(4);
+    // Still no cache: a key revoked now is refused by the next lookup.
+    await revokeApiKey(owner, apiKeyId(writer) ?? '');
+    expect(await authenticator.authenticate(writer)).toBeUndefined();
+  });
+
   it('a bound key may not call an operation that does not enforce account binding', async () => {
     const bound = await key(['ledger:read'], { accountIds: [randomUUID()] });
     const answer = await call(

@@ -8,6 +8,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { migrate, readMigrations, type Pool, type Queryable } from '../db.js';
+import { arrayLiteral } from '../sql-array.js';
 import type { Principal } from '../http/auth.js';
 
 export const API_KEY_PREFIX = 'llk_';
@@ -159,27 +160,63 @@ export async function authenticateApiKey(
   key: string,
   now: Date = new Date(),
 ): Promise<Principal | undefined> {
-  const keyId = apiKeyId(key);
-  if (keyId === undefined) return undefined;
-  const digest = apiKeyDigest(key);
+  const [principal] = await authenticateApiKeys(db, [key], now);
+  return principal;
+}
+
+/**
+ * The keys several requests presented, looked up by one statement (the edge groups the lookups
+ * of concurrent requests): each answer is that request's own, as if it had been looked up alone.
+ */
+export async function authenticateApiKeys(
+  db: Queryable,
+  keys: readonly string[],
+  now: Date = new Date(),
+): Promise<(Principal | undefined)[]> {
+  const presented = new Map<string, Buffer>(); // key id → digest, of well-formed keys only
+  const digests = keys.map((key) => {
+    const keyId = apiKeyId(key);
+    if (keyId === undefined) return undefined;
+    const digest = apiKeyDigest(key);
+    presented.set(`${keyId}:${digest.toString('hex')}`, digest);
+    return { keyId, digest };
+  });
+  if (presented.size === 0) return keys.map(() => undefined);
+  const pairs = [...presented.entries()].map(([id, digest]) => ({
+    keyId: id.slice(0, id.indexOf(':')),
+    digest: digest.toString('hex'),
+  }));
   // Named: prepared once per connection, so the statement every request runs is planned once.
   const { rows } = await db.query<ApiKeyRow>({
-    name: 'api-key-authenticate',
-    text: `WITH touched AS (
-       UPDATE auth.api_keys SET last_used_at = now()
-        WHERE key_id = $1 AND key_sha256 = $2 AND expires_at > now()
-          AND (revoked_at IS NULL OR revoked_at > now())
-          AND (last_used_at IS NULL OR last_used_at < now() - make_interval(secs => $3))
-       RETURNING key_id)
-     SELECT ${COLUMNS} FROM auth.api_keys WHERE key_id = $1`,
-    values: [keyId, digest, LAST_USED_RESOLUTION_S],
+    name: 'api-keys-authenticate',
+    text: `WITH presented AS (
+       SELECT p.key_id, decode(p.digest, 'hex') AS digest
+         FROM unnest($1::text[], $2::text[]) AS p(key_id, digest)),
+     touched AS (
+       UPDATE auth.api_keys k SET last_used_at = now()
+         FROM presented p
+        WHERE k.key_id = p.key_id AND k.key_sha256 = p.digest AND k.expires_at > now()
+          AND (k.revoked_at IS NULL OR k.revoked_at > now())
+          AND (k.last_used_at IS NULL OR k.last_used_at < now() - make_interval(secs => $3))
+       RETURNING k.key_id)
+     SELECT ${COLUMNS} FROM auth.api_keys WHERE key_id = ANY($1::text[])`,
+    values: [
+      arrayLiteral(pairs.map((p) => p.keyId)),
+      arrayLiteral(pairs.map((p) => p.digest)),
+      LAST_USED_RESOLUTION_S,
+    ],
   });
-  const row = rows[0];
-  if (row === undefined) return undefined;
-  // Constant time, although a digest of a 256-bit secret leaks nothing useful through timing.
-  if (row.key_sha256.length !== digest.length || !timingSafeEqual(row.key_sha256, digest))
-    return undefined;
-  return principalOfKey(recordOf(row), now);
+  const rowOf = new Map(rows.map((row) => [row.key_id, row]));
+  return digests.map((presentedKey) => {
+    if (presentedKey === undefined) return undefined;
+    const row = rowOf.get(presentedKey.keyId);
+    if (row === undefined) return undefined;
+    // Constant time, although a digest of a 256-bit secret leaks nothing useful through timing.
+    const { digest } = presentedKey;
+    if (row.key_sha256.length !== digest.length || !timingSafeEqual(row.key_sha256, digest))
+      return undefined;
+    return principalOfKey(recordOf(row), now);
+  });
 }
 
 export async function createApiKey(
