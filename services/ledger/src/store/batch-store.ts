@@ -149,16 +149,21 @@ async function loadAccounts(
   client: PgQueryable,
   accountIds: readonly string[],
 ): Promise<AccountSnapshot[]> {
+  const ids = arrayLiteral(accountIds);
   const select = sql.fragment`SELECT a.account_id::text, a.type, a.currency, a.status,
          a.balance_floor_minor, a.is_system, b.balance_minor
        FROM ledger.accounts a JOIN ledger.balances b USING (account_id)
-      WHERE a.account_id = ANY(${arrayLiteral(accountIds)}::uuid[])`;
-  const customers = await queryIn(
+      WHERE a.account_id = ANY(${ids}::uuid[])`;
+  // One round trip: the customers' rows locked in id order (a CTE with FOR UPDATE runs to
+  // completion, in its own order, before the outer query reads it), the system rows not.
+  const accounts = await queryIn(
     client,
-    sql.type(accountRow)`${select} AND NOT a.is_system ORDER BY a.account_id FOR UPDATE OF b`,
+    sql.type(accountRow)`WITH customers AS (
+         ${select} AND NOT a.is_system ORDER BY a.account_id FOR UPDATE OF b),
+       systems AS (${select} AND a.is_system)
+     SELECT * FROM customers UNION ALL SELECT * FROM systems`,
   );
-  const systems = await queryIn(client, sql.type(accountRow)`${select} AND a.is_system`);
-  return [...customers.rows, ...systems.rows].map(accountFromRow);
+  return accounts.rows.map(accountFromRow);
 }
 
 /**
@@ -527,24 +532,38 @@ async function insertApplied(client: PgQueryable, applied: BatchEffects['applied
   );
 }
 
+/**
+ * Moves balances by increments. `lockInIdOrder` first locks the rows in account id order in the
+ * same statement (an UPDATE alone locks them in whatever order its join reads them), for rows
+ * that batches of every partition move: two batches then never deadlock on them.
+ */
 async function moveBalances(
   client: PgQueryable,
   moves: readonly BalanceMove[],
+  options: { lockInIdOrder: boolean } = { lockInIdOrder: false },
 ): Promise<{ account_id: string; balance_minor: number }[]> {
+  const ids = arrayLiteral(moves.map((m) => m.accountId));
+  const locked = options.lockInIdOrder
+    ? sql.fragment`WITH locked AS (SELECT account_id FROM ledger.balances
+         WHERE account_id = ANY(${ids}::uuid[]) ORDER BY account_id FOR UPDATE)`
+    : sql.fragment``;
+  const lockedOnly = options.lockInIdOrder
+    ? sql.fragment`AND b.account_id IN (SELECT account_id FROM locked)`
+    : sql.fragment``;
   const updated = await queryIn(
     client,
-    sql.type(balanceRow)`UPDATE ledger.balances b
+    sql.type(balanceRow)`${locked} UPDATE ledger.balances b
         SET balance_minor = b.balance_minor + m.delta,
             debits_minor = b.debits_minor + m.debits,
             credits_minor = b.credits_minor + m.credits,
             entry_count = b.entry_count + m.entries
-       FROM unnest(${arrayLiteral(moves.map((m) => m.accountId))}::uuid[],
+       FROM unnest(${ids}::uuid[],
                    ${arrayLiteral(moves.map((m) => m.deltaMinor))}::bigint[],
                    ${arrayLiteral(moves.map((m) => m.debitsMinor))}::bigint[],
                    ${arrayLiteral(moves.map((m) => m.creditsMinor))}::bigint[],
                    ${arrayLiteral(moves.map((m) => m.entryCount))}::bigint[])
          AS m(id, delta, debits, credits, entries)
-      WHERE b.account_id = m.id
+      WHERE b.account_id = m.id ${lockedOnly}
      RETURNING b.account_id::text, b.balance_minor`,
   );
   return updated.rows;
@@ -564,12 +583,6 @@ export async function persistSystemBalanceMoves(
     .filter((m) => view.accounts.get(m.accountId)?.isSystem)
     .sort((a, b) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0));
   if (moves.length === 0) return;
-  await queryIn(
-    client,
-    sql.unsafe`SELECT account_id FROM ledger.balances
-      WHERE account_id = ANY(${arrayLiteral(moves.map((m) => m.accountId))}::uuid[])
-      ORDER BY account_id FOR UPDATE`,
-  );
-  const updated = await moveBalances(client, moves);
+  const updated = await moveBalances(client, moves, { lockInIdOrder: true });
   invariant(updated.length === moves.length, 'every system balance move found its row');
 }
