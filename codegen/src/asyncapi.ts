@@ -151,7 +151,19 @@ export function asyncapiDocument(contracts: Contracts): Record<string, unknown> 
       local: {
         host: '127.0.0.1:19092',
         protocol: 'kafka',
-        description: 'The local stack (`npm start`); production brokers come from KAFKA_BROKERS.',
+        description: 'The local stack (`npm start`).',
+      },
+      deployment: {
+        host: '{broker}',
+        protocol: 'kafka',
+        description:
+          'A deployment: the brokers of KAFKA_BROKERS, with TLS and SASL from KAFKA_SSL, KAFKA_SSL_CA_FILE and KAFKA_SASL_* (README "Security"); subjects and schemas in the registry at SCHEMA_REGISTRY_URL.',
+        variables: {
+          broker: {
+            description: 'host:port of a bootstrap broker (one of KAFKA_BROKERS).',
+            examples: ['kafka-1.internal:9093'],
+          },
+        },
       },
     },
     channels,

@@ -36,6 +36,22 @@ test('the AsyncAPI parser accepts the document without an error or a warning', a
   expect(parsed?.channels().length).toBe(contracts.topics.length);
 });
 
+test('the servers are the local stack and a deployment whose broker is a variable', async () => {
+  const { document: parsed } = await new Parser().parse(JSON.stringify(document));
+  const servers = parsed?.servers();
+  expect(servers?.all().map((server) => server.id())).toEqual(['local', 'deployment']);
+  const deployment = servers?.get('deployment');
+  expect(deployment?.protocol()).toBe('kafka');
+  expect(deployment?.host()).toBe('{broker}');
+  expect(
+    deployment
+      ?.variables()
+      .all()
+      .map((variable) => variable.id()),
+  ).toEqual(['broker']);
+  expect(servers?.get('local')?.host()).toBe('127.0.0.1:19092');
+});
+
 test('every topic is a channel with its partitions, and every producer and consumer an operation', () => {
   const channels = document['channels'] as Record<string, Json>;
   const operations = document['operations'] as Record<string, Json>;
