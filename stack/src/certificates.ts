@@ -174,8 +174,13 @@ const boolean = (value: boolean): Buffer => tagged(0x01, Buffer.from([value ? 0x
 const utf8 = (value: string): Buffer => tagged(0x0c, Buffer.from(value, 'utf8'));
 
 function integer(bytes: Buffer): Buffer {
-  // Leading zero when the top bit is set: DER integers are signed.
-  return tagged(0x02, bytes[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+  // DER wants the shortest form: no leading zero byte unless the next byte's top bit is set
+  // (a random serial starting 0x00 0x05 is "illegal padding" to OpenSSL), and one when the
+  // top bit is set, because DER integers are signed.
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0 && !(bytes[start + 1]! & 0x80)) start += 1;
+  const minimal = bytes.subarray(start);
+  return tagged(0x02, minimal[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), minimal]) : minimal);
 }
 
 function oid(dotted: string): Buffer {
