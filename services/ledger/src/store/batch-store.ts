@@ -154,8 +154,8 @@ async function loadAccounts(
          a.balance_floor_minor, a.is_system, b.balance_minor
        FROM ledger.accounts a JOIN ledger.balances b USING (account_id)
       WHERE a.account_id = ANY(${ids}::uuid[])`;
-  // One round trip: the customers' rows locked in id order (a CTE with FOR UPDATE runs to
-  // completion, in its own order, before the outer query reads it), the system rows not.
+  // One round trip: the customers' rows locked in id order (the lock is taken above the CTE's
+  // sort, and UNION ALL reads the customers before the systems), the system rows not.
   const accounts = await queryIn(
     client,
     sql.type(accountRow)`WITH customers AS (
