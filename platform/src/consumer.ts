@@ -63,6 +63,20 @@ export interface ContinuityCheck {
 }
 
 /** Thrown inside a chunk's transaction: read the partition again from `offset` first. */
+/**
+ * The position stored in PostgreSQL says records were applied that the partition does not hold
+ * (the topic was recreated, or its data lost): new records at lower offsets would be taken for
+ * re-deliveries and skipped. Nothing is applied until an operator resolves it.
+ */
+class PositionBeyondLogEnd extends Error {
+  constructor(topic: string, partition: number, position: number, logEnd: number) {
+    super(
+      `${topic}[${partition}]: the stored position ${position} is past the end of the partition (${logEnd}); the topic was recreated or lost data. Nothing is applied: restore the topic, or move the position in consumer_positions deliberately`,
+    );
+    this.name = 'PositionBeyondLogEnd';
+  }
+}
+
 class RereadPartition extends Error {
   constructor(readonly offset: number) {
     super(`offsets before the fetch were not seen; reading again from ${offset}`);
@@ -338,6 +352,14 @@ export class ExactlyOnceConsumer {
           firstOffset: chunk[0]!.offset,
           messages: chunk.length,
         };
+        if (error instanceof PositionBeyondLogEnd) {
+          // Held, never skipped: the partition waits (and /readyz says stuck) until resolved.
+          transientFailures += 1;
+          this.metrics?.retried(this.health, 'transient');
+          log.error({ ...where, err: error, failures: transientFailures }, error.message);
+          await this.pause(backoffMs(transientFailures, this.retryBackoffMsMax), controls);
+          continue;
+        }
         if (classifyFault(error) === 'transient') {
           transientFailures += 1;
           this.metrics?.retried(this.health, 'transient');
@@ -485,6 +507,20 @@ export class ExactlyOnceConsumer {
     );
   }
 
+  /** The partition's current end (high watermark), asked of the broker. */
+  private async partitionEnd(topic: string, partition: number): Promise<number> {
+    const admin = this.options.kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      const found = offsets.find((o) => o.partition === partition);
+      if (found === undefined) throw new Error(`${topic}[${partition}]: no such partition`);
+      return Number(found.high);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   private async writeDeadLetters(
     client: PoolClient,
     topic: string,
@@ -553,6 +589,13 @@ export class ExactlyOnceConsumer {
         values: [groupId, topic, partition],
       });
       const nextOffset = rows[0]?.next_offset ?? 0;
+      // Past this fetch's end: another owner moved on since (a stale batch), or the partition
+      // lost what the position counts as applied. Only the partition's end now tells which.
+      if (nextOffset > highWatermark) {
+        const logEnd = await this.partitionEnd(topic, partition);
+        if (nextOffset > logEnd)
+          throw new PositionBeyondLogEnd(topic, partition, nextOffset, logEnd);
+      }
       if (lastOffset < nextOffset) {
         await client.query('COMMIT');
         return; // applied before (re-delivery after a crash, or a replay of the same offsets)
