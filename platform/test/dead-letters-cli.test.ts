@@ -8,7 +8,6 @@ import path from 'node:path';
 import type { Kafka, Producer } from 'kafkajs';
 import { REPO_ROOT } from '../src/config.js';
 import { ATTEMPTS_MAX, ExactlyOnceConsumer, type BatchHandler } from '../src/consumer.js';
-import { deadLetterEncoder } from '../src/dead-letter.js';
 import { createPool, migrate, platformMigrations, type Pool } from '../src/db.js';
 import { EventSerde } from '../src/events/serde.js';
 import { prefixedTopic, type AnyTopic } from '../src/events/topic.js';
@@ -23,10 +22,10 @@ import {
 } from '@ledgerline/testkit/testing';
 import {
   ledgerlineDeadLetterConsumer,
-  ledgerlineDeadLetterProducer,
   ledgerlineDeadLetterTopic,
   ledgerStepPostedTopic,
 } from '@ledgerline/generated/topics';
+import { testDeadLetterEncoder } from './support/consumer-fixtures.js';
 import type { PaymentStepPostedInput } from '@ledgerline/generated/avro/types';
 import { stepPostedEvent } from '@ledgerline/testkit/poison';
 
@@ -87,7 +86,6 @@ beforeAll(async () => {
     env.kafkaBrokers,
     ledgerlineDeadLetterConsumer(serde, { topicPrefix: env.topicPrefix }),
   );
-  const deadLetterProducer = ledgerlineDeadLetterProducer(serde, { topicPrefix: env.topicPrefix });
   consumer = new ExactlyOnceConsumer({
     kafka,
     pool,
@@ -97,11 +95,7 @@ beforeAll(async () => {
     groupId: `${env.topicPrefix}ledger`,
     topics: [topic],
     handleBatch: applyPostings,
-    encodeDeadLetter: deadLetterEncoder({
-      serde,
-      sourceTopics: [topic],
-      encode: (key, value) => deadLetterProducer.encode(key, value),
-    }),
+    encodeDeadLetter: testDeadLetterEncoder(serde, env.topicPrefix, [topic]),
     retryBackoffMsMax: 200,
     onOutboxWritten: () => relay.nudge(),
   });

@@ -7,19 +7,17 @@ import { createPool, migrate, platformMigrations, type Pool } from '../src/db.js
 import { EventSerde } from '../src/events/serde.js';
 import { prefixedTopic } from '../src/events/topic.js';
 import { ExactlyOnceConsumer } from '../src/consumer.js';
-import { deadLetterEncoder } from '../src/dead-letter.js';
 import { createLogger } from '../src/log.js';
 import { OutboxRelay, appendToOutbox } from '../src/outbox.js';
 import { createIdempotentProducer } from '../src/kafka.js';
 import { createTestEnvironment, type TestEnvironment } from '@ledgerline/testkit/testing';
 import {
   ledgerlineDeadLetterConsumer,
-  ledgerlineDeadLetterProducer,
   ledgerlineDeadLetterTopic,
   paymentsStatusChangedProducer,
   paymentsStatusChangedTopic,
 } from '@ledgerline/generated/topics';
-import type { PaymentStatusChangedInput } from '@ledgerline/generated/avro/types';
+import { paymentStatusChange, testDeadLetterEncoder } from './support/consumer-fixtures.js';
 
 let env: TestEnvironment;
 let pool: Pool;
@@ -48,28 +46,7 @@ afterAll(async () => {
   await env.cleanup();
 });
 
-function statusChange(): PaymentStatusChangedInput {
-  const paymentId = randomUUID();
-  return {
-    eventId: randomUUID(),
-    correlationId: paymentId,
-    occurredAt: new Date(),
-    paymentId,
-    version: 2,
-    from: 'PENDING',
-    to: 'DEBITED',
-    reason: null,
-    rejectionReason: null,
-    payerAccountId: randomUUID(),
-    payeeAccountId: randomUUID(),
-    amountMinor: 1_000,
-    currency: 'EUR',
-    refundedMinor: 0,
-  };
-}
-
 function consumerFor(serde: EventSerde, groupId: string): ExactlyOnceConsumer {
-  const deadLetters = ledgerlineDeadLetterProducer(serde, { topicPrefix: env.topicPrefix });
   return new ExactlyOnceConsumer({
     kafka,
     pool,
@@ -89,11 +66,9 @@ function consumerFor(serde: EventSerde, groupId: string): ExactlyOnceConsumer {
         ]);
       }
     },
-    encodeDeadLetter: deadLetterEncoder({
-      serde,
-      sourceTopics: [prefixedTopic(paymentsStatusChangedTopic, env.topicPrefix)],
-      encode: (key, value) => deadLetters.encode(key, value),
-    }),
+    encodeDeadLetter: testDeadLetterEncoder(serde, env.topicPrefix, [
+      prefixedTopic(paymentsStatusChangedTopic, env.topicPrefix),
+    ]),
   });
 }
 
@@ -118,7 +93,7 @@ test('every message is applied exactly once across a restart that re-delivers ev
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const typed = paymentsStatusChangedProducer(serde, { producer, topicPrefix: env.topicPrefix });
-  const first = Array.from({ length: 40 }, statusChange);
+  const first = Array.from({ length: 40 }, () => paymentStatusChange());
   await typed.send(first.map((value) => ({ key: value.paymentId, value })));
   // A poison message: not in the Confluent wire format.
   const topicName = `${env.topicPrefix}${paymentsStatusChangedTopic.name}`;
@@ -126,7 +101,7 @@ test('every message is applied exactly once across a restart that re-delivers ev
     topic: topicName,
     messages: [{ key: first[0]!.paymentId, value: Buffer.from('not avro') }],
   });
-  const second = Array.from({ length: 20 }, statusChange);
+  const second = Array.from({ length: 20 }, () => paymentStatusChange());
   await typed.send(second.map((value) => ({ key: value.paymentId, value })));
 
   const consumer = consumerFor(serde, 'probe');
@@ -141,7 +116,7 @@ test('every message is applied exactly once across a restart that re-delivers ev
   await admin.disconnect();
   const restarted = consumerFor(serde, 'probe');
   await restarted.start();
-  await typed.send([{ key: second[0]!.paymentId, value: statusChange() }]);
+  await typed.send([{ key: second[0]!.paymentId, value: paymentStatusChange() }]);
   await waitFor(async () => (await effectCount()) === 61, 'the 61st effect');
   await restarted.stop();
   expect(await effectCount()).toBe(61);

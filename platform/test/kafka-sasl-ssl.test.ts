@@ -4,22 +4,19 @@
 // published by the idempotent relay, consumed exactly once into PostgreSQL, Avro on the wire
 // with the shared registry. Client settings come from the same environment variables a
 // service reads. A wrong password and an untrusted certificate are refused.
-import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import {
-  ledgerlineDeadLetterProducer,
   ledgerlineDeadLetterTopic,
   paymentsStatusChangedProducer,
   paymentsStatusChangedTopic,
 } from '@ledgerline/generated/topics';
-import type { PaymentStatusChangedInput } from '@ledgerline/generated/avro/types';
+import { paymentStatusChange, testDeadLetterEncoder } from './support/consumer-fixtures.js';
 import { resolveStackConfig, startStack, stopStack } from '@ledgerline/stack';
 import { saslSslListener, type SaslSslListener } from '@ledgerline/stack/kafka-sasl-ssl';
 import { isolatedStack, type IsolatedStack } from '../../stack/test/support.js';
 import { platformEndpoints } from '../src/config.js';
 import { ExactlyOnceConsumer } from '../src/consumer.js';
 import { createPool, migrate, platformMigrations, type Pool } from '../src/db.js';
-import { deadLetterEncoder } from '../src/dead-letter.js';
 import { EventSerde, registerSchema } from '../src/events/serde.js';
 import { prefixedTopic } from '../src/events/topic.js';
 import { createIdempotentProducer, createKafka, ensureTopics } from '../src/kafka.js';
@@ -87,25 +84,9 @@ afterAll(async () => {
   }
 }, 120_000);
 
-function completedPayment(amountMinor: number): PaymentStatusChangedInput {
-  const paymentId = randomUUID();
-  return {
-    eventId: randomUUID(),
-    correlationId: paymentId,
-    occurredAt: new Date(),
-    paymentId,
-    version: 3,
-    from: 'DEBITED',
-    to: 'COMPLETED',
-    reason: null,
-    rejectionReason: null,
-    payerAccountId: randomUUID(),
-    payeeAccountId: randomUUID(),
-    amountMinor,
-    currency: 'EUR',
-    refundedMinor: 0,
-  };
-}
+/** A payment completing with `amountMinor`. */
+const completedPayment = (amountMinor: number) =>
+  paymentStatusChange({ version: 3, from: 'DEBITED', to: 'COMPLETED', amountMinor });
 
 async function waitForEffects(count: number, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -147,7 +128,6 @@ test('payment events go through outbox, relay and the exactly-once consumer over
     await producer.disconnect();
   }
 
-  const deadLetters = ledgerlineDeadLetterProducer(serde, { topicPrefix: env.topicPrefix });
   const consumer = new ExactlyOnceConsumer({
     kafka,
     pool,
@@ -165,11 +145,7 @@ test('payment events go through outbox, relay and the exactly-once consumer over
         ]);
       }
     },
-    encodeDeadLetter: deadLetterEncoder({
-      serde,
-      sourceTopics: [topic],
-      encode: (key, value) => deadLetters.encode(key, value),
-    }),
+    encodeDeadLetter: testDeadLetterEncoder(serde, env.topicPrefix, [topic]),
   });
   await consumer.start();
   try {

@@ -7,7 +7,6 @@
 import avsc from 'avsc';
 import { randomUUID } from 'node:crypto';
 import { ATTEMPTS_MAX, ExactlyOnceConsumer, type BatchHandler } from '../src/consumer.js';
-import { deadLetterEncoder } from '../src/dead-letter.js';
 import { createPool, migrate, platformMigrations, type Pool } from '../src/db.js';
 import { EventSerde } from '../src/events/serde.js';
 import { prefixedTopic, type AnyTopic } from '../src/events/topic.js';
@@ -24,10 +23,10 @@ import {
 } from '@ledgerline/testkit/testing';
 import {
   ledgerlineDeadLetterConsumer,
-  ledgerlineDeadLetterProducer,
   ledgerlineDeadLetterTopic,
   ledgerStepPostedTopic,
 } from '@ledgerline/generated/topics';
+import { testDeadLetterEncoder } from './support/consumer-fixtures.js';
 import type { PaymentStepPostedInput } from '@ledgerline/generated/avro/types';
 import { stepPostedEvent, UNKNOWN_SCHEMA } from '@ledgerline/testkit/poison';
 import type { Kafka, Producer } from 'kafkajs';
@@ -156,9 +155,6 @@ function consumer(
   metrics: MetricsRegistry,
   extra: Partial<ConstructorParameters<typeof ExactlyOnceConsumer>[0]> = {},
 ): ExactlyOnceConsumer {
-  const producerOfDeadLetters = ledgerlineDeadLetterProducer(serde, {
-    topicPrefix: env.topicPrefix,
-  });
   return new ExactlyOnceConsumer({
     kafka,
     pool,
@@ -168,11 +164,7 @@ function consumer(
     groupId: `${env.topicPrefix}${groupId}`,
     topics: [topic],
     handleBatch,
-    encodeDeadLetter: deadLetterEncoder({
-      serde,
-      sourceTopics: [topic],
-      encode: (key, value) => producerOfDeadLetters.encode(key, value),
-    }),
+    encodeDeadLetter: testDeadLetterEncoder(serde, env.topicPrefix, [topic]),
     metrics,
     retryBackoffMsMax: 200,
     onOutboxWritten: () => relay.nudge(),

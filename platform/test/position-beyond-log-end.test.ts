@@ -8,7 +8,6 @@ import { createPool, migrate, platformMigrations, type Pool } from '../src/db.js
 import { EventSerde } from '../src/events/serde.js';
 import { prefixedTopic } from '../src/events/topic.js';
 import { ExactlyOnceConsumer } from '../src/consumer.js';
-import { deadLetterEncoder } from '../src/dead-letter.js';
 import { createLogger } from '../src/log.js';
 import {
   createTestEnvironment,
@@ -16,12 +15,11 @@ import {
   type TestEnvironment,
 } from '@ledgerline/testkit/testing';
 import {
-  ledgerlineDeadLetterProducer,
   ledgerlineDeadLetterTopic,
   paymentsStatusChangedProducer,
   paymentsStatusChangedTopic,
 } from '@ledgerline/generated/topics';
-import type { PaymentStatusChangedInput } from '@ledgerline/generated/avro/types';
+import { paymentStatusChange, testDeadLetterEncoder } from './support/consumer-fixtures.js';
 
 const GROUP = 'beyond';
 const STORED_POSITION = 1_000;
@@ -50,25 +48,6 @@ afterAll(async () => {
   await env.cleanup();
 });
 
-function statusChange(paymentId: string): PaymentStatusChangedInput {
-  return {
-    eventId: randomUUID(),
-    correlationId: paymentId,
-    occurredAt: new Date(),
-    paymentId,
-    version: 2,
-    from: 'PENDING',
-    to: 'DEBITED',
-    reason: null,
-    rejectionReason: null,
-    payerAccountId: randomUUID(),
-    payeeAccountId: randomUUID(),
-    amountMinor: 1_000,
-    currency: 'EUR',
-    refundedMinor: 0,
-  };
-}
-
 test('records behind a position past the partition end are held, not skipped, and readiness says stuck', async () => {
   const topic = prefixedTopic(paymentsStatusChangedTopic, env.topicPrefix);
   const serde = new EventSerde({ registryUrl: env.schemaRegistryUrl, autoRegister: true });
@@ -76,7 +55,7 @@ test('records behind a position past the partition end are held, not skipped, an
   await producer.connect();
   // One key: every record lands on one partition.
   const paymentId = randomUUID();
-  const records = [statusChange(paymentId), statusChange(paymentId), statusChange(paymentId)];
+  const records = [1, 2, 3].map(() => paymentStatusChange({ paymentId }));
   await paymentsStatusChangedProducer(serde, { producer, topicPrefix: env.topicPrefix }).send(
     records.map((value) => ({ key: paymentId, value })),
   );
@@ -95,7 +74,6 @@ test('records behind a position past the partition end are held, not skipped, an
   );
 
   const applied: string[] = [];
-  const deadLetters = ledgerlineDeadLetterProducer(serde, { topicPrefix: env.topicPrefix });
   const consumer = new ExactlyOnceConsumer({
     kafka,
     pool,
@@ -110,11 +88,7 @@ test('records behind a position past the partition end are held, not skipped, an
     handleBatch: async (messages) => {
       for (const m of messages) applied.push((m.value as { eventId: string }).eventId);
     },
-    encodeDeadLetter: deadLetterEncoder({
-      serde,
-      sourceTopics: [topic],
-      encode: (key, value) => deadLetters.encode(key, value),
-    }),
+    encodeDeadLetter: testDeadLetterEncoder(serde, env.topicPrefix, [topic]),
   });
   await consumer.start();
   try {
