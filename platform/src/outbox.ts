@@ -117,6 +117,8 @@ export class OutboxRelay {
   private readonly sendTimeoutMs: number;
   /** Session advisory lock: one relay per schema publishes at a time, so order holds. */
   private readonly lockKey: string;
+  /** The schema as an SQL identifier, for the outbox's statements. */
+  private readonly schemaSql: string;
   /** The relay's own connection; `leading` while it holds the lock and listens. */
   private session: pg.Client | undefined;
   private leading = false;
@@ -143,6 +145,7 @@ export class OutboxRelay {
       3 * this.idlePollMs,
       this.sendTimeoutMs + 5_000,
     );
+    this.schemaSql = pg.escapeIdentifier(options.schema);
     this.lockKey = createHash('sha256')
       .update(`outbox-relay:${options.schema}`)
       .digest()
@@ -267,7 +270,7 @@ export class OutboxRelay {
   }
 
   private async publishLocked(client: Queryable): Promise<number> {
-    const outbox = `${pg.escapeIdentifier(this.options.schema)}.outbox`;
+    const outbox = `${this.schemaSql}.outbox`;
     // Ordered by the bigint id itself: an output column `id::text` would sort '10' before '9'.
     const { rows } = await client.query<OutboxRow>({
       name: `outbox-read:${outbox}`,
@@ -347,7 +350,7 @@ export class OutboxRelay {
   }
 
   private async deleteRows(client: Queryable, rows: readonly OutboxRow[]): Promise<void> {
-    const outbox = `${pg.escapeIdentifier(this.options.schema)}.outbox`;
+    const outbox = `${this.schemaSql}.outbox`;
     await client.query({
       name: `outbox-delete:${outbox}`,
       text: `DELETE FROM ${outbox} WHERE id = ANY($1::bigint[])`,
@@ -357,7 +360,7 @@ export class OutboxRelay {
 
   /** Moves a refused record from the outbox to outbox_parked with the broker's error (one statement). */
   private async park(client: Queryable, row: OutboxRow, error: unknown): Promise<void> {
-    const s = pg.escapeIdentifier(this.options.schema);
+    const s = this.schemaSql;
     const reason = faultReason(error, PARK_ERROR_CHARS_MAX);
     await client.query(
       `WITH moved AS (DELETE FROM ${s}.outbox WHERE id = $1 RETURNING *)
@@ -379,7 +382,7 @@ export class OutboxRelay {
   /** Messages waiting to be published (for /metrics and readiness). */
   async backlog(): Promise<number> {
     const { rows } = await this.options.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM ${pg.escapeIdentifier(this.options.schema)}.outbox`,
+      `SELECT count(*)::int AS n FROM ${this.schemaSql}.outbox`,
     );
     return rows[0]?.n ?? 0;
   }
@@ -387,7 +390,7 @@ export class OutboxRelay {
   /** Records Kafka refused for good, waiting for an operator (outbox_parked). */
   async parked(): Promise<number> {
     const { rows } = await this.options.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM ${pg.escapeIdentifier(this.options.schema)}.outbox_parked`,
+      `SELECT count(*)::int AS n FROM ${this.schemaSql}.outbox_parked`,
     );
     return rows[0]?.n ?? 0;
   }

@@ -173,19 +173,18 @@ export async function authenticateApiKeys(
   keys: readonly string[],
   now: Date = new Date(),
 ): Promise<(Principal | undefined)[]> {
-  const presented = new Map<string, Buffer>(); // key id → digest, of well-formed keys only
+  // The distinct (key id, digest) pairs of the well-formed keys: one row of the statement each.
+  const presented = new Map<string, { keyId: string; digest: string }>();
   const digests = keys.map((key) => {
     const keyId = apiKeyId(key);
     if (keyId === undefined) return undefined;
     const digest = apiKeyDigest(key);
-    presented.set(`${keyId}:${digest.toString('hex')}`, digest);
+    const hex = digest.toString('hex');
+    presented.set(`${keyId}:${hex}`, { keyId, digest: hex });
     return { keyId, digest };
   });
   if (presented.size === 0) return keys.map(() => undefined);
-  const pairs = [...presented.entries()].map(([id, digest]) => ({
-    keyId: id.slice(0, id.indexOf(':')),
-    digest: digest.toString('hex'),
-  }));
+  const pairs = [...presented.values()];
   // Named: prepared once per connection, so the statement every request runs is planned once.
   const { rows } = await db.query<ApiKeyRow>({
     name: 'api-keys-authenticate',
