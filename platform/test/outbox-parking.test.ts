@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { createPool, type Pool } from '../src/db.js';
-import { createIdempotentProducer, createKafka } from '../src/kafka.js';
+import { awaitTopicLeaders, createIdempotentProducer, createKafka } from '../src/kafka.js';
 import { createLogger } from '../src/log.js';
 import { createMetricsRegistry } from '../src/metrics.js';
 import { appendToOutbox, OutboxRelay } from '../src/outbox.js';
@@ -38,7 +38,9 @@ beforeAll(async () => {
   await admin.connect();
   try {
     await admin.createTopics({
-      waitForLeaders: true,
+      // kafkajs's own wait fails on the UNKNOWN_TOPIC_OR_PARTITION a KRaft broker answers
+      // for a topic it has just created; the platform's wait tolerates it.
+      waitForLeaders: false,
       topics: [
         {
           topic,
@@ -48,6 +50,7 @@ beforeAll(async () => {
         },
       ],
     });
+    await awaitTopicLeaders(admin, [topic]);
   } finally {
     await admin.disconnect();
   }

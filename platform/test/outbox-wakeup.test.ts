@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { createPool, type Pool } from '../src/db.js';
-import { createIdempotentProducer, createKafka } from '../src/kafka.js';
+import { awaitTopicLeaders, createIdempotentProducer, createKafka } from '../src/kafka.js';
 import { createLogger } from '../src/log.js';
 import { appendToOutbox, outboxChannel, OutboxRelay } from '../src/outbox.js';
 import {
@@ -39,9 +39,12 @@ beforeAll(async () => {
   await admin.connect();
   try {
     await admin.createTopics({
-      waitForLeaders: true,
+      // kafkajs's own wait fails on the UNKNOWN_TOPIC_OR_PARTITION a KRaft broker answers
+      // for a topic it has just created; the platform's wait tolerates it.
+      waitForLeaders: false,
       topics: [{ topic, numPartitions: 1, replicationFactor: -1 }],
     });
+    await awaitTopicLeaders(admin, [topic]);
   } finally {
     await admin.disconnect();
   }
