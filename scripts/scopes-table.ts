@@ -16,7 +16,9 @@ export interface OperationScopes {
   operationId: string;
   method: string;
   path: string;
-  /** Empty for an open operation. */
+  /** No credential needed. */
+  open: boolean;
+  /** Empty for an open operation, and for one any valid credential may call. */
   scopes: readonly string[];
 }
 
@@ -30,6 +32,7 @@ export function operationScopes(): OperationScopes[] {
         operationId: operation.operationId,
         method: operation.method.toUpperCase(),
         path: operation.path,
+        open: isOpen(requirements),
         scopes: isOpen(requirements) ? [] : scopesOf(requirements),
       };
     }),
@@ -44,7 +47,11 @@ export function scopesTable(rows: readonly OperationScopes[] = operationScopes()
     ...rows.map(
       (r) =>
         `| ${r.service} | \`${r.operationId}\` | \`${r.method} ${r.path}\` | ${
-          r.scopes.length === 0 ? 'none (open)' : r.scopes.map((s) => `\`${s}\``).join(' ')
+          r.open
+            ? 'none (open)'
+            : r.scopes.length === 0
+              ? 'any valid credential'
+              : r.scopes.map((s) => `\`${s}\``).join(' ')
         } |`,
     ),
   ];

@@ -16,19 +16,26 @@ describe('README scopes table', () => {
     expect(tableInReadme(readme)).toBe(normalizedTable(scopesTable()));
   });
 
-  it('names a scope for every operation but the probes and the public signing key', () => {
+  it('names a scope for every operation but the probes, the public signing key and the caller', () => {
     expect(
       operationScopes().filter(
         (o) => o.scopes.length === 0 && !/^\/(healthz|readyz)$/.test(o.path),
       ),
     ).toEqual([
-      expect.objectContaining({ service: 'audit', operationId: 'getCheckpointSigningKey' }),
+      expect.objectContaining({
+        service: 'audit',
+        operationId: 'getCheckpointSigningKey',
+        open: true,
+      }),
+      expect.objectContaining({ service: 'processor', operationId: 'getCaller', open: false }),
     ]);
   });
 
   it('detects a README that disagrees with the contracts', () => {
     const rows = operationScopes();
-    const tampered = rows.map((r, i) => (i === 0 ? { ...r, scopes: ['payments:read'] } : r));
+    const tampered = rows.map((r, i) =>
+      i === 0 ? { ...r, open: false, scopes: ['payments:read'] } : r,
+    );
     expect(normalizedTable(scopesTable(tampered))).not.toBe(normalizedTable(scopesTable(rows)));
   });
 });

@@ -31,6 +31,10 @@ export const processorApiDocument: OpenApiDocument = {
       "description": "Refunds of completed payments."
     },
     {
+      "name": "caller",
+      "description": "The authenticated caller itself."
+    },
+    {
       "name": "operations",
       "description": "Health, readiness and metrics."
     }
@@ -612,6 +616,63 @@ export const processorApiDocument: OpenApiDocument = {
         }
       }
     },
+    "/v1/caller": {
+      "get": {
+        "operationId": "getCaller",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "summary": "Who is calling",
+        "description": "The caller as the edge established it from its credential: identity, scopes, and the accounts a bound credential is limited to. Any valid credential may ask; a client such as the operator console uses it to offer only what the caller's scopes allow (the edge still decides every request).",
+        "tags": [
+          "caller"
+        ],
+        "responses": {
+          "200": {
+            "description": "The caller.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Caller"
+                },
+                "examples": {
+                  "operator": {
+                    "summary": "An API key with read scopes",
+                    "value": {
+                      "subject": "api-key:console",
+                      "kind": "api-key",
+                      "keyId": "9f86d081884c7d65",
+                      "scopes": [
+                        "ledger:read",
+                        "payments:read"
+                      ],
+                      "accountIds": null
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Overloaded"
+          }
+        }
+      }
+    },
     "/healthz": {
       "get": {
         "operationId": "getHealthz",
@@ -1114,6 +1175,64 @@ export const processorApiDocument: OpenApiDocument = {
           "updatedAt": {
             "type": "string",
             "format": "date-time"
+          }
+        }
+      },
+      "Caller": {
+        "description": "An authenticated caller.",
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "subject",
+          "kind",
+          "keyId",
+          "scopes",
+          "accountIds"
+        ],
+        "properties": {
+          "subject": {
+            "description": "Stable identity, as logs and the audit trail name it (`api-key:<name>` or the token's `sub`).",
+            "type": "string",
+            "maxLength": 500
+          },
+          "kind": {
+            "type": "string",
+            "enum": [
+              "api-key",
+              "jwt"
+            ]
+          },
+          "keyId": {
+            "description": "The API key's id (never its secret); null for tokens.",
+            "type": [
+              "string",
+              "null"
+            ],
+            "pattern": "^[0-9a-f]{16}$"
+          },
+          "scopes": {
+            "description": "The scopes the credential grants, sorted.",
+            "type": "array",
+            "maxItems": 200,
+            "items": {
+              "type": "string",
+              "maxLength": 100
+            }
+          },
+          "accountIds": {
+            "description": "The accounts a bound credential is limited to; null when it is not bound.",
+            "oneOf": [
+              {
+                "type": "array",
+                "maxItems": 10000,
+                "items": {
+                  "$ref": "#/components/schemas/Uuid"
+                }
+              },
+              {
+                "type": "null"
+              }
+            ]
           }
         }
       },
@@ -1932,6 +2051,11 @@ export const processorApiOperations: readonly OpenApiOperation[] = [
     "operationId": "getReadyz",
     "method": "GET",
     "path": "/readyz"
+  },
+  {
+    "operationId": "getCaller",
+    "method": "GET",
+    "path": "/v1/caller"
   },
   {
     "operationId": "listPayments",

@@ -61,6 +61,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/caller": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who is calling
+         * @description The caller as the edge established it from its credential: identity, scopes, and the accounts a bound credential is limited to. Any valid credential may ask; a client such as the operator console uses it to offer only what the caller's scopes allow (the edge still decides every request).
+         */
+        get: operations["getCaller"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/payments": {
         parameters: {
             query?: never;
@@ -163,6 +183,19 @@ export interface components {
          * @example 12500
          */
         AmountMinor: number;
+        /** @description An authenticated caller. */
+        Caller: {
+            /** @description The accounts a bound credential is limited to; null when it is not bound. */
+            accountIds: components["schemas"]["Uuid"][] | null;
+            /** @description The API key's id (never its secret); null for tokens. */
+            keyId: string | null;
+            /** @enum {string} */
+            kind: "api-key" | "jwt";
+            /** @description The scopes the credential grants, sorted. */
+            scopes: string[];
+            /** @description Stable identity, as logs and the audit trail name it (`api-key:<name>` or the token's `sub`). */
+            subject: string;
+        };
         CreatePaymentRequest: {
             amountMinor: components["schemas"]["AmountMinor"];
             currency: components["schemas"]["Currency"];
@@ -588,6 +621,31 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
+        };
+    };
+    getCaller: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Caller"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listPayments: {

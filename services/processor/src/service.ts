@@ -96,6 +96,8 @@ export const processor = defineService<ProcessorConfig>({
           'listPayments',
           'createRefund',
           'getRefund',
+          // A bound key may learn which accounts it is bound to.
+          'getCaller',
         ],
         handlers: createHandlers({
           pool,

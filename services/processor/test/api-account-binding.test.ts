@@ -95,4 +95,23 @@ describe('processor API: keys bound to a payer', () => {
     // Key B sees A's own payment only if it involves B: it does not.
     expect((await send(keyB, 'GET', `/v1/payments/${String(fromA.body['id'])}`)).status).toBe(404);
   });
+
+  it('tells each caller who it is: scopes and bound accounts; no credential is 401', async () => {
+    const bound = await send(keyA, 'GET', '/v1/caller');
+    expect(bound.status).toBe(200);
+    expect(bound.body).toMatchObject({
+      kind: 'api-key',
+      scopes: ['payments:read', 'payments:write', 'refunds:write'],
+      accountIds: [payerA],
+    });
+    // A key with no processor scope may still ask: the console learns what to offer from it.
+    const ledgerOnly = await createTestApiKey(bed.env.adminDatabaseUrl, {
+      scopes: ['ledger:read'],
+    });
+    const unbound = await send(ledgerOnly, 'GET', '/v1/caller');
+    expect(unbound.status).toBe(200);
+    expect(unbound.body).toMatchObject({ scopes: ['ledger:read'], accountIds: null });
+    expect(typeof unbound.body['keyId']).toBe('string');
+    expect((await fetch(`${processor.url}/v1/caller`)).status).toBe(401);
+  });
 });

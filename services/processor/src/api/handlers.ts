@@ -67,6 +67,7 @@ export function createHandlers(deps: HandlerDependencies): Record<string, Operat
     listPayments: (request) => listPaymentsPage(deps, request),
     createRefund: (request) => createRefund(deps, request),
     getRefund: (request) => getRefund(deps, request),
+    getCaller: (request) => getCaller(request),
   };
   // A concurrent request held the key (or the payment) past the wait: 409, for every operation.
   return Object.fromEntries(
@@ -118,6 +119,20 @@ async function getPayment(deps: HandlerDependencies, request: ApiRequest): Promi
   if (record === undefined || !involvesCaller(request, record))
     throw notFound(`No payment ${paymentId}.`);
   return { status: 200, body: paymentView(record) };
+}
+
+/** The caller as the edge established it; the edge answered 401 before this without one. */
+function getCaller(request: ApiRequest): Promise<ApiResponse> {
+  const { principal } = request;
+  invariant(principal !== undefined, 'getCaller is an authenticated operation');
+  const body: components['schemas']['Caller'] = {
+    subject: principal.subject,
+    kind: principal.kind,
+    keyId: principal.keyId ?? null,
+    scopes: [...principal.scopes].sort(),
+    accountIds: principal.accountIds === undefined ? null : [...principal.accountIds],
+  };
+  return Promise.resolve({ status: 200, body });
 }
 
 async function listPaymentsPage(
