@@ -235,6 +235,24 @@ export const processorApiDocument: OpenApiDocument = {
             "example": "5c7d9e1f-2a3b-4c5d-8e6f-7a8b9c0d1e2f"
           },
           {
+            "name": "amountMinorMin",
+            "in": "query",
+            "description": "Only payments of at least this amount (minor units).",
+            "schema": {
+              "$ref": "#/components/schemas/AmountMinor"
+            },
+            "example": 1000
+          },
+          {
+            "name": "amountMinorMax",
+            "in": "query",
+            "description": "Only payments of at most this amount (minor units); not below amountMinorMin.",
+            "schema": {
+              "$ref": "#/components/schemas/AmountMinor"
+            },
+            "example": 50000
+          },
+          {
             "name": "createdFrom",
             "in": "query",
             "description": "Only payments created at or after this instant.",

@@ -652,6 +652,16 @@ export interface operations {
         parameters: {
             query?: {
                 /**
+                 * @description Only payments of at most this amount (minor units); not below amountMinorMin.
+                 * @example 50000
+                 */
+                amountMinorMax?: components["schemas"]["AmountMinor"];
+                /**
+                 * @description Only payments of at least this amount (minor units).
+                 * @example 1000
+                 */
+                amountMinorMin?: components["schemas"]["AmountMinor"];
+                /**
                  * @description Only payments created at or after this instant.
                  * @example 2026-01-01T00:00:00Z
                  */

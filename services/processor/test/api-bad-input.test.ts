@@ -286,6 +286,20 @@ const badOthers: BadRequest[] = [
     pointer: '/query/cursor',
   },
   {
+    name: 'list with amountMinorMax below amountMinorMin',
+    method: 'GET',
+    path: '/v1/payments?amountMinorMin=500&amountMinorMax=499',
+    status: 400,
+    pointer: '/query/amountMinorMax',
+  },
+  { name: 'list with amount 0', method: 'GET', path: '/v1/payments?amountMinorMin=0', status: 400 },
+  {
+    name: 'list with a fractional amount',
+    method: 'GET',
+    path: '/v1/payments?amountMinorMax=12.5',
+    status: 400,
+  },
+  {
     name: 'list with an unknown query parameter',
     method: 'GET',
     path: '/v1/payments?colour=red',

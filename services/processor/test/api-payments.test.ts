@@ -245,6 +245,13 @@ describe('processor API: payments', () => {
       `${payments()}?payerAccountId=${payer}&createdFrom=${new Date(Date.now() + 60_000).toISOString()}`,
     );
     expect(((await future.json()) as PaymentPage).items).toEqual([]);
+    // Amount bounds are inclusive: 101..103 of 100..104.
+    const amounts = await authedFetch(
+      `${payments()}?payerAccountId=${payer}&amountMinorMin=101&amountMinorMax=103`,
+    );
+    expect(((await amounts.json()) as PaymentPage).items.map((p) => p.amountMinor).sort()).toEqual([
+      101, 102, 103,
+    ]);
   });
 
   it('answers /healthz, /readyz (Postgres, Kafka, registry) and /metrics', async () => {

@@ -146,6 +146,8 @@ async function listPaymentsPage(
     status: optionalString(query['status']) as SagaState | undefined,
     payerAccountId: queryUuid(query['payerAccountId'], 'payerAccountId'),
     payeeAccountId: queryUuid(query['payeeAccountId'], 'payeeAccountId'),
+    amountMinorMin: optionalAmount(query['amountMinorMin']),
+    amountMinorMax: optionalAmount(query['amountMinorMax']),
     createdFrom: optionalDate(query['createdFrom']),
     createdTo: optionalDate(query['createdTo']),
     ...(request.principal?.accountIds === undefined
@@ -153,6 +155,12 @@ async function listPaymentsPage(
       : { involvingAccountIds: request.principal.accountIds }),
   };
   invariant(filter.status === undefined || sagaStates.includes(filter.status), 'a known status');
+  if (
+    filter.amountMinorMin !== undefined &&
+    filter.amountMinorMax !== undefined &&
+    filter.amountMinorMin > filter.amountMinorMax
+  )
+    throw invalidParameter('/query/amountMinorMax', 'must not be below amountMinorMin');
   const after = paymentsCursor.decode(optionalString(query['cursor'])) ?? undefined;
   const { records, hasMore } = await readPaymentPage(deps.pool, filter, limit, after);
   const last = records[records.length - 1];
@@ -286,6 +294,14 @@ function optionalString(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   invariant(typeof value === 'string', 'query parameters are strings');
   return value;
+}
+
+function optionalAmount(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  // The validator has coerced the parameter to the contract's integer.
+  const amount = Number(value);
+  invariant(Number.isSafeInteger(amount) && amount >= 1, 'amount parameters were validated');
+  return amount;
 }
 
 function optionalDate(value: unknown): Date | undefined {

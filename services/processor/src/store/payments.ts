@@ -152,6 +152,9 @@ export interface PaymentFilter {
   readonly payeeAccountId?: string;
   /** Only payments whose payer or payee is one of these (a key bound to accounts). */
   readonly involvingAccountIds?: readonly string[];
+  /** Inclusive bounds on the amount, in minor units. */
+  readonly amountMinorMin?: number;
+  readonly amountMinorMax?: number;
   readonly createdFrom?: Date;
   readonly createdTo?: Date;
 }
@@ -181,6 +184,10 @@ export async function listPayments(
       sql.fragment`(payer_account_id = ANY(${accounts}) OR payee_account_id = ANY(${accounts}))`,
     );
   }
+  if (filter.amountMinorMin !== undefined)
+    conditions.push(sql.fragment`amount_minor >= ${filter.amountMinorMin}`);
+  if (filter.amountMinorMax !== undefined)
+    conditions.push(sql.fragment`amount_minor <= ${filter.amountMinorMax}`);
   if (filter.createdFrom !== undefined)
     conditions.push(sql.fragment`created_at >= ${sql.timestamp(filter.createdFrom)}`);
   if (filter.createdTo !== undefined)
