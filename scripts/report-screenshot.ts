@@ -5,45 +5,23 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import puppeteer from 'puppeteer-core';
+import { launchChromium } from '@ledgerline/testkit/chromium';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The page width the report is laid out for (its body is at most 1,000 px plus margins). */
 const VIEWPORT = { width: 1100, height: 1400, deviceScaleFactor: 1 };
 /** Bounds: a report is one local file, without script or external asset. */
-const LAUNCH_MS_MAX = 30_000;
 const LOAD_MS_MAX = 30_000;
 
 async function main(): Promise<number> {
   const [reportArg, outArg] = process.argv.slice(2);
   const report = path.resolve(root, reportArg ?? 'reports/bench.html');
   const out = path.resolve(root, outArg ?? 'docs/report.png');
-  const candidates = [
-    process.env['CHROMIUM_PATH'],
-    '/usr/bin/chromium',
-    '/usr/bin/chromium-browser',
-    '/usr/bin/google-chrome',
-  ];
-  const executablePath = candidates.find(
-    (candidate): candidate is string => candidate !== undefined && existsSync(candidate),
-  );
-  if (executablePath === undefined) {
-    console.error(
-      'No Chromium found: install it (`apt-get install chromium`) or set CHROMIUM_PATH.',
-    );
-    return 2;
-  }
   if (!existsSync(report)) {
     console.error(`${path.relative(root, report)} does not exist: run \`npm run bench\` first.`);
     return 2;
   }
-  const browser = await puppeteer.launch({
-    executablePath,
-    headless: true,
-    timeout: LAUNCH_MS_MAX,
-    // Root in a container: Chromium's sandbox needs user namespaces it does not get here.
-    args: ['--no-sandbox', '--disable-gpu', '--hide-scrollbars'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.setViewport(VIEWPORT);

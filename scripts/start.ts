@@ -18,6 +18,8 @@ import { allTopics } from '@ledgerline/generated/topics';
 import { migrateAll } from './databases.js';
 import { createLedgerClient, type LedgerClient } from '@ledgerline/generated/openapi/ledger.client';
 import { ensureDevelopmentKey } from '@ledgerline/platform/auth/development-key';
+import { startConsole } from '@ledgerline/console';
+import { consoleConfigFromEnv, CONSOLE_SERVICES } from '@ledgerline/console/config';
 
 type Env = NodeJS.ProcessEnv;
 type ServiceModule = Record<string, unknown>;
@@ -264,6 +266,18 @@ async function main(runId: string): Promise<void> {
     const migrated = await migrateAll(process.env);
     for (const change of migrated.changes) console.log(`[migrate] ${change}`);
     await startServices(process.env, services);
+    // The operator console: a client of the services just started (CONSOLE_PORT, 8080).
+    const consoleConfig = consoleConfigFromEnv(process.env);
+    const operatorConsole = await startConsole({
+      ...consoleConfig,
+      services: Object.fromEntries(
+        CONSOLE_SERVICES.map((name) => [
+          name,
+          services.find((s) => s.name === name)?.url ?? consoleConfig.services[name],
+        ]),
+      ) as typeof consoleConfig.services,
+    });
+    services.push({ name: 'console', ...operatorConsole });
 
     const ledger = services.find((s) => s.name === 'ledger');
     const processor = services.find((s) => s.name === 'processor');
@@ -299,6 +313,7 @@ async function main(runId: string): Promise<void> {
         `\nDevelopment API key (every scope; ${demoKey.created ? 'created now' : 'created earlier'}, kept in .ledgerline/):`,
       );
       console.log(`  ${demoKey.secret}`);
+      console.log(`\nConsole: open ${operatorConsole.url} and sign in with the key above.`);
     } else {
       console.log('\nCreate an API key: npx ledgerline keys create --name <who> --scopes <scopes>');
     }

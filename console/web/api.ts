@@ -1,0 +1,75 @@
+// The console's clients: the platform's generated typed HTTP clients, pointed at the console's
+// forwarding paths (one origin for the browser; the services' edges decide every request), and
+// the console server's own catalogue endpoints.
+import { createProcessorClient } from '@ledgerline/generated/openapi/processor.client';
+import { createLedgerClient } from '@ledgerline/generated/openapi/ledger.client';
+import { createReconciliationClient } from '@ledgerline/generated/openapi/reconciliation.client';
+import { createAuditClient } from '@ledgerline/generated/openapi/audit.client';
+import type { components } from '@ledgerline/generated/openapi/processor.types';
+
+export type Caller = components['schemas']['Caller'];
+
+/** openapi-fetch builds a Request from baseUrl + path: it needs an absolute URL. */
+const base = (service: string) => `${window.location.origin}/api/${service}`;
+
+export function platformClients(credential: string) {
+  return {
+    processor: createProcessorClient(base('processor'), { credential }),
+    ledger: createLedgerClient(base('ledger'), { credential }),
+    reconciliation: createReconciliationClient(base('reconciliation'), { credential }),
+    audit: createAuditClient(base('audit'), { credential }),
+  };
+}
+
+export type PlatformClients = ReturnType<typeof platformClients>;
+
+export interface Session {
+  credential: string;
+  caller: Caller;
+  api: PlatformClients;
+  /** Does the credential grant this scope? (The edge still decides; this only hides buttons.) */
+  may(scope: string): boolean;
+}
+
+export function session(credential: string, caller: Caller): Session {
+  return {
+    credential,
+    caller,
+    api: platformClients(credential),
+    may: (scope) => caller.scopes.includes(scope),
+  };
+}
+
+/** A problem+json answer (RFC 9457) in one line, or the status when there is none. */
+export function problemText(error: unknown, status?: number): string {
+  if (typeof error === 'object' && error !== null) {
+    const p = error as { title?: unknown; detail?: unknown; errors?: { message?: unknown }[] };
+    const detail = typeof p.detail === 'string' ? p.detail : '';
+    const first = p.errors?.[0]?.message;
+    return [p.title, detail, typeof first === 'string' ? `(${first})` : '']
+      .filter((s) => typeof s === 'string' && s !== '')
+      .join(': ');
+  }
+  return status === undefined ? 'no answer' : `HTTP ${status}`;
+}
+
+/** GET or POST on the console server's own endpoints, with the credential. */
+export async function consoleCall<T>(
+  credential: string,
+  path: string,
+  body?: unknown,
+): Promise<{ ok: true; data: T } | { ok: false; message: string }> {
+  const response = await fetch(path, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: {
+      authorization: `Bearer ${credential}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  const parsed: unknown = text === '' ? undefined : JSON.parse(text);
+  return response.ok
+    ? { ok: true, data: parsed as T }
+    : { ok: false, message: problemText(parsed, response.status) };
+}

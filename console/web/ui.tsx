@@ -1,0 +1,108 @@
+// Small building blocks every page uses: loading state, errors, money, times, ids, links.
+import type { ComponentChildren } from 'preact';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { formatMinor } from './lib/money.js';
+
+export type Loaded<T> =
+  { state: 'loading' } | { state: 'ok'; data: T } | { state: 'error'; message: string };
+
+/** Runs `load` when `deps` change; `reload` runs it again. */
+export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]) {
+  const [value, setValue] = useState<Loaded<T>>({ state: 'loading' });
+  const [round, setRound] = useState(0);
+  useEffect(() => {
+    let current = true;
+    setValue({ state: 'loading' });
+    load().then(
+      (data) => current && setValue({ state: 'ok', data }),
+      (error: unknown) =>
+        current &&
+        setValue({
+          state: 'error',
+          message: error instanceof Error ? error.message : String(error),
+        }),
+    );
+    return () => {
+      current = false;
+    };
+  }, [...deps, round]);
+  const reload = useCallback(() => setRound((r) => r + 1), []);
+  return [value, reload] as const;
+}
+
+/** The data of a typed client's answer, or an Error carrying the problem's text. */
+export async function answer<T>(
+  call: Promise<{ data?: T; error?: unknown; response: Response }>,
+): Promise<T> {
+  const { data, error, response } = await call;
+  if (data !== undefined && response.ok) return data;
+  throw new Error(problemLine(error, response.status));
+}
+
+export function problemLine(error: unknown, status: number): string {
+  if (typeof error === 'object' && error !== null) {
+    const p = error as { title?: unknown; detail?: unknown };
+    const parts = [p.title, p.detail].filter((s): s is string => typeof s === 'string');
+    if (parts.length > 0) return `${status} ${parts.join(': ')}`;
+  }
+  return `HTTP ${status}`;
+}
+
+export function Show<T>(props: { loaded: Loaded<T>; children: (data: T) => ComponentChildren }) {
+  const { loaded } = props;
+  if (loaded.state === 'loading') return <p aria-busy="true">Loading…</p>;
+  if (loaded.state === 'error') return <ErrorBox message={loaded.message} />;
+  return <>{props.children(loaded.data)}</>;
+}
+
+export function ErrorBox(props: { message: string }) {
+  return (
+    <p class="error" role="alert">
+      {props.message}
+    </p>
+  );
+}
+
+export function Money(props: { minor: number; currency: string }) {
+  return <span class="money">{formatMinor(props.minor, props.currency)}</span>;
+}
+
+export function Time(props: { at: string | null | undefined }) {
+  if (props.at === null || props.at === undefined) return <span>—</span>;
+  return <time dateTime={props.at}>{props.at.replace('T', ' ').replace('Z', ' UTC')}</time>;
+}
+
+/** A uuid in monospace, linked when there is a page for it. */
+export function Id(props: { id: string | null | undefined; href?: string }) {
+  if (props.id === null || props.id === undefined) return <span>—</span>;
+  const text = <code>{props.id}</code>;
+  return props.href === undefined ? text : <a href={props.href}>{text}</a>;
+}
+
+export function Status(props: { value: string }) {
+  return <span class={`status status-${props.value.toLowerCase()}`}>{props.value}</span>;
+}
+
+/** A labelled form field: every input the console shows has a visible label. */
+export function Field(props: {
+  label: string;
+  id: string;
+  children: ComponentChildren;
+  hint?: string;
+}) {
+  return (
+    <div class="field">
+      <label for={props.id}>{props.label}</label>
+      {props.children}
+      {props.hint === undefined ? null : <small id={`${props.id}-hint`}>{props.hint}</small>}
+    </div>
+  );
+}
+
+export const paymentHref = (id: string) => `#/payments/${id}`;
+export const accountHref = (id: string) => `#/accounts/${id}`;
+
+/** A page's heading; focusable so navigation can move focus to it. */
+export function Title(props: { children: ComponentChildren }) {
+  return <h1 tabIndex={-1}>{props.children}</h1>;
+}
