@@ -309,6 +309,43 @@ describe('compat --registry agrees with the file mode on every subject of contra
     });
   });
 
+  test('a registered subject without a mode of its own is judged under the global mode', async () => {
+    // Apicurio answers such a subject's /config with 200 NONE while it applies the global mode
+    // (BACKWARD here): a field added without a default must still be refused.
+    const subject = subjects.find((s) => s.name === 'payments.status-changed-value');
+    if (subject === undefined) throw new Error('no payments.status-changed-value');
+    const name = `${PREFIX}no-mode-of-its-own-value`;
+    const registered = await fetch(
+      `${REGISTRY_URL}/subjects/${encodeURIComponent(name)}/versions`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+        body: JSON.stringify({ schema: JSON.stringify(subject.current) }),
+      },
+    );
+    expect(registered.status).toBe(200);
+    const current = subject.current as { fields: unknown[] };
+    const newFile = await file('no-mode.avsc', {
+      ...current,
+      fields: [...current.fields, { name: 'settlementBank', type: 'string' }],
+    });
+    const result = await run([
+      'compat',
+      '--registry',
+      REGISTRY_URL,
+      '--subject',
+      name,
+      '--format',
+      'json',
+      newFile,
+    ]);
+    expect(result.exit).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      compatible: false,
+      registry: { subject: name, modeSource: 'global' },
+    });
+  });
+
   test('an unreachable registry is unusable input (exit 2) naming the registry, not a verdict', async () => {
     const subject = subjects[0];
     if (subject === undefined) throw new Error('no subjects');

@@ -95,25 +95,37 @@ async function compatibilityOf(
   connection: RegistryConnection,
   subject: string,
 ): Promise<{ mode: CompatibilityMode; source: 'subject' | 'global' }> {
-  const subjectConfig = await get(connection, `/config/${encodeURIComponent(subject)}`);
+  // The mode the registry applies: the subject's own, else the global one. Apicurio answers a
+  // subject without its own config with 200 NONE, not 404, while it applies the global mode;
+  // defaultToGlobal=true (Confluent API) makes both registries answer the mode they apply.
+  const subjectPath = `/config/${encodeURIComponent(subject)}`;
+  const own = await get(connection, subjectPath);
+  let answer = own;
   let source: 'subject' | 'global' = 'subject';
-  let answer = subjectConfig;
-  if (subjectConfig.status === 404) {
-    const code = errorCode(subjectConfig.body);
+  if (own.status === 404) {
+    const code = errorCode(own.body);
     if (code !== undefined && code !== SUBJECT_NOT_FOUND && code !== CONFIG_NOT_FOUND) {
-      throw unexpected(`compatibility of ${subject}`, subjectConfig);
+      throw unexpected(`compatibility of ${subject}`, own);
     }
     answer = await get(connection, '/config');
     source = 'global';
+  } else if (own.status === 200) {
+    answer = await get(connection, `${subjectPath}?defaultToGlobal=true`);
+    if (levelOf(answer) !== levelOf(own)) source = 'global';
   }
-  const level = (answer.body as { compatibilityLevel?: unknown } | undefined)?.compatibilityLevel;
-  if (answer.status !== 200 || typeof level !== 'string') {
+  const level = levelOf(answer);
+  if (answer.status !== 200 || level === undefined) {
     throw unexpected(`compatibility of ${subject}`, answer);
   }
   if (!isCompatibilityMode(level)) {
     throw new RegistryQueryError(`${subject}: registry answered unknown mode ${level}`);
   }
   return { mode: level, source };
+}
+
+function levelOf(answer: Answer): string | undefined {
+  const level = (answer.body as { compatibilityLevel?: unknown } | undefined)?.compatibilityLevel;
+  return typeof level === 'string' ? level : undefined;
 }
 
 async function versionNumbers(connection: RegistryConnection, subject: string): Promise<number[]> {
