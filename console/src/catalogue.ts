@@ -53,6 +53,7 @@ export async function buildCatalogue(topicPrefix: string): Promise<Catalogue> {
     };
   });
   return {
+    topicPrefix,
     topics,
     openapi: apiContracts.map((c) => ({ service: c.service, document: c.document })),
     asyncapi,

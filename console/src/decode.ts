@@ -64,6 +64,13 @@ export function createValueDecoder(access: RegistryAccess) {
     }
     try {
       const { value, offset } = type.decode(bytes, 5);
+      // avsc answers -1 rather than throwing when the bytes end before the value does.
+      if (offset < 0)
+        return undecodable(
+          bytes,
+          schemaId,
+          `schema ${schemaId} cannot read it: the bytes end early`,
+        );
       if (offset !== bytes.length)
         return undecodable(
           bytes,

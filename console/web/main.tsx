@@ -1,7 +1,7 @@
 // The operator console: sign in with an API key (kept for this tab only), then one page per
 // concern, routed by the URL's fragment so every page has an address to share.
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import './style.css';
 import { platformClients, session, type Session } from './api.js';
 import { ErrorBox, Field, problemLine } from './ui.js';
@@ -140,9 +140,14 @@ function App() {
         setRestoring(false);
       });
   }, []);
-  // Move focus to the new page's heading, so keyboard and screen reader users land on it.
+  // After a navigation, move focus to the new page's heading, so keyboard and screen reader
+  // users land on it; a fresh load or a sign-in leaves focus at the top (the skip link).
+  const shownRoute = useRef<Route | undefined>(undefined);
   useEffect(() => {
-    document.querySelector<HTMLElement>('main h1')?.focus();
+    if (current === undefined) return;
+    if (shownRoute.current !== undefined && shownRoute.current !== route)
+      document.querySelector<HTMLElement>('main h1')?.focus();
+    shownRoute.current = route;
   }, [route, current]);
 
   if (restoring) return <p aria-busy="true">Signing in…</p>;

@@ -37,6 +37,8 @@ export interface PactPair {
 }
 
 export interface Catalogue {
+  /** The environment's topic prefix ('' in production): Kafka names are prefix + name. */
+  topicPrefix: string;
   topics: CatalogueTopic[];
   openapi: { service: string; document: Record<string, unknown> }[];
   asyncapi: unknown;

@@ -67,8 +67,15 @@ function fromRecord(record: AuditRecord): TimelineEntry {
     transactionId: record.transactionId,
     entries: null,
   };
-  switch (record.topic) {
-    case 'ledger.commands': {
+  // By event type, not topic: topic names carry the environment's prefix (tests, staging).
+  switch (type) {
+    case 'PaymentRequested':
+    case 'CreditStepRequested':
+    case 'CompensationRequested':
+    case 'RefundRequested':
+    case 'OpenAccountRequested':
+    case 'AccountStatusChangeRequested':
+    case 'AdjustmentRequested': {
       const body = commandBody(payload);
       const step = field(body, 'step');
       const title =
@@ -82,7 +89,7 @@ function fromRecord(record: AuditRecord): TimelineEntry {
         detail: `command ${field(payload, 'commandId') ?? ''}`,
       };
     }
-    case 'ledger.step-posted':
+    case 'PaymentStepPosted':
       return {
         ...base,
         at: field(payload, 'postedAt') ?? base.at,
@@ -90,21 +97,21 @@ function fromRecord(record: AuditRecord): TimelineEntry {
         title: `${field(payload, 'step') ?? 'Step'} posted`,
         detail: `transaction ${field(payload, 'transactionId') ?? ''}`,
       };
-    case 'ledger.posting-rejected':
+    case 'PostingRejected':
       return {
         ...base,
         kind: 'rejected',
         title: `${field(payload, 'step') ?? 'Step'} rejected: ${field(payload, 'reason') ?? ''}`,
         detail: field(payload, 'detail'),
       };
-    case 'payments.status-changed':
+    case 'PaymentStatusChanged':
       return {
         ...base,
         kind: 'status',
         title: `Status ${field(payload, 'from') ?? '(new)'} → ${field(payload, 'to') ?? '?'}`,
         detail: field(payload, 'reason'),
       };
-    case 'reconciliation.discrepancy-detected':
+    case 'DiscrepancyDetected':
       return {
         ...base,
         kind: 'discrepancy',
@@ -177,7 +184,7 @@ export function postedTransactionIds(
   const ids = new Set<string>();
   for (const step of payment.steps) if (step.transactionId !== null) ids.add(step.transactionId);
   for (const record of trail ?? [])
-    if (record.topic === 'ledger.step-posted' && record.transactionId !== null)
+    if (shortType(record.eventType) === 'PaymentStepPosted' && record.transactionId !== null)
       ids.add(record.transactionId);
   return [...ids];
 }

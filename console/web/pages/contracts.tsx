@@ -4,29 +4,13 @@
 // matrix and the AsyncAPI document.
 import { useState } from 'preact/hooks';
 import { consoleCall, type Session } from '../api.js';
-import type { Catalogue, CatalogueTopic, CompatibilityVerdict } from '../lib/model.js';
+import { useCatalogue } from '../catalogue.js';
+import type { CatalogueTopic, CompatibilityVerdict } from '../lib/model.js';
 import { diffSchemas, schemaFields } from '../lib/schema-fields.js';
-import { ErrorBox, Field, Show, Title, useLoad, type Loaded } from '../ui.js';
+import { ErrorBox, Field, Show, Title, useLoad } from '../ui.js';
 
 const topicHref = (name: string) => `#/contracts/topics/${encodeURIComponent(name)}`;
 const apiHref = (service: string) => `#/contracts/api/${service}`;
-
-let catalogueCache: Promise<Catalogue> | undefined;
-
-/** The catalogue changes only with the code: fetched once per page load. */
-function useCatalogue(session: Session): Loaded<Catalogue> {
-  const [loaded] = useLoad(() => {
-    catalogueCache ??= consoleCall<Catalogue>(session.credential, '/api/catalogue').then((r) => {
-      if (!r.ok) {
-        catalogueCache = undefined;
-        throw new Error(r.message);
-      }
-      return r.data;
-    });
-    return catalogueCache;
-  }, []);
-  return loaded;
-}
 
 export function ContractsPage(props: { session: Session }) {
   const catalogue = useCatalogue(props.session);

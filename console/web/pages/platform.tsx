@@ -4,6 +4,7 @@
 import { useState } from 'preact/hooks';
 import type { components } from '@ledgerline/generated/openapi/audit.types';
 import { consoleCall, type Session } from '../api.js';
+import { useCatalogue } from '../catalogue.js';
 import { parseMetrics, samplesOf } from '../lib/prometheus.js';
 import { answer, ErrorBox, Show, Time, Title, useLoad } from '../ui.js';
 
@@ -147,18 +148,28 @@ interface DeadLetterPayload {
   value?: string | null;
 }
 
+/** Dead letters sit on the environment's (prefixed) dead-letter topic: the catalogue says which. */
 function DeadLetters(props: { session: Session }) {
-  const { session } = props;
+  const catalogue = useCatalogue(props.session);
+  return (
+    <Show loaded={catalogue}>
+      {(c) => <DeadLetterList session={props.session} prefix={c.topicPrefix} />}
+    </Show>
+  );
+}
+
+function DeadLetterList(props: { session: Session; prefix: string }) {
+  const { session, prefix } = props;
   const [letters] = useLoad(async () => {
     const to = new Date(Date.now() + 60_000).toISOString();
     const from = new Date(Date.now() - DEAD_LETTER_DAYS * 86_400_000).toISOString();
     const page = await answer(
       session.api.audit.GET('/v1/trail', {
-        params: { query: { from, to, topic: DEAD_LETTER_TOPIC, limit: 200 } },
+        params: { query: { from, to, topic: `${prefix}${DEAD_LETTER_TOPIC}`, limit: 200 } },
       }),
     );
     return page.items.reverse();
-  }, []);
+  }, [prefix]);
   const [open, setOpen] = useState<AuditRecord | null>(null);
   return (
     <>
@@ -213,7 +224,7 @@ function DeadLetters(props: { session: Session }) {
         }
       </Show>
       {open === null ? null : (
-        <DeadLetter session={session} record={open} onClose={() => setOpen(null)} />
+        <DeadLetter key={open.id} session={session} record={open} onClose={() => setOpen(null)} />
       )}
     </>
   );
@@ -250,17 +261,19 @@ function DeadLetter(props: { session: Session; record: AuditRecord; onClose: () 
         Consumer {p.consumer}, {p.attempts} attempts, failed <Time at={p.failedAt} />.
       </p>
       <h4>Original record</h4>
-      <Show loaded={decoded}>
-        {(d) =>
-          d === null ? (
-            <p>No value.</p>
-          ) : d.error !== null ? (
-            <ErrorBox message={`Not decodable: ${d.error}`} />
-          ) : (
-            <pre>{JSON.stringify(d.value, null, 2)}</pre>
-          )
-        }
-      </Show>
+      <div data-testid="original-record">
+        <Show loaded={decoded}>
+          {(d) =>
+            d === null ? (
+              <p>No value.</p>
+            ) : d.error !== null ? (
+              <ErrorBox message={`Not decodable: ${d.error}`} />
+            ) : (
+              <pre>{JSON.stringify(d.value, null, 2)}</pre>
+            )
+          }
+        </Show>
+      </div>
       <h4>Dead letter as recorded</h4>
       <pre>{JSON.stringify(props.record.payload, null, 2)}</pre>
       <button type="button" onClick={props.onClose}>

@@ -86,7 +86,8 @@ function RunsTable(props: { runs: Run[] }) {
 function StartRun(props: { session: Session; onStarted: () => void }) {
   const now = new Date();
   const [from, setFrom] = useState(localUtc(new Date(now.getTime() - 24 * 3600_000)));
-  const [to, setTo] = useState(localUtc(new Date(now.getTime() + 60_000)));
+  // The window may not end in the future: up to the current minute.
+  const [to, setTo] = useState(localUtc(now));
   const [message, setMessage] = useState<{ ok: boolean; text: string; id?: string } | null>(null);
   const submit = async (event: Event) => {
     event.preventDefault();
