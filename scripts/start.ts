@@ -278,6 +278,10 @@ async function main(runId: string): Promise<void> {
       ) as typeof consoleConfig.services,
     });
     services.push({ name: 'console', ...operatorConsole });
+    const kB = (bytes: number) => `${(bytes / 1000).toFixed(1)} kB`;
+    console.log(
+      `[console] app ${kB(operatorConsole.bundle.bytes)} (${kB(operatorConsole.bundle.gzipBytes)} gzipped), built at start`,
+    );
 
     const ledger = services.find((s) => s.name === 'ledger');
     const processor = services.find((s) => s.name === 'processor');

@@ -1,7 +1,8 @@
 // Test and benchmark tooling lives in the testkit workspace, and the code every service ships
-// never depends on it: no module under platform/src, services/*/src, stack/src, codegen/src or
-// generated/src imports @ledgerline/testkit (or reaches into testkit/ by a relative path), and
-// no runtime workspace declares it as a dependency.
+// never depends on it: no module under platform/src, services/*/src, stack/src, codegen/src,
+// generated/src or the console (console/src, console/web) imports @ledgerline/testkit (or
+// reaches into testkit/ by a relative path), and no runtime workspace declares it as a
+// dependency.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -11,7 +12,10 @@ const TESTKIT_DIR = path.join(ROOT, 'testkit');
 async function runtimeSourceDirs(): Promise<string[]> {
   const services = await readdir(path.join(ROOT, 'services'));
   return [
-    ...['platform', 'stack', 'codegen', 'generated'].map((w) => path.join(ROOT, w, 'src')),
+    ...['platform', 'stack', 'codegen', 'generated', 'console'].map((w) =>
+      path.join(ROOT, w, 'src'),
+    ),
+    path.join(ROOT, 'console', 'web'),
     ...services.map((s) => path.join(ROOT, 'services', s, 'src')),
   ];
 }

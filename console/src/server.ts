@@ -140,6 +140,8 @@ export async function startConsole(
   });
 
   app.get(['/', '/index.html'], (_req, res) => void res.type('html').send(INDEX_HTML));
+  // Liveness for a container's health check; the services' readiness is the platform page's.
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/assets/console.js', (_req, res) => void res.type('text/javascript').send(bundle.js));
   app.get('/assets/console.css', (_req, res) => void res.type('text/css').send(bundle.css));
 
