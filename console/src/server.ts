@@ -84,6 +84,18 @@ const INDEX_HTML = `<!doctype html>
 </html>
 `;
 
+/** The service URL a forwarded request goes to; undefined when it would leave the service. */
+export function forwardedUrl(base: string, requestUrl: string): URL | undefined {
+  let target: URL;
+  try {
+    target = new URL(`${base}${requestUrl}`);
+  } catch {
+    return undefined;
+  }
+  const origin = new URL(base);
+  return target.origin === origin.origin && !/%2e|\.\./i.test(target.pathname) ? target : undefined;
+}
+
 function problem(res: Response, status: number, title: string, detail: string): void {
   res
     .status(status)
@@ -214,9 +226,11 @@ export async function startConsole(
   function forwardTo(service: ConsoleService) {
     const base = config.services[service];
     return async (req: Request, res: Response) => {
-      const pathname = req.url.split('?')[0] ?? '';
-      if (!FORWARDED_PATH.test(pathname) || pathname.includes('..'))
-        return problem(res, 404, 'Not found', `${service} has no ${pathname} the console serves.`);
+      // Judge the path the service will see: the URL parser resolves `..`, `%2e%2e` and `\`.
+      const target = forwardedUrl(base, req.url);
+      const pathname = target?.pathname ?? '';
+      if (target === undefined || !FORWARDED_PATH.test(pathname))
+        return problem(res, 404, 'Not found', `${service} has no such path the console serves.`);
       // A service answers /metrics to loopback callers without a credential, and the console is
       // one: it asks for the scope itself rather than lend its address to the browser.
       if (pathname === '/metrics') {
@@ -241,7 +255,7 @@ export async function startConsole(
       }
       let answer: globalThis.Response;
       try {
-        answer = await fetch(`${base}${req.url}`, {
+        answer = await fetch(target, {
           method: req.method,
           headers,
           ...(body === undefined ? {} : { body }),

@@ -6,6 +6,7 @@
 // inspected, a schema diff and a breaking change in the catalogue, and accessibility basics.
 // Then the console server's own boundary: what it forwards, and what it refuses.
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import avsc from 'avsc';
 import type { Browser, Page } from 'puppeteer-core';
 import { createIdempotentProducer, createKafka } from '@ledgerline/platform/kafka';
@@ -589,6 +590,48 @@ describe('the console server', () => {
         status: 404,
       });
     expect((await call('/api/ledger/readyz')).status).toBe(200);
+  });
+
+  it('judges the path the service will see: dot segments, encoded or not, reach no more', async () => {
+    // Raw request lines (fetch would resolve them before sending).
+    const raw = (path: string, key?: string) =>
+      new Promise<number>((resolve, reject) => {
+        const url = new URL(app.url);
+        const request = http.request(
+          {
+            host: url.hostname,
+            port: url.port,
+            path,
+            headers: key === undefined ? {} : { authorization: `Bearer ${key}` },
+          },
+          (response) => {
+            response.resume();
+            resolve(response.statusCode ?? 0);
+          },
+        );
+        request.on('error', reject);
+        request.end();
+      });
+    const reader = await createTestApiKey(p.env.databaseUrl, { scopes: ['payments:read'] });
+    for (const path of [
+      '/api/processor/v1/%2e%2e/metrics',
+      '/api/processor/v1/%2E%2E/metrics',
+      '/api/processor/v1/../metrics',
+      '/api/processor/v1/..%2fmetrics',
+      '/api/processor/v1\\..\\metrics',
+      '/api/processor/v1/%2e%2e/%2e%2e/%2e%2e/etc/passwd',
+    ]) {
+      // Never the loopback-open /metrics, for no credential or one without metrics:read.
+      expect({ path, refused: [401, 404].includes(await raw(path)) }).toEqual({
+        path,
+        refused: true,
+      });
+      expect({ path, refused: [403, 404].includes(await raw(path, reader)) }).toEqual({
+        path,
+        refused: true,
+      });
+    }
+    expect(await raw('/api/processor/v1/payments?limit=1', reader)).toBe(200);
   });
 
   it('does not lend its loopback address to /metrics: it asks for metrics:read itself', async () => {
