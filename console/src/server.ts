@@ -130,10 +130,18 @@ export async function startConsole(
       problem(res, 401, 'Authentication required', 'Send Authorization: Bearer with an API key.');
       return undefined;
     }
-    const answer = await fetch(`${config.services.processor}/v1/caller`, {
-      headers: { authorization },
-      signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
-    });
+    let answer: globalThis.Response;
+    try {
+      answer = await fetch(`${config.services.processor}/v1/caller`, {
+        headers: { authorization },
+        signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
+      });
+    } catch (error) {
+      log.warn({ err: error }, 'console: the processor did not say who the caller is');
+      res.setHeader('Retry-After', '5');
+      problem(res, 502, 'Service unavailable', 'The processor did not answer who the caller is.');
+      return undefined;
+    }
     if (answer.status === 200) return (await answer.json()) as Caller;
     for (const header of RESPONSE_HEADERS) {
       const value = answer.headers.get(header);
