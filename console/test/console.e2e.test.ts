@@ -314,6 +314,40 @@ describe('the console in a browser', () => {
     expect(running[running.length - 1]).toBe(expected);
   });
 
+  it('unfreezes and freezes an account where the scopes allow, and offers neither otherwise', async () => {
+    const accountStatus = async () =>
+      (
+        await p.ledgerApi.GET('/v1/accounts/{accountId}', {
+          params: { path: { accountId: frozenPayee } },
+        })
+      ).data?.status;
+    await open(`#/accounts/${frozenPayee}`);
+    expect(await textOf('[data-testid=account-status]')).toBe('FROZEN');
+    await page.click('::-p-text(Unfreeze)');
+    await eventually(async () => ((await accountStatus()) === 'OPEN' ? true : undefined), 'OPEN');
+    await eventually(
+      async () => ((await textOf('[data-testid=account-status]')) === 'OPEN' ? true : undefined),
+      'the page showing OPEN',
+    );
+    await page.type('#status-reason', 'console e2e');
+    await page.click('::-p-text(Freeze)');
+    await eventually(
+      async () => ((await accountStatus()) === 'FROZEN' ? true : undefined),
+      'FROZEN',
+    );
+
+    const reader = await createTestApiKey(p.env.databaseUrl, { scopes: ['ledger:read'] });
+    await signIn(reader);
+    await open(`#/accounts/${frozenPayee}`);
+    await page.waitForSelector('[data-testid=account-status]');
+    expect(
+      await inPage<number>(
+        `document.querySelectorAll('[role=group][aria-label="Account status"]').length`,
+      ),
+    ).toBe(0);
+    await signIn(p.operatorKey);
+  });
+
   it('runs a reconciliation and matches a bank statement', async () => {
     await open('#/reconciliation');
     await page.waitForSelector('form[aria-label="Start a run"] button');
