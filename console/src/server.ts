@@ -165,15 +165,20 @@ export async function startConsole(
   app.get('/assets/console.js', (_req, res) => void res.type('text/javascript').send(bundle.js));
   app.get('/assets/console.css', (_req, res) => void res.type('text/css').send(bundle.css));
 
+  /** Built once per process (it changes only with the code); a failed build is tried again. */
+  const theCatalogue = (): Promise<Catalogue> =>
+    (catalogue ??= buildCatalogue(config.topicPrefix).catch((error: unknown) => {
+      catalogue = undefined;
+      throw error;
+    }));
+
   app.get('/api/catalogue', async (req, res) => {
     if ((await caller(req, res)) === undefined) return;
-    catalogue ??= buildCatalogue(config.topicPrefix);
-    res.json(await catalogue);
+    res.json(await theCatalogue());
   });
 
   const knownSubject = async (subject: string) => {
-    catalogue ??= buildCatalogue(config.topicPrefix);
-    return (await catalogue).topics.some(
+    return (await theCatalogue()).topics.some(
       (t) => t.keySubject === subject || t.valueSubject === subject,
     );
   };
