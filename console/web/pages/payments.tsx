@@ -87,37 +87,37 @@ export function PaymentsPage(props: { session: Session; query: URLSearchParams }
   return (
     <section>
       <Title>Payments</Title>
-      <form class="filters" onSubmit={search} aria-label="Search payments">
+      <form key={query.toString()} class="filters" onSubmit={search} aria-label="Search payments">
         <Field label="Status" id="f-status">
-          <select id="f-status" name="status" value={get('status')}>
+          <select id="f-status" name="status">
             <option value="">any</option>
             {STATUSES.map((s) => (
-              <option key={s} value={s}>
+              <option key={s} value={s} selected={get('status') === s}>
                 {s}
               </option>
             ))}
           </select>
         </Field>
         <Field label="Payer account" id="f-payer">
-          <input id="f-payer" name="payer" value={get('payer')} size={36} />
+          <input id="f-payer" name="payer" defaultValue={get('payer')} size={36} />
         </Field>
         <Field label="Payee account" id="f-payee">
-          <input id="f-payee" name="payee" value={get('payee')} size={36} />
+          <input id="f-payee" name="payee" defaultValue={get('payee')} size={36} />
         </Field>
         <Field label="Created from (UTC)" id="f-from">
-          <input id="f-from" name="from" type="datetime-local" value={get('from')} />
+          <input id="f-from" name="from" type="datetime-local" defaultValue={get('from')} />
         </Field>
         <Field label="Created before (UTC)" id="f-to">
-          <input id="f-to" name="to" type="datetime-local" value={get('to')} />
+          <input id="f-to" name="to" type="datetime-local" defaultValue={get('to')} />
         </Field>
         <Field label="Amount at least" id="f-min">
-          <input id="f-min" name="min" inputMode="decimal" value={get('min')} size={10} />
+          <input id="f-min" name="min" inputMode="decimal" defaultValue={get('min')} size={10} />
         </Field>
         <Field label="Amount at most" id="f-max">
-          <input id="f-max" name="max" inputMode="decimal" value={get('max')} size={10} />
+          <input id="f-max" name="max" inputMode="decimal" defaultValue={get('max')} size={10} />
         </Field>
         <Field label="in currency" id="f-currency">
-          <input id="f-currency" name="currency" value={currency} size={4} maxLength={3} />
+          <input id="f-currency" name="currency" defaultValue={currency} size={4} maxLength={3} />
         </Field>
         <button type="submit">Search</button>
       </form>
