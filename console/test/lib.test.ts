@@ -304,7 +304,7 @@ const debitTransaction: Transaction = {
 } as unknown as Transaction;
 
 describe('payment timeline', () => {
-  it('puts the request first, then the trail in chain order, with the ledger’s entries on postings', () => {
+  it('orders the request and the trail by time (chain order only breaks ties), with the ledger’s entries on postings', () => {
     const timeline = paymentTimeline(payment, trail, new Map([[debitTx, debitTransaction]]));
     expect(timeline.map((e) => [e.kind, e.title, e.service])).toEqual([
       ['request', 'Payment requested', 'processor'],
@@ -326,6 +326,26 @@ describe('payment timeline', () => {
     expect(posted?.at).toBe('2026-01-15T10:00:00.100Z');
     expect(timeline[3]?.detail).toBe('account is FROZEN');
     expect(timeline[1]?.auditSequence).toBe(1);
+  });
+
+  it('shows events in the order they happened, not the order the audit read their topics', () => {
+    const late = record(
+      8,
+      'payments.status-changed',
+      'ledgerline.payments.v1.PaymentStatusChanged',
+      {
+        from: null,
+        to: 'PENDING',
+        occurredAt: '2026-01-15T10:00:00.000Z',
+      },
+    );
+    const timeline = paymentTimeline(payment, [...trail, late], new Map());
+    expect(timeline.slice(0, 3).map((e) => e.title)).toEqual([
+      'Payment requested',
+      'Debit requested',
+      'Status (new) → PENDING',
+    ]);
+    expect(timeline[2]?.auditSequence).toBe(8);
   });
 
   it('leaves a posting without entries when the ledger was not asked', () => {

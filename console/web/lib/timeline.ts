@@ -1,8 +1,9 @@
 // A payment's saga as one timeline across services: the request, each command on
 // ledger.commands, each posting (with its ledger transaction's entries) or rejection, each
-// status change, discrepancies, in the order the audit trail recorded them. Without the audit
-// scope the timeline falls back to the processor's own record of the steps. Pure: the page
-// fetches, this decides what the operator reads.
+// status change, discrepancies, in the order they happened. The audit trail records topics as
+// its consumers read them, so chain order is not causal order: the chain sequence is shown and
+// only breaks ties. Without the audit scope the timeline falls back to the processor's own
+// record of the steps. Pure: the page fetches, this decides what the operator reads.
 import type { components as Processor } from '@ledgerline/generated/openapi/processor.types';
 import type { components as Ledger } from '@ledgerline/generated/openapi/ledger.types';
 import type { components as Audit } from '@ledgerline/generated/openapi/audit.types';
@@ -143,9 +144,28 @@ function fromSteps(payment: Payment): TimelineEntry[] {
   }));
 }
 
+/** Within one millisecond, a cause before its effects: request, command, outcome, status. */
+const KIND_RANK: Readonly<Record<TimelineKind, number>> = {
+  request: 0,
+  command: 1,
+  posted: 2,
+  rejected: 2,
+  status: 3,
+  discrepancy: 4,
+  other: 5,
+};
+
+function inTimeOrder(a: TimelineEntry, b: TimelineEntry): number {
+  return (
+    Date.parse(a.at) - Date.parse(b.at) ||
+    KIND_RANK[a.kind] - KIND_RANK[b.kind] ||
+    (a.auditSequence ?? 0) - (b.auditSequence ?? 0)
+  );
+}
+
 /**
- * The timeline: the request first, then the trail in chain order (or the processor's steps),
- * postings carrying the entries of their ledger transaction when it was read.
+ * The timeline in time order: the request, then the trail (or the processor's steps), postings
+ * carrying the entries of their ledger transaction when it was read.
  */
 export function paymentTimeline(
   payment: Payment,
@@ -167,13 +187,15 @@ export function paymentTimeline(
     trail === undefined
       ? fromSteps(payment)
       : [...trail].sort((a, b) => a.sequence - b.sequence).map(fromRecord);
-  return [request, ...events].map((entry) => {
-    const transaction =
-      entry.transactionId === null ? undefined : transactions.get(entry.transactionId);
-    return entry.kind === 'posted' && transaction !== undefined
-      ? { ...entry, entries: transaction.entries }
-      : entry;
-  });
+  return [request, ...events]
+    .map((entry) => {
+      const transaction =
+        entry.transactionId === null ? undefined : transactions.get(entry.transactionId);
+      return entry.kind === 'posted' && transaction !== undefined
+        ? { ...entry, entries: transaction.entries }
+        : entry;
+    })
+    .sort(inTimeOrder);
 }
 
 /** The transactions a timeline needs from the ledger. */
