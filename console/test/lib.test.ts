@@ -9,6 +9,7 @@ import {
   type AccountType,
 } from '../web/lib/money.js';
 import { parseMetrics, samplesOf } from '../web/lib/prometheus.js';
+import { problemLine } from '../web/lib/problem.js';
 import { diffSchemas, schemaFields } from '../web/lib/schema-fields.js';
 import {
   paymentTimeline,
@@ -68,6 +69,36 @@ describe('money', () => {
     expect(runningBalances('LIABILITY', 0, entries)).toEqual([100_000, 98_750, 99_000]);
     expect(runningBalances('ASSET', 5, entries)).toEqual([-99_995, -98_745, -98_995]);
     expect(runningBalances('LIABILITY', 0, [])).toEqual([]);
+  });
+});
+
+describe('problems', () => {
+  it.each([
+    [
+      { title: 'Authentication required', detail: 'The credential is unknown.' },
+      401,
+      '401 Authentication required: The credential is unknown.',
+    ],
+    [
+      {
+        title: 'The statement is malformed',
+        errors: [{ line: 3, message: 'amount_minor is not an integer' }],
+      },
+      422,
+      '422 The statement is malformed (line 3: amount_minor is not an integer)',
+    ],
+    [
+      {
+        title: 'The request is invalid',
+        errors: [{ pointer: '/amountMinor', message: 'must be >= 1' }],
+      },
+      400,
+      '400 The request is invalid (/amountMinor: must be >= 1)',
+    ],
+    [undefined, 502, 'HTTP 502'],
+    [{}, 500, 'HTTP 500'],
+  ])('reads %j (%d) as one line', (problem, status, line) => {
+    expect(problemLine(problem, status)).toBe(line);
   });
 });
 

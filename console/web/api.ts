@@ -6,6 +6,9 @@ import { createLedgerClient } from '@ledgerline/generated/openapi/ledger.client'
 import { createReconciliationClient } from '@ledgerline/generated/openapi/reconciliation.client';
 import { createAuditClient } from '@ledgerline/generated/openapi/audit.client';
 import type { components } from '@ledgerline/generated/openapi/processor.types';
+import { problemLine } from './lib/problem.js';
+
+export { problemLine };
 
 export type Caller = components['schemas']['Caller'];
 
@@ -40,19 +43,6 @@ export function session(credential: string, caller: Caller): Session {
   };
 }
 
-/** A problem+json answer (RFC 9457) in one line, or the status when there is none. */
-export function problemText(error: unknown, status?: number): string {
-  if (typeof error === 'object' && error !== null) {
-    const p = error as { title?: unknown; detail?: unknown; errors?: { message?: unknown }[] };
-    const detail = typeof p.detail === 'string' ? p.detail : '';
-    const first = p.errors?.[0]?.message;
-    return [p.title, detail, typeof first === 'string' ? `(${first})` : '']
-      .filter((s) => typeof s === 'string' && s !== '')
-      .join(': ');
-  }
-  return status === undefined ? 'no answer' : `HTTP ${status}`;
-}
-
 /** GET or POST on the console server's own endpoints, with the credential. */
 export async function consoleCall<T>(
   credential: string,
@@ -71,5 +61,5 @@ export async function consoleCall<T>(
   const parsed: unknown = text === '' ? undefined : JSON.parse(text);
   return response.ok
     ? { ok: true, data: parsed as T }
-    : { ok: false, message: problemText(parsed, response.status) };
+    : { ok: false, message: problemLine(parsed, response.status) };
 }

@@ -3,8 +3,8 @@
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import './style.css';
-import { platformClients, session, type Session } from './api.js';
-import { ErrorBox, Field, problemLine } from './ui.js';
+import { platformClients, problemLine, session, type Session } from './api.js';
+import { ErrorBox, Field } from './ui.js';
 import { PaymentPage, PaymentsPage } from './pages/payments.js';
 import { AccountPage, AccountsPage } from './pages/accounts.js';
 import { ReconciliationPage, RunPage, StatementPage } from './pages/reconciliation.js';

@@ -1,6 +1,7 @@
 // Small building blocks every page uses: loading state, errors, money, times, ids, links.
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
+import { problemLine } from './api.js';
 import { formatMinor } from './lib/money.js';
 
 export type Loaded<T> =
@@ -37,15 +38,6 @@ export async function answer<T>(
   const { data, error, response } = await call;
   if (data !== undefined && response.ok) return data;
   throw new Error(problemLine(error, response.status));
-}
-
-export function problemLine(error: unknown, status: number): string {
-  if (typeof error === 'object' && error !== null) {
-    const p = error as { title?: unknown; detail?: unknown };
-    const parts = [p.title, p.detail].filter((s): s is string => typeof s === 'string');
-    if (parts.length > 0) return `${status} ${parts.join(': ')}`;
-  }
-  return `HTTP ${status}`;
 }
 
 export function Show<T>(props: { loaded: Loaded<T>; children: (data: T) => ComponentChildren }) {

@@ -2,7 +2,7 @@
 // its entries with the running balance, and freeze, unfreeze or close where the scopes allow.
 import { useState } from 'preact/hooks';
 import type { components } from '@ledgerline/generated/openapi/ledger.types';
-import type { Session } from '../api.js';
+import { problemLine, type Session } from '../api.js';
 import { runningBalances } from '../lib/money.js';
 import {
   accountHref,
@@ -213,8 +213,7 @@ function StatusActions(props: { session: Session; account: Account; onDone: () =
       body: { action, ...(reason.trim() === '' ? {} : { reason: reason.trim() }) },
     });
     if (!response.ok) {
-      const p = error as { title?: string; detail?: string } | undefined;
-      return setMessage(`${response.status} ${p?.title ?? ''}: ${p?.detail ?? ''}`);
+      return setMessage(problemLine(error, response.status));
     }
     setMessage(response.status === 202 ? 'Accepted; the ledger applies it in a moment.' : null);
     setTimeout(props.onDone, response.status === 202 ? 1_000 : 0);

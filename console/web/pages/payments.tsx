@@ -1,7 +1,7 @@
 // Payments: search with filters, and one payment with its saga as a timeline across services.
 import { useState } from 'preact/hooks';
 import type { components } from '@ledgerline/generated/openapi/processor.types';
-import type { Session } from '../api.js';
+import { problemLine, type Session } from '../api.js';
 import { parseMinor } from '../lib/money.js';
 import {
   paymentTimeline,
@@ -367,10 +367,9 @@ function RefundForm(props: {
       },
     );
     if (data === undefined) {
-      const p = error as { title?: string; detail?: string } | undefined;
       return setMessage({
         ok: false,
-        text: `${response.status} ${p?.title ?? ''}: ${p?.detail ?? ''}`,
+        text: problemLine(error, response.status),
       });
     }
     setMessage({ ok: true, text: `Refund ${data.id} accepted (${data.status}).` });

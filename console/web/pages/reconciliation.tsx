@@ -2,7 +2,7 @@
 // bank statement CSV against the ledger's settlement entries.
 import { useState } from 'preact/hooks';
 import type { components } from '@ledgerline/generated/openapi/reconciliation.types';
-import type { Session } from '../api.js';
+import { problemLine, type Session } from '../api.js';
 import {
   accountHref,
   answer,
@@ -95,10 +95,9 @@ function StartRun(props: { session: Session; onStarted: () => void }) {
       body: { from: new Date(`${from}Z`).toISOString(), to: new Date(`${to}Z`).toISOString() },
     });
     if (data === undefined) {
-      const p = error as { title?: string; detail?: string } | undefined;
       return setMessage({
         ok: false,
-        text: `${response.status} ${p?.title ?? ''}: ${p?.detail ?? ''}`,
+        text: problemLine(error, response.status),
       });
     }
     setMessage({ ok: true, text: `Run started (${data.status}).`, id: data.id });
@@ -305,13 +304,8 @@ function StatementUpload(props: { session: Session }) {
       },
     );
     if (data === undefined) {
-      const p = error as
-        | { title?: string; detail?: string; errors?: { line?: number; message?: string }[] }
-        | undefined;
-      const first = p?.errors?.[0];
-      return setResult({
-        error: `${response.status} ${p?.title ?? ''}: ${p?.detail ?? ''}${first === undefined ? '' : ` (line ${first.line ?? '?'}: ${first.message ?? ''})`}`,
-      });
+      // A malformed file is refused as a whole, naming the line.
+      return setResult({ error: problemLine(error, response.status) });
     }
     setResult({ report: data });
   };
