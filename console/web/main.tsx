@@ -47,7 +47,8 @@ function Page(props: { route: Route; session: Session }) {
   switch (section) {
     case 'payments':
       return id === undefined ? (
-        <PaymentsPage session={s} query={query} />
+        // A new search starts at the first page: no cursor survives a change of filters.
+        <PaymentsPage key={query.toString()} session={s} query={query} />
       ) : (
         <PaymentPage session={s} id={id} />
       );

@@ -80,14 +80,13 @@ export function PaymentsPage(props: { session: Session; query: URLSearchParams }
       const value = String(form.get(name) ?? '').trim();
       if (value !== '') next.set(name, value);
     }
-    setCursor(null);
     window.location.hash = `#/payments?${next.toString()}`;
   };
 
   return (
     <section>
       <Title>Payments</Title>
-      <form key={query.toString()} class="filters" onSubmit={search} aria-label="Search payments">
+      <form class="filters" onSubmit={search} aria-label="Search payments">
         <Field label="Status" id="f-status">
           <select id="f-status" name="status">
             <option value="">any</option>
