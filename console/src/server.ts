@@ -288,7 +288,21 @@ export async function startConsole(
     };
   }
 
+  app.use((_req, res) => problem(res, 404, 'Not found', 'The console has no such page or API.'));
+
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    // Express's and the body parser's refusals (malformed JSON or URL 400, too large 413) are
+    // the client's to fix: said as such, not as the console's failure.
+    const { status, type } = error as { status?: unknown; type?: unknown };
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const detail =
+        status === 413
+          ? 'The body is too large.'
+          : type === 'entity.parse.failed'
+            ? 'The body is not valid JSON.'
+            : 'The request is malformed.';
+      return problem(res, status, status === 413 ? 'Payload too large' : 'Bad request', detail);
+    }
     log.error({ err: error }, 'console: request failed');
     if (!res.headersSent) problem(res, 500, 'Internal error', 'The console could not answer.');
   });

@@ -618,6 +618,8 @@ describe('the console server', () => {
       '/api/processor/internal',
       '/api/ledger/v1/../../etc',
       '/api/nowhere/v1/x',
+      '/%',
+      '/assets/other.js',
     ])
       expect({ path, status: (await call(path, { key: p.operatorKey })).status }).toEqual({
         path,
@@ -706,6 +708,21 @@ describe('the console server', () => {
         body: JSON.stringify(body),
       });
     expect((await post({ subject })).status).toBe(400);
+    const malformed = await call('/api/compatibility', {
+      key: p.operatorKey,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"subject":',
+    });
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const huge = await call('/api/compatibility', {
+      key: p.operatorKey,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ subject, schema: 'x'.repeat(2 * 1024 * 1024) }),
+    });
+    expect(huge.status).toBe(413);
     expect((await post({ subject, schema: '{}' })).status).toBe(401);
     const notJson = (await (await post({ subject, schema: '{nope' }, p.operatorKey)).json()) as {
       error: string;
