@@ -73,9 +73,9 @@ function Page(props: { route: Route; session: Session }) {
   }
 }
 
-function SignIn(props: { onSignedIn: (s: Session) => void; initialError?: string }) {
+function SignIn(props: { onSignedIn: (s: Session) => void }) {
   const [key, setKey] = useState('');
-  const [error, setError] = useState(props.initialError ?? '');
+  const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -135,11 +135,15 @@ function App() {
     if (stored === null) return;
     void platformClients(stored)
       .processor.GET('/v1/caller')
-      .then(({ data }) => {
-        if (data !== undefined) setCurrent(session(stored, data));
-        else sessionStorage.removeItem(CREDENTIAL_KEY);
-        setRestoring(false);
-      });
+      .then(
+        ({ data }) => {
+          if (data !== undefined) setCurrent(session(stored, data));
+          else sessionStorage.removeItem(CREDENTIAL_KEY);
+        },
+        // No answer (the console or the processor away): sign in again rather than hang.
+        () => undefined,
+      )
+      .finally(() => setRestoring(false));
   }, []);
   // After a navigation, move focus to the new page's heading, so keyboard and screen reader
   // users land on it; a fresh load or a sign-in leaves focus at the top (the skip link).
