@@ -79,7 +79,7 @@ export async function runSagaConsumer(
   await handleBatch([decoded], {
     client: db.asQueryable(),
     topic: message.topic,
-    partition: 0,
+    partitions: [0],
     deadLetter: (_raw, reason) => ignored.push(`dead-letter: ${reason}`),
   });
   const update = db.statements.find((s) => /UPDATE processor\.payments/.test(s.text));

@@ -11,7 +11,7 @@
 // goes to the dead-letter topic with its reason while the position moves past it, in one
 // PostgreSQL transaction. ConsumerHealth tells /readyz and /metrics what is going on.
 import pg from 'pg';
-import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Pool, PoolClient, Queryable } from './db.js';
 import { appendToOutbox } from './outbox.js';
 import { UndecodableMessageError, type EventSerde } from './events/serde.js';
@@ -24,6 +24,7 @@ import type { Logger } from './log.js';
 import type { MetricsRegistry } from './metrics.js';
 import { backoffMs, classifyFault, faultReason } from './faults.js';
 import { OffsetContinuity, type OffsetGap } from './consumer-continuity.js';
+import { PartitionCoalescer } from './consumer-coalescing.js';
 import {
   CONSUMER_REBALANCE_MS_MAX,
   CONSUMER_STUCK_AFTER_MS,
@@ -47,7 +48,8 @@ export const RETRY_BACKOFF_MS_MAX = 5_000;
 export interface BatchContext {
   client: PoolClient;
   topic: string;
-  partition: number;
+  /** The partitions whose records the batch holds (several when partitions are coalesced). */
+  partitions: readonly number[];
   /** Ask for a message to go to the dead-letter topic, with the reason (same transaction). */
   deadLetter(message: RawMessage, reason: string): void;
 }
@@ -108,6 +110,13 @@ export interface ExactlyOnceConsumerOptions {
   encodeDeadLetter: DeadLetterEncoder;
   /** Most messages handled in one PostgreSQL transaction. */
   batchSizeMax?: number;
+  /**
+   * Apply the batches of one fetch (several partitions) in one transaction (default true; off
+   * with `continuity`). Records of a topic reach handleBatch together, each partition's in
+   * offset order; a group that fails is applied again partition by partition.
+   */
+  coalescePartitions?: boolean;
+  /** Partitions whose batches are in work at once (default: 12 coalescing, else 3). */
   partitionsConsumedConcurrently?: number;
   fromBeginning?: boolean;
   /** How long the group waits for a silent member (a killed process) before rebalancing. */
@@ -151,6 +160,24 @@ interface BatchControls {
   heartbeat(): Promise<void>;
 }
 
+/** A partition's chunk waiting to be applied together with other partitions'. */
+interface CoalescedChunk {
+  topic: string;
+  partition: number;
+  chunk: KafkaMessage[];
+  highWatermark: number;
+  controls: BatchControls;
+}
+
+/** Decoded records of a chunk, and those that do not decode (dead letters). */
+interface DecodedChunk {
+  decoded: DecodedMessage<AnyTopic>[];
+  undecodable: DeadLetterRequest[];
+}
+
+/** The most partitions a coalescing consumer works on at once (the widest topic has 12). */
+const COALESCED_PARTITIONS_MAX = 12;
+
 /** Consumer groups are per environment, like topics: the prefix keeps test runs apart. */
 export function consumerGroupId(service: string, topicPrefix: string): string {
   return `${topicPrefix}${service}`;
@@ -178,6 +205,7 @@ export class ExactlyOnceConsumer {
   readonly health: ConsumerHealth;
   private readonly metrics: ConsumerMetrics | undefined;
   private readonly continuity: OffsetContinuity | undefined;
+  private readonly coalescer: PartitionCoalescer<CoalescedChunk> | undefined;
 
   constructor(private readonly options: ExactlyOnceConsumerOptions) {
     this.decoders = new Map(
@@ -195,6 +223,15 @@ export class ExactlyOnceConsumer {
     });
     this.metrics = options.metrics ? consumerMetrics(options.metrics, this.health) : undefined;
     this.continuity = options.continuity ? new OffsetContinuity() : undefined;
+    // Continuity accounts for offsets partition by partition (and may re-read one): alone.
+    this.coalescer =
+      (options.coalescePartitions ?? true) && !options.continuity
+        ? new PartitionCoalescer<CoalescedChunk>(
+            (members) => this.applyCoalesced(members),
+            (member) => member.chunk.length,
+            this.batchSizeMax,
+          )
+        : undefined;
   }
 
   async start(): Promise<void> {
@@ -256,57 +293,79 @@ export class ExactlyOnceConsumer {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
-      eachBatch: async ({
-        batch,
-        resolveOffset,
-        heartbeat,
-        commitOffsetsIfNecessary,
-        isRunning,
-        isStale,
-      }) => {
-        const messages = batch.messages;
-        if (messages.length === 0) return;
-        const { topic, partition } = batch;
-        const highWatermark = Number(batch.highWatermark);
-        health.fetched(topic, partition, highWatermark, Number(messages[0]!.offset));
-        const firstFetched = batch.firstOffset();
-        if (this.continuity && firstFetched !== null) {
-          const delivered = messages.map((m) => Number(m.offset));
-          const last = Number(batch.lastOffset());
-          this.continuity.noteFetch(topic, partition, Number(firstFetched), last, delivered);
+      partitionsConsumedConcurrently:
+        this.options.partitionsConsumedConcurrently ??
+        (this.coalescer ? COALESCED_PARTITIONS_MAX : 3),
+      eachBatch: async (payload) => {
+        // Announced at once, so that the coalescer waits for this batch's first chunk.
+        this.coalescer?.arrive();
+        let announced = this.coalescer !== undefined;
+        try {
+          await this.eachBatch(payload, () => {
+            const first = announced;
+            announced = false;
+            return first;
+          });
+        } finally {
+          if (announced) this.coalescer?.leave();
         }
-        const controls: BatchControls = { isRunning, isStale, heartbeat };
-        for (let start = 0; start < messages.length; start += this.batchSizeMax) {
-          if (!isRunning() || isStale()) return;
-          const chunk = messages.slice(start, start + this.batchSizeMax);
-          const lastOffset = chunk[chunk.length - 1]!.offset;
-          health.busy(topic, partition);
-          let applied: boolean;
-          try {
-            applied = await this.applyWithRecovery(
-              topic,
-              partition,
-              chunk,
-              highWatermark,
-              controls,
-            );
-          } catch (error) {
-            if (!(error instanceof RereadPartition)) throw error;
-            this.options.log.info({ topic, partition, offset: error.offset }, error.message);
-            this.consumer?.seek({ topic, partition, offset: String(error.offset) });
-            return;
-          } finally {
-            health.idle(topic, partition);
-          }
-          if (!applied) return; // stopping or rebalanced: the next owner starts from PostgreSQL
-          resolveOffset(lastOffset);
-          await heartbeat();
-        }
-        // Kafka's own offset is only a hint (and a lag gauge): PostgreSQL holds the truth.
-        await commitOffsetsIfNecessary();
       },
     });
+  }
+
+  private async eachBatch(
+    {
+      batch,
+      resolveOffset,
+      heartbeat,
+      commitOffsetsIfNecessary,
+      isRunning,
+      isStale,
+    }: EachBatchPayload,
+    firstSubmission: () => boolean,
+  ): Promise<void> {
+    const messages = batch.messages;
+    if (messages.length === 0) return;
+    const { topic, partition } = batch;
+    const highWatermark = Number(batch.highWatermark);
+    this.health.fetched(topic, partition, highWatermark, Number(messages[0]!.offset));
+    const firstFetched = batch.firstOffset();
+    if (this.continuity && firstFetched !== null) {
+      const delivered = messages.map((m) => Number(m.offset));
+      const last = Number(batch.lastOffset());
+      this.continuity.noteFetch(topic, partition, Number(firstFetched), last, delivered);
+    }
+    const controls: BatchControls = { isRunning, isStale, heartbeat };
+    for (let start = 0; start < messages.length; start += this.batchSizeMax) {
+      if (!isRunning() || isStale()) return;
+      const chunk = messages.slice(start, start + this.batchSizeMax);
+      const lastOffset = chunk[chunk.length - 1]!.offset;
+      this.health.busy(topic, partition);
+      let applied: boolean;
+      try {
+        const outcome = this.coalescer
+          ? await this.coalescer.submit(
+              { topic, partition, chunk, highWatermark, controls },
+              firstSubmission(),
+            )
+          : 'alone';
+        applied =
+          outcome === 'applied' ||
+          (await this.applyWithRecovery(topic, partition, chunk, highWatermark, controls));
+      } catch (error) {
+        if (!(error instanceof RereadPartition)) throw error;
+        this.options.log.info({ topic, partition, offset: error.offset }, error.message);
+        this.consumer?.seek({ topic, partition, offset: String(error.offset) });
+        return;
+      } finally {
+        this.health.idle(topic, partition);
+      }
+      if (!applied) return; // stopping or rebalanced: the next owner starts from PostgreSQL
+      resolveOffset(lastOffset);
+      await heartbeat();
+    }
+    // Kafka's own offset is only a hint (and a lag gauge): PostgreSQL holds the truth.
+    await commitOffsetsIfNecessary();
   }
 
   private async seekToStoredPositions(assignment: Record<string, number[]>): Promise<void> {
@@ -466,12 +525,11 @@ export class ExactlyOnceConsumer {
     }
   }
 
-  private async applyChunk(
+  private async decodeChunk(
     topic: string,
     partition: number,
-    chunk: KafkaMessage[],
-    highWatermark: number,
-  ): Promise<void> {
+    chunk: readonly KafkaMessage[],
+  ): Promise<DecodedChunk> {
     const decoder = this.decoders.get(topic);
     if (!decoder) throw new Error(`no decoder for topic ${topic}`);
     const decoded: DecodedMessage<AnyTopic>[] = [];
@@ -486,6 +544,16 @@ export class ExactlyOnceConsumer {
         undecodable.push({ message: raw, reason: error.message, attempts: 1 });
       }
     }
+    return { decoded, undecodable };
+  }
+
+  private async applyChunk(
+    topic: string,
+    partition: number,
+    chunk: KafkaMessage[],
+    highWatermark: number,
+  ): Promise<void> {
+    const { decoded, undecodable } = await this.decodeChunk(topic, partition, chunk);
     await this.inTransaction(
       topic,
       partition,
@@ -496,7 +564,7 @@ export class ExactlyOnceConsumer {
         const context: BatchContext = {
           client,
           topic,
-          partition,
+          partitions: [partition],
           deadLetter: (message, reason) => deadLetters.push({ message, reason, attempts: 1 }),
         };
         if (fresh.length > 0) await this.options.handleBatch(fresh, context);
@@ -505,6 +573,143 @@ export class ExactlyOnceConsumer {
       },
       highWatermark,
     );
+  }
+
+  /**
+   * Applies chunks of several partitions in one transaction: one statement locks their stored
+   * positions, handleBatch runs once per topic with the records not applied before, one
+   * statement moves the positions. Returns the chunks applied; the others (stopping or
+   * rebalanced) try alone. A position past its fetch's end fails the group: the partition's
+   * own transaction asks the broker where the partition ends.
+   */
+  private async applyCoalesced(
+    members: readonly CoalescedChunk[],
+  ): Promise<ReadonlySet<CoalescedChunk>> {
+    const live = members.filter((m) => m.controls.isRunning() && !m.controls.isStale());
+    if (live.length < 2) return new Set();
+    const decoded = new Map<CoalescedChunk, DecodedChunk>();
+    for (const m of live) decoded.set(m, await this.decodeChunk(m.topic, m.partition, m.chunk));
+    const { pool, schema, groupId, log } = this.options;
+    const positions = pg.escapeIdentifier(schema);
+    const keyOf = (topic: string, partition: number) => `${topic}:${partition}`;
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    const onError = (error: Error): void => {
+      broken = error;
+    };
+    client.on('error', onError);
+    /** Per partition: the position after the chunk and what it applied; null: applied before. */
+    const moves = new Map<string, { next: number; applied: number; deadLetters: number } | null>();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{
+        topic: string;
+        partition: number;
+        next_offset: number;
+      }>({
+        name: `positions-lock:${positions}`,
+        text: `SELECT topic, partition, next_offset FROM ${positions}.consumer_positions
+         WHERE group_id = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
+         ORDER BY topic, partition FOR UPDATE`,
+        values: [groupId, live.map((m) => m.topic), live.map((m) => m.partition)],
+      });
+      const stored = new Map(rows.map((r) => [keyOf(r.topic, r.partition), Number(r.next_offset)]));
+      const byTopic = new Map<
+        string,
+        { messages: DecodedMessage<AnyTopic>[]; partitions: number[] }
+      >();
+      const deadLetters = new Map<string, DeadLetterRequest[]>();
+      for (const m of live) {
+        const key = keyOf(m.topic, m.partition);
+        const nextOffset = stored.get(key) ?? 0;
+        if (nextOffset > m.highWatermark) {
+          throw new Error(`${key}: the stored position is past the fetch; applying it alone`);
+        }
+        const last = Number(m.chunk[m.chunk.length - 1]!.offset);
+        if (last < nextOffset) {
+          moves.set(key, null);
+          continue;
+        }
+        const { decoded: records, undecodable } = decoded.get(m)!;
+        const fresh = records.filter((r) => Number(r.offset) >= nextOffset);
+        const topic = byTopic.get(m.topic) ?? { messages: [], partitions: [] };
+        topic.messages.push(...fresh);
+        topic.partitions.push(m.partition);
+        byTopic.set(m.topic, topic);
+        deadLetters.set(
+          key,
+          undecodable.filter((d) => Number(d.message.offset) >= nextOffset),
+        );
+        moves.set(key, { next: last + 1, applied: fresh.length, deadLetters: 0 });
+      }
+      for (const [topic, { messages, partitions }] of byTopic) {
+        if (messages.length === 0) continue;
+        await this.options.handleBatch(messages, {
+          client,
+          topic,
+          partitions,
+          deadLetter: (message, reason) =>
+            deadLetters
+              .get(keyOf(message.topic, message.partition))
+              ?.push({ message, reason, attempts: 1 }),
+        });
+      }
+      const moved: { topic: string; partition: number; next: number }[] = [];
+      for (const m of live) {
+        const key = keyOf(m.topic, m.partition);
+        const move = moves.get(key);
+        if (!move) continue;
+        const requests = deadLetters.get(key) ?? [];
+        await this.writeDeadLetters(client, m.topic, m.partition, requests);
+        move.deadLetters = requests.length;
+        moved.push({ topic: m.topic, partition: m.partition, next: move.next });
+      }
+      if (moved.length > 0) {
+        await client.query({
+          name: `positions-move:${positions}`,
+          text: `INSERT INTO ${positions}.consumer_positions (group_id, topic, partition, next_offset)
+           SELECT $1, m.topic, m.partition, m.next_offset
+             FROM unnest($2::text[], $3::int[], $4::bigint[]) AS m(topic, partition, next_offset)
+           ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()`,
+          values: [
+            groupId,
+            moved.map((m) => m.topic),
+            moved.map((m) => m.partition),
+            moved.map((m) => m.next),
+          ],
+        });
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      log.info(
+        { groupId, partitions: live.map((m) => keyOf(m.topic, m.partition)), err: error },
+        'a coalesced batch failed: its partitions are applied one by one',
+      );
+      throw error;
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+    let outboxWritten = false;
+    for (const m of live) {
+      const move = moves.get(keyOf(m.topic, m.partition));
+      if (!move) continue;
+      this.health.committed(m.topic, m.partition, move.next, move.deadLetters);
+      if (move.deadLetters > 0) {
+        this.metrics?.deadLettered(this.health, m.topic, m.partition, move.deadLetters);
+      }
+      outboxWritten ||= move.applied > 0 || move.deadLetters > 0;
+      this.options.onBatchCommitted?.({
+        topic: m.topic,
+        partition: m.partition,
+        applied: move.applied,
+        deadLetters: move.deadLetters,
+        lag: Math.max(0, m.highWatermark - move.next),
+      });
+    }
+    if (outboxWritten) this.options.onOutboxWritten?.();
+    return new Set(live);
   }
 
   /** The partition's current end (high watermark), asked of the broker. */

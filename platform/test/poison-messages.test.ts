@@ -274,6 +274,135 @@ test('every kind of poison on ledger.step-posted is dead-lettered with its reaso
   }
 });
 
+test('batches of several partitions are applied in one transaction; a poison among them is still isolated, and a restart re-applies nothing', async () => {
+  const metrics = createMetricsRegistry('poison-test');
+  const topic = await stepPostedTopic('coalesced');
+  const groupId = `${env.topicPrefix}coalesced`;
+  const calls: { partitions: number[]; transaction: string; records: number }[] = [];
+  const recording: BatchHandler = async (messages, context) => {
+    const { rows } = await context.client.query<{ txid: string }>(
+      'SELECT txid_current()::text AS txid',
+    );
+    calls.push({
+      partitions: [...context.partitions],
+      transaction: rows[0]!.txid,
+      records: messages.length,
+    });
+    // Each partition's records arrive in offset order.
+    for (const p of context.partitions) {
+      const offsets = messages.filter((m) => m.partition === p).map((m) => Number(m.offset));
+      expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+    }
+    await applyPostings(messages, context);
+  };
+  const sendAll = async (values: { key: string; value: Buffer }[]) =>
+    producer.send({
+      topic: topic.name,
+      acks: -1,
+      messages: await Promise.all(
+        values.map(async (v) => ({
+          key: await serde.encodeKey(topic, v.key as never),
+          value: v.value,
+        })),
+      ),
+    });
+  const sent: string[] = [];
+  /** This test's postings in the table (other tests share it). */
+  const count = async () =>
+    (
+      await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${SCHEMA}.postings WHERE event_id = ANY($1::uuid[])`,
+        [sent],
+      )
+    ).rows[0]!.n;
+
+  // Waiting before the consumer starts: its first fetch holds every partition's records.
+  const first = Array.from({ length: 24 }, () => posting(randomUUID()));
+  sent.push(...first.map((p) => p.eventId));
+  await sendAll(
+    await Promise.all(
+      first.map(async (p) => ({ key: p.paymentId!, value: await encodeGood(topic, p) })),
+    ),
+  );
+  let c = consumer(topic, 'coalesced', recording, metrics);
+  await c.start();
+  try {
+    await eventually(
+      async () => ((await count()) === first.length ? true : undefined),
+      'all applied',
+    );
+    const widest = calls.reduce((a, b) => (b.partitions.length > a.partitions.length ? b : a));
+    expect(widest.partitions.length).toBeGreaterThanOrEqual(2);
+    // One handler call per transaction: a group is one transaction, not one per partition.
+    expect(new Set(calls.map((call) => call.transaction)).size).toBe(calls.length);
+    const used = new Set(calls.flatMap((call) => call.partitions));
+
+    // A poison (breaks the handler's invariant) sent together with good records of other
+    // partitions: the group fails, its partitions are applied one by one, the poison alone is
+    // dead-lettered after its attempts, every good record is applied once.
+    const poisonPayment = randomUUID();
+    const second = Array.from({ length: 12 }, () => posting(randomUUID()));
+    sent.push(...second.map((p) => p.eventId));
+    await sendAll([
+      ...(await Promise.all(
+        second.map(async (p) => ({ key: p.paymentId!, value: await encodeGood(topic, p) })),
+      )),
+      { key: poisonPayment, value: await encodeGood(topic, posting(poisonPayment, 500_000_000)) },
+    ]);
+    await eventually(
+      async () => ((await count()) === first.length + second.length ? true : undefined),
+      'the good records of the second send applied',
+    );
+    const letters = await deadLetters.waitFor((records) =>
+      records.some((r) => r.value.consumer === groupId),
+    );
+    const ours = letters.filter((r) => r.value.consumer === groupId);
+    expect(ours).toHaveLength(1);
+    expect(ours[0]!.key).toBe(poisonPayment);
+    expect(ours[0]!.value.attempts).toBe(ATTEMPTS_MAX);
+    expect(await deadLetterCount(metrics)).toBe(1);
+
+    // Every partition's stored position is its end: nothing is left behind, nothing skipped.
+    const admin = kafka.admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(topic.name).finally(() => admin.disconnect());
+    const { rows } = await pool.query<{ partition: number; next_offset: number }>(
+      `SELECT partition, next_offset FROM ${SCHEMA}.consumer_positions WHERE group_id = $1`,
+      [groupId],
+    );
+    const stored = new Map(rows.map((r) => [r.partition, r.next_offset]));
+    for (const end of ends.filter((e) => Number(e.high) > 0)) {
+      expect({ partition: end.partition, next: stored.get(end.partition) }).toEqual({
+        partition: end.partition,
+        next: Number(end.high),
+      });
+    }
+    expect(used.size).toBeGreaterThanOrEqual(2);
+  } finally {
+    await c.stop();
+  }
+
+  // A new member of the group starts from the stored positions: nothing is applied twice (a
+  // plain INSERT would fail loudly and end in the dead letters), and a new record is applied.
+  calls.length = 0;
+  c = consumer(topic, 'coalesced', recording, metrics);
+  await c.start();
+  try {
+    const late = posting(randomUUID());
+    sent.push(late.eventId);
+    await send(topic, late.paymentId!, await encodeGood(topic, late));
+    await eventually(
+      async () => ((await applied(late.eventId)) ? true : undefined),
+      'late applied',
+    );
+    expect(calls.reduce((n, call) => n + call.records, 0)).toBe(1);
+    expect(await count()).toBe(24 + 12 + 1);
+    expect(await deadLetterCount(metrics)).toBe(1);
+  } finally {
+    await c.stop();
+  }
+});
+
 test('PostgreSQL dropping the connection in the middle of a batch is retried, and the posting is applied once', async () => {
   const metrics = createMetricsRegistry('poison-test');
   const topic = await stepPostedTopic('transient');

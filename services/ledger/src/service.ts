@@ -44,9 +44,10 @@ export const ledger = defineService<LedgerConfig>({
       handleBatch: counted.timed(handleBatch),
       encodeDeadLetter: createDeadLetterEncoder(serde, config.topicPrefix),
       batchSizeMax: 2_000,
-      // Partitions hold disjoint customer accounts, so their batches run side by side; they
-      // meet only on the system accounts' rows, which each batch moves last, just before commit.
-      partitionsConsumedConcurrently: 3,
+      // The partitions of one fetch are applied in one transaction (coalescePartitions, on by
+      // default): partitions hold disjoint customer accounts and meet only on the system
+      // accounts' rows, which a batch moves last, so a coalesced batch decides exactly what the
+      // partitions' own batches would have.
       fromBeginning: true,
       onBatchCommitted: counted.onBatchCommitted,
       onOutboxWritten: () => relay.nudge(),

@@ -68,7 +68,7 @@ export function createBatchHandler(options: CommandConsumerOptions) {
     if (batch.length === 0) return;
     const effects = await applyCommandBatch(context.client, batch, encodeOutcome);
     log.debug(
-      { partition: context.partition, commands: batch.length, postings: effects.postings.length },
+      { partitions: context.partitions, commands: batch.length, postings: effects.postings.length },
       'batch applied',
     );
     options.onEffects?.(effects, batch.length);
