@@ -13,6 +13,7 @@
 //
 //   BENCH_RATES      (default 250,500,1000,2000,3000,5000)  payments/s per step
 //   BENCH_STEP_S     (default 20)    seconds per step
+//   BENCH_WARMUP_S   (default 15)    unmeasured warm-up at the first rate (at most 500/s)
 //   BENCH_INSTANCES  (default none: one process each)  e.g. processor:2,ledger:2
 //   BENCH_OVERLOAD   (default 2,5)   overload steps as multiples of the best completed/s; 0: none
 //   BENCH_ACCOUNTS   (default 1000)  pre-opened, funded customer accounts
@@ -105,6 +106,9 @@ const rates = (env['BENCH_RATES'] ?? '250,500,1000,2000,3000,5000')
   .map((r) => Number(r.trim()))
   .filter((r) => Number.isFinite(r) && r > 0);
 const stepS = intSetting(env, 'BENCH_STEP_S', 20, 1, 3_600);
+const warmupS = intSetting(env, 'BENCH_WARMUP_S', 15, 1, 600);
+/** A warm-up above what the platform sustains would leave the first step a backlog. */
+const WARMUP_RATE_MAX = 500;
 const instances = parseInstances(env['BENCH_INSTANCES']);
 const overloadMultipliers = parseOverloadMultipliers(env['BENCH_OVERLOAD']);
 const accountCount = intSetting(env, 'BENCH_ACCOUNTS', 1_000, 2, 1_000_000);
@@ -113,7 +117,6 @@ const drainSMax = intSetting(env, 'BENCH_DRAIN_S_MAX', 120, 1, 3_600);
 const rawSteps = intSetting(env, 'BENCH_RAW_STEPS', 100_000, 1_000, 5_000_000);
 // The services inherit this environment: HTTP_CONCURRENCY_MAX etc. set here are theirs too.
 const admission = admissionLimitsFromEnv(env);
-const WARMUP_PAYMENTS = 500;
 /** Longest wait for every instance of a service to be forked and in its consumer group. */
 const INSTANCES_START_MS_MAX = 120_000;
 /** Saga states a payment ends in (COMPLETED unless refunded). */
@@ -474,12 +477,15 @@ async function main(): Promise<void> {
       return n;
     };
 
-    process.stderr.write(`warm-up: ${WARMUP_PAYMENTS} payments ...\n`);
+    // At the first step's rate: the broker's JIT (C2) compiles its hot paths in the first
+    // minute, and a cold broker costs up to twice the CPU per request it does once warm.
+    const warmupRate = Math.min(rates[0]!, WARMUP_RATE_MAX);
+    process.stderr.write(`warm-up: ${warmupS} s at ${warmupRate} payments/s ...\n`);
     await driveStream({
       load: {
         timeUnitS: 1,
-        startRate: 100,
-        stages: [{ durationS: WARMUP_PAYMENTS / 100, target: 100 }],
+        startRate: warmupRate,
+        stages: [{ durationS: warmupS, target: warmupRate }],
       },
       inFlightMax,
       fire: (arrival) => pay(-1, arrival.intendedAtMs),
