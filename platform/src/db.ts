@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { invariant } from './invariant.js';
 import { postgresConnection } from './transport-security.js';
 import { databaseConnectTimeoutMs, databaseTimeouts, type DatabaseTimeouts } from './config.js';
 
@@ -59,84 +58,42 @@ export interface TransactionOptions {
   lockTimeoutMs?: number;
 }
 
-/**
- * Runs one statement in a transaction of its own in a single round trip: BEGIN (with the lock
- * timeout), the statement and COMMIT travel as one simple query, instead of three round trips.
- * A simple query binds no parameters, so the statement carries its values as literals
- * (inlineLiterals in database/slonik.ts). Answers the statement's rows.
- */
-export async function commitStatement(
-  pool: Pool,
-  statement: string,
-  options: TransactionOptions = {},
-): Promise<unknown[]> {
-  const begin = beginStatement(options);
-  const results = await onSessionOf(pool, async (client) => {
-    try {
-      return (await client.query(`${begin}; ${statement}; COMMIT`)) as unknown as pg.QueryResult[];
-    } catch (error) {
-      // The failed statement left the transaction aborted (COMMIT never ran).
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
-  });
-  const rows = results[results.length - 2]?.rows;
-  invariant(rows !== undefined, 'one statement between BEGIN and COMMIT');
-  return rows;
-}
-
-/** BEGIN, and SET LOCAL lock_timeout when asked: one simple query, one round trip. */
-function beginStatement({
-  isolation = 'READ COMMITTED',
-  lockTimeoutMs,
-}: TransactionOptions): string {
-  if (lockTimeoutMs !== undefined && !(Number.isSafeInteger(lockTimeoutMs) && lockTimeoutMs > 0)) {
-    throw new RangeError(`lockTimeoutMs must be a positive integer, got ${lockTimeoutMs}`);
-  }
-  return lockTimeoutMs === undefined
-    ? `BEGIN ISOLATION LEVEL ${isolation}`
-    : `BEGIN ISOLATION LEVEL ${isolation}; SET LOCAL lock_timeout = '${lockTimeoutMs}ms'`;
-}
-
-/**
- * A pooled session for `work`. A session the server ends while we hold it (idle-in-transaction
- * timeout, restart) is reported here: the next statement then fails, instead of an unhandled
- * 'error' event crashing the process, and such a client is destroyed, not pooled.
- */
-async function onSessionOf<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  let sessionError: Error | undefined;
-  const onSessionError = (error: Error): void => {
-    sessionError ??= error;
-  };
-  client.on('error', onSessionError);
-  try {
-    return await work(client);
-  } finally {
-    client.off('error', onSessionError);
-    client.release(sessionError);
-  }
-}
-
 /** Runs `work` in one transaction; commits on success, rolls back and rethrows on failure. */
 export async function withTransaction<T>(
   pool: Pool,
   work: (client: PoolClient) => Promise<T>,
   options: TransactionOptions = {},
 ): Promise<T> {
-  const begin = beginStatement(options);
-  return onSessionOf(pool, async (client) => {
-    try {
-      // One round trip: both statements travel in one simple query (no parameters to bind).
-      await client.query(begin);
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
-  });
+  const { isolation = 'READ COMMITTED', lockTimeoutMs } = options;
+  if (lockTimeoutMs !== undefined && !(Number.isSafeInteger(lockTimeoutMs) && lockTimeoutMs > 0)) {
+    throw new RangeError(`lockTimeoutMs must be a positive integer, got ${lockTimeoutMs}`);
+  }
+  const client = await pool.connect();
+  // A session the server ends while we hold it (idle-in-transaction timeout, restart) is
+  // reported here: the next statement then fails and the work rolls back, instead of an
+  // unhandled 'error' event crashing the process. Such a client is destroyed, not pooled.
+  let sessionError: Error | undefined;
+  const onSessionError = (error: Error): void => {
+    sessionError ??= error;
+  };
+  client.on('error', onSessionError);
+  try {
+    // One round trip: both statements travel in one simple query (no parameters to bind).
+    await client.query(
+      lockTimeoutMs === undefined
+        ? `BEGIN ISOLATION LEVEL ${isolation}`
+        : `BEGIN ISOLATION LEVEL ${isolation}; SET LOCAL lock_timeout = '${lockTimeoutMs}ms'`,
+    );
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.off('error', onSessionError);
+    client.release(sessionError);
+  }
 }
 
 /** The same server and database, as another role. */

@@ -31,7 +31,6 @@ import {
   type Interceptor,
   type QueryResultRow,
 } from 'slonik';
-import pg from 'pg';
 import { z, type ZodTypeAny } from 'zod';
 import type { QuerySqlToken } from 'slonik';
 import { postgresConnection } from '../transport-security.js';
@@ -190,32 +189,7 @@ export async function queryIn<T extends ZodTypeAny>(
 ): Promise<{ rows: z.infer<T>[]; rowCount: number }> {
   // slonik numbers its placeholders $slonik_1, ... and turns them into $1, ... on execution.
   const result = await client.query(query.sql.replaceAll('$slonik_', '$'), [...query.values]);
-  const rows = parseRows(query, result.rows);
-  return { rows, rowCount: result.rowCount ?? rows.length };
-}
-
-/**
- * The statement with its values written in as escaped string literals, for a statement that
- * travels in one simple query with its transaction control (db.ts commitStatement), where
- * nothing can be bound. Only string values: each becomes a literal that the statement casts
- * (`${value}::text[]`), escaped by node-postgres's escapeLiteral.
- */
-export function inlineLiterals(query: QuerySqlToken<ZodTypeAny>): string {
-  return query.sql.replace(/\$slonik_(\d+)/g, (_, index: string) => {
-    const value = query.values[Number(index) - 1];
-    if (typeof value !== 'string') {
-      throw new TypeError(`value ${index} of an inlined statement is not a string`);
-    }
-    return pg.escapeLiteral(value);
-  });
-}
-
-/** The rows of a statement run elsewhere (commitStatement), checked against the token's schema. */
-export function parseRows<T extends ZodTypeAny>(
-  query: QuerySqlToken<T>,
-  rows: readonly unknown[],
-): z.infer<T>[] {
-  return rows.map((row) => {
+  const rows = result.rows.map((row) => {
     const parsed = query.parser.safeParse(row);
     if (!parsed.success) {
       throw new RowShapeError(
@@ -225,6 +199,7 @@ export function parseRows<T extends ZodTypeAny>(
     }
     return parsed.data as z.infer<T>;
   });
+  return { rows, rowCount: result.rowCount ?? rows.length };
 }
 
 /**

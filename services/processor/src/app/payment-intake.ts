@@ -3,13 +3,9 @@
 // arrive while one is in flight go together in the next, so the round trips and commits per
 // payment fall as the rate rises, and a lone request waits for nothing.
 import { invariant } from '@ledgerline/platform/invariant';
-import type { Pool } from '@ledgerline/platform/db';
+import { withTransaction, type Pool } from '@ledgerline/platform/db';
 import { findIdempotencyRecord, type IdempotencyRecord } from '../store/idempotency.js';
-import {
-  acceptPaymentsCommitted,
-  createPaymentScope,
-  type PaymentIntake,
-} from '../store/intake.js';
+import { acceptPayments, createPaymentScope, type PaymentIntake } from '../store/intake.js';
 
 /** Accepted: the payment and its outbox rows are committed. Otherwise the key's first record. */
 export type IntakeOutcome =
@@ -106,21 +102,24 @@ export class PaymentIntakeQueue {
     }
   }
 
-  private async write(intakes: readonly PaymentIntake[]): Promise<IntakeOutcome[]> {
-    const { pool, lockTimeoutMs } = this.options;
-    const claimed = await acceptPaymentsCommitted(pool, intakes, lockTimeoutMs);
-    const outcomes: IntakeOutcome[] = [];
-    for (const { key } of intakes) {
-      if (claimed.has(key)) {
-        outcomes.push({ accepted: true });
-        continue;
-      }
-      // Not claimed: the key's record was committed before (the claim waited for it), and it
-      // never changes, so reading it after this transaction finds it.
-      const existing = await findIdempotencyRecord(pool, createPaymentScope, key);
-      invariant(existing !== undefined, 'a key not claimed is stored');
-      outcomes.push({ accepted: false, existing });
-    }
-    return outcomes;
+  private write(intakes: readonly PaymentIntake[]): Promise<IntakeOutcome[]> {
+    return withTransaction(
+      this.options.pool,
+      async (client) => {
+        const claimed = await acceptPayments(client, intakes);
+        const outcomes: IntakeOutcome[] = [];
+        for (const { key } of intakes) {
+          if (claimed.has(key)) {
+            outcomes.push({ accepted: true });
+            continue;
+          }
+          const existing = await findIdempotencyRecord(client, createPaymentScope, key);
+          invariant(existing !== undefined, 'a key not claimed is stored');
+          outcomes.push({ accepted: false, existing });
+        }
+        return outcomes;
+      },
+      { lockTimeoutMs: this.options.lockTimeoutMs },
+    );
   }
 }

@@ -3,21 +3,13 @@
 // statement per batch instead of three per request: on this kind of machine a round trip to
 // PostgreSQL costs more CPU than the rows it carries.
 //
-// A slonik `sql` token like every store statement, but its columns are the platform's array
-// literals (platform/src/sql-array.ts) rather than sql.unnest: sql.unnest hands JavaScript
-// arrays to node-postgres, which serialises them element by element, and this statement
-// carries a whole intake batch. The intake queue sends it inlined, with BEGIN and COMMIT, as
-// one simple query (acceptPaymentsCommitted; README "Database access (slonik)").
+// A slonik `sql` token like every store statement, but its columns are bound as the platform's
+// array literals (platform/src/sql-array.ts) rather than with sql.unnest: sql.unnest hands
+// JavaScript arrays to node-postgres, which serialises them element by element, and this
+// statement carries a whole intake batch (README "Database access (slonik)").
 import { z } from 'zod';
 import { invariant } from '@ledgerline/platform/invariant';
-import {
-  inlineLiterals,
-  parseRows,
-  queryIn,
-  sql,
-  type PgQueryable,
-} from '@ledgerline/platform/database/slonik';
-import { commitStatement, type Pool } from '@ledgerline/platform/db';
+import { queryIn, sql, type PgQueryable } from '@ledgerline/platform/database/slonik';
 import type { EncodedMessage } from '@ledgerline/platform/events/typed';
 import { outboxColumns } from '@ledgerline/platform/outbox';
 import { arrayLiteral } from '@ledgerline/platform/sql-array';
@@ -46,26 +38,6 @@ export async function acceptPayments(
   db: PgQueryable,
   intakes: readonly PaymentIntake[],
 ): Promise<Set<string>> {
-  const { rows } = await queryIn(db, intakeStatement(intakes));
-  return new Set(rows.map((r) => r.key));
-}
-
-/**
- * acceptPayments in a transaction of its own, in one round trip (BEGIN, the lock timeout, the
- * statement with its values inlined as literals, COMMIT): the two round trips of BEGIN and
- * COMMIT were most of a lone request's database time.
- */
-export async function acceptPaymentsCommitted(
-  pool: Pool,
-  intakes: readonly PaymentIntake[],
-  lockTimeoutMs: number,
-): Promise<Set<string>> {
-  const statement = intakeStatement(intakes);
-  const rows = await commitStatement(pool, inlineLiterals(statement), { lockTimeoutMs });
-  return new Set(parseRows(statement, rows).map((r) => r.key));
-}
-
-function intakeStatement(intakes: readonly PaymentIntake[]) {
   const keys = intakes.map((i) => i.key);
   invariant(new Set(keys).size === keys.length, 'one intake per key in a batch');
   for (const { record } of intakes) {
@@ -78,7 +50,9 @@ function intakeStatement(intakes: readonly PaymentIntake[]) {
   const [outboxTopic, outboxKey, outboxValue, outboxHeaders] = outboxColumns(
     intakes.flatMap((i) => i.outbox),
   );
-  return sql.type(z.object({ key: z.string() }))`WITH claimed AS (
+  const { rows } = await queryIn(
+    db,
+    sql.type(z.object({ key: z.string() }))`WITH claimed AS (
        INSERT INTO processor.idempotency_keys
          (scope, key, request_hash, response_status, response_body, response_location)
        SELECT ${createPaymentScope}, r.key, r.request_hash, r.response_status, r.response_body,
@@ -127,5 +101,7 @@ function intakeStatement(intakes: readonly PaymentIntake[]) {
         WHERE o.owner IN (SELECT key FROM claimed)
         ORDER BY o.n
      )
-     SELECT key FROM claimed`;
+     SELECT key FROM claimed`,
+  );
+  return new Set(rows.map((r) => r.key));
 }
