@@ -7,13 +7,13 @@ import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { REPO_ROOT } from '@ledgerline/platform/config';
-import { registryConnection, registryRequest } from '@ledgerline/platform/transport-security';
+import { registryRequest, type RegistryConnection } from '@ledgerline/platform/transport-security';
 import { prefixedTopic } from '@ledgerline/platform/events/topic';
 import { allTopics } from '@ledgerline/generated/topics';
 import { apiContracts } from '@ledgerline/generated/openapi/contracts';
 import { AvroSchemaError } from '@ledgerline/codegen/compat/avro-schema';
 import { checkCompatibility } from '@ledgerline/codegen/compat/modes';
-import { fetchRegisteredSubject, type RegistryAccess } from '@ledgerline/codegen/compat/registry';
+import { readRegisteredSubject } from '@ledgerline/codegen/compat/registry';
 import { computeMatrix } from '../../contract-tests/src/matrix.js';
 import { loadPacts } from '../../contract-tests/src/files.js';
 import type {
@@ -124,7 +124,7 @@ export function fieldPaths(value: unknown, prefix = ''): string[] {
  * registry's own verdict beside it.
  */
 export async function checkProposedSchema(
-  access: RegistryAccess,
+  registry: RegistryConnection,
   subject: string,
   proposedText: string,
 ): Promise<CompatibilityVerdict> {
@@ -134,7 +134,7 @@ export async function checkProposedSchema(
   } catch (error) {
     return invalid(subject, `The schema is not JSON: ${(error as Error).message}`);
   }
-  const registered = await fetchRegisteredSubject(access, subject);
+  const registered = await readRegisteredSubject(registry, subject);
   if (registered.versions.length === 0)
     return invalid(subject, `The subject ${subject} has no registered version to compare with.`);
   let result;
@@ -154,7 +154,7 @@ export async function checkProposedSchema(
     mode: registered.mode,
     compatible: result.compatible,
     checkedVersions: result.checkedIndexes.map(versionOf),
-    registryCompatible: await registryVerdict(access, subject, proposedText),
+    registryCompatible: await registryVerdict(registry, subject, proposedText),
     problems: result.problems.map((p) => ({
       version: versionOf(p.previousIndex),
       direction: p.direction,
@@ -180,13 +180,13 @@ function invalid(subject: string, error: string): CompatibilityVerdict {
 
 /** The registry's yes or no for the latest version (its mode decides which it checks). */
 async function registryVerdict(
-  access: RegistryAccess,
+  registry: RegistryConnection,
   subject: string,
   schema: string,
 ): Promise<boolean | null> {
   try {
     const answer = await registryRequest(
-      registryConnection(access.url, access.env),
+      registry,
       'POST',
       `/compatibility/subjects/${encodeURIComponent(subject)}/versions/latest`,
       { body: { schema }, timeoutMs: 10_000 },

@@ -3,8 +3,7 @@
 // A dead letter is often exactly the record that does not decode: the answer then says why,
 // with the bytes' head, instead of failing.
 import avsc from 'avsc';
-import { registryConnection, registryRequest } from '@ledgerline/platform/transport-security';
-import type { RegistryAccess } from '@ledgerline/codegen/compat/registry';
+import { registryRequest, type RegistryConnection } from '@ledgerline/platform/transport-security';
 
 export interface DecodedValue {
   schemaId: number | null;
@@ -24,19 +23,14 @@ function undecodable(bytes: Buffer, schemaId: number | null, why: string): Decod
   };
 }
 
-export function createValueDecoder(access: RegistryAccess) {
+export function createValueDecoder(registry: RegistryConnection) {
   const types = new Map<number, Promise<avsc.Type>>();
   const typeOf = (id: number) => {
     let type = types.get(id);
     if (type === undefined) {
-      type = registryRequest(
-        registryConnection(access.url, access.env),
-        'GET',
-        `/schemas/ids/${id}`,
-        {
-          timeoutMs: 10_000,
-        },
-      ).then((answer) => {
+      type = registryRequest(registry, 'GET', `/schemas/ids/${id}`, {
+        timeoutMs: 10_000,
+      }).then((answer) => {
         if (answer.status !== 200)
           throw new Error(`the registry has no schema ${id} (HTTP ${answer.status})`);
         const { schema } = JSON.parse(answer.text) as { schema: string };

@@ -120,7 +120,9 @@ export async function startConsole(
 ): Promise<RunningConsole> {
   const bundle = await bundleApp();
   let catalogue: Promise<Catalogue> | undefined;
-  const registry = { url: config.schemaRegistryUrl, env: config.registryEnv };
+  // Built once: with TLS settings it reads the CA and client certificate files, and its agent
+  // keeps connections to the registry open across requests.
+  const registry = registryConnection(config.schemaRegistryUrl, config.registryEnv);
 
   /** Who the credential of this request is, as the processor's edge says; relays its refusal. */
   async function caller(req: Request, res: Response): Promise<Caller | undefined> {
@@ -197,7 +199,7 @@ export async function startConsole(
       if (!(await knownSubject(subject)))
         return problem(res, 404, 'Unknown subject', `${subject} is no subject of the contracts.`);
       const answer = await registryRequest(
-        registryConnection(registry.url, registry.env),
+        registry,
         'GET',
         `/subjects/${encodeURIComponent(subject)}/versions${version === undefined ? '' : `/${version}`}`,
         { timeoutMs: UPSTREAM_TIMEOUT_MS },

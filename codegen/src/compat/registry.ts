@@ -187,7 +187,14 @@ export async function fetchRegisteredSubject(
   access: RegistryAccess,
   subject: string,
 ): Promise<RegisteredSubject> {
-  const connection = connect(access);
+  return readRegisteredSubject(connect(access), subject);
+}
+
+/** fetchRegisteredSubject over a connection the caller keeps (a server asking many times). */
+export async function readRegisteredSubject(
+  connection: RegistryConnection,
+  subject: string,
+): Promise<RegisteredSubject> {
   const { mode, source } = await compatibilityOf(connection, subject);
   const numbers = await versionNumbers(connection, subject);
   const versions: RegisteredVersion[] = [];
