@@ -98,3 +98,27 @@ export const accountHref = (id: string) => `#/accounts/${id}`;
 export function Title(props: { children: ComponentChildren }) {
   return <h1 tabIndex={-1}>{props.children}</h1>;
 }
+
+/** A column of a table's header: its label, and whether its cells are numbers (right-aligned). */
+export type Column = string | { label: string; numeric: true };
+
+/** A table's header row, one `th scope="col"` per column. */
+export function Columns(props: { names: readonly Column[] }) {
+  return (
+    <thead>
+      <tr>
+        {props.names.map((column) =>
+          typeof column === 'string' ? (
+            <th scope="col" key={column}>
+              {column}
+            </th>
+          ) : (
+            <th scope="col" class="num" key={column.label}>
+              {column.label}
+            </th>
+          ),
+        )}
+      </tr>
+    </thead>
+  );
+}

@@ -7,6 +7,7 @@ import { runningBalances } from '../lib/money.js';
 import {
   accountHref,
   answer,
+  Columns,
   ErrorBox,
   Field,
   Id,
@@ -57,14 +58,7 @@ export function AccountsPage(props: { session: Session }) {
       <Show loaded={systemAccounts}>
         {(page) => (
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Account</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Currency</th>
-                <th scope="col">Status</th>
-              </tr>
-            </thead>
+            <Columns names={['Account', 'Kind', 'Currency', 'Status']} />
             <tbody>
               {page.items.map((a) => (
                 <tr key={a.id}>
@@ -293,20 +287,16 @@ function Entries(props: { session: Session; account: Account }) {
           <>
             <table data-testid="entries">
               <caption>Oldest first; running balance in the account type’s sign convention</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Posted</th>
-                  <th scope="col">Step</th>
-                  <th scope="col">Payment</th>
-                  <th scope="col">Direction</th>
-                  <th scope="col" class="num">
-                    Amount
-                  </th>
-                  <th scope="col" class="num">
-                    Balance
-                  </th>
-                </tr>
-              </thead>
+              <Columns
+                names={[
+                  'Posted',
+                  'Step',
+                  'Payment',
+                  'Direction',
+                  { label: 'Amount', numeric: true },
+                  { label: 'Balance', numeric: true },
+                ]}
+              />
               <tbody>
                 {pages.flatMap((page) =>
                   page.entries.map((e, i) => (

@@ -3,7 +3,18 @@
 import { useState } from 'preact/hooks';
 import type { components } from '@ledgerline/generated/openapi/audit.types';
 import type { Session } from '../api.js';
-import { answer, ErrorBox, Field, Id, paymentHref, Show, Time, Title, useLoad } from '../ui.js';
+import {
+  answer,
+  Columns,
+  ErrorBox,
+  Field,
+  Id,
+  paymentHref,
+  Show,
+  Time,
+  Title,
+  useLoad,
+} from '../ui.js';
 
 type AuditRecord = components['schemas']['AuditRecord'];
 type VerifyResult = components['schemas']['VerifyResult'];
@@ -78,19 +89,17 @@ export function TrailTable(props: { records: AuditRecord[] }) {
   return (
     <table data-testid="trail">
       <caption>In chain order</caption>
-      <thead>
-        <tr>
-          <th scope="col" class="num">
-            #
-          </th>
-          <th scope="col">Event</th>
-          <th scope="col">From</th>
-          <th scope="col">Kafka</th>
-          <th scope="col">Payment</th>
-          <th scope="col">Recorded</th>
-          <th scope="col">Hash</th>
-        </tr>
-      </thead>
+      <Columns
+        names={[
+          { label: '#', numeric: true },
+          'Event',
+          'From',
+          'Kafka',
+          'Payment',
+          'Recorded',
+          'Hash',
+        ]}
+      />
       <tbody>
         {props.records.map((r) => (
           <tr key={r.id}>

@@ -7,7 +7,7 @@ import { consoleCall, type Session } from '../api.js';
 import { useCatalogue } from '../catalogue.js';
 import type { CatalogueTopic, CompatibilityVerdict } from '../lib/model.js';
 import { diffSchemas, schemaFields } from '../lib/schema-fields.js';
-import { ErrorBox, Field, Show, Title, useLoad } from '../ui.js';
+import { Columns, ErrorBox, Field, Show, Title, useLoad } from '../ui.js';
 
 const topicHref = (name: string) => `#/contracts/topics/${encodeURIComponent(name)}`;
 const apiHref = (service: string) => `#/contracts/api/${service}`;
@@ -36,18 +36,16 @@ export function ContractsPage(props: { session: Session }) {
             <TopicGraph topics={c.topics} />
             <h2>Topics</h2>
             <table data-testid="topics">
-              <thead>
-                <tr>
-                  <th scope="col">Topic</th>
-                  <th scope="col" class="num">
-                    Partitions
-                  </th>
-                  <th scope="col">Value schema</th>
-                  <th scope="col">Compatibility (key / value)</th>
-                  <th scope="col">Producers</th>
-                  <th scope="col">Consumers</th>
-                </tr>
-              </thead>
+              <Columns
+                names={[
+                  'Topic',
+                  { label: 'Partitions', numeric: true },
+                  'Value schema',
+                  'Compatibility (key / value)',
+                  'Producers',
+                  'Consumers',
+                ]}
+              />
               <tbody>
                 {c.topics.map((t) => (
                   <tr key={t.name}>
@@ -233,13 +231,7 @@ function TopicDetail(props: { session: Session; topic: CatalogueTopic }) {
       </dl>
       <h2>Fields</h2>
       <table data-testid="fields">
-        <thead>
-          <tr>
-            <th scope="col">Field</th>
-            <th scope="col">Type</th>
-            <th scope="col">Doc</th>
-          </tr>
-        </thead>
+        <Columns names={['Field', 'Type', 'Doc']} />
         <tbody>
           {fields.map((f) => (
             <tr key={f.path}>
@@ -340,14 +332,7 @@ function Versions(props: { session: Session; subject: string }) {
                   <caption>
                     Version {from} → {to}
                   </caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Field</th>
-                      <th scope="col">Change</th>
-                      <th scope="col">Before</th>
-                      <th scope="col">After</th>
-                    </tr>
-                  </thead>
+                  <Columns names={['Field', 'Change', 'Before', 'After']} />
                   <tbody>
                     {changes.map((c) => (
                       <tr key={`${c.path}-${c.change}`} class={`diff-${c.change}`}>
@@ -574,14 +559,7 @@ function ApiReference(props: { doc: OpenApiDoc }) {
                   {(op.parameters ?? []).length === 0 ? null : (
                     <table>
                       <caption>Parameters</caption>
-                      <thead>
-                        <tr>
-                          <th scope="col">Name</th>
-                          <th scope="col">In</th>
-                          <th scope="col">Type</th>
-                          <th scope="col">Description</th>
-                        </tr>
-                      </thead>
+                      <Columns names={['Name', 'In', 'Type', 'Description']} />
                       <tbody>
                         {(op.parameters ?? []).map(resolveParameter).map((p) => (
                           <tr key={`${p.in ?? ''}-${p.name ?? ''}`}>
@@ -633,13 +611,7 @@ function ApiReference(props: { doc: OpenApiDoc }) {
           {schema.description === undefined ? null : <p class="prose">{schema.description}</p>}
           {schema.properties === undefined ? null : (
             <table>
-              <thead>
-                <tr>
-                  <th scope="col">Property</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Description</th>
-                </tr>
-              </thead>
+              <Columns names={['Property', 'Type', 'Description']} />
               <tbody>
                 {Object.entries(schema.properties).map(([prop, s]) => (
                   <tr key={prop}>
@@ -672,16 +644,16 @@ export function PactMatrixPage(props: { session: Session }) {
       <Show loaded={catalogue}>
         {(c) => (
           <table data-testid="pact-matrix">
-            <thead>
-              <tr>
-                <th scope="col">Consumer</th>
-                <th scope="col">Provider</th>
-                <th scope="col">Over</th>
-                <th scope="col">Verified</th>
-                <th scope="col">Recorded at</th>
-                <th scope="col">Interactions and the fields they rely on</th>
-              </tr>
-            </thead>
+            <Columns
+              names={[
+                'Consumer',
+                'Provider',
+                'Over',
+                'Verified',
+                'Recorded at',
+                'Interactions and the fields they rely on',
+              ]}
+            />
             <tbody>
               {c.pacts.map((p) => (
                 <tr key={`${p.consumer}-${p.provider}-${p.channel}`}>

@@ -12,6 +12,7 @@ import {
 import {
   accountHref,
   answer,
+  Columns,
   ErrorBox,
   Field,
   Id,
@@ -129,18 +130,16 @@ export function PaymentsPage(props: { session: Session; query: URLSearchParams }
                   ? 'No payment matches.'
                   : `${data.items.length} payments, newest first`}
               </caption>
-              <thead>
-                <tr>
-                  <th scope="col">Payment</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Payer</th>
-                  <th scope="col">Payee</th>
-                  <th scope="col" class="num">
-                    Amount
-                  </th>
-                  <th scope="col">Created</th>
-                </tr>
-              </thead>
+              <Columns
+                names={[
+                  'Payment',
+                  'Status',
+                  'Payer',
+                  'Payee',
+                  { label: 'Amount', numeric: true },
+                  'Created',
+                ]}
+              />
               <tbody>
                 {data.items.map((p) => (
                   <tr key={p.id}>
@@ -304,15 +303,9 @@ export function PaymentPage(props: { session: Session; id: string }) {
                         <caption>
                           Ledger transaction <code>{entry.transactionId}</code>
                         </caption>
-                        <thead>
-                          <tr>
-                            <th scope="col">Account</th>
-                            <th scope="col">Direction</th>
-                            <th scope="col" class="num">
-                              Amount
-                            </th>
-                          </tr>
-                        </thead>
+                        <Columns
+                          names={['Account', 'Direction', { label: 'Amount', numeric: true }]}
+                        />
                         <tbody>
                           {entry.entries.map((e) => (
                             <tr key={e.entryId} data-testid="ledger-entry">

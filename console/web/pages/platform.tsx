@@ -6,7 +6,7 @@ import type { components } from '@ledgerline/generated/openapi/audit.types';
 import { consoleCall, type Session } from '../api.js';
 import { useCatalogue } from '../catalogue.js';
 import { parseMetrics, samplesOf } from '../lib/prometheus.js';
-import { answer, ErrorBox, Show, Time, Title, useLoad } from '../ui.js';
+import { answer, Columns, ErrorBox, Show, Time, Title, useLoad } from '../ui.js';
 
 type AuditRecord = components['schemas']['AuditRecord'];
 const SERVICES = ['processor', 'ledger', 'reconciliation', 'audit'] as const;
@@ -83,22 +83,16 @@ export function PlatformPage(props: { session: Session }) {
       <Show loaded={services}>
         {(list) => (
           <table data-testid="services">
-            <thead>
-              <tr>
-                <th scope="col">Service</th>
-                <th scope="col">Readiness</th>
-                <th scope="col">Checks</th>
-                <th scope="col" class="num">
-                  Consumer lag
-                </th>
-                <th scope="col" class="num">
-                  Outbox backlog
-                </th>
-                <th scope="col" class="num">
-                  Dead-lettered
-                </th>
-              </tr>
-            </thead>
+            <Columns
+              names={[
+                'Service',
+                'Readiness',
+                'Checks',
+                { label: 'Consumer lag', numeric: true },
+                { label: 'Outbox backlog', numeric: true },
+                { label: 'Dead-lettered', numeric: true },
+              ]}
+            />
             <tbody>
               {list.map((s) => (
                 <tr key={s.service} data-service={s.service}>

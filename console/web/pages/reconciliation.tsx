@@ -6,6 +6,7 @@ import { problemLine, type Session } from '../api.js';
 import {
   accountHref,
   answer,
+  Columns,
   ErrorBox,
   Field,
   Id,
@@ -47,18 +48,16 @@ export function ReconciliationPage(props: { session: Session }) {
 function RunsTable(props: { runs: Run[] }) {
   return (
     <table data-testid="runs">
-      <thead>
-        <tr>
-          <th scope="col">Run</th>
-          <th scope="col">Kind</th>
-          <th scope="col">Status</th>
-          <th scope="col">Window</th>
-          <th scope="col" class="num">
-            Discrepancies
-          </th>
-          <th scope="col">Started</th>
-        </tr>
-      </thead>
+      <Columns
+        names={[
+          'Run',
+          'Kind',
+          'Status',
+          'Window',
+          { label: 'Discrepancies', numeric: true },
+          'Started',
+        ]}
+      />
       <tbody>
         {props.runs.map((r) => (
           <tr key={r.id}>
@@ -199,17 +198,13 @@ export function RunPage(props: { session: Session; id: string }) {
             </dl>
             <h2>Checks</h2>
             <table data-testid="checks">
-              <thead>
-                <tr>
-                  <th scope="col">Check</th>
-                  <th scope="col" class="num">
-                    Items checked
-                  </th>
-                  <th scope="col" class="num">
-                    Discrepancies
-                  </th>
-                </tr>
-              </thead>
+              <Columns
+                names={[
+                  'Check',
+                  { label: 'Items checked', numeric: true },
+                  { label: 'Discrepancies', numeric: true },
+                ]}
+              />
               <tbody>
                 {r.checks.map((c) => (
                   <tr key={c.check}>
@@ -230,20 +225,16 @@ export function RunPage(props: { session: Session; id: string }) {
             <p>None.</p>
           ) : (
             <table>
-              <thead>
-                <tr>
-                  <th scope="col">Kind</th>
-                  <th scope="col">Payment</th>
-                  <th scope="col">Account</th>
-                  <th scope="col" class="num">
-                    Expected
-                  </th>
-                  <th scope="col" class="num">
-                    Found
-                  </th>
-                  <th scope="col">Detail</th>
-                </tr>
-              </thead>
+              <Columns
+                names={[
+                  'Kind',
+                  'Payment',
+                  'Account',
+                  { label: 'Expected', numeric: true },
+                  { label: 'Found', numeric: true },
+                  'Detail',
+                ]}
+              />
               <tbody>
                 {page.items.map((d) => (
                   <tr key={d.id}>
@@ -381,16 +372,9 @@ function MatchReport(props: { report: Report }) {
       {r.unmatchedStatementLines.length === 0 ? null : (
         <table>
           <caption>Statement lines without a ledger entry</caption>
-          <thead>
-            <tr>
-              <th scope="col">Line</th>
-              <th scope="col">Reference</th>
-              <th scope="col" class="num">
-                Amount
-              </th>
-              <th scope="col">Value date</th>
-            </tr>
-          </thead>
+          <Columns
+            names={['Line', 'Reference', { label: 'Amount', numeric: true }, 'Value date']}
+          />
           <tbody>
             {r.unmatchedStatementLines.map((l) => (
               <tr key={l.line}>
@@ -408,18 +392,14 @@ function MatchReport(props: { report: Report }) {
       {r.amountDifferences.length === 0 ? null : (
         <table>
           <caption>Amount differences</caption>
-          <thead>
-            <tr>
-              <th scope="col">Line</th>
-              <th scope="col">Reference</th>
-              <th scope="col" class="num">
-                Statement
-              </th>
-              <th scope="col" class="num">
-                Ledger
-              </th>
-            </tr>
-          </thead>
+          <Columns
+            names={[
+              'Line',
+              'Reference',
+              { label: 'Statement', numeric: true },
+              { label: 'Ledger', numeric: true },
+            ]}
+          />
           <tbody>
             {r.amountDifferences.map((d) => (
               <tr key={d.line}>
