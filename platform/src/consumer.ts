@@ -25,6 +25,7 @@ import type { MetricsRegistry } from './metrics.js';
 import { backoffMs, classifyFault, faultReason } from './faults.js';
 import { OffsetContinuity, type OffsetGap } from './consumer-continuity.js';
 import { PartitionCoalescer } from './consumer-coalescing.js';
+import { invariant } from './invariant.js';
 import {
   CONSUMER_REBALANCE_MS_MAX,
   CONSUMER_STUCK_AFTER_MS,
@@ -587,11 +588,16 @@ export class ExactlyOnceConsumer {
   ): Promise<ReadonlySet<CoalescedChunk>> {
     const live = members.filter((m) => m.controls.isRunning() && !m.controls.isStale());
     if (live.length < 2) return new Set();
+    const keyOf = (topic: string, partition: number) => `${topic}:${partition}`;
+    // One chunk per partition: two would share one position row.
+    invariant(
+      new Set(live.map((m) => keyOf(m.topic, m.partition))).size === live.length,
+      'one chunk per partition in a coalesced batch',
+    );
     const decoded = new Map<CoalescedChunk, DecodedChunk>();
     for (const m of live) decoded.set(m, await this.decodeChunk(m.topic, m.partition, m.chunk));
     const { pool, schema, groupId, log } = this.options;
     const positions = pg.escapeIdentifier(schema);
-    const keyOf = (topic: string, partition: number) => `${topic}:${partition}`;
     const client = await pool.connect();
     let broken: Error | undefined;
     const onError = (error: Error): void => {
@@ -648,10 +654,15 @@ export class ExactlyOnceConsumer {
           client,
           topic,
           partitions,
-          deadLetter: (message, reason) =>
-            deadLetters
-              .get(keyOf(message.topic, message.partition))
-              ?.push({ message, reason, attempts: 1 }),
+          deadLetter: (message, reason) => {
+            const list = deadLetters.get(keyOf(message.topic, message.partition));
+            // A dead letter for a partition outside the group would be lost: fail the group.
+            invariant(
+              list !== undefined,
+              `a dead letter from ${keyOf(message.topic, message.partition)} outside the batch`,
+            );
+            list.push({ message, reason, attempts: 1 });
+          },
         });
       }
       const moved: { topic: string; partition: number; next: number }[] = [];
