@@ -12,7 +12,7 @@
 // PostgreSQL transaction. ConsumerHealth tells /readyz and /metrics what is going on.
 import pg from 'pg';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import type { Pool, PoolClient, Queryable } from './db.js';
+import { withSession, type Pool, type PoolClient, type Queryable } from './db.js';
 import { appendToOutbox } from './outbox.js';
 import { UndecodableMessageError, type EventSerde } from './events/serde.js';
 import type { AnyTopic } from './events/topic.js';
@@ -598,110 +598,105 @@ export class ExactlyOnceConsumer {
     for (const m of live) decoded.set(m, await this.decodeChunk(m.topic, m.partition, m.chunk));
     const { pool, schema, groupId, log } = this.options;
     const positions = pg.escapeIdentifier(schema);
-    const client = await pool.connect();
-    let broken: Error | undefined;
-    const onError = (error: Error): void => {
-      broken = error;
-    };
-    client.on('error', onError);
     /** Per partition: the position after the chunk and what it applied; null: applied before. */
     const moves = new Map<string, { next: number; applied: number; deadLetters: number } | null>();
-    try {
-      await client.query('BEGIN');
-      const { rows } = await client.query<{
-        topic: string;
-        partition: number;
-        next_offset: number;
-      }>({
-        name: `positions-lock:${positions}`,
-        text: `SELECT topic, partition, next_offset FROM ${positions}.consumer_positions
+    await withSession(pool, async (client) => {
+      try {
+        await client.query('BEGIN');
+        const { rows } = await client.query<{
+          topic: string;
+          partition: number;
+          next_offset: number;
+        }>({
+          name: `positions-lock:${positions}`,
+          text: `SELECT topic, partition, next_offset FROM ${positions}.consumer_positions
          WHERE group_id = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
          ORDER BY topic, partition FOR UPDATE`,
-        values: [groupId, live.map((m) => m.topic), live.map((m) => m.partition)],
-      });
-      const stored = new Map(rows.map((r) => [keyOf(r.topic, r.partition), Number(r.next_offset)]));
-      const byTopic = new Map<
-        string,
-        { messages: DecodedMessage<AnyTopic>[]; partitions: number[] }
-      >();
-      const deadLetters = new Map<string, DeadLetterRequest[]>();
-      for (const m of live) {
-        const key = keyOf(m.topic, m.partition);
-        const nextOffset = stored.get(key) ?? 0;
-        if (nextOffset > m.highWatermark) {
-          throw new Error(`${key}: the stored position is past the fetch; applying it alone`);
-        }
-        const last = Number(m.chunk[m.chunk.length - 1]!.offset);
-        if (last < nextOffset) {
-          moves.set(key, null);
-          continue;
-        }
-        const { decoded: records, undecodable } = decoded.get(m)!;
-        const fresh = records.filter((r) => Number(r.offset) >= nextOffset);
-        const topic = byTopic.get(m.topic) ?? { messages: [], partitions: [] };
-        topic.messages.push(...fresh);
-        topic.partitions.push(m.partition);
-        byTopic.set(m.topic, topic);
-        deadLetters.set(
-          key,
-          undecodable.filter((d) => Number(d.message.offset) >= nextOffset),
-        );
-        moves.set(key, { next: last + 1, applied: fresh.length, deadLetters: 0 });
-      }
-      for (const [topic, { messages, partitions }] of byTopic) {
-        if (messages.length === 0) continue;
-        await this.options.handleBatch(messages, {
-          client,
-          topic,
-          partitions,
-          deadLetter: (message, reason) => {
-            const list = deadLetters.get(keyOf(message.topic, message.partition));
-            // A dead letter for a partition outside the group would be lost: fail the group.
-            invariant(
-              list !== undefined,
-              `a dead letter from ${keyOf(message.topic, message.partition)} outside the batch`,
-            );
-            list.push({ message, reason, attempts: 1 });
-          },
+          values: [groupId, live.map((m) => m.topic), live.map((m) => m.partition)],
         });
-      }
-      const moved: { topic: string; partition: number; next: number }[] = [];
-      for (const m of live) {
-        const key = keyOf(m.topic, m.partition);
-        const move = moves.get(key);
-        if (!move) continue;
-        const requests = deadLetters.get(key) ?? [];
-        await this.writeDeadLetters(client, m.topic, m.partition, requests);
-        move.deadLetters = requests.length;
-        moved.push({ topic: m.topic, partition: m.partition, next: move.next });
-      }
-      if (moved.length > 0) {
-        await client.query({
-          name: `positions-move:${positions}`,
-          text: `INSERT INTO ${positions}.consumer_positions (group_id, topic, partition, next_offset)
+        const stored = new Map(
+          rows.map((r) => [keyOf(r.topic, r.partition), Number(r.next_offset)]),
+        );
+        const byTopic = new Map<
+          string,
+          { messages: DecodedMessage<AnyTopic>[]; partitions: number[] }
+        >();
+        const deadLetters = new Map<string, DeadLetterRequest[]>();
+        for (const m of live) {
+          const key = keyOf(m.topic, m.partition);
+          const nextOffset = stored.get(key) ?? 0;
+          if (nextOffset > m.highWatermark) {
+            throw new Error(`${key}: the stored position is past the fetch; applying it alone`);
+          }
+          const last = Number(m.chunk[m.chunk.length - 1]!.offset);
+          if (last < nextOffset) {
+            moves.set(key, null);
+            continue;
+          }
+          const { decoded: records, undecodable } = decoded.get(m)!;
+          const fresh = records.filter((r) => Number(r.offset) >= nextOffset);
+          const topic = byTopic.get(m.topic) ?? { messages: [], partitions: [] };
+          topic.messages.push(...fresh);
+          topic.partitions.push(m.partition);
+          byTopic.set(m.topic, topic);
+          deadLetters.set(
+            key,
+            undecodable.filter((d) => Number(d.message.offset) >= nextOffset),
+          );
+          moves.set(key, { next: last + 1, applied: fresh.length, deadLetters: 0 });
+        }
+        for (const [topic, { messages, partitions }] of byTopic) {
+          if (messages.length === 0) continue;
+          await this.options.handleBatch(messages, {
+            client,
+            topic,
+            partitions,
+            deadLetter: (message, reason) => {
+              const list = deadLetters.get(keyOf(message.topic, message.partition));
+              // A dead letter for a partition outside the group would be lost: fail the group.
+              invariant(
+                list !== undefined,
+                `a dead letter from ${keyOf(message.topic, message.partition)} outside the batch`,
+              );
+              list.push({ message, reason, attempts: 1 });
+            },
+          });
+        }
+        const moved: { topic: string; partition: number; next: number }[] = [];
+        for (const m of live) {
+          const key = keyOf(m.topic, m.partition);
+          const move = moves.get(key);
+          if (!move) continue;
+          const requests = deadLetters.get(key) ?? [];
+          await this.writeDeadLetters(client, m.topic, m.partition, requests);
+          move.deadLetters = requests.length;
+          moved.push({ topic: m.topic, partition: m.partition, next: move.next });
+        }
+        if (moved.length > 0) {
+          await client.query({
+            name: `positions-move:${positions}`,
+            text: `INSERT INTO ${positions}.consumer_positions (group_id, topic, partition, next_offset)
            SELECT $1, m.topic, m.partition, m.next_offset
              FROM unnest($2::text[], $3::int[], $4::bigint[]) AS m(topic, partition, next_offset)
            ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()`,
-          values: [
-            groupId,
-            moved.map((m) => m.topic),
-            moved.map((m) => m.partition),
-            moved.map((m) => m.next),
-          ],
-        });
+            values: [
+              groupId,
+              moved.map((m) => m.topic),
+              moved.map((m) => m.partition),
+              moved.map((m) => m.next),
+            ],
+          });
+        }
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        log.info(
+          { groupId, partitions: live.map((m) => keyOf(m.topic, m.partition)), err: error },
+          'a coalesced batch failed: its partitions are applied one by one',
+        );
+        throw error;
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      log.info(
-        { groupId, partitions: live.map((m) => keyOf(m.topic, m.partition)), err: error },
-        'a coalesced batch failed: its partitions are applied one by one',
-      );
-      throw error;
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
+    });
     let outboxWritten = false;
     for (const m of live) {
       const move = moves.get(keyOf(m.topic, m.partition));
@@ -783,56 +778,48 @@ export class ExactlyOnceConsumer {
     const { pool, schema, groupId } = this.options;
     const lastOffset = delivered[delivered.length - 1]!;
     const positions = pg.escapeIdentifier(schema);
-    const client = await pool.connect();
-    // A checked-out client whose server goes away (a PostgreSQL restart) emits 'error'; with no
-    // listener that would crash the process. The failing query rejects as well, and the
-    // client is then destroyed instead of going back to the pool.
-    let broken: Error | undefined;
-    const onError = (error: Error): void => {
-      broken = error;
-    };
-    client.on('error', onError);
-    let outcome: { applied: number; deadLetters: number };
     let gaps: readonly OffsetGap[] = [];
-    try {
-      await client.query('BEGIN');
-      // Named (prepared once per connection): these two run for every batch of every
-      // consumer, and PostgreSQL then plans them once instead of on every call.
-      const { rows } = await client.query<{ next_offset: number }>({
-        name: `position-lock:${positions}`,
-        text: `SELECT next_offset FROM ${positions}.consumer_positions
+    const outcome = await withSession(pool, async (client) => {
+      try {
+        await client.query('BEGIN');
+        // Named (prepared once per connection): these two run for every batch of every
+        // consumer, and PostgreSQL then plans them once instead of on every call.
+        const { rows } = await client.query<{ next_offset: number }>({
+          name: `position-lock:${positions}`,
+          text: `SELECT next_offset FROM ${positions}.consumer_positions
          WHERE group_id = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
-        values: [groupId, topic, partition],
-      });
-      const nextOffset = rows[0]?.next_offset ?? 0;
-      // Past this fetch's end: another owner moved on since (a stale batch), or the partition
-      // lost what the position counts as applied. Only the partition's end now tells which.
-      if (nextOffset > highWatermark) {
-        const logEnd = await this.partitionEnd(topic, partition);
-        if (nextOffset > logEnd)
-          throw new PositionBeyondLogEnd(topic, partition, nextOffset, logEnd);
-      }
-      if (lastOffset < nextOffset) {
-        await client.query('COMMIT');
-        return; // applied before (re-delivery after a crash, or a replay of the same offsets)
-      }
-      gaps = await this.accountForOffsets(client, topic, partition, nextOffset, delivered);
-      outcome = await work(client, nextOffset);
-      await client.query({
-        name: `position-move:${positions}`,
-        text: `INSERT INTO ${positions}.consumer_positions (group_id, topic, partition, next_offset)
+          values: [groupId, topic, partition],
+        });
+        const nextOffset = rows[0]?.next_offset ?? 0;
+        // Past this fetch's end: another owner moved on since (a stale batch), or the partition
+        // lost what the position counts as applied. Only the partition's end now tells which.
+        if (nextOffset > highWatermark) {
+          const logEnd = await this.partitionEnd(topic, partition);
+          if (nextOffset > logEnd)
+            throw new PositionBeyondLogEnd(topic, partition, nextOffset, logEnd);
+        }
+        if (lastOffset < nextOffset) {
+          // Applied before (a re-delivery after a crash, or a replay of the same offsets).
+          await client.query('COMMIT');
+          return undefined;
+        }
+        gaps = await this.accountForOffsets(client, topic, partition, nextOffset, delivered);
+        const applied = await work(client, nextOffset);
+        await client.query({
+          name: `position-move:${positions}`,
+          text: `INSERT INTO ${positions}.consumer_positions (group_id, topic, partition, next_offset)
          VALUES ($1, $2, $3, $4)
          ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()`,
-        values: [groupId, topic, partition, lastOffset + 1],
-      });
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
+          values: [groupId, topic, partition, lastOffset + 1],
+        });
+        await client.query('COMMIT');
+        return applied;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
+    if (outcome === undefined) return;
     this.continuity?.advanced(topic, partition, lastOffset + 1);
     if (gaps.length > 0) this.options.continuity?.onGapsRecorded?.(gaps);
     this.health.committed(topic, partition, lastOffset + 1, outcome.deadLetters);

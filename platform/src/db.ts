@@ -68,28 +68,42 @@ export async function withTransaction<T>(
   if (lockTimeoutMs !== undefined && !(Number.isSafeInteger(lockTimeoutMs) && lockTimeoutMs > 0)) {
     throw new RangeError(`lockTimeoutMs must be a positive integer, got ${lockTimeoutMs}`);
   }
+  return withSession(pool, async (client) => {
+    try {
+      // One round trip: both statements travel in one simple query (no parameters to bind).
+      await client.query(
+        lockTimeoutMs === undefined
+          ? `BEGIN ISOLATION LEVEL ${isolation}`
+          : `BEGIN ISOLATION LEVEL ${isolation}; SET LOCAL lock_timeout = '${lockTimeoutMs}ms'`,
+      );
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  });
+}
+
+/**
+ * Runs `work` on a pooled session and releases it. A session the server ends while we hold it
+ * (idle-in-transaction timeout, restart) is reported by an 'error' event: caught here, so it
+ * cannot crash the process; the next statement fails instead, and the client is destroyed,
+ * not pooled.
+ */
+export async function withSession<T>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect();
-  // A session the server ends while we hold it (idle-in-transaction timeout, restart) is
-  // reported here: the next statement then fails and the work rolls back, instead of an
-  // unhandled 'error' event crashing the process. Such a client is destroyed, not pooled.
   let sessionError: Error | undefined;
   const onSessionError = (error: Error): void => {
     sessionError ??= error;
   };
   client.on('error', onSessionError);
   try {
-    // One round trip: both statements travel in one simple query (no parameters to bind).
-    await client.query(
-      lockTimeoutMs === undefined
-        ? `BEGIN ISOLATION LEVEL ${isolation}`
-        : `BEGIN ISOLATION LEVEL ${isolation}; SET LOCAL lock_timeout = '${lockTimeoutMs}ms'`,
-    );
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
+    return await work(client);
   } finally {
     client.off('error', onSessionError);
     client.release(sessionError);
