@@ -577,6 +577,9 @@ describe('the console server', () => {
         ...(init.headers as Record<string, string> | undefined),
       },
     });
+  /** A POST of a JSON body as written (so a test can send malformed JSON too). */
+  const postJson = (path: string, body: string, key?: string) =>
+    call(path, { key, method: 'POST', headers: { 'content-type': 'application/json' }, body });
 
   it('serves the app from its own origin only, and says how big it is', async () => {
     const index = await call('/');
@@ -696,27 +699,12 @@ describe('the console server', () => {
       ).status,
     ).toBe(400);
     const post = (body: unknown, key?: string) =>
-      call('/api/compatibility', {
-        key,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
+      postJson('/api/compatibility', JSON.stringify(body), key);
     expect((await post({ subject })).status).toBe(400);
-    const malformed = await call('/api/compatibility', {
-      key: p.operatorKey,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{"subject":',
-    });
+    const malformed = await postJson('/api/compatibility', '{"subject":', p.operatorKey);
     expect(malformed.status).toBe(400);
     expect(malformed.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    const huge = await call('/api/compatibility', {
-      key: p.operatorKey,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ subject, schema: 'x'.repeat(2 * 1024 * 1024) }),
-    });
+    const huge = await post({ subject, schema: 'x'.repeat(2 * 1024 * 1024) }, p.operatorKey);
     expect(huge.status).toBe(413);
     expect((await post({ subject, schema: '{}' })).status).toBe(401);
     const notJson = (await (await post({ subject, schema: '{nope' }, p.operatorKey)).json()) as {
@@ -741,12 +729,7 @@ describe('the console server', () => {
     const header = Buffer.alloc(5);
     header.writeUInt32BE(latest.id, 1);
     const decode = async (bytes: Buffer, key = p.operatorKey) =>
-      call('/api/decode', {
-        key,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ value: bytes.toString('base64') }),
-      });
+      postJson('/api/decode', JSON.stringify({ value: bytes.toString('base64') }), key);
     const decoded = (await (
       await decode(Buffer.concat([header, type.toBuffer(value)]))
     ).json()) as {
@@ -765,12 +748,7 @@ describe('the console server', () => {
     expect(truncated.error).toMatch(new RegExp(`^schema ${latest.id} cannot read it`));
     const reader = await createTestApiKey(p.env.databaseUrl, { scopes: ['payments:read'] });
     expect((await decode(NOT_AVRO, reader)).status).toBe(403);
-    const bad = await call('/api/decode', {
-      key: p.operatorKey,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{"value":"%%%"}',
-    });
+    const bad = await postJson('/api/decode', '{"value":"%%%"}', p.operatorKey);
     expect(bad.status).toBe(400);
   });
 });
