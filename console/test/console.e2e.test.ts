@@ -322,7 +322,11 @@ describe('the console in a browser', () => {
         })
       ).data?.status;
     await open(`#/accounts/${frozenPayee}`);
-    expect(await textOf('[data-testid=account-status]')).toBe('FROZEN');
+    // The page of the previous test's account stays until this one has loaded: wait for it.
+    await eventually(
+      async () => ((await textOf('[data-testid=account-status]')) === 'FROZEN' ? true : undefined),
+      'the page showing FROZEN',
+    );
     await page.click('::-p-text(Unfreeze)');
     await eventually(async () => ((await accountStatus()) === 'OPEN' ? true : undefined), 'OPEN');
     await eventually(
