@@ -179,9 +179,6 @@ interface DecodedChunk {
 /** The most partitions a coalescing consumer works on at once (the widest topic has 12). */
 const COALESCED_PARTITIONS_MAX = 12;
 
-/** A partition's key in the maps of stored positions. */
-const positionKey = (topic: string, partition: number): string => `${topic}:${partition}`;
-
 /** Consumer groups are per environment, like topics: the prefix keeps test runs apart. */
 export function consumerGroupId(service: string, topicPrefix: string): string {
   return `${topicPrefix}${service}`;
@@ -591,27 +588,42 @@ export class ExactlyOnceConsumer {
   ): Promise<ReadonlySet<CoalescedChunk>> {
     const live = members.filter((m) => m.controls.isRunning() && !m.controls.isStale());
     if (live.length < 2) return new Set();
+    const keyOf = (topic: string, partition: number) => `${topic}:${partition}`;
     // One chunk per partition: two would share one position row.
     invariant(
-      new Set(live.map((m) => positionKey(m.topic, m.partition))).size === live.length,
+      new Set(live.map((m) => keyOf(m.topic, m.partition))).size === live.length,
       'one chunk per partition in a coalesced batch',
     );
     const decoded = new Map<CoalescedChunk, DecodedChunk>();
     for (const m of live) decoded.set(m, await this.decodeChunk(m.topic, m.partition, m.chunk));
-    const { pool, groupId, log } = this.options;
+    const { pool, schema, groupId, log } = this.options;
+    const positions = pg.escapeIdentifier(schema);
     /** Per partition: the position after the chunk and what it applied; null: applied before. */
     const moves = new Map<string, { next: number; applied: number; deadLetters: number } | null>();
     await withSession(pool, async (client) => {
       try {
         await client.query('BEGIN');
-        const stored = await this.lockPositions(client, live);
+        const { rows } = await client.query<{
+          topic: string;
+          partition: number;
+          next_offset: number;
+        }>({
+          name: `positions-lock:${positions}`,
+          text: `SELECT topic, partition, next_offset FROM ${positions}.consumer_positions
+         WHERE group_id = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
+         ORDER BY topic, partition FOR UPDATE`,
+          values: [groupId, live.map((m) => m.topic), live.map((m) => m.partition)],
+        });
+        const stored = new Map(
+          rows.map((r) => [keyOf(r.topic, r.partition), Number(r.next_offset)]),
+        );
         const byTopic = new Map<
           string,
           { messages: DecodedMessage<AnyTopic>[]; partitions: number[] }
         >();
         const deadLetters = new Map<string, DeadLetterRequest[]>();
         for (const m of live) {
-          const key = positionKey(m.topic, m.partition);
+          const key = keyOf(m.topic, m.partition);
           const nextOffset = stored.get(key) ?? 0;
           if (nextOffset > m.highWatermark) {
             throw new Error(`${key}: the stored position is past the fetch; applying it alone`);
@@ -640,11 +652,11 @@ export class ExactlyOnceConsumer {
             topic,
             partitions,
             deadLetter: (message, reason) => {
-              const list = deadLetters.get(positionKey(message.topic, message.partition));
+              const list = deadLetters.get(keyOf(message.topic, message.partition));
               // A dead letter for a partition outside the group would be lost: fail the group.
               invariant(
                 list !== undefined,
-                `a dead letter from ${positionKey(message.topic, message.partition)} outside the batch`,
+                `a dead letter from ${keyOf(message.topic, message.partition)} outside the batch`,
               );
               list.push({ message, reason, attempts: 1 });
             },
@@ -652,7 +664,7 @@ export class ExactlyOnceConsumer {
         }
         const moved: { topic: string; partition: number; next: number }[] = [];
         for (const m of live) {
-          const key = positionKey(m.topic, m.partition);
+          const key = keyOf(m.topic, m.partition);
           const move = moves.get(key);
           if (!move) continue;
           const requests = deadLetters.get(key) ?? [];
@@ -660,12 +672,26 @@ export class ExactlyOnceConsumer {
           move.deadLetters = requests.length;
           moved.push({ topic: m.topic, partition: m.partition, next: move.next });
         }
-        if (moved.length > 0) await this.movePositions(client, moved);
+        if (moved.length > 0) {
+          await client.query({
+            name: `positions-move:${positions}`,
+            text: `INSERT INTO ${positions}.consumer_positions (group_id, topic, partition, next_offset)
+           SELECT $1, m.topic, m.partition, m.next_offset
+             FROM unnest($2::text[], $3::int[], $4::bigint[]) AS m(topic, partition, next_offset)
+           ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()`,
+            values: [
+              groupId,
+              moved.map((m) => m.topic),
+              moved.map((m) => m.partition),
+              moved.map((m) => m.next),
+            ],
+          });
+        }
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         log.info(
-          { groupId, partitions: live.map((m) => positionKey(m.topic, m.partition)), err: error },
+          { groupId, partitions: live.map((m) => keyOf(m.topic, m.partition)), err: error },
           'a coalesced batch failed: its partitions are applied one by one',
         );
         throw error;
@@ -673,10 +699,20 @@ export class ExactlyOnceConsumer {
     });
     let outboxWritten = false;
     for (const m of live) {
-      const move = moves.get(positionKey(m.topic, m.partition));
+      const move = moves.get(keyOf(m.topic, m.partition));
       if (!move) continue;
-      this.noteCommitted(m.topic, m.partition, move.next, m.highWatermark, move);
+      this.health.committed(m.topic, m.partition, move.next, move.deadLetters);
+      if (move.deadLetters > 0) {
+        this.metrics?.deadLettered(this.health, m.topic, m.partition, move.deadLetters);
+      }
       outboxWritten ||= move.applied > 0 || move.deadLetters > 0;
+      this.options.onBatchCommitted?.({
+        topic: m.topic,
+        partition: m.partition,
+        applied: move.applied,
+        deadLetters: move.deadLetters,
+        lag: Math.max(0, m.highWatermark - move.next),
+      });
     }
     if (outboxWritten) this.options.onOutboxWritten?.();
     return new Set(live);
@@ -739,14 +775,22 @@ export class ExactlyOnceConsumer {
     ) => Promise<{ applied: number; deadLetters: number }>,
     highWatermark: number,
   ): Promise<void> {
-    const { pool } = this.options;
+    const { pool, schema, groupId } = this.options;
     const lastOffset = delivered[delivered.length - 1]!;
+    const positions = pg.escapeIdentifier(schema);
     let gaps: readonly OffsetGap[] = [];
     const outcome = await withSession(pool, async (client) => {
       try {
         await client.query('BEGIN');
-        const stored = await this.lockPositions(client, [{ topic, partition }]);
-        const nextOffset = stored.get(positionKey(topic, partition)) ?? 0;
+        // Named (prepared once per connection): these two run for every batch of every
+        // consumer, and PostgreSQL then plans them once instead of on every call.
+        const { rows } = await client.query<{ next_offset: number }>({
+          name: `position-lock:${positions}`,
+          text: `SELECT next_offset FROM ${positions}.consumer_positions
+         WHERE group_id = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
+          values: [groupId, topic, partition],
+        });
+        const nextOffset = rows[0]?.next_offset ?? 0;
         // Past this fetch's end: another owner moved on since (a stale batch), or the partition
         // lost what the position counts as applied. Only the partition's end now tells which.
         if (nextOffset > highWatermark) {
@@ -761,7 +805,13 @@ export class ExactlyOnceConsumer {
         }
         gaps = await this.accountForOffsets(client, topic, partition, nextOffset, delivered);
         const applied = await work(client, nextOffset);
-        await this.movePositions(client, [{ topic, partition, next: lastOffset + 1 }]);
+        await client.query({
+          name: `position-move:${positions}`,
+          text: `INSERT INTO ${positions}.consumer_positions (group_id, topic, partition, next_offset)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()`,
+          values: [groupId, topic, partition, lastOffset + 1],
+        });
         await client.query('COMMIT');
         return applied;
       } catch (error) {
@@ -772,75 +822,17 @@ export class ExactlyOnceConsumer {
     if (outcome === undefined) return;
     this.continuity?.advanced(topic, partition, lastOffset + 1);
     if (gaps.length > 0) this.options.continuity?.onGapsRecorded?.(gaps);
-    this.noteCommitted(topic, partition, lastOffset + 1, highWatermark, outcome);
-    if (outcome.applied > 0 || outcome.deadLetters > 0) this.options.onOutboxWritten?.();
-  }
-
-  /**
-   * Locks the stored positions of the partitions (in key order, so two transactions never
-   * wait for each other crosswise); answers them by positionKey. A partition never applied
-   * has no row yet: its position is 0, and movePositions creates the row.
-   */
-  private async lockPositions(
-    client: PoolClient,
-    partitions: readonly { topic: string; partition: number }[],
-  ): Promise<Map<string, number>> {
-    const positions = pg.escapeIdentifier(this.options.schema);
-    // Named (prepared once per connection): these two run for every batch of every consumer,
-    // and PostgreSQL then plans them once instead of on every call.
-    const { rows } = await client.query<{ topic: string; partition: number; next_offset: number }>({
-      name: `positions-lock:${positions}`,
-      text: `SELECT topic, partition, next_offset FROM ${positions}.consumer_positions
-       WHERE group_id = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
-       ORDER BY topic, partition FOR UPDATE`,
-      values: [
-        this.options.groupId,
-        partitions.map((p) => p.topic),
-        partitions.map((p) => p.partition),
-      ],
-    });
-    return new Map(rows.map((r) => [positionKey(r.topic, r.partition), Number(r.next_offset)]));
-  }
-
-  /** Moves the partitions' stored positions (creating the rows of first-time partitions). */
-  private async movePositions(
-    client: PoolClient,
-    moves: readonly { topic: string; partition: number; next: number }[],
-  ): Promise<void> {
-    const positions = pg.escapeIdentifier(this.options.schema);
-    await client.query({
-      name: `positions-move:${positions}`,
-      text: `INSERT INTO ${positions}.consumer_positions (group_id, topic, partition, next_offset)
-       SELECT $1, m.topic, m.partition, m.next_offset
-         FROM unnest($2::text[], $3::int[], $4::bigint[]) AS m(topic, partition, next_offset)
-       ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()`,
-      values: [
-        this.options.groupId,
-        moves.map((m) => m.topic),
-        moves.map((m) => m.partition),
-        moves.map((m) => m.next),
-      ],
-    });
-  }
-
-  /** After a partition's position moved to `next` in a committed transaction: health, metrics. */
-  private noteCommitted(
-    topic: string,
-    partition: number,
-    next: number,
-    highWatermark: number,
-    outcome: { applied: number; deadLetters: number },
-  ): void {
-    this.health.committed(topic, partition, next, outcome.deadLetters);
+    this.health.committed(topic, partition, lastOffset + 1, outcome.deadLetters);
     if (outcome.deadLetters > 0) {
       this.metrics?.deadLettered(this.health, topic, partition, outcome.deadLetters);
     }
+    if (outcome.applied > 0 || outcome.deadLetters > 0) this.options.onOutboxWritten?.();
     this.options.onBatchCommitted?.({
       topic,
       partition,
       applied: outcome.applied,
       deadLetters: outcome.deadLetters,
-      lag: Math.max(0, highWatermark - next),
+      lag: Math.max(0, highWatermark - lastOffset - 1),
     });
   }
 
