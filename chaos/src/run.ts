@@ -105,8 +105,15 @@ const SCHEMA_OF: Record<ServiceName, string> = {
   audit: 'audit',
 };
 
-/** Messages behind the high watermark, summed over every consumer group and partition. */
-async function platformLag(kafka: Kafka, owner: pg.Pool): Promise<number | null> {
+/** One consumer group's partition behind its high watermark. */
+interface PartitionLag {
+  service: ServiceName;
+  partition: string;
+  lag: number;
+}
+
+/** Every consumer group's partitions behind the high watermark; null while Kafka or PostgreSQL is down. */
+async function lagging(kafka: Kafka, owner: pg.Pool): Promise<PartitionLag[] | null> {
   try {
     const admin = kafka.admin();
     await admin.connect();
@@ -120,7 +127,7 @@ async function platformLag(kafka: Kafka, owner: pg.Pool): Promise<number | null>
     } finally {
       await admin.disconnect();
     }
-    let lag = 0;
+    const behind: PartitionLag[] = [];
     for (const service of SERVICES) {
       const { rows } = await owner.query<{ topic: string; partition: number; next_offset: string }>(
         `SELECT topic, partition, next_offset::text FROM ${SCHEMA_OF[service]}.consumer_positions WHERE group_id = $1`,
@@ -133,29 +140,67 @@ async function platformLag(kafka: Kafka, owner: pg.Pool): Promise<number | null>
         if (!topic.consumers.includes(service)) continue;
         for (const [key, high] of highs) {
           if (!key.startsWith(`${topic.name}:`)) continue;
-          lag += Math.max(0, high - (positions.get(key) ?? 0));
+          const lag = high - (positions.get(key) ?? 0);
+          if (lag > 0) behind.push({ service, partition: key, lag });
         }
       }
     }
-    return lag;
+    return behind;
   } catch {
-    return null; // the broker or the database is down: not caught up
+    return null;
   }
 }
 
-async function outboxBacklog(owner: pg.Pool): Promise<number | null> {
+/** Messages behind the high watermark, summed over every consumer group and partition. */
+async function platformLag(kafka: Kafka, owner: pg.Pool): Promise<number | null> {
+  const behind = await lagging(kafka, owner);
+  return behind === null ? null : behind.reduce((sum, b) => sum + b.lag, 0);
+}
+
+/** Rows waiting in each service's outbox; null while PostgreSQL is down. */
+async function outboxRows(owner: pg.Pool): Promise<Map<ServiceName, number> | null> {
   try {
-    let rows = 0;
+    const rows = new Map<ServiceName, number>();
     for (const service of SERVICES) {
       const result = await owner.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM ${SCHEMA_OF[service]}.outbox`,
       );
-      rows += result.rows[0]?.n ?? 0;
+      rows.set(service, result.rows[0]?.n ?? 0);
     }
     return rows;
   } catch {
     return null;
   }
+}
+
+async function outboxBacklog(owner: pg.Pool): Promise<number | null> {
+  const rows = await outboxRows(owner);
+  return rows === null ? null : [...rows.values()].reduce((sum, n) => sum + n, 0);
+}
+
+/** What keeps the platform from draining, in words: for the log of a run that did not. */
+async function drainBlockers(p: Platform): Promise<string> {
+  const [notReady, behind, outboxes] = await Promise.all([
+    p.supervisor.notReady(),
+    lagging(p.kafka, p.owner),
+    outboxRows(p.owner),
+  ]);
+  const lines = [
+    ...notReady.map((n) => `not ready: ${n}`),
+    ...(behind === null
+      ? ['lag: Kafka or PostgreSQL does not answer']
+      : [...behind]
+          .sort((a, b) => b.lag - a.lag)
+          .slice(0, 12)
+          .map((b) => `lag: ${b.service} ${b.partition} ${b.lag} behind`)),
+    ...(behind !== null && behind.length > 12
+      ? [`(${behind.length - 12} more partitions lag)`]
+      : []),
+    ...(outboxes === null
+      ? ['outboxes: PostgreSQL does not answer']
+      : [...outboxes].filter(([, n]) => n > 0).map(([s, n]) => `outbox: ${s} holds ${n}`)),
+  ];
+  return lines.length === 0 ? 'nothing (it drained just now)' : lines.join('; ');
 }
 
 /** What stops the run in progress (services, then the suite's stack): for Ctrl-C. */
@@ -327,7 +372,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       await load.resolveUnknown();
       log(`  load done; draining (lag 0, outboxes empty, every service ready) ...`);
       const drainedMs = await quiesce(platform);
-      if (drainedMs === null) log('  the platform did not drain: checking anyway');
+      if (drainedMs === null) {
+        log(`  the platform did not drain: ${await drainBlockers(platform)}; checking anyway`);
+      }
       const verdict = await checkInvariants({
         owner,
         adminDatabaseUrl: stack.endpoints.databaseUrl,

@@ -178,6 +178,15 @@ export class ServiceSupervisor {
     for (const stream of this.logs.values()) stream.end();
   }
 
+  /** Each live running instance that does not answer /readyz with 200, with what it said. */
+  async notReady(): Promise<string[]> {
+    const running = this.live().filter((i) => !i.paused);
+    const answers = await Promise.all(
+      running.map(async (i) => ({ id: i.id, ...(await readinessBody(i.url)) })),
+    );
+    return answers.filter((a) => a.status !== 200).map((a) => `${a.id} ${a.status} ${a.body}`);
+  }
+
   /** /readyz of every live running instance: 200 everywhere means the platform says ready. */
   async allReady(): Promise<boolean> {
     const running = this.live().filter((i) => !i.paused);
@@ -202,6 +211,18 @@ async function signalAndWait(
   const timer = setTimeout(() => child.kill('SIGKILL'), waitMs);
   await exited;
   clearTimeout(timer);
+}
+
+/** What /readyz answers (status 0 when it does not answer), the body cut short. */
+async function readinessBody(url: string): Promise<{ status: number; body: string }> {
+  try {
+    const response = await fetch(`${url}/readyz`, {
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+    });
+    return { status: response.status, body: (await response.text()).slice(0, 1_000) };
+  } catch (error) {
+    return { status: 0, body: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 /** The status /readyz answers, 0 when it does not answer. */
