@@ -91,9 +91,21 @@ describe('audit trail: poison on every trailed topic', () => {
       // The dead-letter topic is one of the trailed topics, so it holds this test's own raw
       // poison too: the reader passes over what it cannot decode.
       const letters = ours(
-        await reader.waitFor((records) => ours(records).length >= 3 * topics.length, 60_000, {
-          skipUndecodable: true,
-        }),
+        await reader
+          .waitFor((records) => ours(records).length >= 3 * topics.length, 60_000, {
+            skipUndecodable: true,
+          })
+          .catch(async (error: unknown) => {
+            // Say where it stands: which topics' dead letters are missing, what the audit says.
+            const got = ours(reader.records).map((r) => r.value.sourceTopic);
+            const short = topics
+              .map((t) => `${t.name} ${got.filter((name) => name === t.name).length}/3`)
+              .filter((line) => !line.endsWith(' 3/3'));
+            const ready = await fetch(`${service.url}/readyz`).then((r) => r.text());
+            throw new Error(
+              `${String(error)}; dead letters short: ${short.join(', ')}; audit /readyz: ${ready}`,
+            );
+          }),
       );
       expect(letters).toHaveLength(3 * topics.length);
       for (const topic of topics) {
@@ -124,5 +136,6 @@ describe('audit trail: poison on every trailed topic', () => {
     } finally {
       await reader.stop();
     }
-  });
+    // Its own bound: the two waits above (30 s and 60 s) fail first, saying what is missing.
+  }, 120_000);
 });
