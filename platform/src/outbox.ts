@@ -4,6 +4,12 @@
 // acknowledgement and the delete re-sends a batch: consumers are idempotent by design. A record
 // Kafka refuses for good (over max.message.bytes) is parked in outbox_parked with the broker's
 // error, so it cannot hold back everything written after it.
+//
+// The relay owns its producer and replaces it after any failed send. kafkajs counts an
+// idempotent producer's sequence numbers itself and winds them back when a request fails,
+// also for the partitions the broker did write; the next batch for such a partition then
+// carries a sequence the broker has used already, with other records, and every send after
+// that is refused as OUT_OF_ORDER_SEQUENCE_NUMBER. A fresh producer id starts over.
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Producer } from 'kafkajs';
@@ -66,7 +72,11 @@ export function outboxChannel(schema: string): string {
 export interface OutboxRelayOptions {
   pool: Pool;
   schema: string;
-  producer: Producer;
+  /**
+   * A new idempotent producer, not yet connected: the relay connects it, replaces it after a
+   * failed send and disconnects it when it stops.
+   */
+  createProducer: () => Producer;
   log: Logger;
   batchSizeMax?: number;
   idlePollMs?: number;
@@ -110,6 +120,8 @@ export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** Connected, or undefined until the next send connects a new one. */
+  private producer: Producer | undefined;
   /** A nudge that came while a batch was being published: its rows may have missed that batch. */
   private nudged = false;
   private readonly batchSizeMax: number;
@@ -195,6 +207,7 @@ export class OutboxRelay {
     this.nudge();
     await this.loop;
     await this.endSession();
+    await this.dropProducer();
   }
 
   /**
@@ -331,8 +344,9 @@ export class OutboxRelay {
     }
     let timer: NodeJS.Timeout | undefined;
     try {
+      const producer = await this.connectedProducer();
       await Promise.race([
-        this.options.producer.sendBatch({
+        producer.sendBatch({
           acks: -1,
           timeout: this.sendTimeoutMs,
           topicMessages: [...byTopic.entries()].map(([topic, messages]) => ({ topic, messages })),
@@ -344,9 +358,38 @@ export class OutboxRelay {
           );
         }),
       ]);
+    } catch (error) {
+      // Its sequence numbers may no longer match the broker's, and a send that outlived its
+      // wait may still be retried inside it: the next send goes through a new producer.
+      await this.dropProducer();
+      throw error;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  private async connectedProducer(): Promise<Producer> {
+    if (this.producer === undefined) {
+      const producer = this.options.createProducer();
+      try {
+        await producer.connect();
+      } catch (error) {
+        await producer.disconnect().catch(() => undefined);
+        throw error;
+      }
+      this.producer = producer;
+    }
+    return this.producer;
+  }
+
+  private async dropProducer(): Promise<void> {
+    const producer = this.producer;
+    this.producer = undefined;
+    await producer
+      ?.disconnect()
+      .catch((error: unknown) =>
+        this.options.log.warn({ err: error }, 'outbox relay: could not disconnect a producer'),
+      );
   }
 
   private async deleteRows(client: Queryable, rows: readonly OutboxRow[]): Promise<void> {

@@ -80,7 +80,13 @@ beforeAll(async () => {
   await producer.connect();
   serde = new EventSerde({ registryUrl: env.schemaRegistryUrl, autoRegister: true });
   topic = prefixedTopic(ledgerStepPostedTopic as AnyTopic, env.topicPrefix);
-  relay = new OutboxRelay({ pool, schema: SCHEMA, producer, log, idlePollMs: 50 });
+  relay = new OutboxRelay({
+    pool,
+    schema: SCHEMA,
+    createProducer: () => createIdempotentProducer(kafka),
+    log,
+    idlePollMs: 50,
+  });
   relay.start();
   deadLetters = await TopicReader.start(
     env.kafkaBrokers,

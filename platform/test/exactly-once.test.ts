@@ -122,12 +122,14 @@ test('every message is applied exactly once across a restart that re-delivers ev
   expect(await effectCount()).toBe(61);
 
   // The poison message was written to the outbox as a dead letter, with its reason.
-  const relayProducer = createIdempotentProducer(kafka);
-  await relayProducer.connect();
-  const relay = new OutboxRelay({ pool, schema: 'probe', producer: relayProducer, log });
+  const relay = new OutboxRelay({
+    pool,
+    schema: 'probe',
+    createProducer: () => createIdempotentProducer(kafka),
+    log,
+  });
   expect(await relay.publishBatch()).toBe(1);
   await relay.stop();
-  await relayProducer.disconnect();
   const dlq = kafka.consumer({ groupId: 'probe-dlq-reader' });
   await dlq.connect();
   await dlq.subscribe({
@@ -171,12 +173,14 @@ test('the relay publishes in outbox order past every digit boundary of the id (9
     'relayorder',
     Array.from({ length: 120 }, (_, i) => ({ topic, key, value: Buffer.from(`#${i + 1}`) })),
   );
-  const producer = createIdempotentProducer(kafka);
-  await producer.connect();
-  const relay = new OutboxRelay({ pool, schema: 'relayorder', producer, log });
+  const relay = new OutboxRelay({
+    pool,
+    schema: 'relayorder',
+    createProducer: () => createIdempotentProducer(kafka),
+    log,
+  });
   expect(await relay.publishBatch()).toBe(120);
   await relay.stop();
-  await producer.disconnect();
   const reader = kafka.consumer({ groupId: `relay-order-${randomUUID()}` });
   await reader.connect();
   await reader.subscribe({ topic, fromBeginning: true });

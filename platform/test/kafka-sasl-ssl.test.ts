@@ -118,14 +118,16 @@ test('payment events go through outbox, relay and the exactly-once consumer over
     await Promise.all(payments.map((p) => encoder.encode(p.paymentId, p))),
   );
 
-  const producer = createIdempotentProducer(kafka);
-  await producer.connect();
+  const relay = new OutboxRelay({
+    pool,
+    schema: 'probe',
+    createProducer: () => createIdempotentProducer(kafka),
+    log,
+  });
   try {
-    const relay = new OutboxRelay({ pool, schema: 'probe', producer, log });
     expect(await relay.publishBatch()).toBe(4);
-    await relay.stop();
   } finally {
-    await producer.disconnect();
+    await relay.stop();
   }
 
   const consumer = new ExactlyOnceConsumer({

@@ -24,9 +24,10 @@ const TOPIC_MESSAGE_BYTES_MAX = 16_384;
 
 let env: TestEnvironment;
 let kafka: Kafka;
-let producer: Producer;
 let adminPool: Pool;
 let topic: string;
+/** A topic without that limit. */
+let wideTopic: string;
 
 beforeAll(async () => {
   env = await createTestEnvironment('platform-outbox-parking', []);
@@ -34,6 +35,7 @@ beforeAll(async () => {
   adminPool = createPool(env.adminDatabaseUrl, { max: 2 });
   kafka = createKafka(env.kafkaBrokers, 'outbox-parking-test');
   topic = `${env.topicPrefix}small-records`;
+  wideTopic = `${env.topicPrefix}wide-records`;
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -48,18 +50,16 @@ beforeAll(async () => {
           replicationFactor: -1,
           configEntries: [{ name: 'max.message.bytes', value: String(TOPIC_MESSAGE_BYTES_MAX) }],
         },
+        { topic: wideTopic, numPartitions: 1, replicationFactor: -1 },
       ],
     });
-    await awaitTopicLeaders(admin, [topic]);
+    await awaitTopicLeaders(admin, [topic, wideTopic]);
   } finally {
     await admin.disconnect();
   }
-  producer = createIdempotentProducer(kafka);
-  await producer.connect();
 });
 
 afterAll(async () => {
-  await producer?.disconnect();
   await adminPool?.end();
   await env?.cleanup();
 });
@@ -70,8 +70,24 @@ const record = (key: string, text: string) => ({
   value: Buffer.from(text),
 });
 
+/** Producers whose every send runs `beforeSend` first (the relay makes a new one after a failed send). */
+function observedProducers(beforeSend: () => Promise<void>): () => Producer {
+  return () => {
+    const producer = createIdempotentProducer(kafka);
+    return {
+      ...producer,
+      sendBatch: async (batch) => {
+        await beforeSend();
+        return producer.sendBatch(batch);
+      },
+    };
+  };
+}
 /** Every value on the topic, in partition order (one partition). */
-async function published(count: number): Promise<{ key: string; value: string }[]> {
+async function published(
+  count: number,
+  from: string = topic,
+): Promise<{ key: string; value: string }[]> {
   const reader = new Kafka({
     brokers: env.kafkaBrokers,
     clientId: 'outbox-parking-reader',
@@ -80,7 +96,7 @@ async function published(count: number): Promise<{ key: string; value: string }[
   const seen: { key: string; value: string }[] = [];
   await reader.connect();
   try {
-    await reader.subscribe({ topic, fromBeginning: true });
+    await reader.subscribe({ topic: from, fromBeginning: true });
     await reader.run({
       eachMessage: async ({ message }) => {
         seen.push({ key: String(message.key), value: String(message.value).slice(0, 40) });
@@ -104,9 +120,10 @@ test('a record over the topic limit is parked with the broker error, and the pay
   const oversized = 'x'.repeat(64 * 1024);
   // What the relay's session looks like while Kafka is answering: sampled inside each send.
   const sessionsDuringSend: { state: string; inTransaction: boolean }[] = [];
-  const observed: Producer = {
-    ...producer,
-    sendBatch: async (batch) => {
+  const relay = new OutboxRelay({
+    pool,
+    schema: 'processor',
+    createProducer: observedProducers(async () => {
       const { rows } = await adminPool.query<{ state: string; in_transaction: boolean }>(
         `SELECT state, xact_start IS NOT NULL AS in_transaction FROM pg_stat_activity
          WHERE application_name = 'processor-relay-under-test' AND datname = current_database()`,
@@ -114,13 +131,7 @@ test('a record over the topic limit is parked with the broker error, and the pay
       sessionsDuringSend.push(
         ...rows.map((r) => ({ state: r.state, inTransaction: r.in_transaction })),
       );
-      return producer.sendBatch(batch);
-    },
-  };
-  const relay = new OutboxRelay({
-    pool,
-    schema: 'processor',
-    producer: observed,
+    }),
     log,
     metrics,
   });
@@ -164,15 +175,62 @@ test('a record over the topic limit is parked with the broker error, and the pay
   }
 });
 
+test('a batch Kafka wrote in part goes out again through a new producer, and the relay drains', async () => {
+  const pool = createPool(testRoleUrl(env, 'processor_app'), { max: 2 });
+  const relay = new OutboxRelay({
+    pool,
+    schema: 'processor',
+    createProducer: () => createIdempotentProducer(kafka),
+    log,
+  });
+  try {
+    // One produce request: the broker writes the wide topic's three records and refuses the
+    // small topic's. kafkajs then winds the wide partition's sequence back to where it was,
+    // so the same producer sending w1 alone would reuse a written sequence number and be
+    // refused as OUT_OF_ORDER_SEQUENCE_NUMBER on every try after.
+    const wide = (text: string) => ({ ...record('payment-w', text), topic: wideTopic });
+    await appendToOutbox(pool, 'processor', [
+      wide('w1 accepted'),
+      wide('w2 debited'),
+      record('payment-w', `w-statement ${'x'.repeat(64 * 1024)}`),
+      wide('w3 credited'),
+    ]);
+    expect(await relay.publishBatch()).toBe(3);
+    expect(await relay.backlog()).toBe(0);
+    // The first three came with the refused batch, the rest one by one, in order: a consumer
+    // drops the repeats by event id.
+    expect((await published(6, wideTopic)).map((r) => r.value)).toEqual([
+      'w1 accepted',
+      'w2 debited',
+      'w3 credited',
+      'w1 accepted',
+      'w2 debited',
+      'w3 credited',
+    ]);
+    const parked = await adminPool.query<{ key: string }>(
+      `SELECT convert_from(key, 'UTF8') AS key FROM processor.outbox_parked WHERE convert_from(key, 'UTF8') = 'payment-w'`,
+    );
+    expect(parked.rows).toEqual([{ key: 'payment-w' }]);
+  } finally {
+    await relay.stop();
+    await pool.end();
+  }
+});
+
 test('every service with an outbox has its parked table from its migrations, writable by its own role only', async () => {
   for (const service of SERVICE_DATABASES) {
     const pool = createPool(testRoleUrl(env, service.appRole), { max: 1 });
     try {
-      const relay = new OutboxRelay({ pool, schema: service.schema, producer, log });
-      // The table is there and the role may count it (the first test parked one for processor).
+      const relay = new OutboxRelay({
+        pool,
+        schema: service.schema,
+        createProducer: () => createIdempotentProducer(kafka),
+        log,
+      });
+      // The table is there and the role may count it (the two tests above parked one each for processor).
       expect({ service: service.service, parked: await relay.parked() }).toEqual({
         service: service.service,
-        parked: service.service === 'processor' ? 1 : 0,
+        parked: service.service === 'processor' ? 2 : 0,
       });
       const { rows } = await adminPool.query<{ version: number; name: string }>(
         `SELECT version, name FROM ${service.schema}.schema_migrations WHERE name = 'outbox_parked'`,
@@ -195,22 +253,17 @@ test('a commit nudged while the relay is publishing is published at once, not at
   const pool = createPool(testRoleUrl(env, 'processor_app'), { max: 2 });
   let committedDuringSend = false;
   // The second payment commits and nudges while the first one's send waits for Kafka.
-  const observed: Producer = {
-    ...producer,
-    sendBatch: async (batch) => {
+  // An idle poll far beyond the wait below: only the nudge can publish the second record.
+  const relay: OutboxRelay = new OutboxRelay({
+    pool,
+    schema: 'processor',
+    createProducer: observedProducers(async () => {
       if (!committedDuringSend) {
         committedDuringSend = true;
         await appendToOutbox(pool, 'processor', [record('payment-d', 'd1 accepted')]);
         relay.nudge();
       }
-      return producer.sendBatch(batch);
-    },
-  };
-  // An idle poll far beyond the wait below: only the nudge can publish the second record.
-  const relay = new OutboxRelay({
-    pool,
-    schema: 'processor',
-    producer: observed,
+    }),
     log,
     idlePollMs: 600_000,
   });

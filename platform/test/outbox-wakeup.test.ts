@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { createPool, type Pool } from '../src/db.js';
 import { awaitTopicLeaders, createIdempotentProducer, createKafka } from '../src/kafka.js';
 import { createLogger } from '../src/log.js';
@@ -27,7 +27,6 @@ let env: TestEnvironment;
 let kafka: Kafka;
 let topic: string;
 let adminPool: Pool;
-const producers: Producer[] = [];
 
 beforeAll(async () => {
   env = await createTestEnvironment('platform-outbox-wakeup', []);
@@ -51,7 +50,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const producer of producers) await producer.disconnect();
   await adminPool?.end();
   await env?.cleanup();
 });
@@ -62,10 +60,11 @@ async function instance(
   idlePollMs: number,
 ): Promise<{ relay: OutboxRelay; pool: Pool }> {
   const pool = createPool(testRoleUrl(env, 'processor_app'), { max: 2, applicationName: name });
-  const producer = createIdempotentProducer(kafka);
-  await producer.connect();
-  producers.push(producer);
-  return { relay: new OutboxRelay({ pool, schema: 'processor', producer, log, idlePollMs }), pool };
+  const createProducer = () => createIdempotentProducer(kafka);
+  return {
+    relay: new OutboxRelay({ pool, schema: 'processor', createProducer, log, idlePollMs }),
+    pool,
+  };
 }
 
 /** Values on the topic in partition order, once at least `count` are there. */

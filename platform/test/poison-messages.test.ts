@@ -61,7 +61,13 @@ beforeAll(async () => {
   producer = createIdempotentProducer(kafka);
   await producer.connect();
   serde = new EventSerde({ registryUrl: env.schemaRegistryUrl, autoRegister: true });
-  relay = new OutboxRelay({ pool, schema: SCHEMA, producer, log, idlePollMs: 50 });
+  relay = new OutboxRelay({
+    pool,
+    schema: SCHEMA,
+    createProducer: () => createIdempotentProducer(kafka),
+    log,
+    idlePollMs: 50,
+  });
   relay.start();
   deadLetters = await TopicReader.start(
     env.kafkaBrokers,

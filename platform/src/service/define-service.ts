@@ -1,7 +1,7 @@
 // What a service is, declared once: its name, its database, its pools, the topics it needs and,
 // from the parts the runner hands it, its consumers, workers and HTTP API. How every service
 // starts and stops lives in runner.ts, so a service.ts holds no start-up or stop code.
-import type { Kafka, Admin, Producer } from 'kafkajs';
+import type { Kafka, Admin } from 'kafkajs';
 import type { Pool } from '../db.js';
 import { deployDatabase, developmentPassword, type ServiceDatabase } from '../deploy.js';
 import type { EventSerde } from '../events/serde.js';
@@ -41,7 +41,6 @@ export interface ServiceContext<C extends ServiceConfig> {
   readonly kafka: Kafka;
   /** One admin client: topic creation and the readiness probe. */
   readonly admin: Admin;
-  readonly producer: Producer;
   readonly serde: EventSerde;
   /** The relay of the service's outbox; nudge it after writing to the outbox. */
   readonly relay: OutboxRelay;

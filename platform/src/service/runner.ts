@@ -1,6 +1,6 @@
 // How every service starts and stops, in one order. Start: pools (each refuses a role with more
 // power than its own, before anything else connects), Kafka admin, topics (development), serde,
-// producer, outbox relay, the service's parts, consumers, workers, HTTP last. Stop is the
+// outbox relay (with its own producer), the service's parts, consumers, workers, HTTP last. Stop is the
 // reverse: HTTP stops accepting, workers end, consumers drain, the relay flushes what was
 // committed, Kafka clients disconnect, pools close. Readiness is assembled here for every
 // service: postgres, kafka, registry and one check per consumer.
@@ -84,16 +84,13 @@ export async function startService<C extends ServiceConfig, E extends object>(
     });
     const topics = definition.topics?.(config, serde) ?? [];
     if (config.development && topics.length > 0) await ensureTopics(admin, topics);
-    const producer = createIdempotentProducer(kafka);
-    await producer.connect();
-    opened.push({ what: 'producer', close: () => producer.disconnect() });
 
     const metrics = createMetricsRegistry(name);
     const relaySettings = definition.relay?.(config) ?? {};
     const relay = new OutboxRelay({
       pool,
       schema: database.schema,
-      producer,
+      createProducer: () => createIdempotentProducer(kafka),
       log: log.child({ component: 'outbox-relay' }),
       metrics,
       ...(relaySettings.batchSizeMax !== undefined && { batchSizeMax: relaySettings.batchSizeMax }),
@@ -107,7 +104,6 @@ export async function startService<C extends ServiceConfig, E extends object>(
       readerPool,
       kafka,
       admin,
-      producer,
       serde,
       relay,
     };
@@ -191,7 +187,7 @@ export async function startService<C extends ServiceConfig, E extends object>(
           }
         }
         if (relaySettings.enabled !== false) await relay.stop();
-        await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+        await admin.disconnect().catch(() => undefined);
         await Promise.all([...new Set([pool, readerPool])].map((p) => p.end()));
         log.info(`${name} stopped`);
       })();

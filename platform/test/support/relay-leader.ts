@@ -8,13 +8,12 @@ import { OutboxRelay } from '../../src/outbox.js';
 const [databaseUrl, brokers] = process.argv.slice(2);
 if (databaseUrl === undefined || brokers === undefined) throw new Error('usage: <url> <brokers>');
 const pool = createPool(databaseUrl, { max: 2, applicationName: 'relay-frozen-leader' });
-const producer = createIdempotentProducer(createKafka(brokers.split(','), 'relay-frozen-leader'));
-await producer.connect();
+const kafka = createKafka(brokers.split(','), 'relay-frozen-leader');
 // A short send bound keeps the leader's idle bound at its 10 s floor.
 new OutboxRelay({
   pool,
   schema: 'processor',
-  producer,
+  createProducer: () => createIdempotentProducer(kafka),
   log: createLogger('relay-frozen-leader'),
   idlePollMs: 200,
   sendTimeoutMs: 1_000,
