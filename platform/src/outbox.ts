@@ -120,8 +120,8 @@ export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
-  /** Connected, or undefined until the next send connects a new one. */
-  private producer: Producer | undefined;
+  /** The producer, connected or connecting; undefined until the next send makes a new one. */
+  private producer: Promise<Producer> | undefined;
   /** A nudge that came while a batch was being published: its rows may have missed that batch. */
   private nudged = false;
   private readonly batchSizeMax: number;
@@ -343,52 +343,54 @@ export class OutboxRelay {
       byTopic.set(row.topic, list);
     }
     let timer: NodeJS.Timeout | undefined;
+    // One bound for connecting and sending: the leader's session must not sit idle longer.
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Kafka did not acknowledge within ${this.sendTimeoutMs} ms`)),
+        this.sendTimeoutMs,
+      );
+    });
     try {
-      const producer = await this.connectedProducer();
+      this.producer ??= this.connect(this.options.createProducer());
+      const producer = await Promise.race([this.producer, deadline]);
       await Promise.race([
         producer.sendBatch({
           acks: -1,
           timeout: this.sendTimeoutMs,
           topicMessages: [...byTopic.entries()].map(([topic, messages]) => ({ topic, messages })),
         }),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`Kafka did not acknowledge within ${this.sendTimeoutMs} ms`)),
-            this.sendTimeoutMs,
-          );
-        }),
+        deadline,
       ]);
     } catch (error) {
       // Its sequence numbers may no longer match the broker's, and a send that outlived its
-      // wait may still be retried inside it: the next send goes through a new producer.
-      await this.dropProducer();
+      // wait may still be retried inside it: the next send goes through a new producer. The
+      // old one is disconnected in the background (once connected, if it is still connecting),
+      // which cuts any send still running in it.
+      void this.dropProducer();
       throw error;
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private async connectedProducer(): Promise<Producer> {
-    if (this.producer === undefined) {
-      const producer = this.options.createProducer();
-      try {
-        await producer.connect();
-      } catch (error) {
-        await producer.disconnect().catch(() => undefined);
-        throw error;
-      }
-      this.producer = producer;
+  private async connect(producer: Producer): Promise<Producer> {
+    try {
+      await producer.connect();
+      return producer;
+    } catch (error) {
+      await producer.disconnect().catch(() => undefined);
+      throw error;
     }
-    return this.producer;
   }
 
+  /** Forgets the producer and disconnects it (after its connect, if that is still running). */
   private async dropProducer(): Promise<void> {
     const producer = this.producer;
     this.producer = undefined;
     await producer
-      ?.disconnect()
+      ?.then((connected) => connected.disconnect())
       .catch((error: unknown) =>
-        this.options.log.warn({ err: error }, 'outbox relay: could not disconnect a producer'),
+        this.options.log.debug({ err: error }, 'outbox relay: a dropped producer'),
       );
   }
 
