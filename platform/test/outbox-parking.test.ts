@@ -83,6 +83,7 @@ function observedProducers(beforeSend: () => Promise<void>): () => Producer {
     };
   };
 }
+
 /** Every value on the topic, in partition order (one partition). */
 async function published(
   count: number,
