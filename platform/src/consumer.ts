@@ -12,7 +12,7 @@
 // PostgreSQL transaction. ConsumerHealth tells /readyz and /metrics what is going on.
 import pg from 'pg';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { withSession, type Pool, type PoolClient, type Queryable } from './db.js';
+import { withTransaction, type Pool, type PoolClient, type Queryable } from './db.js';
 import { appendToOutbox } from './outbox.js';
 import { UndecodableMessageError, type EventSerde } from './events/serde.js';
 import type { AnyTopic } from './events/topic.js';
@@ -600,9 +600,8 @@ export class ExactlyOnceConsumer {
     const positions = pg.escapeIdentifier(schema);
     /** Per partition: the position after the chunk and what it applied; null: applied before. */
     const moves = new Map<string, { next: number; applied: number; deadLetters: number } | null>();
-    await withSession(pool, async (client) => {
-      try {
-        await client.query('BEGIN');
+    try {
+      await withTransaction(pool, async (client) => {
         const { rows } = await client.query<{
           topic: string;
           partition: number;
@@ -687,16 +686,14 @@ export class ExactlyOnceConsumer {
             ],
           });
         }
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        log.info(
-          { groupId, partitions: live.map((m) => keyOf(m.topic, m.partition)), err: error },
-          'a coalesced batch failed: its partitions are applied one by one',
-        );
-        throw error;
-      }
-    });
+      });
+    } catch (error) {
+      log.info(
+        { groupId, partitions: live.map((m) => keyOf(m.topic, m.partition)), err: error },
+        'a coalesced batch failed: its partitions are applied one by one',
+      );
+      throw error;
+    }
     let outboxWritten = false;
     for (const m of live) {
       const move = moves.get(keyOf(m.topic, m.partition));
@@ -779,45 +776,37 @@ export class ExactlyOnceConsumer {
     const lastOffset = delivered[delivered.length - 1]!;
     const positions = pg.escapeIdentifier(schema);
     let gaps: readonly OffsetGap[] = [];
-    const outcome = await withSession(pool, async (client) => {
-      try {
-        await client.query('BEGIN');
-        // Named (prepared once per connection): these two run for every batch of every
-        // consumer, and PostgreSQL then plans them once instead of on every call.
-        const { rows } = await client.query<{ next_offset: number }>({
-          name: `position-lock:${positions}`,
-          text: `SELECT next_offset FROM ${positions}.consumer_positions
+    const outcome = await withTransaction(pool, async (client) => {
+      // Named (prepared once per connection): these two run for every batch of every
+      // consumer, and PostgreSQL then plans them once instead of on every call.
+      const { rows } = await client.query<{ next_offset: number }>({
+        name: `position-lock:${positions}`,
+        text: `SELECT next_offset FROM ${positions}.consumer_positions
          WHERE group_id = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
-          values: [groupId, topic, partition],
-        });
-        const nextOffset = rows[0]?.next_offset ?? 0;
-        // Past this fetch's end: another owner moved on since (a stale batch), or the partition
-        // lost what the position counts as applied. Only the partition's end now tells which.
-        if (nextOffset > highWatermark) {
-          const logEnd = await this.partitionEnd(topic, partition);
-          if (nextOffset > logEnd)
-            throw new PositionBeyondLogEnd(topic, partition, nextOffset, logEnd);
-        }
-        if (lastOffset < nextOffset) {
-          // Applied before (a re-delivery after a crash, or a replay of the same offsets).
-          await client.query('COMMIT');
-          return undefined;
-        }
-        gaps = await this.accountForOffsets(client, topic, partition, nextOffset, delivered);
-        const applied = await work(client, nextOffset);
-        await client.query({
-          name: `position-move:${positions}`,
-          text: `INSERT INTO ${positions}.consumer_positions (group_id, topic, partition, next_offset)
+        values: [groupId, topic, partition],
+      });
+      const nextOffset = rows[0]?.next_offset ?? 0;
+      // Past this fetch's end: another owner moved on since (a stale batch), or the partition
+      // lost what the position counts as applied. Only the partition's end now tells which.
+      if (nextOffset > highWatermark) {
+        const logEnd = await this.partitionEnd(topic, partition);
+        if (nextOffset > logEnd)
+          throw new PositionBeyondLogEnd(topic, partition, nextOffset, logEnd);
+      }
+      if (lastOffset < nextOffset) {
+        // Applied before (a re-delivery after a crash, or a replay of the same offsets).
+        return undefined;
+      }
+      gaps = await this.accountForOffsets(client, topic, partition, nextOffset, delivered);
+      const applied = await work(client, nextOffset);
+      await client.query({
+        name: `position-move:${positions}`,
+        text: `INSERT INTO ${positions}.consumer_positions (group_id, topic, partition, next_offset)
          VALUES ($1, $2, $3, $4)
          ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()`,
-          values: [groupId, topic, partition, lastOffset + 1],
-        });
-        await client.query('COMMIT');
-        return applied;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
+        values: [groupId, topic, partition, lastOffset + 1],
+      });
+      return applied;
     });
     if (outcome === undefined) return;
     this.continuity?.advanced(topic, partition, lastOffset + 1);

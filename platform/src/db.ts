@@ -92,10 +92,7 @@ export async function withTransaction<T>(
  * cannot crash the process; the next statement fails instead, and the client is destroyed,
  * not pooled.
  */
-export async function withSession<T>(
-  pool: Pool,
-  work: (client: PoolClient) => Promise<T>,
-): Promise<T> {
+async function withSession<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let sessionError: Error | undefined;
   const onSessionError = (error: Error): void => {
