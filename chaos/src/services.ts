@@ -227,13 +227,5 @@ async function readinessBody(url: string): Promise<{ status: number; body: strin
 
 /** The status /readyz answers, 0 when it does not answer. */
 export async function readiness(url: string): Promise<number> {
-  try {
-    const response = await fetch(`${url}/readyz`, {
-      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
-    });
-    await response.arrayBuffer();
-    return response.status;
-  } catch {
-    return 0;
-  }
+  return (await readinessBody(url)).status;
 }
