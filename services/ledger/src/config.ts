@@ -14,6 +14,8 @@ import {
 export interface LedgerConfig extends ServiceConfig {
   /** Approval threshold and per-key daily caps of adjustments; from the environment if absent. */
   readonly adjustmentControl?: AdjustmentControlPolicy;
+  /** Records of one partition per consumer transaction (a coalesced one holds several partitions'). */
+  readonly consumerBatchSizeMax?: number;
   readonly log?: Logger;
 }
 
@@ -40,6 +42,7 @@ export function ledgerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Ledge
     schemaRegistryUrl: endpoints.schemaRegistryUrl,
     topicPrefix: env['LEDGERLINE_TOPIC_PREFIX'] ?? '',
     port: intSetting(env, 'LEDGER_PORT', 8082, 0, 65_535),
+    consumerBatchSizeMax: intSetting(env, 'LEDGER_CONSUMER_BATCH_SIZE_MAX', 2_000, 1, 10_000),
     host: env['LEDGER_HOST'] ?? '127.0.0.1',
     development,
     // Before anything is started: without a threshold and a cap, production refuses to start.

@@ -43,7 +43,7 @@ export const ledger = defineService<LedgerConfig>({
       topics: [ledgerCommandsConsumer(serde, { topicPrefix: config.topicPrefix }).topic],
       handleBatch: counted.timed(handleBatch),
       encodeDeadLetter: createDeadLetterEncoder(serde, config.topicPrefix),
-      batchSizeMax: 2_000,
+      batchSizeMax: config.consumerBatchSizeMax ?? 2_000,
       // The partitions of one fetch are applied in one transaction (coalescePartitions, on by
       // default): partitions hold disjoint customer accounts and meet only on the system
       // accounts' rows, which a batch moves last, so a coalesced batch decides exactly what the
