@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startStack, stackProcessMarkers } from '@ledgerline/stack';
 import { beginRun, stopRunOnInterrupt } from '@ledgerline/stack/run-scope';
+import { ensureChromium } from '@ledgerline/stack/chromium';
 import { loadContracts } from '@ledgerline/codegen/generate';
 import { registerContracts } from '@ledgerline/codegen/register';
 import { createKafka, ensureTopics } from '@ledgerline/platform/kafka';
@@ -30,6 +31,16 @@ export default async function globalSetup() {
         : undefined,
     log: (line) => process.stderr.write(`[stack] ${line}\n`),
   });
+  // The console's browser tests need the system's Chromium: installed on first run where the
+  // run may (root with apt-get); otherwise those tests fail with the command that installs it.
+  const chromium = await ensureChromium({
+    log: (line) => process.stderr.write(`[prerequisites] ${line}\n`),
+  });
+  if (chromium.found === undefined) {
+    process.stderr.write(`[prerequisites] the browser tests will fail: ${chromium.why}\n`);
+  } else if (chromium.installed) {
+    process.stderr.write(`[prerequisites] Chromium installed: ${chromium.found}\n`);
+  }
   const started = await startStack({ log: (line) => process.stderr.write(`[stack] ${line}\n`) });
   process.env.LEDGERLINE_TEST_STARTED_STACK = started.startedComponents.length > 0 ? '1' : '';
   process.env.KAFKA_BROKERS = started.kafkaBrokers.join(',');

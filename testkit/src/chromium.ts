@@ -1,19 +1,14 @@
-// The system's Chromium for browser tests and screenshots: puppeteer-core downloads no browser,
-// so it is Debian's `chromium` (or CHROMIUM_PATH). Missing, it fails with the command that
-// installs it: a browser test never skips.
-import { existsSync } from 'node:fs';
+// The system's Chromium for browser tests and screenshots (stack/src/chromium.ts finds it, and
+// `npm test` installs it where it can). Missing, a browser test fails with the command that
+// installs it: it never skips.
 import puppeteer, { type Browser } from 'puppeteer-core';
-import { installHint } from '@ledgerline/stack/prerequisites';
+import { chromiumMissing, findChromium } from '@ledgerline/stack/chromium';
 
-const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 const LAUNCH_MS_MAX = 30_000;
 
 export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
-  const found = [env['CHROMIUM_PATH'], ...CANDIDATES].find(
-    (candidate): candidate is string => candidate !== undefined && existsSync(candidate),
-  );
-  if (found === undefined)
-    throw new Error(`No Chromium found (or set CHROMIUM_PATH): ${installHint('chromium')}.`);
+  const found = findChromium(env);
+  if (found === undefined) throw new Error(chromiumMissing());
   return found;
 }
 
