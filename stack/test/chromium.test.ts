@@ -28,6 +28,16 @@ function machine(answers: CommandResult[], installs = true) {
 const lines: string[] = [];
 const log = (line: string) => lines.push(line);
 
+/** ensureChromium where it may install: root, apt-get on PATH. */
+const asRootWithAptGet = (m: ReturnType<typeof machine>) =>
+  ensureChromium({
+    env: { PATH: PATH_WITH_APT },
+    which: which({ PATH: PATH_WITH_APT }),
+    isRoot: true,
+    log,
+    ...m,
+  });
+
 beforeEach(() => {
   lines.length = 0;
 });
@@ -43,26 +53,14 @@ test('CHROMIUM_PATH wins over the usual places; an empty one is ignored', () => 
 test('a Chromium already there is used and nothing is installed', async () => {
   const m = machine([]);
   m.files.add('/usr/bin/chromium');
-  const outcome = await ensureChromium({
-    env: { PATH: PATH_WITH_APT },
-    which: which({ PATH: PATH_WITH_APT }),
-    isRoot: true,
-    log,
-    ...m,
-  });
+  const outcome = await asRootWithAptGet(m);
   expect(outcome).toEqual({ found: '/usr/bin/chromium', installed: false });
   expect(m.calls).toEqual([]);
 });
 
 test('as root with apt-get, a missing Chromium is installed non-interactively, once', async () => {
   const m = machine([{ exitCode: 0, output: 'Setting up chromium' }]);
-  const outcome = await ensureChromium({
-    env: { PATH: PATH_WITH_APT },
-    which: which({ PATH: PATH_WITH_APT }),
-    isRoot: true,
-    log,
-    ...m,
-  });
+  const outcome = await asRootWithAptGet(m);
   expect(outcome).toEqual({ found: '/usr/bin/chromium', installed: true });
   expect(m.calls.map((c) => c.args.slice(2))).toEqual([
     ['install', '-y', '--no-install-recommends', 'chromium'],
@@ -77,13 +75,7 @@ test('a stale package index is refreshed and the install tried again', async () 
     { exitCode: 0, output: '' },
     { exitCode: 0, output: '' },
   ]);
-  const outcome = await ensureChromium({
-    env: { PATH: PATH_WITH_APT },
-    which: which({ PATH: PATH_WITH_APT }),
-    isRoot: true,
-    log,
-    ...m,
-  });
+  const outcome = await asRootWithAptGet(m);
   expect(outcome).toEqual({ found: '/usr/bin/chromium', installed: true });
   expect(m.calls.map((c) => c.args[2])).toEqual(['install', 'update', 'install']);
 });
@@ -94,13 +86,7 @@ test('an install that fails says why and how to install it by hand', async () =>
     { exitCode: 0, output: '' },
     { exitCode: 100, output: 'Reading package lists...\nE: Unable to locate package chromium\n' },
   ]);
-  const outcome = await ensureChromium({
-    env: { PATH: PATH_WITH_APT },
-    which: which({ PATH: PATH_WITH_APT }),
-    isRoot: true,
-    log,
-    ...m,
-  });
+  const outcome = await asRootWithAptGet(m);
   expect(outcome.found).toBeUndefined();
   expect(outcome).toMatchObject({
     why: expect.stringMatching(
