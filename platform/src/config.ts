@@ -78,11 +78,18 @@ export interface HttpServerLimits {
   connectionsMax: number;
   /** How often expired requests are looked for: the slack on both timeouts. */
   checkIntervalMs: number;
+  /**
+   * Connections the kernel queues until the service accepts them (capped by net.core.somaxconn).
+   * Node's default, 511, overflows when a burst of clients connects while the event loop is busy:
+   * the kernel then drops their SYNs, and they retry 1, 3, 7… s later, so an overloaded service
+   * answers seconds late or never instead of refusing at once with a 503.
+   */
+  listenBacklog: number;
 }
 
 /**
  * HTTP server limits from HTTP_HEADERS_TIMEOUT_MS (10 s), HTTP_REQUEST_TIMEOUT_MS (30 s),
- * HTTP_KEEP_ALIVE_TIMEOUT_MS (65 s) and HTTP_CONNECTIONS_MAX (2048). Node's own defaults (60 s
+ * HTTP_KEEP_ALIVE_TIMEOUT_MS (65 s), HTTP_CONNECTIONS_MAX (2048) and HTTP_LISTEN_BACKLOG (4096). Node's own defaults (60 s
  * for headers, 300 s per request, no connection bound) let a slow client hold a connection for
  * minutes; a payment API's clients send a few hundred bytes.
  */
@@ -101,6 +108,7 @@ export function httpServerLimits(env: NodeJS.ProcessEnv = process.env): HttpServ
     keepAliveTimeoutMs: intSetting(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 65_000, 1_000, 600_000),
     connectionsMax: intSetting(env, 'HTTP_CONNECTIONS_MAX', 2_048, 1, 65_535),
     checkIntervalMs: Math.max(50, Math.min(1_000, Math.floor(headersTimeoutMs / 4))),
+    listenBacklog: intSetting(env, 'HTTP_LISTEN_BACKLOG', 4_096, 1, 65_535),
   };
 }
 

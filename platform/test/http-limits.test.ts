@@ -14,6 +14,7 @@ const LIMITS: HttpServerLimits = {
   keepAliveTimeoutMs: 5_000,
   connectionsMax: 3,
   checkIntervalMs: 250,
+  listenBacklog: 64,
 };
 /** Scheduling slack on a shared 2-core machine, on top of Node's check interval. */
 const SLACK_MS = 1_000;
@@ -203,6 +204,7 @@ describe('HTTP server limits from configuration', () => {
       keepAliveTimeoutMs: 65_000,
       connectionsMax: 2_048,
       checkIntervalMs: 1_000,
+      listenBacklog: 4_096,
     });
   });
 
@@ -213,6 +215,7 @@ describe('HTTP server limits from configuration', () => {
         HTTP_REQUEST_TIMEOUT_MS: '4000',
         HTTP_KEEP_ALIVE_TIMEOUT_MS: '70000',
         HTTP_CONNECTIONS_MAX: '100',
+        HTTP_LISTEN_BACKLOG: '1024',
       }),
     ).toEqual({
       headersTimeoutMs: 2_000,
@@ -220,16 +223,80 @@ describe('HTTP server limits from configuration', () => {
       keepAliveTimeoutMs: 70_000,
       connectionsMax: 100,
       checkIntervalMs: 500,
+      listenBacklog: 1_024,
     });
   });
 
   it('refuses nonsense by name instead of serving without a bound', () => {
     expect(() => httpServerLimits({ HTTP_CONNECTIONS_MAX: '0' })).toThrow(/HTTP_CONNECTIONS_MAX/);
+    expect(() => httpServerLimits({ HTTP_LISTEN_BACKLOG: '0' })).toThrow(/HTTP_LISTEN_BACKLOG/);
     expect(() => httpServerLimits({ HTTP_HEADERS_TIMEOUT_MS: 'soon' })).toThrow(
       /HTTP_HEADERS_TIMEOUT_MS/,
     );
     expect(() =>
       httpServerLimits({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' }),
     ).toThrow(/HTTP_REQUEST_TIMEOUT_MS=10000 must not be below HTTP_HEADERS_TIMEOUT_MS=20000/);
+  });
+});
+
+/**
+ * A burst of clients connects while the service's event loop is busy (here: blocked on purpose,
+ * as a saturated service is). The kernel completes the handshakes into the listen backlog; a
+ * connection that finds the backlog full has its SYN dropped and retries after the initial
+ * retransmission timeout (1 s on Linux), so it connects, and is answered, a second or more late.
+ */
+async function burstWhileBusy(
+  limits: HttpServerLimits,
+  clients: number,
+  busyMs: number,
+): Promise<number[]> {
+  const app = express();
+  app.get('/healthz', (_req, res) => {
+    res.status(503).json({ status: 'overloaded' });
+  });
+  const burstServer = await listen(app, 0, '127.0.0.1', limits);
+  const burstPort = (burstServer.address() as AddressInfo).port;
+  const sockets: net.Socket[] = [];
+  try {
+    const started = performance.now();
+    const connected = Array.from(
+      { length: clients },
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const socket = net.connect(burstPort, '127.0.0.1');
+          sockets.push(socket);
+          socket.once('connect', () => resolve(performance.now() - started));
+          socket.once('error', reject);
+        }),
+    );
+    // Every connect() is issued above; the loop is now busy, and only the kernel works.
+    while (performance.now() - started < busyMs) {
+      // busy: a saturated event loop
+    }
+    return await Promise.all(connected);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    burstServer.closeAllConnections();
+    await new Promise((resolve) => burstServer.close(resolve));
+  }
+}
+
+/** Linux's initial SYN retransmission timeout: a connection this late had its SYN dropped. */
+const SYN_RETRY_MS = 1_000;
+const BURST = { ...LIMITS, connectionsMax: 10_000 };
+
+describe('a burst of connections while the service is busy', () => {
+  it('with the default backlog, 600 clients (past Node’s default of 511) all connect at once', async () => {
+    const connectMs = await burstWhileBusy(
+      { ...BURST, listenBacklog: httpServerLimits({}).listenBacklog },
+      600,
+      300,
+    );
+    expect(connectMs.filter((ms) => ms >= SYN_RETRY_MS)).toEqual([]);
+  });
+
+  it('with a backlog of 16, clients beyond it connect only after a SYN retry', async () => {
+    const connectMs = await burstWhileBusy({ ...BURST, listenBacklog: 16 }, 600, 300);
+    expect(connectMs.filter((ms) => ms >= SYN_RETRY_MS).length).toBeGreaterThan(0);
   });
 });

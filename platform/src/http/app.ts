@@ -574,6 +574,6 @@ export function listen(
     server.keepAliveTimeout = limits.keepAliveTimeoutMs;
     server.maxConnections = limits.connectionsMax;
     server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
+    server.listen({ port, host, backlog: limits.listenBacklog }, () => resolve(server));
   });
 }
