@@ -89,9 +89,9 @@ export interface HttpServerLimits {
 
 /**
  * HTTP server limits from HTTP_HEADERS_TIMEOUT_MS (10 s), HTTP_REQUEST_TIMEOUT_MS (30 s),
- * HTTP_KEEP_ALIVE_TIMEOUT_MS (65 s), HTTP_CONNECTIONS_MAX (2048) and HTTP_LISTEN_BACKLOG (4096). Node's own defaults (60 s
- * for headers, 300 s per request, no connection bound) let a slow client hold a connection for
- * minutes; a payment API's clients send a few hundred bytes.
+ * HTTP_KEEP_ALIVE_TIMEOUT_MS (65 s), HTTP_CONNECTIONS_MAX (2048) and HTTP_LISTEN_BACKLOG (4096).
+ * Node's own defaults (60 s for headers, 300 s per request, no connection bound) let a slow
+ * client hold a connection for minutes; a payment API's clients send a few hundred bytes.
  */
 export function httpServerLimits(env: NodeJS.ProcessEnv = process.env): HttpServerLimits {
   const headersTimeoutMs = intSetting(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 120_000);
