@@ -3,11 +3,12 @@
 // configured bound, while an honest client keeps its keep-alive connection as before.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import http from 'node:http';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import express from 'express';
 import { httpServerLimits, type HttpServerLimits } from '../src/config.js';
-import { listen } from '../src/http/app.js';
+import { closeServer, listen } from '../src/http/app.js';
 
 const LIMITS: HttpServerLimits = {
   headersTimeoutMs: 1_500,
@@ -309,5 +310,84 @@ describe('a burst of connections while the service is busy', () => {
   it('with a backlog of 16, clients beyond it connect only after a SYN retry', async () => {
     const connectMs = await burstWhileBusy({ ...BURST, listenBacklog: 16 }, BURST_CLIENTS, 200);
     expect(connectMs.filter((ms) => ms >= SYN_RETRY_MS).length).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * A graceful stop while a client's keep-alive request is being answered. Node's close() leaves a
+ * connection that was busy at that instant open for the keep-alive timeout once it turns idle;
+ * closeServer ends it as soon as its response is out.
+ */
+describe('a graceful stop during a request', () => {
+  const KEEP_ALIVE_MS = 30_000;
+  /** Far below the keep-alive timeout: the stop did not wait for it. */
+  const STOP_MS_MAX = 5_000;
+
+  async function stopDuring(
+    answer: (res: express.Response) => void,
+  ): Promise<{ status: number; connection: string | undefined; stopMs: number | 'still open' }> {
+    const app = express();
+    let arrived!: () => void;
+    const requestArrived = new Promise<void>((resolve) => (arrived = resolve));
+    app.get('/slow', (_req, res) => {
+      arrived();
+      answer(res);
+    });
+    const slowServer = await listen(app, 0, '127.0.0.1', {
+      ...LIMITS,
+      keepAliveTimeoutMs: KEEP_ALIVE_MS,
+    });
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      const response = new Promise<{ status: number; connection: string | undefined }>(
+        (resolve, reject) => {
+          http
+            .get(
+              {
+                host: '127.0.0.1',
+                port: (slowServer.address() as AddressInfo).port,
+                path: '/slow',
+                agent,
+              },
+              (res) => {
+                res.resume();
+                res.on('end', () =>
+                  resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }),
+                );
+              },
+            )
+            .on('error', reject);
+        },
+      );
+      await requestArrived;
+      const started = performance.now();
+      const stopMs = await Promise.race([
+        closeServer(slowServer).then(() => performance.now() - started),
+        new Promise<'still open'>((resolve) =>
+          setTimeout(() => resolve('still open'), STOP_MS_MAX).unref(),
+        ),
+      ]);
+      return { ...(await response), stopMs };
+    } finally {
+      agent.destroy();
+      slowServer.closeAllConnections();
+    }
+  }
+
+  it('answers the request with Connection: close and stops once it is out', async () => {
+    const outcome = await stopDuring((res) => {
+      setTimeout(() => res.json({ status: 'POSTED' }), 300);
+    });
+    expect(outcome).toEqual({ status: 200, connection: 'close', stopMs: expect.any(Number) });
+  });
+
+  it('a response already under way finishes, and its connection is closed once it has', async () => {
+    const outcome = await stopDuring((res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first part ');
+      setTimeout(() => res.end('last part'), 300);
+    });
+    // Its headers said keep-alive before the stop; the connection is closed all the same.
+    expect(outcome).toEqual({ status: 200, connection: 'keep-alive', stopMs: expect.any(Number) });
   });
 });

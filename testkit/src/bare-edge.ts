@@ -3,7 +3,7 @@
 // handler answers 418 "reached". A 418 tells the test the edge let the request through.
 import type { AddressInfo } from 'node:net';
 import type { Authenticator } from '@ledgerline/platform/http/auth';
-import { createApiApp, listen, ProblemError } from '@ledgerline/platform/http/app';
+import { closeServer, createApiApp, listen, ProblemError } from '@ledgerline/platform/http/app';
 import { createLogger } from '@ledgerline/platform/log';
 import { createMetricsRegistry } from '@ledgerline/platform/metrics';
 import type { ApiContract } from '@ledgerline/generated/openapi/contracts';
@@ -50,6 +50,6 @@ export async function startBareEdge(options: {
   const server = await listen(app, 0, options.host ?? '127.0.0.1');
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    stop: () => closeServer(server),
   };
 }

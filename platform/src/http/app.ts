@@ -2,7 +2,12 @@
 // validation against the service's OpenAPI document, RFC 9457 errors, /healthz, /readyz,
 // /metrics, and structured access logs.
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import express, {
   type NextFunction,
   type Request,
@@ -573,7 +578,52 @@ export function listen(
     );
     server.keepAliveTimeout = limits.keepAliveTimeoutMs;
     server.maxConnections = limits.connectionsMax;
+    trackResponses(server);
     server.once('error', reject);
     server.listen({ port, host, backlog: limits.listenBacklog }, () => resolve(server));
+  });
+}
+
+interface ResponseTracking {
+  readonly unfinished: Set<ServerResponse>;
+  closing: boolean;
+}
+
+const trackings = new WeakMap<Server, ResponseTracking>();
+
+/** Remembers the responses not yet finished, so that a stop can end their connections. */
+function trackResponses(server: Server): void {
+  const tracking: ResponseTracking = { unfinished: new Set(), closing: false };
+  trackings.set(server, tracking);
+  server.on('request', (_req, res: ServerResponse) => {
+    if (tracking.closing) res.shouldKeepAlive = false;
+    tracking.unfinished.add(res);
+    res.once('close', () => tracking.unfinished.delete(res));
+  });
+}
+
+/** How often a stopping server looks for connections that have turned idle. */
+const IDLE_SWEEP_MS = 50;
+
+/**
+ * Stops accepting connections and resolves once every one has closed: idle ones at once, busy
+ * ones as soon as their response is out. Node's close() closes only the connections idle at that
+ * instant; one still answering turns idle afterwards and would stay open for the keep-alive
+ * timeout (65 s), holding a graceful stop that long. A response not yet started says
+ * `Connection: close`, so that no client sends another request on a connection being closed.
+ */
+export function closeServer(server: Server): Promise<void> {
+  const tracking = trackings.get(server);
+  if (tracking !== undefined) {
+    tracking.closing = true;
+    for (const res of tracking.unfinished) if (!res.headersSent) res.shouldKeepAlive = false;
+  }
+  return new Promise((resolve) => {
+    const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+    server.close(() => {
+      clearInterval(sweep);
+      resolve();
+    });
+    server.closeIdleConnections();
   });
 }

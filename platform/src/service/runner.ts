@@ -11,7 +11,7 @@ import { intSetting } from '../config.js';
 import { createPool, type Pool } from '../db.js';
 import { assertServiceRole } from '../deploy.js';
 import { EventSerde } from '../events/serde.js';
-import { createApiApp, listen } from '../http/app.js';
+import { closeServer, createApiApp, listen } from '../http/app.js';
 import { consumerProbes, dependencyProbes } from '../http/readiness.js';
 import { createIdempotentProducer, createKafka, ensureTopics } from '../kafka.js';
 import { createLogger, type Logger } from '../log.js';
@@ -172,10 +172,7 @@ export async function startService<C extends ServiceConfig, E extends object>(
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
+        await closeServer(server);
         for (const worker of [...workers].reverse()) await worker.stop();
         for (const consumer of consumers) {
           if (joined.has(consumer)) {
