@@ -109,11 +109,33 @@ beforeAll(async () => {
   await signIn(p.operatorKey);
 }, 180_000);
 
+/** Each teardown step within its own bound, so that one that hangs is named. */
+async function within(what: string, ms: number, step: Promise<unknown> | undefined): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      step,
+      new Promise((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-  await p?.stop();
-});
+  // Every step runs even when one before it failed: nothing is left running.
+  const failures: string[] = [];
+  const step = (what: string, ms: number, run: () => Promise<unknown> | undefined) =>
+    within(what, ms, run()).catch((error: unknown) => {
+      failures.push((error as Error).message);
+    });
+  await step('closing the browser', 20_000, () => browser?.close());
+  await step('stopping the console', 10_000, () => app?.stop());
+  await step('stopping the platform', 40_000, () => p?.stop());
+  if (failures.length > 0) throw new Error(`teardown: ${failures.join('; ')}`);
+}, 90_000);
 
 /** Evaluates an expression in the page (this project's TypeScript has no DOM types). */
 async function inPage<T>(expression: string): Promise<T> {
