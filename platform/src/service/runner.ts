@@ -256,7 +256,9 @@ async function superviseInstances(
         (w) =>
           new Promise<number>((resolve) => {
             if (w.isDead()) return resolve(w.process.exitCode ?? 1);
-            w.once('exit', (code) => resolve(code));
+            // An instance still starting has no handler yet and ends on the signal itself: it
+            // was asked to stop and it stopped (what it had begun is in no committed transaction).
+            w.once('exit', (code, signal) => resolve(code ?? (signal === 'SIGTERM' ? 0 : 1)));
             w.process.kill('SIGTERM');
           }),
       ),

@@ -159,6 +159,31 @@ test('two instances, one SIGKILLed mid-backlog: replaced, and every command has 
   ledger = undefined;
 }, 400_000);
 
+test('a stop while a replacement instance is still starting ends cleanly', async () => {
+  const logFile = path.join(tmpdir(), `${env.topicPrefix}ledger-restarting.log`);
+  ledger = await spawnLedger(env, logFile, { LEDGER_INSTANCES: '2' });
+  const supervisor = ledger.process.pid ?? 0;
+  const started = async (): Promise<number> =>
+    ((await readFile(logFile, 'utf8').catch(() => '')).match(/"instance started"/g) ?? []).length;
+  await waitUntil(
+    async () => (await started()) >= 2,
+    `two instances started (log ${logFile})`,
+    90_000,
+  );
+  const [victim] = instancePids(supervisor);
+  process.kill(victim!, 'SIGKILL');
+  // The supervisor forks the replacement a second later; it takes longer than that to start.
+  await waitUntil(
+    async () => instancePids(supervisor).filter((pid) => pid !== victim).length === 2,
+    'the replacement forked',
+    30_000,
+  );
+  expect(await started()).toBe(2);
+  await ledger.stop();
+  expect(await ledger.exited).toBe(0);
+  ledger = undefined;
+}, 120_000);
+
 test('instances whose supervisor is SIGKILLed stop too, never left orphaned', async () => {
   const logFile = path.join(tmpdir(), `${env.topicPrefix}ledger-orphans.log`);
   ledger = await spawnLedger(env, logFile, { LEDGER_INSTANCES: '2' });
