@@ -602,20 +602,7 @@ export class ExactlyOnceConsumer {
     const moves = new Map<string, { next: number; applied: number; deadLetters: number } | null>();
     try {
       await withTransaction(pool, async (client) => {
-        const { rows } = await client.query<{
-          topic: string;
-          partition: number;
-          next_offset: number;
-        }>({
-          name: `positions-lock:${positions}`,
-          text: `SELECT topic, partition, next_offset FROM ${positions}.consumer_positions
-         WHERE group_id = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
-         ORDER BY topic, partition FOR UPDATE`,
-          values: [groupId, live.map((m) => m.topic), live.map((m) => m.partition)],
-        });
-        const stored = new Map(
-          rows.map((r) => [keyOf(r.topic, r.partition), Number(r.next_offset)]),
-        );
+        const stored = await this.lockPositions(client, live);
         const byTopic = new Map<
           string,
           { messages: DecodedMessage<AnyTopic>[]; partitions: number[] }
@@ -757,6 +744,67 @@ export class ExactlyOnceConsumer {
   }
 
   /**
+   * Locks the stored positions of these partitions for the transaction; a partition never
+   * committed reads 0. Such a partition has no row to lock, and two owners of it (a rebalance
+   * in flight) would apply its first batch at once: its row is inserted first (at 0, ON
+   * CONFLICT DO NOTHING, which waits for the other owner's uncommitted row) and locked then,
+   * so they take turns like on any later batch. Only a partition's first batch pays for this.
+   */
+  private async lockPositions(
+    client: PoolClient,
+    partitions: readonly { topic: string; partition: number }[],
+  ): Promise<Map<string, number>> {
+    const { schema, groupId } = this.options;
+    const positions = pg.escapeIdentifier(schema);
+    const keyOf = (topic: string, partition: number) => `${topic}:${partition}`;
+    const lock = async (): Promise<Map<string, number>> => {
+      if (partitions.length === 1) {
+        const [{ topic, partition }] = partitions as [{ topic: string; partition: number }];
+        const { rows } = await client.query<{ next_offset: number }>({
+          name: `position-lock:${positions}`,
+          text: `SELECT next_offset FROM ${positions}.consumer_positions
+           WHERE group_id = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
+          values: [groupId, topic, partition],
+        });
+        return new Map(rows.map((r) => [keyOf(topic, partition), Number(r.next_offset)]));
+      }
+      const { rows } = await client.query<{
+        topic: string;
+        partition: number;
+        next_offset: number;
+      }>({
+        name: `positions-lock:${positions}`,
+        text: `SELECT topic, partition, next_offset FROM ${positions}.consumer_positions
+         WHERE group_id = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
+         ORDER BY topic, partition FOR UPDATE`,
+        values: [groupId, partitions.map((p) => p.topic), partitions.map((p) => p.partition)],
+      });
+      return new Map(rows.map((r) => [keyOf(r.topic, r.partition), Number(r.next_offset)]));
+    };
+    const stored = await lock();
+    if (stored.size === partitions.length) return stored;
+    // In the lock's order (topic, partition), so two claims of several rows do not deadlock.
+    const missing = partitions
+      .filter((p) => !stored.has(keyOf(p.topic, p.partition)))
+      .sort((a, b) =>
+        a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1,
+      );
+    await client.query({
+      name: `positions-claim:${positions}`,
+      text: `INSERT INTO ${positions}.consumer_positions (group_id, topic, partition, next_offset)
+       SELECT $1, m.topic, m.partition, 0 FROM unnest($2::text[], $3::int[]) AS m(topic, partition)
+       ON CONFLICT (group_id, topic, partition) DO NOTHING`,
+      values: [groupId, missing.map((p) => p.topic), missing.map((p) => p.partition)],
+    });
+    const claimed = await lock();
+    invariant(
+      claimed.size === partitions.length,
+      'every partition of a consumer transaction has a locked position',
+    );
+    return claimed;
+  }
+
+  /**
    * One PostgreSQL transaction for a partition's `delivered` offsets (ascending): locks the
    * stored position, accounts for the offsets before them when asked to (continuity), runs
    * `work` (told the stored next offset) and moves the position past the last one. A chunk
@@ -777,15 +825,9 @@ export class ExactlyOnceConsumer {
     const positions = pg.escapeIdentifier(schema);
     let gaps: readonly OffsetGap[] = [];
     const outcome = await withTransaction(pool, async (client) => {
-      // Named (prepared once per connection): these two run for every batch of every
-      // consumer, and PostgreSQL then plans them once instead of on every call.
-      const { rows } = await client.query<{ next_offset: number }>({
-        name: `position-lock:${positions}`,
-        text: `SELECT next_offset FROM ${positions}.consumer_positions
-         WHERE group_id = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
-        values: [groupId, topic, partition],
-      });
-      const nextOffset = rows[0]?.next_offset ?? 0;
+      const nextOffset = (await this.lockPositions(client, [{ topic, partition }])).get(
+        `${topic}:${partition}`,
+      )!;
       // Past this fetch's end: another owner moved on since (a stale batch), or the partition
       // lost what the position counts as applied. Only the partition's end now tells which.
       if (nextOffset > highWatermark) {
@@ -799,6 +841,8 @@ export class ExactlyOnceConsumer {
       }
       gaps = await this.accountForOffsets(client, topic, partition, nextOffset, delivered);
       const applied = await work(client, nextOffset);
+      // Named (prepared once per connection): this and the lock run for every batch of every
+      // consumer, and PostgreSQL then plans them once instead of on every call.
       await client.query({
         name: `position-move:${positions}`,
         text: `INSERT INTO ${positions}.consumer_positions (group_id, topic, partition, next_offset)
