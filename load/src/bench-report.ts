@@ -12,6 +12,7 @@ import type { TargetVerdict } from './bench-targets.js';
 import type { CostModel, ScalingComparison } from './cost-model.js';
 import { percentile, type TrendSummary } from './metrics.js';
 import type { OverloadStep } from './overload.js';
+import { SAGA_HOPS, type SagaHopFigures } from './saga-hops.js';
 import { formatNumber, type Chart, type ReportInput, type Table } from './report.js';
 
 /** The CPU role of the bench process: it generates the load, it is not part of the platform. */
@@ -51,6 +52,8 @@ export interface StepFigures {
   lagMax: number | null;
   /** CPU-seconds per 1,000 payments (= CPU-ms per payment) by role; see bench-instances.ts. */
   cpuSecondsPer1000: Record<string, number>;
+  /** Where POST→COMPLETED went, hop by hop (read after the run; null: no complete saga). */
+  sagaHops?: SagaHopFigures | null;
 }
 
 export interface Verification {
@@ -180,6 +183,8 @@ export function benchTables(figures: BenchFigures): Table[] {
       ]),
     },
   ];
+  const hops = sagaHopTable(figures.steps);
+  if (hops !== null) tables.push(hops);
   const perInstance = instanceRoles(figures.steps);
   if (perInstance.length > 0) {
     tables.push({
@@ -390,6 +395,30 @@ export function benchReport(
 }
 
 /** The run as the terminal shows it. */
+/**
+ * POST→COMPLETED by hop per capacity step: p50 / mean ms of each hop (the means add up to the
+ * mean end to end). Null when no step has a complete saga.
+ */
+export function sagaHopTable(steps: readonly StepFigures[]): Table | null {
+  const measured = steps.filter(
+    (s): s is StepFigures & { sagaHops: SagaHopFigures } => s.sagaHops != null,
+  );
+  if (measured.length === 0) return null;
+  const cell = (ms: TrendSummary) => `${formatNumber(ms.med, 0)} / ${formatNumber(ms.avg, 0)}`;
+  return {
+    title:
+      'POST→COMPLETED by hop, p50 / mean ms (each hop from one saga message sent to the next, Kafka CreateTime; it includes the delivery into the service it names)',
+    columns: ['hop', ...measured.map((s) => `${s.targetPerS}/s (${s.sagaHops.payments})`)],
+    rows: [
+      ...SAGA_HOPS.map((hop, i) => [
+        hop.name,
+        ...measured.map((s) => cell(s.sagaHops.hops[i]!.ms)),
+      ]),
+      ['POST→COMPLETED', ...measured.map((s) => cell(s.sagaHops.endToEnd))],
+    ],
+  };
+}
+
 export function benchText(figures: BenchFigures): string {
   const lines: string[] = [];
   const cpuLabels = CPU_COLUMNS.map((c) => c.role).join(' ');
@@ -427,6 +456,16 @@ export function benchText(figures: BenchFigures): string {
     for (const s of figures.steps) {
       lines.push(
         `  ${String(s.targetPerS).padStart(6)} ${perInstance.map((r) => formatNumber(s.cpuSecondsPer1000[r], 2)).join(' ')}`,
+      );
+    }
+  }
+  const hops = sagaHopTable(figures.steps);
+  if (hops !== null) {
+    lines.push('', `${hops.title}:`);
+    for (const row of [hops.columns, ...hops.rows]) {
+      const [name, ...cells] = row;
+      lines.push(
+        `  ${String(name).padEnd(48)}${cells.map((c) => String(c).padStart(18)).join('')}`,
       );
     }
   }

@@ -6,10 +6,11 @@
 // each read by pid), this process only generates the load and watches completions, so /proc
 // tells each apart. Then overload steps at multiples of the measured capacity (goodput,
 // accepted/s, refused/s, latency of accepted and refused requests apart, no accepted payment
-// lost). After the run: exactly-once verification, the raw PostgreSQL ceiling of the posting
-// rows and the ratio, the cost model (cost-model.ts). Writes reports/bench.html,
-// reports/bench.json and reports/bench-runs/<instances>.json (what a run with the other
-// instance layout compares against).
+// lost). After the run: exactly-once verification, POST→COMPLETED by hop (saga-hops.ts, from
+// the saga messages' CreateTimes), the raw PostgreSQL ceiling of the posting rows and the
+// ratio, the cost model (cost-model.ts). Writes reports/bench.html, reports/bench.json and
+// reports/bench-runs/<instances>.json (what a run with the other instance layout compares
+// against).
 //
 //   BENCH_RATES      (default 250,500,1000,2000,3000,5000)  payments/s per step
 //   BENCH_STEP_S     (default 20)    seconds per step
@@ -43,7 +44,12 @@ import {
 } from '@ledgerline/testkit/testing';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createKafka } from '@ledgerline/platform/kafka';
-import { allTopics, paymentsStatusChangedConsumer } from '@ledgerline/generated/topics';
+import {
+  allTopics,
+  ledgerCommandsConsumer,
+  ledgerStepPostedConsumer,
+  paymentsStatusChangedConsumer,
+} from '@ledgerline/generated/topics';
 import { verifyProjection } from '@ledgerline/ledger/store/verify';
 import {
   createLoadState,
@@ -97,6 +103,7 @@ import {
   type OverloadStep,
 } from './overload.js';
 import { REPORTS_DIR, formatNumber, writeReport } from './report.js';
+import { sagaHops, type SagaMarks } from './saga-hops.js';
 import { send, setupAccounts, urlOf } from './runner.js';
 
 process.env['LOG_LEVEL'] ??= 'warn';
@@ -212,6 +219,100 @@ class CompletionWatcher {
   async stop(): Promise<void> {
     await this.consumer?.disconnect();
   }
+}
+
+/** The marks a payment's saga messages carry: each one's CreateTime (epoch ms). */
+type SentMarks = Omit<SagaMarks, 'postIntendedMs' | 'completedSeenMs'>;
+/** Longest read of the saga's topics after the run (they hold every payment of the run). */
+const SAGA_MARKS_READ_MS_MAX = 120_000;
+
+/**
+ * Reads the three topics the saga travels (commands, steps posted, status changes) from the
+ * beginning up to their ends as of now, after the steps (not measured), and keeps by payment
+ * when each saga message was sent: its CreateTime, set by the relay that published it.
+ */
+async function readSagaMarks(
+  brokers: string[],
+  registryUrl: string,
+  topicPrefix: string,
+  admin: Admin,
+): Promise<Map<string, SentMarks>> {
+  const serde = new EventSerde({ registryUrl, autoRegister: false });
+  const commands = ledgerCommandsConsumer(serde, { topicPrefix });
+  const posted = ledgerStepPostedConsumer(serde, { topicPrefix });
+  const statuses = paymentsStatusChangedConsumer(serde, { topicPrefix });
+  const marks = new Map<string, SentMarks>();
+  const mark = (paymentId: string | null, key: keyof SentMarks, timestamp: string) => {
+    if (paymentId === null) return;
+    const m = marks.get(paymentId) ?? {};
+    m[key] ??= Number(timestamp);
+    marks.set(paymentId, m);
+  };
+  /** Offsets still to read, by topic:partition. */
+  const remaining = new Map<string, number>();
+  for (const decoder of [commands, posted, statuses]) {
+    for (const o of await admin.fetchTopicOffsets(decoder.topic.name)) {
+      if (Number(o.high) > 0) remaining.set(`${decoder.topic.name}:${o.partition}`, Number(o.high));
+    }
+  }
+  const groupId = `bench-saga-marks-${randomUUID()}`;
+  const consumer = createKafka(brokers, groupId).consumer({ groupId, maxWaitTimeInMs: 100 });
+  try {
+    await consumer.connect();
+    for (const decoder of [commands, posted, statuses]) {
+      await consumer.subscribe({ topic: decoder.topic.name, fromBeginning: true });
+    }
+    let done: () => void = () => undefined;
+    const allRead = new Promise<void>((resolve) => (done = resolve));
+    if (remaining.size === 0) done();
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) {
+          const raw = {
+            partition: batch.partition,
+            offset: message.offset,
+            key: message.key,
+            value: message.value,
+            headers: message.headers ?? {},
+            timestamp: message.timestamp,
+          };
+          if (batch.topic === commands.topic.name) {
+            const { command } = (await commands.decode(raw)).value;
+            if ('ledgerline.payments.v1.PaymentRequested' in command) {
+              const paymentId = command['ledgerline.payments.v1.PaymentRequested'].paymentId;
+              mark(paymentId, 'debitRequestedMs', message.timestamp);
+            } else if ('ledgerline.payments.v1.CreditStepRequested' in command) {
+              const paymentId = command['ledgerline.payments.v1.CreditStepRequested'].paymentId;
+              mark(paymentId, 'creditRequestedMs', message.timestamp);
+            }
+          } else if (batch.topic === posted.topic.name) {
+            const { paymentId, step } = (await posted.decode(raw)).value;
+            if (step === 'DEBIT') mark(paymentId, 'debitPostedMs', message.timestamp);
+            if (step === 'CREDIT') mark(paymentId, 'creditPostedMs', message.timestamp);
+          } else {
+            const { paymentId, to } = (await statuses.decode(raw)).value;
+            if (to === 'COMPLETED') mark(paymentId, 'completedMs', message.timestamp);
+          }
+        }
+        const key = `${batch.topic}:${batch.partition}`;
+        const end = remaining.get(key);
+        if (end !== undefined && Number(batch.lastOffset()) + 1 >= end) remaining.delete(key);
+        if (remaining.size === 0) done();
+      },
+    });
+    const timedOut = await Promise.race([
+      allRead.then(() => false),
+      sleep(SAGA_MARKS_READ_MS_MAX).then(() => true),
+    ]);
+    if (timedOut) {
+      process.stderr.write(
+        `  saga marks: ${remaining.size} partitions not read to their end within ${SAGA_MARKS_READ_MS_MAX / 1000} s; the hops cover what was read\n`,
+      );
+    }
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+  }
+  return marks;
 }
 
 /** Messages behind the high watermark for the ledger's and the processor's input topics. */
@@ -620,6 +721,28 @@ async function main(): Promise<void> {
     }
     process.stderr.write('verifying exactly-once ...\n');
     const verification = await verify(owner, urls, credential, accepted, watcher);
+    process.stderr.write('reading the saga marks of every payment ...\n');
+    const sent = await readSagaMarks(
+      testEnv.kafkaBrokers,
+      testEnv.schemaRegistryUrl,
+      testEnv.topicPrefix,
+      kafkaAdmin,
+    );
+    // The generator's clock is performance.now(); the marks are epoch milliseconds.
+    const epochMs = (atMs: number) => performance.timeOrigin + atMs;
+    for (const [index, figures] of steps.entries()) {
+      const marks: SagaMarks[] = [];
+      for (const [id, a] of accepted) {
+        if (a.step !== index) continue;
+        const seen = watcher.completions.get(id);
+        marks.push({
+          ...sent.get(id),
+          postIntendedMs: epochMs(a.intendedAtMs),
+          ...(seen !== undefined && { completedSeenMs: epochMs(seen.atMs) }),
+        });
+      }
+      figures.sagaHops = sagaHops(marks);
+    }
     process.stderr.write(`raw PostgreSQL ceiling: ${rawSteps} posting rows ...\n`);
     const raw = await rawPostingCeiling(
       testEnv.adminDatabaseUrl.replace(/\/[^/]*$/, '/ledgerline'),

@@ -14,6 +14,7 @@ import {
 import { judgeOverload, judgeTargets } from '../src/bench-targets.js';
 import { overloadStep } from '../src/overload.js';
 import { renderHtml } from '../src/report.js';
+import { SAGA_HOPS, sagaHops, type SagaMarks } from '../src/saga-hops.js';
 
 const trend = (med: number, p95: number, p99: number) => ({
   count: 100,
@@ -46,6 +47,13 @@ function step(targetPerS: number, completedPerS: number, cpu: Record<string, num
     lagMax: 10,
     cpuSecondsPer1000: cpu,
   };
+}
+
+/** A payment posted at `at` whose saga hops took `hops` ms each. */
+function payment(at: number, hops: readonly number[]): SagaMarks {
+  const marks: SagaMarks = { postIntendedMs: at };
+  SAGA_HOPS.reduce((t, hop, i) => (marks[hop.to] = t + hops[i]!), at);
+  return marks;
 }
 
 function figures(instances: BenchFigures['instances']): BenchFigures {
@@ -166,4 +174,26 @@ test('failures other than 503 are told apart by status, and what the generator d
   expect(otherFailures(0, {}, 0)).toBe('0');
   expect(otherFailures(249, { '0': 49, '429': 200 }, 0)).toBe('249 (429 ×200, no answer ×49)');
   expect(otherFailures(1, { '500': 1 }, 12)).toBe('1 (500 ×1); 12 dropped by the generator');
+});
+
+test('POST→COMPLETED by hop: one row per hop and one for the whole, a column per step that has a complete saga', () => {
+  const run = figures({ ledger: 1, processor: 1 });
+  expect(benchTables(run).some((t) => t.title.startsWith('POST→COMPLETED by hop'))).toBe(false);
+  const marks = Array.from({ length: 4 }, (_, i) =>
+    payment(i * 1_000, [10 + i, 40, 12, 38, 14, 2]),
+  );
+  run.steps[0]!.sagaHops = sagaHops(marks);
+  run.steps[1]!.sagaHops = null; // e.g. no payment of that step was read with every mark
+  const table = benchTables(run).find((t) => t.title.startsWith('POST→COMPLETED by hop'))!;
+  expect(table.columns).toEqual(['hop', '250/s (4)']);
+  expect(table.rows).toEqual([
+    ['processor: POST → debit command sent', '12 / 12'],
+    ['ledger: debit command → DEBIT posted, sent', '40 / 40'],
+    ['processor: DEBIT posted → credit command sent', '12 / 12'],
+    ['ledger: credit command → CREDIT posted, sent', '38 / 38'],
+    ['processor: CREDIT posted → COMPLETED sent', '14 / 14'],
+    ['Kafka: COMPLETED sent → read by the bench', '2 / 2'],
+    ['POST→COMPLETED', '118 / 118'],
+  ]);
+  expect(benchText(run)).toMatch(/ledger: debit command → DEBIT posted, sent\s+40 \/ 40/);
 });
