@@ -191,6 +191,31 @@ test('entries without their transaction, or added to a committed transaction, ar
   expect(await counts()).toEqual(before);
 });
 
+test('the posting checks read transactions and accounts by key, even where the planner would rather read the whole table', async () => {
+  // A planner that prices a hash join below the probes, as it may for a batch's estimate or in
+  // a cached plan, must still get one index probe per entry: no whole-table read per posting.
+  const client = await owner.connect();
+  const plans: string[] = [];
+  const onNotice = (notice: { message?: string }) => plans.push(notice.message ?? '');
+  client.on('notice', onNotice);
+  try {
+    await client.query(`LOAD 'auto_explain'`);
+    await client.query(`SET auto_explain.log_level = 'notice';
+      SET auto_explain.log_min_duration = 0;
+      SET auto_explain.log_nested_statements = on;
+      SET enable_nestloop = off`);
+    await post(client, balanced);
+  } finally {
+    client.off('notice', onNotice);
+    client.release(true); // the session's settings and loaded module go with it
+  }
+  const checks = plans.filter((plan) => plan.includes('FROM new_entries'));
+  expect(checks).toHaveLength(2);
+  for (const plan of checks) expect(plan).not.toMatch(/Seq Scan|Hash/);
+  expect(checks[0]).toMatch(/Index Scan using transactions_pkey on transactions t/);
+  expect(checks[1]).toMatch(/Index (Only )?Scan using accounts_\w+ on accounts a/);
+});
+
 test('accounts are never deleted or truncated, not even by the owner', async () => {
   await expect(
     owner.query('DELETE FROM ledger.accounts WHERE account_id = $1', [dollars]),
