@@ -213,13 +213,17 @@ export function balanceFromEntries(state: LedgerState, accountId: string): numbe
   return balanceMinor;
 }
 
-/** Per currency, the sum of credits - debits over all accounts: 0 in a sound ledger. */
-export function trialBalance(state: LedgerState): ReadonlyMap<CurrencyCode, number> {
-  const totals = new Map<CurrencyCode, number>();
+/**
+ * Per currency, the sum of credits - debits over all accounts: 0 in a sound ledger. Summed
+ * exactly (bigint): every balance is a safe integer, but a partial sum over many accounts need
+ * not be (clearing at -(2^53 - 1) and a system account at -1 are both sound).
+ */
+export function trialBalance(state: LedgerState): ReadonlyMap<CurrencyCode, bigint> {
+  const totals = new Map<CurrencyCode, bigint>();
   for (const account of state.accounts.values()) {
     totals.set(
       account.currency,
-      addMinor(totals.get(account.currency) ?? 0, creditNormalBalance(account)),
+      (totals.get(account.currency) ?? 0n) + BigInt(creditNormalBalance(account)),
     );
   }
   return totals;
@@ -277,7 +281,7 @@ export function verifyLedger(state: LedgerState): void {
     );
   }
   for (const [currency, totalMinor] of trialBalance(state)) {
-    invariant(totalMinor === 0, () => `trial balance of ${currency} is ${totalMinor}`);
+    invariant(totalMinor === 0n, () => `trial balance of ${currency} is ${totalMinor}`);
   }
   let postedCount = 0;
   for (const [stepKey, record] of state.postings) {

@@ -168,9 +168,22 @@ describe('the in-memory ledger', () => {
     for (const accountId of state.accounts.keys()) {
       expect(balanceOf(state, accountId)).toBe(balanceFromEntries(state, accountId));
     }
-    expect([...trialBalance(state)]).toEqual([['EUR', 0]]);
+    expect([...trialBalance(state)]).toEqual([['EUR', 0n]]);
     expect(balanceOf(state, ALICE)).toBe(8_000);
     expect(balanceOf(state, BOB)).toBe(2_000);
+  });
+
+  it('trial-balances exactly where a partial sum leaves the safe integer range', () => {
+    // Found by the money-conservation property: clearing at -(2^53 - 1) and the adjustments
+    // account at -1 are each sound, their sum is not a safe integer.
+    const { state, decisions } = run(
+      [adjustment(ALICE, 'CREDIT', 1), creditStep(PAYMENT, BOB, Number.MAX_SAFE_INTEGER)],
+      run([openAccount(ALICE), openAccount(BOB)]).state,
+    );
+    decisions.forEach((decision) => expectPosted(decision));
+    expect(Math.abs(balanceOf(state, CLEARING_EUR))).toBe(Number.MAX_SAFE_INTEGER);
+    expect(() => verifyLedger(state)).not.toThrow();
+    expect([...trialBalance(state)]).toEqual([['EUR', 0n]]);
   });
 
   it('clearing nets to zero for every payment whose saga is finished', () => {

@@ -241,12 +241,13 @@ function assertFloorsHold(state: LedgerState): void {
   }
 }
 
-function trialBalanceByCurrency(state: LedgerState): Map<string, number> {
-  const totals = new Map<string, number>();
+/** Summed exactly: a partial sum over accounts may leave the safe integer range. */
+function trialBalanceByCurrency(state: LedgerState): Map<string, bigint> {
+  const totals = new Map<string, bigint>();
   for (const account of state.accounts.values()) {
     totals.set(
       account.currency,
-      (totals.get(account.currency) ?? 0) + creditNormalBalance(account),
+      (totals.get(account.currency) ?? 0n) + BigInt(creditNormalBalance(account)),
     );
   }
   return totals;
@@ -274,7 +275,7 @@ describe('properties of any command stream', () => {
           }
           state = result.state;
           for (const totalMinor of trialBalanceByCurrency(state).values()) {
-            expect(totalMinor).toBe(0);
+            expect(totalMinor).toBe(0n);
           }
           verifyLedger(state); // projection == sum of entries, records consistent
         }
