@@ -43,7 +43,10 @@ export const ledger = defineService<LedgerConfig>({
       topics: [ledgerCommandsConsumer(serde, { topicPrefix: config.topicPrefix }).topic],
       handleBatch: counted.timed(handleBatch),
       encodeDeadLetter: createDeadLetterEncoder(serde, config.topicPrefix),
-      batchSizeMax: config.consumerBatchSizeMax ?? 2_000,
+      // Absent (a config built in code): the consumer's own default, the same 2,000.
+      ...(config.consumerBatchSizeMax !== undefined && {
+        batchSizeMax: config.consumerBatchSizeMax,
+      }),
       // The partitions of one fetch are applied in one transaction (coalescePartitions, on by
       // default): partitions hold disjoint customer accounts and meet only on the system
       // accounts' rows, which a batch moves last, so a coalesced batch decides exactly what the
