@@ -32,7 +32,7 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import type { Admin, Consumer } from 'kafkajs';
+import type { Admin, Consumer, KafkaMessage } from 'kafkajs';
 import { REPO_ROOT, intSetting } from '@ledgerline/platform/config';
 import { admissionLimitsFromEnv } from '@ledgerline/platform/http/admission';
 import {
@@ -167,6 +167,18 @@ const newResponses = (): StepResponses => ({
   failedByStatus: {},
 });
 
+/** A fetched record as a topic decoder takes it. */
+function wireMessage(partition: number, message: KafkaMessage) {
+  return {
+    partition,
+    offset: message.offset,
+    key: message.key,
+    value: message.value,
+    headers: message.headers ?? {},
+    timestamp: message.timestamp,
+  };
+}
+
 /** Completions seen on payments.status-changed, by payment id. */
 class CompletionWatcher {
   readonly completions = new Map<string, Completion>();
@@ -191,14 +203,7 @@ class CompletionWatcher {
     await this.consumer.run({
       eachBatch: async ({ batch }) => {
         for (const message of batch.messages) {
-          const decoded = await decoder.decode({
-            partition: batch.partition,
-            offset: message.offset,
-            key: message.key,
-            value: message.value,
-            headers: message.headers ?? {},
-            timestamp: message.timestamp,
-          });
+          const decoded = await decoder.decode(wireMessage(batch.partition, message));
           if (FINAL_STATES.has(decoded.value.to)) {
             this.finals.set(decoded.value.paymentId, decoded.value.to);
           }
@@ -268,14 +273,7 @@ async function readSagaMarks(
     await consumer.run({
       eachBatch: async ({ batch }) => {
         for (const message of batch.messages) {
-          const raw = {
-            partition: batch.partition,
-            offset: message.offset,
-            key: message.key,
-            value: message.value,
-            headers: message.headers ?? {},
-            timestamp: message.timestamp,
-          };
+          const raw = wireMessage(batch.partition, message);
           if (batch.topic === commands.topic.name) {
             const { command } = (await commands.decode(raw)).value;
             if ('ledgerline.payments.v1.PaymentRequested' in command) {
