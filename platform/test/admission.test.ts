@@ -2,7 +2,7 @@
 // problem+json and Retry-After, before any work, while every admitted request completes. The
 // gate is checked as a plain object (exhaustively and by property), then through a real HTTP
 // server whose handler holds its slot until the test lets it go.
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { AdmissionGate, admissionLimitsFromEnv } from '../src/http/admission.js';
@@ -228,5 +228,100 @@ describe('an API past its capacity', () => {
     const answers = await Promise.all(accepted);
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
     expect(completed).toBe(3);
+  });
+});
+
+describe('a refusal decided before Express', () => {
+  const document: OpenApiDocument = {
+    openapi: '3.1.0',
+    info: { title: 'early refusal test', version: '1.0.0' },
+    security: [],
+    paths: {
+      '/v1/work': {
+        post: {
+          operationId: 'doWork',
+          security: [],
+          responses: { '200': { description: 'done' } },
+        },
+      },
+    },
+  };
+  let backlogFull = false;
+  let reachedExpress = 0;
+  let early: Server;
+  let plain: Server;
+  const urlOf = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  beforeAll(async () => {
+    const metrics = createMetricsRegistry('early-refusal-test');
+    const app = createApiApp({
+      service: 'early-refusal-test',
+      document,
+      operations: [{ operationId: 'doWork', method: 'POST', path: '/v1/work' }],
+      handlers: { doWork: async () => ({ status: 200, body: {} }) },
+      log: createLogger('early-refusal-test'),
+      metrics,
+      readiness: {},
+      authenticator: {
+        authenticate: () => Promise.reject(new Error('no operation here needs a credential')),
+      },
+      backpressure: {
+        applies: (req) => req.method === 'POST' && req.path === '/v1/work',
+        refusal: () => (backlogFull ? 'The backlog is full.' : undefined),
+      },
+    });
+    // Counts the requests Express itself takes (express 5: the app function calls app.handle).
+    const express = app as unknown as { handle: (...args: unknown[]) => void };
+    const handle = express.handle.bind(express);
+    express.handle = (...args: unknown[]) => {
+      reachedExpress += 1;
+      handle(...args);
+    };
+    early = await listen(app, 0);
+    // The same app without listen(): every request goes through Express and its middleware.
+    plain = createServer(app);
+    await new Promise<void>((resolveListen) => plain.listen(0, '127.0.0.1', resolveListen));
+  });
+
+  afterAll(async () => {
+    await Promise.all(
+      [early, plain].map((server) => new Promise((resolveClose) => server.close(resolveClose))),
+    );
+  });
+
+  test('never reaches Express, and answers exactly what the admission middleware answers', async () => {
+    backlogFull = true;
+    const post = (server: Server) =>
+      fetch(`${urlOf(server)}/v1/work?attempt=1`, { method: 'POST', body: '{}' });
+    const before = reachedExpress;
+    const fromServer = await post(early);
+    expect(reachedExpress).toBe(before);
+    const fromMiddleware = await post(plain);
+    expect(reachedExpress).toBe(before + 1);
+    for (const refused of [fromServer, fromMiddleware]) {
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect(refused.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+    }
+    const [early503, middleware503] = await Promise.all([fromServer.json(), fromMiddleware.json()]);
+    expect(early503).toEqual(middleware503);
+    expect(early503).toEqual({
+      type: 'https://ledgerline.dev/problems/overloaded',
+      title: 'Service overloaded',
+      status: 503,
+      detail: 'The backlog is full. Nothing was done. Retry after 1 s.',
+      instance: '/v1/work?attempt=1',
+    });
+
+    // Health and metrics are never refused; both refusals are counted.
+    expect((await fetch(`${urlOf(early)}/healthz`)).status).toBe(200);
+    const metrics = await (await fetch(`${urlOf(early)}/metrics`)).text();
+    expect(metrics).toMatch(/http_admission_refused_total\{reason="backlog"[^}]*\} 2/);
+
+    // With room again, the same request goes through Express to its operation.
+    backlogFull = false;
+    const accepted = await fetch(`${urlOf(early)}/v1/work`, { method: 'POST' });
+    expect(accepted.status).toBe(200);
+    expect(reachedExpress).toBeGreaterThan(before + 1);
   });
 });

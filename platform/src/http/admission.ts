@@ -55,6 +55,14 @@ export class AdmissionGate {
     return this.waitingCount;
   }
 
+  /** Whether enter() would refuse a request right now (every slot taken, the queue full). */
+  isFull(): boolean {
+    return (
+      !(this.running < this.limits.concurrencyMax && this.waitingCount === 0) &&
+      this.waitingCount >= this.limits.queueMax
+    );
+  }
+
   /**
    * Exactly one of admit (now or later) or refuse (now, or when the wait bound passes) is
    * called, once. Every admitted request must call leave() exactly once when it is done.

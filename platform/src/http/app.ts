@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import {
   createServer,
   type IncomingHttpHeaders,
+  type IncomingMessage,
   type Server,
   type ServerResponse,
 } from 'node:http';
@@ -139,22 +140,42 @@ interface AdmissionSlot {
 /** Retry-After of a refusal: capacity frees up within about a second under overload. */
 const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
-function refuseOverloaded(res: Response, req: Request, detail: string): void {
-  res.setHeader('Retry-After', String(OVERLOAD_RETRY_AFTER_SECONDS));
-  sendProblem(res, {
+/**
+ * The overload refusal, written with node:http alone: the same answer whether the server's
+ * request handler refuses before Express or the admission middleware refuses inside it.
+ */
+function refuseOverloaded(res: ServerResponse, instance: string, detail: string): void {
+  const body = JSON.stringify({
     type: 'https://ledgerline.dev/problems/overloaded',
     title: 'Service overloaded',
     status: 503,
     detail,
-    instance: req.originalUrl,
+    instance,
+  } satisfies ProblemDetails);
+  res.writeHead(503, {
+    'Content-Type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8`,
+    'Content-Length': Buffer.byteLength(body),
+    'Retry-After': String(OVERLOAD_RETRY_AFTER_SECONDS),
   });
+  res.end(body);
 }
+
+/**
+ * Refuses a request from its request line alone, before Express sees it, when the admission
+ * would refuse it anyway; true when it answered. Under overload most requests are refusals,
+ * and Express spends about 70 CPU-µs on a request before its first middleware runs (a
+ * refusal here costs about 35 µs in all): that CPU goes to finishing payments instead.
+ */
+type EarlyRefusal = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** The early refusal of each app createApiApp built, for listen() to put in front of it. */
+const earlyRefusals = new WeakMap<express.Express, EarlyRefusal>();
 
 function admissionControl(
   limits: AdmissionLimits,
   metrics: MetricsRegistry,
   backpressure: Backpressure | undefined,
-): RequestHandler {
+): { middleware: RequestHandler; refuseEarly: EarlyRefusal } {
   const gate = new AdmissionGate(limits);
   const refused = new prometheus.Counter({
     name: 'http_admission_refused_total',
@@ -178,19 +199,43 @@ function admissionControl(
       this.set(gate.queued);
     },
   });
-  return (req, res, next) => {
+  const queueFullDetail = `More than ${limits.concurrencyMax} requests run and ${limits.queueMax} wait; nothing was done. Retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s.`;
+  /** The backlog's refusal of this request, if the backpressure applies and says so. */
+  const backlogRefusal = (method: string, path: string): string | undefined => {
+    const refusal =
+      backpressure?.applies({ method, path }) === true ? backpressure.refusal() : undefined;
+    return refusal === undefined
+      ? undefined
+      : `${refusal} Nothing was done. Retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s.`;
+  };
+  const refuseEarly: EarlyRefusal = (req, res) => {
+    // The path as Express's req.path has it (an absolute-form target is left to Express).
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const path = queryAt === -1 ? url : url.slice(0, queryAt);
+    if (UNQUEUED_PATHS.has(path)) return false;
+    const backlogged = backlogRefusal(req.method ?? 'GET', path);
+    if (backlogged !== undefined) {
+      refused.inc({ reason: 'backlog' });
+      refuseOverloaded(res, url, backlogged);
+      return true;
+    }
+    if (gate.isFull()) {
+      refused.inc({ reason: 'queue_full' });
+      refuseOverloaded(res, url, queueFullDetail);
+      return true;
+    }
+    return false;
+  };
+  const middleware: RequestHandler = (req, res, next) => {
     if (UNQUEUED_PATHS.has(req.path)) {
       next();
       return;
     }
-    const backlogged = backpressure?.applies(req) === true ? backpressure.refusal() : undefined;
+    const backlogged = backlogRefusal(req.method, req.path);
     if (backlogged !== undefined) {
       refused.inc({ reason: 'backlog' });
-      refuseOverloaded(
-        res,
-        req,
-        `${backlogged} Nothing was done. Retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s.`,
-      );
+      refuseOverloaded(res, req.originalUrl, backlogged);
       return;
     }
     let admitted = false;
@@ -225,9 +270,9 @@ function admissionControl(
         refused.inc({ reason });
         refuseOverloaded(
           res,
-          req,
+          req.originalUrl,
           reason === 'queue_full'
-            ? `More than ${limits.concurrencyMax} requests run and ${limits.queueMax} wait; nothing was done. Retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s.`
+            ? queueFullDetail
             : `No capacity within ${limits.queueWaitMsMax} ms; nothing was done. Retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s.`,
         );
       },
@@ -236,6 +281,7 @@ function admissionControl(
       if (!admitted) ticket.cancel();
     });
   };
+  return { middleware, refuseEarly };
 }
 
 function refuse(res: Response, req: Request, decision: AccessDecision & { allowed: false }): void {
@@ -259,9 +305,13 @@ export function createApiApp(options: ApiAppOptions): express.Express {
 
   // Admission first, before a body is read: past capacity the excess is refused at once.
   // Health, readiness and metrics are never queued behind the work they report on.
-  app.use(
-    admissionControl(options.admission ?? admissionLimitsFromEnv(), metrics, options.backpressure),
+  const admission = admissionControl(
+    options.admission ?? admissionLimitsFromEnv(),
+    metrics,
+    options.backpressure,
   );
+  app.use(admission.middleware);
+  earlyRefusals.set(app, admission.refuseEarly);
 
   // Bodies are read raw (bounded) and parsed by the validator, so that malformed JSON, oversized
   // bodies and wrong media types each get their own clear problem. Only an operation that
@@ -567,6 +617,7 @@ export function listen(
   limits: HttpServerLimits = httpServerLimits(),
 ): Promise<Server> {
   return new Promise((resolve, reject) => {
+    const refuseEarly = earlyRefusals.get(app);
     const server = createServer(
       {
         headersTimeout: limits.headersTimeoutMs,
@@ -574,7 +625,11 @@ export function listen(
         // Node sweeps for expired requests at this interval: it is the slack on both timeouts.
         connectionsCheckingInterval: limits.checkIntervalMs,
       },
-      app,
+      refuseEarly === undefined
+        ? app
+        : (req, res) => {
+            if (!refuseEarly(req, res)) void app(req, res);
+          },
     );
     server.keepAliveTimeout = limits.keepAliveTimeoutMs;
     server.maxConnections = limits.connectionsMax;
