@@ -123,11 +123,15 @@ describe('the admission gate', () => {
   });
 });
 
-describe('an API past its capacity', () => {
-  // One open operation whose handler holds its slot until released by the test.
+/** The shared API of these tests: one open operation, POST /v1/work, answered by `doWork`. */
+function workApp(
+  service: string,
+  doWork: () => Promise<{ status: number; body: Record<string, unknown> }>,
+  edge: Pick<Parameters<typeof createApiApp>[0], 'admission' | 'backpressure'>,
+) {
   const document: OpenApiDocument = {
     openapi: '3.1.0',
-    info: { title: 'admission test', version: '1.0.0' },
+    info: { title: service, version: '1.0.0' },
     security: [],
     paths: {
       '/v1/work': {
@@ -141,7 +145,6 @@ describe('an API past its capacity', () => {
                 'application/json': {
                   schema: {
                     type: 'object',
-                    required: ['done'],
                     properties: { done: { type: 'integer' } },
                   },
                 },
@@ -152,31 +155,38 @@ describe('an API past its capacity', () => {
       },
     },
   };
+  return createApiApp({
+    service,
+    document,
+    operations: [{ operationId: 'doWork', method: 'POST', path: '/v1/work' }],
+    handlers: { doWork },
+    log: createLogger(service),
+    metrics: createMetricsRegistry(service),
+    readiness: {},
+    authenticator: {
+      authenticate: () => Promise.reject(new Error('no operation here needs a credential')),
+    },
+    ...edge,
+  });
+}
+
+describe('an API past its capacity', () => {
+  // One open operation whose handler holds its slot until released by the test.
   const release: (() => void)[] = [];
   let completed = 0;
   let server: Server;
   let url: string;
 
   beforeAll(async () => {
-    const app = createApiApp({
-      service: 'admission-test',
-      document,
-      operations: [{ operationId: 'doWork', method: 'POST', path: '/v1/work' }],
-      handlers: {
-        doWork: async () => {
-          await new Promise<void>((resolveWork) => release.push(resolveWork));
-          completed += 1;
-          return { status: 200, body: { done: completed } };
-        },
+    const app = workApp(
+      'admission-test',
+      async () => {
+        await new Promise<void>((resolveWork) => release.push(resolveWork));
+        completed += 1;
+        return { status: 200, body: { done: completed } };
       },
-      log: createLogger('admission-test'),
-      metrics: createMetricsRegistry('admission-test'),
-      readiness: {},
-      authenticator: {
-        authenticate: () => Promise.reject(new Error('no operation here needs a credential')),
-      },
-      admission: { concurrencyMax: 2, queueMax: 1, queueWaitMsMax: 5_000 },
-    });
+      { admission: { concurrencyMax: 2, queueMax: 1, queueWaitMsMax: 5_000 } },
+    );
     server = await listen(app, 0);
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -232,20 +242,6 @@ describe('an API past its capacity', () => {
 });
 
 describe('a refusal decided before Express', () => {
-  const document: OpenApiDocument = {
-    openapi: '3.1.0',
-    info: { title: 'early refusal test', version: '1.0.0' },
-    security: [],
-    paths: {
-      '/v1/work': {
-        post: {
-          operationId: 'doWork',
-          security: [],
-          responses: { '200': { description: 'done' } },
-        },
-      },
-    },
-  };
   let backlogFull = false;
   let reachedExpress = 0;
   let early: Server;
@@ -253,18 +249,7 @@ describe('a refusal decided before Express', () => {
   const urlOf = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   beforeAll(async () => {
-    const metrics = createMetricsRegistry('early-refusal-test');
-    const app = createApiApp({
-      service: 'early-refusal-test',
-      document,
-      operations: [{ operationId: 'doWork', method: 'POST', path: '/v1/work' }],
-      handlers: { doWork: async () => ({ status: 200, body: {} }) },
-      log: createLogger('early-refusal-test'),
-      metrics,
-      readiness: {},
-      authenticator: {
-        authenticate: () => Promise.reject(new Error('no operation here needs a credential')),
-      },
+    const app = workApp('early-refusal-test', async () => ({ status: 200, body: {} }), {
       backpressure: {
         applies: (req) => req.method === 'POST' && req.path === '/v1/work',
         refusal: () => (backlogFull ? 'The backlog is full.' : undefined),
