@@ -32,7 +32,7 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import type { Admin, Consumer, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer } from 'kafkajs';
 import { REPO_ROOT, intSetting } from '@ledgerline/platform/config';
 import { admissionLimitsFromEnv } from '@ledgerline/platform/http/admission';
 import {
@@ -167,18 +167,6 @@ const newResponses = (): StepResponses => ({
   failedByStatus: {},
 });
 
-/** A fetched record as a topic decoder takes it. */
-function wireMessage(partition: number, message: KafkaMessage) {
-  return {
-    partition,
-    offset: message.offset,
-    key: message.key,
-    value: message.value,
-    headers: message.headers ?? {},
-    timestamp: message.timestamp,
-  };
-}
-
 /** Completions seen on payments.status-changed, by payment id. */
 class CompletionWatcher {
   readonly completions = new Map<string, Completion>();
@@ -203,7 +191,7 @@ class CompletionWatcher {
     await this.consumer.run({
       eachBatch: async ({ batch }) => {
         for (const message of batch.messages) {
-          const decoded = await decoder.decode(wireMessage(batch.partition, message));
+          const decoded = await decoder.decodeFetched(batch.partition, message);
           if (FINAL_STATES.has(decoded.value.to)) {
             this.finals.set(decoded.value.paymentId, decoded.value.to);
           }
@@ -273,9 +261,8 @@ async function readSagaMarks(
     await consumer.run({
       eachBatch: async ({ batch }) => {
         for (const message of batch.messages) {
-          const raw = wireMessage(batch.partition, message);
           if (batch.topic === commands.topic.name) {
-            const { command } = (await commands.decode(raw)).value;
+            const { command } = (await commands.decodeFetched(batch.partition, message)).value;
             if ('ledgerline.payments.v1.PaymentRequested' in command) {
               const paymentId = command['ledgerline.payments.v1.PaymentRequested'].paymentId;
               mark(paymentId, 'debitRequestedMs', message.timestamp);
@@ -284,11 +271,13 @@ async function readSagaMarks(
               mark(paymentId, 'creditRequestedMs', message.timestamp);
             }
           } else if (batch.topic === posted.topic.name) {
-            const { paymentId, step } = (await posted.decode(raw)).value;
+            const { paymentId, step } = (await posted.decodeFetched(batch.partition, message))
+              .value;
             if (step === 'DEBIT') mark(paymentId, 'debitPostedMs', message.timestamp);
             if (step === 'CREDIT') mark(paymentId, 'creditPostedMs', message.timestamp);
           } else {
-            const { paymentId, to } = (await statuses.decode(raw)).value;
+            const { paymentId, to } = (await statuses.decodeFetched(batch.partition, message))
+              .value;
             if (to === 'COMPLETED') mark(paymentId, 'completedMs', message.timestamp);
           }
         }

@@ -128,14 +128,7 @@ export async function readDeadLetters(options: {
         if (Number(message.offset) < end) {
           count += 1;
           try {
-            const decoded = await decoder.decode({
-              partition,
-              offset: message.offset,
-              key: message.key,
-              value: message.value,
-              headers: message.headers ?? {},
-              timestamp: message.timestamp,
-            });
+            const decoded = await decoder.decodeFetched(partition, message);
             entries.push({ letter: decoded.value, partition, offset: message.offset });
           } catch (error) {
             unreadable.push(`${topic.name}[${partition}]@${message.offset}: ${String(error)}`);

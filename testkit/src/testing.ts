@@ -165,14 +165,7 @@ export class TopicReader<T extends AnyTopic> {
       eachMessage: async ({ partition, message }) => {
         const arrivedAtMs = Date.now();
         try {
-          const record = await reader.decoder.decode({
-            partition,
-            offset: message.offset,
-            key: message.key,
-            value: message.value,
-            headers: message.headers,
-            timestamp: message.timestamp,
-          });
+          const record = await reader.decoder.decodeFetched(partition, message);
           reader.raw.push(message);
           reader.records.push(record);
           reader.arrivedAtMs.push(arrivedAtMs);

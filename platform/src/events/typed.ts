@@ -1,5 +1,5 @@
 // The typed producer and consumer that the generator instantiates for every topic.
-import type { IHeaders, Producer } from 'kafkajs';
+import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
 import type { EventSerde } from './serde.js';
 import type { AnyTopic, KeyOf, ValueInputOf, ValueOf } from './topic.js';
 
@@ -71,6 +71,18 @@ export class TopicConsumer<T extends AnyTopic> {
     readonly topic: T,
     private readonly serde: EventSerde,
   ) {}
+
+  /** Decodes a record as kafkajs fetched it from `partition`. */
+  decodeFetched(partition: number, message: KafkaMessage): Promise<DecodedMessage<T>> {
+    return this.decode({
+      partition,
+      offset: message.offset,
+      key: message.key,
+      value: message.value,
+      headers: message.headers ?? {},
+      timestamp: message.timestamp,
+    });
+  }
 
   async decode(message: {
     partition: number;

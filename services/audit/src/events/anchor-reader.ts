@@ -89,13 +89,7 @@ export class AnchorReader {
     const { offset } = message;
     let checkpoint: PublishedCheckpoint;
     try {
-      const decoded = await this.decoder.decode({
-        partition: 0,
-        offset,
-        key: message.key ?? null,
-        value: message.value ?? null,
-        timestamp: message.timestamp,
-      });
+      const decoded = await this.decoder.decodeFetched(0, message);
       checkpoint = { ...decoded.value, offset, signatureValid: false };
       checkpoint.signatureValid = checkpointSignatureValid(this.options.verifyingKey, checkpoint);
     } catch (error) {
