@@ -57,10 +57,12 @@ export class AdmissionGate {
 
   /** Whether enter() would refuse a request right now (every slot taken, the queue full). */
   isFull(): boolean {
-    return (
-      !(this.running < this.limits.concurrencyMax && this.waitingCount === 0) &&
-      this.waitingCount >= this.limits.queueMax
-    );
+    return !this.hasFreeSlot() && this.waitingCount >= this.limits.queueMax;
+  }
+
+  /** A slot is free and nobody waits for one: a request is admitted at once. */
+  private hasFreeSlot(): boolean {
+    return this.running < this.limits.concurrencyMax && this.waitingCount === 0;
   }
 
   /**
@@ -68,12 +70,12 @@ export class AdmissionGate {
    * called, once. Every admitted request must call leave() exactly once when it is done.
    */
   enter(admit: () => void, refuse: (reason: RefusalReason) => void): AdmissionTicket {
-    if (this.running < this.limits.concurrencyMax && this.waitingCount === 0) {
+    if (this.hasFreeSlot()) {
       this.running += 1;
       admit();
       return { cancel: () => undefined };
     }
-    if (this.waitingCount >= this.limits.queueMax) {
+    if (this.isFull()) {
       refuse('queue_full');
       return { cancel: () => undefined };
     }

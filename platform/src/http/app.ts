@@ -200,13 +200,23 @@ function admissionControl(
     },
   });
   const queueFullDetail = `More than ${limits.concurrencyMax} requests run and ${limits.queueMax} wait; nothing was done. Retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s.`;
-  /** The backlog's refusal of this request, if the backpressure applies and says so. */
-  const backlogRefusal = (method: string, path: string): string | undefined => {
+  /** Refuses what the backlog's bound refuses, if the backpressure applies; true when it did. */
+  const refusedForBacklog = (
+    method: string,
+    path: string,
+    instance: string,
+    res: ServerResponse,
+  ): boolean => {
     const refusal =
       backpressure?.applies({ method, path }) === true ? backpressure.refusal() : undefined;
-    return refusal === undefined
-      ? undefined
-      : `${refusal} Nothing was done. Retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s.`;
+    if (refusal === undefined) return false;
+    refused.inc({ reason: 'backlog' });
+    refuseOverloaded(
+      res,
+      instance,
+      `${refusal} Nothing was done. Retry after ${OVERLOAD_RETRY_AFTER_SECONDS} s.`,
+    );
+    return true;
   };
   const refuseEarly: EarlyRefusal = (req, res) => {
     // The path as Express's req.path has it (an absolute-form target is left to Express).
@@ -214,12 +224,7 @@ function admissionControl(
     const queryAt = url.indexOf('?');
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
     if (UNQUEUED_PATHS.has(path)) return false;
-    const backlogged = backlogRefusal(req.method ?? 'GET', path);
-    if (backlogged !== undefined) {
-      refused.inc({ reason: 'backlog' });
-      refuseOverloaded(res, url, backlogged);
-      return true;
-    }
+    if (refusedForBacklog(req.method ?? 'GET', path, url, res)) return true;
     if (gate.isFull()) {
       refused.inc({ reason: 'queue_full' });
       refuseOverloaded(res, url, queueFullDetail);
@@ -232,12 +237,7 @@ function admissionControl(
       next();
       return;
     }
-    const backlogged = backlogRefusal(req.method, req.path);
-    if (backlogged !== undefined) {
-      refused.inc({ reason: 'backlog' });
-      refuseOverloaded(res, req.originalUrl, backlogged);
-      return;
-    }
+    if (refusedForBacklog(req.method, req.path, req.originalUrl, res)) return;
     let admitted = false;
     const ticket = gate.enter(
       () => {
