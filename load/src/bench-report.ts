@@ -71,8 +71,11 @@ export interface Verification {
 
 export interface BenchFigures {
   instances: InstanceLayout;
-  /** Admission control of each service process (HTTP_CONCURRENCY_MAX, HTTP_QUEUE_MAX, …). */
-  admission: AdmissionLimits;
+  /**
+   * Admission control of each service process (HTTP_CONCURRENCY_MAX, HTTP_QUEUE_MAX, …) and the
+   * processor's bound on payments in flight (PROCESSOR_PAYMENTS_IN_FLIGHT_MAX, all instances).
+   */
+  admission: AdmissionLimits & { paymentsInFlightMax: number };
   steps: StepFigures[];
   overload: OverloadStep[];
   verification: Verification;
@@ -355,6 +358,10 @@ export function benchReport(
         `HTTP_CONCURRENCY_MAX ${figures.admission.concurrencyMax}, HTTP_QUEUE_MAX ${figures.admission.queueMax}, HTTP_QUEUE_WAIT_MS_MAX ${figures.admission.queueWaitMsMax}`,
       ],
       [
+        'payments in flight, all processor instances',
+        `PROCESSOR_PAYMENTS_IN_FLIGHT_MAX ${figures.admission.paymentsInFlightMax}`,
+      ],
+      [
         'capacity (best completed/s)',
         best === null
           ? 'no step completed every payment'
@@ -424,7 +431,7 @@ export function benchText(figures: BenchFigures): string {
   const cpuLabels = CPU_COLUMNS.map((c) => c.role).join(' ');
   lines.push(
     '',
-    `instances: ${layoutLabel(figures.instances)}; admission per process: concurrency ${figures.admission.concurrencyMax}, queue ${figures.admission.queueMax}, queue wait ${figures.admission.queueWaitMsMax} ms`,
+    `instances: ${layoutLabel(figures.instances)}; admission per process: concurrency ${figures.admission.concurrencyMax}, queue ${figures.admission.queueMax}, queue wait ${figures.admission.queueWaitMsMax} ms; payments in flight ${figures.admission.paymentsInFlightMax}`,
     `target/s  accepted/s  refused  completed/s  API p50/p95/p99 ms       e2e p50/p95/p99 ms        lag max  drain s  CPU-ms/payment (${cpuLabels})`,
   );
   for (const s of figures.steps) {

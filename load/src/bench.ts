@@ -65,7 +65,7 @@ import { apiScopes } from '@ledgerline/generated/openapi/contracts';
 import { ensureLocalStack } from './platform.js';
 import { ledgerDatabase } from '@ledgerline/ledger/database';
 import { processorDatabase } from '@ledgerline/processor/database';
-import { processorConsumerGroup } from '@ledgerline/processor/config';
+import { paymentsInFlightMaxFromEnv, processorConsumerGroup } from '@ledgerline/processor/config';
 import { startCpuProfile } from '@ledgerline/testkit/cpu-profile';
 import { CpuSampler, childPids, findStackPids } from '@ledgerline/testkit/procstat';
 import { rawPostingCeiling } from '@ledgerline/ledger/bench/raw-ceiling';
@@ -123,7 +123,10 @@ const inFlightMax = intSetting(env, 'BENCH_IN_FLIGHT_MAX', 2_000, 1, 100_000);
 const drainSMax = intSetting(env, 'BENCH_DRAIN_S_MAX', 120, 1, 3_600);
 const rawSteps = intSetting(env, 'BENCH_RAW_STEPS', 100_000, 1_000, 5_000_000);
 // The services inherit this environment: HTTP_CONCURRENCY_MAX etc. set here are theirs too.
-const admission = admissionLimitsFromEnv(env);
+const admission = {
+  ...admissionLimitsFromEnv(env),
+  paymentsInFlightMax: paymentsInFlightMaxFromEnv(env),
+};
 /** Longest wait for every instance of a service to be forked and in its consumer group. */
 const INSTANCES_START_MS_MAX = 120_000;
 /** Saga states a payment ends in (COMPLETED unless refunded). */

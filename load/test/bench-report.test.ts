@@ -98,7 +98,12 @@ function figures(instances: BenchFigures['instances']): BenchFigures {
   ];
   return {
     instances,
-    admission: { concurrencyMax: 256, queueMax: 1_024, queueWaitMsMax: 1_000 },
+    admission: {
+      concurrencyMax: 256,
+      queueMax: 1_024,
+      queueWaitMsMax: 1_000,
+      paymentsInFlightMax: 500,
+    },
     steps,
     overload,
     verification: {
@@ -145,10 +150,15 @@ test('instance counts, CPU by instance and overload steps appear in a run with i
   expect(overload?.rows[0]?.slice(0, 3)).toEqual(['2×', '1750', '800.0 (92 %)']);
   const report = benchReport(run, []);
   expect(report.facts).toContainEqual(['instances per service', 'ledger ×1, processor ×2']);
+  expect(report.facts).toContainEqual([
+    'payments in flight, all processor instances',
+    'PROCESSOR_PAYMENTS_IN_FLIGHT_MAX 500',
+  ]);
   const text = benchText(run);
   expect(text).toContain(
     'instances: ledger ×1, processor ×2; admission per process: concurrency 256',
   );
+  expect(text).toContain('queue wait 1000 ms; payments in flight 500');
   expect(text).toContain(
     'CPU-ms per payment by instance: target/s processor/supervisor processor/1 processor/2',
   );

@@ -34,7 +34,9 @@ export interface ProcessorConfig extends ServiceConfig {
   readonly consumerBatchSizeMax: number;
   /**
    * Payments still moving through their saga past which new payments and refunds get 503 with
-   * Retry-After (0: no bound); counted every inFlightSampleMs across all instances.
+   * Retry-After (0: no bound); counted every inFlightSampleMs across all instances. By Little's
+   * law it bounds the saga's latency at this count ÷ the completion rate: size it as capacity ×
+   * the saga latency you accept (500 is about half a second at this machine's ~1,000/s).
    */
   readonly paymentsInFlightMax: number;
   readonly inFlightSampleMs: number;
@@ -44,6 +46,11 @@ export interface ProcessorConfig extends ServiceConfig {
 }
 
 export const processorConsumerGroup = 'processor';
+
+/** PROCESSOR_PAYMENTS_IN_FLIGHT_MAX (the bench reports the bound the processor ran with). */
+export function paymentsInFlightMaxFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  return intSetting(env, 'PROCESSOR_PAYMENTS_IN_FLIGHT_MAX', 500, 0, 1_000_000);
+}
 
 export function processorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ProcessorConfig {
   assertProductionSecrets(env, 'processor', [PROCESSOR_APP_ROLE]);
@@ -70,7 +77,7 @@ export function processorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     relayIdlePollMs: intSetting(env, 'PROCESSOR_RELAY_IDLE_POLL_MS', 1_000, 5, 60_000),
     relayBatchSizeMax: intSetting(env, 'PROCESSOR_RELAY_BATCH_SIZE_MAX', 1_000, 1, 10_000),
     consumerBatchSizeMax: intSetting(env, 'PROCESSOR_CONSUMER_BATCH_SIZE_MAX', 500, 1, 10_000),
-    paymentsInFlightMax: intSetting(env, 'PROCESSOR_PAYMENTS_IN_FLIGHT_MAX', 2_000, 0, 1_000_000),
+    paymentsInFlightMax: paymentsInFlightMaxFromEnv(env),
     inFlightSampleMs: intSetting(env, 'PROCESSOR_IN_FLIGHT_SAMPLE_MS', 100, 10, 10_000),
     relayEnabled: true,
     consumerEnabled: true,
