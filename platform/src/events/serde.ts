@@ -10,7 +10,7 @@ import {
   registryRequest,
   type RegistryConnection,
 } from '../transport-security.js';
-import { DependencyUnavailableError } from '../faults.js';
+import { DependencyUnavailableError, backoffMs, faultReason } from '../faults.js';
 import type { AnyTopic, KeyOf, TopicDefinition, ValueInputOf, ValueOf } from './topic.js';
 
 const MAGIC_BYTE = 0;
@@ -40,7 +40,12 @@ export interface EventSerdeOptions {
   autoRegister: boolean;
   /** Credentials and TLS for the registry; default: from the environment (SCHEMA_REGISTRY_*). */
   registry?: RegistryConnection;
+  /** Longest wait for the registry to answer a registration (default 10 s). */
+  registerTimeoutMs?: number;
 }
+
+/** How long prepare() keeps asking a registry that is not answering (a cold start, a restart). */
+const PREPARE_WAIT_MS_MAX = 60_000;
 
 interface SubjectWriter {
   id: number;
@@ -98,7 +103,7 @@ export class EventSerde {
         });
       }
       if (!this.options.autoRegister) throw new UnregisteredSchemaError(subject, error);
-      id = await registerSchema(this.connection, subject, schema);
+      id = await registerSchema(this.connection, subject, schema, this.options.registerTimeoutMs);
     }
     return { id, type: avroType(schema) };
   }
@@ -112,12 +117,26 @@ export class EventSerde {
     return type;
   }
 
-  /** Looks up (and in development registers) the topic's key and value schema ids. */
-  async prepare(topic: AnyTopic): Promise<void> {
-    await Promise.all([
-      this.writer(topic.keySubject, topic.keySchema),
-      this.writer(topic.valueSubject, topic.valueSchema),
-    ]);
+  /**
+   * Looks up (and in development registers) the topic's key and value schema ids, at start-up.
+   * A registry that does not answer yet (starting, restarting, cold) is asked again with
+   * backoff for up to `waitMsMax`; a schema it does not have, or refuses, fails at once.
+   */
+  async prepare(topic: AnyTopic, waitMsMax = PREPARE_WAIT_MS_MAX): Promise<void> {
+    const deadline = Date.now() + waitMsMax;
+    for (let failures = 1; ; failures += 1) {
+      try {
+        await Promise.all([
+          this.writer(topic.keySubject, topic.keySchema),
+          this.writer(topic.valueSubject, topic.valueSchema),
+        ]);
+        return;
+      } catch (error) {
+        const waitMs = Math.min(backoffMs(failures), deadline - Date.now());
+        if (!(error instanceof DependencyUnavailableError) || waitMs <= 0) throw error;
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
   }
 
   private async encode(subject: string, schema: avsc.Schema, value: unknown): Promise<Buffer> {
@@ -225,15 +244,35 @@ export async function registerSchema(
   registry: string | RegistryConnection,
   subject: string,
   schema: avsc.Schema,
+  timeoutMs = 10_000,
 ): Promise<number> {
   const connection =
     typeof registry === 'string' ? registryConnection(registry, process.env) : registry;
-  const response = await registryRequest(
-    connection,
-    'POST',
-    `/subjects/${encodeURIComponent(subject)}/versions`,
-    { body: { schema: JSON.stringify(schema) }, timeoutMs: 10_000 },
-  );
+  let response: { status: number; text: string };
+  try {
+    response = await registryRequest(
+      connection,
+      'POST',
+      `/subjects/${encodeURIComponent(subject)}/versions`,
+      { body: { schema: JSON.stringify(schema) }, timeoutMs },
+    );
+  } catch (error) {
+    // No answer (refused, reset, timed out): the registry is away, not the schema wrong. A
+    // consumer retries that instead of dead-lettering the message that needed the schema.
+    throw new DependencyUnavailableError(
+      'registry',
+      `registering ${subject}: ${faultReason(error, 300)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (response.status >= 500) {
+    throw new DependencyUnavailableError(
+      'registry',
+      `registering ${subject}: HTTP ${response.status}: ${response.text.slice(0, 300)}`,
+    );
+  }
   if (response.status < 200 || response.status >= 300) {
     throw new Error(`registry refused ${subject} (HTTP ${response.status}): ${response.text}`);
   }

@@ -1,0 +1,142 @@
+// Registering schemas against a registry that is slow or restarting, on the real registry behind
+// a relay that can hold or refuse registrations: a registration without an answer is the
+// registry away (a transient fault a consumer retries), not a bad message to dead-letter, and a
+// service's start-up asks again with backoff instead of failing because the registry was cold.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { platformEndpoints } from '../src/config.js';
+import { EventSerde } from '../src/events/serde.js';
+import { prefixedTopic } from '../src/events/topic.js';
+import { DependencyUnavailableError, classifyFault } from '../src/faults.js';
+import { ledgerStepPostedTopic } from '@ledgerline/generated/topics';
+import { stepPostedEvent } from '@ledgerline/testkit/poison';
+
+const registryUrl = platformEndpoints(process.env).schemaRegistryUrl;
+const REGISTRATION = /^\/subjects\/[^/]+\/versions$/;
+
+/** What the relay does to the next registrations (POST …/versions) before it passes them on. */
+type Fault = 'hold' | 'unavailable';
+
+/** Forwards every request to the real registry, except the registrations it is told to spoil. */
+class RegistryRelay {
+  readonly faults: Fault[] = [];
+  registrations = 0;
+  private readonly held = new Set<http.ServerResponse>();
+  private readonly server = http.createServer((req, res) => this.handle(req, res));
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    const { port } = this.server.address() as AddressInfo;
+    return `http://127.0.0.1:${port}${new URL(registryUrl).pathname}`;
+  }
+
+  async stop(): Promise<void> {
+    for (const res of this.held) res.socket?.destroy();
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const prefix = new URL(registryUrl).pathname;
+    const path = (req.url ?? '/').slice(prefix.length);
+    if (req.method === 'POST' && REGISTRATION.test(path)) {
+      this.registrations += 1;
+      const fault = this.faults.shift();
+      if (fault === 'hold') {
+        this.held.add(res); // never answered: the registry took it and went quiet
+        return;
+      }
+      if (fault === 'unavailable') {
+        res.writeHead(503, { 'content-type': 'text/plain' }).end('restarting');
+        return;
+      }
+    }
+    const upstream = http.request(
+      new URL(`${registryUrl}${path}`),
+      { method: req.method, headers: { ...req.headers, host: new URL(registryUrl).host } },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', (error) => res.destroy(error));
+    req.pipe(upstream);
+  }
+}
+
+/** A topic whose subjects nobody registered yet. */
+const freshTopic = () => prefixedTopic(ledgerStepPostedTopic, `t-reg-${randomUUID().slice(0, 8)}.`);
+
+async function registered(subject: string): Promise<boolean> {
+  const response = await fetch(
+    `${registryUrl}/subjects/${encodeURIComponent(subject)}/versions/latest`,
+  );
+  return response.status === 200;
+}
+
+describe('schema registration against a registry that does not answer', () => {
+  let relay: RegistryRelay;
+  let relayUrl: string;
+
+  beforeEach(async () => {
+    relay = new RegistryRelay();
+    relayUrl = await relay.start();
+  });
+
+  afterEach(async () => {
+    await relay.stop();
+  });
+
+  const serde = () =>
+    new EventSerde({ registryUrl: relayUrl, autoRegister: true, registerTimeoutMs: 300 });
+
+  test('a registration left unanswered, then one answered 503, are asked again: start-up goes on', async () => {
+    const topic = freshTopic();
+    relay.faults.push('hold', 'unavailable');
+
+    await serde().prepare(topic);
+
+    // Key and value, plus the two spoiled attempts asked again.
+    expect(relay.registrations).toBe(4);
+    expect(await registered(topic.keySubject)).toBe(true);
+    expect(await registered(topic.valueSubject)).toBe(true);
+  });
+
+  test('a registry that never answers: a transient fault after the wait bound, nothing registered', async () => {
+    const topic = freshTopic();
+    relay.faults.push(...Array<Fault>(50).fill('hold'));
+    const startedAt = Date.now();
+
+    const failure = await serde()
+      .prepare(topic, 1_000)
+      .then(() => undefined)
+      .catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(DependencyUnavailableError);
+    expect((failure as Error).message).toMatch(/^registry unavailable: registering t-reg-/);
+    // What a consumer does with it: retry, never dead-letter the message that needed it.
+    expect(classifyFault(failure)).toBe('transient');
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(1_000);
+    expect(relay.registrations).toBeGreaterThan(2);
+    expect(await registered(topic.valueSubject)).toBe(false);
+  });
+
+  test('an encode that must register meets the same: transient, and the next encode registers', async () => {
+    const topic = freshTopic();
+    relay.faults.push('hold');
+    const events = serde();
+
+    const failure = await events
+      .encodeValue(topic, stepPostedEvent())
+      .then(() => undefined)
+      .catch((error: unknown) => error);
+    expect(classifyFault(failure)).toBe('transient');
+    expect(await registered(topic.valueSubject)).toBe(false);
+
+    // The failed lookup is not cached: once the registry answers, the same encode registers.
+    const encoded = await events.encodeValue(topic, stepPostedEvent());
+    expect(encoded.length).toBeGreaterThan(5);
+    expect(await registered(topic.valueSubject)).toBe(true);
+  });
+});
