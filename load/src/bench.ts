@@ -332,6 +332,20 @@ function summarize(values: readonly number[]): TrendSummary {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Where a service started by the bench writes its log. */
+function serviceLogOf(name: string): string {
+  return path.join(REPO_ROOT, 'reports', `bench-${name}.log`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The consumer group each service's instances share (partition ownership is their coordination). */
 function consumerGroupOf(service: BenchService, topicPrefix: string): string {
   return service === 'ledger' ? `${topicPrefix}ledger` : `${topicPrefix}${processorConsumerGroup}`;
@@ -354,6 +368,12 @@ async function waitForInstances(
     const group = (await admin.describeGroups([groupId])).groups[0];
     const members = group?.members.length ?? 0;
     if (pids.length >= count && members >= count && group?.state === 'Stable') return pids;
+    if (!isAlive(service.pid)) {
+      // A supervisor stops every instance and exits when one fails to start.
+      throw new Error(
+        `${service.name}: exited while its instances started; see ${serviceLogOf(service.name)}`,
+      );
+    }
     if (performance.now() > deadline) {
       throw new Error(
         `${service.name}: ${pids.length} of ${count} instances forked, ${members} in consumer group ${groupId} (${group?.state ?? 'no group'}) after ${INSTANCES_START_MS_MAX / 1000} s`,
@@ -427,7 +447,6 @@ async function main(): Promise<void> {
   /** CPU roles of the services' processes (bench-instances.ts serviceRoles). */
   let serviceCpuRoles: Record<string, number> = {};
   try {
-    const logOf = (name: string) => path.join(REPO_ROOT, 'reports', `bench-${name}.log`);
     const serviceSettings: Record<BenchService, Record<string, string>> = {
       ledger: {},
       processor: { PROCESSOR_DB_POOL_SIZE_MAX: '20' },
@@ -435,7 +454,7 @@ async function main(): Promise<void> {
     const databases = { ledger: ledgerDatabase, processor: processorDatabase };
     for (const name of BENCH_SERVICES) {
       services.push(
-        await spawnService(databases[name], testEnv, logOf(name), {
+        await spawnService(databases[name], testEnv, serviceLogOf(name), {
           ...serviceSettings[name],
           ...instanceSettings(name, instances[name]),
         }),
