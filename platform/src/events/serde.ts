@@ -133,7 +133,8 @@ export class EventSerde {
         return;
       } catch (error) {
         const waitMs = Math.min(backoffMs(failures), deadline - Date.now());
-        if (!(error instanceof DependencyUnavailableError) || waitMs <= 0) throw error;
+        const away = error instanceof DependencyUnavailableError && !isRegistryRefusal(error);
+        if (!away || waitMs <= 0) throw error;
         await new Promise((resolve) => setTimeout(resolve, waitMs));
       }
     }
@@ -233,6 +234,15 @@ export class EventSerde {
 function isRegistryNotFound(error: unknown): boolean {
   const e = error as { status?: unknown; name?: unknown } | null;
   return e?.status === 404 || e?.name === 'ConfluentSchemaRegistryError';
+}
+
+/**
+ * The registry answered and said no (a wrong password: 401, 403): asking again changes nothing.
+ * A consumer still retries it (the message is not at fault); a start-up fails at once.
+ */
+function isRegistryRefusal(error: DependencyUnavailableError): boolean {
+  const status = (error.cause as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 /**
