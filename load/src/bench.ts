@@ -68,6 +68,7 @@ import { processorDatabase } from '@ledgerline/processor/database';
 import { paymentsInFlightMaxFromEnv, processorConsumerGroup } from '@ledgerline/processor/config';
 import { startCpuProfile } from '@ledgerline/testkit/cpu-profile';
 import { CpuSampler, childPids, findStackPids } from '@ledgerline/testkit/procstat';
+import { isAlive } from '@ledgerline/stack/process';
 import { rawPostingCeiling } from '@ledgerline/ledger/bench/raw-ceiling';
 import {
   BENCH_SERVICES,
@@ -335,15 +336,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Where a service started by the bench writes its log. */
 function serviceLogOf(name: string): string {
   return path.join(REPO_ROOT, 'reports', `bench-${name}.log`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The consumer group each service's instances share (partition ownership is their coordination). */
