@@ -57,10 +57,13 @@ export class RecordingDb {
 
   constructor(private readonly rows: (text: string) => unknown[] = () => []) {}
 
+  // Both of pg's forms: (text, values) and a (prepared) statement object, as queryIn sends.
   async query(
-    text: string,
-    values: unknown[] = [],
+    statement: string | { text: string; values?: unknown[] },
+    parameters: unknown[] = [],
   ): Promise<{ rows: unknown[]; rowCount: number }> {
+    const text = typeof statement === 'string' ? statement : statement.text;
+    const values = typeof statement === 'string' ? parameters : (statement.values ?? []);
     this.statements.push({ text, values });
     const rows = /^\s*SELECT/i.test(text) ? this.rows(text) : [];
     return { rows, rowCount: /^\s*SELECT/i.test(text) ? rows.length : 1 };

@@ -5,6 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { postgresConnection } from './transport-security.js';
 import { databaseConnectTimeoutMs, databaseTimeouts, type DatabaseTimeouts } from './config.js';
+import { invariant } from './invariant.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -28,12 +29,19 @@ export function createPool(
     timeouts?: DatabaseTimeouts;
     /** Longest wait for a connection; DATABASE_CONNECT_TIMEOUT_MS (5 s) by default. */
     connectTimeoutMs?: number;
+    /** Settings of every session of this pool, sent at connection (e.g. lock_timeout). */
+    sessionSettings?: Readonly<Record<string, string>>;
   } = {},
 ): Pool {
   const timeouts = options.timeouts ?? databaseTimeouts();
+  // TLS from the URL's sslmode/sslrootcert or PGSSLMODE, DATABASE_SSL_CA_FILE, PGSSLROOTCERT.
+  const connection = postgresConnection(connectionString, process.env);
   const pool = new pg.Pool({
-    // TLS from the URL's sslmode/sslrootcert or PGSSLMODE, DATABASE_SSL_CA_FILE, PGSSLROOTCERT.
-    ...postgresConnection(connectionString, process.env),
+    ...connection,
+    connectionString: withSessionSettings(connection.connectionString, {
+      ...GENERIC_PLANS,
+      ...options.sessionSettings,
+    }),
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'ledgerline',
     // Bounded: with PostgreSQL away a request fails in this time (a 503), it does not hang.
@@ -50,6 +58,32 @@ export function createPool(
   // the pool drops it and the next query opens a new one.
   pool.on('error', (error) => options.onIdleError?.(error));
   return pool;
+}
+
+/**
+ * Sessions plan each prepared statement once. The statements on these pools are prepared
+ * (queryIn, the platform's named statements) and keyed by ids or id arrays, where a generic
+ * plan is the plan a custom one would be. Left to PostgreSQL's choice, a statement with an
+ * array parameter is planned again on every call, because the custom plan's row estimate from
+ * the actual array always looks cheaper: 0.1 to 0.6 ms of planning per statement, about 0.7 ms
+ * per payment at 250 payments/s (pg_stat_statements; README "What we tried").
+ */
+const GENERIC_PLANS = { plan_cache_mode: 'force_generic_plan' } as const;
+
+/** Session settings in the startup message, after the URL's own `options` (pg lets those win). */
+function withSessionSettings(
+  connectionString: string,
+  settings: Readonly<Record<string, string>>,
+): string {
+  const url = new URL(connectionString);
+  const own = url.searchParams.get('options') ?? process.env.PGOPTIONS ?? '';
+  const ours = Object.entries(settings).map(([name, value]) => {
+    // No quoting in a startup option: a name or value outside these would be a bug here.
+    invariant(/^[a-z_.]+$/.test(name) && /^[A-Za-z0-9_.]+$/.test(value), `session setting ${name}`);
+    return `-c ${name}=${value}`;
+  });
+  url.searchParams.set('options', [own, ...ours].join(' ').trim());
+  return url.toString();
 }
 
 export interface TransactionOptions {

@@ -27,11 +27,13 @@ export async function appendToOutbox(
   messages: readonly EncodedMessage[],
 ): Promise<void> {
   if (messages.length === 0) return;
-  await client.query(
-    `INSERT INTO ${pg.escapeIdentifier(schema)}.outbox (topic, key, value, headers)
+  const outbox = `${pg.escapeIdentifier(schema)}.outbox`;
+  await client.query({
+    name: `outbox-append:${outbox}`,
+    text: `INSERT INTO ${outbox} (topic, key, value, headers)
      SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::jsonb[])`,
-    outboxColumns(messages),
-  );
+    values: outboxColumns(messages),
+  });
 }
 
 /**

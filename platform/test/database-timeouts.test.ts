@@ -116,6 +116,29 @@ describe('PostgreSQL session bounds', () => {
     }
   });
 
+  it('a pool’s session settings reach every session, after the URL’s own options', async () => {
+    const url = new URL(databaseUrl);
+    url.searchParams.set('options', '-c work_mem=8MB');
+    const settled = createPool(url.toString(), {
+      max: 1,
+      sessionSettings: { lock_timeout: '250ms' },
+    });
+    try {
+      const { rows } = await settled.query<{ lock: string; plans: string; work: string }>(
+        `SELECT current_setting('lock_timeout') AS lock,
+                current_setting('plan_cache_mode') AS plans,
+                current_setting('work_mem') AS work`,
+      );
+      // Generic plans on every pool: prepared statements are planned once per session.
+      expect(rows).toEqual([{ lock: '250ms', plans: 'force_generic_plan', work: '8MB' }]);
+    } finally {
+      await settled.end();
+    }
+    expect(() =>
+      createPool(databaseUrl, { sessionSettings: { lock_timeout: '1s -c x=1' } }),
+    ).toThrow(/session setting lock_timeout/);
+  });
+
   it('a migration may run longer than the services’ statement bound', async () => {
     const sql = 'CREATE TABLE slow_step AS SELECT 1 AS id FROM pg_sleep(0.6);';
     const migration: Migration = { version: 1, name: 'slow_step', sql, checksum: 'test' };

@@ -80,6 +80,29 @@ test('a failed transaction rolls back, and a duplicate key maps to unique-violat
   expect(count).toBe(0);
 });
 
+test('queryIn prepares a statement once per session, and the pool plans it once', async () => {
+  const pgPool = createPool(platformEndpoints().databaseUrl, { max: 1 });
+  const client = await pgPool.connect();
+  try {
+    // An id-array statement: left to PostgreSQL, each call would get a custom plan.
+    for (const ids of [['acc-1'], ['acc-1', 'acc-2'], ['acc-2', 'acc-3', 'acc-4']]) {
+      await queryIn(
+        client,
+        sql.type(balanceRow)`SELECT account_id, balance FROM ${sql.identifier([table])}
+          WHERE account_id = ANY(${sql.array(ids, 'text')})`,
+      );
+    }
+    const { rows } = await client.query<{ generic_plans: number; custom_plans: number }>(
+      `SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE $1`,
+      [`%${table}%ANY%`],
+    );
+    expect(rows).toEqual([{ generic_plans: 3, custom_plans: 0 }]);
+  } finally {
+    client.release();
+    await pgPool.end();
+  }
+});
+
 test('queryIn runs a slonik query inside a transaction opened on a pg client, rows checked', async () => {
   const pgPool = createPool(platformEndpoints().databaseUrl, { max: 1 });
   const client = await pgPool.connect();

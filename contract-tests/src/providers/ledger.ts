@@ -120,7 +120,8 @@ async function apiCommand(
   };
   const db = new RecordingDb((sql) => (/FROM ledger\.accounts/.test(sql) ? [accountRow] : []));
   const pool = {
-    query: (text: string, values?: unknown[]) => db.query(text, values),
+    query: (statement: Parameters<RecordingDb['query']>[0], values?: unknown[]) =>
+      db.query(statement, values),
     connect: async () => {
       throw new OutboxReached();
     },

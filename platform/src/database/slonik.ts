@@ -31,6 +31,7 @@ import {
   type Interceptor,
   type QueryResultRow,
 } from 'slonik';
+import { createHash } from 'node:crypto';
 import { z, type ZodTypeAny } from 'zod';
 import type { QuerySqlToken } from 'slonik';
 import { postgresConnection } from '../transport-security.js';
@@ -174,7 +175,22 @@ export function asRowShapeError(error: unknown): unknown {
 
 /** What `queryIn` needs of a connection: the pg client of a transaction someone else opened. */
 export interface PgQueryable {
-  query(text: string, values?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  query(statement: {
+    name: string;
+    text: string;
+    values: unknown[];
+  }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+}
+
+/**
+ * The prepared statement name of a statement text. A store's statement texts are fixed (values
+ * travel as parameters, batches as array parameters), so each connection prepares each of them
+ * once: PostgreSQL parses it once instead of on every call, and with the pools' generic plans
+ * (platform/src/db.ts) plans it once too. A name is derived from the text, so one name never
+ * stands for two texts.
+ */
+export function statementName(text: string): string {
+  return `s_${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
 }
 
 /**
@@ -188,7 +204,8 @@ export async function queryIn<T extends ZodTypeAny>(
   query: QuerySqlToken<T>,
 ): Promise<{ rows: z.infer<T>[]; rowCount: number }> {
   // slonik numbers its placeholders $slonik_1, ... and turns them into $1, ... on execution.
-  const result = await client.query(query.sql.replaceAll('$slonik_', '$'), [...query.values]);
+  const text = query.sql.replaceAll('$slonik_', '$');
+  const result = await client.query({ name: statementName(text), text, values: [...query.values] });
   const rows = result.rows.map((row) => {
     const parsed = query.parser.safeParse(row);
     if (!parsed.success) {
