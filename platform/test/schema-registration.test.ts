@@ -16,7 +16,7 @@ const registryUrl = platformEndpoints(process.env).schemaRegistryUrl;
 const REGISTRATION = /^\/subjects\/[^/]+\/versions$/;
 
 /** What the relay does to the next registrations (POST …/versions) before it passes them on. */
-type Fault = 'hold' | 'unavailable';
+type Fault = 'hold' | 'unavailable' | 'unauthorized' | 'incompatible';
 
 /** Forwards every request to the real registry, except the registrations it is told to spoil. */
 class RegistryRelay {
@@ -49,6 +49,14 @@ class RegistryRelay {
       }
       if (fault === 'unavailable') {
         res.writeHead(503, { 'content-type': 'text/plain' }).end('restarting');
+        return;
+      }
+      if (fault === 'unauthorized' || fault === 'incompatible') {
+        const [status, message] =
+          fault === 'unauthorized' ? [401, 'Unauthorized'] : [409, 'Schema is incompatible'];
+        res
+          .writeHead(status, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error_code: status, message }));
         return;
       }
     }
@@ -138,5 +146,57 @@ describe('schema registration against a registry that does not answer', () => {
     const encoded = await events.encodeValue(topic, stepPostedEvent());
     expect(encoded.length).toBeGreaterThan(5);
     expect(await registered(topic.valueSubject)).toBe(true);
+  });
+});
+
+describe('schema registration the registry refuses', () => {
+  let relay: RegistryRelay;
+  let relayUrl: string;
+
+  beforeEach(async () => {
+    relay = new RegistryRelay();
+    relayUrl = await relay.start();
+  });
+
+  afterEach(async () => {
+    await relay.stop();
+  });
+
+  const serde = () =>
+    new EventSerde({ registryUrl: relayUrl, autoRegister: true, registerTimeoutMs: 300 });
+
+  test.each(['unauthorized', 'incompatible'] as const)(
+    'an encode whose registration is refused (%s) is retried, not dead-lettered',
+    async (fault) => {
+      const topic = freshTopic();
+      relay.faults.push(fault);
+      const events = serde();
+
+      const failure = await events
+        .encodeValue(topic, stepPostedEvent())
+        .then(() => undefined)
+        .catch((error: unknown) => error);
+
+      // The message that needed the schema is not at fault: the same as a refused lookup.
+      expect(failure).toBeInstanceOf(DependencyUnavailableError);
+      expect((failure as Error).message).toMatch(/registry refused t-reg-.* \(HTTP (401|409)\)/);
+      expect(classifyFault(failure)).toBe('transient');
+      expect(await registered(topic.valueSubject)).toBe(false);
+      // Once someone mends the registry, the next attempt registers.
+      const encoded = await events.encodeValue(topic, stepPostedEvent());
+      expect(encoded.length).toBeGreaterThan(5);
+      expect(await registered(topic.valueSubject)).toBe(true);
+    },
+  );
+
+  test('a start-up whose registration is refused fails at once, not after the wait bound', async () => {
+    const topic = freshTopic();
+    relay.faults.push('unauthorized', 'unauthorized');
+    const startedAt = Date.now();
+
+    await expect(serde().prepare(topic, 30_000)).rejects.toThrow(/HTTP 401/);
+
+    expect(Date.now() - startedAt).toBeLessThan(10_000);
+    expect(await registered(topic.valueSubject)).toBe(false);
   });
 });

@@ -103,7 +103,17 @@ export class EventSerde {
         });
       }
       if (!this.options.autoRegister) throw new UnregisteredSchemaError(subject, error);
-      id = await registerSchema(this.connection, subject, schema, this.options.registerTimeoutMs);
+      try {
+        id = await registerSchema(this.connection, subject, schema, this.options.registerTimeoutMs);
+      } catch (refusal) {
+        if (refusal instanceof DependencyUnavailableError) throw refusal;
+        // The registry answered no (a wrong password, a schema it finds incompatible). The
+        // message that needed the schema is not at fault: a consumer retries this as it retries
+        // a refused lookup, and a start-up fails at once (`prepare`).
+        throw new DependencyUnavailableError('registry', (refusal as Error).message, {
+          cause: refusal,
+        });
+      }
     }
     return { id, type: avroType(schema) };
   }
@@ -284,7 +294,10 @@ export async function registerSchema(
     );
   }
   if (response.status < 200 || response.status >= 300) {
-    throw new Error(`registry refused ${subject} (HTTP ${response.status}): ${response.text}`);
+    throw Object.assign(
+      new Error(`registry refused ${subject} (HTTP ${response.status}): ${response.text}`),
+      { status: response.status },
+    );
   }
   return (JSON.parse(response.text) as { id: number }).id;
 }
