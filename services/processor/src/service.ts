@@ -69,9 +69,10 @@ export const processor = defineService<ProcessorConfig>({
       metricsRegistry: registry,
     });
     const paymentIntake = new PaymentIntakeQueue({
-      pool,
+      databaseUrl: config.databaseUrl,
       lockTimeoutMs: config.idempotencyWaitMsMax,
       onBatch: (size) => metrics.intakeBatch(size),
+      onIdleError: (error) => log.warn({ err: error }, 'idle PostgreSQL connection lost'),
     });
     const inFlight = new PaymentsInFlight({
       count: (cap, withinMs) => countPaymentsInFlight(pool, cap, withinMs),
@@ -82,7 +83,8 @@ export const processor = defineService<ProcessorConfig>({
     metrics.observeInFlight(() => inFlight.count);
     return {
       consumers: config.consumerEnabled ? [consumer] : [],
-      workers: [inFlight],
+      // Stopped in reverse, after the API: the intake's sessions close once no request needs them.
+      workers: [inFlight, paymentIntake],
       // Joining the group can take a session timeout after a crash (the dead member must expire
       // first); payments are accepted meanwhile and the saga catches up from its positions.
       joinInBackground: true,

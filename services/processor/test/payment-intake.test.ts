@@ -6,18 +6,34 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { createPool, type Pool } from '@ledgerline/platform/db';
 import { requestHash, startSaga } from '../src/domain/index.js';
-import { PaymentIntakeQueue, type IntakeOutcome } from '../src/app/payment-intake.js';
+import {
+  PaymentIntakeQueue,
+  type IntakeOutcome,
+  type PaymentIntakeOptions,
+} from '../src/app/payment-intake.js';
 import { acceptPayments, type PaymentIntake } from '../src/store/intake.js';
 import type { PaymentRecord } from '../src/store/payments.js';
 import { createTestBed, type ProcessorTestBed } from './support.js';
 
 let bed: ProcessorTestBed;
 let pool: Pool;
+const queues: PaymentIntakeQueue[] = [];
+
+/** A queue on the app role's URL, with sessions of its own; stopped after each test. */
+function intakeQueue(options: Omit<PaymentIntakeOptions, 'databaseUrl'>): PaymentIntakeQueue {
+  const queue = new PaymentIntakeQueue({ databaseUrl: bed.env.databaseUrl, ...options });
+  queues.push(queue);
+  return queue;
+}
 
 beforeAll(async () => {
   // The test bed deploys the schema (npm run migrate's function); the intake is driven directly.
   bed = await createTestBed('processor-intake');
   pool = createPool(bed.env.databaseUrl, { max: 6, applicationName: 'intake-test' });
+});
+
+afterEach(async () => {
+  await Promise.all(queues.splice(0).map((queue) => queue.stop()));
 });
 
 afterAll(async () => {
@@ -128,8 +144,7 @@ test('a batch must not carry one key twice', async () => {
 
 test('concurrent requests are grouped, and each key is accepted exactly once', async () => {
   const batches: number[] = [];
-  const queue = new PaymentIntakeQueue({
-    pool,
+  const queue = intakeQueue({
     lockTimeoutMs: 5_000,
     batchesInFlightMax: 2,
     onBatch: (size) => batches.push(size),
@@ -152,8 +167,8 @@ test('concurrent requests are grouped, and each key is accepted exactly once', a
     const first = accepted.find((r) => r.key === requests[i]!.key)!;
     expect(outcome.existing.response.body).toEqual(first.idempotency.response.body);
   });
-  // Written together: far fewer transactions than requests, and never two in flight beyond
-  // the bound (each batch is one transaction).
+  // Written together: far fewer statements than requests, and never two in flight beyond
+  // the bound (each batch is one statement).
   expect(batches.reduce((a, b) => a + b, 0)).toBe(240);
   expect(batches.length).toBeLessThan(240 / 4);
   expect(Math.max(...batches)).toBeGreaterThan(1);
@@ -166,8 +181,7 @@ test('a key held by an unfinished request fails only that request, after the wai
     await holder.query('BEGIN');
     await acceptPayments(holder, [intake('key-held')]);
     const batches: number[] = [];
-    const queue = new PaymentIntakeQueue({
-      pool,
+    const queue = intakeQueue({
       lockTimeoutMs: 300,
       batchesInFlightMax: 1,
       onBatch: (size) => batches.push(size),
@@ -194,6 +208,6 @@ test('a key held by an unfinished request fails only that request, after the wai
     await holder.end();
   }
   // Once the holder gave up the key, it can be accepted.
-  const queue = new PaymentIntakeQueue({ pool, lockTimeoutMs: 300 });
+  const queue = intakeQueue({ lockTimeoutMs: 300 });
   await expect(queue.submit(intake('key-held'))).resolves.toEqual({ accepted: true });
 });
