@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { platformEndpoints } from '../src/config.js';
 import { createPool } from '../src/db.js';
+import { classifyFault, DependencyUnavailableError } from '../src/faults.js';
 import {
   asRowShapeError,
   createSlonikPool,
@@ -98,6 +99,39 @@ test('queryIn prepares a statement once per session, and the pool plans it once'
     );
     expect(rows).toEqual([{ generic_plans: 3, custom_plans: 0 }]);
   } finally {
+    client.release();
+    await pgPool.end();
+  }
+});
+
+test('a migration that changes a prepared statement’s result: a transient fault, then prepared anew', async () => {
+  const pgPool = createPool(platformEndpoints().databaseUrl, { max: 1 });
+  const client = await pgPool.connect();
+  const migrated = `${table}_migrated`;
+  try {
+    await client.query(
+      `CREATE TABLE ${migrated} (id int PRIMARY KEY, amount int NOT NULL); INSERT INTO ${migrated} VALUES (1, 7)`,
+    );
+    const read = () =>
+      queryIn(
+        client,
+        sql.type(
+          z.object({ amount: z.number().int() }),
+        )`SELECT amount FROM ${sql.identifier([migrated])} WHERE id = ${1}`,
+      );
+    expect((await read()).rows).toEqual([{ amount: 7 }]);
+    // What a deploy's migration does to a running service: the column's type changes.
+    await client.query(`ALTER TABLE ${migrated} ALTER COLUMN amount TYPE bigint`);
+
+    const failure = await read().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(DependencyUnavailableError);
+    expect(classifyFault(failure)).toBe('transient');
+    expect((await read()).rows).toEqual([{ amount: 7 }]);
+  } finally {
+    await client.query(`DROP TABLE IF EXISTS ${migrated}`);
     client.release();
     await pgPool.end();
   }

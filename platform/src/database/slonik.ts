@@ -34,6 +34,7 @@ import {
 import { createHash } from 'node:crypto';
 import { z, type ZodTypeAny } from 'zod';
 import type { QuerySqlToken } from 'slonik';
+import { DependencyUnavailableError } from '../faults.js';
 import { postgresConnection } from '../transport-security.js';
 import { databaseConnectTimeoutMs, databaseTimeouts, type DatabaseTimeouts } from '../config.js';
 
@@ -182,6 +183,10 @@ export interface PgQueryable {
   }): Promise<{ rows: unknown[]; rowCount: number | null }>;
 }
 
+// Moves on when PostgreSQL refuses a prepared statement whose result a migration changed: each
+// statement is then prepared again under a new name (the old ones end with their sessions).
+let statementGeneration = 0;
+
 /**
  * The prepared statement name of a statement text. A store's statement texts are fixed (values
  * travel as parameters, batches as array parameters), so each connection prepares each of them
@@ -190,7 +195,18 @@ export interface PgQueryable {
  * stands for two texts.
  */
 export function statementName(text: string): string {
-  return `s_${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
+  const digest = createHash('sha256').update(text).digest('base64url').slice(0, 22);
+  return `s${statementGeneration}_${digest}`;
+}
+
+/** PostgreSQL refusing a prepared statement whose result columns changed type since (0A000). */
+function isStalePreparedStatement(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  return (
+    e?.code === '0A000' &&
+    typeof e.message === 'string' &&
+    e.message.includes('cached plan must not change result type')
+  );
 }
 
 /**
@@ -205,7 +221,20 @@ export async function queryIn<T extends ZodTypeAny>(
 ): Promise<{ rows: z.infer<T>[]; rowCount: number }> {
   // slonik numbers its placeholders $slonik_1, ... and turns them into $1, ... on execution.
   const text = query.sql.replaceAll('$slonik_', '$');
-  const result = await client.query({ name: statementName(text), text, values: [...query.values] });
+  let result: { rows: unknown[]; rowCount: number | null };
+  try {
+    result = await client.query({ name: statementName(text), text, values: [...query.values] });
+  } catch (error) {
+    if (!isStalePreparedStatement(error)) throw error;
+    // A migration changed a column's type under a running service. Not the message's fault:
+    // transient, so a consumer tries again, and the next attempt prepares the statement anew.
+    statementGeneration += 1;
+    throw new DependencyUnavailableError(
+      'postgres',
+      'a migration changed the result of a prepared statement; it is prepared again',
+      { cause: error },
+    );
+  }
   const rows = result.rows.map((row) => {
     const parsed = query.parser.safeParse(row);
     if (!parsed.success) {
