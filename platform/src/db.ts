@@ -283,13 +283,38 @@ export async function dropDatabase(adminUrl: string, database: string): Promise<
  * 10001, apart from the services' own NNN files, because an applied migration never changes.
  */
 export function platformMigrations(schema: string, appRole: string): Migration[] {
-  return [platformMigration(schema, appRole), outboxWakeupMigration(schema)];
+  return [
+    platformMigration(schema, appRole),
+    outboxWakeupMigration(schema),
+    outboxWakeupTriggerDroppedMigration(schema),
+  ];
+}
+
+/**
+ * The outbox's insert trigger notified on every commit that wrote to the outbox. PostgreSQL
+ * serialises the commits of notifying transactions (a cluster-wide lock from the commit's start
+ * until its WAL flush), so every write of every service waited for the previous one's flush.
+ * The relays wake each other instead (OutboxRelay.nudge).
+ */
+function outboxWakeupTriggerDroppedMigration(schema: string): Migration {
+  const s = pg.escapeIdentifier(schema);
+  const sql = `
+DROP TRIGGER outbox_wakeup ON ${s}.outbox;
+DROP FUNCTION ${s}.outbox_wakeup();
+`;
+  return {
+    version: 10_002,
+    name: 'platform_outbox_wakeup_trigger_dropped',
+    sql,
+    checksum: createHash('sha256').update(sql).digest('hex'),
+  };
 }
 
 /**
  * Every commit that writes to the outbox wakes the relay's leader, in whichever instance it
  * runs (LISTEN on `outbox_<schema>`, see outboxChannel): no polling on the hot path. One
- * notification per statement, and PostgreSQL folds equal ones within a transaction.
+ * notification per statement, and PostgreSQL folds equal ones within a transaction. Applied
+ * migrations never change: 10_002 drops the trigger again.
  */
 function outboxWakeupMigration(schema: string): Migration {
   const s = pg.escapeIdentifier(schema);

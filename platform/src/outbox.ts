@@ -64,8 +64,8 @@ function stringHeaders(headers: NonNullable<EncodedMessage['headers']>): Record<
 }
 
 /**
- * The channel the outbox's insert trigger notifies (platform migration `outbox_wakeup`): the
- * schema's name, cut to PostgreSQL's 63-byte identifier limit the same way on both sides.
+ * The channel a relay that is not the leader notifies and the leader listens on: the schema's
+ * name, cut to PostgreSQL's 63-byte identifier limit (as the dropped insert trigger cut it).
  */
 export function outboxChannel(schema: string): string {
   return `outbox_${schema}`.slice(0, 63);
@@ -104,9 +104,9 @@ interface OutboxRow {
 }
 
 /**
- * The safety net under the wake-ups (an in-process nudge after a commit, the outbox trigger's
- * NOTIFY from any instance): a lost notification delays a batch by at most this, and a standby
- * instance tries for the lead this often.
+ * The safety net under the wake-ups (an in-process nudge after a commit, a NOTIFY from another
+ * instance): a lost notification delays a batch by at most this, and a standby instance tries
+ * for the lead this often.
  */
 const IDLE_POLL_MS_DEFAULT = 1_000;
 /** The shortest idle time after which a silent leader loses its session, and so the lead. */
@@ -136,6 +136,10 @@ export class OutboxRelay {
   /** The relay's own connection; `leading` while it holds the lock and listens. */
   private session: pg.Client | undefined;
   private leading = false;
+  /** A NOTIFY to the leader on its way, and whether another nudge came meanwhile. */
+  private notification: Promise<void> | undefined;
+  private notifyAgain = false;
+  private readonly channelSql: string;
   /** How long the relay's session may sit idle before PostgreSQL ends it (and the lead). */
   private readonly leaderIdleTimeoutMs: number;
 
@@ -160,6 +164,7 @@ export class OutboxRelay {
       this.sendTimeoutMs + 5_000,
     );
     this.schemaSql = pg.escapeIdentifier(options.schema);
+    this.channelSql = pg.escapeIdentifier(outboxChannel(options.schema));
     this.lockKey = createHash('sha256')
       .update(`outbox-relay:${options.schema}`)
       .digest()
@@ -198,16 +203,55 @@ export class OutboxRelay {
     this.loop = this.run();
   }
 
-  /** Called after a commit that wrote to the outbox: publish now rather than at the next poll. */
+  /**
+   * Called after a commit that wrote to the outbox: publish now rather than at the next poll.
+   * The leader's own commits wake it in-process; another instance tells the leader with a
+   * NOTIFY. Commits themselves never notify: PostgreSQL holds a cluster-wide lock from a
+   * notifying transaction's commit until its WAL is flushed, so with a NOTIFY in every write
+   * transaction, commits queued behind each other one flush at a time (README "What we tried").
+   */
   nudge(): void {
+    if (!this.leading) this.notifyLeader();
+    this.wakeLoop();
+  }
+
+  private wakeLoop(): void {
     if (this.wake) this.wake();
     else this.nudged = true;
   }
 
+  /**
+   * NOTIFY on the outbox's channel in a transaction of its own, committed without waiting for
+   * its WAL flush (it writes nothing that must survive a crash, and holds the notify lock only
+   * briefly); nudges while one is on its way are folded into one more.
+   */
+  private notifyLeader(): void {
+    if (this.notification !== undefined) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notification = (async () => {
+      try {
+        do {
+          this.notifyAgain = false;
+          await this.options.pool.query(
+            `BEGIN; SET LOCAL synchronous_commit = off; NOTIFY ${this.channelSql}; COMMIT`,
+          );
+        } while (this.notifyAgain);
+      } catch (error) {
+        // The leader finds the rows at its next poll at the latest.
+        this.options.log.warn({ err: error }, 'outbox relay: could not notify the leader');
+      } finally {
+        this.notification = undefined;
+      }
+    })();
+  }
+
   async stop(): Promise<void> {
     this.running = false;
-    this.nudge();
+    this.wakeLoop();
     await this.loop;
+    await this.notification;
     await this.endSession();
     await this.dropProducer();
   }
@@ -245,7 +289,7 @@ export class OutboxRelay {
       // A session the server ends must not crash the process ('error' event): the next batch
       // finds it broken and opens another.
       client.on('error', () => void this.endSession());
-      client.on('notification', () => this.nudge());
+      client.on('notification', () => this.wakeLoop());
       this.session = client;
       this.leading = false;
       try {
@@ -266,8 +310,8 @@ export class OutboxRelay {
         [this.lockKey],
       );
       if (rows[0]?.locked !== true) return undefined;
-      // Commits of any instance wake the leader (the outbox's insert trigger notifies).
-      await session.query(`LISTEN ${pg.escapeIdentifier(outboxChannel(this.options.schema))}`);
+      // Commits of the other instances wake the leader (their relays notify, see nudge).
+      await session.query(`LISTEN ${this.channelSql}`);
       this.leading = true;
     }
     return session;

@@ -1,11 +1,14 @@
 // The outbox relay as several instances on the real broker and database: one leader publishes
-// (a session lock held by its own connection), a commit made anywhere wakes it through the
-// outbox trigger's NOTIFY (no nudge in its process, no poll in the wait), a standby publishes
-// nothing while the leader lives and takes over when it stops, and order per key holds.
+// (a session lock held by its own connection), a commit made in another instance wakes it
+// through that instance's NOTIFY (no nudge in its process, no poll in the wait), a commit
+// itself notifies nothing (a notifying commit serialises every commit of the cluster), a
+// standby publishes nothing while the leader lives and takes over when it stops, and order per
+// key holds.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
 import { createPool, type Pool } from '../src/db.js';
 import { awaitTopicLeaders, createIdempotentProducer, createKafka } from '../src/kafka.js';
 import { createLogger } from '../src/log.js';
@@ -104,28 +107,58 @@ test('a commit from another process wakes the leader; the standby publishes noth
     );
     return rows[0]?.n === 1 ? true : undefined;
   }, 'the leader holding the lock');
+  // The other instance, not started: it polls never, so it cannot publish; its nudge notifies.
+  const other = await instance('relay-other', IDLE_POLL_MS_NEVER);
   const standby = await instance('relay-standby', 200);
   standby.relay.start();
-  // A writer that nudges no relay: a third process committing a payment.
-  const writer = createPool(testRoleUrl(env, 'processor_app'), { max: 1 });
   try {
     const startedAt = Date.now();
-    await appendToOutbox(writer, 'processor', [record('#1'), record('#2')]);
+    // A payment committed in the other instance, which nudges its own relay after the commit.
+    await appendToOutbox(other.pool, 'processor', [record('#1'), record('#2')]);
+    other.relay.nudge();
     expect(await published(2)).toEqual(['#1', '#2']);
-    // Woken by the NOTIFY, not by a poll (the leader polls every 10 minutes).
+    // Woken by the other instance's NOTIFY, not by a poll (the leader polls every 10 minutes).
     expect(Date.now() - startedAt).toBeLessThan(10_000);
 
     // The leader goes away: its session ends, the lock is free, the standby leads.
     await leader.relay.stop();
-    await appendToOutbox(writer, 'processor', [record('#3')]);
+    await appendToOutbox(other.pool, 'processor', [record('#3')]);
+    other.relay.nudge();
     expect(await published(3)).toEqual(['#1', '#2', '#3']);
     expect(await standby.relay.backlog()).toBe(0);
   } finally {
     await leader.relay.stop();
     await standby.relay.stop();
-    await writer.end();
+    await other.relay.stop();
     await leader.pool.end();
     await standby.pool.end();
+    await other.pool.end();
+  }
+});
+
+test('a commit to the outbox notifies nothing: only a relay that is not the leader does', async () => {
+  const channel = outboxChannel('processor');
+  const listener = new pg.Client({ connectionString: testRoleUrl(env, 'processor_app') });
+  const heard: string[] = [];
+  listener.on('notification', (n) => heard.push(n.channel));
+  await listener.connect();
+  const writer = await instance('relay-writer', IDLE_POLL_MS_NEVER);
+  try {
+    await listener.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    await appendToOutbox(writer.pool, 'processor', [record('#quiet')]);
+    // A notification sent with the commit would be here well within this.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(heard).toEqual([]);
+
+    writer.relay.nudge();
+    await eventually(async () => (heard.length > 0 ? true : undefined), 'the nudge notifying');
+    expect(heard).toEqual([channel]);
+  } finally {
+    // No relay published it: the next test counts records on the topic.
+    await adminPool.query('DELETE FROM processor.outbox');
+    await writer.relay.stop();
+    await writer.pool.end();
+    await listener.end();
   }
 });
 
@@ -166,7 +199,7 @@ test('a leader that stops answering (SIGSTOP) loses the lead: PostgreSQL ends it
   }
 }, 60_000);
 
-test('a channel name is cut to 63 bytes the way the trigger cuts it', async () => {
+test('a channel name is cut to 63 bytes, as PostgreSQL cuts an identifier', async () => {
   const schema = 's'.repeat(70);
   const { rows } = await adminPool.query<{ channel: string }>(
     `SELECT left('outbox_' || $1::text, 63) AS channel`,
