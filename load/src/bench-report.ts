@@ -12,6 +12,7 @@ import type { TargetVerdict } from './bench-targets.js';
 import type { CostModel, ScalingComparison } from './cost-model.js';
 import { percentile, type TrendSummary } from './metrics.js';
 import type { OverloadStep } from './overload.js';
+import type { RoundTripCost } from './round-trip-cost.js';
 import { SAGA_HOPS, type SagaHopFigures } from './saga-hops.js';
 import { formatNumber, type Chart, type ReportInput, type Table } from './report.js';
 
@@ -80,6 +81,8 @@ export interface BenchFigures {
   overload: OverloadStep[];
   verification: Verification;
   rawCeiling: { stepsPerSecond: number; ratio: number | null };
+  /** CPU of one PostgreSQL round trip at each pause between round trips (round-trip-cost.ts). */
+  roundTripCost: readonly RoundTripCost[];
   scaling: ScalingComparison | null;
   cost: CostModel | null;
   targets: TargetVerdict[];
@@ -375,6 +378,9 @@ export function benchReport(
         'end to end / raw ceiling',
         `${formatNumber((figures.rawCeiling.ratio ?? 0) * 100)} % (2 steps per payment)`,
       ],
+      ...(figures.roundTripCost.length === 0
+        ? []
+        : [['PostgreSQL round trip, CPU µs client + server', roundTripCostText(figures)] as const]),
       [
         'exactly-once',
         `${v.completedOnce}/${v.accepted} COMPLETED once; DEBIT ${v.debitTransactions}, CREDIT ${v.creditTransactions}; projection mismatches ${v.projectionMismatches}; clearing balance ${v.clearingBalanceMinor}`,
@@ -490,6 +496,9 @@ export function benchText(figures: BenchFigures): string {
   lines.push(
     `raw PostgreSQL ceiling: ${formatNumber(r.stepsPerSecond)} posting steps/s; best end to end ${formatNumber((r.ratio ?? 0) * r.stepsPerSecond)} steps/s (ratio ${formatNumber((r.ratio ?? 0) * 100)} %)`,
   );
+  if (figures.roundTripCost.length > 0) {
+    lines.push(`PostgreSQL round trip, CPU µs client + server: ${roundTripCostText(figures)}`);
+  }
   if (figures.scaling !== null) {
     const c = figures.scaling;
     lines.push(
@@ -508,4 +517,23 @@ export function benchText(figures: BenchFigures): string {
     );
   }
   return lines.join('\n');
+}
+
+/**
+ * The round trip's CPU back to back and apart, e.g. "back to back 52 + 24; 10 ms apart 274 + 88
+ * (4.8×)": the ratio is what waking a sleeping process adds to the same work.
+ */
+export function roundTripCostText(figures: Pick<BenchFigures, 'roundTripCost'>): string {
+  const costs = figures.roundTripCost;
+  const label = (gapMs: number) => (gapMs === 0 ? 'back to back' : `${gapMs} ms apart`);
+  const parts = costs.map(
+    (c) => `${label(c.gapMs)} ${formatNumber(c.clientUs)} + ${formatNumber(c.serverUs)}`,
+  );
+  const first = costs[0];
+  const last = costs[costs.length - 1];
+  if (first !== undefined && last !== undefined && first !== last && first.gapMs === 0) {
+    const ratio = (last.clientUs + last.serverUs) / (first.clientUs + first.serverUs);
+    parts[parts.length - 1] += ` (${formatNumber(ratio, 1)}× back to back)`;
+  }
+  return parts.join('; ');
 }

@@ -8,7 +8,8 @@
 // accepted/s, refused/s, latency of accepted and refused requests apart, no accepted payment
 // lost). After the run: exactly-once verification, POST→COMPLETED by hop (saga-hops.ts, from
 // the saga messages' CreateTimes), the raw PostgreSQL ceiling of the posting rows and the
-// ratio, the cost model (cost-model.ts). Writes reports/bench.html, reports/bench.json and
+// ratio, the CPU of a PostgreSQL round trip back to back and apart (round-trip-cost.ts, measured
+// before the warm-up while the services idle), the cost model (cost-model.ts). Writes reports/bench.html, reports/bench.json and
 // reports/bench-runs/<instances>.json (what a run with the other instance layout compares
 // against).
 //
@@ -70,6 +71,7 @@ import { startCpuProfile } from '@ledgerline/testkit/cpu-profile';
 import { CpuSampler, childPids, findStackPids } from '@ledgerline/testkit/procstat';
 import { isAlive } from '@ledgerline/stack/process';
 import { rawPostingCeiling } from '@ledgerline/ledger/bench/raw-ceiling';
+import { measureRoundTripCostApart } from './round-trip-cost.js';
 import {
   BENCH_SERVICES,
   cpuSecondsPer1000,
@@ -579,6 +581,12 @@ async function main(): Promise<void> {
       return n;
     };
 
+    // While the services are idle: what waking for a round trip costs on this machine.
+    process.stderr.write('round-trip cost: PostgreSQL round trips back to back and apart ...\n');
+    const roundTripCost = await measureRoundTripCostApart(
+      testEnv.adminDatabaseUrl.replace(/\/[^/]*$/, '/ledgerline'),
+    );
+
     // At the first step's rate: the broker's JIT (C2) compiles its hot paths in the first
     // minute, and a cold broker costs up to twice the CPU per request it does once warm.
     const warmupRate = Math.min(rates[0]!, WARMUP_RATE_MAX);
@@ -795,6 +803,7 @@ async function main(): Promise<void> {
       overload,
       verification,
       rawCeiling,
+      roundTripCost,
       scaling,
       cost: costModel(
         pricing,

@@ -5,6 +5,7 @@ import {
   benchReport,
   benchTables,
   benchText,
+  roundTripCostText,
   instanceRoles,
   otherFailures,
   processLayout,
@@ -119,6 +120,10 @@ function figures(instances: BenchFigures['instances']): BenchFigures {
       clearingBalanceMinor: 0,
     },
     rawCeiling: { stepsPerSecond: 14_000, ratio: 0.12 },
+    roundTripCost: [
+      { gapMs: 0, roundTrips: 3_000, clientUs: 52, serverUs: 24 },
+      { gapMs: 10, roundTrips: 300, clientUs: 274, serverUs: 88 },
+    ],
     scaling: null,
     cost: null,
     targets: [...judgeTargets(steps), ...judgeOverload(overload)],
@@ -206,4 +211,17 @@ test('POST→COMPLETED by hop: one row per hop and one for the whole, a column p
     ['POST→COMPLETED', '118 / 118'],
   ]);
   expect(benchText(run)).toMatch(/ledger: debit command → DEBIT posted, sent\s+40 \/ 40/);
+});
+
+test('the round trip cost appears in the text and the report, with how much waking adds', () => {
+  const run = figures({ ledger: 1, processor: 1 });
+  const expected = 'back to back 52.0 + 24.0; 10 ms apart 274.0 + 88.0 (4.8× back to back)';
+  expect(roundTripCostText(run)).toBe(expected);
+  expect(benchText(run)).toContain(`PostgreSQL round trip, CPU µs client + server: ${expected}`);
+  expect(benchReport(run, []).facts).toContainEqual([
+    'PostgreSQL round trip, CPU µs client + server',
+    expected,
+  ]);
+  // A run without the measurement (older figures) leaves the line out.
+  expect(benchText({ ...run, roundTripCost: [] })).not.toContain('PostgreSQL round trip');
 });
