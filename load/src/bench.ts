@@ -930,7 +930,12 @@ async function verify(
   };
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.stack : String(error));
-  process.exit(1);
-});
+// Exits once the report is written, as `npm run load` does: a socket a service left open when it
+// stopped (the generator's keep-alive agent) must not keep a finished run waiting.
+main().then(
+  () => process.exit(),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.stack : String(error));
+    process.exit(1);
+  },
+);
