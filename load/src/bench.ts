@@ -9,9 +9,9 @@
 // lost). After the run: exactly-once verification, POST→COMPLETED by hop (saga-hops.ts, from
 // the saga messages' CreateTimes), the raw PostgreSQL ceiling of the posting rows and the
 // ratio, the CPU of a PostgreSQL round trip back to back and apart (round-trip-cost.ts, measured
-// before the warm-up while the services idle), the cost model (cost-model.ts). Writes reports/bench.html, reports/bench.json and
-// reports/bench-runs/<instances>.json (what a run with the other instance layout compares
-// against).
+// before the warm-up while the services idle), the cost model (cost-model.ts). Writes
+// reports/bench.html, reports/bench.json and reports/bench-runs/<instances>.json (what a run
+// with the other instance layout compares against).
 //
 //   BENCH_RATES      (default 250,500,1000,2000,3000,5000)  payments/s per step
 //   BENCH_STEP_S     (default 20)    seconds per step

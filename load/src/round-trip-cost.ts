@@ -4,7 +4,7 @@
 // a wake-up costs several times the work it delivers. The bench prints these figures beside
 // its CPU per payment so that a reader can tell the cost of the code from the cost of waking.
 //
-//   npx tsx load/src/round-trip-cost.ts [DATABASE_URL]   prints the figures as JSON
+//   DATABASE_URL=<postgres URL> npx tsx load/src/round-trip-cost.ts   prints the figures as JSON
 //
 // CPU comes from schedstat (nanoseconds on a CPU) of the client's main thread and of its
 // PostgreSQL backend: exact, unlike the 10 ms ticks of /proc/<pid>/stat.
@@ -104,13 +104,16 @@ export async function measureRoundTripCost(
   }
 }
 
-/** The same, measured by a child process (this file as a script), answered from its JSON. */
+/**
+ * The same, measured by a child process (this file as a script), answered from its JSON. The
+ * URL travels in the child's environment: on its command line anyone could read the password.
+ */
 export async function measureRoundTripCostApart(databaseUrl: string): Promise<RoundTripCost[]> {
   const stdout = await new Promise<string>((resolve, reject) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', fileURLToPath(import.meta.url), databaseUrl],
-      { cwd: REPO_ROOT, timeout: 60_000 },
+      ['--import', 'tsx', fileURLToPath(import.meta.url)],
+      { cwd: REPO_ROOT, timeout: 60_000, env: { ...process.env, DATABASE_URL: databaseUrl } },
       (error, out) => (error ? reject(error) : resolve(out)),
     );
   });
@@ -118,9 +121,9 @@ export async function measureRoundTripCostApart(databaseUrl: string): Promise<Ro
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const url = process.argv[2] ?? process.env['DATABASE_URL'];
+  const url = process.env['DATABASE_URL'];
   if (url === undefined) {
-    process.stderr.write('usage: round-trip-cost.ts DATABASE_URL\n');
+    process.stderr.write('usage: DATABASE_URL=<postgres URL> round-trip-cost.ts\n');
     process.exit(2);
   }
   process.stdout.write(`${JSON.stringify(await measureRoundTripCost(url))}\n`);
