@@ -427,6 +427,8 @@ async function main(): Promise<void> {
     await readFile(path.join(here, '..', 'pricing.json'), 'utf8'),
   ) as Pricing;
   const testEnv = await createTestEnvironment('bench', allTopics);
+  // The stack's own database, outside the run's: the round trip and the raw ceiling use it.
+  const stackDatabaseUrl = testEnv.adminDatabaseUrl.replace(/\/[^/]*$/, '/ledgerline');
   // The deploy step first, as the admin; each service process gets only its roles' URLs.
   await deployTestDatabase(testEnv, [ledgerDatabase, processorDatabase]);
   process.stderr.write(`starting the ledger and the processor: ${layoutLabel(instances)} ...\n`);
@@ -584,12 +586,12 @@ async function main(): Promise<void> {
     // While the services are idle: what waking for a round trip costs on this machine.
     process.stderr.write('round-trip cost: PostgreSQL round trips back to back and apart ...\n');
     // A kernel without schedstat leaves the line out rather than the run.
-    const roundTripCost = await measureRoundTripCostApart(
-      testEnv.adminDatabaseUrl.replace(/\/[^/]*$/, '/ledgerline'),
-    ).catch((error: unknown) => {
-      process.stderr.write(`round-trip cost not measured: ${String(error)}\n`);
-      return [];
-    });
+    const roundTripCost = await measureRoundTripCostApart(stackDatabaseUrl).catch(
+      (error: unknown) => {
+        process.stderr.write(`round-trip cost not measured: ${String(error)}\n`);
+        return [];
+      },
+    );
 
     // At the first step's rate: the broker's JIT (C2) compiles its hot paths in the first
     // minute, and a cold broker costs up to twice the CPU per request it does once warm.
@@ -757,11 +759,7 @@ async function main(): Promise<void> {
       figures.sagaHops = sagaHops(marks);
     }
     process.stderr.write(`raw PostgreSQL ceiling: ${rawSteps} posting rows ...\n`);
-    const raw = await rawPostingCeiling(
-      testEnv.adminDatabaseUrl.replace(/\/[^/]*$/, '/ledgerline'),
-      rawSteps,
-      accountCount,
-    );
+    const raw = await rawPostingCeiling(stackDatabaseUrl, rawSteps, accountCount);
 
     const best = bestStep(steps);
     const at = new Date().toISOString();
