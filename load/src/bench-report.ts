@@ -14,6 +14,7 @@ import { percentile, type TrendSummary } from './metrics.js';
 import type { OverloadStep } from './overload.js';
 import type { RoundTripCost } from './round-trip-cost.js';
 import { SAGA_HOPS, type SagaHopFigures } from './saga-hops.js';
+import { loopDelayText, type StepScheduling } from './step-scheduling.js';
 import { formatNumber, type Chart, type ReportInput, type Table } from './report.js';
 
 /** The CPU role of the bench process: it generates the load, it is not part of the platform. */
@@ -55,6 +56,8 @@ export interface StepFigures {
   cpuSecondsPer1000: Record<string, number>;
   /** Where POST→COMPLETED went, hop by hop (read after the run; null: no complete saga). */
   sagaHops?: SagaHopFigures | null;
+  /** Waiting for a core over the load window (absent from runs before it was measured). */
+  scheduling?: StepScheduling;
 }
 
 export interface Verification {
@@ -231,6 +234,8 @@ export function benchTables(figures: BenchFigures): Table[] {
       ]),
     });
   }
+  const waits = coreWaitTable(figures);
+  if (waits !== null) tables.push(waits);
   if (figures.scaling !== null) {
     const c = figures.scaling;
     tables.push({
@@ -432,6 +437,36 @@ export function sagaHopTable(steps: readonly StepFigures[]): Table | null {
   };
 }
 
+/**
+ * Threads waiting for a core, by process, over each step's load window, and the generator's own
+ * loop delay: the share of every latency above that is the machine's, not the code's. Null when
+ * no step measured it (a run before it was measured).
+ */
+export function coreWaitTable(figures: Pick<BenchFigures, 'steps' | 'overload'>): Table | null {
+  const rows = [
+    ...figures.steps.map((s) => ({ load: `${s.targetPerS}/s`, scheduling: s.scheduling })),
+    ...figures.overload.map((s) => ({
+      load: `${s.multiplier}× (${s.targetPerS}/s)`,
+      scheduling: s.scheduling,
+    })),
+  ].filter((r): r is { load: string; scheduling: StepScheduling } => r.scheduling !== undefined);
+  if (rows.length === 0) return null;
+  return {
+    title:
+      'Waiting for a core: threads runnable without a core, on average over the load window (schedstat), and the load generator’s event loop delay',
+    columns: [
+      'offered',
+      ...CPU_COLUMNS.map((c) => c.label),
+      'generator loop delay ms p50 / p99 / max',
+    ],
+    rows: rows.map(({ load, scheduling }) => [
+      load,
+      ...CPU_COLUMNS.map((c) => formatNumber(scheduling.coreWaitPerS[c.role], 2)),
+      loopDelayText(scheduling.generatorLoopDelayMs),
+    ]),
+  };
+}
+
 export function benchText(figures: BenchFigures): string {
   const lines: string[] = [];
   const cpuLabels = CPU_COLUMNS.map((c) => c.role).join(' ');
@@ -481,6 +516,11 @@ export function benchText(figures: BenchFigures): string {
         `  ${String(name).padEnd(48)}${cells.map((c) => String(c).padStart(18)).join('')}`,
       );
     }
+  }
+  const waits = coreWaitTable(figures);
+  if (waits !== null) {
+    lines.push('', `${waits.title}:`, `  ${waits.columns.join(' | ')}`);
+    for (const row of waits.rows) lines.push(`  ${row.join(' | ')}`);
   }
   for (const s of figures.overload) {
     lines.push(

@@ -4,7 +4,9 @@
 // CPU-seconds per 1,000 payments per process: the ledger and the processor run as their own
 // processes (services/<name>/src/main.ts; with BENCH_INSTANCES a supervisor and its instances,
 // each read by pid), this process only generates the load and watches completions, so /proc
-// tells each apart. Then overload steps at multiples of the measured capacity (goodput,
+// tells each apart; over each step's load window, how many of each process's threads waited for
+// a core and how late this process's own event loop ran (step-scheduling.ts), the share of every
+// latency that is the machine's. Then overload steps at multiples of the measured capacity (goodput,
 // accepted/s, refused/s, latency of accepted and refused requests apart, no accepted payment
 // lost). After the run: exactly-once verification, POST→COMPLETED by hop (saga-hops.ts, from
 // the saga messages' CreateTimes), the raw PostgreSQL ceiling of the posting rows and the
@@ -31,6 +33,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Admin, Consumer } from 'kafkajs';
@@ -60,6 +63,7 @@ import {
   type LoadState,
 } from '../../k6/scenarios.js';
 import { driveStream } from './generator.js';
+import { LOOP_DELAY_RESOLUTION_MS, schedulingLine, stepScheduling } from './step-scheduling.js';
 import { Samples, type TrendSummary } from './metrics.js';
 import { judgeOverload, judgeTargets } from './bench-targets.js';
 import { apiScopes } from '@ledgerline/generated/openapi/contracts';
@@ -553,8 +557,11 @@ async function main(): Promise<void> {
     };
 
     /** Offers `rate` payments/s for stepS seconds as step `index`; when the load ended. */
-    const offer = async (index: number, rate: number) => {
+    const offer = async (index: number, rate: number, cpu: CpuSampler) => {
       responses.set(index, newResponses());
+      const waitBefore = cpu.coreWaitTotals();
+      const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+      loopDelay.enable();
       const startMs = performance.now();
       let offered = 0;
       const result = await driveStream({
@@ -568,8 +575,16 @@ async function main(): Promise<void> {
         fire: (arrival) => pay(index, arrival.intendedAtMs),
       });
       const loadEndMs = performance.now();
+      loopDelay.disable();
+      const scheduling = stepScheduling(
+        waitBefore,
+        cpu.coreWaitTotals(),
+        (loadEndMs - startMs) / 1000,
+        loopDelay,
+        GENERATOR_ROLE,
+      );
       const ids = [...accepted].filter(([, a]) => a.step === index).map(([id]) => id);
-      return { startMs, loadEndMs, offered, dropped: result.dropped, ids };
+      return { startMs, loadEndMs, offered, dropped: result.dropped, ids, scheduling };
     };
     /** Waits (bounded) until `done` holds for every id; when the last one was seen. */
     const drain = async (ids: readonly string[], done: (id: string) => boolean) => {
@@ -632,7 +647,11 @@ async function main(): Promise<void> {
           `step ${step + 1}/${rates.length}: ${rate} payments/s for ${stepS} s ... `,
         );
         const cpuBefore = cpu.totals();
-        const { startMs, loadEndMs, offered, dropped, ids } = await offer(step, rate);
+        const { startMs, loadEndMs, offered, dropped, ids, scheduling } = await offer(
+          step,
+          rate,
+          cpu,
+        );
         await drain(ids, (id) => watcher.completions.has(id));
         const cpuAfter = cpu.totals();
         const completed = ids.filter((id) => watcher.completions.has(id));
@@ -669,10 +688,11 @@ async function main(): Promise<void> {
           ),
           lagMax: lags.length > 0 ? Math.max(...lags) : null,
           cpuSecondsPer1000: cpuSecondsPer1000(cpuBefore, cpuAfter, ids.length, GENERATOR_ROLE),
+          scheduling,
         };
         steps.push(figures);
         process.stderr.write(
-          `accepted ${formatNumber(figures.acceptedPerS)}/s, refused ${figures.refused}, completed ${formatNumber(figures.sustainedCompletedPerS)}/s, API p99 ${formatNumber(figures.api.p99)} ms, e2e p99 ${formatNumber(figures.endToEnd.p99)} ms\n`,
+          `accepted ${formatNumber(figures.acceptedPerS)}/s, refused ${figures.refused}, completed ${formatNumber(figures.sustainedCompletedPerS)}/s, API p99 ${formatNumber(figures.api.p99)} ms, e2e p99 ${formatNumber(figures.endToEnd.p99)} ms; ${schedulingLine(scheduling)}\n`,
         );
         if (!figures.allCompleted) {
           process.stderr.write(
@@ -692,33 +712,40 @@ async function main(): Promise<void> {
         process.stderr.write(
           `overload ${multiplier}× capacity: ${targetPerS} payments/s for ${stepS} s ... `,
         );
-        const { startMs, loadEndMs, offered, dropped, ids } = await offer(index, targetPerS);
+        const { startMs, loadEndMs, offered, dropped, ids, scheduling } = await offer(
+          index,
+          targetPerS,
+          cpu,
+        );
         const lastFinalMs = await drain(ids, (id) => watcher.finals.has(id));
         const seen = responses.get(index) ?? newResponses();
-        const figures = overloadStep(
-          {
-            multiplier,
-            targetPerS,
-            windowS: (loadEndMs - startMs) / 1000,
-            offered,
-            dropped,
-            accepted: ids.length,
-            refused: seen.refused,
-            failed: seen.failed,
-            failedByStatus: seen.failedByStatus,
-            completedInWindow: completedBetween(startMs, loadEndMs),
-            acceptedFinal: ids.filter((id) => watcher.finals.has(id)).length,
-            acceptedApiMs: seen.acceptedApiMs,
-            refusedApiMs: seen.refusedApiMs,
-            refusedResponseMs: seen.refusedResponseMs,
-            refusedWellFormed: seen.refusedWellFormed,
-            drainS: (lastFinalMs - loadEndMs) / 1000,
-          },
-          peak,
-        );
+        const figures: OverloadStep = {
+          ...overloadStep(
+            {
+              multiplier,
+              targetPerS,
+              windowS: (loadEndMs - startMs) / 1000,
+              offered,
+              dropped,
+              accepted: ids.length,
+              refused: seen.refused,
+              failed: seen.failed,
+              failedByStatus: seen.failedByStatus,
+              completedInWindow: completedBetween(startMs, loadEndMs),
+              acceptedFinal: ids.filter((id) => watcher.finals.has(id)).length,
+              acceptedApiMs: seen.acceptedApiMs,
+              refusedApiMs: seen.refusedApiMs,
+              refusedResponseMs: seen.refusedResponseMs,
+              refusedWellFormed: seen.refusedWellFormed,
+              drainS: (lastFinalMs - loadEndMs) / 1000,
+            },
+            peak,
+          ),
+          scheduling,
+        };
         overload.push(figures);
         process.stderr.write(
-          `goodput ${formatNumber(figures.goodputPerS)}/s, accepted ${formatNumber(figures.acceptedPerS)}/s, refused ${formatNumber(figures.refusedPerS)}/s, refusal p99 ${formatNumber(figures.refusedResponse.p99)} ms, accepted API p99 ${formatNumber(figures.acceptedApi.p99)} ms, not final ${figures.lost}\n`,
+          `goodput ${formatNumber(figures.goodputPerS)}/s, accepted ${formatNumber(figures.acceptedPerS)}/s, refused ${formatNumber(figures.refusedPerS)}/s, refusal p99 ${formatNumber(figures.refusedResponse.p99)} ms, accepted API p99 ${formatNumber(figures.acceptedApi.p99)} ms, not final ${figures.lost}; ${schedulingLine(scheduling)}\n`,
         );
       }
     } finally {

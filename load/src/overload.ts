@@ -3,6 +3,7 @@
 // sees past capacity: goodput (payments completed/s), accepted/s, refused/s (503), the latency
 // of accepted and of refused requests apart, and whether every accepted payment reached a final
 // state. Pure arithmetic over what the bench observed; the bench does the I/O.
+import type { StepScheduling } from './step-scheduling.js';
 import { Samples, type TrendSummary } from './metrics.js';
 
 export const OVERLOAD_MULTIPLIERS_DEFAULT = [2, 5] as const;
@@ -96,6 +97,8 @@ export interface OverloadStep {
   /** Accepted payments that did not reach a final state: must be 0. */
   readonly lost: number;
   readonly drainS: number;
+  /** Waiting for a core over the load window (absent from runs before it was measured). */
+  readonly scheduling?: StepScheduling;
 }
 
 function summarize(values: readonly number[]): TrendSummary {

@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { REPO_ROOT } from '@ledgerline/platform/config';
+import { parseSchedstat } from '@ledgerline/testkit/procstat';
 
 /** The pauses between round trips measured, ms (0: back to back), and how many at each. */
 export const ROUND_TRIP_PLAN: readonly { readonly gapMs: number; readonly roundTrips: number }[] = [
@@ -28,16 +29,6 @@ export interface RoundTripCost {
   readonly clientUs: number;
   /** CPU of the PostgreSQL backend per round trip, µs. */
   readonly serverUs: number;
-}
-
-/** Nanoseconds a task has spent on a CPU: the first field of /proc/<pid>/schedstat. */
-export function parseSchedstat(text: string): number {
-  const [onCpuNs = ''] = text.trim().split(/\s+/);
-  const ns = Number(onCpuNs);
-  if (!/^\d+$/.test(onCpuNs) || !Number.isSafeInteger(ns)) {
-    throw new Error(`not a schedstat line: ${JSON.stringify(text)}`);
-  }
-  return ns;
 }
 
 /** Per round trip, from the CPU nanoseconds of both sides before and after `roundTrips`. */
@@ -59,7 +50,7 @@ export function costPerRoundTrip(
 
 /** CPU time of a process's main thread (its task whose id is the pid). */
 async function onCpuNs(pid: number): Promise<number> {
-  return parseSchedstat(await readFile(`/proc/${pid}/task/${pid}/schedstat`, 'utf8'));
+  return parseSchedstat(await readFile(`/proc/${pid}/task/${pid}/schedstat`, 'utf8')).onCpuNs;
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   benchReport,
   benchTables,
   benchText,
+  coreWaitTable,
   roundTripCostText,
   instanceRoles,
   otherFailures,
@@ -224,4 +225,45 @@ test('the round trip cost appears in the text and the report, with how much waki
   ]);
   // A run without the measurement (older figures) leaves the line out.
   expect(benchText({ ...run, roundTripCost: [] })).not.toContain('PostgreSQL round trip');
+});
+
+test('waiting for a core: a row per capacity and overload step that measured it, in the text too', () => {
+  const run = figures({ ledger: 1, processor: 1 });
+  // A run before it was measured has no such table.
+  expect(coreWaitTable(run)).toBeNull();
+  expect(benchText(run)).not.toContain('Waiting for a core');
+  const scheduling = {
+    coreWaitPerS: {
+      processor: 0.5,
+      ledger: 0.6,
+      postgres: 0.4,
+      kafka: 0.1,
+      registry: 0,
+      total: 1.6,
+      generator: 0.3,
+    },
+    generatorLoopDelayMs: { p50: 1.4, p99: 14.1, max: 55.6 },
+  };
+  run.steps[1]!.scheduling = scheduling;
+  run.overload[0] = { ...run.overload[0]!, scheduling };
+  const table = coreWaitTable(run)!;
+  expect(table.columns).toEqual([
+    'offered',
+    'processor',
+    'ledger',
+    'PostgreSQL',
+    'Kafka',
+    'registry',
+    'platform total',
+    'load generator',
+    'generator loop delay ms p50 / p99 / max',
+  ]);
+  expect(table.rows).toEqual([
+    ['1000/s', '0.50', '0.60', '0.40', '0.10', '0.00', '1.60', '0.30', '1.4 / 14.1 / 55.6'],
+    ['2× (1750/s)', '0.50', '0.60', '0.40', '0.10', '0.00', '1.60', '0.30', '1.4 / 14.1 / 55.6'],
+  ]);
+  expect(benchTables(run)).toContainEqual(table);
+  expect(benchText(run)).toContain(
+    '  2× (1750/s) | 0.50 | 0.60 | 0.40 | 0.10 | 0.00 | 1.60 | 0.30 | 1.4 / 14.1 / 55.6',
+  );
 });

@@ -6,16 +6,8 @@ import {
   costPerRoundTrip,
   measureRoundTripCost,
   measureRoundTripCostApart,
-  parseSchedstat,
   ROUND_TRIP_PLAN,
 } from '../src/round-trip-cost.js';
-
-test('schedstat: the first field is the nanoseconds on a CPU; anything else is refused', () => {
-  expect(parseSchedstat('5123456789 220000 431\n')).toBe(5_123_456_789);
-  expect(() => parseSchedstat('')).toThrow(/not a schedstat line/);
-  expect(() => parseSchedstat('-3 1 1')).toThrow(/not a schedstat line/);
-  expect(() => parseSchedstat('abc 1 1')).toThrow(/not a schedstat line/);
-});
 
 test('per round trip: each side’s CPU over the round trips, in µs', () => {
   const cost = costPerRoundTrip(

@@ -1,8 +1,8 @@
 // CPU seconds per process from /proc/<pid>/stat (utime + stime, plus cutime + cstime of reaped
-// children): Kafka, the Schema Registry and PostgreSQL (the postmaster and every backend it
-// forked) found through the pid files of the local stack (.ledgerline/<component>/*.pid) or,
-// failing that, by scanning /proc cmdlines; and this Node process. Linux only; elsewhere the
-// figures are null.
+// children), and the time its threads waited for a core from /proc/<pid>/task/<tid>/schedstat:
+// Kafka, the Schema Registry and PostgreSQL (the postmaster and every backend it forked) found
+// through the pid files of the local stack (.ledgerline/<component>/*.pid) or, failing that, by
+// scanning /proc cmdlines; and this Node process. Linux only; elsewhere the figures are null.
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
@@ -93,10 +93,14 @@ export function findStackPids(
   return found;
 }
 
-/** CPU seconds consumed so far by each role (a process and all its live and reaped children). */
-export function cpuSeconds(
+/**
+ * Each role's processes: the pid itself and, for PostgreSQL, the backends it forked (bounded
+ * depth). Not the others' children: a Node process that launched the stack is the parent of
+ * Kafka and the registry.
+ */
+function roleTrees(
   pids: Readonly<Record<string, number | undefined>>,
-): Record<string, number> {
+): Map<string, { root: StatLine; members: StatLine[] }> {
   const stats = allPids()
     .map(readStat)
     .filter((s): s is StatLine => s !== null);
@@ -106,26 +110,102 @@ export function cpuSeconds(
     list.push(s);
     children.set(s.ppid, list);
   }
-  const result: Record<string, number> = {};
+  const trees = new Map<string, { root: StatLine; members: StatLine[] }>();
   for (const [role, pid] of Object.entries(pids)) {
     if (pid === undefined) continue;
     const root = stats.find((s) => s.pid === pid);
     if (root === undefined) continue;
-    // PostgreSQL forks a backend per connection: count its whole tree (bounded depth). Not the
-    // others': a Node process that launched the stack is the parent of Kafka and the registry.
-    let total = root.cpuS + (role === 'postgres' ? root.childrenCpuS : 0);
+    const members = [root];
     let frontier = role === 'postgres' ? [root.pid] : [];
     for (let depth = 0; depth < 3 && frontier.length > 0; depth += 1) {
       const next: number[] = [];
       for (const parent of frontier) {
         for (const child of children.get(parent) ?? []) {
-          total += child.cpuS + child.childrenCpuS;
+          members.push(child);
           next.push(child.pid);
         }
       }
       frontier = next;
     }
+    trees.set(role, { root, members });
+  }
+  return trees;
+}
+
+/** CPU seconds consumed so far by each role (a process and all its live and reaped children). */
+export function cpuSeconds(
+  pids: Readonly<Record<string, number | undefined>>,
+): Record<string, number> {
+  const result: Record<string, number> = {};
+  for (const [role, { root, members }] of roleTrees(pids)) {
+    // The root's reaped children count for PostgreSQL only (backends that have exited).
+    let total = root.cpuS + (role === 'postgres' ? root.childrenCpuS : 0);
+    for (const m of members) if (m !== root) total += m.cpuS + m.childrenCpuS;
     result[role] = total;
+  }
+  return result;
+}
+
+/** The three fields of a task's /proc schedstat line, in nanoseconds and scheduling counts. */
+export interface Schedstat {
+  /** Time spent on a CPU. */
+  onCpuNs: number;
+  /** Time spent runnable, waiting for a CPU (the run queue). */
+  waitingNs: number;
+  /** Times the task was put on a CPU. */
+  timeslices: number;
+}
+
+export function parseSchedstat(text: string): Schedstat {
+  const fields = text.trim().split(/\s+/);
+  const values = fields.map(Number);
+  if (
+    fields.length !== 3 ||
+    !fields.every((f) => /^\d+$/.test(f)) ||
+    !values.every((v) => Number.isSafeInteger(v))
+  ) {
+    throw new Error(`not a schedstat line: ${JSON.stringify(text)}`);
+  }
+  const [onCpuNs = 0, waitingNs = 0, timeslices = 0] = values;
+  return { onCpuNs, waitingNs, timeslices };
+}
+
+/** Schedstat summed over a live process's threads (their own counts: exited threads are gone). */
+function processSchedstat(pid: number): Schedstat {
+  const sum: Schedstat = { onCpuNs: 0, waitingNs: 0, timeslices: 0 };
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return sum; // exited meanwhile
+  }
+  for (const tid of tids) {
+    let line: Schedstat;
+    try {
+      line = parseSchedstat(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8'));
+    } catch {
+      continue; // the thread exited meanwhile
+    }
+    sum.onCpuNs += line.onCpuNs;
+    sum.waitingNs += line.waitingNs;
+    sum.timeslices += line.timeslices;
+  }
+  return sum;
+}
+
+/**
+ * Seconds each role's live threads have spent runnable but waiting for a core, so far. Over an
+ * interval, the difference divided by its length is how many of the role's threads waited on
+ * average: on a machine with more runnable threads than cores, the latency nobody's code spends.
+ */
+export function coreWaitSeconds(
+  pids: Readonly<Record<string, number | undefined>>,
+): Record<string, number> {
+  const result: Record<string, number> = {};
+  for (const [role, { members }] of roleTrees(pids)) {
+    let waitingNs = 0;
+    for (const m of members) waitingNs += processSchedstat(m.pid).waitingNs;
+    result[role] = waitingNs / 1e9;
   }
   return result;
 }
@@ -139,9 +219,14 @@ export class CpuSampler {
     this.previous = { atMs: performance.now(), cpu: cpuSeconds(pids) };
   }
 
-  /** CPU seconds per role since construction or the given baseline. */
+  /** CPU seconds per role so far. */
   totals(): Record<string, number> {
     return cpuSeconds(this.pids);
+  }
+
+  /** Seconds per role its live threads have waited for a core so far (see coreWaitSeconds). */
+  coreWaitTotals(): Record<string, number> {
+    return coreWaitSeconds(this.pids);
   }
 
   /** Average cores busy per role since the last call. */
