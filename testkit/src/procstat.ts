@@ -170,15 +170,18 @@ export function parseSchedstat(text: string): Schedstat {
   return { onCpuNs, waitingNs, timeslices };
 }
 
-/** Schedstat summed over a live process's threads (their own counts: exited threads are gone). */
-function processSchedstat(pid: number): Schedstat {
-  const sum: Schedstat = { onCpuNs: 0, waitingNs: 0, timeslices: 0 };
+/**
+ * Schedstat summed over a live process's threads (their own counts: exited threads are gone);
+ * null when no thread's could be read (the process exited, or a kernel without schedstat).
+ */
+function processSchedstat(pid: number): Schedstat | null {
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
   } catch {
-    return sum; // exited meanwhile
+    return null;
   }
+  let sum: Schedstat | null = null;
   for (const tid of tids) {
     let line: Schedstat;
     try {
@@ -186,6 +189,7 @@ function processSchedstat(pid: number): Schedstat {
     } catch {
       continue; // the thread exited meanwhile
     }
+    sum ??= { onCpuNs: 0, waitingNs: 0, timeslices: 0 };
     sum.onCpuNs += line.onCpuNs;
     sum.waitingNs += line.waitingNs;
     sum.timeslices += line.timeslices;
@@ -197,15 +201,18 @@ function processSchedstat(pid: number): Schedstat {
  * Seconds each role's live threads have spent runnable but waiting for a core, so far. Over an
  * interval, the difference divided by its length is how many of the role's threads waited on
  * average: on a machine with more runnable threads than cores, the latency nobody's code spends.
+ * A role none of whose threads could be read is left out rather than counted as no wait.
  */
 export function coreWaitSeconds(
   pids: Readonly<Record<string, number | undefined>>,
 ): Record<string, number> {
   const result: Record<string, number> = {};
   for (const [role, { members }] of roleTrees(pids)) {
-    let waitingNs = 0;
-    for (const m of members) waitingNs += processSchedstat(m.pid).waitingNs;
-    result[role] = waitingNs / 1e9;
+    const lines = members
+      .map((m) => processSchedstat(m.pid))
+      .filter((l): l is Schedstat => l !== null);
+    if (lines.length === 0) continue;
+    result[role] = lines.reduce((sum, l) => sum + l.waitingNs, 0) / 1e9;
   }
   return result;
 }
