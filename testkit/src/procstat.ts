@@ -171,30 +171,27 @@ export function parseSchedstat(text: string): Schedstat {
 }
 
 /**
- * Schedstat summed over a live process's threads (their own counts: exited threads are gone);
- * null when no thread's could be read (the process exited, or a kernel without schedstat).
+ * Nanoseconds a live process's threads have waited for a core (their own counts: exited threads
+ * are gone); null when no thread's schedstat could be read (the process exited, or a kernel
+ * without schedstat).
  */
-function processSchedstat(pid: number): Schedstat | null {
+function processWaitingNs(pid: number): number | null {
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
   } catch {
     return null;
   }
-  let sum: Schedstat | null = null;
+  let waitingNs: number | null = null;
   for (const tid of tids) {
-    let line: Schedstat;
     try {
-      line = parseSchedstat(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8'));
+      const line = parseSchedstat(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8'));
+      waitingNs = (waitingNs ?? 0) + line.waitingNs;
     } catch {
-      continue; // the thread exited meanwhile
+      // the thread exited meanwhile
     }
-    sum ??= { onCpuNs: 0, waitingNs: 0, timeslices: 0 };
-    sum.onCpuNs += line.onCpuNs;
-    sum.waitingNs += line.waitingNs;
-    sum.timeslices += line.timeslices;
   }
-  return sum;
+  return waitingNs;
 }
 
 /**
@@ -208,11 +205,11 @@ export function coreWaitSeconds(
 ): Record<string, number> {
   const result: Record<string, number> = {};
   for (const [role, { members }] of roleTrees(pids)) {
-    const lines = members
-      .map((m) => processSchedstat(m.pid))
-      .filter((l): l is Schedstat => l !== null);
-    if (lines.length === 0) continue;
-    result[role] = lines.reduce((sum, l) => sum + l.waitingNs, 0) / 1e9;
+    const waits = members
+      .map((m) => processWaitingNs(m.pid))
+      .filter((ns): ns is number => ns !== null);
+    if (waits.length === 0) continue;
+    result[role] = waits.reduce((sum, ns) => sum + ns, 0) / 1e9;
   }
   return result;
 }
