@@ -1,7 +1,10 @@
 // Transactional outbox: a service writes events into its own schema in the same PostgreSQL
 // transaction as the change they announce; the relay ships them to Kafka in order with an
-// idempotent producer and deletes them once acknowledged. A crash between the Kafka
-// acknowledgement and the delete re-sends a batch: consumers are idempotent by design. A record
+// idempotent producer and deletes them once acknowledged. The delete rides on the relay's next
+// read (one round trip per batch, not two) and does not wait for its WAL flush: a crash or a
+// lost flush only leaves acknowledged rows behind, and the next leader sends them again, which
+// consumers absorb (idempotent by design). Only the outbox rows' deletion is relaxed so: the
+// writes the rows announce commit durably in the services' own transactions. A record
 // Kafka refuses for good (over max.message.bytes) is parked in outbox_parked with the broker's
 // error, so it cannot hold back everything written after it.
 //
@@ -112,6 +115,13 @@ const IDLE_POLL_MS_DEFAULT = 1_000;
 /** The shortest idle time after which a silent leader loses its session, and so the lead. */
 const LEADER_IDLE_TIMEOUT_MS_MIN = 10_000;
 
+/**
+ * How long acknowledged rows wait for the next batch to delete them before the relay deletes
+ * them on its own: under load the next nudge comes much sooner; after the last batch of a burst
+ * this bounds how long they count in the backlog.
+ */
+const ACKNOWLEDGED_DELETE_WAIT_MS = 100;
+
 /** Bounds of the send wait: a broker must have time to elect a leader, not to hang forever. */
 const SEND_TIMEOUT_MS_DEFAULT = 15_000;
 const SEND_TIMEOUT_MS_MAX = 120_000;
@@ -126,6 +136,11 @@ export class OutboxRelay {
   private producer: Promise<Producer> | undefined;
   /** A nudge that came while a batch was being published: its rows may have missed that batch. */
   private nudged = false;
+  /**
+   * Ids of rows Kafka acknowledged, deleted by the leader's next statement together with its
+   * next read. Forgotten with the session (and the lead): the next leader sends them again.
+   */
+  private acknowledged: OutboxRow['id'][] = [];
   private readonly batchSizeMax: number;
   private readonly idlePollMs: number;
   private readonly sendTimeoutMs: number;
@@ -175,7 +190,7 @@ export class OutboxRelay {
       const parked = () => this.parked();
       new prometheus.Gauge({
         name: 'ledgerline_outbox_backlog',
-        help: 'Messages in the outbox waiting to be published (one series per service).',
+        help: 'Messages in the outbox waiting to be published, with those Kafka acknowledged in the last 100 ms (one series per service).',
         registers: [options.metrics],
         async collect() {
           // A scrape while PostgreSQL is away must still answer: the series is left out.
@@ -252,16 +267,19 @@ export class OutboxRelay {
     this.wakeLoop();
     await this.loop;
     await this.notification;
+    await this.deleteAcknowledged();
     await this.endSession();
     await this.dropProducer();
   }
 
   /**
    * Publishes one batch; returns how many messages it shipped (parked ones not counted), 0 when
-   * another instance is the leader.
+   * another instance is the leader. The rows it sent stay in the outbox until the next batch's
+   * read deletes them: the relay reads again within 100 ms, and `deleteAcknowledged` deletes
+   * them when it stops.
    *
-   * No PostgreSQL transaction is open while Kafka answers: rows are read, sent, then deleted,
-   * each statement on its own. Order across relay instances comes from a session advisory lock
+   * No PostgreSQL transaction is open while Kafka answers: one statement deletes the previous
+   * batch and reads this one, then the rows are sent. Order across relay instances comes from a session advisory lock
    * held by the leader's own connection for as long as it lives (a second instance publishes
    * nothing meanwhile and takes over when that session ends). A crash between the
    * acknowledgement and the delete re-sends the batch, which consumers absorb (idempotent).
@@ -297,7 +315,11 @@ export class OutboxRelay {
         // A leader that stops answering (a frozen process) must not keep the lead: the loop
         // queries at least every idle poll, so a session idle much longer than that is ended
         // by PostgreSQL, which frees the lock for a standby.
-        await client.query(`SET idle_session_timeout = ${this.leaderIdleTimeoutMs}`);
+        // Its deletes and parkings need not wait for their WAL flush: one lost in a crash
+        // leaves rows that are sent again (see the top of this file).
+        await client.query(
+          `SET idle_session_timeout = ${this.leaderIdleTimeoutMs}; SET synchronous_commit = off`,
+        );
       } catch (error) {
         await this.endSession();
         throw error;
@@ -323,6 +345,7 @@ export class OutboxRelay {
     if (session === undefined) return;
     this.session = undefined;
     this.leading = false;
+    this.acknowledged = [];
     session.removeAllListeners('notification');
     session.on('error', () => undefined); // late errors of a session being closed
     await session.end().catch(() => undefined);
@@ -330,12 +353,18 @@ export class OutboxRelay {
 
   private async publishLocked(client: Queryable): Promise<number> {
     const outbox = `${this.schemaSql}.outbox`;
-    // Ordered by the bigint id itself: an output column `id::text` would sort '10' before '9'.
+    // The SELECT sees the table as it was before the DELETE in the same statement, so it leaves
+    // the deleted ids out by name. Not by `id > max`: a lower id committed after the previous
+    // read would then go out after newer rows, which may carry the same key. Ordered by the
+    // bigint id itself: an output column `id::text` would sort '10' before '9'.
     const { rows } = await client.query<OutboxRow>({
-      name: `outbox-read:${outbox}`,
-      text: `SELECT o.id, o.topic, o.key, o.value, o.headers FROM ${outbox} o ORDER BY o.id LIMIT $1`,
-      values: [this.batchSizeMax],
+      name: `outbox-next:${outbox}`,
+      text: `WITH acknowledged AS (DELETE FROM ${outbox} WHERE id = ANY($1::bigint[]))
+       SELECT o.id, o.topic, o.key, o.value, o.headers FROM ${outbox} o
+       WHERE o.id <> ALL($1::bigint[]) ORDER BY o.id LIMIT $2`,
+      values: [arrayLiteral(this.acknowledged), this.batchSizeMax],
     });
+    this.acknowledged = [];
     if (rows.length === 0) return 0;
     try {
       await this.send(rows);
@@ -349,7 +378,7 @@ export class OutboxRelay {
       );
       return this.publishOneByOne(client, rows);
     }
-    await this.deleteRows(client, rows);
+    this.acknowledged = rows.map((r) => r.id);
     this.options.onPublished?.(rows.length);
     return rows.length;
   }
@@ -366,7 +395,7 @@ export class OutboxRelay {
         await this.park(client, row, error);
         continue;
       }
-      await this.deleteRows(client, [row]);
+      await this.deleteRows(client, [row.id]);
       published += 1;
       this.options.onPublished?.(1);
     }
@@ -440,13 +469,29 @@ export class OutboxRelay {
       );
   }
 
-  private async deleteRows(client: Queryable, rows: readonly OutboxRow[]): Promise<void> {
+  private async deleteRows(client: Queryable, ids: readonly OutboxRow['id'][]): Promise<void> {
     const outbox = `${this.schemaSql}.outbox`;
     await client.query({
       name: `outbox-delete:${outbox}`,
       text: `DELETE FROM ${outbox} WHERE id = ANY($1::bigint[])`,
-      values: [arrayLiteral(rows.map((r) => r.id))],
+      values: [arrayLiteral(ids)],
     });
+  }
+
+  /**
+   * Deletes the rows of the last batch Kafka acknowledged, when no next batch came to do it
+   * (when the relay stops). Only while leading, on the session that holds the lock.
+   */
+  async deleteAcknowledged(): Promise<void> {
+    if (this.acknowledged.length === 0 || !this.leading || this.session === undefined) return;
+    const ids = this.acknowledged;
+    try {
+      await this.deleteRows(this.session, ids);
+      if (this.acknowledged === ids) this.acknowledged = [];
+    } catch (error) {
+      // Kept for the next statement; at worst the next leader sends them again.
+      this.options.log.warn({ err: error }, 'outbox relay: could not delete acknowledged rows');
+    }
   }
 
   /** Moves a refused record from the outbox to outbox_parked with the broker's error (one statement). */
@@ -470,7 +515,7 @@ export class OutboxRelay {
     );
   }
 
-  /** Messages waiting to be published (for /metrics and readiness). */
+  /** Messages waiting to be published, and those acknowledged but not deleted yet (/metrics). */
   async backlog(): Promise<number> {
     const { rows } = await this.options.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM ${this.schemaSql}.outbox`,
@@ -504,9 +549,14 @@ export class OutboxRelay {
       if (published >= this.batchSizeMax && failures === 0) continue;
       // A commit during the batch would otherwise wait for the idle poll (a lost wake-up).
       if (this.nudged && failures === 0) continue;
-      // Back off on failures (bounded at 5 s), otherwise wait for a nudge or the idle poll.
+      // Back off on failures (bounded at 5 s), otherwise wait for a nudge or the idle poll,
+      // sooner while acknowledged rows wait for a statement to delete them.
       const waitMs =
-        failures > 0 ? Math.min(5_000, 100 * 2 ** Math.min(failures, 6)) : this.idlePollMs;
+        failures > 0
+          ? Math.min(5_000, 100 * 2 ** Math.min(failures, 6))
+          : this.acknowledged.length > 0
+            ? Math.min(this.idlePollMs, ACKNOWLEDGED_DELETE_WAIT_MS)
+            : this.idlePollMs;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, waitMs);
         this.wake = () => {

@@ -2,8 +2,7 @@
 // service's own migrations: a record Kafka refuses for good (over the topic's
 // max.message.bytes) is parked with the broker's error while the rest are published in order;
 // the parked count is in /metrics; and no database transaction is open while Kafka answers.
-import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import { createPool, type Pool } from '../src/db.js';
 import { awaitTopicLeaders, createIdempotentProducer, createKafka } from '../src/kafka.js';
 import { createLogger } from '../src/log.js';
@@ -12,11 +11,11 @@ import { appendToOutbox, OutboxRelay } from '../src/outbox.js';
 import {
   createTestEnvironment,
   deployTestDatabase,
-  eventually,
   testRoleUrl,
   type TestEnvironment,
 } from '@ledgerline/testkit/testing';
 import { SERVICE_DATABASES } from '../../scripts/databases.js';
+import { publishedRecords } from './support/topic-reader.js';
 
 const log = createLogger('outbox-parking-test');
 /** The topic's limit: a 64 KiB record is over it, a few hundred bytes are not. */
@@ -85,31 +84,8 @@ function observedProducers(beforeSend: () => Promise<void>): () => Producer {
 }
 
 /** Every value on the topic, in partition order (one partition). */
-async function published(
-  count: number,
-  from: string = topic,
-): Promise<{ key: string; value: string }[]> {
-  const reader = new Kafka({
-    brokers: env.kafkaBrokers,
-    clientId: 'outbox-parking-reader',
-    logLevel: logLevel.NOTHING,
-  }).consumer({ groupId: `outbox-parking-reader-${randomUUID()}`, maxWaitTimeInMs: 50 });
-  const seen: { key: string; value: string }[] = [];
-  await reader.connect();
-  try {
-    await reader.subscribe({ topic: from, fromBeginning: true });
-    await reader.run({
-      eachMessage: async ({ message }) => {
-        seen.push({ key: String(message.key), value: String(message.value).slice(0, 40) });
-      },
-    });
-    await eventually(async () => (seen.length >= count ? true : undefined), `${count} records`);
-    // A moment more: anything beyond `count` would be a doubled or unexpected record.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    return seen;
-  } finally {
-    await reader.disconnect();
-  }
+function published(count: number, from: string = topic): Promise<{ key: string; value: string }[]> {
+  return publishedRecords(env.kafkaBrokers, from, count);
 }
 
 test('a record over the topic limit is parked with the broker error, and the payments after it are published in order', async () => {
