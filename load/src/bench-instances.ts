@@ -84,25 +84,26 @@ export function serviceRoles(
 }
 
 /**
- * CPU-seconds per 1,000 payments from two samples of CPU-seconds per role (each role one
- * process or process tree, never overlapping). Adds `<service>` for a service run as several
- * processes (its supervisor and instances together) and `total`: the platform, every role but
- * the load generator's.
+ * Seconds per unit, per role, from two samples of seconds per role (each role one process or
+ * process tree, never overlapping): CPU-seconds per 1,000 payments, or seconds waited for a core
+ * per second of a step. Adds `<service>` for a service run as several processes (its supervisor
+ * and instances together) and `total`: the platform, every role but the load generator's. No
+ * units give 0 everywhere.
  */
-export function cpuSecondsPer1000(
+export function roleSecondsPerUnit(
   before: Readonly<Record<string, number>>,
   after: Readonly<Record<string, number>>,
-  payments: number,
+  units: number,
   generatorRole: string,
 ): Record<string, number> {
-  const per1000 = (seconds: number): number => (payments > 0 ? (seconds / payments) * 1000 : 0);
+  const perUnit = (seconds: number): number => (units > 0 ? seconds / units : 0);
   const result: Record<string, number> = {};
   const byService: Record<string, number> = {};
   let platform = 0;
   for (const [role, end] of Object.entries(after)) {
     // A process first seen after the baseline (a replaced instance) counts from its first sample.
     const used = Math.max(0, end - (before[role] ?? end));
-    result[role] = per1000(used);
+    result[role] = perUnit(used);
     if (role !== generatorRole) platform += used;
     const slash = role.indexOf('/');
     if (slash > 0) {
@@ -110,9 +111,19 @@ export function cpuSecondsPer1000(
       byService[service] = (byService[service] ?? 0) + used;
     }
   }
-  for (const [service, used] of Object.entries(byService)) result[service] = per1000(used);
-  result['total'] = per1000(platform);
+  for (const [service, used] of Object.entries(byService)) result[service] = perUnit(used);
+  result['total'] = perUnit(platform);
   return result;
+}
+
+/** CPU-seconds per 1,000 payments per role (see roleSecondsPerUnit). */
+export function cpuSecondsPer1000(
+  before: Readonly<Record<string, number>>,
+  after: Readonly<Record<string, number>>,
+  payments: number,
+  generatorRole: string,
+): Record<string, number> {
+  return roleSecondsPerUnit(before, after, payments / 1000, generatorRole);
 }
 
 /** Cores busy per role, with a service's processes also added up under its name. */

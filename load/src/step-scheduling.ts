@@ -2,7 +2,7 @@
 // process's threads waited for a core (the run queue, from schedstat), and how late the load
 // generator's own event loop ran, which every latency the generator measures includes. On a
 // machine with fewer cores than runnable threads, this is the latency nobody's code spends.
-import { cpuSecondsPer1000 } from './bench-instances.js';
+import { roleSecondsPerUnit } from './bench-instances.js';
 import { formatNumber } from './report.js';
 
 export interface LoopDelayMs {
@@ -44,9 +44,8 @@ export function stepScheduling(
   const delayMs = (ns: number): number =>
     loopDelay.count > 0 ? Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS) : 0;
   return {
-    // Seconds per second: the same per-role differences, service sums and platform total as CPU
-    // per payment, over 1,000 × windowS units of one millisecond.
-    coreWaitPerS: cpuSecondsPer1000(waitBefore, waitAfter, windowS * 1000, generatorRole),
+    // Seconds waited per second of the window: threads waiting, on average.
+    coreWaitPerS: roleSecondsPerUnit(waitBefore, waitAfter, windowS, generatorRole),
     generatorLoopDelayMs: {
       p50: delayMs(loopDelay.percentile(50)),
       p99: delayMs(loopDelay.percentile(99)),

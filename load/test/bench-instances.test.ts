@@ -7,6 +7,7 @@ import {
   layoutKey,
   layoutLabel,
   parseInstances,
+  roleSecondsPerUnit,
   serviceRoles,
 } from '../src/bench-instances.js';
 
@@ -86,6 +87,23 @@ describe('CPU roles and CPU per payment', () => {
     expect(cpuSecondsPer1000({ ledger: 1 }, { ledger: 2 }, 0, 'g')).toEqual({
       ledger: 0,
       total: 0,
+    });
+  });
+
+  test('seconds per unit of any kind: seconds waited per second of a 10 s window', () => {
+    const perS = roleSecondsPerUnit(
+      { 'ledger/1': 2, 'ledger/2': 1, postgres: 0, generator: 4 },
+      { 'ledger/1': 7, 'ledger/2': 4, postgres: 6, generator: 9 },
+      10,
+      'generator',
+    );
+    expect(perS).toEqual({
+      'ledger/1': 0.5,
+      'ledger/2': 0.3,
+      ledger: 0.8,
+      postgres: 0.6,
+      generator: 0.5,
+      total: expect.closeTo(1.4) as number,
     });
   });
 
