@@ -6,6 +6,7 @@ import pg from 'pg';
 import { postgresConnection } from './transport-security.js';
 import { databaseConnectTimeoutMs, databaseTimeouts, type DatabaseTimeouts } from './config.js';
 import { invariant } from './invariant.js';
+import type { Logger } from './log.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -18,6 +19,14 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => {
   if (!Number.isSafeInteger(n)) throw new Error(`int8 ${value} is outside the safe integer range`);
   return n;
 });
+
+/**
+ * The `onIdleError` of a service's pools: an idle connection PostgreSQL terminates (restart,
+ * failover) is logged, and must not crash the process.
+ */
+export function logIdleConnectionLoss(log: Logger): (error: Error) => void {
+  return (error) => log.warn({ err: error }, 'idle PostgreSQL connection lost');
+}
 
 export function createPool(
   connectionString: string,

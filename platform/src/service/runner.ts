@@ -8,7 +8,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Server } from 'node:http';
 import { authenticatorFromEnv } from '../auth/authenticator.js';
 import { intSetting } from '../config.js';
-import { createPool, type Pool } from '../db.js';
+import { createPool, logIdleConnectionLoss, type Pool } from '../db.js';
 import { assertServiceRole } from '../deploy.js';
 import { EventSerde } from '../events/serde.js';
 import { closeServer, createApiApp, listen } from '../http/app.js';
@@ -43,8 +43,7 @@ function openPool<C>(
   return createPool(url, {
     max: max ?? 10,
     applicationName: spec?.applicationName ?? name,
-    // An idle connection PostgreSQL terminates (restart, failover) must not crash the process.
-    onIdleError: (error) => log.warn({ err: error }, 'idle PostgreSQL connection lost'),
+    onIdleError: logIdleConnectionLoss(log),
   });
 }
 

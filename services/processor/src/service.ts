@@ -1,5 +1,6 @@
 // The processor, declared: processor_app's HTTP API (payments, refunds), its outbox and the saga
 // consumer. The platform runner (platform/src/service/runner.ts) starts and stops it.
+import { logIdleConnectionLoss } from '@ledgerline/platform/db';
 import { isCurrencyCode } from '@ledgerline/platform/currencies';
 import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
 import type { Logger } from '@ledgerline/platform/log';
@@ -72,7 +73,7 @@ export const processor = defineService<ProcessorConfig>({
       databaseUrl: config.databaseUrl,
       lockTimeoutMs: config.idempotencyWaitMsMax,
       onBatch: (size) => metrics.intakeBatch(size),
-      onIdleError: (error) => log.warn({ err: error }, 'idle PostgreSQL connection lost'),
+      onIdleError: logIdleConnectionLoss(log),
     });
     const inFlight = new PaymentsInFlight({
       count: (cap, withinMs) => countPaymentsInFlight(pool, cap, withinMs),
