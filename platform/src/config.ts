@@ -85,11 +85,18 @@ export interface HttpServerLimits {
    * answers seconds late or never instead of refusing at once with a 503.
    */
   listenBacklog: number;
+  /**
+   * Handles the listening socket is accepted from (1 when absent). libuv accepts one connection
+   * per handle per turn of the event loop, so a busy service with one handle reads a burst of
+   * new connections seconds late (platform/src/http/accept-handles.ts).
+   */
+  acceptHandles?: number;
 }
 
 /**
  * HTTP server limits from HTTP_HEADERS_TIMEOUT_MS (10 s), HTTP_REQUEST_TIMEOUT_MS (30 s),
- * HTTP_KEEP_ALIVE_TIMEOUT_MS (65 s), HTTP_CONNECTIONS_MAX (2048) and HTTP_LISTEN_BACKLOG (4096).
+ * HTTP_KEEP_ALIVE_TIMEOUT_MS (65 s), HTTP_CONNECTIONS_MAX (2048), HTTP_LISTEN_BACKLOG (4096) and
+ * HTTP_ACCEPT_HANDLES (32).
  * Node's own defaults (60 s for headers, 300 s per request, no connection bound) let a slow
  * client hold a connection for minutes; a payment API's clients send a few hundred bytes.
  */
@@ -109,6 +116,7 @@ export function httpServerLimits(env: NodeJS.ProcessEnv = process.env): HttpServ
     connectionsMax: intSetting(env, 'HTTP_CONNECTIONS_MAX', 2_048, 1, 65_535),
     checkIntervalMs: Math.max(50, Math.min(1_000, Math.floor(headersTimeoutMs / 4))),
     listenBacklog: intSetting(env, 'HTTP_LISTEN_BACKLOG', 4_096, 1, 65_535),
+    acceptHandles: intSetting(env, 'HTTP_ACCEPT_HANDLES', 32, 1, 64),
   };
 }
 

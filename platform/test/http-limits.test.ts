@@ -207,6 +207,7 @@ describe('HTTP server limits from configuration', () => {
       connectionsMax: 2_048,
       checkIntervalMs: 1_000,
       listenBacklog: 4_096,
+      acceptHandles: 32,
     });
   });
 
@@ -218,6 +219,7 @@ describe('HTTP server limits from configuration', () => {
         HTTP_KEEP_ALIVE_TIMEOUT_MS: '70000',
         HTTP_CONNECTIONS_MAX: '100',
         HTTP_LISTEN_BACKLOG: '1024',
+        HTTP_ACCEPT_HANDLES: '4',
       }),
     ).toEqual({
       headersTimeoutMs: 2_000,
@@ -226,12 +228,14 @@ describe('HTTP server limits from configuration', () => {
       connectionsMax: 100,
       checkIntervalMs: 500,
       listenBacklog: 1_024,
+      acceptHandles: 4,
     });
   });
 
   it('refuses nonsense by name instead of serving without a bound', () => {
     expect(() => httpServerLimits({ HTTP_CONNECTIONS_MAX: '0' })).toThrow(/HTTP_CONNECTIONS_MAX/);
     expect(() => httpServerLimits({ HTTP_LISTEN_BACKLOG: '0' })).toThrow(/HTTP_LISTEN_BACKLOG/);
+    expect(() => httpServerLimits({ HTTP_ACCEPT_HANDLES: '0' })).toThrow(/HTTP_ACCEPT_HANDLES/);
     expect(() => httpServerLimits({ HTTP_HEADERS_TIMEOUT_MS: 'soon' })).toThrow(
       /HTTP_HEADERS_TIMEOUT_MS/,
     );

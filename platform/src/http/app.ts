@@ -1,7 +1,9 @@
 // The HTTP edge every service shares: express with body limits, request and response
 // validation against the service's OpenAPI document, RFC 9457 errors, /healthz, /readyz,
 // /metrics, and structured access logs.
+import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
+import type { Server as NetServer, Socket } from 'node:net';
 import {
   createServer,
   type IncomingHttpHeaders,
@@ -21,6 +23,7 @@ import { prometheus, type MetricsRegistry } from '../metrics.js';
 import type { OpenApiDocument, OpenApiOperation } from './openapi.js';
 import { ContractValidator } from './validation.js';
 import { AdmissionGate, admissionLimitsFromEnv, type AdmissionLimits } from './admission.js';
+import { addAcceptors } from './accept-handles.js';
 import { checkReadiness, type ReadinessProbes } from './readiness.js';
 import {
   DEPENDENCY_RETRY_AFTER_SECONDS,
@@ -609,34 +612,89 @@ export { problems, ProblemError };
  * time is answered 408 and its connection closed, and connections past the maximum are closed
  * on accept, so a slowloris cannot pin the service. Keep-alive stays longer than common load
  * balancers' idle timeout (60 s), so they never reuse a connection the server just closed.
+ *
+ * With `acceptHandles` above 1 the socket is accepted from through that many handles (see
+ * accept-handles.ts), so that a burst of new connections is read within a few turns of a busy
+ * event loop. Not in an instance of several: there the supervisor accepts and hands over.
  */
-export function listen(
+export async function listen(
   app: express.Express,
   port: number,
   host = '127.0.0.1',
   limits: HttpServerLimits = httpServerLimits(),
 ): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const refuseEarly = earlyRefusals.get(app);
-    const server = createServer(
-      {
-        headersTimeout: limits.headersTimeoutMs,
-        requestTimeout: limits.requestTimeoutMs,
-        // Node sweeps for expired requests at this interval: it is the slack on both timeouts.
-        connectionsCheckingInterval: limits.checkIntervalMs,
-      },
-      refuseEarly === undefined
-        ? app
-        : (req, res) => {
-            if (!refuseEarly(req, res)) void app(req, res);
-          },
-    );
-    server.keepAliveTimeout = limits.keepAliveTimeoutMs;
-    server.maxConnections = limits.connectionsMax;
-    trackResponses(server);
+  const refuseEarly = earlyRefusals.get(app);
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node sweeps for expired requests at this interval: it is the slack on both timeouts.
+      connectionsCheckingInterval: limits.checkIntervalMs,
+    },
+    refuseEarly === undefined
+      ? app
+      : (req, res) => {
+          if (!refuseEarly(req, res)) void app(req, res);
+        },
+  );
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  boundConnections(server, limits.connectionsMax);
+  trackResponses(server);
+  await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port, host, backlog: limits.listenBacklog }, () => resolve(server));
+    server.listen({ port, host, backlog: limits.listenBacklog }, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
+  const handles = limits.acceptHandles ?? 1;
+  if (handles > 1 && !cluster.isWorker) {
+    try {
+      closeWithServer(server, await addAcceptors(server, handles, limits.listenBacklog));
+    } catch (error) {
+      await new Promise((resolve) => server.close(resolve));
+      throw error;
+    }
+  }
+  return server;
+}
+
+/**
+ * Closes connections past `max` as they arrive, counted across every handle the server accepts
+ * through (Node's own maxConnections counts only the server's own handle).
+ */
+function boundConnections(server: Server, max: number): void {
+  let open = 0;
+  // First among the 'connection' listeners: a connection past the bound is closed before the
+  // HTTP parser reads from it.
+  server.prependListener('connection', (socket: Socket) => {
+    if (open >= max) {
+      socket.destroy();
+      return;
+    }
+    open += 1;
+    socket.once('close', () => {
+      open -= 1;
+    });
+  });
+}
+
+/**
+ * Makes `server.close()` stop the acceptors too, and call back once their connections have
+ * ended as well: everyone who closes the server (closeServer, a test's afterAll) closes them.
+ */
+function closeWithServer(server: Server, acceptors: readonly NetServer[]): void {
+  if (acceptors.length === 0) return;
+  const close = server.close.bind(server);
+  server.close = (callback?: (error?: Error) => void): Server => {
+    const acceptorsClosed = acceptors.map(
+      (acceptor) => new Promise<void>((resolve) => acceptor.close(() => resolve())),
+    );
+    close((error?: Error) => {
+      void Promise.all(acceptorsClosed).then(() => callback?.(error));
+    });
+    return server;
+  };
 }
 
 interface ResponseTracking {

@@ -1,0 +1,155 @@
+// Several accept handles on one listening socket (HTTP_ACCEPT_HANDLES). libuv accepts one
+// connection per handle per turn of the event loop: a busy service with one handle reads a burst
+// of new connections one per turn. These count the connections accepted per turn of a loop kept
+// busy on purpose, with one handle and with eight, and check what must not change: the bound on
+// connections holds across the handles, and a closed server leaves nothing listening behind
+// (no handle, no echo process).
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import express from 'express';
+import { httpServerLimits, type HttpServerLimits } from '../src/config.js';
+import { closeServer, listen } from '../src/http/app.js';
+
+const LIMITS: HttpServerLimits = { ...httpServerLimits({}), connectionsMax: 10_000 };
+/** Each turn of the busy loop holds the thread this long. */
+const TURN_BUSY_MS = 20;
+const BURST = 120;
+
+function app(): express.Express {
+  const served = express();
+  served.get('/ping', (_req, res) => {
+    res.json({ ok: true });
+  });
+  return served;
+}
+
+function portOf(server: Server): number {
+  return (server.address() as AddressInfo).port;
+}
+
+function connect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** Sends one request on a new connection; resolves with the status line. */
+function ping(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () =>
+      socket.write('GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+    );
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+    socket.once('close', () => resolve(answer.split('\r\n')[0] ?? ''));
+    socket.once('error', reject);
+  });
+}
+
+/**
+ * Opens `count` connections at once to a server whose loop is busy TURN_BUSY_MS per turn, and
+ * returns how many it accepted in each turn that accepted any.
+ */
+async function acceptedPerTurn(server: Server, count: number): Promise<number[]> {
+  let turn = 0;
+  const perTurn = new Map<number, number>();
+  const onConnection = () => perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1);
+  server.on('connection', onConnection);
+  const busy = setInterval(() => {
+    turn += 1;
+    const end = Date.now() + TURN_BUSY_MS;
+    while (Date.now() < end);
+  }, 1);
+  try {
+    const statuses = await Promise.all(Array.from({ length: count }, () => ping(portOf(server))));
+    expect(statuses.every((s) => s === 'HTTP/1.1 200 OK')).toBe(true);
+  } finally {
+    clearInterval(busy);
+    server.off('connection', onConnection);
+  }
+  return [...perTurn.values()];
+}
+
+/** The echo processes among this process's children (none should outlive a listen). */
+function echoChildren(): number {
+  let found = 0;
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (parent !== process.pid) continue;
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes("process.on('message'")) found += 1;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+test('with one handle a busy loop accepts one connection per turn; with eight, several', async () => {
+  const one = await listen(app(), 0, '127.0.0.1', { ...LIMITS, acceptHandles: 1 });
+  const eight = await listen(app(), 0, '127.0.0.1', { ...LIMITS, acceptHandles: 8 });
+  try {
+    const withOne = await acceptedPerTurn(one, BURST);
+    const withEight = await acceptedPerTurn(eight, BURST);
+    expect(Math.max(...withOne)).toBe(1);
+    expect(withOne.reduce((a, b) => a + b, 0)).toBe(BURST);
+    // Up to eight per turn; fewer in a turn that found fewer waiting.
+    expect(Math.max(...withEight)).toBeGreaterThanOrEqual(4);
+    expect(Math.max(...withEight)).toBeLessThanOrEqual(8);
+    expect(withEight.reduce((a, b) => a + b, 0)).toBe(BURST);
+    expect(withEight.length).toBeLessThan(withOne.length / 2);
+  } finally {
+    await closeServer(one);
+    await closeServer(eight);
+  }
+});
+
+test('the bound on connections counts the connections of every handle', async () => {
+  const max = 5;
+  const server = await listen(app(), 0, '127.0.0.1', {
+    ...LIMITS,
+    connectionsMax: max,
+    acceptHandles: 4,
+  });
+  const held: net.Socket[] = [];
+  try {
+    for (let i = 0; i < max; i += 1) held.push(await connect(portOf(server)));
+    // Each held connection answers, whichever handle accepted it.
+    for (const socket of held) {
+      const answered = new Promise<string>((resolve) =>
+        socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1'))),
+      );
+      socket.write('GET /ping HTTP/1.1\r\nHost: x\r\n\r\n');
+      expect(await answered).toMatch(/^HTTP\/1\.1 200 /);
+    }
+    for (let i = 0; i < 8; i += 1) {
+      const excess = await connect(portOf(server));
+      excess.on('error', () => undefined);
+      excess.write('GET /ping HTTP/1.1\r\nHost: x\r\n\r\n');
+      const answer = await new Promise<string>((resolve) => {
+        let text = '';
+        excess.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+        excess.once('close', () => resolve(text));
+      });
+      expect(answer).toBe('');
+    }
+    held.shift()!.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await ping(portOf(server))).toBe('HTTP/1.1 200 OK');
+  } finally {
+    for (const socket of held) socket.destroy();
+    await closeServer(server);
+  }
+});
+
+test('a closed server leaves nothing listening: the port refuses, and no echo process is left', async () => {
+  const server = await listen(app(), 0, '127.0.0.1', { ...LIMITS, acceptHandles: 8 });
+  const port = portOf(server);
+  expect(await ping(port)).toBe('HTTP/1.1 200 OK');
+  expect(echoChildren()).toBe(0);
+  await closeServer(server);
+  await expect(connect(port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+});
