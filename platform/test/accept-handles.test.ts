@@ -9,7 +9,8 @@ import type { Server } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import express from 'express';
 import { httpServerLimits, type HttpServerLimits } from '../src/config.js';
-import { closeServer, listen } from '../src/http/app.js';
+import { acceptHandlesOf, closeServer, listen } from '../src/http/app.js';
+import { duplicateListenHandle } from '../src/http/accept-handles.js';
 
 const LIMITS: HttpServerLimits = { ...httpServerLimits({}), connectionsMax: 10_000 };
 /** Each turn of the busy loop holds the thread this long. */
@@ -152,4 +153,26 @@ test('a closed server leaves nothing listening: the port refuses, and no echo pr
   expect(echoChildren()).toBe(0);
   await closeServer(server);
   await expect(connect(port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+});
+
+test('a service that cannot get more handles still serves through one, and says why', async () => {
+  await expect(duplicateListenHandle(net.createServer(), 1)).rejects.toThrow(/not listening/);
+  const execPath = process.execPath;
+  // No node to run the echo with: the spawn fails.
+  Object.defineProperty(process, 'execPath', { value: '/nonexistent/node', configurable: true });
+  let server: Server | undefined;
+  try {
+    server = await listen(app(), 0, '127.0.0.1', { ...LIMITS, acceptHandles: 8 });
+  } finally {
+    Object.defineProperty(process, 'execPath', { value: execPath, configurable: true });
+  }
+  try {
+    expect(await ping(portOf(server))).toBe('HTTP/1.1 200 OK');
+    expect(acceptHandlesOf(server)).toEqual({ count: 1, error: expect.stringMatching(/ENOENT/) });
+  } finally {
+    await closeServer(server);
+  }
+  const eight = await listen(app(), 0, '127.0.0.1', { ...LIMITS, acceptHandles: 8 });
+  expect(acceptHandlesOf(eight)).toEqual({ count: 8 });
+  await closeServer(eight);
 });

@@ -6,7 +6,7 @@
 // after a burst, not at its idle poll.
 import type { Kafka } from 'kafkajs';
 import { createPool, type Pool } from '../src/db.js';
-import { awaitTopicLeaders, createIdempotentProducer, createKafka } from '../src/kafka.js';
+import { createIdempotentProducer, createKafka } from '../src/kafka.js';
 import { createLogger } from '../src/log.js';
 import { appendToOutbox, OutboxRelay } from '../src/outbox.js';
 import {
@@ -17,7 +17,7 @@ import {
   type TestEnvironment,
 } from '@ledgerline/testkit/testing';
 import { SERVICE_DATABASES } from '../../scripts/databases.js';
-import { publishedRecords } from './support/topic-reader.js';
+import { createTestTopics, publishedRecords } from './support/test-topics.js';
 
 const log = createLogger('outbox-acknowledged-test');
 const RELAY_SESSION = 'processor-relay-acknowledged-test';
@@ -49,17 +49,7 @@ afterAll(async () => {
 async function freshTopic(): Promise<string> {
   topicCount += 1;
   const topic = `${env.topicPrefix}acknowledged-${topicCount}`;
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      waitForLeaders: false,
-      topics: [{ topic, numPartitions: 1, replicationFactor: -1 }],
-    });
-    await awaitTopicLeaders(admin, [topic]);
-  } finally {
-    await admin.disconnect();
-  }
+  await createTestTopics(kafka, [{ topic, numPartitions: 1, replicationFactor: -1 }]);
   await adminPool.query('DELETE FROM processor.outbox');
   return topic;
 }

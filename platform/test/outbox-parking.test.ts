@@ -4,7 +4,7 @@
 // the parked count is in /metrics; and no database transaction is open while Kafka answers.
 import type { Kafka, Producer } from 'kafkajs';
 import { createPool, type Pool } from '../src/db.js';
-import { awaitTopicLeaders, createIdempotentProducer, createKafka } from '../src/kafka.js';
+import { createIdempotentProducer, createKafka } from '../src/kafka.js';
 import { createLogger } from '../src/log.js';
 import { createMetricsRegistry } from '../src/metrics.js';
 import { appendToOutbox, OutboxRelay } from '../src/outbox.js';
@@ -15,7 +15,7 @@ import {
   type TestEnvironment,
 } from '@ledgerline/testkit/testing';
 import { SERVICE_DATABASES } from '../../scripts/databases.js';
-import { publishedRecords } from './support/topic-reader.js';
+import { createTestTopics, publishedRecords } from './support/test-topics.js';
 
 const log = createLogger('outbox-parking-test');
 /** The topic's limit: a 64 KiB record is over it, a few hundred bytes are not. */
@@ -35,27 +35,15 @@ beforeAll(async () => {
   kafka = createKafka(env.kafkaBrokers, 'outbox-parking-test');
   topic = `${env.topicPrefix}small-records`;
   wideTopic = `${env.topicPrefix}wide-records`;
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      // kafkajs's own wait fails on the UNKNOWN_TOPIC_OR_PARTITION a KRaft broker answers
-      // for a topic it has just created; the platform's wait tolerates it.
-      waitForLeaders: false,
-      topics: [
-        {
-          topic,
-          numPartitions: 1,
-          replicationFactor: -1,
-          configEntries: [{ name: 'max.message.bytes', value: String(TOPIC_MESSAGE_BYTES_MAX) }],
-        },
-        { topic: wideTopic, numPartitions: 1, replicationFactor: -1 },
-      ],
-    });
-    await awaitTopicLeaders(admin, [topic, wideTopic]);
-  } finally {
-    await admin.disconnect();
-  }
+  await createTestTopics(kafka, [
+    {
+      topic,
+      numPartitions: 1,
+      replicationFactor: -1,
+      configEntries: [{ name: 'max.message.bytes', value: String(TOPIC_MESSAGE_BYTES_MAX) }],
+    },
+    { topic: wideTopic, numPartitions: 1, replicationFactor: -1 },
+  ]);
 });
 
 afterAll(async () => {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { createPool, type Pool } from '../src/db.js';
-import { awaitTopicLeaders, createIdempotentProducer, createKafka } from '../src/kafka.js';
+import { createIdempotentProducer, createKafka } from '../src/kafka.js';
 import { createLogger } from '../src/log.js';
 import { appendToOutbox, outboxChannel, OutboxRelay } from '../src/outbox.js';
 import {
@@ -21,6 +21,7 @@ import {
   type TestEnvironment,
 } from '@ledgerline/testkit/testing';
 import { SERVICE_DATABASES } from '../../scripts/databases.js';
+import { createTestTopics } from './support/test-topics.js';
 
 const log = createLogger('outbox-wakeup-test');
 /** Far beyond every wait below: only a notification can make a relay publish in time. */
@@ -37,19 +38,7 @@ beforeAll(async () => {
   adminPool = createPool(env.adminDatabaseUrl, { max: 2 });
   kafka = createKafka(env.kafkaBrokers, 'outbox-wakeup-test');
   topic = `${env.topicPrefix}wakeup`;
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      // kafkajs's own wait fails on the UNKNOWN_TOPIC_OR_PARTITION a KRaft broker answers
-      // for a topic it has just created; the platform's wait tolerates it.
-      waitForLeaders: false,
-      topics: [{ topic, numPartitions: 1, replicationFactor: -1 }],
-    });
-    await awaitTopicLeaders(admin, [topic]);
-  } finally {
-    await admin.disconnect();
-  }
+  await createTestTopics(kafka, [{ topic, numPartitions: 1, replicationFactor: -1 }]);
 });
 
 afterAll(async () => {

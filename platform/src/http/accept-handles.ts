@@ -19,7 +19,7 @@ const ECHO_SOURCE = [
   "process.on('disconnect', () => process.exit(0));",
 ].join('\n');
 
-/** Longest wait for the echo: a start that cannot get its handles listens on one. */
+/** Longest wait for the echo; a service that cannot get its handles accepts through one. */
 const ECHO_TIMEOUT_MS = 10_000;
 
 /** A listening server's libuv handle (Node's TCP wrap), as `listen(handle)` takes it. */
@@ -52,6 +52,11 @@ export async function duplicateListenHandle(
     env: { PATH: process.env['PATH'] ?? '' },
   });
   try {
+    // A node that cannot be started (ENOENT, EAGAIN) says so here, before anything is sent.
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
     return await new Promise<ListenHandle[]>((resolve, reject) => {
       const copies: ListenHandle[] = [];
       const timer = setTimeout(
@@ -81,6 +86,8 @@ export async function duplicateListenHandle(
     });
   } finally {
     child.removeAllListeners();
+    // A late 'error' (a send to a child that died) must not crash the service.
+    child.on('error', () => undefined);
     if (child.connected) child.disconnect();
     child.kill();
   }
@@ -89,8 +96,9 @@ export async function duplicateListenHandle(
 /**
  * Listens `handles - 1` more acceptors on the socket `server` listens on, each handing its
  * connections to `server` ('connection', as if `server` had accepted them). Returns them, for
- * the caller to close with the server. Each is listened with `backlog`: listening again sets the
- * socket's backlog, and Node's default (511) would shrink it.
+ * the caller to close with the server; none when any of them failed (those that listened are
+ * closed again). Each is listened with `backlog`: listening again sets the socket's backlog,
+ * and Node's default (511) would shrink it.
  */
 export async function addAcceptors(
   server: net.Server,
@@ -98,7 +106,7 @@ export async function addAcceptors(
   backlog: number,
 ): Promise<net.Server[]> {
   const copies = await duplicateListenHandle(server, Math.max(0, handles - 1));
-  return Promise.all(
+  const listened = await Promise.allSettled(
     copies.map(
       (copy) =>
         new Promise<net.Server>((resolve, reject) => {
@@ -108,4 +116,9 @@ export async function addAcceptors(
         }),
     ),
   );
+  const acceptors = listened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failure = listened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure === undefined) return acceptors;
+  await Promise.all(acceptors.map((a) => new Promise((resolve) => a.close(resolve))));
+  throw failure.reason;
 }

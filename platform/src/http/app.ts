@@ -650,13 +650,25 @@ export async function listen(
   const handles = limits.acceptHandles ?? 1;
   if (handles > 1 && !cluster.isWorker) {
     try {
-      closeWithServer(server, await addAcceptors(server, handles, limits.listenBacklog));
+      const acceptors = await addAcceptors(server, handles, limits.listenBacklog);
+      closeWithServer(server, acceptors);
+      acceptHandles.set(server, { count: acceptors.length + 1 });
     } catch (error) {
-      await new Promise((resolve) => server.close(resolve));
-      throw error;
+      // Slower to accept under a burst, but serving: no reason to refuse to start.
+      acceptHandles.set(server, { count: 1, error: String(error) });
     }
   }
   return server;
+}
+
+const acceptHandles = new WeakMap<Server, { count: number; error?: string }>();
+
+/**
+ * How many handles a server listen() started accepts through, and why only one if more were
+ * asked for and could not be had (for the service's start-up log).
+ */
+export function acceptHandlesOf(server: Server): { count: number; error?: string } {
+  return acceptHandles.get(server) ?? { count: 1 };
 }
 
 /**

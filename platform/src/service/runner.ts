@@ -11,7 +11,7 @@ import { intSetting } from '../config.js';
 import { createPool, logIdleConnectionLoss, type Pool } from '../db.js';
 import { assertServiceRole } from '../deploy.js';
 import { EventSerde } from '../events/serde.js';
-import { closeServer, createApiApp, listen } from '../http/app.js';
+import { acceptHandlesOf, closeServer, createApiApp, listen } from '../http/app.js';
 import { consumerProbes, dependencyProbes } from '../http/readiness.js';
 import { createIdempotentProducer, createKafka, ensureTopics } from '../kafka.js';
 import { createLogger, type Logger } from '../log.js';
@@ -166,7 +166,10 @@ export async function startService<C extends ServiceConfig, E extends object>(
         );
       }
     }
-    log.info({ url, topicPrefix: config.topicPrefix }, `${name} started`);
+    log.info(
+      { url, topicPrefix: config.topicPrefix, acceptHandles: acceptHandlesOf(server) },
+      `${name} started`,
+    );
 
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {

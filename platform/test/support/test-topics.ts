@@ -1,8 +1,26 @@
-// Reads a test topic from the beginning with a consumer group of its own: what the outbox
-// relay really published, in partition order.
+// Topics of the outbox tests: created on the real broker, and read from the beginning with a
+// consumer group of their own (what the relay really published, in partition order).
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type ITopicConfig } from 'kafkajs';
 import { eventually } from '@ledgerline/testkit/testing';
+import { awaitTopicLeaders } from '../../src/kafka.js';
+
+/** Creates the topics and waits until each partition has a leader. */
+export async function createTestTopics(kafka: Kafka, topics: ITopicConfig[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    // kafkajs's own wait fails on the UNKNOWN_TOPIC_OR_PARTITION a KRaft broker answers for a
+    // topic it has just created; the platform's wait tolerates it.
+    await admin.createTopics({ waitForLeaders: false, topics });
+    await awaitTopicLeaders(
+      admin,
+      topics.map((t) => t.topic),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
 
 /**
  * The records on `topic` (key, and the value's first 40 characters) once at least `count` have
