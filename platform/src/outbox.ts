@@ -279,10 +279,10 @@ export class OutboxRelay {
    * them when it stops.
    *
    * No PostgreSQL transaction is open while Kafka answers: one statement deletes the previous
-   * batch and reads this one, then the rows are sent. Order across relay instances comes from a session advisory lock
-   * held by the leader's own connection for as long as it lives (a second instance publishes
-   * nothing meanwhile and takes over when that session ends). A crash between the
-   * acknowledgement and the delete re-sends the batch, which consumers absorb (idempotent).
+   * batch and reads this one, then the rows are sent. Order across relay instances comes from a
+   * session advisory lock held by the leader's own connection for as long as it lives (a second
+   * instance publishes nothing meanwhile and takes over when that session ends). A crash between
+   * the acknowledgement and the delete re-sends the batch, which consumers absorb (idempotent).
    */
   async publishBatch(): Promise<number> {
     const session = await this.leaderSession();
