@@ -692,7 +692,7 @@ async function main(): Promise<void> {
         };
         steps.push(figures);
         process.stderr.write(
-          `accepted ${formatNumber(figures.acceptedPerS)}/s, refused ${figures.refused}, completed ${formatNumber(figures.sustainedCompletedPerS)}/s, API p99 ${formatNumber(figures.api.p99)} ms, e2e p99 ${formatNumber(figures.endToEnd.p99)} ms; ${schedulingLine(scheduling)}\n`,
+          `accepted ${formatNumber(figures.acceptedPerS)}/s, refused ${figures.refused}, completed ${formatNumber(figures.sustainedCompletedPerS)}/s, API p99 ${formatNumber(figures.api.p99)} ms, e2e p99 ${formatNumber(figures.endToEnd.p99)} ms; ${schedulingLine(scheduling, GENERATOR_ROLE)}\n`,
         );
         if (!figures.allCompleted) {
           process.stderr.write(
@@ -745,7 +745,7 @@ async function main(): Promise<void> {
         };
         overload.push(figures);
         process.stderr.write(
-          `goodput ${formatNumber(figures.goodputPerS)}/s, accepted ${formatNumber(figures.acceptedPerS)}/s, refused ${formatNumber(figures.refusedPerS)}/s, refusal p99 ${formatNumber(figures.refusedResponse.p99)} ms, accepted API p99 ${formatNumber(figures.acceptedApi.p99)} ms, not final ${figures.lost}; ${schedulingLine(scheduling)}\n`,
+          `goodput ${formatNumber(figures.goodputPerS)}/s, accepted ${formatNumber(figures.acceptedPerS)}/s, refused ${formatNumber(figures.refusedPerS)}/s, refusal p99 ${formatNumber(figures.refusedResponse.p99)} ms, accepted API p99 ${formatNumber(figures.acceptedApi.p99)} ms, not final ${figures.lost}; ${schedulingLine(scheduling, GENERATOR_ROLE)}\n`,
         );
       }
     } finally {

@@ -67,7 +67,7 @@ const ROLE_ORDER = ['processor', 'ledger', 'postgres', 'kafka', 'registry'];
  * registry 0.00 = platform 1.81, generator 0.41; generator loop delay p50 / p99 / max 1.4 / 14.1
  * / 55.6 ms`. Services run as several processes appear once, summed.
  */
-export function schedulingLine(s: StepScheduling, generatorRole = 'generator'): string {
+export function schedulingLine(s: StepScheduling, generatorRole: string): string {
   const roles = Object.keys(s.coreWaitPerS)
     .filter((r) => !r.includes('/') && r !== 'total' && r !== generatorRole)
     .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));

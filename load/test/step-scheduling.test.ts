@@ -79,21 +79,24 @@ test('a loop blocked for 60 ms shows as a delay of about that much', async () =>
 });
 
 test('one line: the platform by role in the bench’s order, summed per service, then the generator', () => {
-  const line = schedulingLine({
-    coreWaitPerS: {
-      kafka: 0.16,
-      'ledger/1': 0.3,
-      'ledger/2': 0.3,
-      'ledger/supervisor': 0,
-      ledger: 0.6,
-      processor: 0.55,
-      postgres: 0.5,
-      registry: 0,
-      total: 1.81,
-      generator: 0.41,
+  const line = schedulingLine(
+    {
+      coreWaitPerS: {
+        kafka: 0.16,
+        'ledger/1': 0.3,
+        'ledger/2': 0.3,
+        'ledger/supervisor': 0,
+        ledger: 0.6,
+        processor: 0.55,
+        postgres: 0.5,
+        registry: 0,
+        total: 1.81,
+        generator: 0.41,
+      },
+      generatorLoopDelayMs: { p50: 1.4, p99: 14.1, max: 55.6 },
     },
-    generatorLoopDelayMs: { p50: 1.4, p99: 14.1, max: 55.6 },
-  });
+    'generator',
+  );
   expect(line).toBe(
     'waiting for a core, threads: processor 0.55, ledger 0.60, postgres 0.50, kafka 0.16, registry 0.00 = platform 1.81, generator 0.41; generator loop delay p50 / p99 / max 1.4 / 14.1 / 55.6 ms',
   );
