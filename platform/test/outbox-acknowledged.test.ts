@@ -70,6 +70,11 @@ const record = (topic: string, key: string, text: string) => ({
   value: Buffer.from(text),
 });
 
+/** The values on `topic`, in order, once `count` have come (see publishedRecords). */
+async function publishedValues(topic: string, count: number): Promise<string[]> {
+  return (await publishedRecords(env.kafkaBrokers, topic, count)).map((r) => r.value);
+}
+
 async function outboxRows(): Promise<number> {
   const { rows } = await adminPool.query<{ n: number }>(
     'SELECT count(*)::int AS n FROM processor.outbox',
@@ -97,11 +102,7 @@ test('the rows of a batch stay until the next batch reads, which deletes them; e
   } finally {
     await relay.stop();
   }
-  expect((await publishedRecords(env.kafkaBrokers, topic, 3)).map((r) => r.value)).toEqual([
-    'a1 accepted',
-    'a2 debited',
-    'a3 completed',
-  ]);
+  expect(await publishedValues(topic, 3)).toEqual(['a1 accepted', 'a2 debited', 'a3 completed']);
 });
 
 test('a row with a lower id that commits after a batch was read goes out with the next batch', async () => {
@@ -124,11 +125,7 @@ test('a row with a lower id that commits after a batch was read goes out with th
     await relay.stop();
   }
   expect(await outboxRows()).toBe(0);
-  expect((await publishedRecords(env.kafkaBrokers, topic, 3)).map((r) => r.value)).toEqual([
-    'e1 early',
-    'l1 late',
-    'e2 next',
-  ]);
+  expect(await publishedValues(topic, 3)).toEqual(['e1 early', 'l1 late', 'e2 next']);
 });
 
 test('a relay whose session dies after the send leaves its rows to the next leader, which sends them again', async () => {
@@ -157,7 +154,7 @@ test('a relay whose session dies after the send leaves its rows to the next lead
     await next.stop();
   }
   // Twice each, in order: the consumers drop the repeats by event id.
-  expect((await publishedRecords(env.kafkaBrokers, topic, 4)).map((r) => r.value)).toEqual([
+  expect(await publishedValues(topic, 4)).toEqual([
     'c1 accepted',
     'c2 debited',
     'c1 accepted',
@@ -181,10 +178,7 @@ test('a running relay deletes the last batch of a burst soon, not at its idle po
   } finally {
     await relay.stop();
   }
-  expect((await publishedRecords(env.kafkaBrokers, topic, 2)).map((r) => r.value)).toEqual([
-    'd1 accepted',
-    'd2 debited',
-  ]);
+  expect(await publishedValues(topic, 2)).toEqual(['d1 accepted', 'd2 debited']);
 });
 
 test('a relay that stops deletes what Kafka acknowledged', async () => {
