@@ -355,13 +355,15 @@ export class OutboxRelay {
     const outbox = `${this.schemaSql}.outbox`;
     // The SELECT sees the table as it was before the DELETE in the same statement, so it leaves
     // the deleted ids out by name. Not by `id > max`: a lower id committed after the previous
-    // read would then go out after newer rows, which may carry the same key. Ordered by the
-    // bigint id itself: an output column `id::text` would sort '10' before '9'.
+    // read would then go out after newer rows, which may carry the same key. Through an anti
+    // join on the deleted rows, not `id <> ALL($1)`: a parameter array is searched linearly for
+    // every row read, 54 ms instead of 3 ms for batches of 2,000 (README "What we tried").
+    // Ordered by the bigint id itself: an output column `id::text` would sort '10' before '9'.
     const { rows } = await client.query<OutboxRow>({
       name: `outbox-next:${outbox}`,
-      text: `WITH acknowledged AS (DELETE FROM ${outbox} WHERE id = ANY($1::bigint[]))
+      text: `WITH acknowledged AS (DELETE FROM ${outbox} WHERE id = ANY($1::bigint[]) RETURNING id)
        SELECT o.id, o.topic, o.key, o.value, o.headers FROM ${outbox} o
-       WHERE o.id <> ALL($1::bigint[]) ORDER BY o.id LIMIT $2`,
+       WHERE NOT EXISTS (SELECT FROM acknowledged a WHERE a.id = o.id) ORDER BY o.id LIMIT $2`,
       values: [arrayLiteral(this.acknowledged), this.batchSizeMax],
     });
     this.acknowledged = [];
