@@ -11,7 +11,25 @@
 // echoes: it never polls the socket, so it accepts nothing, and it exits when the parent
 // disconnects.
 import { spawn, type SendHandle } from 'node:child_process';
+import cluster from 'node:cluster';
 import net from 'node:net';
+
+/**
+ * What an instance's supervisor sets for its instances when they accept through several
+ * handles: the variable Node's own cluster reads for its scheduling policy. 'none' shares the
+ * listening socket with every instance, which then accepts from it itself; Node's default
+ * ('rr') has the supervisor accept each connection and hand it over, one per turn of its loop.
+ */
+export const SHARED_SOCKET_ENV = { NODE_CLUSTER_SCHED_POLICY: 'none' } as const;
+
+/**
+ * Whether this process accepts from its listening socket itself, and so can add handles: a
+ * process on its own, or an instance whose supervisor shares the socket (SHARED_SOCKET_ENV).
+ * In round robin an instance's server has no socket of its own, only the supervisor's hand-over.
+ */
+export function acceptsFromItsOwnSocket(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !cluster.isWorker || env['NODE_CLUSTER_SCHED_POLICY'] === 'none';
+}
 
 /** Echoes every handle it is sent, and exits when its parent disconnects. */
 const ECHO_SOURCE = [

@@ -1,7 +1,6 @@
 // The HTTP edge every service shares: express with body limits, request and response
 // validation against the service's OpenAPI document, RFC 9457 errors, /healthz, /readyz,
 // /metrics, and structured access logs.
-import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import type { Server as NetServer, Socket } from 'node:net';
 import {
@@ -23,7 +22,7 @@ import { prometheus, type MetricsRegistry } from '../metrics.js';
 import type { OpenApiDocument, OpenApiOperation } from './openapi.js';
 import { ContractValidator } from './validation.js';
 import { AdmissionGate, admissionLimitsFromEnv, type AdmissionLimits } from './admission.js';
-import { addAcceptors } from './accept-handles.js';
+import { acceptsFromItsOwnSocket, addAcceptors } from './accept-handles.js';
 import { checkReadiness, type ReadinessProbes } from './readiness.js';
 import {
   DEPENDENCY_RETRY_AFTER_SECONDS,
@@ -615,7 +614,8 @@ export { problems, ProblemError };
  *
  * With `acceptHandles` above 1 the socket is accepted from through that many handles (see
  * accept-handles.ts), so that a burst of new connections is read within a few turns of a busy
- * event loop. Not in an instance of several: there the supervisor accepts and hands over.
+ * event loop; in an instance of several too, whose supervisor then shares the socket with it
+ * (service/runner.ts).
  */
 export async function listen(
   app: express.Express,
@@ -648,7 +648,7 @@ export async function listen(
     });
   });
   const handles = limits.acceptHandles ?? 1;
-  if (handles > 1 && !cluster.isWorker) {
+  if (handles > 1 && acceptsFromItsOwnSocket()) {
     try {
       const acceptors = await addAcceptors(server, handles, limits.listenBacklog);
       closeWithServer(server, acceptors);

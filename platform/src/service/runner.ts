@@ -7,10 +7,11 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Server } from 'node:http';
 import { authenticatorFromEnv } from '../auth/authenticator.js';
-import { intSetting } from '../config.js';
+import { httpServerLimits, intSetting } from '../config.js';
 import { createPool, logIdleConnectionLoss, type Pool } from '../db.js';
 import { assertServiceRole } from '../deploy.js';
 import { EventSerde } from '../events/serde.js';
+import { SHARED_SOCKET_ENV } from '../http/accept-handles.js';
 import { acceptHandlesOf, closeServer, createApiApp, listen } from '../http/app.js';
 import { consumerProbes, dependencyProbes } from '../http/readiness.js';
 import { createIdempotentProducer, createKafka, ensureTopics } from '../kafka.js';
@@ -213,6 +214,11 @@ const RESPAWN_DELAY_MS = 1_000;
  * port among them (Node 20 has no reusePort). Nothing else is coordinated here: consumers share
  * their group, the outbox relay publishes under an advisory lock. An instance that dies is
  * replaced; one that exits by itself before it started stops them all (a refused configuration).
+ *
+ * With several accept handles (HTTP_ACCEPT_HANDLES) the supervisor shares the listening socket
+ * itself, and every instance accepts from it through its own handles. In Node's round robin the
+ * supervisor accepted every connection and handed it over, one per turn of its loop: a burst of
+ * new connections waited seconds in the accept queue (README "What we tried").
  */
 async function superviseInstances(
   name: string,
@@ -222,8 +228,11 @@ async function superviseInstances(
 ): Promise<void> {
   let stopping = false;
   const started = new WeakSet<Worker>();
+  const sharedSocket = (httpServerLimits().acceptHandles ?? 1) > 1;
+  // Read when the first instance is forked; the instances learn it from their environment.
+  if (sharedSocket) cluster.schedulingPolicy = cluster.SCHED_NONE;
   const fork = (): void => {
-    const worker = cluster.fork();
+    const worker = cluster.fork(sharedSocket ? SHARED_SOCKET_ENV : {});
     worker.on('message', (message: unknown) => {
       if (message !== 'started') return;
       started.add(worker);

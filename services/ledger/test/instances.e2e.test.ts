@@ -53,6 +53,14 @@ async function appliedMessages(): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
+/** How many handles each instance that started accepts through, from their start-up logs. */
+async function acceptHandlesLogged(logFile: string): Promise<number[]> {
+  return (await readFile(logFile, 'utf8'))
+    .split('\n')
+    .filter((line) => line.includes('"ledger started"'))
+    .map((line) => (JSON.parse(line) as { acceptHandles: { count: number } }).acceptHandles.count);
+}
+
 async function waitUntil(predicate: () => Promise<boolean>, what: string, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
@@ -102,6 +110,15 @@ test('two instances, one SIGKILLed mid-backlog: replaced, and every command has 
   );
   const first = instancePids(supervisor);
   expect(first).toHaveLength(2);
+  // Each accepts from the shared socket through its own handles (HTTP_ACCEPT_HANDLES, 32 by
+  // default), not through the supervisor's hand-over; a burst of new connections is answered.
+  expect(await acceptHandlesLogged(logFile)).toEqual([32, 32]);
+  const burst = await Promise.all(
+    Array.from({ length: 200 }, () =>
+      fetch(`${ledger!.url}/healthz`, { headers: { connection: 'close' } }).then((r) => r.status),
+    ),
+  );
+  expect(burst.every((status) => status === 200)).toBe(true);
 
   const typed = ledgerCommandsProducer(serde, { producer, topicPrefix: env.topicPrefix });
   for (let start = 0; start < workload.commands.length; start += 500) {
@@ -124,6 +141,12 @@ test('two instances, one SIGKILLed mid-backlog: replaced, and every command has 
     30_000,
   );
   await waitUntil(async () => (await appliedMessages()) >= total, 'the backlog applied', 150_000);
+  await waitUntil(
+    async () => (await acceptHandlesLogged(logFile)).length === 3,
+    'the replacement listening',
+    30_000,
+  );
+  expect(await acceptHandlesLogged(logFile)).toEqual([32, 32, 32]);
 
   const posted = await owner.query<{ step_key: string; transaction_id: string }>(
     'SELECT step_key, transaction_id::text FROM ledger.transactions',
