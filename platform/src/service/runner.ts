@@ -228,7 +228,14 @@ async function superviseInstances(
 ): Promise<void> {
   let stopping = false;
   const started = new WeakSet<Worker>();
-  const sharedSocket = (httpServerLimits().acceptHandles ?? 1) > 1;
+  let sharedSocket: boolean;
+  try {
+    sharedSocket = (httpServerLimits().acceptHandles ?? 1) > 1;
+  } catch (error) {
+    // A refused HTTP setting, said as an instance would say it, before any is forked.
+    log.fatal({ err: error }, 'failed to start');
+    process.exit(1);
+  }
   // Read when the first instance is forked; the instances learn it from their environment.
   if (sharedSocket) cluster.schedulingPolicy = cluster.SCHED_NONE;
   const fork = (): void => {

@@ -239,3 +239,15 @@ test('instances whose supervisor is SIGKILLed stop too, never left orphaned', as
     30_000,
   );
 }, 120_000);
+
+test('a refused HTTP setting stops the supervisor before it forks any instance, and says which', async () => {
+  const logFile = path.join(tmpdir(), `${env.topicPrefix}ledger-refused.log`);
+  const refused = await spawnLedger(env, logFile, {
+    LEDGER_INSTANCES: '2',
+    HTTP_ACCEPT_HANDLES: '0',
+  });
+  expect(await refused.exited).toBe(1);
+  const log = await readFile(logFile, 'utf8');
+  expect(log).toContain('HTTP_ACCEPT_HANDLES=0 is not an integer in 1..64');
+  expect(log).not.toContain('starting instances');
+}, 60_000);
