@@ -3,10 +3,10 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../src/paths.js';
+import { freeTestPort } from '../src/test-ports.js';
 
 export interface CliResult {
   exitCode: number;
@@ -56,29 +56,8 @@ export async function runCli(
   }
 }
 
-// Below the kernel's ephemeral range (32768+), so no outgoing connection can take the port
-// between this check and the component binding it.
-const TEST_PORT_MIN = 20_000;
-const TEST_PORT_SPAN = 12_000;
-
-async function canBind(port: number): Promise<boolean> {
-  return new Promise((resolveBind) => {
-    const server = createServer();
-    server.once('error', () => resolveBind(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolveBind(true)));
-  });
-}
-
-export async function freePort(taken: Set<number>): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    const port = TEST_PORT_MIN + Math.floor(Math.random() * TEST_PORT_SPAN);
-    if (!taken.has(port) && (await canBind(port))) {
-      taken.add(port);
-      return port;
-    }
-  }
-  throw new Error('no free test port found in 100 attempts');
-}
+/** A free port below the ephemeral range, not in `taken` (stack/src/test-ports.ts). */
+export { freeTestPort as freePort };
 
 export interface IsolatedStack {
   home: string;
@@ -104,11 +83,11 @@ export async function isolatedStack(overrides: NodeJS.ProcessEnv = {}): Promise<
   await chmod(home, 0o755);
   const taken = new Set<number>();
   const ports = {
-    kafka: await freePort(taken),
-    controller: await freePort(taken),
-    registry: await freePort(taken),
-    management: await freePort(taken),
-    postgres: await freePort(taken),
+    kafka: await freeTestPort(taken),
+    controller: await freeTestPort(taken),
+    registry: await freeTestPort(taken),
+    management: await freeTestPort(taken),
+    postgres: await freeTestPort(taken),
   };
   const env: NodeJS.ProcessEnv = {
     ...withoutStackVariables(process.env),

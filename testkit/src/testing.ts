@@ -7,8 +7,8 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Consumer, KafkaMessage } from 'kafkajs';
-import { createServer } from 'node:net';
 import { REPO_ROOT, platformEndpoints } from '@ledgerline/platform/config';
+import { freeTestPort } from '@ledgerline/stack/test-ports';
 import {
   databaseUrlVariable,
   deployDatabase,
@@ -220,17 +220,16 @@ export async function eventually<T>(
 }
 
 /** A loopback port nobody listens on right now (for a service started by a test or a bench). */
+/**
+ * A port for a service a test spawns, which binds it seconds later: below the ephemeral range,
+ * so no outgoing connection takes it meanwhile (stack/src/test-ports.ts).
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+  return freeTestPort(portsHandedOut);
 }
+
+/** Ports this process handed out: two services it spawns never get the same one. */
+const portsHandedOut = new Set<number>();
 
 // ---------------------------------------------------------------------------------------------
 // Services as processes (benchmarks)
