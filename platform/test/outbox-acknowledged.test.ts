@@ -54,13 +54,14 @@ async function freshTopic(): Promise<string> {
   return topic;
 }
 
-function newRelay(idlePollMs = 60_000): OutboxRelay {
+function newRelay(options: { idlePollMs?: number; batchSizeMax?: number } = {}): OutboxRelay {
   return new OutboxRelay({
     pool,
     schema: 'processor',
     createProducer: () => createIdempotentProducer(kafka),
     log,
-    idlePollMs,
+    idlePollMs: 60_000,
+    ...options,
   });
 }
 
@@ -132,14 +133,7 @@ test('from the sixth read on (a generic plan), batches still leave out exactly w
   // From the sixth execution a prepared statement may run a generic plan: every batch here is
   // read by it, and a late row of a lower id still goes out after the batch it missed.
   const topic = await freshTopic();
-  const relay = new OutboxRelay({
-    pool,
-    schema: 'processor',
-    createProducer: () => createIdempotentProducer(kafka),
-    log,
-    idlePollMs: 60_000,
-    batchSizeMax: 3,
-  });
+  const relay = newRelay({ batchSizeMax: 3 });
   const late = await pool.connect();
   const expected: string[] = [];
   try {
@@ -205,7 +199,7 @@ test('a relay whose session dies after the send leaves its rows to the next lead
 
 test('a running relay deletes the last batch of a burst soon, not at its idle poll', async () => {
   const topic = await freshTopic();
-  const relay = newRelay(60_000);
+  const relay = newRelay({ idlePollMs: 60_000 });
   relay.start();
   try {
     // The first idle read finds nothing and waits for a nudge or the minute's poll.
