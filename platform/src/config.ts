@@ -86,11 +86,11 @@ export interface HttpServerLimits {
    */
   listenBacklog: number;
   /**
-   * Handles the listening socket is accepted from (1 when absent). libuv accepts one connection
-   * per handle per turn of the event loop, so a busy service with one handle reads a burst of
-   * new connections seconds late (platform/src/http/accept-handles.ts).
+   * Handles the listening socket is accepted from. libuv accepts one connection per handle per
+   * turn of the event loop, so a busy service with one handle reads a burst of new connections
+   * seconds late (platform/src/http/accept-handles.ts).
    */
-  acceptHandles?: number;
+  acceptHandles: number;
 }
 
 /**

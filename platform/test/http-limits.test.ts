@@ -17,6 +17,7 @@ const LIMITS: HttpServerLimits = {
   connectionsMax: 3,
   checkIntervalMs: 250,
   listenBacklog: 64,
+  acceptHandles: 1,
 };
 /** Scheduling slack on a shared 2-core machine, on top of Node's check interval. */
 const SLACK_MS = 1_000;

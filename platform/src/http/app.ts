@@ -647,7 +647,7 @@ export async function listen(
       resolve();
     });
   });
-  const handles = limits.acceptHandles ?? 1;
+  const handles = limits.acceptHandles;
   if (handles > 1 && acceptsFromItsOwnSocket()) {
     try {
       const acceptors = await addAcceptors(server, handles, limits.listenBacklog);

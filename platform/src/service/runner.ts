@@ -230,7 +230,7 @@ async function superviseInstances(
   const started = new WeakSet<Worker>();
   let sharedSocket: boolean;
   try {
-    sharedSocket = (httpServerLimits().acceptHandles ?? 1) > 1;
+    sharedSocket = httpServerLimits().acceptHandles > 1;
   } catch (error) {
     // A refused HTTP setting, said as an instance would say it, before any is forked.
     log.fatal({ err: error }, 'failed to start');
