@@ -246,14 +246,6 @@ export async function startConsole(
       const pathname = target?.pathname ?? '';
       if (target === undefined || !FORWARDED_PATH.test(pathname))
         return problem(res, 404, 'Not found', `${service} has no such path the console serves.`);
-      // A service answers /metrics to loopback callers without a credential, and the console is
-      // one: it asks for the scope itself rather than lend its address to the browser.
-      if (pathname === '/metrics') {
-        const who = await caller(req, res);
-        if (who === undefined) return;
-        if (!who.scopes.includes('metrics:read'))
-          return problem(res, 403, 'Insufficient scope', 'Reading metrics needs metrics:read.');
-      }
       const body =
         req.method === 'GET' || req.method === 'HEAD' ? undefined : await readRawBody(req);
       if (body === 'too-large')

@@ -681,7 +681,7 @@ describe('the console server', () => {
       '/api/processor/v1\\..\\metrics',
       '/api/processor/v1/%2e%2e/%2e%2e/%2e%2e/etc/passwd',
     ]) {
-      // Never the loopback-open /metrics, for no credential or one without metrics:read.
+      // Never /metrics, for no credential or one without metrics:read.
       expect({ path, refused: [401, 404].includes(await raw(path)) }).toEqual({
         path,
         refused: true,
@@ -694,9 +694,9 @@ describe('the console server', () => {
     expect(await raw('/api/processor/v1/payments?limit=1', reader)).toBe(200);
   });
 
-  it('does not lend its loopback address to /metrics: it asks for metrics:read itself', async () => {
-    // The service answers loopback callers without a credential; the console is one.
-    expect((await fetch(`${p.urls.processor}/metrics`)).status).toBe(200);
+  it("forwards /metrics with the caller's credential, which needs metrics:read", async () => {
+    // The service asks every caller for the scope, the console (a loopback caller) too.
+    expect((await fetch(`${p.urls.processor}/metrics`)).status).toBe(401);
     expect((await call('/api/processor/metrics')).status).toBe(401);
     const reader = await createTestApiKey(p.env.databaseUrl, { scopes: ['payments:read'] });
     expect((await call('/api/processor/metrics', { key: reader })).status).toBe(403);

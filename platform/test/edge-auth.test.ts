@@ -125,13 +125,11 @@ const secured = apiContracts.flatMap((c) =>
     .filter((op) => !isPublic(c.service, op))
     .map((op) => ({ service: c.service, document: c.document, operation: op })),
 );
-// /metrics is open to loopback callers (like this test); its own test asks from elsewhere.
-const named = secured
-  .filter((s) => s.operation.path !== '/metrics')
-  .map((s) => [
-    `${s.service} ${s.operation.operationId} (${s.operation.method} ${s.operation.path})`,
-    s,
-  ]) as [string, (typeof secured)[number]][];
+// /metrics among them: a scraper on the same host (like this test) needs metrics:read too.
+const named = secured.map((s) => [
+  `${s.service} ${s.operation.operationId} (${s.operation.method} ${s.operation.path})`,
+  s,
+]) as [string, (typeof secured)[number]][];
 
 describe('every operation of every contract', () => {
   it('declares the scopes it needs; only /healthz and /readyz are open', () => {
@@ -225,28 +223,29 @@ describe('probes and metrics', () => {
     }
   });
 
-  it('/metrics is open on loopback and needs metrics:read from any other address', async () => {
-    const loopback = await fetch(`${servers.get('ledger')?.url}/metrics`);
-    expect(loopback.status).toBe(200);
+  it('/metrics needs metrics:read from every address, loopback included', async () => {
     const external = Object.values(networkInterfaces())
       .flat()
       .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address;
     // A host with no non-loopback interface cannot be asked from elsewhere; this machine has one.
     expect(external).toBeDefined();
     const port = new URL(servers.get('ledger')?.url ?? '').port;
-    const remote = `http://${external}:${port}/metrics`;
-    const anonymous = await fetch(remote);
-    expect(anonymous.status).toBe(401);
-    expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
-    const withoutScope = await fetch(remote, {
-      headers: { authorization: `Bearer ${await key(['ledger:read'])}` },
-    });
-    expect(withoutScope.status).toBe(403);
-    const scraper = await fetch(remote, {
-      headers: { authorization: `Bearer ${await key(['metrics:read'])}` },
-    });
-    expect(scraper.status).toBe(200);
-    expect(await scraper.text()).toContain('# HELP');
+    for (const host of ['127.0.0.1', external]) {
+      const url = `http://${host}:${port}/metrics`;
+      const anonymous = await fetch(url);
+      expect({ host, status: anonymous.status }).toEqual({ host, status: 401 });
+      expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(await anonymous.text()).not.toContain('# HELP');
+      const withoutScope = await fetch(url, {
+        headers: { authorization: `Bearer ${await key(['ledger:read'])}` },
+      });
+      expect({ host, status: withoutScope.status }).toEqual({ host, status: 403 });
+      const scraper = await fetch(url, {
+        headers: { authorization: `Bearer ${await key(['metrics:read'])}` },
+      });
+      expect({ host, status: scraper.status }).toEqual({ host, status: 200 });
+      expect(await scraper.text()).toContain('# HELP');
+    }
   });
 });
 

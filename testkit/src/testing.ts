@@ -127,6 +127,20 @@ export async function createTestApiKey(
 }
 
 /**
+ * A service's /metrics text, read as a scraper reads it: with a credential that carries
+ * metrics:read (every caller needs one, loopback included). Anything but 200 throws.
+ */
+export async function scrapeMetrics(serviceUrl: string, credential: string): Promise<string> {
+  const answer = await fetch(`${serviceUrl}/metrics`, {
+    headers: { authorization: `Bearer ${credential}` },
+  });
+  if (answer.status !== 200) {
+    throw new Error(`${serviceUrl}/metrics answered ${answer.status}: ${await answer.text()}`);
+  }
+  return answer.text();
+}
+
+/**
  * Reads one topic from the beginning with a fresh consumer group (read_committed), decoding
  * every record with the generated consumer; notes when each record arrived, and keeps the
  * raw Kafka message beside it.

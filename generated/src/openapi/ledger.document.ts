@@ -1590,7 +1590,7 @@ export const ledgerApiDocument: OpenApiDocument = {
           }
         ],
         "summary": "Prometheus metrics",
-        "description": "Metrics in the Prometheus text exposition format (version 0.0.4). Open without a credential to loopback callers (a scraper on the same host); anyone else needs `metrics:read`.",
+        "description": "Metrics in the Prometheus text exposition format (version 0.0.4). Every caller needs `metrics:read`, a scraper on the same host too: the figures name payment volumes and failures.",
         "tags": [
           "operations"
         ],

@@ -30,7 +30,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Metrics in the Prometheus text exposition format (version 0.0.4). Open without a credential to loopback callers (a scraper on the same host); anyone else needs `metrics:read`.
+         * @description Metrics in the Prometheus text exposition format (version 0.0.4). Every caller needs `metrics:read`, a scraper on the same host too: the figures name payment volumes and failures.
          */
         get: operations["getMetrics"];
         put?: never;

@@ -41,7 +41,6 @@ import {
 } from './rate-limit.js';
 import {
   decideAccess,
-  isLoopbackAddress,
   operationSecurity,
   scopesOf,
   type AccessDecision,
@@ -328,22 +327,20 @@ export function createApiApp(options: ApiAppOptions): express.Express {
     const readiness = await checkReadiness(options.readiness);
     res.status(readiness.status === 'not_ready' ? 503 : 200).json(readiness);
   });
-  // A scraper on the same host reads metrics without a credential; anyone else needs the
-  // contract's scope (metrics:read), like any other operation.
+  // Metrics name payment volumes and failures: every caller needs the contract's scope
+  // (metrics:read), a scraper on the same host too (any local process could ask otherwise).
   const metricsSecurity = operationSecurity(options.document, { method: 'GET', path: '/metrics' });
   app.get('/metrics', async (req, res) => {
-    if (!isLoopbackAddress(req.socket.remoteAddress)) {
-      let decision: AccessDecision;
-      try {
-        decision = await accessFor(metricsSecurity, req, options.authenticator);
-      } catch (error) {
-        sendProblem(res, { ...(error as ProblemError).problem, instance: req.originalUrl });
-        return;
-      }
-      if (!decision.allowed) {
-        refuse(res, req, decision);
-        return;
-      }
+    let decision: AccessDecision;
+    try {
+      decision = await accessFor(metricsSecurity, req, options.authenticator);
+    } catch (error) {
+      sendProblem(res, { ...(error as ProblemError).problem, instance: req.originalUrl });
+      return;
+    }
+    if (!decision.allowed) {
+      refuse(res, req, decision);
+      return;
     }
     res.type(metrics.contentType).send(await metrics.metrics());
   });

@@ -172,13 +172,6 @@ export function accountNotPermitted(detail: string): ProblemError {
   return new ProblemError(403, 'account-not-permitted', 'Account not permitted', detail);
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
-
-/** Loopback peers (a scraper on the same host) may read /metrics without a credential. */
-export function isLoopbackAddress(address: string | undefined): boolean {
-  return address !== undefined && (LOOPBACK.has(address) || address.startsWith('127.'));
-}
-
 /** Every scope the operations of a document declare, sorted (an operator key's full set). */
 export function documentScopes(document: OpenApiDocument): string[] {
   const paths = (document['paths'] ?? {}) as Record<string, Record<string, unknown>>;

@@ -10,6 +10,7 @@ import {
   createTestApiKey,
   createTestEnvironment,
   type TestEnvironment,
+  scrapeMetrics,
 } from '@ledgerline/testkit/testing';
 import { allTopics, paymentsStatusChangedTopic } from '@ledgerline/generated/topics';
 import { createAuditClient, type AuditClient } from '@ledgerline/generated/openapi/audit.client';
@@ -31,6 +32,7 @@ let env: TestEnvironment;
 let service: AuditService | undefined;
 let client: AuditClient;
 let credential: string;
+let scraperKey: string;
 let db: Pool;
 let kafka: Kafka;
 let admin: Admin;
@@ -131,6 +133,10 @@ beforeAll(async () => {
     name: 'auditor',
     scopes: ['audit:read', 'audit:verify'],
   });
+  scraperKey = await createTestApiKey(env.adminDatabaseUrl, {
+    name: 'audit-scraper',
+    scopes: ['metrics:read'],
+  });
   await startService();
 }, SETUP_MS);
 
@@ -204,7 +210,7 @@ describe('audit offset continuity', () => {
       { ...expectedGap, detectedAt: expect.any(String) as unknown as string },
     ]);
 
-    const metrics = await fetch(`${service!.url}/metrics`).then((r) => r.text());
+    const metrics = await scrapeMetrics(service!.url, scraperKey);
     expect(metrics).toContain(
       `ledgerline_audit_skipped_offsets_total{topic="${topic}",partition="${PARTITION}",service="audit"} 4`,
     );

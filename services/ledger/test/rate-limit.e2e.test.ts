@@ -7,6 +7,7 @@ import {
   createTestEnvironment,
   testRoleUrl,
   type TestEnvironment,
+  scrapeMetrics,
 } from '@ledgerline/testkit/testing';
 import { allTopics } from '@ledgerline/generated/topics';
 import { LEDGER_APP_ROLE } from '../src/database.js';
@@ -16,6 +17,7 @@ let env: TestEnvironment;
 let ledger: RunningLedger;
 let operatorA: string;
 let operatorB: string;
+let scraper: string;
 const previous = process.env['LEDGERLINE_RATE_LIMITS'];
 
 beforeAll(async () => {
@@ -36,6 +38,10 @@ beforeAll(async () => {
   const scopes = ['ledger:accounts', 'ledger:read', 'ledger:adjust'];
   operatorA = await createTestApiKey(env.adminDatabaseUrl, { name: 'ops-a', scopes });
   operatorB = await createTestApiKey(env.adminDatabaseUrl, { name: 'ops-b', scopes });
+  scraper = await createTestApiKey(env.adminDatabaseUrl, {
+    name: 'scraper',
+    scopes: ['metrics:read'],
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -78,7 +84,7 @@ async function balanceMinor(accountId: string): Promise<number> {
 }
 
 async function limitedCount(): Promise<number> {
-  const text = await (await fetch(`${ledger.url}/metrics`)).text();
+  const text = await scrapeMetrics(ledger.url, scraper);
   const line = text
     .split('\n')
     .find(

@@ -15,6 +15,7 @@ import {
   TopicReader,
   validPayment,
   type ProcessorTestBed,
+  processorMetrics,
 } from './support.js';
 
 type Payment = components['schemas']['Payment'];
@@ -275,7 +276,7 @@ describe('processor API: payments', () => {
     expect(Object.keys(readiness.checks).filter((name) => name.startsWith('consumer:'))).toEqual(
       [],
     );
-    const metrics = await (await authedFetch(`${processor.url}/metrics`)).text();
+    const metrics = await processorMetrics(processor.url);
     expect(metrics).toMatch(/ledgerline_payments_accepted_total\{service="processor"\} [1-9]/);
     expect(metrics).toMatch(/ledgerline_idempotent_replays_total\{[^}]*operation="createPayment"/);
     expect(metrics).toMatch(/ledgerline_outbox_backlog\{service="processor"\} \d+/);

@@ -13,6 +13,7 @@ import {
   postJson,
   validPayment,
   type ProcessorTestBed,
+  processorMetrics,
 } from './support.js';
 
 const IN_FLIGHT_MAX = 3;
@@ -77,7 +78,7 @@ describe('processor intake backpressure', () => {
     // Reads start no saga: they are served.
     const read = await authedFetch(`${processor.url}/v1/payments/${accepted[0]}`);
     expect(read.status).toBe(200);
-    const metrics = await (await fetch(`${processor.url}/metrics`)).text();
+    const metrics = await processorMetrics(processor.url);
     expect(metrics).toMatch(/^ledgerline_payments_in_flight\{[^}]*\} 3$/m);
     expect(metrics).toMatch(/^http_admission_refused_total\{[^}]*reason="backlog"[^}]*\} [1-9]/m);
 

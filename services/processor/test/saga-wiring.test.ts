@@ -35,6 +35,7 @@ import {
   TopicReader,
   validPayment,
   type ProcessorTestBed,
+  processorMetrics,
 } from './support.js';
 
 type Payment = components['schemas']['Payment'];
@@ -446,7 +447,7 @@ describe('processor saga: driven by ledger outcomes over Kafka', () => {
     const { payment } = await createPayment();
     await reject(payment, 'DEBIT', 'ACCOUNT_UNKNOWN');
     await waitForState(payment.id, 'REJECTED');
-    const metrics = await (await authedFetch(`${processor.url}/metrics`)).text();
+    const metrics = await processorMetrics(processor.url);
     expect(metrics).toMatch(
       /ledgerline_saga_outcomes_ignored_total\{[^}]*reason="no-payment"[^}]*\} [1-9]/,
     );

@@ -9,6 +9,7 @@ import {
   createTestEnvironment,
   deployTestDatabase,
   eventually as pollUntil,
+  scrapeMetrics,
   testRoleUrl,
   type TestEnvironment,
 } from '@ledgerline/testkit/testing';
@@ -62,6 +63,10 @@ export async function createTestBed(name: string): Promise<ProcessorTestBed> {
     scopes: ['payments:read', 'payments:write', 'refunds:write'],
   });
   testCredential = apiKey;
+  scraperCredential = await createTestApiKey(env.adminDatabaseUrl, {
+    name: 'processor-scraper',
+    scopes: ['metrics:read'],
+  });
   return {
     env,
     config,
@@ -121,6 +126,16 @@ let testCredential: string | undefined;
 function authorization(): Record<string, string> {
   if (testCredential === undefined) throw new Error('create the test bed first (it holds the key)');
   return { authorization: `Bearer ${testCredential}` };
+}
+
+// A scraper's key: /metrics needs metrics:read, which the merchant's key above does not carry.
+let scraperCredential: string | undefined;
+
+/** The processor's /metrics text, read with the test bed's scraper key. */
+export function processorMetrics(processorUrl: string): Promise<string> {
+  if (scraperCredential === undefined)
+    throw new Error('create the test bed first (it holds the key)');
+  return scrapeMetrics(processorUrl, scraperCredential);
 }
 
 /** fetch with the test bed's credential (headers given here win). */

@@ -9,6 +9,7 @@ import {
   createTestApiKey,
   createTestEnvironment,
   type TestEnvironment,
+  scrapeMetrics,
 } from '@ledgerline/testkit/testing';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
@@ -45,6 +46,7 @@ let env: TestEnvironment;
 let owner: Pool;
 let service: ReconciliationService;
 let operatorKey: string;
+let scraperKey: string;
 let publisher: Awaited<ReturnType<typeof eventPublisher>>;
 const seed = new LedgerSeed('EUR');
 const seededAt = new Date(Date.now() - 10 * MINUTE_MS);
@@ -117,6 +119,10 @@ beforeAll(async () => {
   operatorKey = await createTestApiKey(env.adminDatabaseUrl, {
     name: 'reconciliation-operator',
     scopes: ['reconciliation:read', 'reconciliation:run'],
+  });
+  scraperKey = await createTestApiKey(env.adminDatabaseUrl, {
+    name: 'reconciliation-scraper',
+    scopes: ['metrics:read'],
   });
   publisher = await eventPublisher(env);
 
@@ -436,7 +442,7 @@ describe('reconciliation on the real stack', () => {
   });
 
   it('counts discrepancies by kind in /metrics and pages through them', async () => {
-    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    const metrics = await scrapeMetrics(service.url, scraperKey);
     const unbalanced =
       /ledgerline_discrepancies_total\{kind="UNBALANCED_TRANSACTION"[^}]*\} (\d+)/.exec(metrics);
     expect(Number(unbalanced?.[1])).toBeGreaterThanOrEqual(3);
