@@ -23,7 +23,7 @@ import type { OpenApiDocument, OpenApiOperation } from './openapi.js';
 import { ContractValidator } from './validation.js';
 import { AdmissionGate, admissionLimitsFromEnv, type AdmissionLimits } from './admission.js';
 import { acceptsFromItsOwnSocket, addAcceptors } from './accept-handles.js';
-import { checkReadiness, type ReadinessProbes } from './readiness.js';
+import { sharedReadiness, type ReadinessProbes } from './readiness.js';
 import {
   DEPENDENCY_RETRY_AFTER_SECONDS,
   dependencyUnavailable,
@@ -323,8 +323,9 @@ export function createApiApp(options: ApiAppOptions): express.Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service });
   });
+  const readinessNow = sharedReadiness(options.readiness);
   app.get('/readyz', async (_req, res) => {
-    const readiness = await checkReadiness(options.readiness);
+    const readiness = await readinessNow();
     res.status(readiness.status === 'not_ready' ? 503 : 200).json(readiness);
   });
   // Metrics name payment volumes and failures: every caller needs the contract's scope

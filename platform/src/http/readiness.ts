@@ -76,6 +76,39 @@ export async function checkReadiness(
   return { status: readinessStatus(checks), checks };
 }
 
+/** How long one round of probes answers /readyz: a second is well inside any probe period. */
+export const READINESS_MAX_AGE_MS = 1_000;
+
+/**
+ * /readyz answers without a credential and each round of probes costs a database connection,
+ * a broker request and a registry request: requests that arrive together share one round, and
+ * a round answers for READINESS_MAX_AGE_MS after it ends. A flood of /readyz then costs the
+ * dependencies at most one round per second per process, not one per request.
+ */
+export function sharedReadiness(
+  probes: ReadinessProbes,
+  options: { maxAgeMs?: number; timeoutMs?: number; nowMs?: () => number } = {},
+): () => Promise<Readiness> {
+  const maxAgeMs = options.maxAgeMs ?? READINESS_MAX_AGE_MS;
+  const nowMs = options.nowMs ?? (() => performance.now());
+  let last: { endedAtMs: number; readiness: Readiness } | undefined;
+  let round: Promise<Readiness> | undefined;
+  return () => {
+    if (last !== undefined && nowMs() - last.endedAtMs < maxAgeMs) {
+      return Promise.resolve(last.readiness);
+    }
+    round ??= checkReadiness(probes, options.timeoutMs)
+      .then((readiness) => {
+        last = { endedAtMs: nowMs(), readiness };
+        return readiness;
+      })
+      .finally(() => {
+        round = undefined;
+      });
+    return round;
+  };
+}
+
 /**
  * Checks whose failure degrades the service without taking it out: every service keeps the
  * schemas it has resolved, so while the registry is away it still encodes and decodes them
