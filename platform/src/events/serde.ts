@@ -179,7 +179,13 @@ export class EventSerde {
     schema: avsc.Schema,
     buffer: Buffer | null,
   ): Promise<unknown> {
-    if (!buffer || buffer.length < HEADER_BYTES || buffer.readUInt8(0) !== MAGIC_BYTE) {
+    if (!buffer || buffer.length === 0) {
+      // Every record of these topics carries a payload: a null value is no deletion here.
+      throw new UndecodableMessageError(
+        `${subject}: no value (a tombstone or an empty record); every record carries Avro in Confluent wire format`,
+      );
+    }
+    if (buffer.length < HEADER_BYTES || buffer.readUInt8(0) !== MAGIC_BYTE) {
       throw new UndecodableMessageError(
         `${subject}: not in Confluent wire format (magic byte 0 + schema id)`,
       );
