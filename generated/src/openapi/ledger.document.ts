@@ -570,7 +570,7 @@ export const ledgerApiDocument: OpenApiDocument = {
             "$ref": "#/components/parameters/Limit"
           },
           {
-            "$ref": "#/components/parameters/Cursor"
+            "$ref": "#/components/parameters/EntriesCursor"
           }
         ],
         "responses": {
@@ -609,7 +609,7 @@ export const ledgerApiDocument: OpenApiDocument = {
                           "postedAt": "2026-01-15T10:00:00.120Z"
                         }
                       ],
-                      "nextCursor": "eyJzZXEiOjIwMn0"
+                      "nextCursor": "eyJwb3N0ZWRBdCI6IjIwMjYtMDEtMTVUMTA6MDA6MDAuMDAwWiIsImVudHJ5SWQiOiI1YzdkOWUxZi0yYTNiLTRjNWQtOGU2Zi03YThiOWMwZDFlMmYifQ"
                     }
                   }
                 }
@@ -890,7 +890,7 @@ export const ledgerApiDocument: OpenApiDocument = {
             "$ref": "#/components/parameters/Limit"
           },
           {
-            "$ref": "#/components/parameters/Cursor"
+            "$ref": "#/components/parameters/AdjustmentsCursor"
           }
         ],
         "responses": {
@@ -1332,7 +1332,7 @@ export const ledgerApiDocument: OpenApiDocument = {
             "$ref": "#/components/parameters/Limit"
           },
           {
-            "$ref": "#/components/parameters/Cursor"
+            "$ref": "#/components/parameters/SystemAccountsCursor"
           }
         ],
         "responses": {
@@ -1696,7 +1696,7 @@ export const ledgerApiDocument: OpenApiDocument = {
         },
         "example": 50
       },
-      "Cursor": {
+      "EntriesCursor": {
         "name": "cursor",
         "in": "query",
         "description": "Opaque cursor from the previous page's `nextCursor`; omit for the first page.",
@@ -1705,7 +1705,29 @@ export const ledgerApiDocument: OpenApiDocument = {
           "minLength": 1,
           "maxLength": 512
         },
-        "example": "eyJzZXEiOjIwMn0"
+        "example": "eyJwb3N0ZWRBdCI6IjIwMjYtMDEtMTVUMTA6MDA6MDAuMDAwWiIsImVudHJ5SWQiOiI1YzdkOWUxZi0yYTNiLTRjNWQtOGU2Zi03YThiOWMwZDFlMmYifQ"
+      },
+      "AdjustmentsCursor": {
+        "name": "cursor",
+        "in": "query",
+        "description": "Opaque cursor from the previous page's `nextCursor`; omit for the first page.",
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 512
+        },
+        "example": "eyJyZXF1ZXN0ZWRBdCI6IjIwMjYtMDEtMTVUMTA6MDA6MDAuMDAwWiIsImFkanVzdG1lbnRJZCI6IjY3ODNjMDZiLTE1NTAtNTI5Ny1iN2MzLTc4OWJiNWQwNjExOCJ9"
+      },
+      "SystemAccountsCursor": {
+        "name": "cursor",
+        "in": "query",
+        "description": "Opaque cursor from the previous page's `nextCursor`; omit for the first page.",
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 512
+        },
+        "example": "eyJpZCI6ImMxYTJiM2M0LWQ1ZTYtNWY3MC04YTkxLWIyYzNkNGU1ZjYwNyJ9"
       }
     },
     "headers": {

@@ -804,9 +804,14 @@ export interface components {
         AdjustmentId: string;
         /**
          * @description Opaque cursor from the previous page's `nextCursor`; omit for the first page.
-         * @example eyJzZXEiOjIwMn0
+         * @example eyJyZXF1ZXN0ZWRBdCI6IjIwMjYtMDEtMTVUMTA6MDA6MDAuMDAwWiIsImFkanVzdG1lbnRJZCI6IjY3ODNjMDZiLTE1NTAtNTI5Ny1iN2MzLTc4OWJiNWQwNjExOCJ9
          */
-        Cursor: string;
+        AdjustmentsCursor: string;
+        /**
+         * @description Opaque cursor from the previous page's `nextCursor`; omit for the first page.
+         * @example eyJwb3N0ZWRBdCI6IjIwMjYtMDEtMTVUMTA6MDA6MDAuMDAwWiIsImVudHJ5SWQiOiI1YzdkOWUxZi0yYTNiLTRjNWQtOGU2Zi03YThiOWMwZDFlMmYifQ
+         */
+        EntriesCursor: string;
         /**
          * @description Client-chosen key that makes the request safe to retry: 8..128 printable ASCII characters, for example a UUID.
          * @example 7f9c2ba4-e88f-4c3a-9d6b-3a1e2f4c5b6d
@@ -822,6 +827,11 @@ export interface components {
          * @example open-customer-1042-eur
          */
         OptionalIdempotencyKey: string;
+        /**
+         * @description Opaque cursor from the previous page's `nextCursor`; omit for the first page.
+         * @example eyJpZCI6ImMxYTJiM2M0LWQ1ZTYtNWY3MC04YTkxLWIyYzNkNGU1ZjYwNyJ9
+         */
+        SystemAccountsCursor: string;
     };
     requestBodies: never;
     headers: {
@@ -1144,9 +1154,9 @@ export interface operations {
             query?: {
                 /**
                  * @description Opaque cursor from the previous page's `nextCursor`; omit for the first page.
-                 * @example eyJzZXEiOjIwMn0
+                 * @example eyJwb3N0ZWRBdCI6IjIwMjYtMDEtMTVUMTA6MDA6MDAuMDAwWiIsImVudHJ5SWQiOiI1YzdkOWUxZi0yYTNiLTRjNWQtOGU2Zi03YThiOWMwZDFlMmYifQ
                  */
-                cursor?: components["parameters"]["Cursor"];
+                cursor?: components["parameters"]["EntriesCursor"];
                 /**
                  * @description Only entries posted at or after this instant.
                  * @example 2026-01-15T00:00:00Z
@@ -1261,9 +1271,9 @@ export interface operations {
                 approval?: components["schemas"]["AdjustmentApprovalStatus"];
                 /**
                  * @description Opaque cursor from the previous page's `nextCursor`; omit for the first page.
-                 * @example eyJzZXEiOjIwMn0
+                 * @example eyJyZXF1ZXN0ZWRBdCI6IjIwMjYtMDEtMTVUMTA6MDA6MDAuMDAwWiIsImFkanVzdG1lbnRJZCI6IjY3ODNjMDZiLTE1NTAtNTI5Ny1iN2MzLTc4OWJiNWQwNjExOCJ9
                  */
-                cursor?: components["parameters"]["Cursor"];
+                cursor?: components["parameters"]["AdjustmentsCursor"];
                 /**
                  * @description Largest number of items on the page.
                  * @example 50
@@ -1461,9 +1471,9 @@ export interface operations {
                 currency?: components["schemas"]["Currency"];
                 /**
                  * @description Opaque cursor from the previous page's `nextCursor`; omit for the first page.
-                 * @example eyJzZXEiOjIwMn0
+                 * @example eyJpZCI6ImMxYTJiM2M0LWQ1ZTYtNWY3MC04YTkxLWIyYzNkNGU1ZjYwNyJ9
                  */
-                cursor?: components["parameters"]["Cursor"];
+                cursor?: components["parameters"]["SystemAccountsCursor"];
                 /**
                  * @description Largest number of items on the page.
                  * @example 50

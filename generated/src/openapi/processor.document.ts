@@ -869,7 +869,7 @@ export const processorApiDocument: OpenApiDocument = {
           "minLength": 1,
           "maxLength": 512
         },
-        "example": "eyJjcmVhdGVkQXQiOiIyMDI2LTAxLTE1VDEwOjAwOjAwWiJ9"
+        "example": "eyJ0IjoiMjAyNi0wMS0xNVQxMDowMDowMC4wMDBaIiwiaSI6IjhhMWU0YzJiLTdkM2YtNGI1YS05YzZlLTJmMWEzYjRjNWQ2ZSJ9"
       }
     },
     "headers": {

@@ -514,7 +514,7 @@ export interface components {
     parameters: {
         /**
          * @description Opaque cursor from the previous page's `nextCursor`; omit for the first page.
-         * @example eyJjcmVhdGVkQXQiOiIyMDI2LTAxLTE1VDEwOjAwOjAwWiJ9
+         * @example eyJ0IjoiMjAyNi0wMS0xNVQxMDowMDowMC4wMDBaIiwiaSI6IjhhMWU0YzJiLTdkM2YtNGI1YS05YzZlLTJmMWEzYjRjNWQ2ZSJ9
          */
         Cursor: string;
         /**
@@ -674,7 +674,7 @@ export interface operations {
                 createdTo?: string;
                 /**
                  * @description Opaque cursor from the previous page's `nextCursor`; omit for the first page.
-                 * @example eyJjcmVhdGVkQXQiOiIyMDI2LTAxLTE1VDEwOjAwOjAwWiJ9
+                 * @example eyJ0IjoiMjAyNi0wMS0xNVQxMDowMDowMC4wMDBaIiwiaSI6IjhhMWU0YzJiLTdkM2YtNGI1YS05YzZlLTJmMWEzYjRjNWQ2ZSJ9
                  */
                 cursor?: components["parameters"]["Cursor"];
                 /**

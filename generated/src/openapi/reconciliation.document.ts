@@ -276,7 +276,7 @@ export const reconciliationApiDocument: OpenApiDocument = {
                           "completedAt": "2026-01-16T08:00:02.410Z"
                         }
                       ],
-                      "nextCursor": "eyJzdGFydGVkQXQiOiIyMDI2LTAxLTE2VDA4OjAwOjAwWiJ9"
+                      "nextCursor": "eyJhdCI6IjIwMjYtMDEtMTZUMDg6MDA6MDAuMDAwWiIsImlkIjoiM2ZmM2VmZjMtMmYzYy00MTJiLWE0ZDUtZjRkYjlhMTA5NGE1In0"
                     }
                   }
                 }
@@ -876,7 +876,7 @@ export const reconciliationApiDocument: OpenApiDocument = {
           "minLength": 1,
           "maxLength": 512
         },
-        "example": "eyJzdGFydGVkQXQiOiIyMDI2LTAxLTE2VDA4OjAwOjAwWiJ9"
+        "example": "eyJhdCI6IjIwMjYtMDEtMTZUMDg6MDA6MDAuMDAwWiIsImlkIjoiM2ZmM2VmZjMtMmYzYy00MTJiLWE0ZDUtZjRkYjlhMTA5NGE1In0"
       }
     },
     "headers": {

@@ -544,7 +544,7 @@ export interface components {
     parameters: {
         /**
          * @description Opaque cursor from the previous page's `nextCursor`; omit for the first page.
-         * @example eyJzdGFydGVkQXQiOiIyMDI2LTAxLTE2VDA4OjAwOjAwWiJ9
+         * @example eyJhdCI6IjIwMjYtMDEtMTZUMDg6MDA6MDAuMDAwWiIsImlkIjoiM2ZmM2VmZjMtMmYzYy00MTJiLWE0ZDUtZjRkYjlhMTA5NGE1In0
          */
         Cursor: string;
         /**
@@ -653,7 +653,7 @@ export interface operations {
                 accountId?: string;
                 /**
                  * @description Opaque cursor from the previous page's `nextCursor`; omit for the first page.
-                 * @example eyJzdGFydGVkQXQiOiIyMDI2LTAxLTE2VDA4OjAwOjAwWiJ9
+                 * @example eyJhdCI6IjIwMjYtMDEtMTZUMDg6MDA6MDAuMDAwWiIsImlkIjoiM2ZmM2VmZjMtMmYzYy00MTJiLWE0ZDUtZjRkYjlhMTA5NGE1In0
                  */
                 cursor?: components["parameters"]["Cursor"];
                 /**
@@ -705,7 +705,7 @@ export interface operations {
             query?: {
                 /**
                  * @description Opaque cursor from the previous page's `nextCursor`; omit for the first page.
-                 * @example eyJzdGFydGVkQXQiOiIyMDI2LTAxLTE2VDA4OjAwOjAwWiJ9
+                 * @example eyJhdCI6IjIwMjYtMDEtMTZUMDg6MDA6MDAuMDAwWiIsImlkIjoiM2ZmM2VmZjMtMmYzYy00MTJiLWE0ZDUtZjRkYjlhMTA5NGE1In0
                  */
                 cursor?: components["parameters"]["Cursor"];
                 /**
