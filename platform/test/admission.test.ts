@@ -290,6 +290,8 @@ describe('a refusal decided before Express', () => {
     for (const refused of [fromServer, fromMiddleware]) {
       expect(refused.status).toBe(503);
       expect(refused.headers.get('retry-after')).toBe('1');
+      expect(refused.headers.get('cache-control')).toBe('no-store');
+      expect(refused.headers.get('x-content-type-options')).toBe('nosniff');
       expect(refused.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
     }
     const [early503, middleware503] = await Promise.all([fromServer.json(), fromMiddleware.json()]);

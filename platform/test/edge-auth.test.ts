@@ -21,7 +21,7 @@ import { createPool, urlForRole, type Pool } from '../src/db.js';
 import { declaredMethods } from '../src/http/app.js';
 import { isOpen, operationSecurity, scopesOf } from '../src/http/auth.js';
 import type { OpenApiOperation } from '../src/http/openapi.js';
-import { startBareEdge, type BareEdge } from '@ledgerline/testkit/bare-edge';
+import { REACHED, startBareEdge, type BareEdge } from '@ledgerline/testkit/bare-edge';
 import { createTestEnvironment, type TestEnvironment } from '@ledgerline/testkit/testing';
 
 const PROBES = new Set(['/healthz', '/readyz']);
@@ -246,6 +246,37 @@ describe('probes and metrics', () => {
       expect({ host, status: scraper.status }).toEqual({ host, status: 200 });
       expect(await scraper.text()).toContain('# HELP');
     }
+  });
+});
+
+describe('every answer', () => {
+  it('carries Cache-Control: no-store and X-Content-Type-Options: nosniff, and no ETag', async () => {
+    const processor = servers.get('processor')?.url ?? '';
+    const metricsKey = `Bearer ${await key(['metrics:read'])}`;
+    const readKey = `Bearer ${await key(['payments:read'])}`;
+    const answers: [string, Response][] = [
+      ['probe', await fetch(`${processor}/healthz`)],
+      ['readiness', await fetch(`${processor}/readyz`)],
+      ['metrics', await fetch(`${processor}/metrics`, { headers: { authorization: metricsKey } })],
+      ['401', await fetch(`${processor}/v1/payments`)],
+      ['403', await fetch(`${processor}/metrics`, { headers: { authorization: readKey } })],
+      [
+        'operation',
+        await fetch(`${processor}/v1/payments`, { headers: { authorization: readKey } }),
+      ],
+      ['404', await fetch(`${processor}/v1/nothing-here`)],
+      ['405', await fetch(`${processor}/v1/payments`, { method: 'DELETE' })],
+    ];
+    for (const [what, answer] of answers) {
+      expect({
+        what,
+        cacheControl: answer.headers.get('cache-control'),
+        contentTypeOptions: answer.headers.get('x-content-type-options'),
+        etag: answer.headers.get('etag'),
+      }).toEqual({ what, cacheControl: 'no-store', contentTypeOptions: 'nosniff', etag: null });
+    }
+    // The answers above are what they say they are (the headers are not only on one kind).
+    expect(answers.map(([, a]) => a.status)).toEqual([200, 200, 200, 401, 403, REACHED, 404, 405]);
   });
 });
 

@@ -142,6 +142,15 @@ interface AdmissionSlot {
 const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
 /**
+ * On every answer of every service: they carry balances, payments and who may move money, so no
+ * cache (a proxy's, a browser's) keeps one, and no browser guesses another media type for one.
+ */
+const SECURITY_HEADERS = {
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+} as const;
+
+/**
  * The overload refusal, written with node:http alone: the same answer whether the server's
  * request handler refuses before Express or the admission middleware refuses inside it.
  */
@@ -154,6 +163,7 @@ function refuseOverloaded(res: ServerResponse, instance: string, detail: string)
     instance,
   } satisfies ProblemDetails);
   res.writeHead(503, {
+    ...SECURITY_HEADERS,
     'Content-Type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8`,
     'Content-Length': Buffer.byteLength(body),
     'Retry-After': String(OVERLOAD_RETRY_AFTER_SECONDS),
@@ -295,7 +305,13 @@ export function createApiApp(options: ApiAppOptions): express.Express {
   const validator = new ContractValidator(options.document);
   const app = express();
   app.disable('x-powered-by');
+  // No-store answers are never revalidated: an ETag would only cost a hash of every body.
+  app.set('etag', false);
   app.set('query parser', 'simple');
+  app.use((_req, res, next) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+    next();
+  });
   const requestSeconds = new prometheus.Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request latency by operation and status',
