@@ -233,10 +233,10 @@ export async function eventually<T>(
   }
 }
 
-/** A loopback port nobody listens on right now (for a service started by a test or a bench). */
 /**
- * A port for a service a test spawns, which binds it seconds later: below the ephemeral range,
- * so no outgoing connection takes it meanwhile (stack/src/test-ports.ts).
+ * A loopback port nobody listens on right now, for a service a test or a bench spawns and which
+ * binds it seconds later: below the ephemeral range, so no outgoing connection takes it meanwhile
+ * (stack/src/test-ports.ts).
  */
 export async function freePort(): Promise<number> {
   return freeTestPort(portsHandedOut);
