@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { REPO_ROOT } from '@ledgerline/platform/config';
+import { answerClientError } from '@ledgerline/platform/http/app';
 import { createLogger, type Logger } from '@ledgerline/platform/log';
 import { registryConnection, registryRequest } from '@ledgerline/platform/transport-security';
 import type { components } from '@ledgerline/generated/openapi/processor.types';
@@ -305,6 +306,9 @@ export async function startConsole(
     const listening = app.listen(config.port, config.host, () => resolve(listening));
     listening.once('error', reject);
   });
+  // What Node's parser refuses (a control character in a header, headers too large) gets a
+  // problem+json answer here too, as from every service.
+  server.on('clientError', answerClientError);
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const assets = Buffer.concat([bundle.js, bundle.css]);

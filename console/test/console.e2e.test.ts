@@ -7,6 +7,7 @@
 // Then the console server's own boundary: what it forwards, and what it refuses.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import avsc from 'avsc';
 import type { Browser, Page } from 'puppeteer-core';
 import { createIdempotentProducer, createKafka } from '@ledgerline/platform/kafka';
@@ -634,6 +635,46 @@ describe('the console server', () => {
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(await getPayment(p.processorApi, completed.id)).toEqual(before);
+  });
+
+  it('forwards a body as sent: a member named twice reaches the service, which refuses it', async () => {
+    // Parsed and written again on the way, the second amount would have won unseen.
+    const body = JSON.stringify({
+      payerAccountId: randomUUID(),
+      payeeAccountId: randomUUID(),
+      amountMinor: 1,
+      currency: 'EUR',
+    }).replace('"amountMinor":1', '"amountMinor":1,"amountMinor":9999900');
+    const answer = await call('/api/processor/v1/payments', {
+      key: p.operatorKey,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+      body,
+    });
+    expect(answer.status).toBe(400);
+    expect(await answer.json()).toMatchObject({
+      type: 'https://ledgerline.dev/problems/malformed-body',
+      errors: [{ pointer: '/amountMinor' }],
+    });
+  });
+
+  it('answers a request its HTTP parser refuses with problem+json, as the services do', async () => {
+    const url = new URL(app.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(url.port), url.hostname);
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+      socket.write('GET / HTTP/1.1\r\nHost: console\r\nX-Note: a\x01b\r\n\r\n');
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toMatch(/\r\nContent-Type: application\/problem\+json; charset=utf-8\r\n/);
+    expect(JSON.parse(answer.split('\r\n\r\n')[1]!)).toMatchObject({
+      type: 'https://ledgerline.dev/problems/malformed-request',
+      status: 400,
+    });
   });
 
   it('reaches no path of a service but its API and probes', async () => {

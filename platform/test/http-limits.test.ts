@@ -136,6 +136,27 @@ function closed(socket: net.Socket, withinMs: number): Promise<boolean> {
   });
 }
 
+/** The status, headers and problem+json body of the one answer in `answer`. */
+function problemIn(answer: string): {
+  status: number;
+  headers: Record<string, string>;
+  problem: Record<string, unknown>;
+} {
+  const [head = '', body = ''] = answer.split('\r\n\r\n');
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers = Object.fromEntries(
+    lines.map((line) => {
+      const colon = line.indexOf(':');
+      return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()];
+    }),
+  );
+  return {
+    status: Number(statusLine.split(' ')[1]),
+    headers,
+    problem: JSON.parse(body) as Record<string, unknown>,
+  };
+}
+
 describe('HTTP server limits', () => {
   it('a client that sends its headers one byte a second is answered 408 and cut off within headersTimeout', async () => {
     const result = await trickle('GET /balance HTTP/1.1\r\n', 'X-Slow: ' + 'a'.repeat(100), 1_000);
@@ -146,6 +167,11 @@ describe('HTTP server limits', () => {
     );
     // It never got to finish its headers, let alone reach a handler.
     expect(result.answer).not.toContain('balanceMinor');
+    expect(problemIn(result.answer)).toMatchObject({
+      status: 408,
+      headers: { 'content-type': 'application/problem+json; charset=utf-8', connection: 'close' },
+      problem: { type: 'https://ledgerline.dev/problems/request-timeout', status: 408 },
+    });
   });
 
   it('a client that connects and sends nothing is cut off within headersTimeout too', async () => {
@@ -163,9 +189,74 @@ describe('HTTP server limits', () => {
     );
     expect(result.answer).toMatch(/^HTTP\/1\.1 408 /);
     expect(result.answer).not.toContain('POSTED');
+    expect(problemIn(result.answer).problem).toMatchObject({
+      type: 'https://ledgerline.dev/problems/request-timeout',
+      status: 408,
+    });
     expect(result.closedAfterMs).toBeGreaterThanOrEqual(LIMITS.requestTimeoutMs - 100);
     expect(result.closedAfterMs).toBeLessThanOrEqual(
       LIMITS.requestTimeoutMs + LIMITS.checkIntervalMs + SLACK_MS,
+    );
+  });
+
+  // What Node's parser refuses before any handler: a problem+json answer like any refusal,
+  // then the connection closes (the parser cannot go on after an error).
+  it.each([
+    {
+      what: 'a header value with a control character',
+      request: 'GET /balance HTTP/1.1\r\nHost: ledger\r\nIdempotency-Key: a\x01b\r\n\r\n',
+      status: 400,
+      type: 'malformed-request',
+      detail: /^The request is not valid HTTP\/1\.1: .+\.$/,
+    },
+    {
+      what: 'a body framed by both Content-Length and Transfer-Encoding (smuggling)',
+      request:
+        'POST /adjustments HTTP/1.1\r\nHost: ledger\r\nContent-Length: 4\r\n' +
+        'Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      status: 400,
+      type: 'malformed-request',
+      detail: /^The request is not valid HTTP\/1\.1/,
+    },
+    {
+      what: 'headers past the size limit',
+      request: `GET /balance HTTP/1.1\r\nHost: ledger\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      status: 431,
+      type: 'request-headers-too-large',
+      detail: /^The request line and headers are limited to \d+ bytes\.$/,
+    },
+  ])('$what is answered $status problem+json and the connection closed', async (c) => {
+    const result = await trickle(c.request, '', 1_000);
+    expect(result.closedAfterMs).toBeLessThan(LIMITS.headersTimeoutMs);
+    const { status, headers, problem } = problemIn(result.answer);
+    expect(status).toBe(c.status);
+    expect(headers).toMatchObject({
+      'content-type': 'application/problem+json; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      connection: 'close',
+    });
+    expect(problem).toEqual({
+      type: `https://ledgerline.dev/problems/${c.type}`,
+      title: expect.any(String),
+      status: c.status,
+      detail: expect.stringMatching(c.detail),
+    });
+    expect(result.answer).not.toMatch(/balanceMinor|POSTED/);
+  });
+
+  it('garbage after a request whose response is under way: the response ends whole, nothing follows', async () => {
+    // The request is answered while the garbage is parsed; a refusal written then would be
+    // spliced into (or after) an answer the client is reading, so the connection just closes.
+    const result = await trickle(
+      'GET /balance HTTP/1.1\r\nHost: ledger\r\n\r\nNOT HTTP AT ALL\r\n\r\n',
+      '',
+      1_000,
+    );
+    expect(result.closedAfterMs).toBeLessThan(LIMITS.headersTimeoutMs);
+    expect(result.answer.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    expect(result.answer).toMatch(
+      /^HTTP\/1\.1 200 [^]*\r\n\r\n\{"balanceMinor":110000,"currency":"EUR"\}$/,
     );
   });
 

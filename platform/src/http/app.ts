@@ -5,6 +5,8 @@ import { randomUUID } from 'node:crypto';
 import type { Server as NetServer, Socket } from 'node:net';
 import {
   createServer,
+  maxHeaderSize,
+  STATUS_CODES,
   type IncomingHttpHeaders,
   type IncomingMessage,
   type Server,
@@ -652,6 +654,7 @@ export async function listen(
         },
   );
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.on('clientError', answerClientError);
   boundConnections(server, limits.connectionsMax);
   trackResponses(server);
   await new Promise<void>((resolve, reject) => {
@@ -673,6 +676,73 @@ export async function listen(
     }
   }
   return server;
+}
+
+/** What Node's HTTP parser and its timeouts refuse, as a status and a problem. */
+function clientErrorProblem(error: Error & { code?: string; reason?: unknown }): ProblemDetails {
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return {
+        type: 'https://ledgerline.dev/problems/request-headers-too-large',
+        title: 'Request headers too large',
+        status: 431,
+        detail: `The request line and headers are limited to ${maxHeaderSize} bytes.`,
+      };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return {
+        type: 'https://ledgerline.dev/problems/request-timeout',
+        title: 'Request timeout',
+        status: 408,
+        detail: 'The request did not arrive in time; the connection is closed.',
+      };
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return {
+        type: 'https://ledgerline.dev/problems/payload-too-large',
+        title: 'Request body too large',
+        status: 413,
+        detail: 'Chunk extensions are too large.',
+      };
+    default: {
+      // llhttp's reason is a fixed phrase ("Invalid header value char"), never client text.
+      const reason = typeof error.reason === 'string' ? `: ${error.reason}` : '';
+      return {
+        type: 'https://ledgerline.dev/problems/malformed-request',
+        title: 'Malformed HTTP request',
+        status: 400,
+        detail: `The request is not valid HTTP/1.1${reason}.`,
+      };
+    }
+  }
+}
+
+/**
+ * A request Node refuses before any handler sees it (a control character in a header, headers
+ * past the size limit, headers or a body that did not arrive in time) gets a problem+json
+ * answer like every other refusal, where Node would send a bare status line; the connection
+ * is then closed, as Node closes it (the parser cannot go on). Nothing is written when a
+ * response has already begun on the connection, or the connection is gone.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  // Node's own handler looks at the response in flight on the socket the same way.
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (error.code !== 'ECONNRESET' && socket.writable && !inFlight?.headersSent) {
+    const problem = clientErrorProblem(error);
+    const body = JSON.stringify(problem);
+    const headers: Record<string, string | number> = {
+      ...SECURITY_HEADERS,
+      'Content-Type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8`,
+      'Content-Length': Buffer.byteLength(body),
+      Connection: 'close',
+    };
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n` +
+        Object.entries(headers)
+          .map(([name, value]) => `${name}: ${value}\r\n`)
+          .join('') +
+        `\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 const acceptHandles = new WeakMap<Server, { count: number; error?: string }>();

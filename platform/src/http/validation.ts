@@ -5,6 +5,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import addFormatsModule from 'ajv-formats';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 import type { OpenApiDocument, OpenApiOperation } from './openapi.js';
+import { firstDuplicateMember } from './json-members.js';
 import { ProblemError, problems } from './problem.js';
 
 // ajv-formats is CommonJS with a default export.
@@ -163,6 +164,27 @@ function illegalTextLines(text: string): { pointer: string; line: number; messag
   return errors;
 }
 
+/**
+ * The charset parameter of a Content-Type, lowercased and unquoted; undefined when there is none.
+ * Bodies are read as UTF-8 (RFC 8259 §8.1 for JSON), so a client that says it sent another
+ * encoding is told so rather than read as if it had sent UTF-8.
+ */
+function charsetOf(contentType: string): string | undefined {
+  for (const parameter of contentType.split(';').slice(1)) {
+    const [name, ...value] = parameter.split('=');
+    if (name?.trim().toLowerCase() === 'charset')
+      return value
+        .join('=')
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
+        .toLowerCase();
+  }
+  return undefined;
+}
+
+/** A client's text quoted back in a problem's detail, bounded. */
+const shortened = (text: string): string => (text.length > 64 ? `${text.slice(0, 64)}…` : text);
+
 export class ContractValidator {
   private readonly strict = newAjv(false);
   private readonly coercing = newAjv(true);
@@ -310,6 +332,15 @@ export class ContractValidator {
             `Send ${compiled.body.mediaTypes.join(' or ')}.`,
           );
         }
+        const charset = charsetOf(input.contentType ?? '');
+        if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+          throw new ProblemError(
+            415,
+            'unsupported-media-type',
+            'Unsupported media type',
+            `Send ${mediaType} in UTF-8: charset=${shortened(charset)} is not read.`,
+          );
+        }
         if (mediaType === 'application/json') {
           const text = decodeUtf8(input.rawBody);
           if (text === undefined)
@@ -329,6 +360,15 @@ export class ContractValidator {
               `The body is not valid JSON: ${(error as Error).message}`,
             );
           }
+          const duplicate = firstDuplicateMember(text);
+          if (duplicate !== undefined)
+            throw new ProblemError(
+              400,
+              'malformed-body',
+              'Malformed JSON',
+              `The body names the member ${JSON.stringify(shortened(duplicate.name))} more than once; member names must be unique.`,
+              { errors: [{ pointer: duplicate.pointer, message: 'names a member already named' }] },
+            );
           errors.push(...illegalTextErrors(body, ''));
           if (compiled.body.json && !compiled.body.json(body))
             errors.push(...toErrors(compiled.body.json.errors, ''));

@@ -60,6 +60,32 @@ const badPayments: BadRequest[] = [
     rawBody: JSON.stringify(with_({})).replace(/}$/, ',"__proto__":{"admin":true}}'),
     status: 400,
   },
+  // JSON.parse keeps the last of two members with one name; a proxy or a signature check in
+  // front of the service may keep the first. The edge refuses the ambiguity.
+  {
+    name: 'the amount named twice',
+    rawBody: JSON.stringify(with_({ amountMinor: 1 })).replace(
+      '"amountMinor":1',
+      '"amountMinor":1,"amountMinor":9999900',
+    ),
+    status: 400,
+    type: `${problemBase}malformed-body`,
+    pointer: '/amountMinor',
+  },
+  {
+    name: 'the payee named twice, once through an escape',
+    rawBody: JSON.stringify(with_({})).replace(/}$/, `,"payee\\u0041ccountId":"${randomUUID()}"}`),
+    status: 400,
+    type: `${problemBase}malformed-body`,
+    pointer: '/payeeAccountId',
+  },
+  {
+    name: 'JSON declared as UTF-16',
+    rawBody: JSON.stringify(with_({})),
+    contentType: 'application/json; charset=utf-16',
+    status: 415,
+    type: `${problemBase}unsupported-media-type`,
+  },
   {
     name: 'the amount as a string',
     body: with_({ amountMinor: '12500' }),
