@@ -219,6 +219,22 @@ describe('HTTP server limits', () => {
       detail: /^The request is not valid HTTP\/1\.1/,
     },
     {
+      what: 'CONNECT (a tunnel)',
+      request: 'CONNECT 127.0.0.1:5432 HTTP/1.1\r\nHost: 127.0.0.1:5432\r\n\r\n',
+      status: 405,
+      type: 'method-not-allowed',
+      detail: /CONNECT is not served/,
+    },
+    {
+      what: 'an expectation other than 100-continue',
+      request:
+        'POST /adjustments HTTP/1.1\r\nHost: ledger\r\nExpect: 200-ok\r\nContent-Length: 2\r\n' +
+        'Connection: close\r\n\r\n{}',
+      status: 417,
+      type: 'expectation-failed',
+      detail: /100-continue/,
+    },
+    {
       what: 'headers past the size limit',
       request: `GET /balance HTTP/1.1\r\nHost: ledger\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
       status: 431,
@@ -236,7 +252,7 @@ describe('HTTP server limits', () => {
       'x-content-type-options': 'nosniff',
       connection: 'close',
     });
-    expect(problem).toEqual({
+    expect(problem).toMatchObject({
       type: `https://ledgerline.dev/problems/${c.type}`,
       title: expect.any(String),
       status: c.status,

@@ -1,5 +1,6 @@
-// A JSON body that names a member twice is refused at the edge (which value a reader keeps is up
-// to each parser), and so is a body its Content-Type says is not UTF-8 (the edge reads UTF-8).
+// What a reader could read two ways is refused at the edge: a JSON body that names a member
+// twice (which value counts is up to each parser), a body its Content-Type says is not UTF-8
+// (the edge reads UTF-8), a numeric parameter not written in decimal ("0x10" is 16 to Number).
 import { apiContracts } from '@ledgerline/generated/openapi/contracts';
 import { firstDuplicateMember } from '../src/http/json-members.js';
 import { ProblemError } from '../src/http/problem.js';
@@ -112,6 +113,35 @@ describe('the processor contract refuses what it cannot read one way', () => {
         /^Send application\/json in UTF-8: charset=[^ ]+ is not read\.$/,
       ),
     });
+  });
+
+  const listPayments = processor.operations.find((o) => o.operationId === 'listPayments')!;
+  const list = (limit: string) =>
+    validator.validateRequest(listPayments, {
+      params: {},
+      query: { limit },
+      headers: {},
+      rawBody: undefined,
+      contentType: undefined,
+    });
+
+  it.each(['0x10', '1e1', '01', ' 1', '1 ', '1.0', '+5', '', '١'])(
+    'a limit written %j is refused, not read as a number',
+    (limit) => {
+      expect(() => list(limit)).toThrow(ProblemError);
+      try {
+        list(limit);
+      } catch (error) {
+        expect((error as ProblemError).problem.errors).toContainEqual({
+          pointer: '/query/limit',
+          message: 'must be an integer in decimal digits',
+        });
+      }
+    },
+  );
+
+  it.each(['1', '50', '500'])('a limit written %j is read as that number', (limit) => {
+    expect(list(limit).query).toEqual({ limit: Number(limit) });
   });
 
   it.each([

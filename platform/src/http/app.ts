@@ -3,6 +3,7 @@
 // /metrics, and structured access logs.
 import { randomUUID } from 'node:crypto';
 import type { Server as NetServer, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   createServer,
   maxHeaderSize,
@@ -302,6 +303,26 @@ function refuse(res: Response, req: Request, decision: AccessDecision & { allowe
   sendProblem(res, { ...decision.problem, instance: req.originalUrl });
 }
 
+// Fields a request carries at most once (RFC 9110 §5.3). Node keeps the first of two
+// Authorization or Content-Type headers; a proxy in front may act on the last, so the two would
+// judge one request by different credentials or media types. Two Idempotency-Keys name no key.
+const SINGLETON_FIELDS: ReadonlyMap<string, string> = new Map(
+  ['Authorization', 'Content-Type', 'Idempotency-Key'].map((name) => [name.toLowerCase(), name]),
+);
+
+/** The name of the first singleton field `rawHeaders` (Node's name, value, ... list) repeats. */
+function repeatedSingletonField(rawHeaders: readonly string[]): string | undefined {
+  let seen: string[] | undefined;
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    const name = rawHeaders[index]!.toLowerCase();
+    const canonical = SINGLETON_FIELDS.get(name);
+    if (canonical === undefined) continue;
+    if (seen?.includes(name)) return canonical;
+    (seen ??= []).push(name);
+  }
+  return undefined;
+}
+
 export function createApiApp(options: ApiAppOptions): express.Express {
   const { log, metrics, service } = options;
   const validator = new ContractValidator(options.document);
@@ -310,6 +331,9 @@ export function createApiApp(options: ApiAppOptions): express.Express {
   // No-store answers are never revalidated: an ETag would only cost a hash of every body.
   app.set('etag', false);
   app.set('query parser', 'simple');
+  // A path is the contract's, exactly: /V1/payments and /v1/payments/ are no paths of it.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   app.use((_req, res, next) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     next();
@@ -331,6 +355,17 @@ export function createApiApp(options: ApiAppOptions): express.Express {
   );
   app.use(admission.middleware);
   earlyRefusals.set(app, admission.refuseEarly);
+  app.use((req, res, next) => {
+    const repeated = repeatedSingletonField(req.rawHeaders);
+    if (repeated === undefined) return next();
+    sendProblem(res, {
+      type: 'https://ledgerline.dev/problems/malformed-request',
+      title: 'Malformed HTTP request',
+      status: 400,
+      detail: `The request carries more than one ${repeated} header; send one.`,
+      instance: req.originalUrl,
+    });
+  });
 
   // Bodies are read raw (bounded) and parsed by the validator, so that malformed JSON, oversized
   // bodies and wrong media types each get their own clear problem. Only an operation that
@@ -593,7 +628,7 @@ function readBody(
         resolve();
         return;
       }
-      const failure = error as Error & { type?: string; status?: number };
+      const failure = error as Error & { type?: string; status?: number; code?: unknown };
       if (failure.type === 'entity.too.large')
         reject(
           new ProblemError(
@@ -610,6 +645,16 @@ function readBody(
             'unsupported-media-type',
             'Unsupported media type',
             failure.message,
+          ),
+        );
+      else if (typeof failure.code === 'string' && failure.code.startsWith('Z_'))
+        // zlib's own words ("incorrect header check") say nothing to a client.
+        reject(
+          new ProblemError(
+            400,
+            'malformed-body',
+            'Malformed body',
+            `The body is not valid ${String(req.headers['content-encoding'])} data.`,
           ),
         );
       else if (failure.status !== undefined && failure.status < 500)
@@ -655,6 +700,8 @@ export async function listen(
   );
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.on('clientError', answerClientError);
+  server.on('checkExpectation', refuseExpectation);
+  server.on('connect', refuseConnect);
   boundConnections(server, limits.connectionsMax);
   trackResponses(server);
   await new Promise<void>((resolve, reject) => {
@@ -725,8 +772,14 @@ function clientErrorProblem(error: Error & { code?: string; reason?: unknown }):
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   // Node's own handler looks at the response in flight on the socket the same way.
   const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (error.code !== 'ECONNRESET' && socket.writable && !inFlight?.headersSent) {
-    const problem = clientErrorProblem(error);
+  if (error.code !== 'ECONNRESET' && !inFlight?.headersSent)
+    writeProblemAndClose(socket, clientErrorProblem(error));
+  else socket.destroy();
+}
+
+/** A problem straight onto a connection no response owns, which then closes. */
+function writeProblemAndClose(socket: Duplex, problem: ProblemDetails): void {
+  if (socket.writable) {
     const body = JSON.stringify(problem);
     const headers: Record<string, string | number> = {
       ...SECURITY_HEADERS,
@@ -743,6 +796,34 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
     );
   }
   socket.destroy();
+}
+
+/** An Expect header other than 100-continue: Node would answer 417 with an empty body. */
+function refuseExpectation(req: IncomingMessage, res: ServerResponse): void {
+  const body = JSON.stringify({
+    type: 'https://ledgerline.dev/problems/expectation-failed',
+    title: 'Expectation failed',
+    status: 417,
+    detail: 'The only expectation served is Expect: 100-continue.',
+    instance: req.url,
+  } satisfies ProblemDetails);
+  res.writeHead(417, {
+    ...SECURITY_HEADERS,
+    'Content-Type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8`,
+    'Content-Length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/** CONNECT (a tunnel request): Node would close the connection without a word. */
+function refuseConnect(req: IncomingMessage, socket: Duplex): void {
+  writeProblemAndClose(socket, {
+    type: 'https://ledgerline.dev/problems/method-not-allowed',
+    title: 'Method not allowed',
+    status: 405,
+    detail: 'This service opens no tunnels: CONNECT is not served.',
+    instance: req.url,
+  });
 }
 
 const acceptHandles = new WeakMap<Server, { count: number; error?: string }>();

@@ -25,8 +25,40 @@ interface CompiledOperation {
   query?: ValidateFunction;
   headers?: ValidateFunction;
   headerNames: string[];
+  /** Parameters whose schema is a number: their text must be one before it is coerced. */
+  numericParams: NumericParameter[];
   body?: { required: boolean; mediaTypes: string[]; json?: ValidateFunction };
   responses: Map<string, { mediaType?: string; validate?: ValidateFunction }>;
+}
+
+interface NumericParameter {
+  readonly location: 'path' | 'query' | 'header';
+  /** As the request carries it: header names lowercased. */
+  readonly name: string;
+  readonly integer: boolean;
+}
+
+// Decimal digits only, as a number is written in JSON. The coercing validator would otherwise
+// read Number(text): "0x10" as 16, "1e1" as 10, " 1" as 1, "" as 0.
+const INTEGER_TEXT = /^-?(?:0|[1-9][0-9]*)$/;
+const NUMBER_TEXT = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
+
+/** The numeric parameters of `values` that are not written as numbers are, as errors. */
+function numberTextErrors(
+  numericParams: readonly NumericParameter[],
+  values: Record<'path' | 'query' | 'header', Record<string, unknown>>,
+): { pointer: string; message: string }[] {
+  const errors: { pointer: string; message: string }[] = [];
+  for (const { location, name, integer } of numericParams) {
+    const value = values[location][name];
+    if (typeof value !== 'string') continue; // absent, or repeated: the schema says what is wrong
+    if (!(integer ? INTEGER_TEXT : NUMBER_TEXT).test(value))
+      errors.push({
+        pointer: `/${location === 'header' ? 'headers' : location}/${escapeToken(name)}`,
+        message: integer ? 'must be an integer in decimal digits' : 'must be a decimal number',
+      });
+  }
+  return errors;
 }
 
 function escapeToken(token: string): string {
@@ -245,6 +277,12 @@ export class ContractValidator {
       query: compileIn(this.coercing, objectSchema('query', false)),
       headers: compileIn(this.coercing, objectSchema('header', true)),
       headerNames: params.filter((p) => p.in === 'header').map((p) => p.name.toLowerCase()),
+      numericParams: params.flatMap((p): NumericParameter[] => {
+        const type = this.resolve<Json | undefined>(p.schema)?.['type'];
+        if (p.in === 'cookie' || (type !== 'integer' && type !== 'number')) return [];
+        const name = p.in === 'header' ? p.name.toLowerCase() : p.name;
+        return [{ location: p.in, name, integer: type === 'integer' }];
+      }),
       responses: new Map(),
     };
     const requestBody = op['requestBody'] ? this.resolve<Json>(op['requestBody']) : undefined;
@@ -310,6 +348,9 @@ export class ContractValidator {
       ...illegalTextErrors(params, '/path'),
       ...illegalTextErrors(query, '/query'),
       ...illegalTextErrors(headers, '/headers'),
+    );
+    errors.push(
+      ...numberTextErrors(compiled.numericParams, { path: params, query, header: headers }),
     );
     if (compiled.pathParams && !compiled.pathParams(params))
       errors.push(...toErrors(compiled.pathParams.errors, '/path'));

@@ -1,6 +1,7 @@
 // The invalid space of the processor API, case by case: every bad request gets a clear 4xx
 // problem+json and leaves no payment, no refund, no idempotency key and no outbox row.
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import { startProcessor, type RunningProcessor } from '../src/service.js';
 import { createTestBed, validPayment, type ProcessorTestBed } from './support.js';
 
@@ -13,6 +14,7 @@ interface BadRequest {
   readonly rawBody?: string;
   readonly contentType?: string | null;
   readonly idempotencyKey?: string | null;
+  readonly headers?: Readonly<Record<string, string>>;
   readonly status: number;
   readonly type?: string;
   /** A JSON pointer (or parameter pointer) the problem's errors[] must name. */
@@ -78,6 +80,13 @@ const badPayments: BadRequest[] = [
     status: 400,
     type: `${problemBase}malformed-body`,
     pointer: '/payeeAccountId',
+  },
+  {
+    name: 'a body declared gzip that is not',
+    rawBody: JSON.stringify(with_({})),
+    headers: { 'content-encoding': 'gzip' },
+    status: 400,
+    type: `${problemBase}malformed-body`,
   },
   {
     name: 'JSON declared as UTF-16',
@@ -296,6 +305,18 @@ const badOthers: BadRequest[] = [
     status: 400,
     pointer: '/query/cursor',
   },
+  // Number("0x10") is 16: a limit is read only when it is written in decimal digits.
+  ...['0x10', '1e1', '01', '%201', '1.0', '', '+5'].map((limit): BadRequest => ({
+    name: `list with limit ${JSON.stringify(decodeURIComponent(limit))}`,
+    method: 'GET',
+    path: `/v1/payments?limit=${limit}`,
+    status: 400,
+    type: `${problemBase}validation-failed`,
+    pointer: '/query/limit',
+  })),
+  // A path is the contract's as written: no case folding, no trailing slash.
+  { name: 'list at /V1/payments', method: 'GET', path: '/V1/payments', status: 404 },
+  { name: 'list at /v1/payments/', method: 'GET', path: '/v1/payments/', status: 404 },
   { name: 'list with limit 0', method: 'GET', path: '/v1/payments?limit=0', status: 400 },
   { name: 'list with limit 501', method: 'GET', path: '/v1/payments?limit=501', status: 400 },
   {
@@ -384,6 +405,74 @@ describe('processor API: bad input changes nothing', () => {
     ...badOthers.map((c) => ({ ...c, method: c.method ?? 'POST', path: c.path ?? '/v1/payments' })),
   ];
 
+  /** A POST whose headers may repeat (fetch would fold two values into one). */
+  const postWithHeaders = (headers: Record<string, string | string[]>, body: string) =>
+    new Promise<{ status: number; contentType: string | undefined; text: string }>(
+      (resolve, reject) => {
+        const request = http.request(`${processor.url}/v1/payments`, {
+          method: 'POST',
+          headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+        });
+        request.on('response', (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              contentType: response.headers['content-type'],
+              text,
+            }),
+          );
+        });
+        request.on('error', reject);
+        request.end(body);
+      },
+    );
+
+  // Node reads the first of two Authorization or Content-Type headers; a proxy in front may
+  // read the last. Whichever comes first, the request is refused and nothing is stored.
+  it.each([
+    {
+      field: 'Authorization',
+      headers: () => ({ authorization: [`Bearer ${bed.apiKey}`, 'Bearer llk_forged_value'] }),
+    },
+    {
+      field: 'Authorization',
+      headers: () => ({ authorization: ['Bearer llk_forged_value', `Bearer ${bed.apiKey}`] }),
+    },
+    {
+      field: 'Content-Type',
+      headers: () => ({
+        authorization: `Bearer ${bed.apiKey}`,
+        'content-type': ['application/json', 'text/plain'],
+      }),
+    },
+    {
+      field: 'Idempotency-Key',
+      headers: () => {
+        const key = randomUUID();
+        return { authorization: `Bearer ${bed.apiKey}`, 'idempotency-key': [key, key] };
+      },
+    },
+  ])('two $field headers → 400 malformed-request, nothing stored', async ({ field, headers }) => {
+    const answer = await postWithHeaders(
+      {
+        'content-type': 'application/json',
+        'idempotency-key': randomUUID(),
+        ...headers(),
+      },
+      JSON.stringify(with_({})),
+    );
+    expect(answer.status).toBe(400);
+    expect(answer.contentType).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(answer.text)).toMatchObject({
+      type: `${problemBase}malformed-request`,
+      detail: `The request carries more than one ${field} header; send one.`,
+    });
+    expect(await bed.counts()).toEqual({ payments: 0, refunds: 0, keys: 0, outbox: 0 });
+  });
+
   it('has a catalogue of at least 25 bad payment requests', () => {
     expect(badPayments.length).toBeGreaterThanOrEqual(25);
   });
@@ -392,6 +481,7 @@ describe('processor API: bad input changes nothing', () => {
     // A valid merchant key: the bad part of each request is its input, not its credential.
     const headers: Record<string, string> = { authorization: `Bearer ${bed.apiKey}` };
     if (c.contentType !== null) headers['content-type'] = c.contentType ?? 'application/json';
+    Object.assign(headers, c.headers);
     if (c.method === 'POST' && c.idempotencyKey !== null) {
       headers['idempotency-key'] = c.idempotencyKey ?? randomUUID();
     }
