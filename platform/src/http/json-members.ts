@@ -31,7 +31,8 @@ const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 const COMMA = 0x2c;
 
-const pointerToken = (name: string): string => name.replace(/~/g, '~0').replace(/\//g, '~1');
+/** A member name as one token of a JSON pointer (RFC 6901: ~ is ~0, / is ~1). */
+export const pointerToken = (name: string): string => name.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /** The index of the quote that closes the string whose opening quote is at `start`. */
 function stringEnd(text: string, start: number): number {

@@ -5,7 +5,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import addFormatsModule from 'ajv-formats';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 import type { OpenApiDocument, OpenApiOperation } from './openapi.js';
-import { firstDuplicateMember } from './json-members.js';
+import { firstDuplicateMember, pointerToken } from './json-members.js';
 import { ProblemError, problems } from './problem.js';
 
 // ajv-formats is CommonJS with a default export.
@@ -54,15 +54,11 @@ function numberTextErrors(
     if (typeof value !== 'string') continue; // absent, or repeated: the schema says what is wrong
     if (!(integer ? INTEGER_TEXT : NUMBER_TEXT).test(value))
       errors.push({
-        pointer: `/${location === 'header' ? 'headers' : location}/${escapeToken(name)}`,
+        pointer: `/${location === 'header' ? 'headers' : location}/${pointerToken(name)}`,
         message: integer ? 'must be an integer in decimal digits' : 'must be a decimal number',
       });
   }
   return errors;
-}
-
-function escapeToken(token: string): string {
-  return token.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 function newAjv(coerce: boolean): Ajv2020 {
@@ -101,14 +97,14 @@ function toErrors(
     if (e.keyword === 'additionalProperties') {
       const extra = (e.params as { additionalProperty: string }).additionalProperty;
       return {
-        pointer: `${prefix}${e.instancePath}/${escapeToken(extra)}`,
+        pointer: `${prefix}${e.instancePath}/${pointerToken(extra)}`,
         message: `unknown field "${extra}"`,
       };
     }
     if (e.keyword === 'required') {
       const missing = (e.params as { missingProperty: string }).missingProperty;
       return {
-        pointer: `${prefix}${e.instancePath}/${escapeToken(missing)}`,
+        pointer: `${prefix}${e.instancePath}/${pointerToken(missing)}`,
         message: `"${missing}" is required`,
       };
     }
@@ -159,7 +155,7 @@ export function illegalTextErrors(
       node.forEach((item, index) => pending.push({ node: item, pointer: `${pointer}/${index}` }));
     } else if (node !== null && typeof node === 'object') {
       for (const [name, item] of Object.entries(node)) {
-        const memberPointer = `${pointer}/${escapeToken(name)}`;
+        const memberPointer = `${pointer}/${pointerToken(name)}`;
         const reason = illegalTextReason(name);
         if (reason) errors.push({ pointer: memberPointer, message: `the member name ${reason}` });
         else pending.push({ node: item, pointer: memberPointer });
