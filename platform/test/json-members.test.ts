@@ -153,3 +153,41 @@ describe('the processor contract refuses what it cannot read one way', () => {
     expect(validate(JSON.stringify(payment), contentType).body).toEqual(payment);
   });
 });
+
+describe('a text/csv body declares UTF-8 or nothing', () => {
+  const reconciliation = apiContracts.find((c) => c.service === 'reconciliation')!;
+  const importStatement = reconciliation.operations.find(
+    (o) => o.operationId === 'importStatement',
+  )!;
+  const validator = new ContractValidator(reconciliation.document);
+  const statement = 'reference,amount_minor,currency,value_date\nWIRE-1,110000,EUR,2026-01-15\n';
+  const validate = (contentType: string) =>
+    validator.validateRequest(importStatement, {
+      params: {},
+      query: {},
+      headers: { 'idempotency-key': 'statement-0001' },
+      rawBody: Buffer.from(statement),
+      contentType,
+    });
+
+  it.each(['text/csv; charset=iso-8859-1', 'text/csv; charset=windows-1252'])(
+    'a statement declared as %s is 415: a spreadsheet export in Latin-1 is not read as UTF-8',
+    (contentType) => {
+      expect(() => validate(contentType)).toThrow(
+        expect.objectContaining({
+          problem: expect.objectContaining({
+            status: 415,
+            detail: expect.stringMatching(/^Send text\/csv in UTF-8/),
+          }),
+        }),
+      );
+    },
+  );
+
+  it.each(['text/csv', 'text/csv; charset=utf-8', 'text/csv; header=present; charset=UTF-8'])(
+    'a statement declared as %s is read',
+    (contentType) => {
+      expect(validate(contentType).body).toBe(statement);
+    },
+  );
+});
