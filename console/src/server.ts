@@ -3,13 +3,17 @@
 // under /api/<service>/, with the caller's credential, so the browser talks to one origin and
 // every decision stays with the services' edges. Its own endpoints are the contract catalogue
 // and the "what would break" check, for any caller the processor recognises.
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { REPO_ROOT } from '@ledgerline/platform/config';
-import { answerClientError } from '@ledgerline/platform/http/app';
+import {
+  answerClientError,
+  refuseHostless,
+  repeatedSingletonField,
+} from '@ledgerline/platform/http/app';
 import { createLogger, type Logger } from '@ledgerline/platform/log';
 import { registryConnection, registryRequest } from '@ledgerline/platform/transport-security';
 import type { components } from '@ledgerline/generated/openapi/processor.types';
@@ -161,6 +165,18 @@ export async function startConsole(
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     next();
   });
+  // The console forwards one value of each header; a request with two credentials or two media
+  // types is refused here, as the services refuse it, not narrowed to the first.
+  app.use((req, res, next) => {
+    const repeated = repeatedSingletonField(req.rawHeaders);
+    if (repeated === undefined) return next();
+    problem(
+      res,
+      400,
+      'Bad request',
+      `The request carries more than one ${repeated} header; send one.`,
+    );
+  });
 
   app.get(['/', '/index.html'], (_req, res) => void res.type('html').send(INDEX_HTML));
   // Liveness for a container's health check; the services' readiness is the platform page's.
@@ -303,8 +319,11 @@ export async function startConsole(
   });
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(config.port, config.host, () => resolve(listening));
+    const listening = createServer({ requireHostHeader: false }, (req, res) => {
+      if (!refuseHostless(req, res)) void app(req, res);
+    });
     listening.once('error', reject);
+    listening.listen(config.port, config.host, () => resolve(listening));
   });
   // What Node's parser refuses (a control character in a header, headers too large) gets a
   // problem+json answer here too, as from every service.

@@ -677,6 +677,39 @@ describe('the console server', () => {
     });
   });
 
+  it('refuses two Authorization headers instead of forwarding the first', async () => {
+    const url = new URL(app.url);
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const request = http.request({
+        host: url.hostname,
+        port: url.port,
+        path: '/api/processor/v1/payments?limit=1',
+        // Raw name/value pairs: the same field twice, as a client or proxy can send it.
+        headers: [
+          'Host',
+          url.host,
+          'Authorization',
+          `Bearer ${p.operatorKey}`,
+          'Authorization',
+          'Bearer llk_forged_value',
+        ],
+      });
+      request.on('response', (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+      });
+      request.on('error', reject);
+      request.end();
+    });
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.text)).toMatchObject({
+      status: 400,
+      detail: 'The request carries more than one Authorization header; send one.',
+    });
+  });
+
   it('reaches no path of a service but its API and probes', async () => {
     for (const path of [
       '/api/processor/',

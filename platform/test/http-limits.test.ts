@@ -219,6 +219,13 @@ describe('HTTP server limits', () => {
       detail: /^The request is not valid HTTP\/1\.1/,
     },
     {
+      what: 'an HTTP/1.1 request without Host',
+      request: 'GET /balance HTTP/1.1\r\nAccept: application/json\r\n\r\n',
+      status: 400,
+      type: 'malformed-request',
+      detail: /^An HTTP\/1\.1 request names its Host\.$/,
+    },
+    {
       what: 'CONNECT (a tunnel)',
       request: 'CONNECT 127.0.0.1:5432 HTTP/1.1\r\nHost: 127.0.0.1:5432\r\n\r\n',
       status: 405,
@@ -259,6 +266,11 @@ describe('HTTP server limits', () => {
       detail: expect.stringMatching(c.detail),
     });
     expect(result.answer).not.toMatch(/balanceMinor|POSTED/);
+  });
+
+  it('an HTTP/1.0 request needs no Host', async () => {
+    const result = await trickle('GET /balance HTTP/1.0\r\n\r\n', '', 1_000);
+    expect(result.answer).toMatch(/^HTTP\/1\.1 200 [^]*"balanceMinor":110000/);
   });
 
   it('garbage after a request whose response is under way: the response ends whole, nothing follows', async () => {

@@ -311,7 +311,7 @@ const SINGLETON_FIELDS: ReadonlyMap<string, string> = new Map(
 );
 
 /** The name of the first singleton field `rawHeaders` (Node's name, value, ... list) repeats. */
-function repeatedSingletonField(rawHeaders: readonly string[]): string | undefined {
+export function repeatedSingletonField(rawHeaders: readonly string[]): string | undefined {
   let seen: string[] | undefined;
   for (let index = 0; index < rawHeaders.length; index += 2) {
     const name = rawHeaders[index]!.toLowerCase();
@@ -691,12 +691,13 @@ export async function listen(
       requestTimeout: limits.requestTimeoutMs,
       // Node sweeps for expired requests at this interval: it is the slack on both timeouts.
       connectionsCheckingInterval: limits.checkIntervalMs,
+      // Node would answer a request without Host with a bare 400; refuseHostless says why.
+      requireHostHeader: false,
     },
-    refuseEarly === undefined
-      ? app
-      : (req, res) => {
-          if (!refuseEarly(req, res)) void app(req, res);
-        },
+    (req, res) => {
+      if (refuseHostless(req, res) || refuseEarly?.(req, res) === true) return;
+      void app(req, res);
+    },
   );
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.on('clientError', answerClientError);
@@ -796,6 +797,29 @@ function writeProblemAndClose(socket: Duplex, problem: ProblemDetails): void {
     );
   }
   socket.destroy();
+}
+
+/**
+ * An HTTP/1.1 request must name its Host (RFC 9112 §3.2); one that does not is refused with a
+ * problem, and its connection closed, as Node would close it. True when it answered.
+ */
+export function refuseHostless(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.headers.host !== undefined || req.httpVersion === '1.0') return false;
+  const body = JSON.stringify({
+    type: 'https://ledgerline.dev/problems/malformed-request',
+    title: 'Malformed HTTP request',
+    status: 400,
+    detail: 'An HTTP/1.1 request names its Host.',
+    instance: req.url,
+  } satisfies ProblemDetails);
+  res.shouldKeepAlive = false;
+  res.writeHead(400, {
+    ...SECURITY_HEADERS,
+    'Content-Type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8`,
+    'Content-Length': Buffer.byteLength(body),
+  });
+  res.end(body);
+  return true;
 }
 
 /** An Expect header other than 100-continue: Node would answer 417 with an empty body. */
