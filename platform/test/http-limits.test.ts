@@ -226,6 +226,13 @@ describe('HTTP server limits', () => {
       detail: /^An HTTP\/1\.1 request names its Host\.$/,
     },
     {
+      what: 'a request line that says HTTP/2.0',
+      request: 'GET /balance HTTP/2.0\r\nHost: ledger\r\n\r\n',
+      status: 505,
+      type: 'http-version-not-supported',
+      detail: /^HTTP\/2\.0 is not served; send HTTP\/1\.1\.$/,
+    },
+    {
       what: 'CONNECT (a tunnel)',
       request: 'CONNECT 127.0.0.1:5432 HTTP/1.1\r\nHost: 127.0.0.1:5432\r\n\r\n',
       status: 405,

@@ -305,9 +305,13 @@ function refuse(res: Response, req: Request, decision: AccessDecision & { allowe
 
 // Fields a request carries at most once (RFC 9110 §5.3). Node keeps the first of two
 // Authorization or Content-Type headers; a proxy in front may act on the last, so the two would
-// judge one request by different credentials or media types. Two Idempotency-Keys name no key.
+// judge one request by different credentials or media types. Two Idempotency-Keys name no key;
+// two Hosts are refused by rule (RFC 9112 §3.2).
 const SINGLETON_FIELDS: ReadonlyMap<string, string> = new Map(
-  ['Authorization', 'Content-Type', 'Idempotency-Key'].map((name) => [name.toLowerCase(), name]),
+  ['Authorization', 'Content-Type', 'Idempotency-Key', 'Host'].map((name) => [
+    name.toLowerCase(),
+    name,
+  ]),
 );
 
 /** The name of the first singleton field `rawHeaders` (Node's name, value, ... list) repeats. */
@@ -800,20 +804,32 @@ function writeProblemAndClose(socket: Duplex, problem: ProblemDetails): void {
 }
 
 /**
- * An HTTP/1.1 request must name its Host (RFC 9112 §3.2); one that does not is refused with a
- * problem, and its connection closed, as Node would close it. True when it answered.
+ * An HTTP/1.1 request must name its Host (RFC 9112 §3.2), and only HTTP/1.x is served; either
+ * refusal is a problem, and the connection is closed, as Node would close it after its bare
+ * 400. True when it answered.
  */
 export function refuseHostless(req: IncomingMessage, res: ServerResponse): boolean {
-  if (req.headers.host !== undefined || req.httpVersion === '1.0') return false;
-  const body = JSON.stringify({
-    type: 'https://ledgerline.dev/problems/malformed-request',
-    title: 'Malformed HTTP request',
-    status: 400,
-    detail: 'An HTTP/1.1 request names its Host.',
-    instance: req.url,
-  } satisfies ProblemDetails);
+  // The parser takes any one-digit version; only HTTP/1.x is served (RFC 9110 §15.6.6).
+  const unserved = req.httpVersionMajor !== 1;
+  if (!unserved && (req.headers.host !== undefined || req.httpVersion === '1.0')) return false;
+  const problem: ProblemDetails = unserved
+    ? {
+        type: 'https://ledgerline.dev/problems/http-version-not-supported',
+        title: 'HTTP version not supported',
+        status: 505,
+        detail: `HTTP/${req.httpVersion} is not served; send HTTP/1.1.`,
+        instance: req.url,
+      }
+    : {
+        type: 'https://ledgerline.dev/problems/malformed-request',
+        title: 'Malformed HTTP request',
+        status: 400,
+        detail: 'An HTTP/1.1 request names its Host.',
+        instance: req.url,
+      };
+  const body = JSON.stringify(problem);
   res.shouldKeepAlive = false;
-  res.writeHead(400, {
+  res.writeHead(problem.status, {
     ...SECURITY_HEADERS,
     'Content-Type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8`,
     'Content-Length': Buffer.byteLength(body),
