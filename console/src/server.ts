@@ -11,7 +11,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { REPO_ROOT } from '@ledgerline/platform/config';
 import {
   answerClientError,
-  refuseHostless,
+  refuseUnservedVersionOrHost,
   repeatedSingletonField,
 } from '@ledgerline/platform/http/app';
 import { createLogger, type Logger } from '@ledgerline/platform/log';
@@ -320,7 +320,7 @@ export async function startConsole(
 
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = createServer({ requireHostHeader: false }, (req, res) => {
-      if (!refuseHostless(req, res)) void app(req, res);
+      if (!refuseUnservedVersionOrHost(req, res)) void app(req, res);
     });
     listening.once('error', reject);
     listening.listen(config.port, config.host, () => resolve(listening));

@@ -695,11 +695,11 @@ export async function listen(
       requestTimeout: limits.requestTimeoutMs,
       // Node sweeps for expired requests at this interval: it is the slack on both timeouts.
       connectionsCheckingInterval: limits.checkIntervalMs,
-      // Node would answer a request without Host with a bare 400; refuseHostless says why.
+      // Node would answer a request without Host with a bare 400: the problem says why.
       requireHostHeader: false,
     },
     (req, res) => {
-      if (refuseHostless(req, res) || refuseEarly?.(req, res) === true) return;
+      if (refuseUnservedVersionOrHost(req, res) || refuseEarly?.(req, res) === true) return;
       void app(req, res);
     },
   );
@@ -808,7 +808,7 @@ function writeProblemAndClose(socket: Duplex, problem: ProblemDetails): void {
  * refusal is a problem, and the connection is closed, as Node would close it after its bare
  * 400. True when it answered.
  */
-export function refuseHostless(req: IncomingMessage, res: ServerResponse): boolean {
+export function refuseUnservedVersionOrHost(req: IncomingMessage, res: ServerResponse): boolean {
   // The parser takes any one-digit version; only HTTP/1.x is served (RFC 9110 §15.6.6).
   const unserved = req.httpVersionMajor !== 1;
   if (!unserved && (req.headers.host !== undefined || req.httpVersion === '1.0')) return false;
