@@ -11,8 +11,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { REPO_ROOT } from '@ledgerline/platform/config';
 import {
   answerClientError,
+  refuseRepeatedSingletonFields,
   refuseUnservedVersionOrHost,
-  repeatedSingletonField,
 } from '@ledgerline/platform/http/app';
 import { createLogger, type Logger } from '@ledgerline/platform/log';
 import { registryConnection, registryRequest } from '@ledgerline/platform/transport-security';
@@ -166,17 +166,8 @@ export async function startConsole(
     next();
   });
   // The console forwards one value of each header; a request with two credentials or two media
-  // types is refused here, as the services refuse it, not narrowed to the first.
-  app.use((req, res, next) => {
-    const repeated = repeatedSingletonField(req.rawHeaders);
-    if (repeated === undefined) return next();
-    problem(
-      res,
-      400,
-      'Bad request',
-      `The request carries more than one ${repeated} header; send one.`,
-    );
-  });
+  // types is refused here with the services' own answer, not narrowed to the first.
+  app.use(refuseRepeatedSingletonFields);
 
   app.get(['/', '/index.html'], (_req, res) => void res.type('html').send(INDEX_HTML));
   // Liveness for a container's health check; the services' readiness is the platform page's.

@@ -153,25 +153,56 @@ const SECURITY_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
 } as const;
 
+/** The headers of a problem+json answer whose body is `body`. */
+function problemHeaders(body: string): Record<string, string | number> {
+  return {
+    ...SECURITY_HEADERS,
+    'Content-Type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8`,
+    'Content-Length': Buffer.byteLength(body),
+  };
+}
+
+/**
+ * A problem answered with node:http alone, for the refusals made before Express (or without
+ * it): the same answer as Express would send, headers included.
+ */
+function endWithProblem(
+  res: ServerResponse,
+  problem: ProblemDetails,
+  headers: Record<string, string> = {},
+): void {
+  const body = JSON.stringify(problem);
+  res.writeHead(problem.status, { ...problemHeaders(body), ...headers });
+  res.end(body);
+}
+
+/** A request HTTP itself says is wrong, before any operation is looked at. */
+function malformedRequest(detail: string, instance?: string): ProblemDetails {
+  return {
+    type: 'https://ledgerline.dev/problems/malformed-request',
+    title: 'Malformed HTTP request',
+    status: 400,
+    detail,
+    ...(instance === undefined ? {} : { instance }),
+  };
+}
+
 /**
  * The overload refusal, written with node:http alone: the same answer whether the server's
  * request handler refuses before Express or the admission middleware refuses inside it.
  */
 function refuseOverloaded(res: ServerResponse, instance: string, detail: string): void {
-  const body = JSON.stringify({
-    type: 'https://ledgerline.dev/problems/overloaded',
-    title: 'Service overloaded',
-    status: 503,
-    detail,
-    instance,
-  } satisfies ProblemDetails);
-  res.writeHead(503, {
-    ...SECURITY_HEADERS,
-    'Content-Type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8`,
-    'Content-Length': Buffer.byteLength(body),
-    'Retry-After': String(OVERLOAD_RETRY_AFTER_SECONDS),
-  });
-  res.end(body);
+  endWithProblem(
+    res,
+    {
+      type: 'https://ledgerline.dev/problems/overloaded',
+      title: 'Service overloaded',
+      status: 503,
+      detail,
+      instance,
+    },
+    { 'Retry-After': String(OVERLOAD_RETRY_AFTER_SECONDS) },
+  );
 }
 
 /**
@@ -315,7 +346,7 @@ const SINGLETON_FIELDS: ReadonlyMap<string, string> = new Map(
 );
 
 /** The name of the first singleton field `rawHeaders` (Node's name, value, ... list) repeats. */
-export function repeatedSingletonField(rawHeaders: readonly string[]): string | undefined {
+function repeatedSingletonField(rawHeaders: readonly string[]): string | undefined {
   let seen: string[] | undefined;
   for (let index = 0; index < rawHeaders.length; index += 2) {
     const name = rawHeaders[index]!.toLowerCase();
@@ -326,6 +357,19 @@ export function repeatedSingletonField(rawHeaders: readonly string[]): string | 
   }
   return undefined;
 }
+
+/** Refuses a request that repeats a singleton field (400 malformed-request), before any work. */
+export const refuseRepeatedSingletonFields: RequestHandler = (req, res, next) => {
+  const repeated = repeatedSingletonField(req.rawHeaders);
+  if (repeated === undefined) return next();
+  sendProblem(
+    res,
+    malformedRequest(
+      `The request carries more than one ${repeated} header; send one.`,
+      req.originalUrl,
+    ),
+  );
+};
 
 export function createApiApp(options: ApiAppOptions): express.Express {
   const { log, metrics, service } = options;
@@ -359,17 +403,7 @@ export function createApiApp(options: ApiAppOptions): express.Express {
   );
   app.use(admission.middleware);
   earlyRefusals.set(app, admission.refuseEarly);
-  app.use((req, res, next) => {
-    const repeated = repeatedSingletonField(req.rawHeaders);
-    if (repeated === undefined) return next();
-    sendProblem(res, {
-      type: 'https://ledgerline.dev/problems/malformed-request',
-      title: 'Malformed HTTP request',
-      status: 400,
-      detail: `The request carries more than one ${repeated} header; send one.`,
-      instance: req.originalUrl,
-    });
-  });
+  app.use(refuseRepeatedSingletonFields);
 
   // Bodies are read raw (bounded) and parsed by the validator, so that malformed JSON, oversized
   // bodies and wrong media types each get their own clear problem. Only an operation that
@@ -757,12 +791,7 @@ function clientErrorProblem(error: Error & { code?: string; reason?: unknown }):
     default: {
       // llhttp's reason is a fixed phrase ("Invalid header value char"), never client text.
       const reason = typeof error.reason === 'string' ? `: ${error.reason}` : '';
-      return {
-        type: 'https://ledgerline.dev/problems/malformed-request',
-        title: 'Malformed HTTP request',
-        status: 400,
-        detail: `The request is not valid HTTP/1.1${reason}.`,
-      };
+      return malformedRequest(`The request is not valid HTTP/1.1${reason}.`);
     }
   }
 }
@@ -786,12 +815,7 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
 function writeProblemAndClose(socket: Duplex, problem: ProblemDetails): void {
   if (socket.writable) {
     const body = JSON.stringify(problem);
-    const headers: Record<string, string | number> = {
-      ...SECURITY_HEADERS,
-      'Content-Type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8`,
-      'Content-Length': Buffer.byteLength(body),
-      Connection: 'close',
-    };
+    const headers = { ...problemHeaders(body), Connection: 'close' };
     socket.write(
       `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n` +
         Object.entries(headers)
@@ -812,47 +836,31 @@ export function refuseUnservedVersionOrHost(req: IncomingMessage, res: ServerRes
   // The parser takes any one-digit version; only HTTP/1.x is served (RFC 9110 §15.6.6).
   const unserved = req.httpVersionMajor !== 1;
   if (!unserved && (req.headers.host !== undefined || req.httpVersion === '1.0')) return false;
-  const problem: ProblemDetails = unserved
-    ? {
-        type: 'https://ledgerline.dev/problems/http-version-not-supported',
-        title: 'HTTP version not supported',
-        status: 505,
-        detail: `HTTP/${req.httpVersion} is not served; send HTTP/1.1.`,
-        instance: req.url,
-      }
-    : {
-        type: 'https://ledgerline.dev/problems/malformed-request',
-        title: 'Malformed HTTP request',
-        status: 400,
-        detail: 'An HTTP/1.1 request names its Host.',
-        instance: req.url,
-      };
-  const body = JSON.stringify(problem);
   res.shouldKeepAlive = false;
-  res.writeHead(problem.status, {
-    ...SECURITY_HEADERS,
-    'Content-Type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8`,
-    'Content-Length': Buffer.byteLength(body),
-  });
-  res.end(body);
+  endWithProblem(
+    res,
+    unserved
+      ? {
+          type: 'https://ledgerline.dev/problems/http-version-not-supported',
+          title: 'HTTP version not supported',
+          status: 505,
+          detail: `HTTP/${req.httpVersion} is not served; send HTTP/1.1.`,
+          instance: req.url,
+        }
+      : malformedRequest('An HTTP/1.1 request names its Host.', req.url),
+  );
   return true;
 }
 
 /** An Expect header other than 100-continue: Node would answer 417 with an empty body. */
 function refuseExpectation(req: IncomingMessage, res: ServerResponse): void {
-  const body = JSON.stringify({
+  endWithProblem(res, {
     type: 'https://ledgerline.dev/problems/expectation-failed',
     title: 'Expectation failed',
     status: 417,
     detail: 'The only expectation served is Expect: 100-continue.',
     instance: req.url,
-  } satisfies ProblemDetails);
-  res.writeHead(417, {
-    ...SECURITY_HEADERS,
-    'Content-Type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8`,
-    'Content-Length': Buffer.byteLength(body),
   });
-  res.end(body);
 }
 
 /** CONNECT (a tunnel request): Node would close the connection without a word. */
