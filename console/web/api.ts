@@ -1,30 +1,18 @@
 // The console's clients: the platform's generated typed HTTP clients, pointed at the console's
 // forwarding paths (one origin for the browser; the services' edges decide every request), and
 // the console server's own catalogue endpoints.
-import { createProcessorClient } from '@ledgerline/generated/openapi/processor.client';
-import { createLedgerClient } from '@ledgerline/generated/openapi/ledger.client';
-import { createReconciliationClient } from '@ledgerline/generated/openapi/reconciliation.client';
-import { createAuditClient } from '@ledgerline/generated/openapi/audit.client';
+import { platformClientsAt, type PlatformClients } from './lib/clients.js';
 import type { components } from '@ledgerline/generated/openapi/processor.types';
 import { problemLine } from './lib/problem.js';
 
-export { problemLine };
+export { problemLine, type PlatformClients };
 
 export type Caller = components['schemas']['Caller'];
 
 /** openapi-fetch builds a Request from baseUrl + path: it needs an absolute URL. */
-const base = (service: string) => `${window.location.origin}/api/${service}`;
-
-export function platformClients(credential: string) {
-  return {
-    processor: createProcessorClient(base('processor'), { credential }),
-    ledger: createLedgerClient(base('ledger'), { credential }),
-    reconciliation: createReconciliationClient(base('reconciliation'), { credential }),
-    audit: createAuditClient(base('audit'), { credential }),
-  };
+export function platformClients(credential: string): PlatformClients {
+  return platformClientsAt((service) => `${window.location.origin}/api/${service}`, credential);
 }
-
-export type PlatformClients = ReturnType<typeof platformClients>;
 
 export interface Session {
   credential: string;

@@ -2,7 +2,7 @@
 // (matchers for types and formats), and its real handler runs on the example Pact reifies,
 // converted to exactly what avsc would hand it (see avro-json.ts). Reading a field the pact does
 // not state fails the test, so the pact is the complete list of what the consumer relies on.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type avsc from 'avsc';
@@ -10,7 +10,7 @@ import { Matchers, MessageConsumerPact } from '@pact-foundation/pact';
 import { avroType } from '@ledgerline/platform/avro';
 import type { AnyTopic, KeyOf, ValueOf } from '@ledgerline/platform/events/topic';
 import { fromPactJson, strictView } from './avro-json.js';
-import { pactFileName, writeFileAtomic, type PactFile } from './files.js';
+import { publishPact } from './files.js';
 
 export const ISO_MILLIS = "yyyy-MM-dd'T'HH:mm:ss.SSSX";
 
@@ -127,26 +127,13 @@ export class ConsumerMessagePact {
     return result.value;
   }
 
-  /**
-   * Moves the pact into pacts/ (only when its content changed) and cleans up. A failed
-   * interaction keeps the committed pact as it was: a half pact would hide a topic.
-   */
+  /** Moves the pact into pacts/ (see publishPact); call it in afterAll. */
   publish(): void {
-    try {
-      if (this.interactions === 0 || this.failures > 0) return;
-      const written = path.join(this.dir, `${this.consumer}-${this.provider}.json`);
-      const pact = JSON.parse(readFileSync(written, 'utf8')) as PactFile;
-      const text = `${JSON.stringify(pact, null, 2)}\n`;
-      const target = pactFileName(this.consumer, this.provider);
-      let current: string | undefined;
-      try {
-        current = readFileSync(target, 'utf8');
-      } catch {
-        current = undefined;
-      }
-      if (current !== text) writeFileAtomic(target, text);
-    } finally {
-      rmSync(this.dir, { recursive: true, force: true });
-    }
+    publishPact(
+      this.dir,
+      this.consumer,
+      this.provider,
+      this.interactions > 0 && this.failures === 0,
+    );
   }
 }

@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -94,10 +95,19 @@ export function providerHash(provider: string): string {
     path.join(ROOT, 'generated', 'src'),
     path.join(ROOT, 'platform', 'src'),
     path.join(ROOT, 'contract-tests', 'src', 'providers'),
+    // The HTTP interactions are answered by services the testkit starts.
+    path.join(ROOT, 'testkit', 'src'),
   ];
-  const verificationCode = ['avro-json', 'capture', 'files', 'states', 'verify'].map((name) =>
-    path.join(ROOT, 'contract-tests', 'src', `${name}.ts`),
-  );
+  const verificationCode = [
+    'avro-json',
+    'capture',
+    'files',
+    'http-verify',
+    'http-world',
+    'states',
+    'verifier-json',
+    'verify',
+  ].map((name) => path.join(ROOT, 'contract-tests', 'src', `${name}.ts`));
   const hash = createHash('sha256');
   for (const file of [...dirs.flatMap((d) => listFiles(d, [])), ...verificationCode].sort()) {
     hash.update(path.relative(ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
@@ -111,6 +121,30 @@ export function writeFileAtomic(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, file);
+}
+
+/**
+ * Moves the pact a consumer test wrote into its private directory into pacts/ (only when its
+ * content changed) and removes the directory. A test file with a failed interaction keeps the
+ * committed pact as it was: a half pact would hide what the consumer relies on.
+ */
+export function publishPact(
+  dir: string,
+  consumer: string,
+  provider: string,
+  complete: boolean,
+): void {
+  try {
+    if (!complete) return;
+    const written = path.join(dir, `${consumer}-${provider}.json`);
+    const pact = JSON.parse(readFileSync(written, 'utf8')) as PactFile;
+    const text = `${JSON.stringify(pact, null, 2)}\n`;
+    const target = pactFileName(consumer, provider);
+    const current = existsSync(target) ? readFileSync(target, 'utf8') : undefined;
+    if (current !== text) writeFileAtomic(target, text);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export function stripAnsi(text: string): string {

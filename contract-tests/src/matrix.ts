@@ -2,7 +2,7 @@
 // the pacts themselves, so that a new topic consumer or a new generated-client call without a
 // pact shows up as a gap. Expected pairs come from contracts/topics.yaml (every consumer x every
 // producer of a topic, except a service with itself) and from `create<Service>Client(` calls in
-// services/*/src. Each pair's interactions come from pacts/, and whether they are verified at
+// services/*/src and in the console. Each pair's interactions come from pacts/, and whether they are verified at
 // this commit from pacts/verifications/<provider>.json, whose pact and provider-code hashes must
 // match the working tree.
 //
@@ -13,6 +13,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadContracts } from '@ledgerline/codegen/generate';
 import { loadPacts, providerHash, ROOT, VERIFICATION_DIR, type LoadedPact } from './files.js';
+import { operationOf } from './operations.js';
 import type { ProviderDefinition, ProviderVerification } from './verify.js';
 
 export interface ExpectedMessage {
@@ -24,8 +25,10 @@ export interface ExpectedMessage {
 export interface ExpectedHttp {
   readonly consumer: string;
   readonly provider: string;
-  /** Where the consumer calls the generated client (file:line). */
+  /** Where the consumer constructs the generated client (file:line). */
   readonly uses: string[];
+  /** The operations it calls through the client (`.<provider>.GET('/v1/…'`), with where. */
+  readonly calls: { method: string; path: string; use: string }[];
 }
 
 export interface MatrixRow {
@@ -72,30 +75,69 @@ function sourceFiles(dir: string, out: string[] = []): string[] {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) sourceFiles(full, out);
-    else if (entry.name.endsWith('.ts')) out.push(full);
+    else if (/\.tsx?$/.test(entry.name)) out.push(full);
   }
   return out;
 }
 
-/** Generated OpenAPI clients the services really construct: `create<Service>Client(`. */
+/**
+ * Where each consumer's source lives: every service, and the operator console (its server and
+ * its app, which call the services through the generated clients).
+ */
+function consumerSources(): { consumer: string; dirs: string[] }[] {
+  const servicesDir = path.join(ROOT, 'services');
+  return [
+    ...readdirSync(servicesDir).map((service) => ({
+      consumer: service,
+      dirs: [path.join(servicesDir, service, 'src')],
+    })),
+    {
+      consumer: 'console',
+      dirs: [path.join(ROOT, 'console', 'src'), path.join(ROOT, 'console', 'web')],
+    },
+  ];
+}
+
+/** Generated OpenAPI clients the consumers really construct: `create<Service>Client(`. */
 export function expectedHttp(): ExpectedHttp[] {
   const byPair = new Map<string, ExpectedHttp>();
-  const servicesDir = path.join(ROOT, 'services');
-  for (const consumer of readdirSync(servicesDir)) {
-    for (const file of sourceFiles(path.join(servicesDir, consumer, 'src'))) {
-      readFileSync(file, 'utf8')
-        .split('\n')
-        .forEach((line, index) => {
-          for (const match of line.matchAll(/\bcreate([A-Z][A-Za-z]*)Client\(/g)) {
-            const provider = match[1]!.charAt(0).toLowerCase() + match[1]!.slice(1);
-            if (provider === consumer) continue;
-            const key = `${consumer}|${provider}`;
-            const entry = byPair.get(key) ?? { consumer, provider, uses: [] };
-            entry.uses.push(`${path.relative(ROOT, file)}:${index + 1}`);
-            byPair.set(key, entry);
-          }
-        });
+  const pair = (consumer: string, provider: string) => {
+    const key = `${consumer}|${provider}`;
+    const entry = byPair.get(key) ?? { consumer, provider, uses: [], calls: [] };
+    byPair.set(key, entry);
+    return entry;
+  };
+  const calls: { consumer: string; provider: string; method: string; path: string; use: string }[] =
+    [];
+  for (const { consumer, dirs } of consumerSources()) {
+    for (const file of dirs.flatMap((dir) => sourceFiles(dir))) {
+      const text = readFileSync(file, 'utf8');
+      const where = (index: number) =>
+        `${path.relative(ROOT, file)}:${text.slice(0, index).split('\n').length}`;
+      for (const match of text.matchAll(/\bcreate([A-Z][A-Za-z]*)Client\(/g)) {
+        const provider = match[1]!.charAt(0).toLowerCase() + match[1]!.slice(1);
+        if (provider !== consumer) pair(consumer, provider).uses.push(where(match.index));
+      }
+      // A call through a client held under the service's name: `api.ledger.GET('/v1/…'`.
+      for (const match of text.matchAll(
+        /\.(processor|ledger|reconciliation|audit)\s*\.\s*(GET|POST|PUT|PATCH|DELETE)\(\s*'([^']+)'/g,
+      )) {
+        const [, provider, method, callPath] = match;
+        if (provider !== consumer) {
+          calls.push({
+            consumer,
+            provider: provider!,
+            method: method!,
+            path: callPath!,
+            use: where(match.index),
+          });
+        }
+      }
     }
+  }
+  for (const call of calls) {
+    const entry = byPair.get(`${call.consumer}|${call.provider}`);
+    entry?.calls.push({ method: call.method, path: call.path, use: call.use });
   }
   return [...byPair.values()];
 }
@@ -127,10 +169,11 @@ function interactionsOf(loaded: LoadedPact): Interaction[] {
   ];
 }
 
-export async function computeMatrix(): Promise<Matrix> {
+/** The matrix of the working tree (`pactDir`: another directory of pacts, in tests). */
+export async function computeMatrix(options: { pactDir?: string } = {}): Promise<Matrix> {
   const { expected, internal } = await expectedMessages();
   const http = expectedHttp();
-  const pacts = loadPacts();
+  const pacts = loadPacts(options.pactDir);
   const gaps: string[] = [];
   const rows: MatrixRow[] = [];
   const staleProviders = new Set<string>();
@@ -238,6 +281,26 @@ export async function computeMatrix(): Promise<Matrix> {
         `${label}: ${pair.consumer} calls ${pair.provider}'s API through its generated client ` +
           `(${httpUse.uses.join(', ')}) but has no HTTP pact`,
       );
+    }
+    // Every operation the consumer calls needs an interaction (one of the same operation).
+    const stated = new Set(
+      (loaded?.pact.interactions ?? []).map(
+        (i) => operationOf(pair.provider, i.request.method, i.request.path)?.operation.operationId,
+      ),
+    );
+    for (const call of httpUse?.calls ?? []) {
+      const operation = operationOf(pair.provider, call.method, call.path);
+      if (operation === undefined) {
+        gaps.push(
+          `${label}: ${pair.consumer} calls ${call.method} ${call.path} (${call.use}), which is ` +
+            `not an operation of ${pair.provider}`,
+        );
+      } else if (httpInteractions.length > 0 && !stated.has(operation.operation.operationId)) {
+        gaps.push(
+          `${label}: ${pair.consumer} calls ${call.method} ${call.path} (${call.use}) but its ` +
+            `pact has no interaction for ${operation.operation.operationId}`,
+        );
+      }
     }
     if (httpUse === undefined && httpInteractions.length > 0) {
       gaps.push(`${label}: HTTP pact interactions, but ${pair.consumer} never calls the client`);

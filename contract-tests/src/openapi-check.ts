@@ -2,11 +2,11 @@
 // HTTP interaction against the provider's OpenAPI document (the same validator the providers
 // run on their own requests and responses).
 import { avroType } from '@ledgerline/platform/avro';
-import type { OpenApiOperation } from '@ledgerline/platform/http/openapi';
 import { ContractValidator } from '@ledgerline/platform/http/validation';
 import { apiContracts } from '@ledgerline/generated/openapi/contracts';
 import { completeValue, fromPactJson, invalidPaths, toPactJson } from './avro-json.js';
 import type { PactHttpInteraction, PactMessage } from './files.js';
+import { operationOf } from './operations.js';
 import { topicNamed } from './verify.js';
 
 /** Problems of one message interaction under its topic's Avro schema (empty when it fits). */
@@ -43,45 +43,50 @@ export function checkMessageAgainstAvro(message: PactMessage): string[] {
   return problems;
 }
 
-function operationFor(
-  operations: readonly OpenApiOperation[],
-  method: string,
-  path: string,
-): { operation: OpenApiOperation; params: Record<string, string> } | undefined {
-  for (const operation of operations) {
-    if (operation.method.toUpperCase() !== method.toUpperCase()) continue;
-    const names: string[] = [];
-    const pattern = operation.path
-      .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
-      .replace(/\\?\{([^}]+)\\?\}/g, (_m, name: string) => {
-        names.push(name);
-        return '([^/]+)';
-      });
-    const match = new RegExp(`^${pattern}$`).exec(path);
-    if (match) {
-      return {
-        operation,
-        params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(match[i + 1]!)])),
-      };
-    }
-  }
-  return undefined;
-}
-
 function header(headers: Record<string, string | string[]> | undefined, name: string) {
   const entry = Object.entries(headers ?? {}).find(([k]) => k.toLowerCase() === name);
   return Array.isArray(entry?.[1]) ? entry[1].join(', ') : entry?.[1];
 }
 
+/**
+ * The document as a pact's response is held to: a pact states only the response fields its
+ * consumer reads (and one example element per array), so every schema's `required` list and
+ * `minItems` bound are taken out; and what it states must be in the contract, so an object
+ * schema that lists its properties admits no others (the services may add fields; a consumer
+ * that relies on one the contract does not declare has drifted). Examples are left as they are.
+ */
+function partialDocument(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(partialDocument);
+  if (typeof value !== 'object' || value === null) return value;
+  const entries = Object.entries(value)
+    .filter(([key, inner]) => !(key === 'required' && Array.isArray(inner)) && key !== 'minItems')
+    .map(([key, inner]) => [
+      key,
+      key === 'example' || key === 'examples' ? inner : partialDocument(inner),
+    ]);
+  const closed =
+    typeof (value as { properties?: unknown }).properties === 'object' &&
+    !('additionalProperties' in value);
+  return Object.fromEntries(closed ? [...entries, ['additionalProperties', false]] : entries);
+}
+
+const partialValidators = new Map<string, ContractValidator>();
+
 /** Problems of one HTTP interaction under the provider's OpenAPI document. */
 export function checkHttpAgainstOpenApi(provider: string, http: PactHttpInteraction): string[] {
   const api = apiContracts.find((c) => c.service === provider);
   if (api === undefined) return [`${provider} has no OpenAPI document`];
-  const found = operationFor(api.operations, http.request.method, http.request.path);
+  const found = operationOf(provider, http.request.method, http.request.path);
   if (found === undefined) {
     return [`${http.request.method} ${http.request.path} is not an operation of ${provider}`];
   }
+  // The request is the consumer's whole request: the document as it is.
   const validator = new ContractValidator(api.document);
+  let partial = partialValidators.get(provider);
+  if (partial === undefined) {
+    partial = new ContractValidator(partialDocument(api.document) as typeof api.document);
+    partialValidators.set(provider, partial);
+  }
   const problems: string[] = [];
   const body = http.request.body;
   try {
@@ -93,7 +98,10 @@ export function checkHttpAgainstOpenApi(provider: string, http: PactHttpInteract
       headers: Object.fromEntries(
         Object.entries(http.request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
       ),
-      rawBody: body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
+      rawBody:
+        body === undefined
+          ? undefined
+          : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
       contentType: header(http.request.headers, 'content-type') ?? 'application/json',
     });
   } catch (error) {
@@ -102,8 +110,21 @@ export function checkHttpAgainstOpenApi(provider: string, http: PactHttpInteract
     const detail = fields?.map((e) => `${e.pointer} ${e.message}`).join('; ');
     problems.push(`request: ${(error as Error).message}${detail ? ` (${detail})` : ''}`);
   }
+  if (http.response.body === undefined) {
+    // The pact relies on the status alone: it must be one the operation answers.
+    const document = api.document as {
+      paths?: Record<string, Record<string, { responses?: Record<string, unknown> }>>;
+    };
+    const responses =
+      document.paths?.[found.operation.path]?.[found.operation.method.toLowerCase()]?.responses;
+    const status = String(http.response.status);
+    if (responses?.[status] === undefined && responses?.[`${status[0]}XX`] === undefined) {
+      problems.push(`response: status ${status} is not in the contract`);
+    }
+    return problems;
+  }
   try {
-    validator.validateResponse(found.operation, {
+    partial.validateResponse(found.operation, {
       status: http.response.status,
       body: http.response.body,
     });

@@ -35,3 +35,25 @@ export const reconciliationStates = {
   runCompleted: 'a continuous reconciliation run completed with one discrepancy',
   deadLetter: 'reconciliation gave up on an event it could not use',
 } as const;
+
+/**
+ * The credential HTTP pacts carry: a placeholder the consumer tests send and the provider
+ * verification replaces with a real key of the provider's platform (any other credential, such
+ * as an unknown key a refusal interaction sends, goes to the provider as it is).
+ */
+export const PACT_CREDENTIAL = 'llk_pact.example';
+
+/**
+ * States of the HTTP pacts the console holds with every service. One situation may concern
+ * several providers (a completed payment: the processor has the payment, the ledger its
+ * transactions, audit its trail); each reproduces it with the platform's real services and
+ * returns the ids the interactions use (`${paymentId}`).
+ */
+export const consoleStates = {
+  completedPayment: 'a payment was completed',
+  refundablePayment: 'a completed payment can be refunded',
+  openAccount: 'a funded customer account is open',
+  matchedStatement:
+    'a bank statement was matched: one line matched, one with another amount, one unknown',
+  deadLetter: 'a consumer dead-lettered a record it could not decode',
+} as const;

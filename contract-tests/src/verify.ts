@@ -1,9 +1,10 @@
-// Provider side of the message pacts. For every interaction of every pact naming the provider,
+// Provider side of the pacts. For every message interaction of every pact naming the provider,
 // the provider's real code builds the event (a scenario per provider state), then the event
 // goes through Avro exactly as on the wire: encoded with the writer's schema (the topic's
 // generated schema, or a changed copy in the breakage tests), decoded with the consumer's reader
 // schema through a resolver, converted to the pact's JSON form, and handed to the Pact verifier.
-// An event the Avro contract cannot carry fails before Pact looks at it, naming the field.
+// An event the Avro contract cannot carry fails before Pact looks at it, naming the field. HTTP
+// interactions are answered by the provider's running service (http-verify.ts).
 import type avsc from 'avsc';
 import { MessageProviderPact } from '@pact-foundation/pact';
 import { avroType } from '@ledgerline/platform/avro';
@@ -12,9 +13,14 @@ import { allTopics } from '@ledgerline/generated/topics';
 import { explainResolution, invalidPaths, toPactJson } from './avro-json.js';
 import type { ProducedMessage } from './capture.js';
 import {
+  verifyHttpInteractions,
+  type HttpProviderDefinition,
+  type ResponseChange,
+} from './http-verify.js';
+import { parseVerifierJson, problemsOfInteraction, type VerifierJson } from './verifier-json.js';
+import {
   loadPacts,
   providerHash,
-  stripAnsi,
   VERIFICATION_DIR,
   writeFileAtomic,
   type LoadedPact,
@@ -27,6 +33,8 @@ export interface ProviderDefinition {
   readonly name: string;
   /** Provider state -> the one message the provider's real code builds in that situation. */
   readonly scenarios: Readonly<Record<string, Scenario>>;
+  /** The provider's HTTP API, for pacts with HTTP interactions (its running service answers). */
+  readonly http?: HttpProviderDefinition;
 }
 
 export interface InteractionVerification {
@@ -60,6 +68,8 @@ export interface VerifyOptions {
   readonly writerSchema?: (topic: string) => avsc.Schema | undefined;
   /** Changes the built event before encoding (breakage tests: "the provider changed"). */
   readonly mutate?: (topic: string, value: unknown) => unknown;
+  /** Changes the service's JSON answers to HTTP interactions (breakage tests). */
+  readonly changeResponse?: ResponseChange;
   /** Record the result in pacts/verifications/<provider>.json (provider tests and the gate). */
   readonly record?: boolean;
 }
@@ -112,26 +122,6 @@ export function throughAvro(
   const keyType = avroType(produced.topic.keySchema);
   const key = keyType.fromBuffer(keyType.toBuffer(produced.key));
   return { key, value };
-}
-
-interface VerifierJson {
-  result?: boolean;
-  errors?: {
-    interaction?: string;
-    mismatch?: {
-      mismatches?: { path?: string; key?: string; mismatch?: string; type?: string }[];
-      message?: string;
-    };
-  }[];
-  interactionResults?: { description?: string; result?: string }[];
-}
-
-function parseVerifierJson(text: string): VerifierJson | undefined {
-  try {
-    return JSON.parse(text) as VerifierJson;
-  } catch {
-    return undefined;
-  }
 }
 
 async function verifyPact(
@@ -192,25 +182,12 @@ async function verifyPact(
   }
 
   const interactions: InteractionVerification[] = messages.map((message) => {
-    const problems = [...(avroProblems.get(message.description) ?? [])];
-    // Pact's own mismatches, after the Avro problems that usually explain them.
-    if (avroProblems.get(message.description) === undefined) {
-      for (const error of json?.errors ?? []) {
-        if (!(error.interaction ?? '').endsWith(` - ${message.description}`)) continue;
-        const mismatches = error.mismatch?.mismatches ?? [];
-        if (mismatches.length === 0) problems.push(stripAnsi(error.mismatch?.message ?? 'failed'));
-        for (const mm of mismatches) {
-          const where = mm.path ?? (mm.key !== undefined ? `metadata ${mm.key}` : '');
-          problems.push(stripAnsi(`${where} -> ${mm.mismatch ?? mm.type ?? 'mismatch'}`));
-        }
-      }
-    }
-    if (crash !== undefined) problems.push(`the Pact verifier did not run: ${crash}`);
-    const outcome = json?.interactionResults?.find((r) => r.description === message.description);
-    if (problems.length === 0 && outcome !== undefined && outcome.result?.toLowerCase() !== 'ok') {
-      problems.push(`Pact reports ${outcome.result ?? 'no result'}`);
-    }
-    if (problems.length === 0 && outcome === undefined) problems.push('Pact did not verify it');
+    const avro = avroProblems.get(message.description);
+    // The Avro problems usually explain Pact's mismatches: they come alone.
+    const problems =
+      avro === undefined
+        ? problemsOfInteraction(json, message.description, crash)
+        : [...avro, ...(crash === undefined ? [] : [`the Pact verifier did not run: ${crash}`])];
     return {
       description: message.description,
       state: message.providerStates?.[0]?.name ?? '',
@@ -219,16 +196,25 @@ async function verifyPact(
       problems,
     };
   });
-  for (const http of loaded.pact.interactions ?? []) {
-    interactions.push({
-      description: http.description,
-      state: http.providerStates?.[0]?.name ?? '',
-      topic: `HTTP ${http.request.method} ${http.request.path}`,
-      verified: false,
-      problems: [
-        `no HTTP verification is wired for ${definition.name} (see contract-tests/README)`,
-      ],
-    });
+  if ((loaded.pact.interactions ?? []).length > 0) {
+    const http =
+      definition.http === undefined
+        ? (loaded.pact.interactions ?? []).map((i) => ({
+            description: i.description,
+            state: i.providerStates?.[0]?.name ?? '',
+            request: `${i.request.method} ${i.request.path}`,
+            problems: [`${definition.name} has no HTTP provider definition (providers/)`],
+          }))
+        : await verifyHttpInteractions(definition.http, loaded, options.changeResponse);
+    for (const result of http) {
+      interactions.push({
+        description: result.description,
+        state: result.state,
+        topic: `HTTP ${result.request}`,
+        verified: result.problems.length === 0,
+        problems: result.problems,
+      });
+    }
   }
   return {
     consumer,

@@ -1,8 +1,9 @@
 // Proof that the net catches breakage: a provider changes a field a consumer relies on
-// (rename, remove, change type) in its writer schema or in the event it builds, and the
-// verification fails naming the consumer, the interaction and the field; a change no consumer
-// relies on, and that Avro can carry, passes. Nothing here touches contracts/ or services/:
-// the changes are applied to copies of the writer schema and to the built event.
+// (rename, remove, change type) in its writer schema or in the event it builds, or in what its
+// API answers, and the verification fails naming the consumer, the interaction and the field;
+// a change no consumer relies on, and that Avro can carry, passes. Nothing here touches
+// contracts/ or services/: the changes are applied to copies of the writer schema, to the
+// built event, and to the running service's answers on their way to the verifier.
 import { describe, expect, it } from '@jest/globals';
 import { eventFacts } from '@ledgerline/audit/domain/keys';
 import { ledgerCommandsTopic, ledgerStepPostedTopic } from '@ledgerline/generated/topics';
@@ -158,6 +159,48 @@ describe('a provider change no consumer relies on passes', () => {
           currency: 'JPY',
         }),
       }),
+    ).toEqual([]);
+  });
+});
+
+/** The console's pact with the processor, verified against a processor whose answers changed. */
+async function consoleSeesProcessor(
+  change: (request: string, body: Record<string, unknown>) => unknown,
+): Promise<string[]> {
+  const verification = await verifyProvider(processorProvider, {
+    consumers: ['console'],
+    changeResponse: (request, body) =>
+      /^GET \/v1\/payments\/[0-9a-f-]{36}$/.test(request)
+        ? change(request, body as Record<string, unknown>)
+        : body,
+  });
+  return failures(verification);
+}
+
+describe('an API change breaks the console’s HTTP pact, or not', () => {
+  it('renaming Payment.status in the processor’s answer fails the console, naming it', async () => {
+    const failed = await consoleSeesProcessor((_, body) => renameKey(body, 'status', 'state'));
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toContain("consumer console's pact with processor");
+    expect(failed[0]).toContain('interaction "a completed payment" (HTTP GET /v1/payments/');
+    expect(failed[0]).toContain('$ -> Actual map is missing the following keys: status');
+  });
+
+  it('an amount as a string fails the console, naming the field', async () => {
+    const failed = await consoleSeesProcessor((_, body) => ({
+      ...body,
+      amountMinor: String(body['amountMinor']),
+    }));
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toContain('$.amountMinor');
+  });
+
+  it('dropping metadata and adding a field (neither read by the console) passes', async () => {
+    expect(
+      await consoleSeesProcessor((_, { metadata: _dropped, ...rest }) => ({
+        ...rest,
+        settlementDate: '2026-03-02',
+      })),
     ).toEqual([]);
   });
 });

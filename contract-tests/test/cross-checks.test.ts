@@ -30,9 +30,9 @@ describe('every pact fits the contracts it travels under', () => {
         ),
       ),
     );
-    // No service calls another's API through a generated client today (see the matrix), so
-    // there are no HTTP pacts yet; the check below proves the validator for when there are.
     expect(problems).toEqual([]);
+    // The console's pacts with the four services (the only HTTP consumer today).
+    expect(pacts.flatMap((p) => p.pact.interactions ?? []).length).toBeGreaterThan(20);
   });
 });
 
@@ -102,5 +102,37 @@ describe('the cross-checks catch what the contracts cannot carry', () => {
       request: { method: 'DELETE', path: '/v1/payments' },
     });
     expect(noSuchPath).toEqual(['DELETE /v1/payments is not an operation of processor']);
+  });
+
+  const getPayment = (status: number, body?: unknown): PactHttpInteraction => ({
+    description: 'a payment',
+    request: { method: 'GET', path: '/v1/payments/3f2b8c1e-5a4d-4e6f-9b7a-1c2d3e4f5a6b' },
+    response: { status, ...(body === undefined ? {} : { body }) },
+  });
+
+  it('accepts a response that states only the fields its consumer reads', () => {
+    expect(
+      checkHttpAgainstOpenApi(
+        'processor',
+        getPayment(200, { status: 'COMPLETED', steps: [{ step: 'DEBIT', status: 'POSTED' }] }),
+      ),
+    ).toEqual([]);
+    // A bodyless pact relies on the status alone.
+    expect(checkHttpAgainstOpenApi('processor', getPayment(404))).toEqual([]);
+  });
+
+  it('names a response field the contract does not have, a wrong type, a foreign status', () => {
+    expect(
+      checkHttpAgainstOpenApi('processor', getPayment(200, { state: 'COMPLETED' })).join(),
+    ).toContain('state');
+    expect(
+      checkHttpAgainstOpenApi('processor', getPayment(200, { amountMinor: '12500' })).join(),
+    ).toContain('/amountMinor');
+    expect(
+      checkHttpAgainstOpenApi('processor', getPayment(200, { status: 'SETTLED' })).join(),
+    ).toContain('/status');
+    expect(checkHttpAgainstOpenApi('processor', getPayment(418))).toEqual([
+      'response: status 418 is not in the contract',
+    ]);
   });
 });

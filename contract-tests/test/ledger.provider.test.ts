@@ -1,7 +1,8 @@
-// Verifies every pact that names ledger as provider against ledger's real event-building code,
-// through Avro (writer schema -> consumer's reader schema), and records the result for the
-// can-i-deploy gate (pacts/verifications/ledger.json). PACT_FROM_BROKER=1 verifies the
-// broker's latest pacts instead (nothing recorded).
+// Verifies every pact that names ledger as provider: its messages against ledger's real
+// event-building code, through Avro (writer schema -> consumer's reader schema), its HTTP
+// interactions against its real service over the real stack. Records the result for the
+// can-i-deploy gate (pacts/verifications/ledger.json). PACT_FROM_BROKER=1 verifies the broker's
+// latest pacts instead (nothing recorded).
 import { describe, expect, it } from '@jest/globals';
 import { brokerPactDir } from '../src/broker.js';
 import { ledgerProvider } from '../src/providers/ledger.js';

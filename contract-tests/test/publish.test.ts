@@ -60,7 +60,11 @@ describe('pact:publish', () => {
         )
         .sort(),
     );
-    for (const put of puts) expect(put.body['messages']).toBeDefined();
+    // Message pacts and the console's HTTP pacts alike, as written.
+    for (const put of puts) expect(put.body['messages'] ?? put.body['interactions']).toBeDefined();
+    expect(puts.filter((r) => r.body['interactions'] !== undefined).map((r) => r.url)).toContain(
+      '/pacts/provider/processor/consumer/console/version/abc123',
+    );
     const results = received.filter((r) => r.method === 'POST');
     for (const result of results) {
       expect(result.url).toMatch(/^\/results\/pacts\//);

@@ -1,10 +1,14 @@
-// Every service that provides messages to another service. A service whose scenarios are not
-// written yet simply has no entry: the matrix then reports its pacts as unverified.
+// Every service that provides messages or an API to another service or the console. A service
+// without an entry here has its pacts reported as unverified by the matrix.
 import type { ProviderDefinition } from '../verify.js';
+import { auditProvider } from './audit.js';
 import { ledgerProvider } from './ledger.js';
 import { processorProvider } from './processor.js';
 import { reconciliationProvider } from './reconciliation.js';
 
 export const providers: ReadonlyMap<string, ProviderDefinition> = new Map(
-  [processorProvider, ledgerProvider, reconciliationProvider].map((p) => [p.name, p]),
+  [processorProvider, ledgerProvider, reconciliationProvider, auditProvider].map((p) => [
+    p.name,
+    p,
+  ]),
 );

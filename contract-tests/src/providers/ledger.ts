@@ -23,6 +23,7 @@ import type { OutcomeEvent } from '@ledgerline/ledger/domain/outcome-events';
 import { CapturingSerde, RecordingDb, type ProducedMessage } from '../capture.js';
 import { ledgerStates } from '../states.js';
 import type { ProviderDefinition } from '../verify.js';
+import { consoleStateHandlers } from './console-states.js';
 
 export const ledgerFixture = {
   payerAccountId: '11111111-2222-4333-8444-555555555555',
@@ -160,6 +161,7 @@ async function apiCommand(
 
 export const ledgerProvider: ProviderDefinition = {
   name: 'ledger',
+  http: { service: 'ledger', states: consoleStateHandlers },
   scenarios: {
     [ledgerStates.debitPosted]: () =>
       encodeOutcome(

@@ -21,6 +21,7 @@ import type { ProcessorMetrics } from '@ledgerline/processor/app/metrics';
 import type { PaymentRecord } from '@ledgerline/processor/store/payments';
 import { CapturingSerde, RecordingDb, type ProducedMessage } from '../capture.js';
 import { processorStates } from '../states.js';
+import { consoleStateHandlers } from './console-states.js';
 import type { ProviderDefinition } from '../verify.js';
 
 /** One payment the scenarios walk through; ids are fixed so messages are reproducible. */
@@ -161,6 +162,7 @@ const only = (serde: CapturingSerde, topic: string): ProducedMessage => serde.on
 
 export const processorProvider: ProviderDefinition = {
   name: 'processor',
+  http: { service: 'processor', states: consoleStateHandlers },
   scenarios: {
     [processorStates.debitRequested]: async () => {
       // As createPayment does: the DEBIT command of a new saga, encoded by ProcessorMessages.

@@ -11,6 +11,7 @@ import type { DiscrepancyRecord, RunRecord } from '@ledgerline/reconciliation/st
 import { CapturingSerde } from '../capture.js';
 import { reconciliationStates } from '../states.js';
 import type { ProviderDefinition } from '../verify.js';
+import { consoleStateHandlers } from './console-states.js';
 
 export const reconciliationFixture = {
   runId: '7e7e7e7e-0000-4000-8000-000000000001',
@@ -69,6 +70,7 @@ function factConsumerDeadLetterEncoder(serde: CapturingSerde): DeadLetterEncoder
 
 export const reconciliationProvider: ProviderDefinition = {
   name: 'reconciliation',
+  http: { service: 'reconciliation', states: consoleStateHandlers },
   scenarios: {
     [reconciliationStates.discrepancyDetected]: async () => {
       const serde = new CapturingSerde();
