@@ -2,15 +2,12 @@
 // (matchers for types and formats), and its real handler runs on the example Pact reifies,
 // converted to exactly what avsc would hand it (see avro-json.ts). Reading a field the pact does
 // not state fails the test, so the pact is the complete list of what the consumer relies on.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type avsc from 'avsc';
 import { Matchers, MessageConsumerPact } from '@pact-foundation/pact';
 import { avroType } from '@ledgerline/platform/avro';
 import type { AnyTopic, KeyOf, ValueOf } from '@ledgerline/platform/events/topic';
 import { fromPactJson, strictView } from './avro-json.js';
-import { publishPact } from './files.js';
+import { PactDraft } from './files.js';
 
 export const ISO_MILLIS = "yyyy-MM-dd'T'HH:mm:ss.SSSX";
 
@@ -69,20 +66,16 @@ function withNulls(reader: avsc.Type, value: unknown, fields: readonly string[])
   return out;
 }
 
-/**
- * One consumer-provider pact. Interactions are written to a private directory during the test
- * file and moved into pacts/ when `publish()` runs (in afterAll), so provider verifications
- * running in parallel never read a half-written pact.
- */
+/** One consumer-provider message pact (see PactDraft for where it is written). */
 export class ConsumerMessagePact {
-  private readonly dir = mkdtempSync(path.join(tmpdir(), 'ledgerline-pact-'));
-  private interactions = 0;
-  private failures = 0;
+  private readonly draft: PactDraft;
 
   constructor(
     readonly consumer: string,
     readonly provider: string,
-  ) {}
+  ) {
+    this.draft = new PactDraft(consumer, provider);
+  }
 
   async receive<T extends AnyTopic, R>(
     expectation: MessageExpectation<T>,
@@ -91,13 +84,13 @@ export class ConsumerMessagePact {
     const pact = new MessageConsumerPact({
       consumer: this.consumer,
       provider: this.provider,
-      dir: this.dir,
+      dir: this.draft.dir,
       logLevel: 'error',
     });
     const reader = avroType(expectation.topic.valueSchema);
     const keyType = avroType(expectation.topic.keySchema);
     let result: { value: R } | undefined;
-    await pact
+    const test = pact
       .given(expectation.state)
       .expectsToReceive(expectation.description)
       .withContent(expectation.content)
@@ -117,23 +110,14 @@ export class ConsumerMessagePact {
             value: strictView(value),
           }),
         };
-      })
-      .catch((error: unknown) => {
-        this.failures += 1;
-        throw error;
       });
-    this.interactions += 1;
+    await this.draft.record(() => test);
     if (result === undefined) throw new Error(`${expectation.description}: handler did not run`);
     return result.value;
   }
 
-  /** Moves the pact into pacts/ (see publishPact); call it in afterAll. */
+  /** Moves the pact into pacts/ (see PactDraft); call it in afterAll. */
   publish(): void {
-    publishPact(
-      this.dir,
-      this.consumer,
-      this.provider,
-      this.interactions > 0 && this.failures === 0,
-    );
+    this.draft.publish();
   }
 }

@@ -4,12 +4,14 @@ import { createHash } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -124,26 +126,45 @@ export function writeFileAtomic(file: string, text: string): void {
 }
 
 /**
- * Moves the pact a consumer test wrote into its private directory into pacts/ (only when its
- * content changed) and removes the directory. A test file with a failed interaction keeps the
- * committed pact as it was: a half pact would hide what the consumer relies on.
+ * The pact one consumer test file writes. Interactions go to a private directory during the
+ * file and are moved into pacts/ by `publish()` (in afterAll), so provider verifications running
+ * in parallel never read a half-written pact; a file with a failed interaction keeps the
+ * committed pact as it was (a half pact would hide what the consumer relies on).
  */
-export function publishPact(
-  dir: string,
-  consumer: string,
-  provider: string,
-  complete: boolean,
-): void {
-  try {
-    if (!complete) return;
-    const written = path.join(dir, `${consumer}-${provider}.json`);
-    const pact = JSON.parse(readFileSync(written, 'utf8')) as PactFile;
-    const text = `${JSON.stringify(pact, null, 2)}\n`;
-    const target = pactFileName(consumer, provider);
-    const current = existsSync(target) ? readFileSync(target, 'utf8') : undefined;
-    if (current !== text) writeFileAtomic(target, text);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+export class PactDraft {
+  readonly dir = mkdtempSync(path.join(tmpdir(), 'ledgerline-pact-'));
+  private interactions = 0;
+  private failures = 0;
+
+  constructor(
+    readonly consumer: string,
+    readonly provider: string,
+  ) {}
+
+  /** Runs one interaction's Pact test, counting it as passed or failed. */
+  async record(test: () => Promise<unknown>): Promise<void> {
+    try {
+      await test();
+    } catch (error) {
+      this.failures += 1;
+      throw error;
+    }
+    this.interactions += 1;
+  }
+
+  /** Moves the pact into pacts/ when every interaction passed (only if it changed). */
+  publish(): void {
+    try {
+      if (this.interactions === 0 || this.failures > 0) return;
+      const written = path.join(this.dir, `${this.consumer}-${this.provider}.json`);
+      const pact = JSON.parse(readFileSync(written, 'utf8')) as PactFile;
+      const text = `${JSON.stringify(pact, null, 2)}\n`;
+      const target = pactFileName(this.consumer, this.provider);
+      const current = existsSync(target) ? readFileSync(target, 'utf8') : undefined;
+      if (current !== text) writeFileAtomic(target, text);
+    } finally {
+      rmSync(this.dir, { recursive: true, force: true });
+    }
   }
 }
 

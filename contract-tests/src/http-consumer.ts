@@ -3,12 +3,9 @@
 // client against Pact's mock server and uses the answer as it does in production. Ids the
 // provider creates (a payment, a run) come from the provider state (`h.fromState`), so the
 // provider verifies against rows its own code wrote, not against ids the consumer made up.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { MatchersV3, PactV3, type V3Request, type V3Response } from '@pact-foundation/pact';
 import { apiContracts } from '@ledgerline/generated/openapi/contracts';
-import { publishPact } from './files.js';
+import { PactDraft } from './files.js';
 import { PACT_CREDENTIAL } from './states.js';
 
 /** RFC 3339 with a zone, as every Ledgerline API writes instants (the console parses them). */
@@ -66,54 +63,42 @@ export interface HttpExpectation {
   readonly response: V3Response;
 }
 
-/**
- * One consumer-provider HTTP pact. Interactions are written to a private directory during the
- * test file and moved into pacts/ by `publish()` (in afterAll), so provider verifications
- * running in parallel never read a half-written pact.
- */
+/** One consumer-provider HTTP pact (see PactDraft for where it is written). */
 export class ConsumerHttpPact {
-  private readonly dir = mkdtempSync(path.join(tmpdir(), 'ledgerline-pact-'));
-  private interactions = 0;
-  private failures = 0;
+  private readonly draft: PactDraft;
 
   constructor(
     readonly consumer: string,
     readonly provider: string,
-  ) {}
+  ) {
+    this.draft = new PactDraft(consumer, provider);
+  }
 
   /** Registers the interaction and runs `call` against the mock server's base URL. */
   async interact<R>(expectation: HttpExpectation, call: (baseUrl: string) => Promise<R>) {
     const pact = new PactV3({
       consumer: this.consumer,
       provider: this.provider,
-      dir: this.dir,
+      dir: this.draft.dir,
       logLevel: 'error',
     });
     if (expectation.state !== undefined) pact.given(expectation.state, expectation.params);
     let result: { value: R } | undefined;
-    await pact
-      .uponReceiving(expectation.description)
-      .withRequest(expectation.request)
-      .willRespondWith(expectation.response)
-      .executeTest(async (server) => {
-        result = { value: await call(server.url) };
-      })
-      .catch((error: unknown) => {
-        this.failures += 1;
-        throw error;
-      });
-    this.interactions += 1;
+    await this.draft.record(() =>
+      pact
+        .uponReceiving(expectation.description)
+        .withRequest(expectation.request)
+        .willRespondWith(expectation.response)
+        .executeTest(async (server) => {
+          result = { value: await call(server.url) };
+        }),
+    );
     if (result === undefined) throw new Error(`${expectation.description}: the call did not run`);
     return result.value;
   }
 
-  /** Moves the pact into pacts/ (see publishPact); call it in afterAll. */
+  /** Moves the pact into pacts/ (see PactDraft); call it in afterAll. */
   publish(): void {
-    publishPact(
-      this.dir,
-      this.consumer,
-      this.provider,
-      this.interactions > 0 && this.failures === 0,
-    );
+    this.draft.publish();
   }
 }

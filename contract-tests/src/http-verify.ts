@@ -61,9 +61,16 @@ async function changingProxy(target: string, change: ResponseChange): Promise<Se
           let body = Buffer.concat(chunks);
           const headers = { ...answer.headers };
           if (/json/.test(String(headers['content-type'] ?? '')) && body.length > 0) {
-            const changed = change(`${req.method} ${req.url}`, JSON.parse(body.toString('utf8')));
-            body = Buffer.from(JSON.stringify(changed));
-            headers['content-length'] = String(body.length);
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(body.toString('utf8'));
+            } catch {
+              parsed = undefined; // not JSON after all: passed on as it is
+            }
+            if (parsed !== undefined) {
+              body = Buffer.from(JSON.stringify(change(`${req.method} ${req.url}`, parsed)));
+              headers['content-length'] = String(body.length);
+            }
           }
           res.writeHead(answer.statusCode ?? 502, headers);
           res.end(body);
