@@ -72,6 +72,7 @@ describe('the console relies on the audit API', () => {
     // transactionId is null for most records (not stated: Pact v3 has no "null or uuid"); the
     // fields of a payload beyond occurredAt depend on the event type, which one template cannot
     // state (the timeline reads each type's own, and shows what is missing as "?").
+    // Not a strict view: the timeline reads each event type's own payload fields.
     const trail = (page?.items ?? []).map((r) => ({ ...r, transactionId: null }));
     const timeline = paymentTimeline(payment, trail, new Map());
     expect(timeline.map((e) => [e.kind, e.service, e.at, e.coordinates])).toEqual([

@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { runningBalances } from '../../console/web/lib/money.js';
 import { paymentTimeline, type Payment } from '../../console/web/lib/timeline.js';
+import { strictView } from '../src/avro-json.js';
 import { consoleClientsAt, expectOperational } from '../src/console-pact.js';
 import { apiEnum, ConsumerHttpPact, h, headers } from '../src/http-consumer.js';
 import { consoleStates } from '../src/states.js';
@@ -167,7 +168,7 @@ describe('the console relies on the ledger API', () => {
         ).data,
     );
     // A customer account is a LIABILITY: a DEBIT lowers its balance.
-    expect(runningBalances(account.type, 0, entries?.items ?? [])).toEqual([-12_500]);
+    expect(runningBalances(account.type, 0, strictView(entries?.items ?? []))).toEqual([-12_500]);
   });
 
   it('freezes an open account', async () => {
@@ -247,7 +248,11 @@ describe('the console relies on the ledger API', () => {
         },
       ],
     } as unknown as Payment;
-    const timeline = paymentTimeline(payment, undefined, new Map([[transaction.id, transaction]]));
+    const timeline = paymentTimeline(
+      payment,
+      undefined,
+      new Map([[transaction.id, strictView(transaction)]]),
+    );
     expect(timeline[1]?.entries?.map((e) => e.accountId)).toEqual([ACCOUNT_ID]);
   });
 
