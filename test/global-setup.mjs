@@ -3,18 +3,10 @@
 // migrated with its roles, as a deploy would do. Workers inherit the endpoints through the environment.
 // Plain ESM loaded natively by Jest (TypeScript imports go through the tsx loader that
 // `npm run test:jest` registers).
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startStack, stackProcessMarkers } from '@ledgerline/stack';
+import { stackProcessMarkers } from '@ledgerline/stack';
 import { beginRun, stopRunOnInterrupt } from '@ledgerline/stack/run-scope';
 import { ensureChromium } from '@ledgerline/stack/chromium';
-import { loadContracts } from '@ledgerline/codegen/generate';
-import { registerContracts } from '@ledgerline/codegen/register';
-import { createKafka, ensureTopics } from '@ledgerline/platform/kafka';
-import { allTopics } from '@ledgerline/generated/topics';
-import { migrateAll } from '../scripts/databases.ts';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+import { prepareSharedStack } from '../testkit/src/shared-stack.ts';
 
 export default async function globalSetup() {
   // Ctrl-C or SIGTERM at any instant of the run (here, or while tests run) stops everything
@@ -41,23 +33,6 @@ export default async function globalSetup() {
   } else if (chromium.installed) {
     process.stderr.write(`[prerequisites] Chromium installed: ${chromium.found}\n`);
   }
-  const started = await startStack({ log: (line) => process.stderr.write(`[stack] ${line}\n`) });
+  const started = await prepareSharedStack((line) => process.stderr.write(`[stack] ${line}\n`));
   process.env.LEDGERLINE_TEST_STARTED_STACK = started.startedComponents.length > 0 ? '1' : '';
-  process.env.KAFKA_BROKERS = started.kafkaBrokers.join(',');
-  process.env.SCHEMA_REGISTRY_URL = started.schemaRegistryUrl;
-  process.env.DATABASE_URL = started.databaseUrl;
-  await registerContracts(
-    await loadContracts(path.join(ROOT, 'contracts')),
-    started.schemaRegistryUrl,
-  );
-  const admin = createKafka(started.kafkaBrokers, 'ledgerline-test-setup').admin();
-  await admin.connect();
-  try {
-    await ensureTopics(admin, allTopics);
-  } finally {
-    await admin.disconnect();
-  }
-  // The database deploy step (npm run migrate) on the shared database, which also creates the
-  // cluster-wide roles; each test file then deploys its own database the same way.
-  await migrateAll(process.env);
 }

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createKafka } from '@ledgerline/platform/kafka';
 import { createAuditClient } from '@ledgerline/generated/openapi/audit.client';
 import { createReconciliationClient } from '@ledgerline/generated/openapi/reconciliation.client';
+import { NOT_AVRO } from '@ledgerline/testkit/poison';
 import { eventually } from '@ledgerline/testkit/testing';
 import {
   createPayment,
@@ -147,7 +148,7 @@ export async function startHttpWorld(name: string): Promise<HttpWorld> {
     try {
       await producer.send({
         topic: `${platform.env.topicPrefix}ledger.commands`,
-        messages: [{ key: randomUUID(), value: Buffer.from('not an Avro record') }],
+        messages: [{ key: randomUUID(), value: NOT_AVRO }],
       });
     } finally {
       await producer.disconnect();

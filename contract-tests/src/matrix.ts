@@ -370,6 +370,16 @@ function gitHead(): string {
 async function main(): Promise<void> {
   let matrix = await computeMatrix();
   if (process.argv.includes('--verify') && matrix.staleProviders.length > 0) {
+    // HTTP pacts are verified against running services: the stack first, as npm test has it.
+    const httpStale = loadPacts().some(
+      (p) =>
+        matrix.staleProviders.includes(p.pact.provider.name) &&
+        (p.pact.interactions ?? []).length > 0,
+    );
+    if (httpStale) {
+      const { prepareSharedStack } = await import('@ledgerline/testkit/shared-stack');
+      await prepareSharedStack((line) => console.log(`[stack] ${line}`));
+    }
     const { providers } = await import('./providers/index.js');
     const refreshed = await refreshStale(matrix, providers);
     console.log(`re-verified: ${refreshed.join(', ')}\n`);
