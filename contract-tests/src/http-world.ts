@@ -66,10 +66,12 @@ export async function startHttpWorld(name: string): Promise<HttpWorld> {
   const platform = await startPlatform(name, { audit: true, reconciliation: true });
   const api = platform.ledgerApi;
   const credential = platform.operatorKey;
-  const audit = createAuditClient(platform.urls.audit ?? '', { credential });
-  const reconciliation = createReconciliationClient(platform.urls.reconciliation ?? '', {
-    credential,
-  });
+  const { audit: auditUrl, reconciliation: reconciliationUrl } = platform.urls;
+  if (auditUrl === undefined || reconciliationUrl === undefined) {
+    throw new Error('the world needs audit and reconciliation running');
+  }
+  const audit = createAuditClient(auditUrl, { credential });
+  const reconciliation = createReconciliationClient(reconciliationUrl, { credential });
   const fundingReference = (accountId: string) => `WIRE-pact-fund-${accountId}`;
 
   const newAccount = async (): Promise<string> => {
