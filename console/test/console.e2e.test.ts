@@ -550,6 +550,10 @@ describe('the console in a browser', () => {
       `[...document.querySelectorAll('[data-testid=pact-matrix] tbody tr')].map((r) => r.cells[0].textContent + ' ' + r.cells[1].textContent + ' ' + r.cells[3].textContent)`,
     );
     expect(rows).toContain('processor ledger yes');
+    // The console's own HTTP pacts with every service, verified against the running services.
+    for (const provider of ['processor', 'ledger', 'reconciliation', 'audit']) {
+      expect(rows).toContain(`console ${provider} yes`);
+    }
     await open('#/contracts');
     expect(await textOf('[data-testid=asyncapi-summary]')).toMatch(/11 channels, \d+ operations/);
   });
