@@ -14,6 +14,12 @@ import { startHttpWorld, type HttpWorld } from './http-world.js';
 import { PACT_CREDENTIAL } from './states.js';
 import { problemsOfInteraction, parseVerifierJson, type VerifierJson } from './verifier-json.js';
 
+/**
+ * How long a test that verifies HTTP pacts may take: it starts the four services and makes each
+ * provider state through their sagas, seconds on an idle machine, more beside other suites.
+ */
+export const VERIFY_TIMEOUT_MS = 300_000;
+
 /** Values an interaction injects from its provider state (`${name}` in the pact). */
 export type StateValues = Record<string, string | number | boolean>;
 

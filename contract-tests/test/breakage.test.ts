@@ -18,6 +18,7 @@ import {
   renameKey,
   retypeField,
 } from '../src/schema-edit.js';
+import { VERIFY_TIMEOUT_MS } from '../src/http-verify.js';
 import { failures, verifyProvider } from '../src/verify.js';
 
 const DEBIT_POSTED = `interaction "a payment's DEBIT step posted" (ledger.step-posted)`;
@@ -178,31 +179,43 @@ async function consoleSeesProcessor(
 }
 
 describe('an API change breaks the console’s HTTP pact, or not', () => {
-  it('renaming Payment.status in the processor’s answer fails the console, naming it', async () => {
-    const failed = await consoleSeesProcessor((_, body) => renameKey(body, 'status', 'state'));
-    expect(failed).toHaveLength(1);
-    expect(failed[0]).toContain("consumer console's pact with processor");
-    expect(failed[0]).toContain('interaction "a completed payment" (HTTP GET /v1/payments/');
-    expect(failed[0]).toContain('$ -> Actual map is missing the following keys: status');
-  });
+  it(
+    'renaming Payment.status in the processor’s answer fails the console, naming it',
+    async () => {
+      const failed = await consoleSeesProcessor((_, body) => renameKey(body, 'status', 'state'));
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toContain("consumer console's pact with processor");
+      expect(failed[0]).toContain('interaction "a completed payment" (HTTP GET /v1/payments/');
+      expect(failed[0]).toContain('$ -> Actual map is missing the following keys: status');
+    },
+    VERIFY_TIMEOUT_MS,
+  );
 
-  it('an amount as a string fails the console, naming the field', async () => {
-    const failed = await consoleSeesProcessor((_, body) => ({
-      ...body,
-      amountMinor: String(body['amountMinor']),
-    }));
-    expect(failed).toHaveLength(1);
-    expect(failed[0]).toContain('$.amountMinor');
-  });
+  it(
+    'an amount as a string fails the console, naming the field',
+    async () => {
+      const failed = await consoleSeesProcessor((_, body) => ({
+        ...body,
+        amountMinor: String(body['amountMinor']),
+      }));
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toContain('$.amountMinor');
+    },
+    VERIFY_TIMEOUT_MS,
+  );
 
-  it('dropping metadata and adding a field (neither read by the console) passes', async () => {
-    expect(
-      await consoleSeesProcessor((_, { metadata: _dropped, ...rest }) => ({
-        ...rest,
-        settlementDate: '2026-03-02',
-      })),
-    ).toEqual([]);
-  });
+  it(
+    'dropping metadata and adding a field (neither read by the console) passes',
+    async () => {
+      expect(
+        await consoleSeesProcessor((_, { metadata: _dropped, ...rest }) => ({
+          ...rest,
+          settlementDate: '2026-03-02',
+        })),
+      ).toEqual([]);
+    },
+    VERIFY_TIMEOUT_MS,
+  );
 });
 
 describe('a pact must state every field its consumer reads', () => {

@@ -4,18 +4,23 @@
 // can-i-deploy gate (pacts/verifications/reconciliation.json). PACT_FROM_BROKER=1 verifies the broker's
 // latest pacts instead (nothing recorded).
 import { describe, expect, it } from '@jest/globals';
+import { VERIFY_TIMEOUT_MS } from '../src/http-verify.js';
 import { brokerPactDir } from '../src/broker.js';
 import { reconciliationProvider } from '../src/providers/reconciliation.js';
 import { failures, verifyProvider } from '../src/verify.js';
 
 describe("reconciliation honours its consumers' pacts", () => {
-  it('every interaction of every pact naming reconciliation is verified', async () => {
-    const pactDir = await brokerPactDir('reconciliation');
-    const verification = await verifyProvider(
-      reconciliationProvider,
-      pactDir === undefined ? { record: true } : { pactDir },
-    );
-    expect(failures(verification)).toEqual([]);
-    expect(verification.pacts.flatMap((p) => p.interactions).length).toBeGreaterThan(0);
-  });
+  it(
+    'every interaction of every pact naming reconciliation is verified',
+    async () => {
+      const pactDir = await brokerPactDir('reconciliation');
+      const verification = await verifyProvider(
+        reconciliationProvider,
+        pactDir === undefined ? { record: true } : { pactDir },
+      );
+      expect(failures(verification)).toEqual([]);
+      expect(verification.pacts.flatMap((p) => p.interactions).length).toBeGreaterThan(0);
+    },
+    VERIFY_TIMEOUT_MS,
+  );
 });
