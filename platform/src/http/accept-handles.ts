@@ -38,6 +38,8 @@ const ECHO_SOURCE = [
 ].join('\n');
 
 /** Longest wait for the echo; a service that cannot get its handles accepts through one. */
+/** How long the echo may take to exit once told to (it exits at once unless starved). */
+const ECHO_EXIT_WAIT_MS = 5_000;
 const ECHO_TIMEOUT_MS = 10_000;
 
 /** A listening server's libuv handle (Node's TCP wrap), as `listen(handle)` takes it. */
@@ -106,8 +108,22 @@ export async function duplicateListenHandle(
     child.removeAllListeners();
     // A late 'error' (a send to a child that died) must not crash the service.
     child.on('error', () => undefined);
+    // Until it has exited the echo holds a descriptor of the listening socket: a server
+    // closed after this returns must leave nothing listening, so wait for it (bounded).
+    const running = child.pid !== undefined && child.exitCode === null && child.signalCode === null;
+    const exited = new Promise<void>((resolve) => {
+      if (!running) resolve();
+      child.once('exit', () => resolve());
+    });
     if (child.connected) child.disconnect();
     child.kill();
+    let waited: NodeJS.Timeout | undefined;
+    await Promise.race([
+      exited,
+      new Promise<void>((resolve) => (waited = setTimeout(resolve, ECHO_EXIT_WAIT_MS))),
+    ]);
+    clearTimeout(waited);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 }
 
