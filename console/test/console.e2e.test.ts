@@ -419,7 +419,17 @@ describe('the console in a browser', () => {
       t.value = ${JSON.stringify(csv)};
       t.dispatchEvent(new Event('input', { bubbles: true }));
     })()`);
+    // Preact applies the input on its next render: let that happen before the form is sent.
+    await inPage('new Promise((resolve) => requestAnimationFrame(() => resolve(true)))');
     await page.click('form[aria-label="Match a bank statement"] button[type=submit]');
+    // The report, or the refusal the page shows instead (a failure then says which it was).
+    const refusal = 'form[aria-label="Match a bank statement"] ~ [role=alert]';
+    await page.waitForSelector(`[data-testid=match-report], ${refusal}`, { timeout: 60_000 });
+    expect(
+      await inPage<string | null>(
+        `document.querySelector(${JSON.stringify(refusal)})?.textContent ?? null`,
+      ),
+    ).toBeNull();
     expect(await textOf('[data-testid=matched-count]')).toBe('1 matched');
     expect(await textOf('[data-testid=unmatched-lines]')).toBe('1 statement lines unmatched');
   });
