@@ -38,9 +38,9 @@ const ECHO_SOURCE = [
 ].join('\n');
 
 /** Longest wait for the echo; a service that cannot get its handles accepts through one. */
+const ECHO_TIMEOUT_MS = 10_000;
 /** How long the echo may take to exit once told to (it exits at once unless starved). */
 const ECHO_EXIT_WAIT_MS = 5_000;
-const ECHO_TIMEOUT_MS = 10_000;
 
 /** A listening server's libuv handle (Node's TCP wrap), as `listen(handle)` takes it. */
 type ListenHandle = object;
