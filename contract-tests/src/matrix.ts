@@ -2,9 +2,9 @@
 // the pacts themselves, so that a new topic consumer or a new generated-client call without a
 // pact shows up as a gap. Expected pairs come from contracts/topics.yaml (every consumer x every
 // producer of a topic, except a service with itself) and from `create<Service>Client(` calls in
-// services/*/src and in the console. Each pair's interactions come from pacts/, and whether they are verified at
-// this commit from pacts/verifications/<provider>.json, whose pact and provider-code hashes must
-// match the working tree.
+// services/*/src and in the console. Each pair's interactions come from pacts/, and whether they
+// are verified at this commit from pacts/verifications/<provider>.json, whose pact and
+// provider-code hashes must match the working tree.
 //
 //   npm run pact:matrix              # print the matrix; exit 1 naming every gap
 //   npm run pact:matrix -- --verify  # first re-verify providers whose records are stale

@@ -423,15 +423,25 @@ export class ContractValidator {
     return { params, query, body };
   }
 
+  /** Does the operation declare an answer with this status (exactly, by its class, or default)? */
+  declaresStatus(operation: OpenApiOperation, status: number): boolean {
+    return this.responseFor(operation, status) !== undefined;
+  }
+
+  private responseFor(operation: OpenApiOperation, status: number) {
+    const compiled = this.compile(operation);
+    return (
+      compiled.responses.get(String(status)) ??
+      compiled.responses.get(`${String(status)[0]}XX`) ??
+      compiled.responses.get('default')
+    );
+  }
+
   validateResponse(
     operation: OpenApiOperation,
     response: { status: number; body?: unknown },
   ): void {
-    const compiled = this.compile(operation);
-    const entry =
-      compiled.responses.get(String(response.status)) ??
-      compiled.responses.get(`${String(response.status)[0]}XX`) ??
-      compiled.responses.get('default');
+    const entry = this.responseFor(operation, response.status);
     if (!entry)
       throw new Error(`${operation.operationId}: status ${response.status} is not in the contract`);
     if (entry.validate && !entry.validate(response.body)) {
