@@ -9,7 +9,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
 import { Verifier } from '@pact-foundation/pact';
-import type { LoadedPact } from './files.js';
+import type { LoadedPact, PactHttpInteraction } from './files.js';
 import { startHttpWorld, type HttpWorld } from './http-world.js';
 import { PACT_CREDENTIAL } from './states.js';
 import { problemsOfInteraction, parseVerifierJson, type VerifierJson } from './verifier-json.js';
@@ -164,16 +164,27 @@ export async function verifyHttpInteractions(
   }
 
   return interactions.map((interaction) => {
-    const state = interaction.providerStates?.[0]?.name ?? '';
-    const problems = [...(stateProblems.get(state) ?? [])];
-    if (problems.length === 0) {
-      problems.push(...problemsOfInteraction(json, interaction.description, crash));
-    }
-    return {
-      description: interaction.description,
-      state,
-      request: `${interaction.request.method} ${interaction.request.path}`,
-      problems,
-    };
+    const stated = stateProblems.get(stateOf(interaction));
+    return resultOf(
+      interaction,
+      stated ?? problemsOfInteraction(json, interaction.description, crash),
+    );
   });
+}
+
+function stateOf(interaction: PactHttpInteraction): string {
+  return interaction.providerStates?.[0]?.name ?? '';
+}
+
+/** An interaction's result as the verification record keeps it. */
+export function resultOf(
+  interaction: PactHttpInteraction,
+  problems: string[],
+): HttpInteractionResult {
+  return {
+    description: interaction.description,
+    state: stateOf(interaction),
+    request: `${interaction.request.method} ${interaction.request.path}`,
+    problems,
+  };
 }

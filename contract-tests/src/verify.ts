@@ -13,6 +13,7 @@ import { allTopics } from '@ledgerline/generated/topics';
 import { explainResolution, invalidPaths, toPactJson } from './avro-json.js';
 import type { ProducedMessage } from './capture.js';
 import {
+  resultOf,
   verifyHttpInteractions,
   type HttpProviderDefinition,
   type ResponseChange,
@@ -199,12 +200,9 @@ async function verifyPact(
   if ((loaded.pact.interactions ?? []).length > 0) {
     const http =
       definition.http === undefined
-        ? (loaded.pact.interactions ?? []).map((i) => ({
-            description: i.description,
-            state: i.providerStates?.[0]?.name ?? '',
-            request: `${i.request.method} ${i.request.path}`,
-            problems: [`${definition.name} has no HTTP provider definition (providers/)`],
-          }))
+        ? (loaded.pact.interactions ?? []).map((i) =>
+            resultOf(i, [`${definition.name} has no HTTP provider definition (providers/)`]),
+          )
         : await verifyHttpInteractions(definition.http, loaded, options.changeResponse);
     for (const result of http) {
       interactions.push({
