@@ -607,6 +607,39 @@ describe('the console in a browser', () => {
     await page.keyboard.press('Enter');
     expect(await inPage<string>('document.activeElement.id')).toBe('content');
   });
+
+  it('moves focus to the new page’s heading after a navigation, but not out of a field the operator has already chosen', async () => {
+    await open('#/payments');
+    await page.waitForSelector('main h1');
+    // Keyboard navigation: the section link, Enter; focus lands on the heading of the new page.
+    await page.focus('nav[aria-label=Sections] a[href="#/accounts"]');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(
+      `document.activeElement?.tagName === 'H1' && document.activeElement.textContent === 'Accounts'`,
+      { timeout: 20_000 },
+    );
+
+    await open('#/payments');
+    await page.waitForSelector('main h1');
+    // The field of the new page focused as soon as it is there, before the page has painted
+    // (a fast operator, or a test typing at once): the heading must not take focus back.
+    const grabbed = await inPage<string>(`new Promise((resolve) => {
+      location.hash = '#/accounts';
+      const grab = () => {
+        const field = document.getElementById('account-id');
+        if (field === null) return setTimeout(grab, 0);
+        field.focus();
+        resolve(document.activeElement.id);
+      };
+      grab();
+    })`);
+    expect(grabbed).toBe('account-id');
+    // Past the paint and the effects that follow it.
+    await inPage('new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 300)))');
+    expect(await inPage<string>('document.activeElement.id')).toBe('account-id');
+    await page.keyboard.type(payer);
+    expect(await inPage<string>(`document.getElementById('account-id').value`)).toBe(payer);
+  });
 });
 
 describe('the console server', () => {

@@ -146,12 +146,18 @@ function App() {
       .finally(() => setRestoring(false));
   }, []);
   // After a navigation, move focus to the new page's heading, so keyboard and screen reader
-  // users land on it; a fresh load or a sign-in leaves focus at the top (the skip link).
+  // users land on it; a fresh load or a sign-in leaves focus at the top (the skip link). The
+  // effect runs after the page has painted: someone who has already put the cursor in a field
+  // of the new page keeps it there (taking it would send the rest of their typing nowhere).
   const shownRoute = useRef<Route | undefined>(undefined);
   useEffect(() => {
     if (current === undefined) return;
-    if (shownRoute.current !== undefined && shownRoute.current !== route)
-      document.querySelector<HTMLElement>('main h1')?.focus();
+    if (shownRoute.current !== undefined && shownRoute.current !== route) {
+      const main = document.querySelector('main');
+      const focused = document.activeElement;
+      if (main !== null && (focused === null || !main.contains(focused) || focused === main))
+        main.querySelector<HTMLElement>('h1')?.focus();
+    }
     shownRoute.current = route;
   }, [route, current]);
 
