@@ -300,9 +300,15 @@ describe('the console in a browser', () => {
     await timeline(toRefundInPage.id, (s) => s.length > 1);
     await page.type('#refund-amount', '5.00');
     await page.click('form[aria-label=Refund] button[type=submit]');
-    expect(await textOf('form[aria-label=Refund] [role=status]')).toMatch(
-      /^Refund [0-9a-f-]{36} accepted \(\w+\)\.$/,
+    const confirmation = await textOf('form[aria-label=Refund] [role=status]');
+    expect(confirmation).toMatch(/^Refund [0-9a-f-]{36} accepted \(\w+\)\.$/);
+    // The page reloads the payment a second later: the refund's step appears on the timeline,
+    // and the confirmation stays (the page is not blanked and the form not made anew).
+    await page.waitForFunction(
+      `[...document.querySelectorAll('[data-testid=timeline-entry] .tl-title')].some((t) => t.textContent === 'REFUND_DEBIT requested')`,
+      { timeout: 20_000 },
     );
+    expect(await textOf('form[aria-label=Refund] [role=status]')).toBe(confirmation);
     const after = await waitForPayment(
       p.processorApi,
       toRefundInPage.id,

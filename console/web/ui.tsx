@@ -1,19 +1,31 @@
 // Small building blocks every page uses: loading state, errors, money, times, ids, links.
 import type { ComponentChildren } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { problemLine } from './api.js';
 import { formatMinor } from './lib/money.js';
 
 export type Loaded<T> =
   { state: 'loading' } | { state: 'ok'; data: T } | { state: 'error'; message: string };
 
-/** Runs `load` when `deps` change; `reload` runs it again. */
+/**
+ * Runs `load` when `deps` change; `reload` runs it again. A reload keeps what is shown until the
+ * new data is there: the page does not blank, and a form on it keeps its state (the confirmation
+ * of the refund that asked for the reload). New deps (another payment) show loading at once, since
+ * the data shown would be about something else.
+ */
 export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]) {
   const [value, setValue] = useState<Loaded<T>>({ state: 'loading' });
   const [round, setRound] = useState(0);
+  const loadedDeps = useRef<readonly unknown[] | undefined>(undefined);
   useEffect(() => {
     let current = true;
-    setValue({ state: 'loading' });
+    const previous = loadedDeps.current;
+    const reloading =
+      previous !== undefined &&
+      previous.length === deps.length &&
+      previous.every((dep, i) => Object.is(dep, deps[i]));
+    loadedDeps.current = deps;
+    if (!reloading) setValue({ state: 'loading' });
     load().then(
       (data) => current && setValue({ state: 'ok', data }),
       (error: unknown) =>
