@@ -440,6 +440,19 @@ describe('the console in a browser', () => {
     expect(await textOf('[data-testid=unmatched-lines]')).toBe('1 statement lines unmatched');
   });
 
+  it('says a run it cannot find is not found, and lists no discrepancies for it', async () => {
+    const unknown = randomUUID();
+    await open(`#/reconciliation/runs/${unknown}`);
+    expect(await textOf('main [role=alert]')).toBe(`404 Not found: No run ${unknown}.`);
+    await page.waitForFunction(`document.querySelector('[aria-busy=true]') === null`);
+    expect(
+      await inPage<string[]>(`[...document.querySelectorAll('main h2')].map((h) => h.textContent)`),
+    ).toEqual([]);
+    expect(await inPage<string>(`document.querySelector('main').textContent`)).not.toMatch(
+      /None\./,
+    );
+  });
+
   it('verifies the audit chain and shows its result', async () => {
     await open(`#/audit?payment=${completed.id}`);
     await page.waitForSelector('[data-testid=trail] tbody tr');
@@ -580,6 +593,7 @@ describe('the console in a browser', () => {
     ['an account', () => `#/accounts/${payer}`],
     ['reconciliation', '#/reconciliation'],
     ['a topic', '#/contracts/topics/ledger.commands'],
+    ['a page that does not exist', '#/no-such-page'],
   ])('meets accessibility basics on %s', async (_, where) => {
     await open(typeof where === 'string' ? where : where());
     await page.waitForSelector('main h1');

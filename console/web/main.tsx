@@ -4,7 +4,7 @@ import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import './style.css';
 import { platformClients, problemLine, session, type Session } from './api.js';
-import { ErrorBox, Field } from './ui.js';
+import { ErrorBox, Field, Title } from './ui.js';
 import { PaymentPage, PaymentsPage } from './pages/payments.js';
 import { AccountPage, AccountsPage } from './pages/accounts.js';
 import { ReconciliationPage, RunPage, StatementPage } from './pages/reconciliation.js';
@@ -69,7 +69,13 @@ function Page(props: { route: Route; session: Session }) {
       if (id === 'pacts') return <PactMatrixPage session={s} />;
       return <ContractsPage session={s} />;
     default:
-      return <ErrorBox message={`No page ${section}.`} />;
+      // Still a page with its one heading: a navigation moves focus there.
+      return (
+        <section>
+          <Title>Not found</Title>
+          <ErrorBox message={`No page ${section}.`} />
+        </section>
+      );
   }
 }
 

@@ -218,61 +218,66 @@ export function RunPage(props: { session: Session; id: string }) {
           </>
         )}
       </Show>
-      <h2>Discrepancies</h2>
-      <Show loaded={discrepancies}>
-        {(page) =>
-          page.items.length === 0 ? (
-            <p>None.</p>
-          ) : (
-            <table>
-              <Columns
-                names={[
-                  'Kind',
-                  'Payment',
-                  'Account',
-                  { label: 'Expected', numeric: true },
-                  { label: 'Found', numeric: true },
-                  'Detail',
-                ]}
-              />
-              <tbody>
-                {page.items.map((d) => (
-                  <tr key={d.id}>
-                    <td>{d.kind}</td>
-                    <td>
-                      <Id
-                        id={d.paymentId}
-                        href={d.paymentId === null ? undefined : paymentHref(d.paymentId)}
-                      />
-                    </td>
-                    <td>
-                      <Id
-                        id={d.accountId}
-                        href={d.accountId === null ? undefined : accountHref(d.accountId)}
-                      />
-                    </td>
-                    <td class="num">
-                      {d.expectedMinor === null ? (
-                        '—'
-                      ) : (
-                        <Money minor={d.expectedMinor} currency={d.currency ?? 'EUR'} />
-                      )}
-                    </td>
-                    <td class="num">
-                      {d.foundMinor === null ? (
-                        '—'
-                      ) : (
-                        <Money minor={d.foundMinor} currency={d.currency ?? 'EUR'} />
-                      )}
-                    </td>
-                    <td>{d.detail}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Show>
+      {/* A run that could not be read has no discrepancies to list ("None" would say it has none). */}
+      {run.state !== 'ok' ? null : (
+        <>
+          <h2>Discrepancies</h2>
+          <Show loaded={discrepancies}>
+            {(page) =>
+              page.items.length === 0 ? (
+                <p>None.</p>
+              ) : (
+                <table>
+                  <Columns
+                    names={[
+                      'Kind',
+                      'Payment',
+                      'Account',
+                      { label: 'Expected', numeric: true },
+                      { label: 'Found', numeric: true },
+                      'Detail',
+                    ]}
+                  />
+                  <tbody>
+                    {page.items.map((d) => (
+                      <tr key={d.id}>
+                        <td>{d.kind}</td>
+                        <td>
+                          <Id
+                            id={d.paymentId}
+                            href={d.paymentId === null ? undefined : paymentHref(d.paymentId)}
+                          />
+                        </td>
+                        <td>
+                          <Id
+                            id={d.accountId}
+                            href={d.accountId === null ? undefined : accountHref(d.accountId)}
+                          />
+                        </td>
+                        <td class="num">
+                          {d.expectedMinor === null ? (
+                            '—'
+                          ) : (
+                            <Money minor={d.expectedMinor} currency={d.currency ?? 'EUR'} />
+                          )}
+                        </td>
+                        <td class="num">
+                          {d.foundMinor === null ? (
+                            '—'
+                          ) : (
+                            <Money minor={d.foundMinor} currency={d.currency ?? 'EUR'} />
+                          )}
+                        </td>
+                        <td>{d.detail}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )
+            }
+          </Show>
+        </>
+      )}
     </section>
   );
 }
