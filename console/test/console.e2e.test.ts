@@ -513,6 +513,31 @@ describe('the console in a browser', () => {
     expect(await inspect(badValue)).toMatch(/"transactionId": "not-a-uuid"/);
   });
 
+  it('refreshes the platform page in place: the table stays, the button says it is refreshing', async () => {
+    await open('#/platform');
+    await page.waitForSelector('[data-testid=services]');
+    // Record, from inside the page, every text the button shows and whether the table ever goes.
+    await inPage(`(() => {
+      const button = [...document.querySelectorAll('main button')].find((b) => b.textContent === 'Refresh');
+      window.refreshSeen = { texts: [], tableGone: false };
+      new MutationObserver(() => {
+        window.refreshSeen.texts.push(button.textContent);
+        if (document.querySelector('[data-testid=services]') === null) window.refreshSeen.tableGone = true;
+      }).observe(document.querySelector('main'), { subtree: true, childList: true, characterData: true });
+      button.click();
+    })()`);
+    await page.waitForFunction(
+      `window.refreshSeen.texts.includes('Refreshing…') && window.refreshSeen.texts.at(-1) === 'Refresh'`,
+      { timeout: 20_000 },
+    );
+    expect(await inPage<boolean>('window.refreshSeen.tableGone')).toBe(false);
+    expect(
+      await inPage<string[]>(
+        `[...document.querySelectorAll('[data-testid=readiness]')].map((c) => c.textContent)`,
+      ),
+    ).toEqual(['ready', 'ready', 'ready', 'ready']);
+  });
+
   it('shows a subject’s versions with a field diff, and names what a breaking change breaks', async () => {
     // A compatible second version of the value schema: one optional field more.
     const topic = prefixedTopic(paymentsStatusChangedTopic, p.env.topicPrefix);

@@ -9,13 +9,14 @@ export type Loaded<T> =
 
 /**
  * Runs `load` when `deps` change; `reload` runs it again. A reload keeps what is shown until the
- * new data is there: the page does not blank, and a form on it keeps its state (the confirmation
- * of the refund that asked for the reload). New deps (another payment) show loading at once, since
- * the data shown would be about something else.
+ * new data is there (`refreshing` says it is on its way): the page does not blank, and a form on
+ * it keeps its state (the confirmation of the refund that asked for the reload). New deps
+ * (another payment) show loading at once, since the data shown would be about something else.
  */
 export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]) {
   const [value, setValue] = useState<Loaded<T>>({ state: 'loading' });
   const [round, setRound] = useState(0);
+  const [refreshing, setRefreshing] = useState(false);
   const loadedDeps = useRef<readonly unknown[] | undefined>(undefined);
   useEffect(() => {
     let current = true;
@@ -25,22 +26,25 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]) {
       previous.length === deps.length &&
       previous.every((dep, i) => Object.is(dep, deps[i]));
     loadedDeps.current = deps;
+    setRefreshing(reloading);
     if (!reloading) setValue({ state: 'loading' });
-    load().then(
-      (data) => current && setValue({ state: 'ok', data }),
-      (error: unknown) =>
-        current &&
-        setValue({
-          state: 'error',
-          message: error instanceof Error ? error.message : String(error),
-        }),
-    );
+    load()
+      .then(
+        (data) => current && setValue({ state: 'ok', data }),
+        (error: unknown) =>
+          current &&
+          setValue({
+            state: 'error',
+            message: error instanceof Error ? error.message : String(error),
+          }),
+      )
+      .finally(() => current && setRefreshing(false));
     return () => {
       current = false;
     };
   }, [...deps, round]);
   const reload = useCallback(() => setRound((r) => r + 1), []);
-  return [value, reload] as const;
+  return [value, reload, refreshing] as const;
 }
 
 /** The data of a typed client's answer, or an Error carrying the problem's text. */

@@ -67,15 +67,15 @@ async function health(session: Session, service: Service): Promise<ServiceHealth
 
 export function PlatformPage(props: { session: Session }) {
   const { session } = props;
-  const [services, reload] = useLoad(
+  const [services, reload, refreshing] = useLoad(
     () => Promise.all(SERVICES.map((s) => health(session, s))),
     [],
   );
   return (
     <section>
       <Title>Platform</Title>
-      <button type="button" onClick={reload}>
-        Refresh
+      <button type="button" onClick={reload} aria-busy={refreshing}>
+        {refreshing ? 'Refreshing…' : 'Refresh'}
       </button>
       {session.may('metrics:read') ? null : (
         <p class="note">Lag, outbox backlog and dead-letter counts need the metrics:read scope.</p>

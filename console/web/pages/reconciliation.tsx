@@ -137,7 +137,7 @@ function StartRun(props: { session: Session; onStarted: () => void }) {
 
 export function RunPage(props: { session: Session; id: string }) {
   const { session, id } = props;
-  const [run, reload] = useLoad(
+  const [run, reload, refreshing] = useLoad(
     () =>
       answer(
         session.api.reconciliation.GET('/v1/runs/{runId}', { params: { path: { runId: id } } }),
@@ -168,8 +168,8 @@ export function RunPage(props: { session: Session; id: string }) {
               <dd data-testid="run-status">
                 <Status value={r.status} />
                 {r.status === 'RUNNING' ? (
-                  <button type="button" class="link" onClick={reload}>
-                    Refresh
+                  <button type="button" class="link" onClick={reload} aria-busy={refreshing}>
+                    {refreshing ? 'Refreshing…' : 'Refresh'}
                   </button>
                 ) : null}
               </dd>
