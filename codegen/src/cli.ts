@@ -96,9 +96,11 @@ export async function main(argv: string[]): Promise<number> {
         });
       }
       case 'keys': {
-        // The platform owns API keys; the CLI only gives them the `ledgerline` command.
+        // The platform owns API keys; the CLI gives them the `ledgerline` command and the
+        // contracts' scopes, so that a key cannot be made with a scope no API knows.
         const { runKeysCli } = await import('@ledgerline/platform/auth/keys-cli');
-        return await runKeysCli(rest, io);
+        const { apiScopes } = await import('@ledgerline/generated/openapi/contracts');
+        return await runKeysCli(rest, io, { knownScopes: apiScopes });
       }
       case 'register': {
         const { loadContracts } = await import('./generate.js');

@@ -35,6 +35,17 @@ async function keys(...args: string[]): Promise<string> {
   return stdout;
 }
 
+/** Runs a command that must fail; its exit code and what it said on stderr. */
+async function keysRefused(...args: string[]): Promise<{ code: number; stderr: string }> {
+  try {
+    await keys(...args);
+  } catch (error) {
+    const failed = error as { code?: unknown; stderr?: unknown };
+    return { code: Number(failed.code), stderr: String(failed.stderr) };
+  }
+  throw new Error(`ledgerline keys ${args.join(' ')} succeeded`);
+}
+
 function secretOf(output: string): string {
   const secret = SECRET.exec(output)?.[0];
   if (secret === undefined) throw new Error(`no secret in:\n${output}`);
@@ -92,6 +103,34 @@ describe('ledgerline keys', () => {
     expect(await keys('revoke', keyId)).toContain(`revoked ${keyId}`);
     expect(await readPayment(secret)).toBe(401);
     expect(await keys('list')).toMatch(new RegExp(`${keyId}.*revoked`));
+  }, 120_000);
+
+  it('refuses a key it cannot make as asked, saying why, and makes none', async () => {
+    const before = await keys('list', '--json');
+    const misspelt = await keysRefused(
+      'create',
+      '--name',
+      'payouts',
+      '--scopes',
+      'payments:read,payments:wirte,nope:scope',
+    );
+    expect(misspelt.code).toBe(1);
+    expect(misspelt.stderr).toContain(
+      '"payments:wirte", "nope:scope" are not scopes of any API; the scopes are audit:read,',
+    );
+    for (const [args, said] of [
+      [['--scopes', 'PAYMENTS'], '"PAYMENTS" is not a scope of any API'],
+      [['--scopes', 'payments:read', '--accounts', 'nope'], '"nope" is not an account id'],
+      [['--scopes', 'payments:read', '--days', '0'], 'a key lives 1..730 days'],
+    ] as const) {
+      const refused = await keysRefused('create', '--name', 'payouts', ...args);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(said);
+    }
+    const usage = await keysRefused('create', '--name', 'payouts');
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('usage: ledgerline keys');
+    expect(await keys('list', '--json')).toBe(before);
   }, 120_000);
 
   it('rotate gives a new secret with the same scopes, and the old one stops working', async () => {

@@ -72,11 +72,32 @@ function printCreated(io: KeysIo, created: CreatedApiKey): void {
   io.stdout(created.secret);
 }
 
+export interface KeysCliOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  /**
+   * The scopes the deployed contracts declare. A key asked for with any other is refused: a
+   * misspelt scope would make a key that every request it is meant for gets 403 with.
+   */
+  readonly knownScopes?: readonly string[];
+}
+
+/** The requested scopes no contract declares, as one sentence; undefined when there are none. */
+export function unknownScopesProblem(
+  scopes: readonly string[],
+  knownScopes: readonly string[],
+): string | undefined {
+  const unknown = scopes.filter((scope) => !knownScopes.includes(scope));
+  if (unknown.length === 0) return undefined;
+  const named = unknown.map((scope) => `"${scope}"`).join(', ');
+  return `${named} ${unknown.length === 1 ? 'is not a scope' : 'are not scopes'} of any API; the scopes are ${knownScopes.join(', ')}`;
+}
+
 export async function runKeysCli(
   argv: readonly string[],
   io: KeysIo,
-  env: NodeJS.ProcessEnv = process.env,
+  options: KeysCliOptions = {},
 ): Promise<number> {
+  const env = options.env ?? process.env;
   const [command, ...rest] = argv;
   const { values, positionals } = parseArgs({
     args: [...rest],
@@ -104,6 +125,11 @@ export async function runKeysCli(
           io.stderr(KEYS_USAGE);
           return 2;
         }
+        const unknown =
+          options.knownScopes === undefined
+            ? undefined
+            : unknownScopesProblem(scopes, options.knownScopes);
+        if (unknown !== undefined) throw new RangeError(unknown);
         const accountIds = list(values.accounts)?.map((id) => id.toLowerCase());
         const lifetimeDays = integer(values.days, '--days');
         printCreated(
