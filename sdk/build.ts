@@ -9,6 +9,8 @@ import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { loadContracts } from '@ledgerline/codegen/generate';
+import { contractsVersion } from '@ledgerline/codegen/released';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WORKSPACES: Record<string, string> = {
@@ -25,13 +27,17 @@ export interface PackedPackage {
   readonly unpackedBytes: number;
 }
 
-/** The SDK version: the released contracts' version (contracts/released/VERSION). */
-export async function releasedVersion(): Promise<string> {
-  const text = await readFile(path.join(ROOT, 'contracts/released/VERSION'), 'utf8');
-  const version = text.trim();
-  if (!/^\d+\.\d+\.\d+$/.test(version)) {
-    throw new Error(`contracts/released/VERSION holds ${JSON.stringify(version)}, not x.y.z`);
-  }
+/**
+ * The SDK version: the released contracts' version (contracts/released/VERSION) when the
+ * contracts are the released ones, else the next version marked "-unreleased" (see
+ * contractsVersion): the packages are built from the current contracts.
+ */
+export async function sdkVersion(): Promise<string> {
+  const contractsDir = path.join(ROOT, 'contracts');
+  const { version } = await contractsVersion(
+    await loadContracts(contractsDir),
+    path.join(contractsDir, 'released'),
+  );
   return version;
 }
 
@@ -249,7 +255,7 @@ async function buildPackage(
 
 /** Builds and packs both packages into `outDir`. */
 export async function buildSdk(outDir: string): Promise<PackedPackage[]> {
-  const version = await releasedVersion();
+  const version = await sdkVersion();
   await mkdir(outDir, { recursive: true });
   const packed: PackedPackage[] = [];
   for (const spec of PACKAGES) packed.push(await buildPackage(spec, version, outDir));

@@ -138,21 +138,18 @@ function stable(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
-/** Records the current contracts as released; returns what changed. */
-export async function releaseContracts(
-  contracts: Contracts,
-  releasedDir: string,
-): Promise<string[]> {
-  // A breaking change has no version to ship as (it would be a minor one): refused here
-  // too, not only by the CLI, so no caller can record it.
-  const problems = await checkAgainstReleased(contracts, releasedDir);
-  if (problems.length > 0) {
-    throw new Error(`refusing to release incompatible contracts:\n${problems.join('\n')}`);
-  }
+/** What a release of the current contracts would record: the files, and the changes in them. */
+interface ReleasePlan {
+  readonly files: readonly { readonly file: string; readonly text: string }[];
+  /** One name per subject or API that changed ("<subject> v<n>", "openapi/<service>"). */
+  readonly recorded: readonly string[];
+  readonly changes: ContractChanges;
+}
+
+async function planRelease(contracts: Contracts, releasedDir: string): Promise<ReleasePlan> {
+  const files: { file: string; text: string }[] = [];
   const recorded: string[] = [];
   const changes: ContractChanges[] = [];
-  await mkdir(path.join(releasedDir, 'subjects'), { recursive: true });
-  await mkdir(path.join(releasedDir, 'openapi'), { recursive: true });
   for (const now of subjectsNow(contracts)) {
     const file = subjectFile(releasedDir, now.subject);
     const released = (await readJson<ReleasedSubject>(file)) ?? {
@@ -173,7 +170,7 @@ export async function releaseContracts(
       released.versions.push(now.schema);
     }
     released.compatibility = now.compatibility;
-    await writeFile(file, stable(released));
+    files.push({ file, text: stable(released) });
     recorded.push(`${now.subject} v${released.versions.length}`);
   }
   for (const [service, doc] of contracts.openapi) {
@@ -181,12 +178,50 @@ export async function releaseContracts(
     const before = await readJson<unknown>(file);
     if (JSON.stringify(before) === JSON.stringify(doc)) continue;
     changes.push(openapiChanges(service, before, doc));
-    await writeFile(file, stable(doc));
+    files.push({ file, text: stable(doc) });
     recorded.push(`openapi/${service}`);
   }
-  const version = await recordVersion(releasedDir, mergeChanges(changes));
+  return { files, recorded, changes: mergeChanges(changes) };
+}
+
+/** Records the current contracts as released; returns what changed. */
+export async function releaseContracts(
+  contracts: Contracts,
+  releasedDir: string,
+): Promise<string[]> {
+  // A breaking change has no version to ship as (it would be a minor one): refused here
+  // too, not only by the CLI, so no caller can record it.
+  const problems = await checkAgainstReleased(contracts, releasedDir);
+  if (problems.length > 0) {
+    throw new Error(`refusing to release incompatible contracts:\n${problems.join('\n')}`);
+  }
+  const plan = await planRelease(contracts, releasedDir);
+  await mkdir(path.join(releasedDir, 'subjects'), { recursive: true });
+  await mkdir(path.join(releasedDir, 'openapi'), { recursive: true });
+  for (const { file, text } of plan.files) await writeFile(file, text);
+  const recorded = [...plan.recorded];
+  const version = await recordVersion(releasedDir, plan.changes);
   if (version !== undefined) recorded.push(`version ${version}`);
   return recorded;
+}
+
+/**
+ * The version of packages built from the current contracts (the SDK). The released version when
+ * they are what was released; otherwise the version their release would get, marked as not
+ * released yet ("1.2.0-unreleased"), which sorts after the release before it and before their
+ * own: a package must never carry a released version and hold something that release lacks.
+ */
+export async function contractsVersion(
+  contracts: Contracts,
+  releasedDir: string,
+): Promise<{ readonly version: string; readonly unreleased: readonly string[] }> {
+  const released = await readFile(path.join(releasedDir, 'VERSION'), 'utf8').catch(() => '0.0.0');
+  const plan = await planRelease(contracts, releasedDir);
+  if (plan.recorded.length === 0) return { version: released.trim(), unreleased: [] };
+  const bump = bumpFor(plan.changes);
+  // Only a compatibility mode changed: nothing a package holds differs from the release's.
+  const version = bump === 'none' ? released.trim() : `${nextVersion(released, bump)}-unreleased`;
+  return { version, unreleased: plan.recorded };
 }
 
 /**

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { loadContracts } from '../src/generate.js';
-import { releaseContracts } from '../src/released.js';
+import { contractsVersion, releaseContracts } from '../src/released.js';
 import {
   avroChanges,
   bumpFor,
@@ -70,6 +70,41 @@ test('a release that adds an event field and an API field is a minor version wit
     // Releasing the same contracts again changes nothing.
     expect(await releaseContracts(await loadContracts(contractsDir), releasedDir)).toEqual([]);
     expect((await readFile(path.join(releasedDir, 'VERSION'), 'utf8')).trim()).toBe('1.5.0');
+  });
+});
+
+test('packages built from contracts ahead of the release carry the next version, marked unreleased', async () => {
+  await withReleasedCopy(async (contractsDir, releasedDir) => {
+    await writeFile(path.join(releasedDir, 'VERSION'), '1.4.2\n');
+    // The released contracts as they are: the released version.
+    expect(await contractsVersion(await loadContracts(contractsDir), releasedDir)).toEqual({
+      version: '1.4.2',
+      unreleased: [],
+    });
+    const yamlFile = path.join(contractsDir, 'openapi', 'processor.yaml');
+    const doc = parse(await readFile(yamlFile, 'utf8')) as {
+      components: { schemas: Record<string, { properties: Record<string, unknown> }> };
+    };
+    doc.components.schemas.Payment!.properties.merchantRef = {
+      type: ['string', 'null'],
+      description: 'Merchant reference.',
+    };
+    await writeFile(yamlFile, stringify(doc));
+    const contracts = await loadContracts(contractsDir);
+
+    // A field no release has: 1.4.2 would claim it, 1.5.0 does not exist yet.
+    expect(await contractsVersion(contracts, releasedDir)).toEqual({
+      version: '1.5.0-unreleased',
+      unreleased: ['openapi/processor'],
+    });
+    // Asking writes nothing.
+    expect((await readFile(path.join(releasedDir, 'VERSION'), 'utf8')).trim()).toBe('1.4.2');
+
+    await releaseContracts(contracts, releasedDir);
+    expect(await contractsVersion(contracts, releasedDir)).toEqual({
+      version: '1.5.0',
+      unreleased: [],
+    });
   });
 });
 

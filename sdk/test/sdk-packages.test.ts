@@ -17,6 +17,7 @@ import {
   hasStatus,
   type InProcessPlatform,
 } from '@ledgerline/testkit/platform';
+import { sdkVersion } from '../build.js';
 import {
   CHILD_TIMEOUT_MS,
   compileScratch,
@@ -86,11 +87,8 @@ describe('the packed SDK in a scratch project', () => {
       const manifest = JSON.parse(
         await readFile(path.join(scratch.dir, 'node_modules', pkg.name, 'package.json'), 'utf8'),
       ) as { version: string; engines: { node: string }; type: string };
-      const released = (
-        await readFile(path.join(ROOT, 'contracts/released/VERSION'), 'utf8')
-      ).trim();
       expect(manifest).toMatchObject({
-        version: released,
+        version: await sdkVersion(),
         engines: { node: '>=20' },
         type: 'module',
       });
