@@ -21,7 +21,8 @@ const USAGE = `usage: ledgerline <command>
   contracts-check [--format text|json|markdown|sarif]
                       compare contracts/ with the released contracts (contracts/released/)
   release             record the current contracts as released (after contracts-check)
-  register            register every subject with its compatibility mode (deploy step)
+  register [<registry url>]
+                      register every subject with its compatibility mode (deploy step)
   keys <create|list|revoke|rotate> ...   API keys of machine clients (ledgerline keys --help)
   dead-letters <list|show|replay> ...    records consumers gave up on (ledgerline dead-letters)`;
 
@@ -31,8 +32,28 @@ const io = {
   stderr: (s: string) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`),
 };
 
+/**
+ * Commands that take no arguments refuse any: an option they do not know must not be ignored
+ * (`release --dry-run` would otherwise release).
+ */
+const WITHOUT_ARGUMENTS = new Set(['generate', 'check', 'release']);
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  const unexpected =
+    command === undefined
+      ? []
+      : WITHOUT_ARGUMENTS.has(command)
+        ? rest
+        : command === 'register'
+          ? rest.filter((arg, i) => i > 0 || arg.startsWith('-'))
+          : [];
+  if (unexpected.length > 0) {
+    io.stderr(
+      `ledgerline ${command}: unexpected ${unexpected.join(' ')}; nothing was done\n${USAGE}`,
+    );
+    return 2;
+  }
   try {
     switch (command) {
       case 'generate':
