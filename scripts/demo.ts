@@ -37,6 +37,13 @@ const PAYEE_COUNT = 8;
 const PAYER_FUNDING_MINOR = 200_000;
 const BROKE_FUNDING_MINOR = 100;
 
+if (process.argv.length > 2) {
+  console.error(
+    `demo takes no arguments, got ${process.argv.slice(2).join(' ')}; the environment sets it up: ` +
+      'DEMO_PAYMENTS, DEMO_REFUNDS, DEMO_SETTLE_MS_MAX, PROCESSOR_URL, LEDGER_URL, LEDGERLINE_API_KEY',
+  );
+  process.exit(2);
+}
 if (!Number.isSafeInteger(paymentCount) || paymentCount < 10 || paymentCount > 10_000) {
   throw new Error(`DEMO_PAYMENTS must be an integer in 10..10000`);
 }
@@ -109,10 +116,28 @@ function table(rows: ReadonlyArray<readonly string[]>): string {
     .join('\n');
 }
 
+/** Fails with what to do when a service does not answer at all (the platform not started). */
+async function expectAnswering(services: readonly (readonly [string, string])[]): Promise<void> {
+  for (const [name, url] of services) {
+    try {
+      await (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5_000) })).text();
+    } catch {
+      throw new Error(
+        `the ${name} does not answer at ${url}: start the platform with \`npm start\` in another ` +
+          `terminal, or point ${name.toUpperCase()}_URL at a running one`,
+      );
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const run = randomUUID().slice(0, 8);
   console.log(`demo ${run}: processor ${processorUrl}, ledger ${ledgerUrl}`);
+  await expectAnswering([
+    ['processor', processorUrl],
+    ['ledger', ledgerUrl],
+  ]);
 
   // Accounts: funded payers, empty payees, one payer with almost nothing, one frozen payee.
   const payers: string[] = Array.from({ length: PAYER_COUNT }, () => randomUUID());

@@ -10,32 +10,45 @@ import { runChaos, stopActiveRun } from './run.js';
 import { parseDurationMs, parseScenarios } from './schedule.js';
 
 const RATE_PER_S_MAX = 500;
+const USAGE =
+  'usage: npm run chaos -- [--seed n] [--duration 10m] [--scenario a,b|all] [--rate n] [--short] [--registry-outage 30s]';
+
+/** A command line the suite cannot run with: said in one line with the usage, no stack. */
+class UsageError extends Error {}
+
+function parseCommandLine() {
+  try {
+    const { values } = parseArgs({
+      options: {
+        seed: { type: 'string' },
+        duration: { type: 'string', default: '10m' },
+        scenario: { type: 'string', default: 'all' },
+        rate: { type: 'string', default: '20' },
+        short: { type: 'boolean', default: false },
+        'registry-outage': { type: 'string', default: '30s' },
+      },
+      strict: true,
+    });
+    const ratePerS = Number(values.rate);
+    if (!Number.isInteger(ratePerS) || ratePerS < 1 || ratePerS > RATE_PER_S_MAX) {
+      throw new RangeError(`--rate must be an integer 1..${RATE_PER_S_MAX} payments/s`);
+    }
+    return {
+      seed: parseSeed(values.seed ?? String(Math.floor(Math.random() * 0xffff_ffff))),
+      scenarios: parseScenarios(values.scenario),
+      durationMs: parseDurationMs(values.duration),
+      ratePerS,
+      short: values.short,
+      registryOutageMs: parseDurationMs(values['registry-outage']),
+    };
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      seed: { type: 'string' },
-      duration: { type: 'string', default: '10m' },
-      scenario: { type: 'string', default: 'all' },
-      rate: { type: 'string', default: '20' },
-      short: { type: 'boolean', default: false },
-      'registry-outage': { type: 'string', default: '30s' },
-    },
-    strict: true,
-  });
-  const seed = parseSeed(values.seed ?? String(Math.floor(Math.random() * 0xffff_ffff)));
-  const ratePerS = Number(values.rate);
-  if (!Number.isInteger(ratePerS) || ratePerS < 1 || ratePerS > RATE_PER_S_MAX) {
-    throw new RangeError(`--rate must be an integer 1..${RATE_PER_S_MAX} payments/s`);
-  }
-  const options = {
-    seed,
-    scenarios: parseScenarios(values.scenario),
-    durationMs: parseDurationMs(values.duration),
-    ratePerS,
-    short: values.short,
-    registryOutageMs: parseDurationMs(values['registry-outage']),
-  };
+  const options = parseCommandLine();
+  const { seed } = options;
   process.stderr.write(`chaos: seed ${seed}\n`);
   const result = await runChaos({ ...options, log: (line) => process.stderr.write(`${line}\n`) });
   const report = await writeChaosReport(result, 'chaos');
@@ -63,7 +76,9 @@ main().then(
   (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(
-      `chaos could not run: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      error instanceof UsageError
+        ? `chaos: ${error.message}\n${USAGE}\n`
+        : `chaos could not run: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
     process.exit(2);
   },

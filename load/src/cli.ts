@@ -3,7 +3,8 @@
 // Runs a scenario of k6/scenarios.js here (no k6 binary needed); exit 0 when every threshold is
 // met, 99 when one is breached (k6's code), 2 when the scenario could not run, 1 on a crash.
 // `all` runs every scenario in turn.
-import { SCENARIO_NAMES, type ServiceName } from '../../k6/scenarios.js';
+import { parseArgs } from 'node:util';
+import { SCENARIO_NAMES } from '../../k6/scenarios.js';
 import { readDevelopmentKey } from '@ledgerline/platform/auth/development-key';
 import { ensureLocalStack, type ServiceUrls } from './platform.js';
 import { EXIT_NOT_RUN, runScenario, type RunResult } from './runner.js';
@@ -19,32 +20,50 @@ function usage(message: string): never {
   process.exit(EXIT_NOT_RUN);
 }
 
+/** The command line, parsed strictly: an option it does not know is an error, not ignored. */
+function parseCommandLine(args: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        smoke: { type: 'boolean' },
+        'no-report': { type: 'boolean' },
+        'processor-url': { type: 'string' },
+        'ledger-url': { type: 'string' },
+        'audit-url': { type: 'string' },
+        'reconciliation-url': { type: 'string' },
+        threshold: { type: 'string', multiple: true },
+      },
+    });
+  } catch (error) {
+    return usage(error instanceof Error ? error.message : String(error));
+  }
+}
+
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
-  const scenarioArg = args.find((a) => !a.startsWith('--') && !isValueOfFlag(args, a));
+  const { values, positionals } = parseCommandLine(args);
+  const [scenarioArg, ...extra] = positionals;
   if (scenarioArg === undefined) usage('no scenario given');
+  if (extra.length > 0) usage(`one scenario at a time (or all), not also ${extra.join(' ')}`);
   const names = scenarioArg === 'all' ? [...SCENARIO_NAMES] : [scenarioArg];
   for (const name of names) {
     if (!(SCENARIO_NAMES as readonly string[]).includes(name)) usage(`unknown scenario ${name}`);
   }
   const urls: ServiceUrls = {};
-  const thresholdOverrides: Record<string, string[]> = {};
-  for (let i = 0; i < args.length; i += 1) {
-    const flag = args[i] ?? '';
-    const value = args[i + 1];
-    const service = /^--(processor|ledger|audit|reconciliation)-url$/.exec(flag)?.[1];
-    if (service !== undefined) {
-      if (value === undefined) usage(`${flag} needs a value`);
-      urls[service as ServiceName] = value.replace(/\/$/, '');
-      i += 1;
-    } else if (flag === '--threshold') {
-      const [metric, expressions] = (value ?? '').split('=', 2);
-      if (!metric || !expressions) usage(`--threshold needs metric=expr, not ${value}`);
-      thresholdOverrides[metric] = expressions.split(',');
-      i += 1;
-    }
+  for (const service of ['processor', 'ledger', 'audit', 'reconciliation'] as const) {
+    const url = values[`${service}-url`];
+    if (url !== undefined) urls[service] = url.replace(/\/$/, '');
   }
-  const smoke = args.includes('--smoke');
+  const thresholdOverrides: Record<string, string[]> = {};
+  for (const value of values.threshold ?? []) {
+    const [metric, expressions] = value.split('=', 2);
+    if (!metric || !expressions) usage(`--threshold needs metric=expr, not ${value}`);
+    thresholdOverrides[metric] = expressions.split(',');
+  }
+  const smoke = values.smoke === true;
   const external = Object.keys(urls).length > 0;
   if (!external) await ensureLocalStack();
   // Services at URLs are called with LEDGERLINE_API_KEY (or the key `npm start` printed).
@@ -59,7 +78,7 @@ async function main(): Promise<number> {
       smoke,
       ...(external ? { urls, ...(credential === undefined ? {} : { credential }) } : {}),
       thresholdOverrides,
-      reportName: args.includes('--no-report') ? null : `load-${name}${smoke ? '-smoke' : ''}`,
+      reportName: values['no-report'] === true ? null : `load-${name}${smoke ? '-smoke' : ''}`,
     });
     results.push(result);
     worst = Math.max(worst, result.exitCode);
@@ -72,12 +91,6 @@ async function main(): Promise<number> {
     }
   }
   return worst;
-}
-
-function isValueOfFlag(args: readonly string[], arg: string): boolean {
-  const index = args.indexOf(arg);
-  const previous = index > 0 ? args[index - 1] : undefined;
-  return previous === '--threshold' || /^--\w+-url$/.test(previous ?? '');
 }
 
 main().then(

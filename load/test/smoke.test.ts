@@ -115,4 +115,24 @@ describe('load scenarios (smoke)', () => {
     expect(child.stderr).toContain('THRESHOLDS BREACHED');
     expect(child.status).toBe(EXIT_THRESHOLDS_BREACHED);
   }, 70_000);
+
+  it('npm run load refuses an option it does not know before running anything', async () => {
+    const child = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', path.join(root, 'load/src/cli.ts'), 'steady', '--smok'],
+        { cwd: root, encoding: 'utf8', timeout: 60_000 },
+        (error, _stdout, stderr) => {
+          const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+          resolve({ status: code, stderr });
+        },
+      );
+    });
+    expect(child.status).toBe(EXIT_NOT_RUN);
+    expect(child.stderr).toContain("Unknown option '--smok'");
+    expect(child.stderr).toContain('usage: npm run load -- <steady|');
+    // Refused from the command line alone: no stack started, no accounts opened.
+    expect(child.stderr).not.toContain('[stack]');
+    expect(child.stderr).not.toContain('opening');
+  }, 70_000);
 });
