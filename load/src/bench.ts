@@ -112,13 +112,24 @@ import {
 import { REPORTS_DIR, formatNumber, writeReport } from './report.js';
 import { sagaHops, type SagaMarks } from './saga-hops.js';
 import { send, setupAccounts, urlOf } from './runner.js';
+import { stopOnSignal } from '@ledgerline/testkit/stop-on-signal';
 
 process.env['LOG_LEVEL'] ??= 'warn';
 const env = process.env;
-const rates = (env['BENCH_RATES'] ?? '250,500,1000,2000,3000,5000')
-  .split(',')
-  .map((r) => Number(r.trim()))
-  .filter((r) => Number.isFinite(r) && r > 0);
+
+/** BENCH_RATES: payments/s per step, each a positive whole number (none left out silently). */
+function parseRates(text: string): number[] {
+  return text.split(',').map((part) => {
+    const rate = Number(part.trim());
+    if (!/^\s*\d+\s*$/.test(part) || !Number.isSafeInteger(rate) || rate < 1) {
+      throw new Error(
+        `BENCH_RATES: "${part.trim()}" is not a rate (payments/s, a whole number above 0)`,
+      );
+    }
+    return rate;
+  });
+}
+const rates = parseRates(env['BENCH_RATES'] ?? '250,500,1000,2000,3000,5000');
 const stepS = intSetting(env, 'BENCH_STEP_S', 20, 1, 3_600);
 const warmupS = intSetting(env, 'BENCH_WARMUP_S', 15, 1, 600);
 /** A warm-up above what the platform sustains would leave the first step a backlog. */
@@ -444,6 +455,7 @@ async function main(): Promise<void> {
     await kafkaAdmin.disconnect().catch(() => undefined);
     await testEnv.cleanup().catch(() => undefined);
   };
+  stopOnSignal('bench', stopServices);
   /** CPU roles of the services' processes (bench-instances.ts serviceRoles). */
   let serviceCpuRoles: Record<string, number> = {};
   try {

@@ -20,6 +20,7 @@ import { REPO_ROOT, intSetting } from '@ledgerline/platform/config';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createLogger } from '@ledgerline/platform/log';
 import { startCpuProfile } from '@ledgerline/testkit/cpu-profile';
+import { stopOnSignal } from '@ledgerline/testkit/stop-on-signal';
 import { CpuSampler, findStackPids } from '@ledgerline/testkit/procstat';
 import {
   createTestEnvironment,
@@ -141,12 +142,17 @@ async function startLedgers(testEnv: TestEnvironment, count: number): Promise<Ru
       ),
     ),
   );
+  const stopChildren = async () => {
+    await Promise.all(children.map((c) => c.stop()));
+  };
+  const forget = stopOnSignal('ledger bench', stopChildren);
   return {
     pids: Object.fromEntries(children.map((c, i) => [`ledger-${i + 1}`, c.pid])),
     // Not awaited: they post while they start, and the window opens at the first commit.
     failure: Promise.all(children.map((c) => c.ready)).then(() => new Promise<never>(() => {})),
     stop: async () => {
-      await Promise.all(children.map((c) => c.stop()));
+      await stopChildren();
+      forget();
     },
   };
 }
