@@ -32,6 +32,19 @@ async function withReleasedCopy(
   }
 }
 
+/** Adds an optional `merchantRef` to the processor API's Payment, as a new feature would. */
+async function addPaymentMerchantRef(contractsDir: string): Promise<void> {
+  const yamlFile = path.join(contractsDir, 'openapi', 'processor.yaml');
+  const doc = parse(await readFile(yamlFile, 'utf8')) as {
+    components: { schemas: Record<string, { properties: Record<string, unknown> }> };
+  };
+  doc.components.schemas.Payment!.properties.merchantRef = {
+    type: ['string', 'null'],
+    description: 'Merchant reference.',
+  };
+  await writeFile(yamlFile, stringify(doc));
+}
+
 test('a release that adds an event field and an API field is a minor version with a CHANGELOG entry naming both', async () => {
   await withReleasedCopy(async (contractsDir, releasedDir) => {
     await writeFile(path.join(releasedDir, 'VERSION'), '1.4.2\n');
@@ -44,15 +57,7 @@ test('a release that adds an event field and an API field is a minor version wit
       doc: 'Merchant reference.',
     });
     await writeFile(avsc, JSON.stringify(schema, null, 2));
-    const yamlFile = path.join(contractsDir, 'openapi', 'processor.yaml');
-    const doc = parse(await readFile(yamlFile, 'utf8')) as {
-      components: { schemas: Record<string, { properties: Record<string, unknown> }> };
-    };
-    doc.components.schemas.Payment!.properties.merchantRef = {
-      type: ['string', 'null'],
-      description: 'Merchant reference.',
-    };
-    await writeFile(yamlFile, stringify(doc));
+    await addPaymentMerchantRef(contractsDir);
 
     const recorded = await releaseContracts(await loadContracts(contractsDir), releasedDir);
 
@@ -81,15 +86,7 @@ test('packages built from contracts ahead of the release carry the next version,
       version: '1.4.2',
       unreleased: [],
     });
-    const yamlFile = path.join(contractsDir, 'openapi', 'processor.yaml');
-    const doc = parse(await readFile(yamlFile, 'utf8')) as {
-      components: { schemas: Record<string, { properties: Record<string, unknown> }> };
-    };
-    doc.components.schemas.Payment!.properties.merchantRef = {
-      type: ['string', 'null'],
-      description: 'Merchant reference.',
-    };
-    await writeFile(yamlFile, stringify(doc));
+    await addPaymentMerchantRef(contractsDir);
     const contracts = await loadContracts(contractsDir);
 
     // A field no release has: 1.4.2 would claim it, 1.5.0 does not exist yet.
