@@ -653,6 +653,20 @@ describe('the console in a browser', () => {
     expect(await inPage<string>('document.activeElement.id')).toBe('content');
   });
 
+  it('never shows the previous payment under the next one’s address, not even for one render', async () => {
+    await open(`#/payments/${completed.id}`);
+    expect(await textOf('[data-testid=payment-status]')).toBe('COMPLETED');
+    // The page as the first render after the address changes leaves it: read in a microtask
+    // queued behind that render, before anything else can run.
+    const shown = await inPage<string>(`new Promise((resolve) => {
+      window.addEventListener('hashchange', () => queueMicrotask(() => resolve(document.querySelector('main').textContent)), { once: true });
+      location.hash = ${JSON.stringify(`#/payments/${compensated.id}`)};
+    })`);
+    expect(shown).not.toContain(completed.id);
+    expect(shown).toContain('Loading…');
+    expect(await textOf('[data-testid=payment-status]')).toBe('COMPENSATED (ACCOUNT_FROZEN)');
+  });
+
   it('moves focus to the new page’s heading after a navigation, but not out of a field the operator has already chosen', async () => {
     await open('#/payments');
     await page.waitForSelector('main h1');

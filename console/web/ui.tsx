@@ -1,41 +1,47 @@
 // Small building blocks every page uses: loading state, errors, money, times, ids, links.
 import type { ComponentChildren } from 'preact';
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useState } from 'preact/hooks';
 import { problemLine } from './api.js';
 import { formatMinor } from './lib/money.js';
 
 export type Loaded<T> =
   { state: 'loading' } | { state: 'ok'; data: T } | { state: 'error'; message: string };
 
+/** One object for every "loading": a page may pass a Loaded on as a dep of its next load. */
+const LOADING: Loaded<never> = { state: 'loading' };
+
+const sameDeps = (a: readonly unknown[] | undefined, b: readonly unknown[]) =>
+  a !== undefined && a.length === b.length && a.every((dep, i) => Object.is(dep, b[i]));
+
 /**
- * Runs `load` when `deps` change; `reload` runs it again. A reload keeps what is shown until the
- * new data is there (`refreshing` says it is on its way): the page does not blank, and a form on
- * it keeps its state (the confirmation of the refund that asked for the reload). New deps
- * (another payment) show loading at once, since the data shown would be about something else.
+ * Runs `load` when `deps` change; `reload` runs it again. What it returns always belongs to the
+ * current deps: under new deps (another payment's id) it is "loading" from the very render that
+ * brings them, never the previous payment's data for a frame (an operator, or a test, could read
+ * and act on it). A reload, with the same deps, keeps what is shown until the new data is there
+ * (`refreshing` says it is on its way): the page does not blank, and a form on it keeps its state
+ * (the confirmation of the refund that asked for the reload).
  */
 export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]) {
-  const [value, setValue] = useState<Loaded<T>>({ state: 'loading' });
+  const [value, setValue] = useState<{
+    readonly deps: readonly unknown[] | undefined;
+    readonly loaded: Loaded<T>;
+  }>({ deps: undefined, loaded: LOADING });
   const [round, setRound] = useState(0);
   const [refreshing, setRefreshing] = useState(false);
-  const loadedDeps = useRef<readonly unknown[] | undefined>(undefined);
   useEffect(() => {
     let current = true;
-    const previous = loadedDeps.current;
-    const reloading =
-      previous !== undefined &&
-      previous.length === deps.length &&
-      previous.every((dep, i) => Object.is(dep, deps[i]));
-    loadedDeps.current = deps;
-    setRefreshing(reloading);
-    if (!reloading) setValue({ state: 'loading' });
+    setRefreshing(sameDeps(value.deps, deps));
     load()
       .then(
-        (data) => current && setValue({ state: 'ok', data }),
+        (data) => current && setValue({ deps, loaded: { state: 'ok', data } }),
         (error: unknown) =>
           current &&
           setValue({
-            state: 'error',
-            message: error instanceof Error ? error.message : String(error),
+            deps,
+            loaded: {
+              state: 'error',
+              message: error instanceof Error ? error.message : String(error),
+            },
           }),
       )
       .finally(() => current && setRefreshing(false));
@@ -44,7 +50,8 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]) {
     };
   }, [...deps, round]);
   const reload = useCallback(() => setRound((r) => r + 1), []);
-  return [value, reload, refreshing] as const;
+  const shown: Loaded<T> = sameDeps(value.deps, deps) ? value.loaded : LOADING;
+  return [shown, reload, refreshing] as const;
 }
 
 /** The data of a typed client's answer, or an Error carrying the problem's text. */
