@@ -653,6 +653,11 @@ describe('the console in a browser', () => {
     expect(await inPage<string>('document.activeElement.id')).toBe('content');
   });
 
+  it('says which date of a hand-edited search address is not one', async () => {
+    await open('#/payments?from=xyz');
+    expect(await textOf('main [role=alert]')).toBe('Created from "xyz" is not a date and time.');
+  });
+
   it('never shows the previous payment under the next one’s address, not even for one render', async () => {
     await open(`#/payments/${completed.id}`);
     expect(await textOf('[data-testid=payment-status]')).toBe('COMPLETED');

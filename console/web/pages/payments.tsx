@@ -40,7 +40,13 @@ const STATUSES: PaymentStatus[] = [
 const FILTERS = ['status', 'payer', 'payee', 'from', 'to', 'min', 'max', 'currency'] as const;
 
 /** datetime-local (no zone) read as UTC, the way every time on the console is shown. */
-const utc = (local: string) => (local === '' ? undefined : new Date(`${local}Z`).toISOString());
+function utc(local: string, label: string): string | undefined {
+  if (local === '') return undefined;
+  const at = new Date(`${local}Z`);
+  // Only a hand-edited address can hold one: the form's inputs give valid values.
+  if (Number.isNaN(at.getTime())) throw new Error(`${label} "${local}" is not a date and time.`);
+  return at.toISOString();
+}
 
 export function PaymentsPage(props: { session: Session; query: URLSearchParams }) {
   const { session, query } = props;
@@ -54,6 +60,8 @@ export function PaymentsPage(props: { session: Session; query: URLSearchParams }
   const [page] = useLoad(async () => {
     if (badAmount)
       throw new Error('Amounts are positive numbers with at most the currency’s minor digits.');
+    const from = utc(get('from'), 'Created from');
+    const to = utc(get('to'), 'Created before');
     return answer(
       session.api.processor.GET('/v1/payments', {
         params: {
@@ -62,8 +70,8 @@ export function PaymentsPage(props: { session: Session; query: URLSearchParams }
             ...(get('status') === '' ? {} : { status: get('status') as PaymentStatus }),
             ...(get('payer') === '' ? {} : { payerAccountId: get('payer') }),
             ...(get('payee') === '' ? {} : { payeeAccountId: get('payee') }),
-            ...(utc(get('from')) === undefined ? {} : { createdFrom: utc(get('from')) }),
-            ...(utc(get('to')) === undefined ? {} : { createdTo: utc(get('to')) }),
+            ...(from === undefined ? {} : { createdFrom: from }),
+            ...(to === undefined ? {} : { createdTo: to }),
             ...(min === undefined ? {} : { amountMinorMin: min }),
             ...(max === undefined ? {} : { amountMinorMax: max }),
             ...(cursor === null ? {} : { cursor }),
