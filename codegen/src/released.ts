@@ -215,12 +215,16 @@ export async function contractsVersion(
   contracts: Contracts,
   releasedDir: string,
 ): Promise<{ readonly version: string; readonly unreleased: readonly string[] }> {
-  const released = await readFile(path.join(releasedDir, 'VERSION'), 'utf8').catch(() => '0.0.0');
+  // A package's version: no released version to build on is an error, not 0.0.0.
+  const released = (await readFile(path.join(releasedDir, 'VERSION'), 'utf8')).trim();
+  if (!/^\d+\.\d+\.\d+$/.test(released)) {
+    throw new Error(`contracts/released/VERSION holds ${JSON.stringify(released)}, not x.y.z`);
+  }
   const plan = await planRelease(contracts, releasedDir);
-  if (plan.recorded.length === 0) return { version: released.trim(), unreleased: [] };
+  if (plan.recorded.length === 0) return { version: released, unreleased: [] };
   const bump = bumpFor(plan.changes);
   // Only a compatibility mode changed: nothing a package holds differs from the release's.
-  const version = bump === 'none' ? released.trim() : `${nextVersion(released, bump)}-unreleased`;
+  const version = bump === 'none' ? released : `${nextVersion(released, bump)}-unreleased`;
   return { version, unreleased: plan.recorded };
 }
 
