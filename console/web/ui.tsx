@@ -22,35 +22,37 @@ const sameDeps = (a: readonly unknown[] | undefined, b: readonly unknown[]) =>
  * (the confirmation of the refund that asked for the reload).
  */
 export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]) {
+  /** What was loaded, and for which deps and round of reloads. */
   const [value, setValue] = useState<{
     readonly deps: readonly unknown[] | undefined;
+    readonly round: number;
     readonly loaded: Loaded<T>;
-  }>({ deps: undefined, loaded: LOADING });
+  }>({ deps: undefined, round: 0, loaded: LOADING });
   const [round, setRound] = useState(0);
-  const [refreshing, setRefreshing] = useState(false);
   useEffect(() => {
     let current = true;
-    setRefreshing(sameDeps(value.deps, deps));
-    load()
-      .then(
-        (data) => current && setValue({ deps, loaded: { state: 'ok', data } }),
-        (error: unknown) =>
-          current &&
-          setValue({
-            deps,
-            loaded: {
-              state: 'error',
-              message: error instanceof Error ? error.message : String(error),
-            },
-          }),
-      )
-      .finally(() => current && setRefreshing(false));
+    load().then(
+      (data) => current && setValue({ deps, round, loaded: { state: 'ok', data } }),
+      (error: unknown) =>
+        current &&
+        setValue({
+          deps,
+          round,
+          loaded: {
+            state: 'error',
+            message: error instanceof Error ? error.message : String(error),
+          },
+        }),
+    );
     return () => {
       current = false;
     };
   }, [...deps, round]);
   const reload = useCallback(() => setRound((r) => r + 1), []);
-  const shown: Loaded<T> = sameDeps(value.deps, deps) ? value.loaded : LOADING;
+  const ofTheseDeps = sameDeps(value.deps, deps);
+  const shown: Loaded<T> = ofTheseDeps ? value.loaded : LOADING;
+  // Shown data of these deps from an earlier round: a reload is on its way.
+  const refreshing = ofTheseDeps && value.round !== round;
   return [shown, reload, refreshing] as const;
 }
 
