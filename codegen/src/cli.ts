@@ -41,13 +41,11 @@ const WITHOUT_ARGUMENTS = new Set(['generate', 'check', 'release']);
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const unexpected =
-    command === undefined
-      ? []
-      : WITHOUT_ARGUMENTS.has(command)
+    command === 'register'
+      ? rest.filter((arg, i) => i > 0 || arg.startsWith('-'))
+      : WITHOUT_ARGUMENTS.has(command ?? '')
         ? rest
-        : command === 'register'
-          ? rest.filter((arg, i) => i > 0 || arg.startsWith('-'))
-          : [];
+        : [];
   if (unexpected.length > 0) {
     io.stderr(
       `ledgerline ${command}: unexpected ${unexpected.join(' ')}; nothing was done\n${USAGE}`,
