@@ -1,27 +1,12 @@
 // `npm run demo` runs against a running `npm start`. Without one, or with arguments it does not
 // take, it says what to do in one line and sends nothing (it used to print "fetch failed", and
 // to ignore arguments).
-import { execFile } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
+import { runScript } from '@ledgerline/testkit/run-script';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-
-function demo(
-  args: readonly string[],
-  env: Record<string, string>,
-): Promise<{ status: number | null; output: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'scripts/demo.ts'), ...args],
-      { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-        resolve({ status: code, output: `${stdout}${stderr}` });
-      },
-    );
-  });
+async function demo(args: readonly string[], env: Record<string, string>) {
+  const run = await runScript('scripts/demo.ts', args, { env });
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
 }
 
 /** A loopback port nothing listens on (taken and released). */

@@ -1,23 +1,8 @@
 // `npm run chaos` with a command line it cannot run with: one line saying why, the usage, exit 2,
 // and nothing started (no stack, no services).
-import { execFile } from 'node:child_process';
-import path from 'node:path';
+import { runScript } from '@ledgerline/testkit/run-script';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-
-function chaos(args: readonly string[]): Promise<{ status: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'chaos/src/cli.ts'), ...args],
-      { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
-      (error, _stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-        resolve({ status: code, stderr });
-      },
-    );
-  });
-}
+const chaos = (args: readonly string[]) => runScript('chaos/src/cli.ts', args);
 
 test.each([
   [['--sed', '7'], "chaos: Unknown option '--sed'"],

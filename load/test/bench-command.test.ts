@@ -2,25 +2,14 @@
 // stops it before anything starts, naming the setting and the value; none is left out silently
 // (BENCH_RATES used to drop "abc" from "250,abc,1000" and run the other steps). And a SIGTERM to
 // the bench alone stops the services it started (they used to keep running).
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { runScript } from '@ledgerline/testkit/run-script';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
-function bench(env: Record<string, string>): Promise<{ status: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'load/src/bench.ts')],
-      { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } },
-      (error, _stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-        resolve({ status: code, stderr });
-      },
-    );
-  });
-}
+const bench = (env: Record<string, string>) => runScript('load/src/bench.ts', [], { env });
 
 test.each([
   [{ BENCH_RATES: '250,abc,1000' }, 'BENCH_RATES: "abc" is not a rate'],

@@ -2,14 +2,11 @@
 // process (ledger, processor, audit, reconciliation on the local stack): the thresholds of
 // k6/scenarios.js pass on a healthy platform, and a breached threshold fails the run, both
 // through runScenario and through `npm run load` (exit code 99, as k6).
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runScript } from '@ledgerline/testkit/run-script';
 import { SCENARIO_NAMES } from '../../k6/scenarios.js';
 import { startInProcessPlatform, type LoadPlatform } from '../src/platform.js';
 import { EXIT_NOT_RUN, EXIT_THRESHOLDS_BREACHED, runScenario } from '../src/runner.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const quiet = (): void => undefined;
 let platform: LoadPlatform;
 
@@ -83,51 +80,27 @@ describe('load scenarios (smoke)', () => {
 
   it('npm run load exits non-zero when a threshold is breached', async () => {
     // Asynchronous: the child talks to the services in this process, whose event loop must run.
-    const child = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          path.join(root, 'load/src/cli.ts'),
-          'steady',
-          '--smoke',
-          '--no-report',
-          '--processor-url',
-          platform.urls.processor ?? '',
-          '--ledger-url',
-          platform.urls.ledger ?? '',
-          '--threshold',
-          'checks=rate>1.5',
-        ],
-        {
-          cwd: root,
-          encoding: 'utf8',
-          timeout: 60_000,
-          env: { ...process.env, LEDGERLINE_API_KEY: platform.credential ?? '' },
-        },
-        (error, _stdout, stderr) => {
-          const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-          resolve({ status: code, stderr });
-        },
-      );
-    });
+    const child = await runScript(
+      'load/src/cli.ts',
+      [
+        'steady',
+        '--smoke',
+        '--no-report',
+        '--processor-url',
+        platform.urls.processor ?? '',
+        '--ledger-url',
+        platform.urls.ledger ?? '',
+        '--threshold',
+        'checks=rate>1.5',
+      ],
+      { env: { LEDGERLINE_API_KEY: platform.credential ?? '' } },
+    );
     expect(child.stderr).toContain('THRESHOLDS BREACHED');
     expect(child.status).toBe(EXIT_THRESHOLDS_BREACHED);
   }, 70_000);
 
   it('npm run load refuses an option it does not know before running anything', async () => {
-    const child = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        ['--import', 'tsx', path.join(root, 'load/src/cli.ts'), 'steady', '--smok'],
-        { cwd: root, encoding: 'utf8', timeout: 60_000 },
-        (error, _stdout, stderr) => {
-          const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-          resolve({ status: code, stderr });
-        },
-      );
-    });
+    const child = await runScript('load/src/cli.ts', ['steady', '--smok']);
     expect(child.status).toBe(EXIT_NOT_RUN);
     expect(child.stderr).toContain("Unknown option '--smok'");
     expect(child.stderr).toContain('usage: npm run load -- <steady|');
