@@ -63,6 +63,41 @@ export interface HttpExpectation {
   readonly response: V3Response;
 }
 
+/** How long a request the mock server has answered may take to show in its results. */
+const RECORD_WAIT_MS = 5_000;
+
+/** What Pact's mock server reports (mismatches, and requests expected but not received). */
+export type MockServerResults = (port: number) => readonly { type: string }[];
+
+/** The results of the mock server a PactV3 runs (PactV3 keeps pact-core's handle as `pact`). */
+export function mockServerResultsOf(pact: PactV3): MockServerResults {
+  const handle = (pact as unknown as { pact?: { mockServerMismatches?: MockServerResults } }).pact;
+  const results = handle?.mockServerMismatches?.bind(handle);
+  if (results === undefined) {
+    throw new Error('PactV3 no longer keeps its mock server handle as `pact`: see untilRecorded');
+  }
+  return results;
+}
+
+/**
+ * Waits until Pact's mock server on `port` has recorded every request it expects, or `waitMs`.
+ * pact_mock_server 2.2.1 (in pact-core 19.2, the last that runs on Node 20) answers a request
+ * first and records it in a task of its own: under CPU pressure executeTest reads the results
+ * before that task has run and fails with "The following request was expected but not
+ * received" for a request it has answered. Fixed in pact_mock_server 2.2.4
+ * (pact-foundation/pact-core-mock-server#13), which only pact-core 20 (Node 22) carries.
+ */
+export async function untilRecorded(
+  results: MockServerResults,
+  port: number,
+  waitMs = RECORD_WAIT_MS,
+): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  while (results(port).some((r) => r.type === 'missing-request') && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** One consumer-provider HTTP pact (see PactDraft for where it is written). */
 export class ConsumerHttpPact {
   private readonly draft: PactDraft;
@@ -91,6 +126,7 @@ export class ConsumerHttpPact {
         .willRespondWith(expectation.response)
         .executeTest(async (server) => {
           result = { value: await call(server.url) };
+          await untilRecorded(mockServerResultsOf(pact), server.port);
         }),
     );
     if (result === undefined) throw new Error(`${expectation.description}: the call did not run`);
