@@ -112,7 +112,7 @@ import {
 import { REPORTS_DIR, formatNumber, writeReport } from './report.js';
 import { sagaHops, type SagaMarks } from './saga-hops.js';
 import { send, setupAccounts, urlOf } from './runner.js';
-import { stopOnSignal } from '@ledgerline/testkit/stop-on-signal';
+import { stopOnSignal, stoppingOnSignal } from '@ledgerline/testkit/stop-on-signal';
 
 process.env['LOG_LEVEL'] ??= 'warn';
 const env = process.env;
@@ -499,6 +499,15 @@ async function main(): Promise<void> {
   const owner = new pg.Pool({ connectionString: testEnv.adminDatabaseUrl, max: 2 });
   const originMs = performance.now();
   const watcher = new CompletionWatcher(originMs);
+  // Before the services and the database go: a pool whose connections the database's drop ends
+  // would otherwise raise an error no one listens to.
+  let ownerEnded: Promise<void> | undefined;
+  const endOwner = () =>
+    (ownerEnded ??= (async () => {
+      await watcher.stop().catch(() => undefined);
+      await owner.end();
+    })());
+  const forgetOwner = stopOnSignal('bench', endOwner);
   try {
     process.stderr.write(`opening and funding ${accountCount} accounts ...\n`);
     const scenario = { ...resolveScenario('steady', false), accounts: accountCount };
@@ -870,8 +879,8 @@ async function main(): Promise<void> {
     process.stderr.write(`report: ${report.html}\n`);
     if (!verification.ok || overload.some((s) => s.lost > 0)) process.exitCode = 1;
   } finally {
-    await watcher.stop().catch(() => undefined);
-    await owner.end();
+    forgetOwner();
+    await endOwner();
     await stopServices();
   }
 }
@@ -975,6 +984,7 @@ async function verify(
 main().then(
   () => process.exit(),
   (error: unknown) => {
+    if (stoppingOnSignal()) return; // the signal's handler exits once the services are stopped
     console.error(error instanceof Error ? error.stack : String(error));
     process.exit(1);
   },

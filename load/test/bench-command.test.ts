@@ -1,10 +1,13 @@
 // `npm run bench` as a command: it reads its settings from the environment, and one it cannot use
 // stops it before anything starts, naming the setting and the value; none is left out silently
 // (BENCH_RATES used to drop "abc" from "250,abc,1000" and run the other steps). And a SIGTERM to
-// the bench alone stops the services it started (they used to keep running).
+// the bench alone stops the services it started (they used to keep running), and the database
+// and processes of `npm run bench:ledger` too, with the signal's exit code.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
+import { platformEndpoints } from '@ledgerline/platform/config';
 import { runScript } from '@ledgerline/testkit/run-script';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -54,34 +57,89 @@ const alive = (pid: number) => {
   }
 };
 
-test('a SIGTERM to the bench stops the ledger and the processor it started', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'load/src/bench.ts')], {
+/** The test databases of bench runs (`test_bench_…`, and the raw ceiling's `bench_raw_…`). */
+async function benchDatabases(): Promise<string[]> {
+  const client = new pg.Client({ connectionString: platformEndpoints().databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE datname LIKE 'test\\_bench\\_%' OR datname LIKE 'bench\\_raw\\_%'`,
+    );
+    return rows.map((r) => r.datname);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Starts a bench script, waits until `ready` says it is running its services, sends SIGTERM
+ * and returns how it ended: its exit code, its stderr, the service processes it had started
+ * (still alive or not) and the bench databases that appeared while it ran.
+ */
+async function terminated(
+  script: string,
+  env: Record<string, string>,
+  ready: (stderr: string, services: number[]) => boolean,
+) {
+  const before = new Set(await benchDatabases());
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], {
     cwd: ROOT,
-    env: { ...process.env, BENCH_RATES: '50', BENCH_STEP_S: '60', BENCH_OVERLOAD: '0' },
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   let services: number[] = [];
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   );
+  let running = true;
+  void exited.then(() => (running = false));
   try {
-    // The services are up once the bench measures a round trip or warms up.
-    await new Promise<void>((resolve, reject) => {
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString('utf8');
-        if (/round-trip cost|warm-up/.test(stderr)) resolve();
-      });
-      void exited.then(() => reject(new Error(`the bench exited first:\n${stderr}`)));
-    });
-    services = serviceChildren(child.pid ?? -1);
-    expect(services).toHaveLength(2);
+    while (!ready(stderr, (services = serviceChildren(child.pid ?? -1)))) {
+      if (!running) throw new Error(`${script} exited first:\n${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
     child.kill('SIGTERM');
-    expect(await exited).toBe(143);
-    expect(stderr).toContain('bench: SIGTERM: stopping the services it started');
-    expect(services.filter(alive)).toEqual([]);
+    const code = await exited;
+    const left = (await benchDatabases()).filter((name) => !before.has(name));
+    return { code, stderr, services, alive: services.filter(alive), left };
   } finally {
     child.kill('SIGKILL');
     for (const pid of services.filter(alive)) process.kill(pid, 'SIGKILL');
   }
-}, 120_000);
+}
+
+test('a SIGTERM to the bench in the middle of a step stops what it started, and exits 143', async () => {
+  // In a step the bench's own pool holds connections into the run's database: their end, when
+  // the database is dropped, used to crash the bench (exit 1, an unhandled pg error).
+  let stepSeenAt = 0;
+  const ended = await terminated(
+    'load/src/bench.ts',
+    { BENCH_RATES: '50', BENCH_STEP_S: '60', BENCH_OVERLOAD: '0', BENCH_WARMUP_S: '2' },
+    (stderr) => {
+      if (!stderr.includes('step 1/1')) return false;
+      stepSeenAt ||= Date.now();
+      return Date.now() - stepSeenAt > 3_000;
+    },
+  );
+  expect(ended.services).toHaveLength(2);
+  expect(ended.code).toBe(143);
+  expect(ended.stderr).toContain('bench: SIGTERM: stopping the services it started');
+  expect(ended.stderr).not.toMatch(/Unhandled|node:events/);
+  expect(ended.alive).toEqual([]);
+  expect(ended.left).toEqual([]);
+}, 180_000);
+
+test('a SIGTERM to the ledger bench while it posts stops its ledgers and drops its database', async () => {
+  const ended = await terminated(
+    'services/ledger/bench/ledger-bench.ts',
+    {},
+    (_stderr, services) => services.length === 2,
+  );
+  expect(ended.code).toBe(143);
+  expect(ended.stderr).toContain('ledger bench: SIGTERM: stopping the services it started');
+  expect(ended.stderr).not.toMatch(/Unhandled|node:events/);
+  expect(ended.alive).toEqual([]);
+  expect(ended.left).toEqual([]);
+}, 240_000);

@@ -3,12 +3,17 @@
 // them running: each run registers how to stop what it started, and the first such signal stops
 // all of it before the process leaves with the signal's exit code.
 
-const stops = new Set<() => Promise<void>>();
+const stops: (() => Promise<void>)[] = [];
 let installed = false;
+let stopping = false;
 
-/** Runs `stop` on SIGINT or SIGTERM before exiting; call the returned function once stopped. */
+/**
+ * Runs `stop` on SIGINT or SIGTERM before exiting; call the returned function once stopped.
+ * The stops run one at a time, the last registered first, as `finally` blocks unwind: what was
+ * started later (service processes, a pool) stops before what it stands on (the test database).
+ */
 export function stopOnSignal(what: string, stop: () => Promise<void>): () => void {
-  stops.add(stop);
+  stops.push(stop);
   if (!installed) {
     installed = true;
     for (const [signal, code] of [
@@ -16,10 +21,29 @@ export function stopOnSignal(what: string, stop: () => Promise<void>): () => voi
       ['SIGTERM', 143],
     ] as const) {
       process.once(signal, () => {
+        stopping = true;
         process.stderr.write(`${what}: ${signal}: stopping the services it started ...\n`);
-        void Promise.allSettled([...stops].map((s) => s())).finally(() => process.exit(code));
+        // The run is abandoned: work still in flight fails as the stops take its pools and
+        // database away. One line each, and the signal's exit code, not a crash's.
+        const aside = (error: unknown) =>
+          process.stderr.write(
+            `${what}: after ${signal}: ${error instanceof Error ? error.message : String(error)}\n`,
+          );
+        process.on('uncaughtException', aside);
+        process.on('unhandledRejection', aside);
+        void (async () => {
+          for (const s of [...stops].reverse()) await s().catch(aside);
+        })().finally(() => process.exit(code));
       });
     }
   }
-  return () => stops.delete(stop);
+  return () => {
+    const at = stops.lastIndexOf(stop);
+    if (at !== -1) stops.splice(at, 1);
+  };
+}
+
+/** Whether a signal is stopping this process: a failure from then on is the stops', not the run's. */
+export function stoppingOnSignal(): boolean {
+  return stopping;
 }

@@ -20,7 +20,7 @@ import { REPO_ROOT, intSetting } from '@ledgerline/platform/config';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { createLogger } from '@ledgerline/platform/log';
 import { startCpuProfile } from '@ledgerline/testkit/cpu-profile';
-import { stopOnSignal } from '@ledgerline/testkit/stop-on-signal';
+import { stopOnSignal, stoppingOnSignal } from '@ledgerline/testkit/stop-on-signal';
 import { CpuSampler, findStackPids } from '@ledgerline/testkit/procstat';
 import {
   createTestEnvironment,
@@ -157,8 +157,9 @@ async function startLedgers(testEnv: TestEnvironment, count: number): Promise<Ru
   };
 }
 
-function startLedgerFor(testEnv: TestEnvironment) {
-  return startLedger({
+/** A ledger in this process; a signal stops it before the test database goes. */
+async function startLedgerFor(testEnv: TestEnvironment): Promise<{ stop(): Promise<void> }> {
+  const ledger = await startLedger({
     databaseUrl: testRoleUrl(testEnv, LEDGER_APP_ROLE),
     kafkaBrokers: testEnv.kafkaBrokers,
     schemaRegistryUrl: testEnv.schemaRegistryUrl,
@@ -167,6 +168,13 @@ function startLedgerFor(testEnv: TestEnvironment) {
     development: true,
     log,
   });
+  const forget = stopOnSignal('ledger bench', () => ledger.stop());
+  return {
+    stop: async () => {
+      forget();
+      await ledger.stop();
+    },
+  };
 }
 
 /** Steps through the real service: Kafka → decide → PostgreSQL, exactly-once. */
@@ -185,6 +193,12 @@ async function throughTheLedger(): Promise<{
   });
   const serde = new EventSerde({ registryUrl: testEnv.schemaRegistryUrl, autoRegister: true });
   const owner = new pg.Pool({ connectionString: testEnv.databaseUrl, max: 2 });
+  // Registered first, so it runs last: the ledgers stop, then the pool ends, then the database
+  // and topics go (a pool whose connections the drop ends raises an error no one listens to).
+  const forgetRun = stopOnSignal('ledger bench', async () => {
+    await owner.end();
+    await testEnv.cleanup();
+  });
   const topic = `${testEnv.topicPrefix}ledger.commands`;
   try {
     const accounts = Array.from({ length: accountCount }, () => randomUUID());
@@ -258,6 +272,7 @@ async function throughTheLedger(): Promise<{
       cpuSeconds,
     };
   } finally {
+    forgetRun();
     await owner.end();
     await testEnv.cleanup();
   }
@@ -332,6 +347,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (stoppingOnSignal()) return; // the signal's handler exits once the ledgers are stopped
   console.error(error instanceof Error ? error.stack : String(error));
   process.exit(1);
 });

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { dropDatabase, ensureDatabase } from '@ledgerline/platform/db';
+import { stopOnSignal } from '@ledgerline/testkit/stop-on-signal';
 import { entryIdFor, systemAccountId, transactionIdFor } from '../src/domain/ids.js';
 import { parseCurrencyCode } from '../src/domain/currencies.js';
 import { migrateLedger } from '../src/service.js';
@@ -18,6 +19,11 @@ export async function rawPostingCeiling(
   const database = `bench_raw_${randomUUID().slice(0, 8)}`;
   const url = await ensureDatabase(adminDatabaseUrl, database);
   const pool = new pg.Pool({ connectionString: url, max: 1 });
+  const end = async () => {
+    await pool.end();
+    await dropDatabase(adminDatabaseUrl, database);
+  };
+  const forget = stopOnSignal('raw ceiling', end);
   try {
     await migrateLedger(url, 'ledger_app_dev');
     const clearing = systemAccountId('CLEARING', parseCurrencyCode('EUR'));
@@ -101,7 +107,7 @@ export async function rawPostingCeiling(
     const seconds = (performance.now() - started) / 1000;
     return { steps: stepCount, seconds, stepsPerSecond: stepCount / seconds };
   } finally {
-    await pool.end();
-    await dropDatabase(adminDatabaseUrl, database);
+    forget();
+    await end();
   }
 }
