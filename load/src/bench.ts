@@ -210,6 +210,10 @@ class CompletionWatcher {
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: decoder.topic.name, fromBeginning: true });
     await this.consumer.run({
+      // Nothing reads this group's offsets again. Committing them is a request per batch that
+      // Kafka's group coordinator answers after its append linger (about 5 ms here), and the
+      // next fetch waits for it: it added 8–19 ms to every POST→COMPLETED measured.
+      autoCommit: false,
       eachBatch: async ({ batch }) => {
         for (const message of batch.messages) {
           const decoded = await decoder.decodeFetched(batch.partition, message);
@@ -280,6 +284,7 @@ async function readSagaMarks(
     const allRead = new Promise<void>((resolve) => (done = resolve));
     if (remaining.size === 0) done();
     await consumer.run({
+      autoCommit: false, // a group of its own, read once: no offset to keep
       eachBatch: async ({ batch }) => {
         for (const message of batch.messages) {
           if (batch.topic === commands.topic.name) {
