@@ -84,8 +84,8 @@ export function mockServerResultsOf(pact: PactV3): MockServerResults {
  * pact_mock_server 2.2.1 (in pact-core 19.2, the last that runs on Node 20) answers a request
  * first and records it in a task of its own: under CPU pressure executeTest reads the results
  * before that task has run and fails with "The following request was expected but not
- * received" for a request it has answered. Fixed in pact_mock_server 2.2.4
- * (pact-foundation/pact-core-mock-server#13), which only pact-core 20 (Node 22) carries.
+ * received" for a request it has answered. Fixed in pact_mock_server 2.2.4 (commit 819ac3d of
+ * pact-foundation/pact-core-mock-server), which only pact-core 20 (Node 22) carries.
  */
 export async function untilRecorded(
   results: MockServerResults,

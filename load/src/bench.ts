@@ -454,12 +454,11 @@ async function main(): Promise<void> {
   const kafkaAdmin = createKafka(testEnv.kafkaBrokers, 'bench-lag').admin();
   await kafkaAdmin.connect();
   const services: ServiceProcess[] = [];
-  const stopServices = async () => {
+  const stopServices = stopOnSignal('bench', async () => {
     for (const service of services.reverse()) await service.stop().catch(() => undefined);
     await kafkaAdmin.disconnect().catch(() => undefined);
     await testEnv.cleanup().catch(() => undefined);
-  };
-  stopOnSignal('bench', stopServices);
+  });
   /** CPU roles of the services' processes (bench-instances.ts serviceRoles). */
   let serviceCpuRoles: Record<string, number> = {};
   try {
@@ -506,13 +505,10 @@ async function main(): Promise<void> {
   const watcher = new CompletionWatcher(originMs);
   // Before the services and the database go: a pool whose connections the database's drop ends
   // would otherwise raise an error no one listens to.
-  let ownerEnded: Promise<void> | undefined;
-  const endOwner = () =>
-    (ownerEnded ??= (async () => {
-      await watcher.stop().catch(() => undefined);
-      await owner.end();
-    })());
-  const forgetOwner = stopOnSignal('bench', endOwner);
+  const endOwner = stopOnSignal('bench', async () => {
+    await watcher.stop().catch(() => undefined);
+    await owner.end();
+  });
   try {
     process.stderr.write(`opening and funding ${accountCount} accounts ...\n`);
     const scenario = { ...resolveScenario('steady', false), accounts: accountCount };
@@ -884,7 +880,6 @@ async function main(): Promise<void> {
     process.stderr.write(`report: ${report.html}\n`);
     if (!verification.ok || overload.some((s) => s.lost > 0)) process.exitCode = 1;
   } finally {
-    forgetOwner();
     await endOwner();
     await stopServices();
   }

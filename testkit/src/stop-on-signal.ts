@@ -8,12 +8,15 @@ let installed = false;
 let stopping = false;
 
 /**
- * Runs `stop` on SIGINT or SIGTERM before exiting; call the returned function once stopped.
- * The stops run one at a time, the last registered first, as `finally` blocks unwind: what was
- * started later (service processes, a pool) stops before what it stands on (the test database).
+ * Registers `stop` to run on SIGINT or SIGTERM before the process exits, and returns the way to
+ * run it now instead: whichever comes first runs it, once. The stops a signal runs go one at a
+ * time, the last registered first, as `finally` blocks unwind: what was started later (service
+ * processes, a pool) stops before what it stands on (the test database).
  */
-export function stopOnSignal(what: string, stop: () => Promise<void>): () => void {
-  stops.push(stop);
+export function stopOnSignal(what: string, stop: () => Promise<void>): () => Promise<void> {
+  let stopped: Promise<void> | undefined;
+  const once = () => (stopped ??= stop());
+  stops.push(once);
   if (!installed) {
     installed = true;
     for (const [signal, code] of [
@@ -38,8 +41,9 @@ export function stopOnSignal(what: string, stop: () => Promise<void>): () => voi
     }
   }
   return () => {
-    const at = stops.lastIndexOf(stop);
+    const at = stops.lastIndexOf(once);
     if (at !== -1) stops.splice(at, 1);
+    return once();
   };
 }
 

@@ -142,18 +142,13 @@ async function startLedgers(testEnv: TestEnvironment, count: number): Promise<Ru
       ),
     ),
   );
-  const stopChildren = async () => {
-    await Promise.all(children.map((c) => c.stop()));
-  };
-  const forget = stopOnSignal('ledger bench', stopChildren);
   return {
     pids: Object.fromEntries(children.map((c, i) => [`ledger-${i + 1}`, c.pid])),
     // Not awaited: they post while they start, and the window opens at the first commit.
     failure: Promise.all(children.map((c) => c.ready)).then(() => new Promise<never>(() => {})),
-    stop: async () => {
-      await stopChildren();
-      forget();
-    },
+    stop: stopOnSignal('ledger bench', async () => {
+      await Promise.all(children.map((c) => c.stop()));
+    }),
   };
 }
 
@@ -168,13 +163,7 @@ async function startLedgerFor(testEnv: TestEnvironment): Promise<{ stop(): Promi
     development: true,
     log,
   });
-  const forget = stopOnSignal('ledger bench', () => ledger.stop());
-  return {
-    stop: async () => {
-      forget();
-      await ledger.stop();
-    },
-  };
+  return { stop: stopOnSignal('ledger bench', () => ledger.stop()) };
 }
 
 /** Steps through the real service: Kafka → decide → PostgreSQL, exactly-once. */
@@ -195,7 +184,7 @@ async function throughTheLedger(): Promise<{
   const owner = new pg.Pool({ connectionString: testEnv.databaseUrl, max: 2 });
   // Registered first, so it runs last: the ledgers stop, then the pool ends, then the database
   // and topics go (a pool whose connections the drop ends raises an error no one listens to).
-  const forgetRun = stopOnSignal('ledger bench', async () => {
+  const endRun = stopOnSignal('ledger bench', async () => {
     await owner.end();
     await testEnv.cleanup();
   });
@@ -272,9 +261,7 @@ async function throughTheLedger(): Promise<{
       cpuSeconds,
     };
   } finally {
-    forgetRun();
-    await owner.end();
-    await testEnv.cleanup();
+    await endRun();
   }
 }
 

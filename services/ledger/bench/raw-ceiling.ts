@@ -19,11 +19,10 @@ export async function rawPostingCeiling(
   const database = `bench_raw_${randomUUID().slice(0, 8)}`;
   const url = await ensureDatabase(adminDatabaseUrl, database);
   const pool = new pg.Pool({ connectionString: url, max: 1 });
-  const end = async () => {
+  const end = stopOnSignal('raw ceiling', async () => {
     await pool.end();
     await dropDatabase(adminDatabaseUrl, database);
-  };
-  const forget = stopOnSignal('raw ceiling', end);
+  });
   try {
     await migrateLedger(url, 'ledger_app_dev');
     const clearing = systemAccountId('CLEARING', parseCurrencyCode('EUR'));
@@ -107,7 +106,6 @@ export async function rawPostingCeiling(
     const seconds = (performance.now() - started) / 1000;
     return { steps: stepCount, seconds, stepsPerSecond: stepCount / seconds };
   } finally {
-    forget();
     await end();
   }
 }
