@@ -315,14 +315,7 @@ export class ExactlyOnceConsumer {
   }
 
   private async eachBatch(
-    {
-      batch,
-      resolveOffset,
-      heartbeat,
-      commitOffsetsIfNecessary,
-      isRunning,
-      isStale,
-    }: EachBatchPayload,
+    { batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload,
     firstSubmission: () => boolean,
   ): Promise<void> {
     const messages = batch.messages;
@@ -365,8 +358,10 @@ export class ExactlyOnceConsumer {
       resolveOffset(lastOffset);
       await heartbeat();
     }
-    // Kafka's own offset is only a hint (and a lag gauge): PostgreSQL holds the truth.
-    await commitOffsetsIfNecessary();
+    // No offset is committed to Kafka, ever: the positions live in PostgreSQL, and the group
+    // has none in Kafka, so a partition without a stored position (an empty database, for a
+    // replay) starts at its beginning. A group offset would move that start past records never
+    // applied. Lag is exported from here instead (ledgerline_consumer_lag_messages).
   }
 
   private async seekToStoredPositions(assignment: Record<string, number[]>): Promise<void> {
