@@ -1,49 +1,45 @@
 // The platform's exactly-once consumption, on the real broker and database: effects and the
 // consumer position commit together; a re-delivery (Kafka's offset lost, a restart) applies
 // nothing twice; a poison message goes to the dead-letter topic and the partition moves on.
-import { Kafka, logLevel } from 'kafkajs';
+import { type Kafka } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { createPool, migrate, platformMigrations, type Pool } from '../src/db.js';
+import { migrate, platformMigrations, type Pool } from '../src/db.js';
 import { EventSerde } from '../src/events/serde.js';
 import { prefixedTopic } from '../src/events/topic.js';
 import { ExactlyOnceConsumer } from '../src/consumer.js';
 import { createLogger } from '../src/log.js';
 import { OutboxRelay, appendToOutbox } from '../src/outbox.js';
 import { createIdempotentProducer } from '../src/kafka.js';
-import { createTestEnvironment, type TestEnvironment } from '@ledgerline/testkit/testing';
+import type { TestEnvironment } from '@ledgerline/testkit/testing';
 import {
   ledgerlineDeadLetterConsumer,
   ledgerlineDeadLetterTopic,
   paymentsStatusChangedProducer,
   paymentsStatusChangedTopic,
 } from '@ledgerline/generated/topics';
-import { paymentStatusChange, testDeadLetterEncoder } from './support/consumer-fixtures.js';
+import {
+  paymentStatusChange,
+  startConsumerTestWorld,
+  testDeadLetterEncoder,
+  type ConsumerTestWorld,
+} from './support/consumer-fixtures.js';
 
+let world: ConsumerTestWorld;
 let env: TestEnvironment;
 let pool: Pool;
 let kafka: Kafka;
 const log = createLogger('exactly-once-test');
 
 beforeAll(async () => {
-  env = await createTestEnvironment('platform-exactly-once', [
-    paymentsStatusChangedTopic,
-    ledgerlineDeadLetterTopic,
-  ]);
-  pool = createPool(env.databaseUrl);
-  await migrate(pool, 'probe', platformMigrations('probe', 'probe_app'), { probe_app: 'probe' });
+  world = await startConsumerTestWorld('exactly-once', 'probe');
+  ({ env, pool, kafka } = world);
   await pool.query(
     'CREATE TABLE probe.effects (event_id uuid PRIMARY KEY, seen_at_offset bigint NOT NULL)',
   );
-  kafka = new Kafka({
-    brokers: env.kafkaBrokers,
-    clientId: 'exactly-once-test',
-    logLevel: logLevel.NOTHING,
-  });
 });
 
 afterAll(async () => {
-  await pool.end();
-  await env.cleanup();
+  await world.stop();
 });
 
 function consumerFor(serde: EventSerde, groupId: string): ExactlyOnceConsumer {

@@ -2,20 +2,25 @@
 // the partition can hold its first batch at once; they must take turns on it like on any later
 // batch: the second waits for the first's transaction and applies only what comes after it.
 // The first owner here is a transaction the test holds open, as another instance's would be.
-import { Kafka, logLevel, type Producer } from 'kafkajs';
-import { createPool, migrate, platformMigrations, type Pool } from '../src/db.js';
+import { type Kafka, type Producer } from 'kafkajs';
+import type { Pool } from '../src/db.js';
 import { EventSerde } from '../src/events/serde.js';
 import { prefixedTopic } from '../src/events/topic.js';
 import { ExactlyOnceConsumer } from '../src/consumer.js';
 import { createLogger } from '../src/log.js';
-import { createTestEnvironment, type TestEnvironment } from '@ledgerline/testkit/testing';
+import type { TestEnvironment } from '@ledgerline/testkit/testing';
 import {
-  ledgerlineDeadLetterTopic,
   paymentsStatusChangedProducer,
   paymentsStatusChangedTopic,
 } from '@ledgerline/generated/topics';
-import { paymentStatusChange, testDeadLetterEncoder } from './support/consumer-fixtures.js';
+import {
+  paymentStatusChange,
+  startConsumerTestWorld,
+  testDeadLetterEncoder,
+  type ConsumerTestWorld,
+} from './support/consumer-fixtures.js';
 
+let world: ConsumerTestWorld;
 let env: TestEnvironment;
 let pool: Pool;
 let kafka: Kafka;
@@ -25,20 +30,11 @@ let topic: ReturnType<typeof prefixedTopic<typeof paymentsStatusChangedTopic>>;
 const log = createLogger('first-batch-test');
 
 beforeAll(async () => {
-  env = await createTestEnvironment('platform-first-batch', [
-    paymentsStatusChangedTopic,
-    ledgerlineDeadLetterTopic,
-  ]);
-  pool = createPool(env.databaseUrl);
-  await migrate(pool, 'claim', platformMigrations('claim', 'claim_app'), { claim_app: 'claim' });
+  world = await startConsumerTestWorld('first-batch', 'claim');
+  ({ env, pool, kafka } = world);
   await pool.query(
     `CREATE TABLE claim.effects (group_id text, event_id uuid, PRIMARY KEY (group_id, event_id))`,
   );
-  kafka = new Kafka({
-    brokers: env.kafkaBrokers,
-    clientId: 'first-batch',
-    logLevel: logLevel.NOTHING,
-  });
   producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   serde = new EventSerde({ registryUrl: env.schemaRegistryUrl, autoRegister: true });
@@ -47,8 +43,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await producer.disconnect();
-  await pool.end();
-  await env.cleanup();
+  await world.stop();
 });
 
 /** Produces `count` status changes to each of `partitions`, in order. */

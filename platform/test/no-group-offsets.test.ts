@@ -2,24 +2,25 @@
 // makes a partition without a stored position (an empty database, for a replay) start at its
 // beginning. A group offset in Kafka would move that start past records never applied, so the
 // consumer must never commit one (kafkajs commits after every batch unless told otherwise).
-import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
-import { createPool, migrate, platformMigrations, type Pool } from '../src/db.js';
+import { type Kafka, type Admin, type Producer } from 'kafkajs';
+import type { Pool } from '../src/db.js';
 import { EventSerde } from '../src/events/serde.js';
 import { prefixedTopic } from '../src/events/topic.js';
 import { ExactlyOnceConsumer, readPositions } from '../src/consumer.js';
 import { createLogger } from '../src/log.js';
+import { eventually, type TestEnvironment } from '@ledgerline/testkit/testing';
 import {
-  createTestEnvironment,
-  eventually,
-  type TestEnvironment,
-} from '@ledgerline/testkit/testing';
-import {
-  ledgerlineDeadLetterTopic,
   paymentsStatusChangedProducer,
   paymentsStatusChangedTopic,
 } from '@ledgerline/generated/topics';
-import { paymentStatusChange, testDeadLetterEncoder } from './support/consumer-fixtures.js';
+import {
+  paymentStatusChange,
+  startConsumerTestWorld,
+  testDeadLetterEncoder,
+  type ConsumerTestWorld,
+} from './support/consumer-fixtures.js';
 
+let world: ConsumerTestWorld;
 let env: TestEnvironment;
 let pool: Pool;
 let kafka: Kafka;
@@ -30,17 +31,8 @@ let topic: ReturnType<typeof prefixedTopic<typeof paymentsStatusChangedTopic>>;
 const log = createLogger('no-group-offsets-test');
 
 beforeAll(async () => {
-  env = await createTestEnvironment('platform-no-group-offsets', [
-    paymentsStatusChangedTopic,
-    ledgerlineDeadLetterTopic,
-  ]);
-  pool = createPool(env.databaseUrl);
-  await migrate(pool, 'hints', platformMigrations('hints', 'hints_app'), { hints_app: 'hints' });
-  kafka = new Kafka({
-    brokers: env.kafkaBrokers,
-    clientId: 'no-group-offsets',
-    logLevel: logLevel.NOTHING,
-  });
+  world = await startConsumerTestWorld('no-group-offsets', 'hints');
+  ({ env, pool, kafka } = world);
   admin = kafka.admin();
   await admin.connect();
   producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -52,8 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await producer.disconnect();
   await admin.disconnect();
-  await pool.end();
-  await env.cleanup();
+  await world.stop();
 });
 
 async function produce(count: number): Promise<void> {

@@ -2,50 +2,41 @@
 // recreated, or its data lost, while the database kept the positions) must not take the new
 // records at lower offsets for re-deliveries and skip them: it applies nothing, holds the
 // partition, and its readiness says stuck; once the position is put right, the records apply.
-import { Kafka, logLevel } from 'kafkajs';
+import { type Kafka } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { createPool, migrate, platformMigrations, type Pool } from '../src/db.js';
+import type { Pool } from '../src/db.js';
 import { EventSerde } from '../src/events/serde.js';
 import { prefixedTopic } from '../src/events/topic.js';
 import { ExactlyOnceConsumer } from '../src/consumer.js';
 import { createLogger } from '../src/log.js';
+import { eventually, type TestEnvironment } from '@ledgerline/testkit/testing';
 import {
-  createTestEnvironment,
-  eventually,
-  type TestEnvironment,
-} from '@ledgerline/testkit/testing';
-import {
-  ledgerlineDeadLetterTopic,
   paymentsStatusChangedProducer,
   paymentsStatusChangedTopic,
 } from '@ledgerline/generated/topics';
-import { paymentStatusChange, testDeadLetterEncoder } from './support/consumer-fixtures.js';
+import {
+  paymentStatusChange,
+  startConsumerTestWorld,
+  testDeadLetterEncoder,
+  type ConsumerTestWorld,
+} from './support/consumer-fixtures.js';
 
 const GROUP = 'beyond';
 const STORED_POSITION = 1_000;
 
+let world: ConsumerTestWorld;
 let env: TestEnvironment;
 let pool: Pool;
 let kafka: Kafka;
 const log = createLogger('position-beyond-log-end-test');
 
 beforeAll(async () => {
-  env = await createTestEnvironment('platform-position-beyond', [
-    paymentsStatusChangedTopic,
-    ledgerlineDeadLetterTopic,
-  ]);
-  pool = createPool(env.databaseUrl);
-  await migrate(pool, 'probe', platformMigrations('probe', 'probe_app'), { probe_app: 'probe' });
-  kafka = new Kafka({
-    brokers: env.kafkaBrokers,
-    clientId: 'beyond-test',
-    logLevel: logLevel.NOTHING,
-  });
+  world = await startConsumerTestWorld('position-beyond', 'probe');
+  ({ env, pool, kafka } = world);
 });
 
 afterAll(async () => {
-  await pool.end();
-  await env.cleanup();
+  await world.stop();
 });
 
 test('records behind a position past the partition end are held, not skipped, and readiness says stuck', async () => {

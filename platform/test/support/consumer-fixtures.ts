@@ -1,12 +1,20 @@
-// What the platform's consumer tests share: a payments.status-changed event to produce, and the
-// dead-letter encoder an ExactlyOnceConsumer needs (the generated dead-letter producer behind
-// the platform's deadLetterEncoder), as a service wires it.
+// What the platform's consumer tests share: their world (a test environment with the two topics,
+// a schema with the platform's consumer tables, a Kafka client), a payments.status-changed event
+// to produce, and the dead-letter encoder an ExactlyOnceConsumer needs (the generated
+// dead-letter producer behind the platform's deadLetterEncoder), as a service wires it.
 import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { createTestEnvironment, type TestEnvironment } from '@ledgerline/testkit/testing';
 import type { DeadLetterEncoder } from '../../src/consumer.js';
+import { createPool, migrate, platformMigrations, type Pool } from '../../src/db.js';
 import { deadLetterEncoder } from '../../src/dead-letter.js';
 import type { EventSerde } from '../../src/events/serde.js';
 import type { AnyTopic } from '../../src/events/topic.js';
-import { ledgerlineDeadLetterProducer } from '@ledgerline/generated/topics';
+import {
+  ledgerlineDeadLetterProducer,
+  ledgerlineDeadLetterTopic,
+  paymentsStatusChangedTopic,
+} from '@ledgerline/generated/topics';
 import type { PaymentStatusChangedInput } from '@ledgerline/generated/avro/types';
 
 /** A PENDING → DEBITED status change of a new payment; `overrides` replace any field. */
@@ -45,4 +53,40 @@ export function testDeadLetterEncoder(
     sourceTopics,
     encode: (key, value) => deadLetters.encode(key, value),
   });
+}
+
+export interface ConsumerTestWorld {
+  env: TestEnvironment;
+  /** Owner of `schema`, which holds the platform's consumer tables (positions, outbox). */
+  pool: Pool;
+  kafka: Kafka;
+  stop(): Promise<void>;
+}
+
+/** A test environment with payments.status-changed and the dead letters, and `schema` migrated. */
+export async function startConsumerTestWorld(
+  name: string,
+  schema: string,
+): Promise<ConsumerTestWorld> {
+  const env = await createTestEnvironment(`platform-${name}`, [
+    paymentsStatusChangedTopic,
+    ledgerlineDeadLetterTopic,
+  ]);
+  const pool = createPool(env.databaseUrl);
+  const role = `${schema}_app`;
+  await migrate(pool, schema, platformMigrations(schema, role), { [role]: schema });
+  const kafka = new Kafka({
+    brokers: env.kafkaBrokers,
+    clientId: name,
+    logLevel: logLevel.NOTHING,
+  });
+  return {
+    env,
+    pool,
+    kafka,
+    stop: async () => {
+      await pool.end();
+      await env.cleanup();
+    },
+  };
 }
