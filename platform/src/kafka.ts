@@ -76,7 +76,10 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
  */
 export async function ensureTopics(admin: Admin, topics: readonly AnyTopic[]): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
-  const missing = topics.filter((t) => !existing.has(t.name));
+  // A topic may be named twice (consumed and produced): Kafka refuses a duplicate in one request.
+  const missing = [...new Map(topics.map((t) => [t.name, t])).values()].filter(
+    (t) => !existing.has(t.name),
+  );
   if (missing.length === 0) return [];
   await createTopics(admin, missing);
   const names = missing.map((t) => t.name);

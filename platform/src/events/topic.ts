@@ -62,3 +62,14 @@ export function prefixedTopic<T extends AnyTopic>(topic: T, prefix: string): T {
     valueSubject: `${name}-value`,
   });
 }
+
+/** The topics the contract names the service a producer of, under the prefix. */
+export function topicsProducedBy(
+  service: string,
+  contractTopics: readonly AnyTopic[],
+  prefix: string,
+): AnyTopic[] {
+  return contractTopics
+    .filter((topic) => topic.producers.includes(service))
+    .map((topic) => prefixedTopic(topic, prefix));
+}

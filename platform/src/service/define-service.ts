@@ -94,8 +94,15 @@ export interface ServiceDefinition<C extends ServiceConfig, E extends object> {
   readonly pool?: PoolSpec<C>;
   /** A second, SELECT-only pool for the API; readiness probes PostgreSQL through it. */
   readonly readerPool?: PoolSpec<C> & { role: string; url: (config: C) => string };
-  /** Topics created on start in development (consumed and produced). */
+  /** Topics it consumes, created on start in development. */
   readonly topics?: (config: C, serde: EventSerde) => readonly AnyTopic[];
+  /**
+   * Topics it writes (those the contract names it a producer of: `topicsProducedBy`). Created on
+   * start in development, and their schemas looked up on start (in development registered): a
+   * schema missing from the registry fails the start, not the first message, and no message
+   * waits on a registration.
+   */
+  readonly produces?: (config: Pick<ServiceConfig, 'topicPrefix'>) => readonly AnyTopic[];
   readonly relay?: (config: C) => { enabled?: boolean; batchSizeMax?: number; idlePollMs?: number };
   /** Longest graceful stop on a signal before the process exits anyway. */
   readonly shutdownMsMax?: number;

@@ -82,8 +82,10 @@ export async function startService<C extends ServiceConfig, E extends object>(
       registryUrl: config.schemaRegistryUrl,
       autoRegister: config.development,
     });
-    const topics = definition.topics?.(config, serde) ?? [];
+    const produced = definition.produces?.(config) ?? [];
+    const topics = [...(definition.topics?.(config, serde) ?? []), ...produced];
     if (config.development && topics.length > 0) await ensureTopics(admin, topics);
+    await Promise.all(produced.map((topic) => serde.prepare(topic)));
 
     const metrics = createMetricsRegistry(name);
     const relaySettings = definition.relay?.(config) ?? {};

@@ -2,11 +2,11 @@
 // HTTP API reading as audit_reader (SELECT only), the anchor reader that verifies published
 // checkpoints, and the relay of the audit's own outbox. The platform runner starts and stops it.
 import { prometheus } from '@ledgerline/platform/metrics';
-import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
+import { topicsProducedBy } from '@ledgerline/platform/events/topic';
 import { defineService } from '@ledgerline/platform/service/define-service';
 import type { RunningService } from '@ledgerline/platform/service/runner';
 import { auditApiDocument, auditApiOperations } from '@ledgerline/generated/openapi/audit.document';
-import { auditCheckpointsTopic } from '@ledgerline/generated/topics';
+import { allTopics } from '@ledgerline/generated/topics';
 import { auditHandlers } from './api/handlers.js';
 import type { AuditConfig } from './config.js';
 import { AUDIT_APP_ROLE, AUDIT_READER_ROLE, auditDatabase } from './database.js';
@@ -27,10 +27,8 @@ export const audit = defineService<AuditConfig>({
     max: 10,
     applicationName: 'audit-api',
   },
-  topics: (config) => [
-    ...auditedTopics(config.topicPrefix),
-    prefixedTopic(auditCheckpointsTopic as AnyTopic, config.topicPrefix),
-  ],
+  topics: (config) => auditedTopics(config.topicPrefix),
+  produces: ({ topicPrefix }) => topicsProducedBy('audit', allTopics, topicPrefix),
   assemble({ config, log, metrics, pool, readerPool, kafka, admin, serde, relay }) {
     const registers = [metrics];
     const recordsTotal = new prometheus.Counter({

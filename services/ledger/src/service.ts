@@ -4,7 +4,8 @@ import { ExactlyOnceConsumer } from '@ledgerline/platform/consumer';
 import { isDevelopment } from '@ledgerline/platform/config';
 import { defineService } from '@ledgerline/platform/service/define-service';
 import type { RunningService } from '@ledgerline/platform/service/runner';
-import { ledgerCommandsConsumer } from '@ledgerline/generated/topics';
+import { topicsProducedBy } from '@ledgerline/platform/events/topic';
+import { allTopics, ledgerCommandsConsumer } from '@ledgerline/generated/topics';
 import {
   ledgerApiDocument,
   ledgerApiOperations,
@@ -24,6 +25,8 @@ export type RunningLedger = RunningService;
 export const ledger = defineService<LedgerConfig>({
   name: 'ledger',
   database: ledgerDatabase,
+  topics: ({ topicPrefix }, serde) => [ledgerCommandsConsumer(serde, { topicPrefix }).topic],
+  produces: ({ topicPrefix }) => topicsProducedBy('ledger', allTopics, topicPrefix),
   assemble({ config, log, metrics, pool, serde, relay, kafka }) {
     const counted = ledgerMetrics(metrics);
     const handleBatch = createBatchHandler({

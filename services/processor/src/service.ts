@@ -2,7 +2,7 @@
 // consumer. The platform runner (platform/src/service/runner.ts) starts and stops it.
 import { logIdleConnectionLoss } from '@ledgerline/platform/db';
 import { isCurrencyCode } from '@ledgerline/platform/currencies';
-import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
+import { topicsProducedBy } from '@ledgerline/platform/events/topic';
 import type { Logger } from '@ledgerline/platform/log';
 import { defineService } from '@ledgerline/platform/service/define-service';
 import type { RunningService } from '@ledgerline/platform/service/runner';
@@ -10,11 +10,7 @@ import {
   processorApiDocument,
   processorApiOperations,
 } from '@ledgerline/generated/openapi/processor.document';
-import {
-  ledgerCommandsTopic,
-  ledgerlineDeadLetterTopic,
-  paymentsStatusChangedTopic,
-} from '@ledgerline/generated/topics';
+import { allTopics } from '@ledgerline/generated/topics';
 import { createHandlers } from './api/handlers.js';
 import { PaymentIntakeQueue } from './app/payment-intake.js';
 import type { ProcessorConfig } from './config.js';
@@ -29,22 +25,15 @@ export { PROCESSOR_APP_ROLE };
 export type { ProcessorConfig };
 export type RunningProcessor = RunningService;
 
-const OUTPUT_TOPICS = [
-  ledgerCommandsTopic,
-  paymentsStatusChangedTopic,
-  ledgerlineDeadLetterTopic,
-] as AnyTopic[];
-const outputTopics = (topicPrefix: string): AnyTopic[] =>
-  OUTPUT_TOPICS.map((topic) => prefixedTopic(topic, topicPrefix));
-
 export const processor = defineService<ProcessorConfig>({
   name: 'processor',
   database: processorDatabase,
   pool: { max: (config) => config.dbPoolSizeMax },
   topics: (config, serde) => {
     const input = sagaConsumerTopics(serde, config.topicPrefix);
-    return [...outputTopics(config.topicPrefix), input.stepPosted, input.postingRejected];
+    return [input.stepPosted, input.postingRejected];
   },
+  produces: ({ topicPrefix }) => topicsProducedBy('processor', allTopics, topicPrefix),
   relay: (config) => ({
     // Off only in tests that play a crash between commit and publish.
     enabled: config.relayEnabled,
@@ -52,9 +41,7 @@ export const processor = defineService<ProcessorConfig>({
     idlePollMs: config.relayIdlePollMs,
   }),
   shutdownMsMax: 30_000,
-  async assemble({ config, log, metrics: registry, pool, kafka, serde, relay }) {
-    // Fail at start, not at the first payment, when a schema is not registered.
-    await Promise.all(outputTopics(config.topicPrefix).map((t) => serde.prepare(t)));
+  assemble({ config, log, metrics: registry, pool, kafka, serde, relay }) {
     const messages = new ProcessorMessages(serde, config.topicPrefix);
     const metrics = createProcessorMetrics(registry);
     const consumer = createSagaConsumer({

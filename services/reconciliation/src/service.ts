@@ -2,16 +2,12 @@
 // the ledger through ledger_reader (the read contract's views). The fact consumer feeds the event
 // side, the reconciler runs the checks (continuously and on demand), the outbox relay publishes
 // what the runs found. The platform runner starts and stops it.
-import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
+import { topicsProducedBy } from '@ledgerline/platform/events/topic';
 import { defineService } from '@ledgerline/platform/service/define-service';
 import { announceInstance, electedWorker } from '@ledgerline/platform/service/election';
 import { periodicWorker } from '@ledgerline/platform/service/periodic';
 import type { RunningService } from '@ledgerline/platform/service/runner';
-import {
-  ledgerlineDeadLetterTopic,
-  reconciliationDiscrepancyDetectedTopic,
-  reconciliationRunCompletedTopic,
-} from '@ledgerline/generated/topics';
+import { allTopics } from '@ledgerline/generated/topics';
 import {
   reconciliationApiDocument,
   reconciliationApiOperations,
@@ -28,19 +24,11 @@ export { reconciliationConfigFromEnv, type ReconciliationConfig } from './config
 export { RECONCILIATION_APP_ROLE };
 export type ReconciliationService = RunningService<{ reconciler: Reconciler }>;
 
-const PRODUCED_TOPICS = [
-  reconciliationRunCompletedTopic,
-  reconciliationDiscrepancyDetectedTopic,
-  ledgerlineDeadLetterTopic,
-] as AnyTopic[];
-
 export const reconciliation = defineService<ReconciliationConfig, { reconciler: Reconciler }>({
   name: 'reconciliation',
   database: reconciliationDatabase,
-  topics: ({ topicPrefix }) => [
-    ...consumedTopics(topicPrefix),
-    ...PRODUCED_TOPICS.map((t) => prefixedTopic(t, topicPrefix)),
-  ],
+  topics: ({ topicPrefix }) => consumedTopics(topicPrefix),
+  produces: ({ topicPrefix }) => topicsProducedBy('reconciliation', allTopics, topicPrefix),
   async assemble({ config, log, metrics, pool, kafka, serde, relay }) {
     const counted = reconciliationMetrics(metrics);
     const reconciler = new Reconciler({
