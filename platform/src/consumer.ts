@@ -206,6 +206,11 @@ export class ExactlyOnceConsumer {
   readonly health: ConsumerHealth;
   private readonly metrics: ConsumerMetrics | undefined;
   private readonly continuity: OffsetContinuity | undefined;
+  /**
+   * Per partition, the stored position this consumer went back to once because a fetch started
+   * past it (consumers without continuity; continuity keeps its own).
+   */
+  private readonly rereadFrom = new Map<string, number>();
   private readonly coalescer: PartitionCoalescer<CoalescedChunk> | undefined;
 
   constructor(private readonly options: ExactlyOnceConsumerOptions) {
@@ -370,10 +375,22 @@ export class ExactlyOnceConsumer {
       this.options.schema,
       this.options.groupId,
     );
+    const unpositioned = new Map<string, number[]>();
     for (const [topic, partitions] of Object.entries(assignment)) {
       for (const partition of partitions) {
         const next = positions.get(`${topic}:${partition}`);
         if (next !== undefined) this.consumer?.seek({ topic, partition, offset: String(next) });
+        else unpositioned.set(topic, [...(unpositioned.get(topic) ?? []), partition]);
+      }
+    }
+    if (!(this.options.fromBeginning ?? true)) return;
+    // No stored position (an empty database, a replay): the partition's first record, not an
+    // offset the group may have in Kafka (set by an operator or another client).
+    for (const [topic, partitions] of unpositioned) {
+      const offsets = await this.topicOffsets(topic);
+      for (const partition of partitions) {
+        const low = offsets.find((o) => o.partition === partition)?.low;
+        if (low !== undefined) this.consumer?.seek({ topic, partition, offset: low });
       }
     }
   }
@@ -614,6 +631,9 @@ export class ExactlyOnceConsumer {
             moves.set(key, null);
             continue;
           }
+          if (Number(m.chunk[0]!.offset) > nextOffset) {
+            throw new Error(`${key}: the fetch starts past the stored position; applying it alone`);
+          }
           const { decoded: records, undecodable } = decoded.get(m)!;
           const fresh = records.filter((r) => Number(r.offset) >= nextOffset);
           const topic = byTopic.get(m.topic) ?? { messages: [], partitions: [] };
@@ -699,13 +719,19 @@ export class ExactlyOnceConsumer {
 
   /** The partition's current end (high watermark), asked of the broker. */
   private async partitionEnd(topic: string, partition: number): Promise<number> {
+    const found = (await this.topicOffsets(topic)).find((o) => o.partition === partition);
+    if (found === undefined) throw new Error(`${topic}[${partition}]: no such partition`);
+    return Number(found.high);
+  }
+
+  /** Each partition's first offset (low) and end (high), asked of the broker. */
+  private async topicOffsets(
+    topic: string,
+  ): Promise<{ partition: number; low: string; high: string }[]> {
     const admin = this.options.kafka.admin();
     await admin.connect();
     try {
-      const offsets = await admin.fetchTopicOffsets(topic);
-      const found = offsets.find((o) => o.partition === partition);
-      if (found === undefined) throw new Error(`${topic}[${partition}]: no such partition`);
-      return Number(found.high);
+      return await admin.fetchTopicOffsets(topic);
     } finally {
       await admin.disconnect();
     }
@@ -834,7 +860,11 @@ export class ExactlyOnceConsumer {
         // Applied before (a re-delivery after a crash, or a replay of the same offsets).
         return undefined;
       }
-      gaps = await this.accountForOffsets(client, topic, partition, nextOffset, delivered);
+      if (this.continuity) {
+        gaps = await this.accountForOffsets(client, topic, partition, nextOffset, delivered);
+      } else {
+        await this.startsAtPosition(topic, partition, nextOffset, delivered[0]!);
+      }
       const applied = await work(client, nextOffset);
       // Named (prepared once per connection): this and the lock run for every batch of every
       // consumer, and PostgreSQL then plans them once instead of on every call.
@@ -862,6 +892,40 @@ export class ExactlyOnceConsumer {
       deadLetters: outcome.deadLetters,
       lag: Math.max(0, highWatermark - lastOffset - 1),
     });
+  }
+
+  /**
+   * A fetch that starts past the stored position would skip records never applied. When Kafka
+   * still holds them, it put the fetch there (a group offset someone set, ahead of the position
+   * until the seek to it lands): read again from the position, once. When it holds them no longer
+   * (retention or deleteRecords), or starts past them again (a transactional producer's control
+   * records), what it delivers is applied and the offsets passed over are logged as an error.
+   */
+  private async startsAtPosition(
+    topic: string,
+    partition: number,
+    position: number,
+    firstDelivered: number,
+  ): Promise<void> {
+    if (firstDelivered <= position) return;
+    const key = `${topic}:${partition}`;
+    if (this.rereadFrom.get(key) !== position) {
+      const logStart = (await this.topicOffsets(topic)).find((o) => o.partition === partition)?.low;
+      if (logStart !== undefined && Number(logStart) <= position) {
+        this.rereadFrom.set(key, position);
+        throw new RereadPartition(position);
+      }
+    }
+    this.options.log.error(
+      {
+        groupId: this.options.groupId,
+        topic,
+        partition,
+        fromOffset: position,
+        toOffset: firstDelivered - 1,
+      },
+      'offsets this consumer never applied hold no record Kafka delivers (removed by retention or deleteRecords, or control records): applying from the first record it delivers',
+    );
   }
 
   /**

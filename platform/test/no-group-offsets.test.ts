@@ -1,7 +1,10 @@
 // A consumer's positions live in PostgreSQL, and its group has no offsets in Kafka: that is what
 // makes a partition without a stored position (an empty database, for a replay) start at its
 // beginning. A group offset in Kafka would move that start past records never applied, so the
-// consumer must never commit one (kafkajs commits after every batch unless told otherwise).
+// consumer must never commit one (kafkajs commits after every batch unless told otherwise). And
+// one set by someone else (an operator's reset, another client of the group) moves nothing: a
+// fetch that starts past the stored position is read again from it. Only records Kafka no longer
+// holds are passed over, and said so.
 import { type Kafka, type Admin, type Producer } from 'kafkajs';
 import type { Pool } from '../src/db.js';
 import { EventSerde } from '../src/events/serde.js';
@@ -70,26 +73,59 @@ async function kafkaOffsets(groupId: string): Promise<Map<string, number>> {
   );
 }
 
+/** A consumer of the topic in `groupId` that counts the records it applies. */
+async function startCounting(groupId: string, onError?: (msg: string) => void) {
+  let applied = 0;
+  const logged = onError
+    ? createLogger('no-group-offsets-test', {
+        write: (line: string) => {
+          const entry = JSON.parse(line) as { level: string; msg: string };
+          if (entry.level === 'error') onError(entry.msg);
+        },
+      })
+    : log;
+  const consumer = new ExactlyOnceConsumer({
+    kafka,
+    pool,
+    serde,
+    log: logged,
+    schema: 'hints',
+    groupId,
+    topics: [topic],
+    handleBatch: async (messages) => {
+      applied += messages.length;
+    },
+    encodeDeadLetter: testDeadLetterEncoder(serde, env.topicPrefix, [topic]),
+  });
+  await consumer.start();
+  return { consumer, applied: () => applied };
+}
+
+/** Each partition's [start, end) in the log, as `partition` -> offsets. */
+async function partitionRanges(): Promise<Map<number, { low: number; high: number }>> {
+  const offsets = await admin.fetchTopicOffsets(topic.name);
+  return new Map(
+    offsets.map((o) => [o.partition, { low: Number(o.low), high: Number(o.high) }] as const),
+  );
+}
+
+const recordsHeld = async () =>
+  [...(await partitionRanges()).values()].reduce((sum, r) => sum + r.high - r.low, 0);
+
+/** Sets the group's Kafka offsets to the end of every partition, as `--reset-offsets --to-latest`. */
+async function resetGroupToLatest(groupId: string): Promise<void> {
+  const ranges = await partitionRanges();
+  await admin.setOffsets({
+    groupId,
+    topic: topic.name,
+    partitions: [...ranges].map(([partition, r]) => ({ partition, offset: String(r.high) })),
+  });
+  expect((await kafkaOffsets(groupId)).size).toBe(ranges.size);
+}
+
 test('a consumer commits no group offset to Kafka, and one without positions replays from the start', async () => {
   const groupId = `${env.topicPrefix}hints`;
-  const run = async () => {
-    let applied = 0;
-    const consumer = new ExactlyOnceConsumer({
-      kafka,
-      pool,
-      serde,
-      log,
-      schema: 'hints',
-      groupId,
-      topics: [topic],
-      handleBatch: async (messages) => {
-        applied += messages.length;
-      },
-      encodeDeadLetter: testDeadLetterEncoder(serde, env.topicPrefix, [topic]),
-    });
-    await consumer.start();
-    return { consumer, applied: () => applied };
-  };
+  const run = () => startCounting(groupId);
   await produce(30);
   const first = await run();
   try {
@@ -114,4 +150,64 @@ test('a consumer commits no group offset to Kafka, and one without positions rep
   } finally {
     await second.consumer.stop();
   }
+}, 90_000);
+
+test('a group offset someone else set moves no consumer past records it never applied', async () => {
+  const groupId = `${env.topicPrefix}hints-reset`;
+  await produce(20);
+  // An empty database, and the group's Kafka offsets at the end of every partition.
+  await resetGroupToLatest(groupId);
+  const held = await recordsHeld();
+  const first = await startCounting(groupId);
+  try {
+    await eventually(async () => (first.applied() >= held ? true : undefined), 'every record');
+    await produce(10);
+    await eventually(async () => (first.applied() >= held + 10 ? true : undefined), 'ten more');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(first.applied()).toBe(held + 10);
+  } finally {
+    await first.consumer.stop();
+  }
+  // Stored positions this time: records written while the consumer was away, and the group's
+  // offsets reset past them before it comes back.
+  await produce(10);
+  await resetGroupToLatest(groupId);
+  const second = await startCounting(groupId);
+  try {
+    await eventually(async () => (second.applied() >= 10 ? true : undefined), 'the ten');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(second.applied()).toBe(10);
+  } finally {
+    await second.consumer.stop();
+  }
+  const positions = await readPositions(pool, 'hints', groupId);
+  const ends = await partitionRanges();
+  for (const [partition, { high }] of ends) {
+    expect(positions.get(`${topic.name}:${partition}`) ?? 0).toBe(high);
+  }
+}, 90_000);
+
+test('records Kafka no longer holds are passed over once, loudly, and the rest applied', async () => {
+  const groupId = `${env.topicPrefix}hints-deleted`;
+  await produce(20);
+  const ranges = await partitionRanges();
+  // The oldest records of every partition that holds more than two go (retention would).
+  const trimmed = [...ranges].filter(([, r]) => r.high - r.low > 2);
+  expect(trimmed.length).toBeGreaterThan(0);
+  await admin.deleteTopicRecords({
+    topic: topic.name,
+    partitions: trimmed.map(([partition, r]) => ({ partition, offset: String(r.low + 2) })),
+  });
+  const held = await recordsHeld();
+  const errors: string[] = [];
+  const run = await startCounting(groupId, (msg) => errors.push(msg));
+  try {
+    await eventually(async () => (run.applied() >= held ? true : undefined), 'what is left');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(run.applied()).toBe(held);
+  } finally {
+    await run.consumer.stop();
+  }
+  // One line per trimmed partition: the offsets it passed over.
+  expect(errors.filter((m) => m.includes('hold no record Kafka delivers'))).toHaveLength(trimmed.length);
 }, 90_000);
