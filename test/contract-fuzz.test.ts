@@ -15,10 +15,9 @@ import { ContractValidator } from '@ledgerline/platform/http/validation';
 import { declaredMethods } from '@ledgerline/platform/http/app';
 import {
   createPayment,
-  fundAccount,
-  openCustomerAccount,
   startPlatform,
   type InProcessPlatform,
+  openPayerAndPayee,
 } from '@ledgerline/testkit/platform';
 
 type Json = Record<string, unknown>;
@@ -30,11 +29,7 @@ const known: Record<string, string> = {};
 
 beforeAll(async () => {
   platform = await startPlatform('contract-fuzz', { audit: true, reconciliation: true });
-  const payer = randomUUID();
-  const payee = randomUUID();
-  await openCustomerAccount(platform.ledgerApi, payer, 'fuzz-payer');
-  await openCustomerAccount(platform.ledgerApi, payee, 'fuzz-payee');
-  await fundAccount(platform.ledgerApi, payer, 1_000_000, randomUUID());
+  const { payer, payee } = await openPayerAndPayee(platform.ledgerApi, 1_000_000, 'fuzz');
   const payment = await createPayment(platform.processorApi, {
     payerAccountId: payer,
     payeeAccountId: payee,

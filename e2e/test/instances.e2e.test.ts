@@ -19,10 +19,9 @@ import { createProcessorClient } from '@ledgerline/generated/openapi/processor.c
 import {
   balanceMinor,
   createPayment,
-  fundAccount,
   hasStatus,
-  openCustomerAccount,
   waitForPayment,
+  openPayerAndPayee,
 } from '@ledgerline/testkit/platform';
 import {
   createTestApiKey,
@@ -104,11 +103,7 @@ test('two instances of every service, one ledger and one processor instance SIGK
   });
   const ledger = createLedgerClient(ledgerService.url, { credential });
   const processor = createProcessorClient(processorService.url, { credential });
-  const payer = randomUUID();
-  const payee = randomUUID();
-  await openCustomerAccount(ledger, payer, 'payer');
-  await openCustomerAccount(ledger, payee, 'payee');
-  await fundAccount(ledger, payer, FUNDED_MINOR, randomUUID());
+  const { payer, payee } = await openPayerAndPayee(ledger, FUNDED_MINOR, 'instances');
 
   const accepted: string[] = [];
   const victims = [ledgerService, processorService].map((s) => instancePids(s.pid)[0]!);

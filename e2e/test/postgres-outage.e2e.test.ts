@@ -17,12 +17,11 @@ import type { ReconciliationService } from '@ledgerline/reconciliation/service';
 import {
   balanceMinor,
   createPayment,
-  fundAccount,
   hasStatus,
-  openCustomerAccount,
   startPlatform,
   waitForPayment,
   type InProcessPlatform,
+  openPayerAndPayee,
 } from '@ledgerline/testkit/platform';
 
 /** Connection wait bound for this test's pools (DATABASE_CONNECT_TIMEOUT_MS), and the answer bound. */
@@ -106,11 +105,7 @@ async function post(url: string, body: unknown, idempotencyKey: string) {
 }
 
 test('with PostgreSQL down writes get a fast 503 and readiness is false; when it returns every service recovers by itself and nothing is lost', async () => {
-  const payer = randomUUID();
-  const payee = randomUUID();
-  await openCustomerAccount(p.ledgerApi, payer, 'outage-payer');
-  await openCustomerAccount(p.ledgerApi, payee, 'outage-payee');
-  await fundAccount(p.ledgerApi, payer, 10_000, randomUUID());
+  const { payer, payee } = await openPayerAndPayee(p.ledgerApi, 10_000, 'outage');
   const before = await createPayment(p.processorApi, {
     payerAccountId: payer,
     payeeAccountId: payee,

@@ -3,7 +3,6 @@
 // registry fails the start instead of the first message. The topics a service writes are those
 // the contract (contracts/topics.yaml) names it a producer of; after traffic through all four
 // services, the registry holds no subject under the run's prefix outside them.
-import { randomUUID } from 'node:crypto';
 import { platformEndpoints } from '@ledgerline/platform/config';
 import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
 import { createTestEnvironment, eventually, testRoleUrl } from '@ledgerline/testkit/testing';
@@ -17,12 +16,11 @@ import { allTopics } from '@ledgerline/generated/topics';
 import {
   createPayment,
   freezeAccount,
-  fundAccount,
   hasStatus,
-  openCustomerAccount,
   startPlatform,
   waitForPayment,
   type InProcessPlatform,
+  openPayerAndPayee,
 } from '@ledgerline/testkit/platform';
 
 const registryUrl = platformEndpoints().schemaRegistryUrl;
@@ -75,11 +73,7 @@ describe('the schemas of the topics a service writes', () => {
   });
 
   test('nothing the services write is missing from what they declare', async () => {
-    const payer = randomUUID();
-    const payee = randomUUID();
-    await openCustomerAccount(p.ledgerApi, payer, 'payer');
-    await openCustomerAccount(p.ledgerApi, payee, 'payee');
-    await fundAccount(p.ledgerApi, payer, 10_000, randomUUID());
+    const { payer, payee } = await openPayerAndPayee(p.ledgerApi, 10_000, 'schemas');
     const payment = await createPayment(p.processorApi, {
       payerAccountId: payer,
       payeeAccountId: payee,

@@ -225,6 +225,20 @@ export async function fundAccount(
   return data.transactionId;
 }
 
+/** A payer and a payee, new customer accounts (EUR), the payer funded with `fundedMinor`. */
+export async function openPayerAndPayee(
+  api: LedgerClient,
+  fundedMinor: number,
+  ownerPrefix: string,
+): Promise<{ payer: string; payee: string }> {
+  const payer = randomUUID();
+  const payee = randomUUID();
+  await openCustomerAccount(api, payer, `${ownerPrefix}-payer`);
+  await openCustomerAccount(api, payee, `${ownerPrefix}-payee`);
+  await fundAccount(api, payer, fundedMinor, randomUUID());
+  return { payer, payee };
+}
+
 export async function freezeAccount(api: LedgerClient, accountId: string): Promise<void> {
   const { data, error, response } = await api.POST('/v1/accounts/{accountId}/status', {
     params: { path: { accountId } },
