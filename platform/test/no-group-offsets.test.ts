@@ -209,5 +209,7 @@ test('records Kafka no longer holds are passed over once, loudly, and the rest a
     await run.consumer.stop();
   }
   // One line per trimmed partition: the offsets it passed over.
-  expect(errors.filter((m) => m.includes('hold no record Kafka delivers'))).toHaveLength(trimmed.length);
+  expect(errors.filter((m) => m.includes('hold no record Kafka delivers'))).toHaveLength(
+    trimmed.length,
+  );
 }, 90_000);
