@@ -25,6 +25,7 @@ import type { MetricsRegistry } from './metrics.js';
 import { backoffMs, classifyFault, faultReason } from './faults.js';
 import { OffsetContinuity, type OffsetGap } from './consumer-continuity.js';
 import { PartitionCoalescer } from './consumer-coalescing.js';
+import { GROUP_OFFSET_COPY_MS, GroupOffsetCopies } from './consumer-group-offsets.js';
 import { invariant } from './invariant.js';
 import {
   CONSUMER_REBALANCE_MS_MAX,
@@ -153,6 +154,8 @@ export interface ExactlyOnceConsumerOptions {
    */
   crashRetriesMax?: number;
   restartOnCrash?: boolean;
+  /** How often positions are copied to the group's offsets in Kafka, for lag tools; 0: never. */
+  groupOffsetCopyMs?: number;
 }
 
 interface BatchControls {
@@ -212,6 +215,7 @@ export class ExactlyOnceConsumer {
    */
   private readonly rereadFrom = new Map<string, number>();
   private readonly coalescer: PartitionCoalescer<CoalescedChunk> | undefined;
+  private readonly groupOffsets: GroupOffsetCopies;
 
   constructor(private readonly options: ExactlyOnceConsumerOptions) {
     this.decoders = new Map(
@@ -229,6 +233,17 @@ export class ExactlyOnceConsumer {
     });
     this.metrics = options.metrics ? consumerMetrics(options.metrics, this.health) : undefined;
     this.continuity = options.continuity ? new OffsetContinuity() : undefined;
+    this.groupOffsets = new GroupOffsetCopies(
+      async (offsets) => {
+        await this.consumer?.commitOffsets(offsets);
+      },
+      (error) =>
+        options.log.debug(
+          { err: error, groupId: options.groupId },
+          'copying positions to the group offsets failed; they are copied next time',
+        ),
+      options.groupOffsetCopyMs ?? GROUP_OFFSET_COPY_MS,
+    );
     // Continuity accounts for offsets partition by partition (and may re-read one): alone.
     this.coalescer =
       (options.coalescePartitions ?? true) && !options.continuity
@@ -263,6 +278,7 @@ export class ExactlyOnceConsumer {
     const health = this.health;
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       health.joined();
+      this.groupOffsets.assign(event.payload.memberAssignment);
       void this.seekToStoredPositions(event.payload.memberAssignment).catch((error: unknown) =>
         log.error({ err: error }, 'could not seek to stored positions'),
       );
@@ -317,6 +333,7 @@ export class ExactlyOnceConsumer {
         }
       },
     });
+    this.groupOffsets.start();
   }
 
   private async eachBatch(
@@ -363,10 +380,8 @@ export class ExactlyOnceConsumer {
       resolveOffset(lastOffset);
       await heartbeat();
     }
-    // No offset is committed to Kafka, ever: the positions live in PostgreSQL, and the group
-    // has none in Kafka, so a partition without a stored position (an empty database, for a
-    // replay) starts at its beginning. A group offset would move that start past records never
-    // applied. Lag is exported from here instead (ledgerline_consumer_lag_messages).
+    // Kafka's group offsets are only a copy of the positions, made now and then for lag tools
+    // (consumer-group-offsets.ts): kafkajs commits nothing here (autoCommit off).
   }
 
   private async seekToStoredPositions(assignment: Record<string, number[]>): Promise<void> {
@@ -701,6 +716,7 @@ export class ExactlyOnceConsumer {
       const move = moves.get(keyOf(m.topic, m.partition));
       if (!move) continue;
       this.health.committed(m.topic, m.partition, move.next, move.deadLetters);
+      this.groupOffsets.positionMoved(m.topic, m.partition, move.next);
       if (move.deadLetters > 0) {
         this.metrics?.deadLettered(this.health, m.topic, m.partition, move.deadLetters);
       }
@@ -881,6 +897,7 @@ export class ExactlyOnceConsumer {
     this.continuity?.advanced(topic, partition, lastOffset + 1);
     if (gaps.length > 0) this.options.continuity?.onGapsRecorded?.(gaps);
     this.health.committed(topic, partition, lastOffset + 1, outcome.deadLetters);
+    this.groupOffsets.positionMoved(topic, partition, lastOffset + 1);
     if (outcome.deadLetters > 0) {
       this.metrics?.deadLettered(this.health, topic, partition, outcome.deadLetters);
     }
@@ -955,6 +972,7 @@ export class ExactlyOnceConsumer {
   }
 
   async stop(): Promise<void> {
+    this.groupOffsets.stop();
     await this.consumer?.disconnect();
     this.consumer = undefined;
     this.health.stopped();

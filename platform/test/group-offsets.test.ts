@@ -1,10 +1,9 @@
-// A consumer's positions live in PostgreSQL, and its group has no offsets in Kafka: that is what
-// makes a partition without a stored position (an empty database, for a replay) start at its
-// beginning. A group offset in Kafka would move that start past records never applied, so the
-// consumer must never commit one (kafkajs commits after every batch unless told otherwise). And
-// one set by someone else (an operator's reset, another client of the group) moves nothing: a
-// fetch that starts past the stored position is read again from it. Only records Kafka no longer
-// holds are passed over, and said so.
+// A consumer's positions live in PostgreSQL; its group's offsets in Kafka are a copy, made now and
+// then for lag tools, and never where it starts. A partition without a stored position (an empty
+// database, for a replay) starts at its first record whatever the group's offset, and an offset
+// set by someone else (an operator's reset, another client of the group) moves nothing: a fetch
+// that starts past the stored position is read again from it. Only records Kafka no longer holds
+// are passed over, and said so.
 import { type Kafka, type Admin, type Producer } from 'kafkajs';
 import type { Pool } from '../src/db.js';
 import { EventSerde } from '../src/events/serde.js';
@@ -31,10 +30,10 @@ let admin: Admin;
 let producer: Producer;
 let serde: EventSerde;
 let topic: ReturnType<typeof prefixedTopic<typeof paymentsStatusChangedTopic>>;
-const log = createLogger('no-group-offsets-test');
+const log = createLogger('group-offsets-test');
 
 beforeAll(async () => {
-  world = await startConsumerTestWorld('no-group-offsets', 'hints');
+  world = await startConsumerTestWorld('group-offsets', 'hints');
   ({ env, pool, kafka } = world);
   admin = kafka.admin();
   await admin.connect();
@@ -74,10 +73,16 @@ async function kafkaOffsets(groupId: string): Promise<Map<string, number>> {
 }
 
 /** A consumer of the topic in `groupId` that counts the records it applies. */
-async function startCounting(groupId: string, onError?: (msg: string) => void) {
+async function startCounting(
+  groupId: string,
+  {
+    onError,
+    groupOffsetCopyMs,
+  }: { onError?: (msg: string) => void; groupOffsetCopyMs?: number } = {},
+) {
   let applied = 0;
   const logged = onError
-    ? createLogger('no-group-offsets-test', {
+    ? createLogger('group-offsets-test', {
         write: (line: string) => {
           const entry = JSON.parse(line) as { level: string; msg: string };
           if (entry.level === 'error') onError(entry.msg);
@@ -96,6 +101,7 @@ async function startCounting(groupId: string, onError?: (msg: string) => void) {
       applied += messages.length;
     },
     encodeDeadLetter: testDeadLetterEncoder(serde, env.topicPrefix, [topic]),
+    ...(groupOffsetCopyMs !== undefined && { groupOffsetCopyMs }),
   });
   await consumer.start();
   return { consumer, applied: () => applied };
@@ -123,30 +129,40 @@ async function resetGroupToLatest(groupId: string): Promise<void> {
   expect((await kafkaOffsets(groupId)).size).toBe(ranges.size);
 }
 
-test('a consumer commits no group offset to Kafka, and one without positions replays from the start', async () => {
+test("a consumer's group offsets in Kafka follow its positions, and one without positions replays from the start", async () => {
   const groupId = `${env.topicPrefix}hints`;
-  const run = () => startCounting(groupId);
+  const run = () => startCounting(groupId, { groupOffsetCopyMs: 200 });
   await produce(30);
   const first = await run();
   try {
     await eventually(async () => (first.applied() >= 30 ? true : undefined), '30 records applied');
     const positions = await readPositions(pool, 'hints', groupId);
     expect([...positions.values()].reduce((a, b) => a + b, 0)).toBe(30);
-    // Past a few of kafkajs's fetch cycles and its heartbeat, with the batches long applied.
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    expect(await kafkaOffsets(groupId)).toEqual(new Map());
+    // kafkajs commits nothing itself: the copies of the positions are all the group holds.
+    const copied = await eventually(async () => {
+      const offsets = await kafkaOffsets(groupId);
+      return offsets.size === positions.size ? offsets : undefined;
+    }, 'the positions copied to the group');
+    expect(copied).toEqual(positions);
+    await produce(10);
+    await eventually(async () => (first.applied() >= 40 ? true : undefined), 'ten more');
+    const moved = await readPositions(pool, 'hints', groupId);
+    await eventually(async () => {
+      const offsets = await kafkaOffsets(groupId);
+      return [...moved].every(([key, next]) => offsets.get(key) === next) ? true : undefined;
+    }, 'the moved positions copied');
   } finally {
     await first.consumer.stop();
   }
-  expect(await kafkaOffsets(groupId)).toEqual(new Map());
 
   // The database loses its positions (a replay into an empty one): the same group reads every
-  // record again from the beginning of each partition.
+  // record again from the beginning of each partition, its offsets in Kafka at their ends.
   await pool.query('DELETE FROM hints.consumer_positions WHERE group_id = $1', [groupId]);
   const second = await run();
   try {
-    await eventually(async () => (second.applied() >= 30 ? true : undefined), 'the replay');
-    expect(second.applied()).toBe(30);
+    await eventually(async () => (second.applied() >= 40 ? true : undefined), 'the replay');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(second.applied()).toBe(40);
   } finally {
     await second.consumer.stop();
   }
@@ -200,7 +216,7 @@ test('records Kafka no longer holds are passed over once, loudly, and the rest a
   });
   const held = await recordsHeld();
   const errors: string[] = [];
-  const run = await startCounting(groupId, (msg) => errors.push(msg));
+  const run = await startCounting(groupId, { onError: (msg) => errors.push(msg) });
   try {
     await eventually(async () => (run.applied() >= held ? true : undefined), 'what is left');
     await new Promise((resolve) => setTimeout(resolve, 500));
