@@ -105,9 +105,29 @@ beforeAll(async () => {
   }
 }, 60_000);
 
+/** Runs `step`, giving up after `ms`: a stop that hangs is named, and the steps after it run. */
+async function bounded(what: string, ms: number, step: () => Promise<unknown>): Promise<string[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), ms);
+  });
+  try {
+    const outcome = await Promise.race([step().then(() => 'done' as const), late]);
+    return outcome === 'late' ? [`${what} did not finish within ${ms} ms`] : [];
+  } catch (error) {
+    return [`${what} failed: ${(error as Error).message}`];
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 afterAll(async () => {
-  for (const bare of servers.values()) await bare.stop();
-  await edge?.end();
+  // Each step bounded, so that one that hangs is named and the database and role still go.
+  const problems: string[] = [];
+  for (const [service, bare] of servers) {
+    problems.push(...(await bounded(`closing the ${service} edge`, 10_000, () => bare.stop())));
+  }
+  problems.push(...(await bounded('ending the edge pool', 10_000, async () => edge?.end())));
   await owner?.query(`REVOKE ledgerline_edge FROM ${edgeRole}`).catch(() => undefined);
   await owner?.end();
   await env?.cleanup();
@@ -118,7 +138,8 @@ afterAll(async () => {
   await admin.connect();
   await admin.query(`DROP ROLE IF EXISTS ${edgeRole}`).catch(() => undefined);
   await admin.end();
-});
+  expect(problems).toEqual([]);
+}, 60_000);
 
 const secured = apiContracts.flatMap((c) =>
   c.operations
