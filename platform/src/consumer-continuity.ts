@@ -45,11 +45,36 @@ export function unexplainedRanges(
   return gaps;
 }
 
+/**
+ * Reading a partition again from its stored position, once per position: a fetch may start past
+ * the position for harmless reasons (kafkajs moves on past trailing markers; a group offset ahead
+ * of the stored one before the seek lands), and a second read that starts past it again shows
+ * that Kafka holds nothing it delivers there.
+ */
+export class RereadOnce {
+  /** Per partition: the stored position the consumer already went back to re-read once. */
+  private readonly rereadFrom = new Map<string, number>();
+
+  /** Whether to read the partition again from `position`: true once per position. */
+  shouldReread(topic: string, partition: number, position: number): boolean {
+    const k = key(topic, partition);
+    if (this.rereadFrom.get(k) === position) return false;
+    this.rereadFrom.set(k, position);
+    return true;
+  }
+
+  /** The position moved to `position`: forget a re-read behind it. */
+  advanced(topic: string, partition: number, position: number): void {
+    const k = key(topic, partition);
+    const reread = this.rereadFrom.get(k);
+    if (reread !== undefined && reread < position) this.rereadFrom.delete(k);
+  }
+}
+
 export class OffsetContinuity {
   /** Per partition: offsets Kafka showed as markers or aborted records, not yet behind the position. */
   private readonly filtered = new Map<string, Range[]>();
-  /** Per partition: the stored position the consumer already went back to re-read once. */
-  private readonly rereadFrom = new Map<string, number>();
+  private readonly rereads = new RereadOnce();
 
   /**
    * A fetch held the log's offsets [first, last] (a fetch is a contiguous slice of the log;
@@ -87,16 +112,9 @@ export class OffsetContinuity {
     }));
   }
 
-  /**
-   * Whether to read the partition again from `position` before declaring a gap: once per
-   * position, because a fetch may start past the position for harmless reasons (kafkajs moves
-   * on past trailing markers; a group offset ahead of the stored one before the seek lands).
-   */
+  /** Whether to read the partition again from `position` before declaring a gap (RereadOnce). */
   shouldReread(topic: string, partition: number, position: number): boolean {
-    const k = key(topic, partition);
-    if (this.rereadFrom.get(k) === position) return false;
-    this.rereadFrom.set(k, position);
-    return true;
+    return this.rereads.shouldReread(topic, partition, position);
   }
 
   /** The position moved to `position`: forget what lies behind it. */
@@ -108,7 +126,6 @@ export class OffsetContinuity {
       if (ahead.length > 0) this.filtered.set(k, ahead);
       else this.filtered.delete(k);
     }
-    const reread = this.rereadFrom.get(k);
-    if (reread !== undefined && reread < position) this.rereadFrom.delete(k);
+    this.rereads.advanced(topic, partition, position);
   }
 }

@@ -23,7 +23,7 @@ import { TopicConsumer } from './events/typed.js';
 import type { Logger } from './log.js';
 import type { MetricsRegistry } from './metrics.js';
 import { backoffMs, classifyFault, faultReason } from './faults.js';
-import { OffsetContinuity, type OffsetGap } from './consumer-continuity.js';
+import { OffsetContinuity, RereadOnce, type OffsetGap } from './consumer-continuity.js';
 import { PartitionCoalescer } from './consumer-coalescing.js';
 import { GROUP_OFFSET_COPY_MS, GroupOffsetCopies } from './consumer-group-offsets.js';
 import { invariant } from './invariant.js';
@@ -209,11 +209,8 @@ export class ExactlyOnceConsumer {
   readonly health: ConsumerHealth;
   private readonly metrics: ConsumerMetrics | undefined;
   private readonly continuity: OffsetContinuity | undefined;
-  /**
-   * Per partition, the stored position this consumer went back to once because a fetch started
-   * past it (consumers without continuity; continuity keeps its own).
-   */
-  private readonly rereadFrom = new Map<string, number>();
+  /** Re-reads of a fetch that started past the stored position (continuity keeps its own). */
+  private readonly rereads = new RereadOnce();
   private readonly coalescer: PartitionCoalescer<CoalescedChunk> | undefined;
   private readonly groupOffsets: GroupOffsetCopies;
 
@@ -717,6 +714,7 @@ export class ExactlyOnceConsumer {
       if (!move) continue;
       this.health.committed(m.topic, m.partition, move.next, move.deadLetters);
       this.groupOffsets.positionMoved(m.topic, m.partition, move.next);
+      this.rereads.advanced(m.topic, m.partition, move.next);
       if (move.deadLetters > 0) {
         this.metrics?.deadLettered(this.health, m.topic, m.partition, move.deadLetters);
       }
@@ -898,6 +896,7 @@ export class ExactlyOnceConsumer {
     if (gaps.length > 0) this.options.continuity?.onGapsRecorded?.(gaps);
     this.health.committed(topic, partition, lastOffset + 1, outcome.deadLetters);
     this.groupOffsets.positionMoved(topic, partition, lastOffset + 1);
+    this.rereads.advanced(topic, partition, lastOffset + 1);
     if (outcome.deadLetters > 0) {
       this.metrics?.deadLettered(this.health, topic, partition, outcome.deadLetters);
     }
@@ -925,11 +924,9 @@ export class ExactlyOnceConsumer {
     firstDelivered: number,
   ): Promise<void> {
     if (firstDelivered <= position) return;
-    const key = `${topic}:${partition}`;
-    if (this.rereadFrom.get(key) !== position) {
+    if (this.rereads.shouldReread(topic, partition, position)) {
       const logStart = (await this.topicOffsets(topic)).find((o) => o.partition === partition)?.low;
       if (logStart !== undefined && Number(logStart) <= position) {
-        this.rereadFrom.set(key, position);
         throw new RereadPartition(position);
       }
     }
