@@ -4,7 +4,7 @@
 import { type Kafka } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { migrate, platformMigrations, type Pool } from '../src/db.js';
-import { EventSerde } from '../src/events/serde.js';
+import type { EventSerde } from '../src/events/serde.js';
 import { prefixedTopic } from '../src/events/topic.js';
 import { ExactlyOnceConsumer } from '../src/consumer.js';
 import { createLogger } from '../src/log.js';
@@ -85,14 +85,12 @@ const effectCount = async () =>
   Number((await pool.query('SELECT count(*) FROM probe.effects')).rows[0].count);
 
 test('every message is applied exactly once across a restart that re-delivers everything, and poison goes to the dead-letter topic', async () => {
-  const serde = new EventSerde({ registryUrl: env.schemaRegistryUrl, autoRegister: true });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  const { serde, producer } = world;
   const typed = paymentsStatusChangedProducer(serde, { producer, topicPrefix: env.topicPrefix });
   const first = Array.from({ length: 40 }, () => paymentStatusChange());
   await typed.send(first.map((value) => ({ key: value.paymentId, value })));
   // A poison message: not in the Confluent wire format.
-  const topicName = `${env.topicPrefix}${paymentsStatusChangedTopic.name}`;
+  const topicName = world.topic.name;
   await producer.send({
     topic: topicName,
     messages: [{ key: first[0]!.paymentId, value: Buffer.from('not avro') }],
@@ -142,7 +140,6 @@ test('every message is applied exactly once across a restart that re-delivers ev
     },
   );
   await dlq.disconnect();
-  await producer.disconnect();
   expect(letter.sourceTopic).toBe(topicName);
   expect(letter.reason).toMatch(/wire format/);
   expect(letter.value?.toString()).toBe('not avro');

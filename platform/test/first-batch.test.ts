@@ -4,15 +4,11 @@
 // The first owner here is a transaction the test holds open, as another instance's would be.
 import { type Kafka, type Producer } from 'kafkajs';
 import type { Pool } from '../src/db.js';
-import { EventSerde } from '../src/events/serde.js';
-import { prefixedTopic } from '../src/events/topic.js';
+import type { EventSerde } from '../src/events/serde.js';
 import { ExactlyOnceConsumer } from '../src/consumer.js';
 import { createLogger } from '../src/log.js';
 import type { TestEnvironment } from '@ledgerline/testkit/testing';
-import {
-  paymentsStatusChangedProducer,
-  paymentsStatusChangedTopic,
-} from '@ledgerline/generated/topics';
+import { paymentsStatusChangedProducer } from '@ledgerline/generated/topics';
 import {
   paymentStatusChange,
   startConsumerTestWorld,
@@ -26,23 +22,18 @@ let pool: Pool;
 let kafka: Kafka;
 let producer: Producer;
 let serde: EventSerde;
-let topic: ReturnType<typeof prefixedTopic<typeof paymentsStatusChangedTopic>>;
+let topic: ConsumerTestWorld['topic'];
 const log = createLogger('first-batch-test');
 
 beforeAll(async () => {
   world = await startConsumerTestWorld('first-batch', 'claim');
-  ({ env, pool, kafka } = world);
+  ({ env, pool, kafka, producer, serde, topic } = world);
   await pool.query(
     `CREATE TABLE claim.effects (group_id text, event_id uuid, PRIMARY KEY (group_id, event_id))`,
   );
-  producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  serde = new EventSerde({ registryUrl: env.schemaRegistryUrl, autoRegister: true });
-  topic = prefixedTopic(paymentsStatusChangedTopic, env.topicPrefix);
 });
 
 afterAll(async () => {
-  await producer.disconnect();
   await world.stop();
 });
 

@@ -6,15 +6,11 @@
 // are passed over, and said so.
 import { type Kafka, type Admin, type Producer } from 'kafkajs';
 import type { Pool } from '../src/db.js';
-import { EventSerde } from '../src/events/serde.js';
-import { prefixedTopic } from '../src/events/topic.js';
+import type { EventSerde } from '../src/events/serde.js';
 import { ExactlyOnceConsumer, readPositions } from '../src/consumer.js';
 import { createLogger } from '../src/log.js';
 import { eventually, type TestEnvironment } from '@ledgerline/testkit/testing';
-import {
-  paymentsStatusChangedProducer,
-  paymentsStatusChangedTopic,
-} from '@ledgerline/generated/topics';
+import { paymentsStatusChangedProducer } from '@ledgerline/generated/topics';
 import {
   paymentStatusChange,
   startConsumerTestWorld,
@@ -29,22 +25,17 @@ let kafka: Kafka;
 let admin: Admin;
 let producer: Producer;
 let serde: EventSerde;
-let topic: ReturnType<typeof prefixedTopic<typeof paymentsStatusChangedTopic>>;
+let topic: ConsumerTestWorld['topic'];
 const log = createLogger('group-offsets-test');
 
 beforeAll(async () => {
   world = await startConsumerTestWorld('group-offsets', 'hints');
-  ({ env, pool, kafka } = world);
+  ({ env, pool, kafka, producer, serde, topic } = world);
   admin = kafka.admin();
   await admin.connect();
-  producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  serde = new EventSerde({ registryUrl: env.schemaRegistryUrl, autoRegister: true });
-  topic = prefixedTopic(paymentsStatusChangedTopic, env.topicPrefix);
 });
 
 afterAll(async () => {
-  await producer.disconnect();
   await admin.disconnect();
   await world.stop();
 });

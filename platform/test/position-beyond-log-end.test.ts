@@ -5,15 +5,10 @@
 import { type Kafka } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from '../src/db.js';
-import { EventSerde } from '../src/events/serde.js';
-import { prefixedTopic } from '../src/events/topic.js';
 import { ExactlyOnceConsumer } from '../src/consumer.js';
 import { createLogger } from '../src/log.js';
 import { eventually, type TestEnvironment } from '@ledgerline/testkit/testing';
-import {
-  paymentsStatusChangedProducer,
-  paymentsStatusChangedTopic,
-} from '@ledgerline/generated/topics';
+import { paymentsStatusChangedProducer } from '@ledgerline/generated/topics';
 import {
   paymentStatusChange,
   startConsumerTestWorld,
@@ -40,17 +35,13 @@ afterAll(async () => {
 });
 
 test('records behind a position past the partition end are held, not skipped, and readiness says stuck', async () => {
-  const topic = prefixedTopic(paymentsStatusChangedTopic, env.topicPrefix);
-  const serde = new EventSerde({ registryUrl: env.schemaRegistryUrl, autoRegister: true });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  const { topic, serde, producer } = world;
   // One key: every record lands on one partition.
   const paymentId = randomUUID();
   const records = [1, 2, 3].map(() => paymentStatusChange({ paymentId }));
   await paymentsStatusChangedProducer(serde, { producer, topicPrefix: env.topicPrefix }).send(
     records.map((value) => ({ key: paymentId, value })),
   );
-  await producer.disconnect();
   const admin = kafka.admin();
   await admin.connect();
   const partition = (await admin.fetchTopicOffsets(topic.name)).find(

@@ -1,15 +1,15 @@
 // What the platform's consumer tests share: their world (a test environment with the two topics,
-// a schema with the platform's consumer tables, a Kafka client), a payments.status-changed event
-// to produce, and the dead-letter encoder an ExactlyOnceConsumer needs (the generated
+// a schema with the platform's consumer tables, a Kafka client, a serde and a producer), a
+// payments.status-changed event to produce, and the dead-letter encoder an ExactlyOnceConsumer needs (the generated
 // dead-letter producer behind the platform's deadLetterEncoder), as a service wires it.
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { createTestEnvironment, type TestEnvironment } from '@ledgerline/testkit/testing';
 import type { DeadLetterEncoder } from '../../src/consumer.js';
 import { createPool, migrate, platformMigrations, type Pool } from '../../src/db.js';
 import { deadLetterEncoder } from '../../src/dead-letter.js';
-import type { EventSerde } from '../../src/events/serde.js';
-import type { AnyTopic } from '../../src/events/topic.js';
+import { EventSerde } from '../../src/events/serde.js';
+import { prefixedTopic, type AnyTopic } from '../../src/events/topic.js';
 import {
   ledgerlineDeadLetterProducer,
   ledgerlineDeadLetterTopic,
@@ -60,6 +60,12 @@ export interface ConsumerTestWorld {
   /** Owner of `schema`, which holds the platform's consumer tables (positions, outbox). */
   pool: Pool;
   kafka: Kafka;
+  /** Registers missing schemas, as development does. */
+  serde: EventSerde;
+  /** payments.status-changed under the environment's prefix. */
+  topic: typeof paymentsStatusChangedTopic;
+  /** Idempotent, connected; the world's stop disconnects it. */
+  producer: Producer;
   stop(): Promise<void>;
 }
 
@@ -80,11 +86,17 @@ export async function startConsumerTestWorld(
     clientId: name,
     logLevel: logLevel.NOTHING,
   });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
   return {
     env,
     pool,
     kafka,
+    serde: new EventSerde({ registryUrl: env.schemaRegistryUrl, autoRegister: true }),
+    topic: prefixedTopic(paymentsStatusChangedTopic, env.topicPrefix),
+    producer,
     stop: async () => {
+      await producer.disconnect();
       await pool.end();
       await env.cleanup();
     },
