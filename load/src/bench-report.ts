@@ -12,6 +12,7 @@ import type { TargetVerdict } from './bench-targets.js';
 import type { CostModel, ScalingComparison } from './cost-model.js';
 import { percentile, type TrendSummary } from './metrics.js';
 import type { OverloadStep } from './overload.js';
+import type { PostgresWork } from './postgres-work.js';
 import type { RoundTripCost } from './round-trip-cost.js';
 import { SAGA_HOPS, type SagaHopFigures } from './saga-hops.js';
 import { loopDelayText, type StepScheduling } from './step-scheduling.js';
@@ -54,6 +55,8 @@ export interface StepFigures {
   lagMax: number | null;
   /** CPU-seconds per 1,000 payments (= CPU-ms per payment) by role; see bench-instances.ts. */
   cpuSecondsPer1000: Record<string, number>;
+  /** PostgreSQL's WAL and write transactions per payment (absent from older runs; null: not read). */
+  postgresWork?: PostgresWork | null;
   /** Where POST→COMPLETED went, hop by hop (read after the run; null: no complete saga). */
   sagaHops?: SagaHopFigures | null;
   /** Waiting for a core over the load window (absent from runs before it was measured). */
@@ -194,6 +197,8 @@ export function benchTables(figures: BenchFigures): Table[] {
   ];
   const hops = sagaHopTable(figures.steps);
   if (hops !== null) tables.push(hops);
+  const postgresWork = postgresWorkTable(figures.steps);
+  if (postgresWork !== null) tables.push(postgresWork);
   const perInstance = instanceRoles(figures.steps);
   if (perInstance.length > 0) {
     tables.push({
@@ -438,6 +443,27 @@ export function sagaHopTable(steps: readonly StepFigures[]): Table | null {
 }
 
 /**
+ * What PostgreSQL wrote per completed payment at each capacity step: exact, so unlike CPU per
+ * payment it does not move between runs of the same code. Null when no step read it.
+ */
+export function postgresWorkTable(steps: readonly StepFigures[]): Table | null {
+  const measured = steps.filter(
+    (s): s is StepFigures & { postgresWork: PostgresWork } => s.postgresWork != null,
+  );
+  if (measured.length === 0) return null;
+  return {
+    title:
+      'PostgreSQL’s work per completed payment (WAL insert position and transaction counter, before and after each step: exact, the whole cluster)',
+    columns: ['offered /s', 'WAL bytes', 'write transactions'],
+    rows: measured.map((s) => [
+      String(s.targetPerS),
+      formatNumber(s.postgresWork.walBytesPerPayment, 0),
+      formatNumber(s.postgresWork.writeTransactionsPerPayment, 2),
+    ]),
+  };
+}
+
+/**
  * Threads waiting for a core, by process, over each step's load window, and the generator's own
  * loop delay: the share of every latency above that is the machine's, not the code's. Null when
  * no step measured it (a run before it was measured).
@@ -516,6 +542,11 @@ export function benchText(figures: BenchFigures): string {
         `  ${String(name).padEnd(48)}${cells.map((c) => String(c).padStart(18)).join('')}`,
       );
     }
+  }
+  const postgresWork = postgresWorkTable(figures.steps);
+  if (postgresWork !== null) {
+    lines.push('', `${postgresWork.title}:`, `  ${postgresWork.columns.join(' | ')}`);
+    for (const row of postgresWork.rows) lines.push(`  ${row.join(' | ')}`);
   }
   const waits = coreWaitTable(figures);
   if (waits !== null) {

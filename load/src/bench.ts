@@ -75,6 +75,7 @@ import { startCpuProfile } from '@ledgerline/testkit/cpu-profile';
 import { CpuSampler, childPids, findStackPids } from '@ledgerline/testkit/procstat';
 import { isAlive } from '@ledgerline/stack/process';
 import { rawPostingCeiling } from '@ledgerline/ledger/bench/raw-ceiling';
+import { markPostgresWork, postgresWorkPer, type PostgresWorkMark } from './postgres-work.js';
 import { measureRoundTripCostApart } from './round-trip-cost.js';
 import {
   BENCH_SERVICES,
@@ -668,6 +669,7 @@ async function main(): Promise<void> {
           `step ${step + 1}/${rates.length}: ${rate} payments/s for ${stepS} s ... `,
         );
         const cpuBefore = cpu.totals();
+        const postgresBefore = await markPostgresWorkOrNull(owner);
         const { startMs, loadEndMs, offered, dropped, ids, scheduling } = await offer(
           step,
           rate,
@@ -675,6 +677,7 @@ async function main(): Promise<void> {
         );
         await drain(ids, (id) => watcher.completions.has(id));
         const cpuAfter = cpu.totals();
+        const postgresAfter = await markPostgresWorkOrNull(owner);
         const completed = ids.filter((id) => watcher.completions.has(id));
         const lastCompletionMs = Math.max(
           loadEndMs,
@@ -709,6 +712,10 @@ async function main(): Promise<void> {
           ),
           lagMax: lags.length > 0 ? Math.max(...lags) : null,
           cpuSecondsPer1000: cpuSecondsPer1000(cpuBefore, cpuAfter, ids.length, GENERATOR_ROLE),
+          postgresWork:
+            postgresBefore === null || postgresAfter === null
+              ? null
+              : postgresWorkPer(postgresBefore, postgresAfter, ids.length),
           scheduling,
         };
         steps.push(figures);
@@ -886,6 +893,16 @@ async function main(): Promise<void> {
 }
 
 /** The capacity step with the most payments completed per second, all of its own completed. */
+/** The step goes on without the figure if PostgreSQL cannot say (the line names why). */
+async function markPostgresWorkOrNull(db: pg.Pool): Promise<PostgresWorkMark | null> {
+  try {
+    return await markPostgresWork(db);
+  } catch (error) {
+    process.stderr.write(`PostgreSQL work not measured: ${String(error)}\n`);
+    return null;
+  }
+}
+
 function bestStep(steps: readonly StepFigures[]): StepFigures | null {
   return steps.reduce<StepFigures | null>(
     (b, s) =>

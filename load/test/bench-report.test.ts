@@ -6,6 +6,7 @@ import {
   benchTables,
   benchText,
   coreWaitTable,
+  postgresWorkTable,
   roundTripCostText,
   instanceRoles,
   otherFailures,
@@ -266,4 +267,18 @@ test('waiting for a core: a row per capacity and overload step that measured it,
   expect(benchText(run)).toContain(
     '  2× (1750/s) | 0.50 | 0.60 | 0.40 | 0.10 | 0.00 | 1.60 | 0.30 | 1.4 / 14.1 / 55.6',
   );
+});
+
+test('PostgreSQL’s work: a row per capacity step that read it, in the report and the text', () => {
+  const run = figures({ ledger: 1, processor: 1 });
+  // A run before it was measured, or a step PostgreSQL could not say for, has no row.
+  expect(postgresWorkTable(run.steps)).toBeNull();
+  expect(benchText(run)).not.toContain('PostgreSQL’s work');
+  run.steps[0]!.postgresWork = { walBytesPerPayment: 13_946.4, writeTransactionsPerPayment: 3.571 };
+  run.steps[1]!.postgresWork = null;
+  const table = postgresWorkTable(run.steps)!;
+  expect(table.columns).toEqual(['offered /s', 'WAL bytes', 'write transactions']);
+  expect(table.rows).toEqual([[String(run.steps[0]!.targetPerS), '13,946', '3.57']]);
+  expect(benchTables(run)).toContainEqual(table);
+  expect(benchText(run)).toContain(`  ${run.steps[0]!.targetPerS} | 13,946 | 3.57`);
 });
