@@ -892,7 +892,6 @@ async function main(): Promise<void> {
   }
 }
 
-/** The capacity step with the most payments completed per second, all of its own completed. */
 /** The step goes on without the figure if PostgreSQL cannot say (the line names why). */
 async function markPostgresWorkOrNull(db: pg.Pool): Promise<PostgresWorkMark | null> {
   try {
@@ -903,6 +902,7 @@ async function markPostgresWorkOrNull(db: pg.Pool): Promise<PostgresWorkMark | n
   }
 }
 
+/** The capacity step with the most payments completed per second, all of its own completed. */
 function bestStep(steps: readonly StepFigures[]): StepFigures | null {
   return steps.reduce<StepFigures | null>(
     (b, s) =>
