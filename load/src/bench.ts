@@ -6,7 +6,8 @@
 // each read by pid), this process only generates the load and watches completions, so /proc
 // tells each apart; over each step's load window, how many of each process's threads waited for
 // a core and how late this process's own event loop ran (step-scheduling.ts), the share of every
-// latency that is the machine's. Then overload steps at multiples of the measured capacity (goodput,
+// latency that is the machine's; PostgreSQL's WAL bytes and write transactions per payment, exact
+// (postgres-work.ts). Then overload steps at multiples of the measured capacity (goodput,
 // accepted/s, refused/s, latency of accepted and refused requests apart, no accepted payment
 // lost). After the run: exactly-once verification, POST→COMPLETED by hop (saga-hops.ts, from
 // the saga messages' CreateTimes), the raw PostgreSQL ceiling of the posting rows and the
