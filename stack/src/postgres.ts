@@ -32,11 +32,13 @@ import {
   assertPortsFree,
   awaitReady,
   findOnPath,
+  isAlive,
   isExecutable,
   ownedPid,
   removeFile,
   runCommand,
   spawnDetached,
+  stackProcesses,
   stopComponent,
 } from './process.js';
 
@@ -235,8 +237,10 @@ export async function startPostgres(
           `server's data lives in ${placement.dir}`,
       );
       await ensureTraversableDir(placement.dir);
+      await writeFile(join(placement.dir, CLONE_RECORD), `${config.home}\n`);
     }
     const runnable = { ...plan, binaries: await reachableBinaries(config, plan, log) };
+    if (plan.runAs) await pruneRuntimeRoot(runtimeRoot(config), log);
     await initialiseIfNeeded(config, runnable, log);
     pid = await spawnDetached({
       command: runnable.binaries.postgres,
@@ -396,8 +400,9 @@ async function ensureTraversableDir(dir: string): Promise<void> {
 
 /**
  * The binaries as the `postgres` OS user can run them: where npm put them, or, when that is
- * inside a private directory, a copy under the runtime root (once per binary build; a scratch
- * copy renamed into place, so an interrupted copy is never used).
+ * inside a private directory, a copy under the runtime root (once per binary build, named by
+ * the server binary's content, so every clone of the same build shares it; a scratch copy
+ * renamed into place, so an interrupted copy is never used).
  */
 async function reachableBinaries(
   config: StackConfig,
@@ -408,28 +413,92 @@ async function reachableBinaries(
   if (!plan.runAs || traversableByOthers(binDir)) return plan.binaries;
   // bin/.. holds lib/ and share/, which postgres finds relative to its own path.
   const source = realpathSync(dirname(binDir));
-  const binary = statSync(plan.binaries.postgres);
-  const stamp = `${source} ${binary.size} ${binary.mtimeMs}`;
-  const digest = createHash('sha256').update(stamp).digest('hex').slice(0, 12);
-  const target = join(runtimeRoot(config), `postgres-binaries-${digest}`);
+  const content = createHash('sha256')
+    .update(await readFile(plan.binaries.postgres))
+    .digest('hex');
+  const stamp = `${CONTENT_STAMP} ${content}`;
+  const target = join(runtimeRoot(config), `${BINARIES_PREFIX}${content.slice(0, 12)}`);
   const relocated: PostgresBinaries = {
     initdb: join(target, 'bin', 'initdb'),
     postgres: join(target, 'bin', 'postgres'),
   };
   if (existsSync(join(target, COPY_COMPLETE_MARKER))) return relocated;
   await ensureTraversableDir(runtimeRoot(config));
-  const scratch = `${target}.copy-${process.pid}`;
+  const scratch = `${target}${SCRATCH_INFIX}${process.pid}`;
   await rm(scratch, { recursive: true, force: true });
   await cp(source, scratch, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
   await chmod(scratch, 0o755);
   await writeFile(join(scratch, COPY_COMPLETE_MARKER), `${stamp}\n`);
-  await rm(target, { recursive: true, force: true });
-  await rename(scratch, target);
+  // Never remove a complete copy: another clone's server may be running from it. One left
+  // incomplete by a crash goes; one another launcher finished meanwhile is used as it is.
+  if (existsSync(target) && !existsSync(join(target, COPY_COMPLETE_MARKER))) {
+    await rm(target, { recursive: true, force: true });
+  }
+  try {
+    await rename(scratch, target);
+  } catch (error) {
+    if (!existsSync(join(target, COPY_COMPLETE_MARKER))) throw error;
+    await rm(scratch, { recursive: true, force: true });
+    return relocated;
+  }
   log(`postgres: copied the binaries to ${target} (the "postgres" OS user cannot reach ${source})`);
   return relocated;
 }
 
+const BINARIES_PREFIX = 'postgres-binaries-';
 const COPY_COMPLETE_MARKER = '.complete';
+const SCRATCH_INFIX = '.copy-';
+/** A complete copy's stamp: `content <sha256 of bin/postgres>`. */
+const CONTENT_STAMP = 'content';
+/** In a clone's directory under the runtime root: the stack home it belongs to. */
+const CLONE_RECORD = 'clone-home';
+
+/**
+ * Removes what clones that no longer exist left under the runtime root, which a CI runner
+ * cloning afresh for every build would otherwise fill: a clone's data directory once its stack
+ * home is gone, a binaries copy named by its clone's path (before copies were named by content)
+ * once the binaries there are gone or installed again, and scratch copies of launchers that died. Nothing a running server
+ * uses is touched, and nothing whose owner cannot be told (a data directory without its record).
+ */
+export async function pruneRuntimeRoot(
+  root: string,
+  log: (message: string) => void,
+): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const dir = join(root, name);
+    const reason = await leftoverReason(dir, name);
+    if (reason === undefined || stackProcesses(`${dir}/`).length > 0) continue;
+    await rm(dir, { recursive: true, force: true });
+    log(`postgres: removed ${dir} (${reason})`);
+  }
+}
+
+/** Why dir is a leftover of a clone or a launcher that no longer exists; undefined if not. */
+async function leftoverReason(dir: string, name: string): Promise<string | undefined> {
+  const scratch = new RegExp(`^${BINARIES_PREFIX}[0-9a-f]+\\${SCRATCH_INFIX}(\\d+)$`).exec(name);
+  if (scratch) {
+    return isAlive(Number(scratch[1])) ? undefined : 'an unfinished copy of a launcher that died';
+  }
+  if (name.startsWith(BINARIES_PREFIX)) {
+    const stamp = await readFile(join(dir, COPY_COMPLETE_MARKER), 'utf8').catch(() => '');
+    // Older stamps: `<source directory> <size> <mtime>`, one copy per clone path and install.
+    const [source = '', size, mtime] = stamp.trim().split(' ');
+    if (source === CONTENT_STAMP || !source.startsWith('/')) return undefined;
+    const binary = await stat(join(source, 'bin', 'postgres')).catch(() => undefined);
+    if (binary === undefined) return `a copy of binaries from ${source}, which no longer exists`;
+    if (String(binary.size) === size && String(binary.mtimeMs) === mtime) return undefined;
+    return `a copy of binaries from ${source}, installed again since`;
+  }
+  const home = (await readFile(join(dir, CLONE_RECORD), 'utf8').catch(() => '')).trim();
+  if (home === '' || existsSync(home)) return undefined;
+  return `the PostgreSQL data of ${home}, which no longer exists`;
+}
 
 /** A data directory copied around as root would make the server refuse to start: fix owner. */
 async function ensureOwnership(

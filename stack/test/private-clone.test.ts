@@ -2,7 +2,7 @@
 // started as root: PostgreSQL cannot run as root, and the `postgres` OS user cannot reach the
 // clone, so the launcher runs the server's binaries and data from a per-clone directory under
 // a root-owned, traversable root, says where in one line, and stops it like any other.
-import { cp, chmod, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { cp, chmod, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -73,6 +73,8 @@ describe('a clone in a private directory', () => {
       expect(notice[0]).toContain(`${home} is private`);
       expect(existsSync(join(placement, 'data', 'PG_VERSION'))).toBe(true);
       expect(existsSync(join(home, 'postgres', 'data'))).toBe(false);
+      // The directory records whose it is, so that it can go once the clone has gone.
+      expect((await readFile(join(placement, 'clone-home'), 'utf8')).trim()).toBe(home);
       // The binaries were copied out of the private clone, once.
       const copies = (await readdir(runtimeRoot)).filter((name) =>
         name.startsWith('postgres-binaries-'),
@@ -111,5 +113,55 @@ describe('a clone in a private directory', () => {
     expectSuccess(stopped);
     expect(stopped.stdout).toContain('postgres');
     expect(stackProcesses(`${home}/`, `${placement}/`)).toEqual([]);
+  }, 180_000);
+
+  test('a second clone of the same build shares the binaries, and removes what a deleted clone left', async () => {
+    if (!asRoot) {
+      // Not root: the server runs as this user from the clone itself, and nothing goes here.
+      expect(await readdir(runtimeRoot)).toEqual([]);
+      return;
+    }
+    const firstHome = stack.env.LEDGERLINE_HOME as string;
+    const firstPlacement = join(runtimeRoot, cloneSlug(firstHome));
+    expect(existsSync(firstPlacement)).toBe(true);
+    // Another clone, with its own node_modules (the same PostgreSQL build) and its own ports.
+    const nativeCopy = join(privateDir, 'second', 'node_modules', 'pg-native-copy');
+    await mkdir(dirname(nativeCopy), { recursive: true });
+    await cp(dirname(await packagedBinDir()), nativeCopy, {
+      recursive: true,
+      verbatimSymlinks: true,
+    });
+    const secondHome = join(privateDir, 'second', '.ledgerline');
+    const second = await isolatedStack({
+      LEDGERLINE_HOME: secondHome,
+      LEDGERLINE_POSTGRES_BIN_DIR: join(nativeCopy, 'bin'),
+      LEDGERLINE_POSTGRES_RUNTIME_ROOT: runtimeRoot,
+      KAFKA_BROKERS: '127.0.0.1:9',
+      SCHEMA_REGISTRY_URL: 'http://127.0.0.1:9/apis/ccompat/v7',
+    });
+    try {
+      const started = await runCli(['start'], second.env);
+      expectSuccess(started);
+      expect(started.stderr).not.toContain('copied the binaries');
+      expect(started.stderr).not.toContain('removed');
+      const copies = (await readdir(runtimeRoot)).filter((name) =>
+        name.startsWith('postgres-binaries-'),
+      );
+      expect(copies).toHaveLength(1);
+      expectSuccess(await runCli(['stop'], second.env));
+
+      // The first clone is deleted: the next start anywhere removes its data, and says so.
+      await rm(join(privateDir, 'clone'), { recursive: true, force: true });
+      const again = await runCli(['start'], second.env);
+      expectSuccess(again);
+      expect(again.stderr).toContain(
+        `removed ${firstPlacement} (the PostgreSQL data of ${firstHome}, which no longer exists)`,
+      );
+      expect(existsSync(firstPlacement)).toBe(false);
+      expect(existsSync(join(runtimeRoot, cloneSlug(secondHome), 'data', 'PG_VERSION'))).toBe(true);
+    } finally {
+      await runCli(['stop'], second.env).catch(() => undefined);
+      await second.remove();
+    }
   }, 180_000);
 });
