@@ -12,7 +12,7 @@
 // PostgreSQL transaction. ConsumerHealth tells /readyz and /metrics what is going on.
 import pg from 'pg';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { withTransaction, type Pool, type PoolClient, type Queryable } from './db.js';
+import { withKeyedTransaction, type Pool, type PoolClient, type Queryable } from './db.js';
 import { appendToOutbox } from './outbox.js';
 import { UndecodableMessageError, type EventSerde } from './events/serde.js';
 import type { AnyTopic } from './events/topic.js';
@@ -625,7 +625,7 @@ export class ExactlyOnceConsumer {
     /** Per partition: the position after the chunk and what it applied; null: applied before. */
     const moves = new Map<string, { next: number; applied: number; deadLetters: number } | null>();
     try {
-      await withTransaction(pool, async (client) => {
+      await withKeyedTransaction(pool, async (client) => {
         const stored = await this.lockPositions(client, live);
         const byTopic = new Map<
           string,
@@ -859,7 +859,7 @@ export class ExactlyOnceConsumer {
     const lastOffset = delivered[delivered.length - 1]!;
     const positions = pg.escapeIdentifier(schema);
     let gaps: readonly OffsetGap[] = [];
-    const outcome = await withTransaction(pool, async (client) => {
+    const outcome = await withKeyedTransaction(pool, async (client) => {
       const nextOffset = (await this.lockPositions(client, [{ topic, partition }])).get(
         `${topic}:${partition}`,
       )!;

@@ -79,6 +79,18 @@ export function createPool(
  */
 const GENERIC_PLANS = { plan_cache_mode: 'force_generic_plan' } as const;
 
+/**
+ * For sessions and transactions whose every statement finds its rows by key (the consumers'
+ * transactions, the outbox relay): no sequential scans. A generic plan is made once per
+ * session, from the statistics of that moment, and kept until the table is analysed again.
+ * Made while a table looked empty (a new database, or an outbox just vacuumed, which it nearly
+ * always is), it scans the whole table on every call: the relay's read walked every dead row of
+ * the outbox, and the saga's update every payment, more with every call until the next
+ * autovacuum (README "What we tried"). With sequential scans off the planner takes the index
+ * whatever the statistics say; a table with no usable index is still scanned.
+ */
+export const KEYED_ACCESS = { enable_seqscan: 'off' } as const;
+
 /** Session settings in the startup message, after the URL's own `options` (pg lets those win). */
 function withSessionSettings(
   connectionString: string,
@@ -99,6 +111,8 @@ export interface TransactionOptions {
   isolation?: 'READ COMMITTED' | 'REPEATABLE READ' | 'SERIALIZABLE';
   /** Longest wait for a row lock before the statement fails (55P03 lock_not_available). */
   lockTimeoutMs?: number;
+  /** Every statement finds its rows by key: planned without sequential scans (KEYED_ACCESS). */
+  keyedAccess?: boolean;
 }
 
 /** Runs `work` in one transaction; commits on success, rolls back and rethrows on failure. */
@@ -107,18 +121,17 @@ export async function withTransaction<T>(
   work: (client: PoolClient) => Promise<T>,
   options: TransactionOptions = {},
 ): Promise<T> {
-  const { isolation = 'READ COMMITTED', lockTimeoutMs } = options;
+  const { isolation = 'READ COMMITTED', lockTimeoutMs, keyedAccess = false } = options;
   if (lockTimeoutMs !== undefined && !(Number.isSafeInteger(lockTimeoutMs) && lockTimeoutMs > 0)) {
     throw new RangeError(`lockTimeoutMs must be a positive integer, got ${lockTimeoutMs}`);
   }
   return withSession(pool, async (client) => {
     try {
-      // One round trip: both statements travel in one simple query (no parameters to bind).
-      await client.query(
-        lockTimeoutMs === undefined
-          ? `BEGIN ISOLATION LEVEL ${isolation}`
-          : `BEGIN ISOLATION LEVEL ${isolation}; SET LOCAL lock_timeout = '${lockTimeoutMs}ms'`,
-      );
+      // One round trip: the statements travel in one simple query (no parameters to bind).
+      const begin = [`BEGIN ISOLATION LEVEL ${isolation}`];
+      if (lockTimeoutMs !== undefined) begin.push(`SET LOCAL lock_timeout = '${lockTimeoutMs}ms'`);
+      if (keyedAccess) begin.push(`SET LOCAL enable_seqscan = ${KEYED_ACCESS.enable_seqscan}`);
+      await client.query(begin.join('; '));
       const result = await work(client);
       await client.query('COMMIT');
       return result;
@@ -127,6 +140,17 @@ export async function withTransaction<T>(
       throw error;
     }
   });
+}
+
+/**
+ * withTransaction for work that reads and writes every row by key (a consumer's batch: its
+ * positions and the batch's ids), planned without sequential scans (KEYED_ACCESS).
+ */
+export function withKeyedTransaction<T>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<T>,
+): Promise<T> {
+  return withTransaction(pool, work, { keyedAccess: true });
 }
 
 /**
