@@ -457,8 +457,9 @@ const CLONE_RECORD = 'clone-home';
  * Removes what clones that no longer exist left under the runtime root, which a CI runner
  * cloning afresh for every build would otherwise fill: a clone's data directory once its stack
  * home is gone, a binaries copy named by its clone's path (before copies were named by content)
- * once the binaries there are gone or installed again, and scratch copies of launchers that died. Nothing a running server
- * uses is touched, and nothing whose owner cannot be told (a data directory without its record).
+ * once the binaries there are gone or installed again, and scratch copies of launchers that
+ * died. Nothing a running server uses is touched, and nothing whose owner cannot be told (a
+ * data directory without its record).
  */
 export async function pruneRuntimeRoot(
   root: string,
