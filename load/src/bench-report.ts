@@ -129,7 +129,8 @@ export function instanceRoles(steps: readonly StepFigures[]): string[] {
 
 /**
  * Requests neither accepted nor refused with 503, by what happened to them:
- * `249 (429 ×200, no answer ×49)`, plus arrivals the generator dropped (its in-flight bound).
+ * `249 (429 ×200, no answer: ECONNRESET ×49)` (a request with no answer is counted under
+ * `0 <why>`, or `0` alone), plus arrivals the generator dropped (its in-flight bound).
  */
 export function otherFailures(
   failed: number,
@@ -138,9 +139,15 @@ export function otherFailures(
 ): string {
   const statuses = Object.entries(byStatus)
     .sort(([, a], [, b]) => b - a)
-    .map(([status, n]) => `${status === '0' ? 'no answer' : status} ×${n}`);
+    .map(([status, n]) => `${noAnswerLabel(status) ?? status} ×${n}`);
   const answers = failed === 0 ? '0' : `${failed} (${statuses.join(', ')})`;
   return dropped === 0 ? answers : `${answers}; ${dropped} dropped by the generator`;
+}
+
+/** `no answer` or `no answer: <why>` for a status of 0 (runner.ts's `noAnswer`). */
+function noAnswerLabel(status: string): string | undefined {
+  if (status === '0') return 'no answer';
+  return status.startsWith('0 ') ? `no answer: ${status.slice(2)}` : undefined;
 }
 
 /** Goodput of an overload step as `1,234 (91 %)`. */

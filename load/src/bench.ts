@@ -574,7 +574,9 @@ async function main(): Promise<void> {
         }
       } else if (seen !== undefined) {
         seen.failed += 1;
-        const status = String(response.status);
+        // No answer is counted by why (a reset, a refused connection, the time-out).
+        const status =
+          response.status === 0 ? `0 ${response.noAnswer ?? 'unknown'}` : String(response.status);
         seen.failedByStatus[status] = (seen.failedByStatus[status] ?? 0) + 1;
       }
     };

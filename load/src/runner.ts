@@ -90,6 +90,14 @@ export interface SentHeaders {
   /** A refusal's (503, 429) wait, as sent. */
   retryAfter: string | null;
   contentType: string | null;
+  /** Why no answer came (status 0): the socket error's code, or what ended the wait. */
+  noAnswer?: string;
+}
+
+function noAnswerReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === 'string' && code !== '') return code;
+  return error instanceof Error ? error.message : String(error);
 }
 
 export async function send(
@@ -127,10 +135,11 @@ export async function send(
       retryAfter: header('retry-after'),
       contentType: header('content-type'),
     };
-  } catch {
+  } catch (error) {
     // Refused, reset or timed out: status 0, a failed request like k6 records it.
     return {
       status: 0,
+      noAnswer: noAnswerReason(error),
       json: null,
       replayed: false,
       location: null,
@@ -144,9 +153,16 @@ export async function send(
 // the generator's own CPU is taken from the platform it measures, and with fetch (undici, plus
 // an AbortSignal timer per request) the bench process spent 1.10 instead of 0.66 CPU-ms per
 // payment at 250/s.
-const agents = {
-  'http:': new http.Agent({ keepAlive: true }),
-  'https:': new https.Agent({ keepAlive: true }),
+// An idle connection is closed by the generator well before the services' keep-alive timeout
+// (HTTP_KEEP_ALIVE_TIMEOUT_MS, 65 s): without a timeout of its own the agent keeps it until the
+// server closes it, and a request sent on it at that instant is reset. The agent reuses its most
+// recent connections first, so the ones a burst opened stay idle until the next burst needs
+// them, as the overload steps do.
+export const IDLE_CONNECTION_TIMEOUT_MS = 30_000;
+/** The generator's connection pools (exported for their test). */
+export const generatorAgents = {
+  'http:': new http.Agent({ keepAlive: true, timeout: IDLE_CONNECTION_TIMEOUT_MS }),
+  'https:': new https.Agent({ keepAlive: true, timeout: IDLE_CONNECTION_TIMEOUT_MS }),
 };
 
 function request(
@@ -159,7 +175,12 @@ function request(
   return new Promise((resolve, reject) => {
     const req = (secure ? https : http).request(
       url,
-      { method, headers, agent: agents[secure ? 'https:' : 'http:'], timeout: REQUEST_TIMEOUT_MS },
+      {
+        method,
+        headers,
+        agent: generatorAgents[secure ? 'https:' : 'http:'],
+        timeout: REQUEST_TIMEOUT_MS,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -190,6 +190,9 @@ test('the steps fit the page: no table has more than 10 columns, and tables are 
 test('failures other than 503 are told apart by status, and what the generator dropped apart', () => {
   expect(otherFailures(0, {}, 0)).toBe('0');
   expect(otherFailures(249, { '0': 49, '429': 200 }, 0)).toBe('249 (429 ×200, no answer ×49)');
+  expect(otherFailures(21, { '0 ECONNRESET': 16, '0 no answer in 30000 ms': 5 }, 0)).toBe(
+    '21 (no answer: ECONNRESET ×16, no answer: no answer in 30000 ms ×5)',
+  );
   expect(otherFailures(1, { '500': 1 }, 12)).toBe('1 (500 ×1); 12 dropped by the generator');
 });
 
