@@ -59,6 +59,9 @@ async function changingProxy(target: string, change: ResponseChange): Promise<Se
         method: req.method,
         path: req.url,
         headers: req.headers,
+        // A connection per request: none kept alive to a service that a later test's world may
+        // replace on the same port.
+        agent: false,
       },
       (answer) => {
         const chunks: Buffer[] = [];
@@ -83,7 +86,15 @@ async function changingProxy(target: string, change: ResponseChange): Promise<Se
         });
       },
     );
-    forward.on('error', () => res.destroy());
+    // The verifier then reports the proxy's own failure, naming it, not a changed answer.
+    forward.on('error', (error) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(`the breakage proxy could not reach ${target}: ${error.message}`);
+    });
     req.pipe(forward);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
