@@ -54,11 +54,18 @@ interface Scans {
   idx: number;
 }
 
-/** This session's scans of the table not yet flushed to the statistics (its own counts). */
-async function pendingScans(db: Queryable, table: string): Promise<Scans> {
+/**
+ * Scans of the table: this session's own not yet flushed to the statistics
+ * (pg_stat_xact_user_tables), or every session's flushed so far (pg_stat_user_tables).
+ */
+async function scansIn(
+  view: 'pg_stat_xact_user_tables' | 'pg_stat_user_tables',
+  db: Queryable,
+  table: string,
+): Promise<Scans> {
   const { rows } = await db.query<{ seq: string; idx: string }>(
     `SELECT coalesce(seq_scan, 0) AS seq, coalesce(idx_scan, 0) AS idx
-       FROM pg_stat_xact_user_tables WHERE relid = $1::regclass`,
+       FROM ${view} WHERE relid = $1::regclass`,
     [table],
   );
   return { seq: Number(rows[0]?.seq ?? 0), idx: Number(rows[0]?.idx ?? 0) };
@@ -66,20 +73,10 @@ async function pendingScans(db: Queryable, table: string): Promise<Scans> {
 
 /** The scans of the table that `work` makes in this session. */
 async function scansOf(db: Queryable, table: string, work: () => Promise<void>): Promise<Scans> {
-  const before = await pendingScans(db, table);
+  const before = await scansIn('pg_stat_xact_user_tables', db, table);
   await work();
-  const after = await pendingScans(db, table);
+  const after = await scansIn('pg_stat_xact_user_tables', db, table);
   return { seq: after.seq - before.seq, idx: after.idx - before.idx };
-}
-
-/** Every session's scans of the table, as flushed to the statistics so far. */
-async function scansSoFar(table: string): Promise<Scans> {
-  const { rows } = await admin.query<{ seq: string; idx: string }>(
-    `SELECT coalesce(seq_scan, 0) AS seq, coalesce(idx_scan, 0) AS idx
-       FROM pg_stat_user_tables WHERE relid = $1::regclass`,
-    [table],
-  );
-  return { seq: Number(rows[0]?.seq ?? 0), idx: Number(rows[0]?.idx ?? 0) };
 }
 
 describe('a statement planned while its table looked empty', () => {
@@ -205,7 +202,7 @@ describe('the outbox relay, on an outbox analysed while empty', () => {
         cleaner.release();
       }
       before = await eventually(async () => {
-        const scans = await scansSoFar('processor.outbox');
+        const scans = await scansIn('pg_stat_user_tables', admin, 'processor.outbox');
         return scans.seq > 0 ? scans : undefined;
       }, 'the DELETE in the statistics');
     } catch (error) {
@@ -236,7 +233,7 @@ describe('the outbox relay, on an outbox analysed while empty', () => {
       values,
     );
     const after = await eventually(async () => {
-      const scans = await scansSoFar('processor.outbox');
+      const scans = await scansIn('pg_stat_user_tables', admin, 'processor.outbox');
       // Seven reads, each one scan of some kind, once flushed (the relay's session has ended).
       return scans.idx - before.idx + (scans.seq - before.seq) >= 7 ? scans : undefined;
     }, "the relay's reads in the statistics");
