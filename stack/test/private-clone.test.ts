@@ -25,27 +25,31 @@ describe('a clone in a private directory', () => {
   let runtimeRoot: string;
   let stack: IsolatedStack;
 
-  beforeAll(async () => {
-    privateDir = await mkdtemp(join(tmpdir(), 'ledgerline-private-'));
-    await chmod(privateDir, 0o700);
-    runtimeRoot = await mkdtemp(join(tmpdir(), 'ledgerline-runtime-'));
-    await chmod(runtimeRoot, 0o755);
+  /** A clone `name` in the private dir, with its own ports and stack home. */
+  async function privateClone(name: string): Promise<IsolatedStack> {
     // The clone's node_modules holds the PostgreSQL binaries: a copy inside the private dir.
-    const nativeCopy = join(privateDir, 'clone', 'node_modules', 'pg-native-copy');
+    const nativeCopy = join(privateDir, name, 'node_modules', 'pg-native-copy');
     await mkdir(dirname(nativeCopy), { recursive: true });
     await cp(dirname(await packagedBinDir()), nativeCopy, {
       recursive: true,
       verbatimSymlinks: true,
     });
-    const home = join(privateDir, 'clone', '.ledgerline');
-    stack = await isolatedStack({
-      LEDGERLINE_HOME: home,
+    return isolatedStack({
+      LEDGERLINE_HOME: join(privateDir, name, '.ledgerline'),
       LEDGERLINE_POSTGRES_BIN_DIR: join(nativeCopy, 'bin'),
       LEDGERLINE_POSTGRES_RUNTIME_ROOT: runtimeRoot,
       // Only PostgreSQL starts: Kafka and the registry are "external".
       KAFKA_BROKERS: '127.0.0.1:9',
       SCHEMA_REGISTRY_URL: 'http://127.0.0.1:9/apis/ccompat/v7',
     });
+  }
+
+  beforeAll(async () => {
+    privateDir = await mkdtemp(join(tmpdir(), 'ledgerline-private-'));
+    await chmod(privateDir, 0o700);
+    runtimeRoot = await mkdtemp(join(tmpdir(), 'ledgerline-runtime-'));
+    await chmod(runtimeRoot, 0o755);
+    stack = await privateClone('clone');
   }, 60_000);
 
   afterAll(async () => {
@@ -125,20 +129,8 @@ describe('a clone in a private directory', () => {
     const firstPlacement = join(runtimeRoot, cloneSlug(firstHome));
     expect(existsSync(firstPlacement)).toBe(true);
     // Another clone, with its own node_modules (the same PostgreSQL build) and its own ports.
-    const nativeCopy = join(privateDir, 'second', 'node_modules', 'pg-native-copy');
-    await mkdir(dirname(nativeCopy), { recursive: true });
-    await cp(dirname(await packagedBinDir()), nativeCopy, {
-      recursive: true,
-      verbatimSymlinks: true,
-    });
-    const secondHome = join(privateDir, 'second', '.ledgerline');
-    const second = await isolatedStack({
-      LEDGERLINE_HOME: secondHome,
-      LEDGERLINE_POSTGRES_BIN_DIR: join(nativeCopy, 'bin'),
-      LEDGERLINE_POSTGRES_RUNTIME_ROOT: runtimeRoot,
-      KAFKA_BROKERS: '127.0.0.1:9',
-      SCHEMA_REGISTRY_URL: 'http://127.0.0.1:9/apis/ccompat/v7',
-    });
+    const second = await privateClone('second');
+    const secondHome = second.env.LEDGERLINE_HOME as string;
     try {
       const started = await runCli(['start'], second.env);
       expectSuccess(started);
