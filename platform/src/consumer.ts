@@ -712,12 +712,7 @@ export class ExactlyOnceConsumer {
     for (const m of live) {
       const move = moves.get(keyOf(m.topic, m.partition));
       if (!move) continue;
-      this.health.committed(m.topic, m.partition, move.next, move.deadLetters);
-      this.groupOffsets.positionMoved(m.topic, m.partition, move.next);
-      this.rereads.advanced(m.topic, m.partition, move.next);
-      if (move.deadLetters > 0) {
-        this.metrics?.deadLettered(this.health, m.topic, m.partition, move.deadLetters);
-      }
+      this.positionCommitted(m.topic, m.partition, move.next, move.deadLetters);
       outboxWritten ||= move.applied > 0 || move.deadLetters > 0;
       this.options.onBatchCommitted?.({
         topic: m.topic,
@@ -776,6 +771,22 @@ export class ExactlyOnceConsumer {
         'message sent to the dead-letter topic',
       );
     }
+  }
+
+  /**
+   * What follows a committed move of a partition's position to `next`, outside PostgreSQL: the
+   * health and metrics, the group-offset copy, and forgetting a re-read behind it.
+   */
+  private positionCommitted(
+    topic: string,
+    partition: number,
+    next: number,
+    deadLetters: number,
+  ): void {
+    this.health.committed(topic, partition, next, deadLetters);
+    this.groupOffsets.positionMoved(topic, partition, next);
+    this.rereads.advanced(topic, partition, next);
+    if (deadLetters > 0) this.metrics?.deadLettered(this.health, topic, partition, deadLetters);
   }
 
   /**
@@ -894,12 +905,7 @@ export class ExactlyOnceConsumer {
     if (outcome === undefined) return;
     this.continuity?.advanced(topic, partition, lastOffset + 1);
     if (gaps.length > 0) this.options.continuity?.onGapsRecorded?.(gaps);
-    this.health.committed(topic, partition, lastOffset + 1, outcome.deadLetters);
-    this.groupOffsets.positionMoved(topic, partition, lastOffset + 1);
-    this.rereads.advanced(topic, partition, lastOffset + 1);
-    if (outcome.deadLetters > 0) {
-      this.metrics?.deadLettered(this.health, topic, partition, outcome.deadLetters);
-    }
+    this.positionCommitted(topic, partition, lastOffset + 1, outcome.deadLetters);
     if (outcome.applied > 0 || outcome.deadLetters > 0) this.options.onOutboxWritten?.();
     this.options.onBatchCommitted?.({
       topic,
