@@ -418,9 +418,124 @@ describe('API keys', () => {
     });
     // Two go at once, the other 58 wait together for the next statement.
     expect(statements).toBeLessThanOrEqual(4);
-    // Still no cache: a key revoked now is refused by the next lookup.
+    // Nothing reused unless the write confirms the key: a key revoked now is refused by the
+    // next lookup.
     await revokeApiKey(owner, apiKeyId(writer) ?? '');
     expect(await authenticator.authenticate(writer)).toBeUndefined();
+  });
+
+  /** An authenticator on the edge pool that counts its statements, on a clock the test moves. */
+  function countedAuthenticator(recentKeysMax?: number): {
+    authenticator: ReturnType<typeof createAuthenticator>;
+    statements: () => number;
+    clock: { ms: number };
+  } {
+    let statements = 0;
+    const clock = { ms: Date.now() };
+    const counted = {
+      query: ((...args: Parameters<Pool['query']>) => {
+        statements += 1;
+        return (edge.query as (...a: unknown[]) => unknown)(...args);
+      }) as Pool['query'],
+    };
+    const authenticator = createAuthenticator({
+      db: counted,
+      nowMs: () => clock.ms,
+      ...(recentKeysMax === undefined ? {} : { recentKeysMax }),
+    });
+    return { authenticator, statements: () => statements, clock };
+  }
+
+  const confirmedInWrite = { confirmedInWrite: true } as const;
+
+  it('a write that confirms the key in its own statement may reuse a lookup of the last minute; nothing else does', async () => {
+    const writer = await key(['payments:write']);
+    const { authenticator, statements } = countedAuthenticator();
+    const principal = await authenticator.authenticate(writer, confirmedInWrite);
+    expect(principal).toMatchObject({ kind: 'api-key', keyId: apiKeyId(writer) });
+    expect(statements()).toBe(1);
+    expect(await authenticator.authenticate(writer, confirmedInWrite)).toEqual(principal);
+    expect(statements()).toBe(1);
+    // Any other operation looks the key up again, and that lookup refreshes what is reused.
+    expect(await authenticator.authenticate(writer)).toEqual(principal);
+    expect(statements()).toBe(2);
+
+    // Revoked: only the write's own statement can tell now, and every other lookup refuses it.
+    await revokeApiKey(owner, apiKeyId(writer) ?? '');
+    expect(await authenticator.authenticate(writer, confirmedInWrite)).toEqual(principal);
+    expect(statements()).toBe(2);
+    expect(await authenticator.authenticate(writer)).toBeUndefined();
+    // What a write found no longer live is forgotten, and the next lookup refuses it.
+    authenticator.forget?.(writer);
+    expect(await authenticator.authenticate(writer, confirmedInWrite)).toBeUndefined();
+    expect(statements()).toBe(4);
+  });
+
+  it('a lookup stands in for a minute at most, and never past the expiry or a revocation set for later', async () => {
+    const { authenticator, statements, clock } = countedAuthenticator();
+    const steady = await key(['payments:write']);
+    await authenticator.authenticate(steady, confirmedInWrite);
+    clock.ms += 59_000;
+    await authenticator.authenticate(steady, confirmedInWrite);
+    expect(statements()).toBe(1);
+    clock.ms += 2_000;
+    expect(await authenticator.authenticate(steady, confirmedInWrite)).toBeDefined();
+    expect(statements()).toBe(2);
+
+    // Rotated with ten seconds' grace: the old key's revocation is ten seconds away.
+    const rotating = await key(['payments:write']);
+    await rotateApiKey(owner, apiKeyId(rotating) ?? '', { graceS: 10 });
+    clock.ms = Date.now();
+    expect(await authenticator.authenticate(rotating, confirmedInWrite)).toBeDefined();
+    clock.ms += 5_000;
+    expect(await authenticator.authenticate(rotating, confirmedInWrite)).toBeDefined();
+    expect(statements()).toBe(3);
+    // Past the revocation by the test's clock (not yet by the database's): looked up again.
+    clock.ms += 6_000;
+    expect(await authenticator.authenticate(rotating, confirmedInWrite)).toBeDefined();
+    expect(statements()).toBe(4);
+
+    // Expiring in three seconds.
+    const expiring = await key(['payments:write']);
+    await owner.query(
+      `UPDATE auth.api_keys SET expires_at = now() + interval '3 seconds' WHERE key_id = $1`,
+      [apiKeyId(expiring)],
+    );
+    clock.ms = Date.now();
+    expect(await authenticator.authenticate(expiring, confirmedInWrite)).toBeDefined();
+    clock.ms += 4_000;
+    expect(await authenticator.authenticate(expiring, confirmedInWrite)).toBeDefined();
+    expect(statements()).toBe(6);
+  });
+
+  it('never remembers an unknown, revoked or wrong key, and keeps a bounded number of keys', async () => {
+    const { authenticator, statements } = countedAuthenticator(2);
+    const reader = await key(['payments:read']);
+    const revoked = await key(['payments:read']);
+    await revokeApiKey(owner, apiKeyId(revoked) ?? '');
+    const refused = [
+      revoked,
+      `${reader.slice(0, -4)}AAAA`,
+      `llk_${'0'.repeat(16)}_${'A'.repeat(43)}`,
+    ];
+    for (const credential of [...refused, ...refused])
+      expect(await authenticator.authenticate(credential, confirmedInWrite)).toBeUndefined();
+    expect(statements()).toBe(6);
+
+    // Two kept: a third key pushes out the one looked up longest ago.
+    const [first, second, third] = [
+      reader,
+      await key(['payments:read']),
+      await key(['payments:read']),
+    ];
+    for (const credential of [first!, second!, third!])
+      await authenticator.authenticate(credential, confirmedInWrite);
+    expect(statements()).toBe(9);
+    await authenticator.authenticate(third!, confirmedInWrite);
+    await authenticator.authenticate(second!, confirmedInWrite);
+    expect(statements()).toBe(9);
+    await authenticator.authenticate(first!, confirmedInWrite);
+    expect(statements()).toBe(10);
   });
 
   it('a bound key may not call an operation that does not enforce account binding', async () => {

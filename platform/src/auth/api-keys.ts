@@ -2,8 +2,9 @@
 // A key is `llk_<keyId>_<secret>`: the prefix makes a leaked key recognisable to secret
 // scanners, the key id finds the row without scanning, and the secret carries 256 random bits.
 // Only the SHA-256 of the whole key is stored; with that much entropy a slow password hash adds
-// nothing, and the lookup stays one primary-key read per request. Nothing is cached: revoking
-// a key takes effect on the next request.
+// nothing, and the lookup stays one primary-key read per request. Revoking a key takes effect on
+// the next request: the edge reuses a recent lookup only for a write that asks
+// auth.key_is_live in its own statement (authenticator.ts).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -26,7 +27,7 @@ export const KEY_ACCOUNTS_MAX = 100;
 export const KEY_LIFETIME_DAYS_MAX = 730;
 export const KEY_LIFETIME_DAYS_DEFAULT = 90;
 /** last_used_at is written at most this often per key, so hot keys do not write per request. */
-const LAST_USED_RESOLUTION_S = 60;
+export const LAST_USED_RESOLUTION_S = 60;
 
 const migrationsDir = fileURLToPath(new URL('../../migrations/auth', import.meta.url));
 
@@ -173,6 +174,22 @@ export async function authenticateApiKeys(
   keys: readonly string[],
   now: Date = new Date(),
 ): Promise<(Principal | undefined)[]> {
+  const found = await lookUpApiKeys(db, keys, now);
+  return found.map((key) => key?.principal);
+}
+
+/** A key a lookup found live, and until when it stays live unless it is revoked meanwhile. */
+export interface AuthenticatedKey {
+  principal: Principal;
+  liveUntil: Date;
+}
+
+/** authenticateApiKeys, with each live key's expiry (or its revocation set for later). */
+export async function lookUpApiKeys(
+  db: Queryable,
+  keys: readonly string[],
+  now: Date = new Date(),
+): Promise<(AuthenticatedKey | undefined)[]> {
   // The distinct (key id, digest) pairs of the well-formed keys: one row of the statement each.
   const presented = new Map<string, { keyId: string; digest: string }>();
   const digests = keys.map((key) => {
@@ -194,8 +211,7 @@ export async function authenticateApiKeys(
      touched AS (
        UPDATE auth.api_keys k SET last_used_at = now()
          FROM presented p
-        WHERE k.key_id = p.key_id AND k.key_sha256 = p.digest AND k.expires_at > now()
-          AND (k.revoked_at IS NULL OR k.revoked_at > now())
+        WHERE k.key_id = p.key_id AND k.key_sha256 = p.digest AND auth.key_is_live(k.key_id)
           AND (k.last_used_at IS NULL OR k.last_used_at < now() - make_interval(secs => $3))
        RETURNING k.key_id)
      SELECT ${COLUMNS} FROM auth.api_keys WHERE key_id = ANY($1::text[])`,
@@ -214,7 +230,14 @@ export async function authenticateApiKeys(
     const { digest } = presentedKey;
     if (row.key_sha256.length !== digest.length || !timingSafeEqual(row.key_sha256, digest))
       return undefined;
-    return principalOfKey(recordOf(row), now);
+    const record = recordOf(row);
+    const principal = principalOfKey(record, now);
+    if (principal === undefined) return undefined;
+    const { expiresAt, revokedAt } = record;
+    return {
+      principal,
+      liveUntil: revokedAt !== null && revokedAt < expiresAt ? revokedAt : expiresAt,
+    };
   });
 }
 

@@ -43,10 +43,14 @@ import {
   type RateLimitPolicy,
 } from './rate-limit.js';
 import {
+  bearerCredential,
+  credentialRefused,
   decideAccess,
+  KeyNoLongerLive,
   operationSecurity,
   scopesOf,
   type AccessDecision,
+  type AuthenticateOptions,
   type Authenticator,
   type Principal,
   type SecurityRequirement,
@@ -90,6 +94,12 @@ export interface ApiAppOptions {
    * everywhere else: default deny, so a new operation cannot leak other customers' money.
    */
   accountBoundOperations?: readonly string[];
+  /**
+   * Operations whose write confirms the caller's API key is still live in its own statement and
+   * throws KeyNoLongerLive when it is not: the edge may take their caller from a lookup of the
+   * last minute, one round trip fewer before the write (see AuthenticateOptions).
+   */
+  keyConfirmingOperations?: readonly string[];
   /** Token buckets per credential and scope; LEDGERLINE_RATE_LIMITS when absent (rate-limit.ts). */
   rateLimits?: RateLimitPolicy;
   /** Concurrency and intake queue bounds; HTTP_CONCURRENCY_MAX etc. when absent (admission.ts). */
@@ -120,9 +130,10 @@ async function accessFor(
   requirements: readonly SecurityRequirement[],
   req: Request,
   authenticator: Authenticator,
+  options: AuthenticateOptions = {},
 ): Promise<AccessDecision> {
   try {
-    return await decideAccess(requirements, req.headers.authorization, authenticator);
+    return await decideAccess(requirements, req.headers.authorization, authenticator, options);
   } catch (error) {
     throw new ProblemError(
       503,
@@ -437,6 +448,7 @@ export function createApiApp(options: ApiAppOptions): express.Express {
     res.type(metrics.contentType).send(await metrics.metrics());
   });
   const accountBound = new Set(options.accountBoundOperations ?? []);
+  const keyConfirming = new Set(options.keyConfirmingOperations ?? []);
   const rateLimiter = new RateLimiter(
     options.rateLimits ?? rateLimitPolicyFromEnv(process.env, isDevelopment()),
     { bucketsMax: BUCKETS_MAX_DEFAULT, nowMs: () => performance.now() },
@@ -468,7 +480,9 @@ export function createApiApp(options: ApiAppOptions): express.Express {
       try {
         // Who is calling comes first: an unauthenticated caller learns nothing about the
         // operation's inputs, not even whether its request would have been valid.
-        const decision = await accessFor(security, req, options.authenticator);
+        const decision = await accessFor(security, req, options.authenticator, {
+          confirmedInWrite: keyConfirming.has(operation.operationId),
+        });
         if (!decision.allowed) {
           status = decision.problem.status;
           refuse(res, req, decision);
@@ -543,6 +557,14 @@ export function createApiApp(options: ApiAppOptions): express.Express {
             .type(response.contentType ?? 'application/json')
             .send(JSON.stringify(response.body));
       } catch (error) {
+        if (error instanceof KeyNoLongerLive) {
+          const bearer = bearerCredential(req.headers.authorization);
+          if (bearer.kind === 'present') options.authenticator.forget?.(bearer.credential);
+          const refusal = credentialRefused();
+          status = refusal.problem.status;
+          refuse(res, req, refusal);
+          return;
+        }
         // PostgreSQL or Kafka away is a 503, not a 500 (problem.ts); every 503 says when to retry.
         const known = error instanceof ProblemError ? error : dependencyUnavailable(error);
         if (known?.problem.status === 503 && !res.hasHeader('Retry-After')) {

@@ -20,7 +20,29 @@ export interface Principal {
 
 /** Turns a presented credential into a principal; undefined when it is not (or no longer) valid. */
 export interface Authenticator {
-  authenticate(credential: string): Promise<Principal | undefined>;
+  authenticate(credential: string, options?: AuthenticateOptions): Promise<Principal | undefined>;
+  /** Drops what it remembers of a credential a write found no longer live. */
+  forget?(credential: string): void;
+}
+
+export interface AuthenticateOptions {
+  /**
+   * The operation's write confirms in its own statement that the caller's API key is still live
+   * (auth.key_is_live), so a lookup of the last minute may stand in for a new one: a revoked key
+   * is still refused from the next request on, by that statement (KeyNoLongerLive).
+   */
+  readonly confirmedInWrite?: boolean;
+}
+
+/**
+ * Thrown by a handler whose write found the caller's API key revoked or expired since the edge
+ * looked it up: nothing was written, and the edge answers 401 as for any refused credential.
+ */
+export class KeyNoLongerLive extends Error {
+  constructor() {
+    super('the API key was revoked or expired since the edge looked it up');
+    this.name = 'KeyNoLongerLive';
+  }
 }
 
 /** One alternative of an OpenAPI `security` list: scheme name → scopes, all required. */
@@ -91,7 +113,15 @@ export type AccessDecision =
   | { allowed: true; principal: Principal | undefined }
   | { allowed: false; problem: ProblemDetails; challenge: string };
 
-function unauthenticated(detail: string, error?: 'invalid_token'): AccessDecision {
+/** The 401 of a credential that is unknown, expired or revoked. */
+export function credentialRefused(): AccessDecision & { allowed: false } {
+  return unauthenticated('The credential is unknown, expired or revoked.', 'invalid_token');
+}
+
+function unauthenticated(
+  detail: string,
+  error?: 'invalid_token',
+): AccessDecision & { allowed: false } {
   return {
     allowed: false,
     problem: {
@@ -131,6 +161,7 @@ export async function decideAccess(
   requirements: readonly SecurityRequirement[],
   authorization: string | string[] | undefined,
   authenticator: Authenticator,
+  options: AuthenticateOptions = {},
 ): Promise<AccessDecision> {
   if (isOpen(requirements)) return { allowed: true, principal: undefined };
   const bearer = bearerCredential(authorization);
@@ -141,9 +172,8 @@ export async function decideAccess(
       'The Authorization header is not "Bearer <credential>" (RFC 6750).',
       'invalid_token',
     );
-  const principal = await authenticator.authenticate(bearer.credential);
-  if (principal === undefined)
-    return unauthenticated('The credential is unknown, expired or revoked.', 'invalid_token');
+  const principal = await authenticator.authenticate(bearer.credential, options);
+  if (principal === undefined) return credentialRefused();
   const missing = missingScopes(requirements, principal);
   if (missing.length > 0) return insufficientScope(missing);
   return { allowed: true, principal };

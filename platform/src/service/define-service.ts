@@ -66,6 +66,7 @@ export type ServiceHttp = Pick<
   | 'operations'
   | 'handlers'
   | 'accountBoundOperations'
+  | 'keyConfirmingOperations'
   | 'bodyLimitBytes'
   | 'backpressure'
 >;
