@@ -1,9 +1,11 @@
 // The payment intake on the real database: concurrent POSTs are written together, each key is
 // claimed once, a key stored before is answered from its record with nothing written, the
-// outbox keeps each payment's messages in order, and one request whose key another request
-// holds does not fail the rest of its batch.
+// outbox keeps each payment's messages in order, one request whose key another request holds
+// does not fail the rest of its batch, and nothing is written for a caller whose API key is no
+// longer live when the statement runs.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { createApiKey, revokeApiKey } from '@ledgerline/platform/auth/api-keys';
 import { createPool, type Pool } from '@ledgerline/platform/db';
 import { requestHash, startSaga } from '../src/domain/index.js';
 import {
@@ -47,7 +49,11 @@ beforeEach(async () => {
   );
 });
 
-function intake(key: string, amountMinor = 1_000): PaymentIntake {
+function intake(
+  key: string,
+  amountMinor = 1_000,
+  callerKeyId: string | null = null,
+): PaymentIntake {
   const paymentId = randomUUID();
   const now = new Date();
   const body = {
@@ -68,6 +74,7 @@ function intake(key: string, amountMinor = 1_000): PaymentIntake {
   };
   return {
     key,
+    callerKeyId,
     idempotency: {
       requestHash: requestHash(body),
       response: {
@@ -113,8 +120,14 @@ test('one statement writes the new keys of a batch and nothing of a key stored b
   const fresh = ['key-fresh-c', 'key-fresh-a', 'key-fresh-b'].map((key) => intake(key));
   const again = intake('key-stored-before', 2_000);
 
-  const claimed = await acceptPayments(pool, [fresh[0]!, again, fresh[1]!, fresh[2]!]);
+  const { claimed, keyNotLive } = await acceptPayments(pool, [
+    fresh[0]!,
+    again,
+    fresh[1]!,
+    fresh[2]!,
+  ]);
 
+  expect(keyNotLive.size).toBe(0);
   expect([...claimed].sort()).toEqual(['key-fresh-a', 'key-fresh-b', 'key-fresh-c']);
   const rows = await stored();
   expect(rows.payments.size).toBe(4);
@@ -164,6 +177,7 @@ test('concurrent requests are grouped, and each key is accepted exactly once', a
   // Every other request is answered from the record of the one accepted for its key.
   outcomes.forEach((outcome: IntakeOutcome, i) => {
     if (outcome.accepted) return;
+    if (!('existing' in outcome)) throw new Error(`request ${i}: the caller's key was refused`);
     const first = accepted.find((r) => r.key === requests[i]!.key)!;
     expect(outcome.existing.response.body).toEqual(first.idempotency.response.body);
   });
@@ -210,4 +224,52 @@ test('a key held by an unfinished request fails only that request, after the wai
   // Once the holder gave up the key, it can be accepted.
   const queue = intakeQueue({ lockTimeoutMs: 300 });
   await expect(queue.submit(intake('key-held'))).resolves.toEqual({ accepted: true });
+});
+
+test('nothing is written for a caller whose API key is revoked, expired or unknown', async () => {
+  const spec = { name: 'intake caller', scopes: ['payments:write'] };
+  const [live, revoked, expired, rotating] = await Promise.all(
+    [1, 2, 3, 4].map(async () => (await createApiKey(bed.admin, spec)).record.keyId),
+  );
+  await revokeApiKey(bed.admin, revoked!);
+  await bed.admin.query(
+    `UPDATE auth.api_keys SET created_at = now() - interval '2 days',
+            expires_at = now() - interval '1 day' WHERE key_id = $1`,
+    [expired],
+  );
+  // A rotation's grace: revoked an hour from now, so still live.
+  await bed.admin.query(
+    `UPDATE auth.api_keys SET revoked_at = now() + interval '1 hour' WHERE key_id = $1`,
+    [rotating],
+  );
+  const callers: Record<string, string | null> = {
+    'key-by-live': live!,
+    'key-by-revoked': revoked!,
+    'key-by-expired': expired!,
+    'key-by-rotating': rotating!,
+    'key-by-unknown': '0123456789abcdef',
+    'key-by-token': null,
+  };
+  const intakes = Object.entries(callers).map(([key, caller]) => intake(key, 1_000, caller));
+
+  const { claimed, keyNotLive } = await acceptPayments(pool, intakes);
+
+  expect([...claimed].sort()).toEqual(['key-by-live', 'key-by-rotating', 'key-by-token']);
+  expect([...keyNotLive].sort()).toEqual(['key-by-expired', 'key-by-revoked', 'key-by-unknown']);
+  const rows = await stored();
+  expect([...rows.payments.keys()].sort()).toEqual([...claimed].sort());
+  expect([...rows.keys.keys()].sort()).toEqual([...claimed].sort());
+  expect(rows.outbox.map((o) => o.value.split(':')[1]).sort()).toEqual(
+    [...claimed, ...claimed].sort(),
+  );
+
+  // Through the queue: the refused caller's request is answered as such, its key left free.
+  const queue = intakeQueue({ lockTimeoutMs: 1_000 });
+  await expect(queue.submit(intake('key-by-revoked', 1_000, revoked!))).resolves.toEqual({
+    accepted: false,
+    keyNotLive: true,
+  });
+  await expect(queue.submit(intake('key-by-revoked', 1_000, live!))).resolves.toEqual({
+    accepted: true,
+  });
 });

@@ -93,7 +93,8 @@ async function createPayment(deps: HandlerDependencies, request: ApiRequest): Pr
   if (!mayActOnAccount(request.principal, body.payerAccountId))
     throw accountNotPermitted(`This credential may not pay from account ${body.payerAccountId}.`);
 
-  const outcome = await acceptPayment(deps, key, body, (record) => ({
+  const callerKeyId = request.principal?.keyId ?? null;
+  const outcome = await acceptPayment(deps, key, body, callerKeyId, (record) => ({
     status: 202,
     body: paymentView(record),
     location: `/v1/payments/${record.saga.paymentId}`,

@@ -7,9 +7,14 @@ import { createPool, type Pool } from '@ledgerline/platform/db';
 import { findIdempotencyRecord, type IdempotencyRecord } from '../store/idempotency.js';
 import { acceptPayments, createPaymentScope, type PaymentIntake } from '../store/intake.js';
 
-/** Accepted: the payment and its outbox rows are committed. Otherwise the key's first record. */
+/**
+ * Accepted: the payment and its outbox rows are committed. Otherwise the key's first record, or
+ * nothing written because the caller's API key is no longer live.
+ */
 export type IntakeOutcome =
-  { readonly accepted: true } | { readonly accepted: false; readonly existing: IdempotencyRecord };
+  | { readonly accepted: true }
+  | { readonly accepted: false; readonly existing: IdempotencyRecord }
+  | { readonly accepted: false; readonly keyNotLive: true };
 
 export interface PaymentIntakeOptions {
   /** The processor's app role URL: the queue opens its own sessions (see the constructor). */
@@ -128,11 +133,15 @@ export class PaymentIntakeQueue {
   }
 
   private async write(intakes: readonly PaymentIntake[]): Promise<IntakeOutcome[]> {
-    const claimed = await acceptPayments(this.pool, intakes);
+    const { claimed, keyNotLive } = await acceptPayments(this.pool, intakes);
     const outcomes: IntakeOutcome[] = [];
     for (const { key } of intakes) {
       if (claimed.has(key)) {
         outcomes.push({ accepted: true });
+        continue;
+      }
+      if (keyNotLive.has(key)) {
+        outcomes.push({ accepted: false, keyNotLive: true });
         continue;
       }
       // Not claimed: a committed request holds the key (the claim waited for an uncommitted

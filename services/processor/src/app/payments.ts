@@ -2,6 +2,7 @@
 // encoded before the transaction, then written by the grouped intake), and reading them. The
 // HTTP layer judges the request against the rules and the caller first, and turns the
 // outcomes here into responses.
+import { KeyNoLongerLive } from '@ledgerline/platform/http/auth';
 import { invariant } from '@ledgerline/platform/invariant';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from '@ledgerline/platform/db';
@@ -77,12 +78,14 @@ export interface AcceptPaymentDependencies {
 /**
  * Accepts a payment the rules allow under `key`, or answers the key's first record. Everything
  * the transaction writes is decided and encoded before it starts, so row locks are held only
- * for the inserts. `respond` is the 202 the key will replay.
+ * for the inserts. `respond` is the 202 the key will replay. Throws KeyNoLongerLive, having
+ * written nothing, when `callerKeyId` was revoked or expired before the write.
  */
 export async function acceptPayment(
   deps: AcceptPaymentDependencies,
   key: string,
   body: PaymentRequest,
+  callerKeyId: string | null,
   respond: (record: PaymentRecord) => StoredResponse,
 ): Promise<AcceptOutcome> {
   const now = new Date();
@@ -114,10 +117,11 @@ export async function acceptPayment(
   const response = respond(record);
   const idempotency: IdempotencyRecord = { requestHash: requestHash(body), response };
   const outcome = await deps.paymentIntake
-    .submit({ key, idempotency, record, outbox })
+    .submit({ key, callerKeyId, idempotency, record, outbox })
     .catch((error: unknown) => {
       throw keyInUseOr(error);
     });
+  if ('keyNotLive' in outcome) throw new KeyNoLongerLive();
   if (!outcome.accepted) {
     return { accepted: false, existing: outcome.existing, requestHash: idempotency.requestHash };
   }

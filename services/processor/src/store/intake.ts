@@ -22,22 +22,36 @@ export const createPaymentScope = 'createPayment';
 /** What one POST /v1/payments writes when its key is new. */
 export interface PaymentIntake {
   readonly key: string;
+  /**
+   * The caller's API key (null for an access token): the statement writes nothing for it unless
+   * the key is still live when it runs, since the edge may have taken the caller from a lookup
+   * of the last minute (platform/src/auth/authenticator.ts).
+   */
+  readonly callerKeyId: string | null;
   readonly idempotency: IdempotencyRecord;
   readonly record: PaymentRecord;
   /** In the order they must be published. */
   readonly outbox: readonly EncodedMessage[];
 }
 
+/** Which Idempotency-Keys of a batch were claimed, and which callers' API keys were not live. */
+export interface AcceptedPayments {
+  readonly claimed: ReadonlySet<string>;
+  /** Idempotency-Keys of intakes whose caller's API key was revoked or expired: nothing written. */
+  readonly keyNotLive: ReadonlySet<string>;
+}
+
 /**
- * Writes the intakes whose keys are new, in the caller's transaction; returns the keys it
+ * Writes the intakes whose keys are new, in the caller's transaction; answers the keys it
  * claimed. A key stored before (or held by a concurrent transaction that then commits) is not
- * claimed and nothing of its intake is written. Keys are claimed in sorted order, so two
+ * claimed and nothing of its intake is written; nor is anything of an intake whose caller's API
+ * key is no longer live, and its key is not claimed. Keys are claimed in sorted order, so two
  * batches that share keys wait for each other instead of deadlocking. Keys must be distinct.
  */
 export async function acceptPayments(
   db: PgQueryable,
   intakes: readonly PaymentIntake[],
-): Promise<Set<string>> {
+): Promise<AcceptedPayments> {
   const keys = intakes.map((i) => i.key);
   invariant(new Set(keys).size === keys.length, 'one intake per key in a batch');
   for (const { record } of intakes) {
@@ -52,7 +66,13 @@ export async function acceptPayments(
   );
   const { rows } = await queryIn(
     db,
-    sql.type(z.object({ key: z.string() }))`WITH claimed AS (
+    sql.type(z.object({ key: z.string(), claimed: z.boolean() }))`WITH live AS (
+       SELECT c.key
+         FROM unnest(${arrayLiteral(keys)}::text[],
+                     ${arrayLiteral(intakes.map((i) => i.callerKeyId))}::text[])
+           AS c(key, caller_key_id)
+        WHERE c.caller_key_id IS NULL OR auth.key_is_live(c.caller_key_id)
+     ), claimed AS (
        INSERT INTO processor.idempotency_keys
          (scope, key, request_hash, response_status, response_body, response_location)
        SELECT ${createPaymentScope}, r.key, r.request_hash, r.response_status, r.response_body,
@@ -63,6 +83,7 @@ export async function acceptPayments(
                      ${arrayLiteral(intakes.map((i) => JSON.stringify(i.idempotency.response.body)))}::json[],
                      ${arrayLiteral(intakes.map((i) => i.idempotency.response.location))}::text[])
            AS r(key, request_hash, response_status, response_body, response_location)
+        WHERE r.key IN (SELECT key FROM live)
         ORDER BY r.key
        ON CONFLICT (scope, key) DO NOTHING
        RETURNING key
@@ -101,7 +122,13 @@ export async function acceptPayments(
         WHERE o.owner IN (SELECT key FROM claimed)
         ORDER BY o.n
      )
-     SELECT key FROM claimed`,
+     SELECT key, true AS claimed FROM claimed
+     UNION ALL
+     SELECT k.key, false FROM unnest(${arrayLiteral(keys)}::text[]) AS k(key)
+      WHERE k.key NOT IN (SELECT key FROM live)`,
   );
-  return new Set(rows.map((r) => r.key));
+  return {
+    claimed: new Set(rows.filter((r) => r.claimed).map((r) => r.key)),
+    keyNotLive: new Set(rows.filter((r) => !r.claimed).map((r) => r.key)),
+  };
 }
