@@ -69,9 +69,9 @@ const RECENT_KEYS_MAX = 10_000;
 
 /**
  * Live keys looked up in the last minute, by the SHA-256 of the key (no secret is kept), each
- * until its expiry or a revocation set for later if that comes sooner. Only unknown, expired
- * and revoked keys are never remembered: a key just created works at once, and a flood of
- * made-up keys cannot grow this.
+ * until its expiry or a revocation set for later if that comes sooner. Unknown, expired and
+ * revoked keys are never remembered: a key just created works at once, and a flood of made-up
+ * keys cannot grow this.
  */
 class RecentKeys {
   private readonly keys = new Map<string, { principal: Principal; untilMs: number }>();
