@@ -66,12 +66,11 @@ export async function acceptPayments(
   );
   const { rows } = await queryIn(
     db,
-    sql.type(z.object({ key: z.string(), claimed: z.boolean() }))`WITH live AS (
-       SELECT c.key
+    sql.type(z.object({ key: z.string(), claimed: z.boolean() }))`WITH callers AS (
+       SELECT c.key, c.caller_key_id IS NULL OR auth.key_is_live(c.caller_key_id) AS live
          FROM unnest(${arrayLiteral(keys)}::text[],
                      ${arrayLiteral(intakes.map((i) => i.callerKeyId))}::text[])
            AS c(key, caller_key_id)
-        WHERE c.caller_key_id IS NULL OR auth.key_is_live(c.caller_key_id)
      ), claimed AS (
        INSERT INTO processor.idempotency_keys
          (scope, key, request_hash, response_status, response_body, response_location)
@@ -83,7 +82,7 @@ export async function acceptPayments(
                      ${arrayLiteral(intakes.map((i) => JSON.stringify(i.idempotency.response.body)))}::json[],
                      ${arrayLiteral(intakes.map((i) => i.idempotency.response.location))}::text[])
            AS r(key, request_hash, response_status, response_body, response_location)
-        WHERE r.key IN (SELECT key FROM live)
+        WHERE r.key IN (SELECT key FROM callers WHERE live)
         ORDER BY r.key
        ON CONFLICT (scope, key) DO NOTHING
        RETURNING key
@@ -124,8 +123,7 @@ export async function acceptPayments(
      )
      SELECT key, true AS claimed FROM claimed
      UNION ALL
-     SELECT k.key, false FROM unnest(${arrayLiteral(keys)}::text[]) AS k(key)
-      WHERE k.key NOT IN (SELECT key FROM live)`,
+     SELECT key, false FROM callers WHERE NOT live`,
   );
   return {
     claimed: new Set(rows.filter((r) => r.claimed).map((r) => r.key)),
