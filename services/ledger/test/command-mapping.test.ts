@@ -130,3 +130,44 @@ test('a key that differs from the envelope or from the account the command touch
     ok: false,
   });
 });
+
+test('a payment or refund whose payer is its payee is refused with the reason, whichever step it is', () => {
+  const account = randomUUID();
+  const reason = `payer and payee are the same account ${account}: a payment or refund moves money between two accounts`;
+  const debit = mapLedgerCommand(
+    account,
+    envelope(account, {
+      'ledgerline.payments.v1.PaymentRequested': {
+        paymentId: randomUUID(),
+        payerAccountId: account,
+        payeeAccountId: account,
+        amountMinor: 100,
+        currency: 'EUR',
+        description: null,
+        metadata: {},
+      },
+    }),
+    TIMESTAMP,
+  );
+  expect(debit).toEqual({ ok: false, reason });
+  for (const step of ['REFUND_DEBIT', 'REFUND_CREDIT', 'REFUND_COMPENSATION'] as const) {
+    const refund = mapLedgerCommand(
+      account,
+      envelope(account, {
+        'ledgerline.payments.v1.RefundRequested': {
+          paymentId: randomUUID(),
+          refundId: randomUUID(),
+          sequence: 1,
+          step,
+          payerAccountId: account,
+          payeeAccountId: account,
+          amountMinor: 100,
+          currency: 'EUR',
+          referencesTransactionId: randomUUID(),
+        },
+      }),
+      TIMESTAMP,
+    );
+    expect(refund).toEqual({ ok: false, reason });
+  }
+});

@@ -261,6 +261,36 @@ test('a command keyed by another account than it touches is dead-lettered with t
   expect(all.some((p) => p.topic === 'ledger.account-opened' && p.key === frank)).toBe(false);
 });
 
+test('a payment whose payer is its payee is dead-lettered and posts nothing', async () => {
+  const heidi = randomUUID();
+  const ivan = randomUUID();
+  await openAndFund([heidi, ivan], 1_000);
+  const selfPayment = randomUUID();
+  await h.send([debitCommand(selfPayment, heidi, heidi, 300)]);
+  // A good payment behind it in the same partition: the partition keeps moving.
+  const goodPayment = randomUUID();
+  await h.send([debitCommand(goodPayment, heidi, ivan, 200)]);
+  const all = await h.waitFor(
+    (events) =>
+      events.some(
+        (p) =>
+          p.topic === 'ledgerline.dead-letter' &&
+          String(p.value['reason']).includes(`payer and payee are the same account ${heidi}`),
+      ) &&
+      events.some((p) => p.topic === 'ledger.step-posted' && p.value['paymentId'] === goodPayment),
+    'the dead letter and the good payment behind it',
+  );
+  expect(
+    all.some((p) => p.topic.startsWith('ledger.') && p.value['paymentId'] === selfPayment),
+  ).toBe(false);
+  const entries = await h.owner.query(
+    'SELECT 1 FROM ledger.entries e JOIN ledger.transactions t USING (transaction_id) WHERE t.payment_id = $1',
+    [selfPayment],
+  );
+  expect(entries.rowCount).toBe(0);
+  expect(await balanceOf(heidi)).toBe(800);
+});
+
 test('verify names an account whose projection drifted from its entries, and the checksum sees it', async () => {
   const grace = randomUUID();
   await openAndFund([grace], 0);

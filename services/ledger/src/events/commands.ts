@@ -1,7 +1,8 @@
 // Avro LedgerCommand (ledger.commands) -> domain command. The envelope's accountId, the Kafka key
 // and the inner command's customer account must be one and the same account: the partition is
 // chosen by the key, and a command that would be decided in another account's partition breaks
-// deterministic replay. Such a message is not a command the ledger can answer; it is dead-lettered.
+// deterministic replay. Such a message is not a command the ledger can answer; it is dead-lettered,
+// and so is a payment or refund whose payer is its payee.
 import type {
   AccountStatus,
   LedgerCommand as AvroLedgerCommand,
@@ -138,6 +139,24 @@ function metaOf(envelope: AvroLedgerCommand, timestamp: string): CommandMeta {
 }
 
 /**
+ * The account a payment or refund names as both payer and payee, if it does. Each step of the
+ * saga sees one side only, so only the envelope can tell; the processor refuses such a payment at
+ * its API (422 same-account), and a command that names one anyway is not one the ledger posts.
+ */
+function selfTransferAccount(envelope: AvroLedgerCommand): string | undefined {
+  const inner = envelope.command;
+  const parties =
+    'ledgerline.payments.v1.PaymentRequested' in inner
+      ? inner['ledgerline.payments.v1.PaymentRequested']
+      : 'ledgerline.payments.v1.RefundRequested' in inner
+        ? inner['ledgerline.payments.v1.RefundRequested']
+        : undefined;
+  return parties !== undefined && parties.payerAccountId === parties.payeeAccountId
+    ? parties.payerAccountId
+    : undefined;
+}
+
+/**
  * Maps a decoded message to a domain command, or says why it cannot be one (dead letter).
  * `timestamp` is the Kafka message timestamp in epoch milliseconds, as kafkajs gives it.
  */
@@ -154,6 +173,13 @@ export function mapLedgerCommand(
     return {
       ok: false,
       reason: `envelope accountId ${envelope.accountId} differs from the Kafka key ${key}`,
+    };
+  }
+  const selfTransfer = selfTransferAccount(envelope);
+  if (selfTransfer !== undefined) {
+    return {
+      ok: false,
+      reason: `payer and payee are the same account ${selfTransfer}: a payment or refund moves money between two accounts`,
     };
   }
   const command = toDomain(envelope);
