@@ -24,6 +24,11 @@ const SLACK_MS = 1_000;
 
 let server: Server;
 let port: number;
+const held: express.Response[] = [];
+
+function releaseHeld(): void {
+  for (const res of held.splice(0)) res.json({ released: true });
+}
 
 beforeAll(async () => {
   const app = express();
@@ -32,6 +37,10 @@ beforeAll(async () => {
   });
   app.post('/adjustments', express.raw({ type: () => true }), (_req, res) => {
     res.status(201).json({ status: 'POSTED' });
+  });
+  // A request that stays in flight until the test lets it go.
+  app.get('/hold', (_req, res) => {
+    held.push(res);
   });
   server = await listen(app, 0, '127.0.0.1', LIMITS);
   port = (server.address() as AddressInfo).port;
@@ -295,22 +304,69 @@ describe('HTTP server limits', () => {
     );
   });
 
-  it('connections past connectionsMax are closed on accept; a freed slot serves again', async () => {
-    const held = await Promise.all(
+  it('a connection past connectionsMax takes the place of the oldest one that has sent no request (slowloris cannot lock others out)', async () => {
+    await connectionsAtMost(0);
+    const silent: net.Socket[] = [];
+    for (let i = 0; i < LIMITS.connectionsMax; i++) {
+      const socket = await openSocket();
+      socket.on('error', () => undefined);
+      socket.write('GET /balance HTTP/1.1\r\nHost: ledger\r\n'); // headers never finished
+      silent.push(socket);
+    }
+    const honest = await openSocket();
+    expect(await request(honest)).toMatch(/^HTTP\/1\.1 200 /);
+    expect(await closed(silent[0]!, 2_000)).toBe(true);
+    expect(silent.slice(1).map((socket) => socket.destroyed)).toEqual([false, false]);
+    // The next one gives up the next oldest: the honest client, idle since its answer, is newer.
+    const second = await openSocket();
+    expect(await request(second)).toMatch(/^HTTP\/1\.1 200 /);
+    expect(await closed(silent[1]!, 2_000)).toBe(true);
+    expect(honest.destroyed).toBe(false);
+    for (const socket of [...silent, honest, second]) socket.destroy();
+  });
+
+  it('a connection past connectionsMax takes the place of the longest idle keep-alive connection', async () => {
+    await connectionsAtMost(0);
+    const idle: net.Socket[] = [];
+    for (let i = 0; i < LIMITS.connectionsMax; i++) {
+      const socket = await openSocket();
+      socket.on('error', () => undefined);
+      expect(await request(socket)).toMatch(/^HTTP\/1\.1 200 /);
+      idle.push(socket);
+    }
+    // The first connection is used again: now the second has been idle the longest.
+    expect(await request(idle[0]!)).toMatch(/^HTTP\/1\.1 200 /);
+    const next = await openSocket();
+    expect(await request(next)).toMatch(/^HTTP\/1\.1 200 /);
+    expect(await closed(idle[1]!, 2_000)).toBe(true);
+    expect([idle[0]!.destroyed, idle[2]!.destroyed]).toEqual([false, false]);
+    for (const socket of [...idle, next]) socket.destroy();
+  });
+
+  it('when every connection has a request in flight, one past connectionsMax is closed on accept; a freed slot serves again', async () => {
+    await connectionsAtMost(0);
+    const busy = await Promise.all(
       Array.from({ length: LIMITS.connectionsMax }, () => openSocket()),
     );
-    for (const socket of held) expect(await request(socket)).toMatch(/^HTTP\/1\.1 200 /);
+    const answers = busy.map((socket) => request(socket, '/hold'));
+    for (let attempt = 0; held.length < LIMITS.connectionsMax && attempt < 100; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(held).toHaveLength(LIMITS.connectionsMax);
     const excess = await openSocket();
     excess.on('error', () => undefined);
     excess.write('GET /balance HTTP/1.1\r\nHost: ledger\r\n\r\n');
     expect(await closed(excess, 2_000)).toBe(true);
+    // No request in flight was given up for it.
+    releaseHeld();
+    for (const answer of await Promise.all(answers)) expect(answer).toMatch(/^HTTP\/1\.1 200 /);
 
-    held[0]!.destroy();
+    busy[0]!.destroy();
     await connectionsAtMost(LIMITS.connectionsMax - 1);
     const next = await openSocket();
     expect(await request(next)).toMatch(/^HTTP\/1\.1 200 /);
     next.destroy();
-    for (const socket of held) socket.destroy();
+    for (const socket of busy) socket.destroy();
   });
 
   it('an honest client keeps its keep-alive connection across requests, past headersTimeout', async () => {

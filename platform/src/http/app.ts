@@ -729,8 +729,8 @@ export { problems, ProblemError };
 /**
  * Listens on a port; resolves with the server once it accepts connections. The limits bound what
  * one slow or greedy client can hold: a request whose headers (or whole body) do not arrive in
- * time is answered 408 and its connection closed, and connections past the maximum are closed
- * on accept, so a slowloris cannot pin the service. Keep-alive stays longer than common load
+ * time is answered 408 and its connection closed, and a connection past the maximum takes the
+ * place of the oldest one with no request in flight, so a slowloris cannot pin the service. Keep-alive stays longer than common load
  * balancers' idle timeout (60 s), so they never reuse a connection the server just closed.
  *
  * With `acceptHandles` above 1 the socket is accepted from through that many handles (see
@@ -907,21 +907,49 @@ export function acceptHandlesOf(server: Server): { count: number; error?: string
 }
 
 /**
- * Closes connections past `max` as they arrive, counted across every handle the server accepts
- * through (Node's own maxConnections counts only the server's own handle).
+ * Holds the connections at `max`, counted across every handle the server accepts through (Node's
+ * own maxConnections counts only the server's own handle). A connection past the bound takes the
+ * place of the oldest one with no request in flight, one that has not finished its first
+ * request's headers or sits idle between keep-alive requests: otherwise whoever opens `max`
+ * connections and sends nothing (slowloris) would lock every other client out until the headers
+ * or keep-alive timeout. Only when every connection is serving a request is the new one closed.
  */
 function boundConnections(server: Server, max: number): void {
-  let open = 0;
+  /** Requests in flight on each open connection. */
+  const inFlight = new Map<Socket, number>();
+  /** Open connections with no request in flight, in the order they became so (oldest first). */
+  const waiting = new Set<Socket>();
   // First among the 'connection' listeners: a connection past the bound is closed before the
   // HTTP parser reads from it.
   server.prependListener('connection', (socket: Socket) => {
-    if (open >= max) {
-      socket.destroy();
-      return;
+    if (inFlight.size >= max) {
+      const oldest = waiting.values().next();
+      if (oldest.done === true) {
+        socket.destroy();
+        return;
+      }
+      waiting.delete(oldest.value);
+      inFlight.delete(oldest.value);
+      oldest.value.destroy();
     }
-    open += 1;
+    inFlight.set(socket, 0);
+    waiting.add(socket);
     socket.once('close', () => {
-      open -= 1;
+      inFlight.delete(socket);
+      waiting.delete(socket);
+    });
+  });
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    const count = inFlight.get(socket);
+    if (count === undefined) return; // given up for a newer connection meanwhile
+    inFlight.set(socket, count + 1);
+    waiting.delete(socket);
+    res.once('close', () => {
+      const open = inFlight.get(socket);
+      if (open === undefined) return; // the connection is gone
+      inFlight.set(socket, open - 1);
+      if (open === 1 && !socket.destroyed) waiting.add(socket);
     });
   });
 }
