@@ -342,6 +342,47 @@ describe('reconciliation on the real stack', () => {
     expect(missing.find((d) => d.paymentId === p.paymentId)?.detail).toMatch(/COMPENSATION/);
   });
 
+  it('reports a payment command in a currency that is no ISO 4217 code with its currency null, and the discrepancies still list', async () => {
+    const paymentId = randomUUID();
+    await publisher.command({
+      commandId: randomUUID(),
+      correlationId: paymentId,
+      causationId: null,
+      occurredAt: new Date(seededAt.getTime() + 8 * MINUTE_MS),
+      accountId: alice,
+      command: {
+        'ledgerline.payments.v1.PaymentRequested': {
+          paymentId,
+          payerAccountId: alice,
+          payeeAccountId: bob,
+          amountMinor: 100,
+          currency: 'eur',
+        },
+      },
+    });
+    await eventually(async () => {
+      const { rowCount } = await owner.query(
+        'SELECT 1 FROM reconciliation.payment_requests WHERE payment_id = $1',
+        [paymentId],
+      );
+      return rowCount ? true : undefined;
+    }, 'the command');
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const run = await runOnDemand();
+    const missing = await discrepanciesOf(run.id, 'MISSING_OUTCOME');
+    // The payment has no status, and its command no outcome: both are reported.
+    const ofPayment = missing.filter((d) => d.paymentId === paymentId);
+    expect(ofPayment.length).toBeGreaterThan(0);
+    for (const d of ofPayment) {
+      expect(d).toMatchObject({
+        currency: null,
+        detail: expect.stringContaining('The currency reported, "eur", is no ISO 4217 code.'),
+      });
+    }
+    const everything = await api<{ items: Discrepancy[] }>('GET', '/v1/discrepancies?limit=500');
+    expect(everything.status).toBe(200);
+  });
+
   it('matches a settlement statement: matched, missing, extra and differing lines', async () => {
     const before = seed.transactions.length;
     const day = new Date(Date.UTC(2026, 0, 15, 9));

@@ -369,6 +369,10 @@ export async function eventPublisher(env: TestEnvironment) {
 
   return {
     producer,
+    /** One command as given: for facts no ledger would post. */
+    async command(value: LedgerCommandInput) {
+      await commands.send([{ key: value.accountId, value }]);
+    },
     async transactions(txs: readonly SeedTransaction[], payments: readonly SeedPayment[]) {
       const byPayment = new Map(payments.map((p) => [p.paymentId, p]));
       const commandMessages: { key: string; value: LedgerCommandInput }[] = [];

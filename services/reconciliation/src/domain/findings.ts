@@ -5,6 +5,7 @@ import {
   ReconciliationCheckSymbols,
 } from '@ledgerline/generated/avro/types';
 import { symbolsWithout } from '@ledgerline/platform/contract-enums';
+import { isIso4217Code } from '@ledgerline/platform/currencies';
 import { LEDGERLINE_NAMESPACE, uuidv5 } from './ids.js';
 
 // The contracts' enums without OTHER, the default a reader takes for a newer symbol: this
@@ -58,17 +59,25 @@ export function finding(
     >
   > = {},
 ): Finding {
+  // Facts come from messages, and a message can name a currency that is no ISO 4217 code (the
+  // ledger rejects its posting; the command is still a fact). A discrepancy's currency is one
+  // or null, as its contract says, and the detail keeps what was reported.
+  const reported = facts.currency ?? null;
+  const currency = reported === null || isIso4217Code(reported) ? reported : null;
   return {
     check,
     kind,
     subject,
-    detail,
+    detail:
+      currency === reported
+        ? detail
+        : `${detail} The currency reported, ${JSON.stringify(reported)}, is no ISO 4217 code.`,
     paymentId: facts.paymentId ?? null,
     transactionId: facts.transactionId ?? null,
     accountId: facts.accountId ?? null,
     expectedMinor: facts.expectedMinor ?? null,
     foundMinor: facts.foundMinor ?? null,
-    currency: facts.currency ?? null,
+    currency,
     reference: facts.reference ?? null,
   };
 }
