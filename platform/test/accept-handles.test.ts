@@ -17,10 +17,16 @@ const LIMITS: HttpServerLimits = { ...httpServerLimits({}), connectionsMax: 10_0
 const TURN_BUSY_MS = 20;
 const BURST = 120;
 
+/** Responses of /hold, in flight until the test lets them go. */
+const holding: express.Response[] = [];
+
 function app(): express.Express {
   const served = express();
   served.get('/ping', (_req, res) => {
     res.json({ ok: true });
+  });
+  served.get('/hold', (_req, res) => {
+    holding.push(res);
   });
   return served;
 }
@@ -147,15 +153,24 @@ test('the bound on connections counts the connections of every handle', async ()
   });
   const held: net.Socket[] = [];
   try {
-    for (let i = 0; i < max; i += 1) held.push(await connect(portOf(server)));
-    // Each held connection answers, whichever handle accepted it.
-    for (const socket of held) {
-      const answered = new Promise<string>((resolve) =>
-        socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1'))),
+    // Each held connection has a request in flight, whichever handle accepted it.
+    const answers: Promise<string>[] = [];
+    for (let i = 0; i < max; i += 1) {
+      const socket = await connect(portOf(server));
+      held.push(socket);
+      answers.push(
+        new Promise<string>((resolve) =>
+          socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1'))),
+        ),
       );
-      socket.write('GET /ping HTTP/1.1\r\nHost: x\r\n\r\n');
-      expect(await answered).toMatch(/^HTTP\/1\.1 200 /);
+      socket.write('GET /hold HTTP/1.1\r\nHost: x\r\n\r\n');
     }
+    for (let attempt = 0; holding.length < max && attempt < 200; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(holding).toHaveLength(max);
+    // With every one of them serving, a connection past the bound is closed unanswered, on
+    // whichever handle it arrives.
     for (let i = 0; i < 8; i += 1) {
       const excess = await connect(portOf(server));
       excess.on('error', () => undefined);
@@ -167,9 +182,17 @@ test('the bound on connections counts the connections of every handle', async ()
       });
       expect(answer).toBe('');
     }
-    held.shift()!.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const res of holding.splice(0)) res.json({ released: true });
+    for (const answer of answers) expect(await answer).toMatch(/^HTTP\/1\.1 200 /);
+    // Now all are idle: a newcomer takes the place of one of them (the one idle longest), and
+    // is served; the bound still holds across the handles.
+    const oneClosed = Promise.race(
+      held.map((socket) => new Promise<void>((resolve) => socket.once('close', () => resolve()))),
+    );
     expect(await ping(portOf(server))).toBe('HTTP/1.1 200 OK');
+    await oneClosed;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(held.filter((socket) => socket.destroyed)).toHaveLength(1);
   } finally {
     for (const socket of held) socket.destroy();
     await closeServer(server);
