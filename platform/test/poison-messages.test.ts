@@ -113,6 +113,20 @@ async function looseAvro(topic: AnyTopic, value: Record<string, unknown>): Promi
   return Buffer.concat([registered.subarray(0, 5), body]);
 }
 
+/** looseAvro, with the bytes of `marker` (a string of the value) replaced by `bytes`. */
+async function withBytes(
+  topic: AnyTopic,
+  value: Record<string, unknown>,
+  marker: string,
+  bytes: number[],
+): Promise<Buffer> {
+  const encoded = await looseAvro(topic, value);
+  const at = encoded.indexOf(marker);
+  if (at < 0 || bytes.length !== marker.length) throw new Error(`no ${marker} to replace`);
+  Buffer.from(bytes).copy(encoded, at);
+  return encoded;
+}
+
 const looseValue = (overrides: Record<string, unknown>) => {
   const value = posting(randomUUID()) as unknown as Record<string, unknown>;
   return {
@@ -213,6 +227,18 @@ test('every kind of poison on ledger.step-posted is dead-lettered with its reaso
       attempts: 1,
     },
     {
+      what: 'valid Avro with U+0000 in a string',
+      value: await looseAvro(topic, looseValue({ currency: 'E\u0000R' })),
+      reason: /the string at "currency" contains U\+0000/,
+      attempts: 1,
+    },
+    {
+      what: 'Avro whose string is not UTF-8',
+      value: await withBytes(topic, looseValue({ currency: 'QQQ' }), 'QQQ', [0xed, 0xa0, 0x80]),
+      reason: /a string is not valid UTF-8/,
+      attempts: 1,
+    },
+    {
       what: 'valid Avro breaking a business invariant',
       value: await encodeGood(topic, posting(paymentId, 500_000_000)),
       reason: /invariant violated: a posting of 500000000 exceeds the limit/,
@@ -281,6 +307,27 @@ test('every kind of poison on ledger.step-posted is dead-lettered with its reaso
   } finally {
     await reconciliation.stop();
   }
+});
+
+test('a string that holds U+FFFD in valid UTF-8 decodes; the same string in bytes that are not UTF-8 does not', async () => {
+  const topic = await stepPostedTopic('replacement-character');
+  const honest = await serde.decodeValue(
+    topic,
+    await looseAvro(topic, looseValue({ currency: 'E\uFFFD' })),
+  );
+  expect((honest as { currency: string }).currency).toBe('E\uFFFD');
+  await expect(
+    serde.decodeValue(
+      topic,
+      await withBytes(topic, looseValue({ currency: 'QQQQ' }), 'QQQQ', [0x45, 0xef, 0xbf, 0xbd]),
+    ),
+  ).resolves.toMatchObject({ currency: 'E\uFFFD' });
+  await expect(
+    serde.decodeValue(
+      topic,
+      await withBytes(topic, looseValue({ currency: 'QQ' }), 'QQ', [0x45, 0xff]),
+    ),
+  ).rejects.toThrow(/a string is not valid UTF-8/);
 });
 
 test('batches of several partitions are applied in one transaction; a poison among them is still isolated, and a restart re-applies nothing', async () => {

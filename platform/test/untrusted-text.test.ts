@@ -6,7 +6,8 @@
 import { apiContracts } from '@ledgerline/generated/openapi/contracts';
 import type { OpenApiDocument, OpenApiOperation } from '../src/http/openapi.js';
 import { ProblemError } from '../src/http/problem.js';
-import { ContractValidator, illegalTextErrors, illegalTextReason } from '../src/http/validation.js';
+import { ContractValidator, illegalTextErrors } from '../src/http/validation.js';
+import { illegalTextReason, scanDecodedText } from '../src/text.js';
 
 type Json = Record<string, unknown>;
 
@@ -308,5 +309,36 @@ describe('the three strings that reached PostgreSQL before', () => {
     expect(pointersOf('ledger')).toEqual(
       expect.arrayContaining(['changeAccountStatus /reason', 'createAdjustment /reason']),
     );
+  });
+});
+
+describe('the text rule over a decoded Avro value', () => {
+  it('names the first string, map key or array item that breaks it, with its path', () => {
+    const value = {
+      paymentId: '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
+      occurredAt: new Date(0),
+      original: Buffer.from([0, 0, 0]), // bytes are not text, NUL bytes included
+      entries: [{ accountId: 'a' }, { accountId: 'b\u0000' }],
+    };
+    expect(scanDecodedText(value).illegal).toEqual({
+      path: 'entries/1/accountId',
+      reason: 'contains U+0000 (NUL), which no text field accepts',
+    });
+    expect(scanDecodedText({ metadata: { ['k\u0000']: 'v' } }).illegal).toEqual({
+      path: 'metadata/k\u0000',
+      reason: 'the key contains U+0000 (NUL), which no text field accepts',
+    });
+    expect(scanDecodedText({ description: 'x\ud800' }).illegal?.reason).toMatch(/unpaired/);
+    expect(scanDecodedText(value.entries[0]).illegal).toBeUndefined();
+  });
+
+  it('says when a string holds U+FFFD, the only case where the bytes need a second look', () => {
+    expect(scanDecodedText({ a: ['ok', { b: 'caf\u00e9' }] })).toEqual({
+      replacementCharacter: false,
+    });
+    expect(scanDecodedText({ a: ['ok', { b: 'x\uFFFD' }] })).toEqual({
+      replacementCharacter: true,
+    });
+    expect(scanDecodedText({ m: { ['\uFFFD']: 'v' } }).replacementCharacter).toBe(true);
   });
 });

@@ -5,6 +5,7 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type avsc from 'avsc';
 import { avroType, avroTypeOptions } from '../avro.js';
+import { scanDecodedText } from '../text.js';
 import {
   registryConnection,
   registryRequest,
@@ -58,10 +59,10 @@ export class EventSerde {
   readonly registry: SchemaRegistry;
   private readonly writers = new Map<string, Promise<SubjectWriter>>();
   private readonly readerTypes = new Map<string, avsc.Type>();
-  /** Resolvers by `${subject}:${writerId}`: built once per writer schema. */
+  /** Resolvers (and the writer's type) by `${subject}:${writerId}`: built once per writer schema. */
   private readonly resolvers = new Map<
     string,
-    Promise<{ reader: avsc.Type; resolver: avsc.Resolver | null }>
+    Promise<{ reader: avsc.Type; resolver: avsc.Resolver | null; writer: avsc.Type }>
   >();
 
   private readonly connection: RegistryConnection;
@@ -211,9 +212,9 @@ export class EventSerde {
             `${subject}: unknown writer schema id ${writerId}: ${(error as Error).message}`,
           );
         }
-        if (reader.equals(writerSchema)) return { reader, resolver: null };
+        if (reader.equals(writerSchema)) return { reader, resolver: null, writer: writerSchema };
         try {
-          return { reader, resolver: reader.createResolver(writerSchema) };
+          return { reader, resolver: reader.createResolver(writerSchema), writer: writerSchema };
         } catch (error) {
           throw new UndecodableMessageError(
             `${subject}: writer schema ${writerId} cannot be read with this service's schema: ${(error as Error).message}`,
@@ -223,15 +224,33 @@ export class EventSerde {
       pending.catch(() => this.resolvers.delete(cacheKey));
       this.resolvers.set(cacheKey, pending);
     }
-    const { reader, resolver } = await pending;
+    const { reader, resolver, writer } = await pending;
+    const body = buffer.subarray(HEADER_BYTES);
+    let value: unknown;
     try {
-      const body = buffer.subarray(HEADER_BYTES);
-      return resolver ? reader.fromBuffer(body, resolver) : reader.fromBuffer(body);
+      value = resolver ? reader.fromBuffer(body, resolver) : reader.fromBuffer(body);
     } catch (error) {
       throw new UndecodableMessageError(
         `${subject}: Avro body does not decode: ${(error as Error).message}`,
       );
     }
+    // The text rule (../text.ts), as at the HTTP edge: every consumer refuses the same message
+    // for the same reason, so none acts on what another could not record.
+    const text = scanDecodedText(value);
+    if (text.illegal !== undefined) {
+      throw new UndecodableMessageError(
+        // The path quoted: a key that breaks the rule must not carry it into the dead letter.
+        `${subject}: the string at ${JSON.stringify(text.illegal.path)} ${text.illegal.reason}`,
+      );
+    }
+    // avsc decodes bytes that are not UTF-8 to U+FFFD without a word; such a body does not
+    // encode back to itself. Checked only when a U+FFFD is there to explain.
+    if (text.replacementCharacter && !writer.toBuffer(writer.fromBuffer(body)).equals(body)) {
+      throw new UndecodableMessageError(
+        `${subject}: a string is not valid UTF-8 (it decodes to U+FFFD and does not encode back to the bytes sent)`,
+      );
+    }
+    return value;
   }
 
   async decodeKey<T extends AnyTopic>(topic: T, buffer: Buffer | null): Promise<KeyOf<T>> {

@@ -7,6 +7,7 @@ import { fullFormats } from 'ajv-formats/dist/formats.js';
 import type { OpenApiDocument, OpenApiOperation } from './openapi.js';
 import { firstDuplicateMember, pointerToken } from './json-members.js';
 import { ProblemError, problems } from './problem.js';
+import { illegalTextReason } from '../text.js';
 
 // ajv-formats is CommonJS with a default export.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -113,27 +114,12 @@ function toErrors(
 }
 
 // ---------------------------------------------------------------------------------------------
-// One rule for every string a client sends, whatever the operation or the field: no U+0000 and
-// no unpaired UTF-16 surrogate. PostgreSQL cannot store either in text or jsonb (it answered
-// 500 for payment metadata, account status and adjustment reasons), Avro strings must be valid
-// UTF-8, and neither is ever meaningful in a payment. JSON escapes (\u0000, \ud800) and
-// percent-encoding (%00) both reach us as such strings; raw NUL bytes in a header never do
-// (Node's parser refuses them).
+// The text rule (../text.ts) over a JSON body: every string a client sends, member names
+// included. JSON escapes (\u0000, \ud800) and percent-encoding (%00) both reach us as such
+// strings; raw NUL bytes in a header never do (Node's parser refuses them).
 
 /** At most this many offending strings are named in one problem. */
 const TEXT_ERRORS_MAX = 20;
-
-const NUL = String.fromCharCode(0);
-// With the `u` flag, \p{Cs} matches only a surrogate that is not half of a pair.
-const UNPAIRED_SURROGATE = /\p{Cs}/u;
-
-/** Why a string is refused, or undefined when it is acceptable text. */
-export function illegalTextReason(text: string): string | undefined {
-  if (text.includes(NUL)) return 'contains U+0000 (NUL), which no text field accepts';
-  if (UNPAIRED_SURROGATE.test(text))
-    return 'contains an unpaired UTF-16 surrogate, which is not valid Unicode';
-  return undefined;
-}
 
 /**
  * Every string in `value` (member names included) that breaks the text rule, as JSON pointers
