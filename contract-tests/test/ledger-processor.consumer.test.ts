@@ -1,7 +1,8 @@
 // The ledger consumes the processor's payment-step commands on ledger.commands. What it relies
 // on: the key equals the envelope's accountId and the account the step touches; commandId and
 // correlationId (carried into outcomes); per step the payment, the account, the money, and the
-// transaction a step follows (credit, compensation) or the refund it belongs to.
+// transaction a step follows (credit, compensation) or the refund it belongs to; for a payment or
+// refund both parties, since one whose payer is its payee is refused.
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { ledgerCommandsTopic } from '@ledgerline/generated/topics';
 import { mapLedgerCommand } from '@ledgerline/ledger/events/commands';
@@ -36,6 +37,8 @@ describe('ledger consumes payment-step commands from the processor', () => {
           'ledgerline.payments.v1.PaymentRequested': {
             paymentId: m.uuid(f.paymentId),
             payerAccountId: m.uuid(f.payerAccountId),
+            // Read only to refuse a payment whose payer is its payee.
+            payeeAccountId: m.uuid(f.payeeAccountId),
             ...money,
           },
         }),
@@ -101,13 +104,11 @@ describe('ledger consumes payment-step commands from the processor', () => {
       state: processorStates.refundDebitRequested,
       step: 'REFUND_DEBIT',
       accountId: f.payeeAccountId,
-      accountField: 'payeeAccountId',
     },
     {
       state: processorStates.refundCreditRequested,
       step: 'REFUND_CREDIT',
       accountId: f.payerAccountId,
-      accountField: 'payerAccountId',
     },
   ])('a $step command maps to that refund step of refund 1', async (c) => {
     const mapping = await pact.receive(
@@ -122,7 +123,9 @@ describe('ledger consumes payment-step commands from the processor', () => {
             refundId: m.uuid(f.refundId),
             sequence: m.integer(1),
             step: m.oneOf(['REFUND_DEBIT', 'REFUND_CREDIT', 'REFUND_COMPENSATION'], c.step),
-            [c.accountField]: m.uuid(c.accountId),
+            // The side the step touches; both, to refuse a refund whose payer is its payee.
+            payerAccountId: m.uuid(f.payerAccountId),
+            payeeAccountId: m.uuid(f.payeeAccountId),
             amountMinor: m.integer(1_000),
             currency: m.currency('EUR'),
           },
