@@ -730,8 +730,9 @@ export { problems, ProblemError };
  * Listens on a port; resolves with the server once it accepts connections. The limits bound what
  * one slow or greedy client can hold: a request whose headers (or whole body) do not arrive in
  * time is answered 408 and its connection closed, and a connection past the maximum takes the
- * place of the oldest one with no request in flight, so a slowloris cannot pin the service. Keep-alive stays longer than common load
- * balancers' idle timeout (60 s), so they never reuse a connection the server just closed.
+ * place of the oldest one with no request in flight, so a slowloris cannot pin the service.
+ * Keep-alive stays longer than common load balancers' idle timeout (60 s), so they never reuse a
+ * connection the server just closed.
  *
  * With `acceptHandles` above 1 the socket is accepted from through that many handles (see
  * accept-handles.ts), so that a burst of new connections is read within a few turns of a busy
