@@ -163,6 +163,10 @@ export async function verifyHttpInteractions(
         stateHandlers,
         requestFilter,
         logLevel: 'error',
+        // Each request to the provider, the state set-ups included: a completed payment (its
+        // saga, then its audit trail) can take over the default 30 s on a busy 2-core machine
+        // right after the stack started, and a set-up cut short fails every interaction after.
+        timeout: 120_000,
       }).verifyProvider();
       json = parseVerifierJson(String(out));
     } catch (error) {
