@@ -55,6 +55,8 @@ const LOOKUPS_IN_FLIGHT_MAX = 2;
 
 interface PendingLookup {
   key: string;
+  /** The key's digest, when the lookup already took it to ask the recent keys. */
+  digest: string | undefined;
   resolve: (principal: Principal | undefined) => void;
   reject: (error: unknown) => void;
 }
@@ -125,12 +127,14 @@ class ApiKeyLookups {
   ) {}
 
   lookup(key: string, recentSuffices: boolean): Promise<Principal | undefined> {
+    let digest: string | undefined;
     if (recentSuffices) {
-      const principal = this.recent.get(digestOf(key));
+      digest = digestOf(key);
+      const principal = this.recent.get(digest);
       if (principal !== undefined) return Promise.resolve(principal);
     }
     return new Promise((resolve, reject) => {
-      this.waiting.push({ key, resolve, reject });
+      this.waiting.push({ key, digest, resolve, reject });
       if (this.inFlight < LOOKUPS_IN_FLIGHT_MAX) void this.drain();
     });
   }
@@ -151,7 +155,9 @@ class ApiKeyLookups {
           );
           batch.forEach((lookup, i) => {
             const key = found[i];
-            if (key !== undefined) this.recent.remember(digestOf(lookup.key), key);
+            if (key !== undefined) {
+              this.recent.remember(lookup.digest ?? digestOf(lookup.key), key);
+            }
             lookup.resolve(key?.principal);
           });
         } catch (error) {
