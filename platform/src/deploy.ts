@@ -125,6 +125,14 @@ export interface DeployReport {
 }
 
 /**
+ * Longest wait for a deployment's connection. A deployment runs once, nobody waits on it the way
+ * a request does, and a host that stalls for seconds (a busy neighbour, a paused VM) must not
+ * fail it: after a stall Node runs the expired timers before it reads the sockets, so a short
+ * bound gives up a connection that has in fact arrived.
+ */
+const DEPLOY_CONNECT_TIMEOUT_MS = 30_000;
+
+/**
  * Creates the owner and service roles, applies every service's migrations and gives every object
  * in the service schemas to the owner role; then checks the result and throws naming what is
  * wrong. Idempotent: a second run changes nothing. `adminUrl` is a superuser (local stack) or a
@@ -136,7 +144,11 @@ export async function deployDatabase(
   passwords: Readonly<Record<string, string>>,
 ): Promise<DeployReport> {
   const report: DeployReport = { applied: {}, changes: [] };
-  const admin = createPool(adminUrl, { max: 1, applicationName: 'ledgerline-deploy' });
+  const admin = createPool(adminUrl, {
+    max: 1,
+    applicationName: 'ledgerline-deploy',
+    connectTimeoutMs: DEPLOY_CONNECT_TIMEOUT_MS,
+  });
   try {
     await ensureRole(admin, SCHEMA_OWNER_ROLE, { login: false }, report);
     await ensureAdminCanActAsOwner(admin, report);
@@ -253,7 +265,7 @@ async function ensurePassword(
     // The same TLS as every platform connection (sslmode, DATABASE_SSL_CA_FILE): a server that
     // demands TLS would otherwise refuse the probe with 28000 and look like a missing password.
     ...postgresConnection(urlForRole(adminUrl, role, password), process.env),
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: DEPLOY_CONNECT_TIMEOUT_MS,
     application_name: 'ledgerline-deploy-probe',
   });
   try {
