@@ -15,7 +15,7 @@ import { prefixedTopic } from '@ledgerline/platform/events/topic';
 import { ledgerStepPostedTopic, paymentsStatusChangedTopic } from '@ledgerline/generated/topics';
 import { launchChromium } from '@ledgerline/testkit/chromium';
 import { badLogicalValue, NOT_AVRO } from '@ledgerline/testkit/poison';
-import { createTestApiKey, eventually } from '@ledgerline/testkit/testing';
+import { boundedStep, createTestApiKey, eventually } from '@ledgerline/testkit/testing';
 import {
   balanceMinor,
   createPayment,
@@ -110,31 +110,13 @@ beforeAll(async () => {
   await signIn(p.operatorKey);
 }, 180_000);
 
-/** Each teardown step within its own bound, so that one that hangs is named. */
-async function within(what: string, ms: number, step: Promise<unknown> | undefined): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      step,
-      new Promise((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 afterAll(async () => {
   // Every step runs even when one before it failed: nothing is left running.
-  const failures: string[] = [];
-  const step = (what: string, ms: number, run: () => Promise<unknown> | undefined) =>
-    within(what, ms, run()).catch((error: unknown) => {
-      failures.push((error as Error).message);
-    });
-  await step('closing the browser', 20_000, () => browser?.close());
-  await step('stopping the console', 10_000, () => app?.stop());
-  await step('stopping the platform', 40_000, () => p?.stop());
+  const failures = [
+    await boundedStep('closing the browser', 20_000, () => browser?.close()),
+    await boundedStep('stopping the console', 10_000, () => app?.stop()),
+    await boundedStep('stopping the platform', 40_000, () => p?.stop()),
+  ].filter((failure) => failure !== undefined);
   if (failures.length > 0) throw new Error(`teardown: ${failures.join('; ')}`);
 }, 90_000);
 

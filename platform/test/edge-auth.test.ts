@@ -22,7 +22,11 @@ import { declaredMethods } from '../src/http/app.js';
 import { isOpen, operationSecurity, scopesOf } from '../src/http/auth.js';
 import type { OpenApiOperation } from '../src/http/openapi.js';
 import { REACHED, startBareEdge, type BareEdge } from '@ledgerline/testkit/bare-edge';
-import { createTestEnvironment, type TestEnvironment } from '@ledgerline/testkit/testing';
+import {
+  boundedStep,
+  createTestEnvironment,
+  type TestEnvironment,
+} from '@ledgerline/testkit/testing';
 
 const PROBES = new Set(['/healthz', '/readyz']);
 /**
@@ -105,37 +109,17 @@ beforeAll(async () => {
   }
 }, 60_000);
 
-/**
- * Runs `step`, giving up after `ms`: a stop that hangs is named, and the steps after it run.
- * The bound runs a further quarter second once it expires: after the host stalls (a busy
- * neighbour), Node runs the expired timer before the I/O that finished the step.
- */
-async function bounded(what: string, ms: number, step: () => Promise<unknown>): Promise<string[]> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => {
-      timer = setTimeout(() => resolve('late'), 250);
-    }, ms);
-  });
-  try {
-    const outcome = await Promise.race([step().then(() => 'done' as const), late]);
-    return outcome === 'late' ? [`${what} did not finish within ${ms} ms`] : [];
-  } catch (error) {
-    return [`${what} failed: ${(error as Error).message}`];
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 afterAll(async () => {
   // Each step bounded, so that one that hangs is named and the database and role still go.
   const closes = await Promise.all(
     [...servers].map(([service, bare]) =>
-      bounded(`closing the ${service} edge`, 30_000, () => bare.stop()),
+      boundedStep(`closing the ${service} edge`, 30_000, () => bare.stop()),
     ),
   );
-  const problems = closes.flat();
-  problems.push(...(await bounded('ending the edge pool', 30_000, async () => edge?.end())));
+  const problems = [
+    ...closes,
+    await boundedStep('ending the edge pool', 30_000, async () => edge?.end()),
+  ].filter((problem) => problem !== undefined);
   await owner?.query(`REVOKE ledgerline_edge FROM ${edgeRole}`).catch(() => undefined);
   await owner?.end();
   await env?.cleanup();

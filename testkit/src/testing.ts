@@ -220,6 +220,36 @@ export class TopicReader<T extends AnyTopic> {
   }
 }
 
+/**
+ * Runs a teardown step within `ms`: undefined once it has finished, otherwise why not (late, or
+ * its error), so that one that hangs is named and the steps after it still run. Once the bound
+ * expires the step gets a further quarter second: after the host stalls (a busy neighbour),
+ * Node runs the expired timer before the I/O that finished the step.
+ */
+export async function boundedStep(
+  what: string,
+  ms: number,
+  step: () => Promise<unknown> | undefined,
+): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => {
+      timer = setTimeout(() => resolve('late'), STALL_GRACE_MS);
+    }, ms);
+  });
+  try {
+    const outcome = await Promise.race([Promise.resolve(step()).then(() => 'done' as const), late]);
+    return outcome === 'late' ? `${what} did not finish within ${ms} ms` : undefined;
+  } catch (error) {
+    return `${what} failed: ${(error as Error).message}`;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** How long an expired bound still waits for I/O that a stall held up. */
+const STALL_GRACE_MS = 250;
+
 /** Polls `check` until it returns a value; fails naming `what` after `timeoutMs` (bounded). */
 export async function eventually<T>(
   check: () => Promise<T | undefined>,
