@@ -6,7 +6,11 @@ import type avsc from 'avsc';
 import { EventSerde } from '@ledgerline/platform/events/serde';
 import { defineTopic, prefixedTopic } from '@ledgerline/platform/events/topic';
 import { TopicConsumer, TopicProducer } from '@ledgerline/platform/events/typed';
-import { createTestEnvironment, type TestEnvironment } from '@ledgerline/testkit/testing';
+import {
+  askRegistry,
+  createTestEnvironment,
+  type TestEnvironment,
+} from '@ledgerline/testkit/testing';
 import { paymentsStatusChangedTopic } from '@ledgerline/generated/topics';
 import type { PaymentStatusChanged } from '@ledgerline/generated/avro/types';
 import { checkCompatibility } from '../src/compat/modes.js';
@@ -123,13 +127,11 @@ describe('the registry refuses what the checker refuses (FULL_TRANSITIVE)', () =
       base as unknown as avsc.Schema,
     ]);
     expect(verdict.compatible).toBe(expectedCompatible);
-    const response = await fetch(
-      `${env.schemaRegistryUrl}/subjects/${encodeURIComponent(subject)}/versions`,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
-        body: JSON.stringify({ schema: JSON.stringify(next) }),
-      },
+    const response = await askRegistry(
+      env.schemaRegistryUrl,
+      'POST',
+      `/subjects/${encodeURIComponent(subject)}/versions`,
+      { schema: JSON.stringify(next) },
     );
     expect(response.status).toBe(expectedCompatible ? 200 : 409);
     if (!expectedCompatible)

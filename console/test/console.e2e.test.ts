@@ -15,7 +15,12 @@ import { prefixedTopic } from '@ledgerline/platform/events/topic';
 import { ledgerStepPostedTopic, paymentsStatusChangedTopic } from '@ledgerline/generated/topics';
 import { launchChromium } from '@ledgerline/testkit/chromium';
 import { badLogicalValue, NOT_AVRO } from '@ledgerline/testkit/poison';
-import { boundedStep, createTestApiKey, eventually } from '@ledgerline/testkit/testing';
+import {
+  askRegistry,
+  boundedStep,
+  createTestApiKey,
+  eventually,
+} from '@ledgerline/testkit/testing';
 import {
   balanceMinor,
   createPayment,
@@ -536,13 +541,11 @@ describe('the console in a browser', () => {
         },
       ],
     };
-    const registered = await fetch(
-      `${p.env.schemaRegistryUrl}/subjects/${encodeURIComponent(topic.valueSubject)}/versions`,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
-        body: JSON.stringify({ schema: JSON.stringify(v2) }),
-      },
+    const registered = await askRegistry(
+      p.env.schemaRegistryUrl,
+      'POST',
+      `/subjects/${encodeURIComponent(topic.valueSubject)}/versions`,
+      { schema: JSON.stringify(v2) },
     );
     expect(registered.status).toBe(200);
 
@@ -912,11 +915,13 @@ describe('the console server', () => {
 
   it('decodes a value with its writer’s schema, and says why when it cannot', async () => {
     const topic = prefixedTopic(paymentsStatusChangedTopic, p.env.topicPrefix);
-    const latest = (await (
-      await fetch(
-        `${p.env.schemaRegistryUrl}/subjects/${encodeURIComponent(topic.valueSubject)}/versions/1`,
+    const latest = (
+      await askRegistry(
+        p.env.schemaRegistryUrl,
+        'GET',
+        `/subjects/${encodeURIComponent(topic.valueSubject)}/versions/1`,
       )
-    ).json()) as { id: number; schema: string };
+    ).json as { id: number; schema: string };
     const type = avsc.Type.forSchema(JSON.parse(latest.schema) as avsc.Schema);
     const value = type.random();
     const header = Buffer.alloc(5);

@@ -287,15 +287,68 @@ export function registryConnection(
 const REGISTRY_RESPONSE_BYTES_MAX = 8 * 1024 * 1024;
 
 /**
+ * A registry that took a request and never answered it, or closed the connection unanswered.
+ * Apicurio (3.3.3 here) does this now and then: about one request in 500 in a loop on this
+ * machine, hanging on a kept-alive connection and closed at once on a new one (its own client
+ * tests see the same, Apicurio/apicurio-registry#7844). Bad luck, not a verdict: ask again.
+ */
+export class RegistryNoAnswerError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RegistryNoAnswerError';
+  }
+}
+
+/** What the platform asks the registry: each safe to send again (registryRequest). */
+export type RegistryMethod = 'GET' | 'POST' | 'PUT';
+
+/** Socket errors that mean "no answer", as opposed to a refusal (TLS, a bad URL). */
+const NO_ANSWER_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT']);
+
+/**
  * One request to the registry's REST API with the connection's TLS and credentials (the
  * platform's own calls beside the client library: registration, readiness). Bounded in time
- * and in response size.
+ * and in response size. A request the registry does not answer is sent again within
+ * `timeoutMs`: the first attempt waits a quarter of it (at least 500 ms), each next one twice as
+ * long as the last. Every request the platform sends is safe to repeat (a lookup, a
+ * compatibility setting, registering a schema, which answers the same id again): keep it so.
  */
-export function registryRequest(
+export async function registryRequest(
   connection: RegistryConnection,
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  method: RegistryMethod,
   pathAndQuery: string,
   options: { body?: unknown; timeoutMs: number },
+): Promise<{ status: number; text: string }> {
+  const deadline = Date.now() + options.timeoutMs;
+  let waitMs = Math.max(500, options.timeoutMs / 4);
+  for (let attempt = 1; ; attempt += 1) {
+    const leftMs = deadline - Date.now();
+    try {
+      return await registryAttempt(connection, method, pathAndQuery, {
+        body: options.body,
+        waitMs: Math.max(1, Math.min(waitMs, leftMs)),
+      });
+    } catch (error) {
+      if (!(error instanceof RegistryNoAnswerError)) throw error;
+      // A connection closed at once is asked again after a breath, not in a tight loop.
+      const pauseMs = Math.min(50 * attempt, deadline - Date.now());
+      if (pauseMs <= 0) {
+        throw new RegistryNoAnswerError(
+          `registry: no answer within ${options.timeoutMs} ms (${attempt} attempts; the last: ${error.message})`,
+          { cause: error },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      waitMs *= 2;
+    }
+  }
+}
+
+function registryAttempt(
+  connection: RegistryConnection,
+  method: RegistryMethod,
+  pathAndQuery: string,
+  options: { body?: unknown; waitMs: number },
 ): Promise<{ status: number; text: string }> {
   const target = new URL(`${connection.url}${pathAndQuery}`);
   const body = options.body === undefined ? undefined : JSON.stringify(options.body);
@@ -317,41 +370,53 @@ export function registryRequest(
   };
   const send = target.protocol === 'https:' ? https.request : http.request;
   return new Promise((resolve, reject) => {
-    const request = send(
-      target,
-      {
-        method,
-        headers,
-        agent: connection.agent,
-        timeout: options.timeoutMs,
-        signal: AbortSignal.timeout(options.timeoutMs),
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        let bytes = 0;
-        response.on('data', (chunk: Buffer) => {
-          bytes += chunk.length;
-          if (bytes > REGISTRY_RESPONSE_BYTES_MAX) {
-            request.destroy(
-              new Error(`registry answer larger than ${REGISTRY_RESPONSE_BYTES_MAX} bytes`),
-            );
-            return;
-          }
-          chunks.push(chunk);
+    let settled = false;
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      reject(error);
+    };
+    const request = send(target, { method, headers, agent: connection.agent }, (response) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      response.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > REGISTRY_RESPONSE_BYTES_MAX) {
+          fail(new Error(`registry answer larger than ${REGISTRY_RESPONSE_BYTES_MAX} bytes`));
+          request.destroy();
+          return;
+        }
+        chunks.push(chunk);
+      });
+      response.on('end', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve({
+          status: response.statusCode ?? 0,
+          text: Buffer.concat(chunks).toString('utf8'),
         });
-        response.on('end', () =>
-          resolve({
-            status: response.statusCode ?? 0,
-            text: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-        response.on('error', reject);
-      },
-    );
-    request.on('timeout', () =>
-      request.destroy(new Error(`registry: no answer within ${options.timeoutMs} ms`)),
-    );
-    request.on('error', reject);
+      });
+      // Cut off mid-answer: the answer never came whole.
+      response.on('error', (error) =>
+        fail(new RegistryNoAnswerError(error.message, { cause: error })),
+      );
+    });
+    // One timer for the whole exchange, the answer's body included.
+    const timer = setTimeout(() => {
+      fail(new RegistryNoAnswerError(`registry: no answer within ${options.waitMs} ms`));
+      request.destroy();
+    }, options.waitMs);
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      const noAnswer = NO_ANSWER_CODES.has(error.code ?? '') || error.message === 'socket hang up';
+      fail(noAnswer ? new RegistryNoAnswerError(error.message, { cause: error }) : error);
+    });
+    // Closed with no whole answer (and no error said why): nothing came back.
+    request.on('close', () => {
+      clearTimeout(timer);
+      fail(new RegistryNoAnswerError('registry: the connection closed before a whole answer'));
+    });
     request.end(body);
   });
 }

@@ -10,19 +10,32 @@ import { platformEndpoints } from '../src/config.js';
 import { EventSerde } from '../src/events/serde.js';
 import { prefixedTopic } from '../src/events/topic.js';
 import { DependencyUnavailableError, classifyFault } from '../src/faults.js';
+import {
+  RegistryNoAnswerError,
+  registryConnection,
+  registryRequest,
+} from '../src/transport-security.js';
 import { ledgerStepPostedTopic } from '@ledgerline/generated/topics';
 import { stepPostedEvent } from '@ledgerline/testkit/poison';
 
 const registryUrl = platformEndpoints(process.env).schemaRegistryUrl;
 const REGISTRATION = /^\/subjects\/[^/]+\/versions$/;
+/** The client library's lookups: a writer schema by id, and a subject's id for a schema. */
+const LOOKUP = /^\/schemas\/ids\/\d+$|^\/subjects\/[^/]+$/;
 
-/** What the relay does to the next registrations (POST …/versions) before it passes them on. */
-type Fault = 'hold' | 'unavailable' | 'unauthorized' | 'incompatible';
+/**
+ * What the relay does to the next registrations (POST …/versions) or lookups before it passes
+ * them on: `hold` takes the request and never answers, `close` ends the connection unanswered
+ * (what Apicurio itself now and then does, README "Troubleshooting").
+ */
+type Fault = 'hold' | 'close' | 'unavailable' | 'unauthorized' | 'incompatible';
 
 /** Forwards every request to the real registry, except the registrations it is told to spoil. */
 class RegistryRelay {
   readonly faults: Fault[] = [];
+  readonly lookupFaults: ('hold' | 'close')[] = [];
   registrations = 0;
+  lookups = 0;
   private readonly held = new Set<http.ServerResponse>();
   private readonly server = http.createServer((req, res) => this.handle(req, res));
 
@@ -41,11 +54,27 @@ class RegistryRelay {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const prefix = new URL(registryUrl).pathname;
     const path = (req.url ?? '/').slice(prefix.length);
+    if (LOOKUP.test(path)) {
+      this.lookups += 1;
+      const fault = this.lookupFaults.shift();
+      if (fault === 'hold') {
+        this.held.add(res);
+        return;
+      }
+      if (fault === 'close') {
+        req.socket.destroy();
+        return;
+      }
+    }
     if (req.method === 'POST' && REGISTRATION.test(path)) {
       this.registrations += 1;
       const fault = this.faults.shift();
       if (fault === 'hold') {
         this.held.add(res); // never answered: the registry took it and went quiet
+        return;
+      }
+      if (fault === 'close') {
+        req.socket.destroy();
         return;
       }
       if (fault === 'unavailable') {
@@ -78,10 +107,13 @@ class RegistryRelay {
 const freshTopic = () => prefixedTopic(ledgerStepPostedTopic, `t-reg-${randomUUID().slice(0, 8)}.`);
 
 async function registered(subject: string): Promise<boolean> {
-  const response = await fetch(
-    `${registryUrl}/subjects/${encodeURIComponent(subject)}/versions/latest`,
+  const answer = await registryRequest(
+    registryConnection(registryUrl, {}),
+    'GET',
+    `/subjects/${encodeURIComponent(subject)}/versions/latest`,
+    { timeoutMs: 10_000 },
   );
-  return response.status === 200;
+  return answer.status === 200;
 }
 
 describe('schema registration against a registry that does not answer, or says no', () => {
@@ -182,5 +214,72 @@ describe('schema registration against a registry that does not answer, or says n
 
     expect(Date.now() - startedAt).toBeLessThan(10_000);
     expect(await registered(topic.valueSubject)).toBe(false);
+  });
+
+  test('one registration the registry holds, then one whose connection it closes, is asked again within its bound', async () => {
+    const topic = freshTopic();
+    relay.faults.push('hold', 'close');
+    const startedAt = Date.now();
+
+    const answer = await registryRequest(
+      registryConnection(relayUrl, {}),
+      'POST',
+      `/subjects/${encodeURIComponent(topic.valueSubject)}/versions`,
+      { body: { schema: JSON.stringify(topic.valueSchema) }, timeoutMs: 8_000 },
+    );
+
+    expect(answer.status).toBe(200);
+    expect(relay.registrations).toBe(3);
+    // The held attempt waited a quarter of the bound before it was asked again.
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(2_000);
+    expect(await registered(topic.valueSubject)).toBe(true);
+  });
+
+  test('a registry that never answers: no answer within the bound, after several attempts', async () => {
+    const topic = freshTopic();
+    relay.faults.push(...Array<Fault>(50).fill('hold'));
+    const startedAt = Date.now();
+
+    const failure = await registryRequest(
+      registryConnection(relayUrl, {}),
+      'POST',
+      `/subjects/${encodeURIComponent(topic.valueSubject)}/versions`,
+      { body: { schema: JSON.stringify(topic.valueSchema) }, timeoutMs: 2_000 },
+    ).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(RegistryNoAnswerError);
+    expect((failure as Error).message).toMatch(/no answer within 2000 ms \(\d attempts/);
+    expect(relay.registrations).toBeGreaterThanOrEqual(2);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(2_000);
+    expect(Date.now() - startedAt).toBeLessThan(4_000);
+    expect(await registered(topic.valueSubject)).toBe(false);
+  });
+
+  test('a writer schema lookup the registry holds is asked again: the message decodes', async () => {
+    const topic = freshTopic();
+    // Registered directly, as a deploy does; the reading side knows no schema id yet.
+    const value = stepPostedEvent();
+    const encoded = await new EventSerde({ registryUrl, autoRegister: true }).encodeValue(
+      topic,
+      value,
+    );
+    relay.lookupFaults.push('hold');
+
+    const decoded = await serde().decodeValue(topic, encoded);
+
+    expect(decoded).toMatchObject({ eventId: value.eventId, amountMinor: value.amountMinor });
+    expect(relay.lookups).toBe(2);
+  });
+
+  test('a subject id lookup closed, then held, is asked again: start-up goes on, nothing registered', async () => {
+    const topic = freshTopic();
+    await new EventSerde({ registryUrl, autoRegister: true }).prepare(topic);
+    relay.lookupFaults.push('close', 'hold');
+
+    await new EventSerde({ registryUrl: relayUrl, autoRegister: false }).prepare(topic);
+
+    // Key and value looked up, plus the two spoiled attempts asked again; nothing registered.
+    expect(relay.lookups).toBe(4);
+    expect(relay.registrations).toBe(0);
   });
 });

@@ -23,6 +23,7 @@ import {
   kafkaSecurity,
   postgresConnection,
   registryConnection,
+  registryRequest,
   TransportConfigError,
   type ReadTextFile,
 } from '../src/transport-security.js';
@@ -416,9 +417,13 @@ describe('a service reaches the registry through TLS and basic auth', () => {
       `t-registry-denied-${randomUUID().slice(0, 8)}.`,
     );
     await expect(serdeWith('wrong').prepare(topic)).rejects.toThrow(/401/);
-    const subjects = await fetch(`${platformEndpoints().schemaRegistryUrl}/subjects`).then(
-      (r) => r.json() as Promise<string[]>,
+    const answer = await registryRequest(
+      registryConnection(platformEndpoints().schemaRegistryUrl, {}),
+      'GET',
+      '/subjects',
+      { timeoutMs: 10_000 },
     );
+    const subjects = JSON.parse(answer.text) as string[];
     expect(subjects).not.toContain(topic.valueSubject);
   });
 

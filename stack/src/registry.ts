@@ -220,22 +220,46 @@ async function ensureGlobalCompatibility(
   log: (message: string) => void,
 ): Promise<void> {
   const url = `${localRegistryUrl(config)}/config`;
-  const current = await fetch(url, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
-  const body = (await current.json()) as { compatibilityLevel?: string };
+  const current = await askRegistry(url, { method: 'GET' });
+  const body = JSON.parse(current.text) as { compatibilityLevel?: string };
   if (body.compatibilityLevel !== undefined && body.compatibilityLevel !== 'NONE') return;
-  const update = await fetch(url, {
+  const update = await askRegistry(url, {
     method: 'PUT',
     headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json' },
     body: JSON.stringify({ compatibility: DEFAULT_COMPATIBILITY }),
-    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
   });
-  const text = await update.text();
   if (!update.ok) {
     throw new StackError(
-      `could not set the registry's global compatibility (HTTP ${update.status}: ${text.slice(0, 200)})`,
+      `could not set the registry's global compatibility (HTTP ${update.status}: ${update.text.slice(0, 200)})`,
     );
   }
   log(`registry: global compatibility set to ${DEFAULT_COMPATIBILITY} (was NONE)`);
+}
+
+/** Attempts of one request to the registry before the start-up gives up on it. */
+const REGISTRY_ATTEMPTS = 3;
+
+/**
+ * One request, asked again when it gets no answer: the registry now and then takes a request
+ * and never answers it, or closes the connection unanswered (platform's RegistryNoAnswerError).
+ * Both requests here are safe to repeat.
+ */
+async function askRegistry(
+  url: string,
+  init: RequestInit,
+): Promise<{ ok: boolean; status: number; text: string }> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const response = await fetch(url, { ...init, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+      return { ok: response.ok, status: response.status, text: await response.text() };
+    } catch (error) {
+      if (attempt >= REGISTRY_ATTEMPTS) {
+        throw new StackError(
+          `the registry did not answer ${init.method} ${url} (${REGISTRY_ATTEMPTS} attempts of ${HTTP_TIMEOUT_MS} ms): ${String(error)}`,
+        );
+      }
+    }
+  }
 }
 
 export async function stopRegistry(config: StackConfig): Promise<boolean> {

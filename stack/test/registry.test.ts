@@ -1,10 +1,14 @@
 // Apicurio Registry through its Confluent-compatible API: per-subject compatibility is enforced
 // and the Confluent wire format round-trips with the client the services use.
-import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { COMPATIBILITY, type SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { schemaRegistryClient } from '@ledgerline/platform/events/serde';
+import {
+  registryConnection,
+  registryRequest,
+  type RegistryMethod,
+} from '@ledgerline/platform/transport-security';
 import { startStack } from '../src/index.js';
 import { uniqueSuffix } from './support.js';
-
-const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 
 let baseUrl: string;
 let registry: SchemaRegistry;
@@ -12,7 +16,8 @@ let registry: SchemaRegistry;
 beforeAll(async () => {
   // Starts the shared stack if needed; never stops it (others may be using it).
   baseUrl = (await startStack()).schemaRegistryUrl;
-  registry = new SchemaRegistry({ host: baseUrl, retry: { retries: 0 } });
+  // The client as the services configure it (platform/src/events/serde.ts).
+  registry = schemaRegistryClient(registryConnection(baseUrl, {}));
 }, 300_000);
 
 interface AvroRecord {
@@ -44,18 +49,17 @@ const paymentV2Incompatible: AvroRecord = {
   fields: [...paymentV1.fields, { name: 'payerAccountId', type: 'string' }],
 };
 
+/** One request through the platform's registry client (asked again if left unanswered). */
 async function call(
-  method: string,
+  method: RegistryMethod,
   path: string,
   body?: unknown,
 ): Promise<{ status: number; json: unknown }> {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: { 'Content-Type': CONTENT_TYPE, Accept: CONTENT_TYPE },
-    body: body === undefined ? undefined : JSON.stringify(body),
+  const answer = await registryRequest(registryConnection(baseUrl, {}), method, path, {
+    body,
+    timeoutMs: 10_000,
   });
-  const text = await response.text();
-  return { status: response.status, json: text === '' ? undefined : JSON.parse(text) };
+  return { status: answer.status, json: answer.text === '' ? undefined : JSON.parse(answer.text) };
 }
 
 test('the global compatibility default is not NONE', async () => {
@@ -111,7 +115,7 @@ test('the Confluent wire format round-trips: magic byte 0, schema id, Avro body'
   expect(encoded.readUInt32BE(1)).toBe(id);
 
   // A fresh client knows nothing: it must fetch the writer schema by id from the registry.
-  const reader = new SchemaRegistry({ host: baseUrl });
+  const reader = schemaRegistryClient(registryConnection(baseUrl, {}));
   expect(await reader.decode(encoded)).toEqual(payment);
 
   // Schema resolution: data written with v1, read with v2, gets v2's default.

@@ -23,6 +23,11 @@ import { createApiKey, migrateAuth, type ApiKeySpec } from '@ledgerline/platform
 import { prefixedTopic, type AnyTopic } from '@ledgerline/platform/events/topic';
 import { createKafka, ensureTopics } from '@ledgerline/platform/kafka';
 import type { DecodedMessage, TopicConsumer } from '@ledgerline/platform/events/typed';
+import {
+  registryConnection,
+  registryRequest,
+  type RegistryMethod,
+} from '@ledgerline/platform/transport-security';
 
 export interface TestEnvironment {
   databaseUrl: string;
@@ -218,6 +223,23 @@ export class TopicReader<T extends AnyTopic> {
   async stop(): Promise<void> {
     await this.consumer.disconnect();
   }
+}
+
+/**
+ * One request to the registry's REST API, as the platform sends it (asked again when the
+ * registry leaves it unanswered); the answer's body parsed as JSON when there is one.
+ */
+export async function askRegistry(
+  registryUrl: string,
+  method: RegistryMethod,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: unknown }> {
+  const answer = await registryRequest(registryConnection(registryUrl, process.env), method, path, {
+    body,
+    timeoutMs: 10_000,
+  });
+  return { status: answer.status, json: answer.text === '' ? undefined : JSON.parse(answer.text) };
 }
 
 /**

@@ -48,12 +48,57 @@ export interface EventSerdeOptions {
 /** How long prepare() keeps asking a registry that is not answering (a cold start, a restart). */
 const PREPARE_WAIT_MS_MAX = 60_000;
 
+type RegistryClientOptions = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]>;
+
+/**
+ * How long the client library waits for the answer to one lookup (a schema by id, a subject's
+ * id for a schema). Without a bound a lookup the registry took and never answered
+ * (RegistryNoAnswerError) would hang the consumer or the start-up that needed it for good.
+ */
+const LOOKUP_WAIT_MS = 2_500;
+
+/** Bounds every request of the client library to LOOKUP_WAIT_MS (mappersmith's timeout). */
+const lookupWait: NonNullable<RegistryClientOptions['middlewares']>[number] = () => ({
+  async prepareRequest(next) {
+    return (await next()).enhance({ timeout: LOOKUP_WAIT_MS });
+  },
+});
+
+/**
+ * The library's retries, widened: every lookup is safe to repeat, the POST that asks for a
+ * subject's id included (the library retries GETs only), and a lookup left unanswered is asked
+ * again as a 5xx or a reset connection is. Four attempts: about 10 s at most.
+ */
+const LOOKUP_RETRY: RegistryClientOptions['retry'] = {
+  retries: 3,
+  enableRetry: () => true,
+  validateRetry: (response) =>
+    response.status() >= 500 || response.error()?.name === 'TimeoutError',
+};
+
 interface SubjectWriter {
   id: number;
   type: avsc.Type;
 }
 
 const encodeScratch = { buffer: Buffer.allocUnsafe(64 * 1024) };
+
+/**
+ * The Confluent client library as every service uses it: the connection's credentials and TLS,
+ * each lookup bounded and asked again when the registry leaves it unanswered.
+ */
+export function schemaRegistryClient(connection: RegistryConnection): SchemaRegistry {
+  return new SchemaRegistry(
+    {
+      host: connection.url,
+      auth: connection.auth,
+      agent: connection.agent,
+      retry: LOOKUP_RETRY,
+      middlewares: [lookupWait],
+    },
+    { forSchemaOptions: { ...avroTypeOptions } },
+  );
+}
 
 export class EventSerde {
   readonly registry: SchemaRegistry;
@@ -69,15 +114,7 @@ export class EventSerde {
 
   constructor(private readonly options: EventSerdeOptions) {
     this.connection = options.registry ?? registryConnection(options.registryUrl, process.env);
-    this.registry = new SchemaRegistry(
-      {
-        host: this.connection.url,
-        auth: this.connection.auth,
-        agent: this.connection.agent,
-        retry: { retries: 3 },
-      },
-      { forSchemaOptions: { ...avroTypeOptions } },
-    );
+    this.registry = schemaRegistryClient(this.connection);
   }
 
   private writer(subject: string, schema: avsc.Schema): Promise<SubjectWriter> {
