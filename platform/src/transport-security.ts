@@ -288,9 +288,10 @@ const REGISTRY_RESPONSE_BYTES_MAX = 8 * 1024 * 1024;
 
 /**
  * A registry that took a request and never answered it, or closed the connection unanswered.
- * Apicurio (3.3.3 here) does this now and then: about one request in 500 in a loop on this
- * machine, hanging on a kept-alive connection and closed at once on a new one (its own client
- * tests see the same, Apicurio/apicurio-registry#7844). Bad luck, not a verdict: ask again.
+ * Apicurio (3.3.3 here) does this now and then: between one request in 500 and one in 4,000
+ * in loops on this machine, hanging on a kept-alive connection and closed at once on a new one
+ * (its own client tests see the same, Apicurio/apicurio-registry#7844). Bad luck, not a
+ * verdict: ask again.
  */
 export class RegistryNoAnswerError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

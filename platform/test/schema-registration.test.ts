@@ -216,17 +216,21 @@ describe('schema registration against a registry that does not answer, or says n
     expect(await registered(topic.valueSubject)).toBe(false);
   });
 
+  /** The platform's own registration request for the topic's value schema, through the relay. */
+  const registerThroughRelay = (topic: ReturnType<typeof freshTopic>, timeoutMs: number) =>
+    registryRequest(
+      registryConnection(relayUrl, {}),
+      'POST',
+      `/subjects/${encodeURIComponent(topic.valueSubject)}/versions`,
+      { body: { schema: JSON.stringify(topic.valueSchema) }, timeoutMs },
+    );
+
   test('one registration the registry holds, then one whose connection it closes, is asked again within its bound', async () => {
     const topic = freshTopic();
     relay.faults.push('hold', 'close');
     const startedAt = Date.now();
 
-    const answer = await registryRequest(
-      registryConnection(relayUrl, {}),
-      'POST',
-      `/subjects/${encodeURIComponent(topic.valueSubject)}/versions`,
-      { body: { schema: JSON.stringify(topic.valueSchema) }, timeoutMs: 8_000 },
-    );
+    const answer = await registerThroughRelay(topic, 8_000);
 
     expect(answer.status).toBe(200);
     expect(relay.registrations).toBe(3);
@@ -240,12 +244,7 @@ describe('schema registration against a registry that does not answer, or says n
     relay.faults.push(...Array<Fault>(50).fill('hold'));
     const startedAt = Date.now();
 
-    const failure = await registryRequest(
-      registryConnection(relayUrl, {}),
-      'POST',
-      `/subjects/${encodeURIComponent(topic.valueSubject)}/versions`,
-      { body: { schema: JSON.stringify(topic.valueSchema) }, timeoutMs: 2_000 },
-    ).catch((error: unknown) => error);
+    const failure = await registerThroughRelay(topic, 2_000).catch((error: unknown) => error);
 
     expect(failure).toBeInstanceOf(RegistryNoAnswerError);
     expect((failure as Error).message).toMatch(/no answer within 2000 ms \(\d attempts/);
