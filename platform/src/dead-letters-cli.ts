@@ -9,26 +9,17 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { IHeaders, Kafka } from 'kafkajs';
 import { platformEndpoints } from './config.js';
+import type { DeadLetterFields } from './dead-letter.js';
 import { EventSerde } from './events/serde.js';
 import { prefixedTopic, type AnyTopic, type TopicDefinition } from './events/topic.js';
 import { TopicConsumer } from './events/typed.js';
 import { createIdempotentProducer, createKafka } from './kafka.js';
 
-/** The dead letter as the platform writes it (dead-letter.ts; structurally the generated type). */
-export interface DeadLetterRecord {
-  eventId: string;
-  sourceTopic: string;
-  partition: number;
-  offset: string;
-  sourceTimestamp: Date | null;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: { key: string; value: Buffer | null }[];
-  reason: string;
-  consumer: string;
-  attempts: number;
-  failedAt: Date;
-}
+/** The dead letter as the platform writes it, less the envelope fields the CLI does not show. */
+export type DeadLetterRecord = Omit<
+  DeadLetterFields,
+  'correlationId' | 'causationId' | 'occurredAt'
+>;
 
 export type DeadLetterTopic = TopicDefinition<string, DeadLetterRecord, unknown>;
 

@@ -2,6 +2,7 @@
 // self-contained schema of each record (what the registry stores and the wire carries).
 import avsc from 'avsc';
 import { avroTypeOptions } from '@ledgerline/platform/avro';
+import { isPrimitiveName } from '../compat/avro-schema.js';
 import { ContractError, escapePointerToken } from '../errors.js';
 
 export type AvroJson = string | AvroJsonObject | AvroJson[];
@@ -28,16 +29,6 @@ export interface AvroCatalogue {
   fileRoots: Map<string, string>;
 }
 
-const PRIMITIVES = new Set([
-  'null',
-  'boolean',
-  'int',
-  'long',
-  'float',
-  'double',
-  'bytes',
-  'string',
-]);
 const NAMED_KINDS = new Set(['record', 'error', 'enum', 'fixed']);
 const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -67,7 +58,7 @@ function collect(
     throw new ContractError(file, pointer, problem);
   };
   if (typeof node === 'string') {
-    if (PRIMITIVES.has(node)) return node;
+    if (isPrimitiveName(node)) return node;
     const full = qualify(node, namespace);
     refs.add(full);
     return full;
@@ -158,7 +149,7 @@ function collect(
       values: collect(file, obj['values'], `${pointer}/values`, namespace, found, refs),
     };
   }
-  if (typeof type === 'string' && PRIMITIVES.has(type)) return { ...obj, type };
+  if (typeof type === 'string' && isPrimitiveName(type)) return { ...obj, type };
   // {"type": <nested schema>} or a reference written as {"type": "Name"}.
   return { ...obj, type: collect(file, type, `${pointer}/type`, namespace, found, refs) };
 }
@@ -221,7 +212,7 @@ export function selfContainedSchema(catalogue: AvroCatalogue, fullName: string):
   const defined = new Set<string>();
   const expand = (node: AvroJson): AvroJson => {
     if (typeof node === 'string') {
-      if (PRIMITIVES.has(node)) return node;
+      if (isPrimitiveName(node)) return node;
       if (defined.has(node)) return node;
       const def = catalogue.types.get(node);
       if (!def) throw new Error(`unknown type ${node}`);
@@ -244,7 +235,7 @@ export function selfContainedSchema(catalogue: AvroCatalogue, fullName: string):
     else if (obj.type === 'map') out['values'] = expand(obj['values'] as AvroJson);
     else if (
       typeof obj.type !== 'string' ||
-      !(PRIMITIVES.has(obj.type) || NAMED_KINDS.has(obj.type))
+      !(isPrimitiveName(obj.type) || NAMED_KINDS.has(obj.type))
     ) {
       if (obj.type !== 'array' && obj.type !== 'map') out.type = expand(obj.type);
     }
