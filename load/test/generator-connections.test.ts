@@ -1,6 +1,7 @@
 // The generator's HTTP connections: it closes an idle one before the services would (a request
-// sent on a connection the server is closing at that instant is reset), and a request that got
-// no answer says why, so that a bench's "no answer" can be told apart.
+// sent on a connection the server is closing at that instant is reset), it keeps every one a
+// burst opened for the next burst, and a request that got no answer says why, so that a
+// bench's "no answer" can be told apart.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { httpServerLimits } from '@ledgerline/platform/config';
@@ -61,4 +62,37 @@ test('a request with no answer says why: reset by the server, or refused', async
   const refused = await send(baseUrl, plan('/'), undefined);
   expect(refused.status).toBe(0);
   expect(refused.noAnswer).toBe('ECONNREFUSED');
+});
+
+test('connections a burst opened are kept for the next burst, beyond the 256 a default agent keeps', async () => {
+  const burst = 400;
+  let opened = 0;
+  // Each answer waits until the whole burst has arrived, so the burst needs `burst` connections.
+  let waiting: (() => void)[] = [];
+  const server = http.createServer((req, res) => {
+    req.resume();
+    waiting.push(() => res.end('{}'));
+    if (waiting.length === burst) {
+      for (const answer of waiting) answer();
+      waiting = [];
+    }
+  });
+  server.on('connection', () => {
+    opened += 1;
+  });
+  const baseUrl = await listen(server);
+  try {
+    for (let round = 1; round <= 3; round += 1) {
+      const answers = await Promise.all(
+        Array.from({ length: burst }, () => send(baseUrl, plan('/'), undefined)),
+      );
+      expect(answers.every((a) => a.status === 200)).toBe(true);
+      // Let the last responses hand their connections back to the agent.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(opened).toBe(burst);
+      expect(Object.values(generatorAgents['http:'].freeSockets).flat().length).toBe(burst);
+    }
+  } finally {
+    await close(server);
+  }
 });
