@@ -283,11 +283,13 @@ export class EventSerde {
     // avsc decodes bytes that are not UTF-8 to U+FFFD without a word; such a body does not
     // encode back to itself. Checked only when a U+FFFD is there to explain. Without a resolver
     // the reader is the writer's schema, so the value already decoded is the writer's.
-    const asWritten = () => (resolver === null ? value : writer.fromBuffer(body));
-    if (text.replacementCharacter && !writer.toBuffer(asWritten()).equals(body)) {
-      throw new UndecodableMessageError(
-        `${subject}: a string is not valid UTF-8 (it decodes to U+FFFD and does not encode back to the bytes sent)`,
-      );
+    if (text.replacementCharacter) {
+      const asWritten = resolver === null ? value : writer.fromBuffer(body);
+      if (!writer.toBuffer(asWritten).equals(body)) {
+        throw new UndecodableMessageError(
+          `${subject}: a string is not valid UTF-8 (it decodes to U+FFFD and does not encode back to the bytes sent)`,
+        );
+      }
     }
     return value;
   }
