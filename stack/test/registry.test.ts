@@ -2,11 +2,8 @@
 // and the Confluent wire format round-trips with the client the services use.
 import { COMPATIBILITY, type SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { schemaRegistryClient } from '@ledgerline/platform/events/serde';
-import {
-  registryConnection,
-  registryRequest,
-  type RegistryMethod,
-} from '@ledgerline/platform/transport-security';
+import { registryConnection, type RegistryMethod } from '@ledgerline/platform/transport-security';
+import { askRegistry } from '@ledgerline/testkit/testing';
 import { startStack } from '../src/index.js';
 import { uniqueSuffix } from './support.js';
 
@@ -50,17 +47,8 @@ const paymentV2Incompatible: AvroRecord = {
 };
 
 /** One request through the platform's registry client (asked again if left unanswered). */
-async function call(
-  method: RegistryMethod,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: unknown }> {
-  const answer = await registryRequest(registryConnection(baseUrl, {}), method, path, {
-    body,
-    timeoutMs: 10_000,
-  });
-  return { status: answer.status, json: answer.text === '' ? undefined : JSON.parse(answer.text) };
-}
+const call = (method: RegistryMethod, path: string, body?: unknown) =>
+  askRegistry(baseUrl, method, path, body);
 
 test('the global compatibility default is not NONE', async () => {
   const config = await call('GET', '/config');
