@@ -107,9 +107,9 @@ describe('/readyz under a flood', () => {
         arrived += 1;
       });
       const flood = Array.from({ length: 200 }, () => fetch(url));
-      // The round ends only once every request has reached the server: a fixed pause was not
-      // enough on a loaded machine, where requests that came in more than a second after the
-      // round ended began a second one (right, but not what this test is about).
+      // The round ends only once every request has reached the server. A fixed pause was not
+      // enough on a loaded machine: requests that came in more than a second after the round
+      // ended began a second round, whose probe this test never releases, so it answered 503.
       while (arrived < flood.length) await new Promise((resolve) => setTimeout(resolve, 5));
       expect(state.release).toHaveLength(1);
       releaseAll();
