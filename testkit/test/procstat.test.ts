@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { coreWaitSeconds, cpuSeconds, parseSchedstat } from '../src/procstat.js';
@@ -20,10 +21,28 @@ function spinner(): ChildProcess {
   return spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
 }
 
+/**
+ * Resolves once `pid` runs `command` and sleeps: until then it is still starting (fork, exec,
+ * loading), and on a busy machine a starting process waits for a core like any other.
+ */
+async function asleepIn(pid: number, command: string): Promise<void> {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(10)) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const state = stat.slice(stat.lastIndexOf(')') + 2).charAt(0);
+    if (comm === command && state === 'S') return;
+  }
+  throw new Error(`process ${pid} did not go to sleep in ${command} within 10 s`);
+}
+
 test('more busy processes than cores wait for a core; a sleeping one does not', async () => {
-  const busy = Array.from({ length: availableParallelism() + 2 }, spinner);
+  // The sleeper is measured from when it sleeps: its own start-up, on a loaded machine, waits
+  // for a core too (60 ms of it once made this test fail under a neighbour's load).
   const idle = spawn('sleep', ['30'], { stdio: 'ignore' });
+  let busy: ChildProcess[] = [];
   try {
+    await asleepIn(idle.pid!, 'sleep');
+    busy = Array.from({ length: availableParallelism() + 2 }, spinner);
     const roles = {
       ...Object.fromEntries(busy.map((p, i) => [`busy${i}`, p.pid])),
       idle: idle.pid,
