@@ -3,6 +3,7 @@
 // round answers for a second after it ends, so a flood of /readyz cannot turn into a flood on
 // the dependencies: checked on the plain function with a hand-moved clock, then over HTTP.
 import type { AddressInfo } from 'node:net';
+import { eventually } from '@ledgerline/testkit/testing';
 import { closeServer, createApiApp, listen } from '../src/http/app.js';
 import type { OpenApiDocument } from '../src/http/openapi.js';
 import {
@@ -110,7 +111,12 @@ describe('/readyz under a flood', () => {
       // The round ends only once every request has reached the server. A fixed pause was not
       // enough on a loaded machine: requests that came in more than a second after the round
       // ended began a second round, whose probe this test never releases, so it answered 503.
-      while (arrived < flood.length) await new Promise((resolve) => setTimeout(resolve, 5));
+      await eventually(
+        async () => (arrived === flood.length ? true : undefined),
+        'every request to reach the server',
+        10_000,
+        5,
+      );
       expect(state.release).toHaveLength(1);
       releaseAll();
       const answers = await Promise.all(flood);

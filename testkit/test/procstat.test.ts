@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { coreWaitSeconds, cpuSeconds, parseSchedstat } from '../src/procstat.js';
+import { eventually } from '../src/testing.js';
 
 test('schedstat: on a CPU, waiting for one, timeslices; anything else is refused', () => {
   expect(parseSchedstat('5123456789 220000 431\n')).toEqual({
@@ -26,13 +27,17 @@ function spinner(): ChildProcess {
  * loading), and on a busy machine a starting process waits for a core like any other.
  */
 async function asleepIn(pid: number, command: string): Promise<void> {
-  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(10)) {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const state = stat.slice(stat.lastIndexOf(')') + 2).charAt(0);
-    if (comm === command && state === 'S') return;
-  }
-  throw new Error(`process ${pid} did not go to sleep in ${command} within 10 s`);
+  await eventually(
+    async () => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const state = stat.slice(stat.lastIndexOf(')') + 2).charAt(0);
+      return comm === command && state === 'S' ? true : undefined;
+    },
+    `process ${pid} to sleep in ${command}`,
+    10_000,
+    10,
+  );
 }
 
 test('more busy processes than cores wait for a core; a sleeping one does not', async () => {
